@@ -1,0 +1,204 @@
+"""The app factory: Bot, Dispatcher with middlewares, the aiohttp application, and the runner.
+
+`AppRunner.start()` brings everything up in order (database first, so every task inherits
+Tortoise's context), `stop()` takes it down gracefully: in-flight updates finish first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.utils.i18n import I18n
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+
+from bot import db, metrics
+from bot.alerts import OwnerAlerts
+from bot.menus import set_all_menus
+from bot.settings import Settings
+from handlers import build_root_router
+from middlewares.correlation import CorrelationMiddleware
+from middlewares.i18n import UserLocaleMiddleware
+from middlewares.rbac import RBACMiddleware
+from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
+from middlewares.users import UserCache, UserMiddleware
+from services import users as users_service
+from webapp import health
+from webapp.problems import problem_middleware
+
+log = logging.getLogger(__name__)
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SETTINGS_KEY = web.AppKey("settings", Settings)
+BOT_KEY = web.AppKey("bot", Bot)
+DP_KEY = web.AppKey("dispatcher", Dispatcher)
+UI_RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0, 60.0, 300.0)
+
+
+def build_i18n() -> I18n:
+    return I18n(path=LOCALES_DIR, default_locale="en", domain="messages")
+
+
+def create_bot(settings: Settings, api_base: str | None = None) -> Bot:
+    base = api_base or settings.telegram_api_base
+    session = AiohttpSession(api=TelegramAPIServer.from_base(base)) if base else AiohttpSession()
+    return Bot(
+        settings.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
+    )
+
+
+def create_dispatcher(settings: Settings, bot: Bot, i18n: I18n) -> Dispatcher:
+    cache = UserCache(ttl_s=settings.user_cache_ttl_s)
+    alerts = OwnerAlerts(bot, settings.owners, interval_s=settings.error_alert_interval_s)
+    dp = Dispatcher(settings=settings, i18n=i18n, alerts=alerts, user_cache=cache)
+    dp.update.outer_middleware(CorrelationMiddleware())
+    buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
+    dp.update.outer_middleware(ThrottlingMiddleware(buckets, i18n))
+    dp.update.outer_middleware(UserMiddleware(cache, settings.owners))
+    dp.update.outer_middleware(UserLocaleMiddleware(i18n, settings.default_language))
+    rbac = RBACMiddleware()
+    dp.message.middleware(rbac)
+    dp.callback_query.middleware(rbac)
+    dp.include_router(build_root_router())
+    return dp
+
+
+def create_web_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Application:
+    app = web.Application(middlewares=[problem_middleware], client_max_size=2 * 1024 * 1024)
+    app[SETTINGS_KEY] = settings
+    app[BOT_KEY] = bot
+    app[DP_KEY] = dp
+    app.add_routes(health.routes)
+    return app
+
+
+@dataclass
+class AppRunner:
+    """Owns the process's moving parts; `start()`/`stop()` are used by the CLI and the tests."""
+
+    settings: Settings
+    api_base: str | None = None
+    migrate: bool = True
+    bot: Bot = field(init=False)
+    dp: Dispatcher = field(init=False)
+    web_app: web.Application = field(init=False)
+    i18n: I18n = field(init=False)
+    port: int = field(init=False, default=0)
+    _runner: web.AppRunner | None = field(init=False, default=None)
+    _tasks: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
+    _webhook: SimpleRequestHandler | None = field(init=False, default=None)
+    _polling: asyncio.Task[Any] | None = field(init=False, default=None)
+    extensions: list[Any] = field(init=False, default_factory=list)
+
+    async def start(self) -> None:
+        if self.migrate:
+            await db.migrate(self.settings.database_url)
+        await db.init_db(self.settings.database_url)
+        self.i18n = build_i18n()
+        for ext in self.extensions:
+            await ext.before_bot(self)
+        self.bot = create_bot(self.settings, self.api_base)
+        self.dp = create_dispatcher(self.settings, self.bot, self.i18n)
+        self.web_app = create_web_app(self.settings, self.bot, self.dp)
+        if self.settings.webhook_url:
+            self._mount_webhook()
+        for ext in self.extensions:
+            await ext.before_web(self)
+        await self._start_web()
+        for ext in self.extensions:
+            await ext.after_web(self)
+        self._spawn(self._configure_ui())
+        if self.settings.webhook_url:
+            await self._set_webhook()
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._polling = asyncio.create_task(
+                self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
+            )
+        metrics.UP.set(1)
+        log.info("started", extra={"mode": "webhook" if self._webhook else "polling", "port": self.port})
+
+    def _mount_webhook(self) -> None:
+        secret = self.settings.webhook_secret
+        self._secret = secret.get_secret_value() if secret else secrets.token_urlsafe(32)
+        self._webhook = SimpleRequestHandler(self.dp, self.bot, secret_token=self._secret)
+        self._webhook.register(self.web_app, path=self.settings.webhook_path or "/webhook")
+
+    async def _set_webhook(self) -> None:
+        assert self.settings.webhook_url is not None
+        await self.bot.set_webhook(
+            self.settings.webhook_url,
+            secret_token=self._secret,
+            allowed_updates=self.dp.resolve_used_update_types(),
+        )
+
+    async def _start_web(self) -> None:
+        self._runner = web.AppRunner(self.web_app, handle_signals=False, shutdown_timeout=10)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else self.settings.web_port
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.settings.web_host}:{self.port}"
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _configure_ui(self) -> None:
+        """Non-essential Bot API calls: a failure is a warning, retried later, never fatal."""
+        for attempt, delay in enumerate((0.0, *UI_RETRY_DELAYS_S)):
+            await asyncio.sleep(delay)
+            try:
+                await set_all_menus(self.bot, self.i18n, await users_service.staff())
+                await self.bot.set_my_description(_description(self.i18n))
+            except Exception as exc:
+                log.warning(
+                    "bot UI setup failed; will retry",
+                    extra={"attempt": attempt + 1, "error": f"{type(exc).__name__}: {exc}"},
+                )
+                continue
+            log.info("bot UI configured")
+            return
+
+    async def stop(self) -> None:
+        metrics.UP.set(0)
+        if self._polling is not None:
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
+        if self._webhook is not None:
+            pending = list(self._webhook._background_feed_update_tasks)
+            await asyncio.gather(*pending, return_exceptions=True)
+        for ext in reversed(self.extensions):
+            await ext.on_stop(self)
+        await self.bot.session.close()
+        await db.close_db()
+        log.info("stopped")
+
+
+def _description(i18n: I18n) -> str:
+    with i18n.context(), i18n.use_locale("en"):
+        return i18n.gettext("bot.description")

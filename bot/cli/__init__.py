@@ -1,0 +1,45 @@
+"""The command line: one module per subcommand group, each exposing ``register(subparsers)``.
+
+A subcommand module sets ``func`` on its parser; ``func(args)`` returns the exit code.
+Exit code 2 means bad input (one readable line on stderr), as argparse itself does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+class CliError(Exception):
+    """Bad input on the command line: printed as one line, exit code 2."""
+
+
+# Order is the order shown in --help.
+SUBCOMMAND_MODULES = (
+    "bot.cli.run",
+    "bot.cli.migrate",
+    "bot.cli.users",
+    "bot.cli.backtest",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="SignalDesk")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in SUBCOMMAND_MODULES:
+        module = importlib.import_module(name)
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,95 @@
+"""Database configuration, start-up and migrations (Tortoise ORM 1.x built-in engine).
+
+One migration history in models/migrations upgrades SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from tortoise import Tortoise, connections
+from tortoise.migrations.api import migrate as migrate_api
+from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.recorder import MigrationRecorder
+
+from models import MODEL_MODULES
+
+log = logging.getLogger(__name__)
+APP_LABEL = "models"
+DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
+
+
+def normalise_url(url: str) -> str:
+    """Tortoise wants `postgres://`; accept the common `postgresql://` spelling too."""
+    scheme = urlsplit(url).scheme
+    if scheme in ("postgresql", "psycopg"):
+        return "postgres" + url[len(scheme) :]
+    return url
+
+
+def tortoise_config(url: str = DEFAULT_URL) -> dict[str, Any]:
+    return {
+        "connections": {"default": normalise_url(url)},
+        "apps": {
+            APP_LABEL: {
+                "models": MODEL_MODULES,
+                "default_connection": "default",
+                "migrations": "models.migrations",
+            }
+        },
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+# For `python -m tortoise makemigrations` ([tool.tortoise] in pyproject.toml).
+TORTOISE_ORM = tortoise_config()
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        path = (parts.netloc + parts.path) if parts.netloc else parts.path
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+async def init_db(url: str) -> None:
+    """Open connections. Call before the web app, polling and scheduler start (context vars)."""
+    _ensure_sqlite_dir(url)
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+
+
+async def close_db() -> None:
+    """Close connections and release the global context (so a later `init_db` may set it)."""
+    await Tortoise.close_connections()
+
+
+async def migrate(url: str, target: str | None = None, *, backward: bool = False) -> None:
+    """Upgrade to head (default) or to `target`; `backward` with no target removes everything."""
+    _ensure_sqlite_dir(url)
+    if backward:
+        name = target or "__first__"
+        await migrate_api(
+            config=tortoise_config(url), target=f"{APP_LABEL}.{name}", direction="backward"
+        )
+    else:
+        await migrate_api(config=tortoise_config(url), target=target, direction="forward")
+    await Tortoise.close_connections()
+
+
+async def pending_migrations() -> list[str]:
+    """Names of migrations not applied yet on the open default connection (empty = at head)."""
+    conn = connections.get("default")
+    apps = tortoise_config()["apps"]
+    executor = MigrationExecutor(conn, apps)
+    plan = await executor.plan(None)
+    return [step.migration.name for step in plan if not step.backward]
+
+
+async def applied_migrations() -> list[str]:
+    recorder = MigrationRecorder(connections.get("default"))
+    return [key.name for key in await recorder.applied_migrations()]

@@ -1,0 +1,29 @@
+"""What the dispatcher injects into handlers: built once in `bot.app`, listed here once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, TypedDict
+
+if TYPE_CHECKING:
+    from aiogram.utils.i18n import I18n
+
+    from bot.alerts import OwnerAlerts
+    from bot.settings import Settings
+    from middlewares.users import UserCache
+    from services.users import UserInfo
+
+
+class AppDeps(TypedDict):
+    """Workflow data set on the Dispatcher (`dp["settings"]`, ...)."""
+
+    settings: Settings
+    i18n: I18n
+    alerts: OwnerAlerts
+    user_cache: UserCache
+
+
+class UpdateData(AppDeps, total=False):
+    """Added per update by middlewares."""
+
+    user: UserInfo
+    correlation_id: str

@@ -1,0 +1,143 @@
+"""Configuration from the environment (and `.env`), validated once at start-up.
+
+Every option has a default that serves the embedded mode: SQLite under ./data, sandbox Telegram
+emulator on loopback, paper broker. A malformed value stops start-up with one readable line
+(`SettingsError`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+SANDBOX_TOKEN = "1000000001:SANDBOX-sandbox-sandbox-sandbox-000"  # noqa: S105 - not a secret
+SANDBOX_OWNER_ID = 1000001
+DB_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg")
+
+
+class SettingsError(Exception):
+    """Configuration is unusable; the message is one line that says what to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_base: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str | None = None
+    database_url: str = "sqlite://data/signaldesk.sqlite3"
+    owner_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    master_key: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    throttle_rate: float = Field(default=5.0, gt=0, description="updates per second per user")
+    throttle_burst: int = Field(default=10, ge=1)
+    user_cache_ttl_s: float = Field(default=30.0, ge=0)
+    error_alert_interval_s: float = Field(default=300.0, ge=0)
+    default_language: Literal["en", "es", "ru"] = "en"
+    data_dir: Path = Path("data")
+
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _token_shape(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not TOKEN_RE.match(value.strip()):
+            msg = "must look like 123456789:AAE... (digits, a colon, then the secret)"
+            raise ValueError(msg)
+        return value.strip()
+
+    @field_validator("owner_ids", mode="before")
+    @classmethod
+    def _owner_ids(cls, value: object) -> object:
+        if value is None or value == "":
+            return ()
+        if isinstance(value, int):
+            return (value,)
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            bad = [p for p in parts if not p.isdigit() or int(p) <= 0]
+            if bad:
+                msg = f"must be positive Telegram user ids separated by commas; bad: {bad[0]!r}"
+                raise ValueError(msg)
+            return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _db_url(cls, value: str) -> str:
+        scheme = urlsplit(value).scheme
+        if scheme not in DB_SCHEMES:
+            msg = (
+                "must start with sqlite:// or postgres:// "
+                f"(e.g. postgres://user:pass@host:5432/signaldesk); got scheme {scheme!r}"
+            )
+            raise ValueError(msg)
+        if scheme != "sqlite" and not urlsplit(value).hostname:
+            msg = "PostgreSQL needs a host: postgres://user:pass@HOST:5432/db"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("webhook_url", "public_url", "telegram_api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            msg = f"expected an http(s) URL such as https://example.com/path, got {value!r}"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _webhook_needs_token(self) -> Settings:
+        if self.webhook_url and self.bot_token is None:
+            msg = "WEBHOOK_URL is set but BOT_TOKEN is not: webhooks need a real bot token"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def sandbox(self) -> bool:
+        """No token: run against the built-in Telegram emulator, loopback only."""
+        return self.bot_token is None
+
+    @property
+    def token(self) -> str:
+        return SANDBOX_TOKEN if self.bot_token is None else self.bot_token.get_secret_value()
+
+    @cached_property
+    def owners(self) -> frozenset[int]:
+        if self.sandbox and not self.owner_ids:
+            return frozenset({SANDBOX_OWNER_ID})
+        return frozenset(self.owner_ids)
+
+    @property
+    def webhook_path(self) -> str | None:
+        if not self.webhook_url:
+            return None
+        return urlsplit(self.webhook_url).path or "/webhook"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment; raise `SettingsError` with one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]).upper() or "configuration"
+        reason = str(first["msg"]).removeprefix("Value error, ")
+        msg = f"invalid configuration: {field}: {reason}"
+        raise SettingsError(msg) from None

@@ -1,0 +1,31 @@
+"""All routers, included in an explicit order: errors first, the catch-all last."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import admin, common, errors, language, start
+
+FEATURE_ROUTERS: tuple[Router, ...] = (
+    errors.router,
+    start.router,
+    language.router,
+    admin.router,
+    common.router,  # /cancel and the unknown-command catch-all stay last
+)
+
+
+def _detach(router: Router) -> None:
+    """Routers are module singletons; a second app in one process (tests) re-attaches them."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
+
+
+def build_root_router() -> Router:
+    root = Router(name="root")
+    for router in FEATURE_ROUTERS:
+        _detach(router)
+        root.include_router(router)
+    return root

@@ -1,0 +1,107 @@
+"""Owner and admin tools: /admin, /users, /role (owner only), /ban, /unban."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from handlers.keyboards import AdminCB, admin_keyboard, user_actions_keyboard
+from handlers.render import role_name, user_card
+from middlewares.users import UserCache
+from models.users import Role
+from services import users as users_service
+from services.users import UserInfo
+
+router = Router(name=__name__)
+ADMIN = {"role": Role.ADMIN}
+OWNER = {"role": Role.OWNER}
+
+
+@router.message(Command("admin"), flags=ADMIN)
+async def admin_menu(message: Message) -> None:
+    await message.answer(_("admin.title"), reply_markup=admin_keyboard())
+
+
+@router.message(Command("users"), flags=ADMIN)
+async def find_users(message: Message, command: CommandObject) -> None:
+    query = (command.args or "").strip()
+    if query and (query.startswith("@") or query.isdigit()):
+        found = await users_service.find(query)
+        await message.answer(
+            user_card(found), reply_markup=user_actions_keyboard(found.telegram_id, banned=found.is_banned)
+        )
+        return
+    await message.answer(await _users_list(query))
+
+
+async def _users_list(query: str) -> str:
+    rows = await users_service.search(query)
+    if not rows:
+        return _("admin.users_none")
+    counts = await users_service.count_by_role()
+    summary = ", ".join(f"{role_name(r)}: {n}" for r, n in counts.items())
+    lines = [_("admin.users_title").format(summary=summary), ""]
+    lines += [f"• {u.display_name} — <code>{u.telegram_id}</code> — {role_name(u.role)}" for u in rows]
+    lines += ["", _("admin.users_hint")]
+    return "\n".join(lines)
+
+
+@router.message(Command("role"), flags=OWNER)
+async def set_role(
+    message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache
+) -> None:
+    parts = (command.args or "").split()
+    if len(parts) != 2:
+        await message.answer(_("admin.role_usage"))
+        return
+    updated = await users_service.set_role(user, parts[0], parts[1])
+    user_cache.invalidate(updated.telegram_id)
+    await message.answer(
+        _("admin.role_done").format(name=updated.display_name, role=role_name(updated.role))
+    )
+
+
+@router.message(Command("ban", "unban"), flags=ADMIN)
+async def ban(message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache) -> None:
+    query = (command.args or "").strip()
+    banned = command.command == "ban"
+    if not query:
+        await message.answer(_("admin.ban_usage") if banned else _("admin.unban_usage"))
+        return
+    updated = await users_service.set_banned(user, query, banned=banned)
+    user_cache.invalidate(updated.telegram_id)
+    text = _("admin.banned") if banned else _("admin.unbanned")
+    await message.answer(text.format(name=updated.display_name))
+
+
+@router.callback_query(AdminCB.filter(F.action.in_({"ban", "unban"})), flags=ADMIN)
+async def ban_button(
+    query: CallbackQuery, callback_data: AdminCB, user: UserInfo, user_cache: UserCache
+) -> None:
+    banned = callback_data.action == "ban"
+    updated = await users_service.set_banned(user, str(callback_data.user_id), banned=banned)
+    user_cache.invalidate(updated.telegram_id)
+    text = _("admin.banned") if banned else _("admin.unbanned")
+    await query.answer(text.format(name=updated.display_name))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            user_card(updated), reply_markup=user_actions_keyboard(updated.telegram_id, banned=banned)
+        )
+
+
+@router.callback_query(AdminCB.filter(F.action == "users"), flags=ADMIN)
+async def users_button(query: CallbackQuery) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(await _users_list(""))
+
+
+@router.callback_query(AdminCB.filter(F.action == "stats"), flags=ADMIN)
+async def stats_button(query: CallbackQuery) -> None:
+    counts = await users_service.count_by_role()
+    await query.answer()
+    if isinstance(query.message, Message):
+        lines = [_("admin.stats_title")] + [f"{role_name(r)}: {n}" for r, n in counts.items()]
+        await query.message.answer("\n".join(lines))

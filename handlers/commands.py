@@ -1,0 +1,36 @@
+"""The one table of bot commands: what /help lists and what each client's menu shows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram.utils.i18n import lazy_gettext as __
+
+from models.users import Role
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    role: Role
+    description: object  # a lazy gettext string
+    usage: str = ""
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", Role.PUBLIC, __("cmd.start")),
+    CommandSpec("menu", Role.PUBLIC, __("cmd.menu")),
+    CommandSpec("help", Role.PUBLIC, __("cmd.help")),
+    CommandSpec("language", Role.PUBLIC, __("cmd.language")),
+    CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
+    CommandSpec("admin", Role.ADMIN, __("cmd.admin")),
+    CommandSpec("users", Role.ADMIN, __("cmd.users"), "[id | @username | text]"),
+    CommandSpec("ban", Role.ADMIN, __("cmd.ban"), "<id | @username>"),
+    CommandSpec("unban", Role.ADMIN, __("cmd.unban"), "<id | @username>"),
+    CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <public|subscriber|admin>"),
+)
+
+
+def visible_commands(role: Role) -> list[CommandSpec]:
+    """Commands a user with `role` may run, in table order."""
+    return [c for c in COMMANDS if role.at_least(c.role)]

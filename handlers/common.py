@@ -1,0 +1,23 @@
+"""/cancel leaves any dialog; unknown commands get a pointer to /help."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+router = Router(name=__name__)
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext) -> None:
+    current = await state.get_state()
+    await state.clear()
+    await message.answer(_("cancel.done") if current else _("cancel.nothing"))
+
+
+@router.message(F.text.startswith("/"))
+async def unknown_command(message: Message) -> None:
+    await message.answer(_("common.unknown_command"))

@@ -1,0 +1,66 @@
+"""The error router: user-facing errors become their message; anything else an apology.
+
+An unexpected exception gets a short apology with a reference id (the correlation id), the
+traceback is logged with that id, and the owners are alerted (rate-limited per error type).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot import metrics
+from bot.alerts import OwnerAlerts
+from bot.logs import correlation_id, new_correlation_id
+from services.errors import UserFacingError
+
+router = Router(name=__name__)
+log = logging.getLogger(__name__)
+
+
+async def _reply(event: ErrorEvent, text: str) -> None:
+    update = event.update
+    if update.callback_query is not None:
+        query: CallbackQuery = update.callback_query
+        await query.answer(text[:200], show_alert=True)
+    elif update.message is not None:
+        message: Message = update.message
+        await message.answer(text)
+
+
+@router.errors(ExceptionTypeFilter(UserFacingError))
+async def user_facing(event: ErrorEvent) -> None:
+    exc = event.exception
+    assert isinstance(exc, UserFacingError)  # narrowed by the filter
+    await _reply(event, _(exc.key).format(**exc.params))
+
+
+@router.errors(ExceptionTypeFilter(TelegramBadRequest))
+async def bad_request(event: ErrorEvent, alerts: OwnerAlerts) -> bool | None:
+    if "message is not modified" in str(event.exception):
+        return True  # the only Telegram error swallowed silently
+    return await unexpected(event, alerts)
+
+
+@router.errors()
+async def unexpected(event: ErrorEvent, alerts: OwnerAlerts) -> bool:
+    ref = correlation_id.get() or new_correlation_id()
+    exc = event.exception
+    metrics.ERRORS.labels("handler").inc()
+    log.error(
+        "unhandled error in handler", exc_info=exc, extra={"ref": ref, "update_id": event.update.update_id}
+    )
+    try:
+        await _reply(event, _("error.unexpected").format(ref=ref))
+    except Exception:  # the apology itself failed: already logged above
+        log.warning("could not send the apology", extra={"ref": ref}, exc_info=True)
+    await alerts.alert(
+        f"handler:{type(exc).__name__}",
+        f"⚠️ {type(exc).__name__} in a handler (ref {ref}): {str(exc)[:300]}",
+    )
+    return True

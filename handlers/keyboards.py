@@ -1,0 +1,61 @@
+"""Callback data (only through `CallbackData` subclasses) and the keyboards that use them."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from models.users import Role
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español", "ru": "Русский"}
+
+
+class LangCB(CallbackData, prefix="lang"):
+    code: str
+
+
+class MenuCB(CallbackData, prefix="menu"):
+    item: str
+
+
+class AdminCB(CallbackData, prefix="adm"):
+    action: str
+    user_id: int = 0
+
+
+def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        mark = "✓ " if code == current else ""
+        kb.button(text=f"{mark}{name}", callback_data=LangCB(code=code))
+    kb.adjust(3)
+    return kb.as_markup()
+
+
+def menu_keyboard(role: Role) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("menu.help"), callback_data=MenuCB(item="help"))
+    kb.button(text=_("menu.language"), callback_data=MenuCB(item="language"))
+    if role.at_least(Role.ADMIN):
+        kb.button(text=_("menu.admin"), callback_data=MenuCB(item="admin"))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def admin_keyboard() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("admin.btn_users"), callback_data=AdminCB(action="users"))
+    kb.button(text=_("admin.btn_stats"), callback_data=AdminCB(action="stats"))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def user_actions_keyboard(target_id: int, *, banned: bool) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    if banned:
+        kb.button(text=_("admin.btn_unban"), callback_data=AdminCB(action="unban", user_id=target_id))
+    else:
+        kb.button(text=_("admin.btn_ban"), callback_data=AdminCB(action="ban", user_id=target_id))
+    return kb.as_markup()

@@ -1,0 +1,23 @@
+"""Locale per update: the user's saved language, else Telegram's, else the default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import TelegramObject
+from aiogram.utils.i18n import I18n, I18nMiddleware
+
+
+class UserLocaleMiddleware(I18nMiddleware):
+    def __init__(self, i18n: I18n, default: str = "en") -> None:
+        super().__init__(i18n)
+        self.default = default
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        available = self.i18n.available_locales
+        user = data.get("user")
+        if user is not None and user.language in available:
+            return str(user.language)
+        tg_user = data.get("event_from_user")
+        code = (tg_user.language_code or "").split("-")[0] if tg_user else ""
+        return code if code in available else self.default

@@ -1,0 +1,274 @@
+"""Users: registration, lookup, roles and bans. Returns frozen `UserInfo`, never ORM rows."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from models.users import Role, User, UserStatus
+from services import audit
+from services.errors import InvalidInput, NotFound, PermissionDenied
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
+REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud safely
+ASSIGNABLE_ROLES: tuple[Role, ...] = (Role.PUBLIC, Role.SUBSCRIBER, Role.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class UserInfo:
+    id: int
+    telegram_id: int
+    username: str | None
+    first_name: str
+    last_name: str | None
+    language: str | None
+    role: Role
+    status: UserStatus
+    referral_code: str
+    referred_by_id: int | None
+    created_at: datetime
+
+    @property
+    def display_name(self) -> str:
+        if self.username:
+            return f"@{self.username}"
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or str(self.telegram_id)
+
+    @property
+    def is_banned(self) -> bool:
+        return self.status is UserStatus.BANNED
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramProfile:
+    """What Telegram tells us about a user on every update."""
+
+    telegram_id: int
+    username: str | None
+    first_name: str
+    last_name: str | None
+    language_code: str | None
+
+
+def to_info(row: User) -> UserInfo:
+    return UserInfo(
+        id=row.id,
+        telegram_id=row.telegram_id,
+        username=row.username,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        language=row.language,
+        role=Role(row.role),
+        status=UserStatus(row.status),
+        referral_code=row.referral_code,
+        referred_by_id=row.referred_by_id,  # type: ignore[attr-defined]
+        created_at=row.created_at,
+    )
+
+
+def new_referral_code() -> str:
+    return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
+
+
+def _profile_changed(row: User, profile: TelegramProfile) -> bool:
+    return (row.username, row.first_name, row.last_name) != (
+        profile.username,
+        profile.first_name,
+        profile.last_name,
+    )
+
+
+async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> UserInfo:
+    """Load the user, creating the row on first contact; owners from OWNER_IDS get `owner`.
+
+    One query on the hot path (an unchanged, known user); two or three on first contact.
+    """
+    row = await User.get_or_none(telegram_id=profile.telegram_id)
+    if row is None:
+        return await _create(profile, owners=owners)
+    changed = _profile_changed(row, profile)
+    should_own = profile.telegram_id in owners and row.role != Role.OWNER
+    came_back = row.status == UserStatus.BLOCKED_BOT  # writing to us means we are unblocked
+    if changed or should_own or came_back:
+        row.username, row.first_name, row.last_name = (
+            profile.username,
+            profile.first_name,
+            profile.last_name,
+        )
+        if should_own:
+            row.role = Role.OWNER
+        if came_back:
+            row.status = UserStatus.ACTIVE
+        await row.save(
+            update_fields=["username", "first_name", "last_name", "role", "status", "updated_at"]
+        )
+    return to_info(row)
+
+
+async def _create(profile: TelegramProfile, *, owners: frozenset[int]) -> UserInfo:
+    role = Role.OWNER if profile.telegram_id in owners else Role.PUBLIC
+    for _ in range(5):
+        try:
+            async with in_transaction():
+                row = await User.create(
+                    telegram_id=profile.telegram_id,
+                    username=profile.username,
+                    first_name=profile.first_name,
+                    last_name=profile.last_name,
+                    role=role,
+                    referral_code=new_referral_code(),
+                )
+                await audit.record("user.registered", actor_id=profile.telegram_id)
+            return to_info(row)
+        except IntegrityError:
+            # Another update of the same user won the race, or the code collided: re-read.
+            existing = await User.get_or_none(telegram_id=profile.telegram_id)
+            if existing is not None:
+                return to_info(existing)
+    msg = "could not allocate a unique referral code"
+    raise RuntimeError(msg)
+
+
+async def apply_referral(user_id: int, code: str) -> UserInfo | None:
+    """Link a newly registered user to the referrer owning `code` (first referral wins).
+
+    Ignored (returns None) for unknown codes, self-referral or an already referred user.
+    """
+    async with in_transaction():
+        row = await User.get(id=user_id)
+        if row.referred_by_id is not None:  # type: ignore[attr-defined]
+            return None
+        referrer = await User.get_or_none(referral_code=code.upper())
+        if referrer is None or referrer.id == row.id:
+            return None
+        row.referred_by_id = referrer.id  # type: ignore[attr-defined]
+        await row.save(update_fields=["referred_by_id", "updated_at"])
+        await audit.record(
+            "user.referred", actor_id=row.telegram_id, target=str(referrer.telegram_id), code=code
+        )
+        return to_info(referrer)
+
+
+async def get_by_telegram_id(telegram_id: int) -> UserInfo:
+    row = await User.get_or_none(telegram_id=telegram_id)
+    if row is None:
+        raise NotFound("error.user_not_found", query=str(telegram_id))
+    return to_info(row)
+
+
+async def find(query: str) -> UserInfo:
+    """Find by Telegram id or @username (case-insensitive)."""
+    text = query.strip()
+    if not text:
+        raise InvalidInput("error.user_query_empty")
+    if text.lstrip("-").isdigit():
+        row = await User.get_or_none(telegram_id=int(text))
+    else:
+        row = await User.get_or_none(username__iexact=text.removeprefix("@"))
+    if row is None:
+        raise NotFound("error.user_not_found", query=text)
+    return to_info(row)
+
+
+async def search(text: str, limit: int = 10) -> list[UserInfo]:
+    """Users whose username or first name contains `text` (for the /users list)."""
+    query = User.all()
+    if text:
+        term = text.removeprefix("@")
+        query = query.filter(Q(username__icontains=term) | Q(first_name__icontains=term))
+    query = query.order_by("-created_at").limit(limit)
+    return [to_info(row) for row in await query]
+
+
+async def count_by_role() -> dict[Role, int]:
+    counts = dict.fromkeys(Role, 0)
+    for row in await User.all().only("role"):
+        counts[Role(row.role)] += 1
+    return counts
+
+
+async def set_language(telegram_id: int, language: str) -> UserInfo:
+    if language not in SUPPORTED_LANGUAGES:
+        raise InvalidInput("error.language_unsupported", language=language)
+    row = await User.get(telegram_id=telegram_id)
+    row.language = language
+    await row.save(update_fields=["language", "updated_at"])
+    return to_info(row)
+
+
+async def set_role(actor: UserInfo, query: str, role_name: str) -> UserInfo:
+    """Owner-only: change a user's role (never to or from `owner`: owners come from OWNER_IDS)."""
+    if actor.role is not Role.OWNER:
+        raise PermissionDenied("error.owner_only")
+    try:
+        role = Role(role_name.strip().lower())
+    except ValueError:
+        raise InvalidInput("error.role_unknown", role=role_name) from None
+    if role not in ASSIGNABLE_ROLES:
+        raise InvalidInput("error.role_unknown", role=role_name)
+    target = await find(query)
+    if target.role is Role.OWNER:
+        raise PermissionDenied("error.role_owner_fixed")
+    async with in_transaction():
+        await User.filter(id=target.id).update(role=role)
+        await audit.record(
+            "user.role_changed",
+            actor_id=actor.telegram_id,
+            target=str(target.telegram_id),
+            old=target.role.value,
+            new=role.value,
+        )
+    return await get_by_telegram_id(target.telegram_id)
+
+
+async def set_banned(actor: UserInfo, query: str, *, banned: bool) -> UserInfo:
+    """Admins ban/unban users below their own role; a banned user's updates are ignored."""
+    target = await find(query)
+    if target.telegram_id == actor.telegram_id or not actor.role.at_least(Role.ADMIN):
+        raise PermissionDenied("error.cannot_ban")
+    if target.role.at_least(actor.role):
+        raise PermissionDenied("error.cannot_ban")
+    status = UserStatus.BANNED if banned else UserStatus.ACTIVE
+    async with in_transaction():
+        await User.filter(id=target.id).update(status=status)
+        await audit.record(
+            "user.banned" if banned else "user.unbanned",
+            actor_id=actor.telegram_id,
+            target=str(target.telegram_id),
+        )
+    return await get_by_telegram_id(target.telegram_id)
+
+
+async def mark_blocked_bot(telegram_id: int) -> None:
+    """The user blocked the bot (403): stop sending to them until they write again."""
+    await User.filter(telegram_id=telegram_id, status=UserStatus.ACTIVE).update(
+        status=UserStatus.BLOCKED_BOT
+    )
+
+
+async def staff() -> list[tuple[int, Role]]:
+    """(telegram id, role) of every admin and owner, for their command menus."""
+    rows = await User.filter(role__in=[Role.ADMIN, Role.OWNER]).only("telegram_id", "role")
+    return [(row.telegram_id, Role(row.role)) for row in rows]
+
+
+async def seed(telegram_id: int, first_name: str, username: str | None, role: Role) -> UserInfo:
+    """Create or update a user with a given role (sandbox personas, operator CLI)."""
+    row = await User.get_or_none(telegram_id=telegram_id)
+    if row is None:
+        row = await User.create(
+            telegram_id=telegram_id,
+            first_name=first_name,
+            username=username,
+            role=role,
+            referral_code=new_referral_code(),
+        )
+    elif row.role != role:
+        row.role = role
+        await row.save(update_fields=["role", "updated_at"])
+    return to_info(row)

@@ -1,0 +1,84 @@
+import pytest
+
+from bot.settings import SANDBOX_OWNER_ID, SettingsError, load_settings
+
+GOOD_TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345"
+
+
+def settings(**kw: object):
+    return load_settings(_env_file=None, **kw)
+
+
+def test_defaults_serve_the_embedded_mode() -> None:
+    s = settings()
+    assert s.sandbox
+    assert s.web_host == "127.0.0.1"
+    assert s.web_port == 8080
+    assert s.database_url == "sqlite://data/signaldesk.sqlite3"
+    assert s.owners == frozenset({SANDBOX_OWNER_ID})
+
+
+def test_a_real_token_turns_the_sandbox_off() -> None:
+    s = settings(bot_token=GOOD_TOKEN, owner_ids="42")
+    assert not s.sandbox
+    assert s.token == GOOD_TOKEN
+    assert s.owners == frozenset({42})
+    assert GOOD_TOKEN not in repr(s)  # secrets never show up in reprs or logs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragment"),
+    [
+        ({"bot_token": "not-a-token"}, "BOT_TOKEN: must look like 123456789:"),
+        ({"bot_token": "12:short"}, "BOT_TOKEN"),
+        ({"owner_ids": "12, abc"}, "OWNER_IDS: must be positive Telegram user ids"),
+        ({"owner_ids": "-5"}, "OWNER_IDS"),
+        ({"database_url": "mysql://x/y"}, "DATABASE_URL: must start with sqlite:// or postgres://"),
+        ({"database_url": "postgres:///nohost"}, "DATABASE_URL: PostgreSQL needs a host"),
+        ({"web_port": 70000}, "WEB_PORT"),
+        ({"webhook_url": "ftp://x"}, "WEBHOOK_URL: expected an http(s) URL"),
+        ({"webhook_url": "https://example.com/hook"}, "WEBHOOK_URL is set but BOT_TOKEN is not"),
+    ],
+)
+def test_bad_configuration_is_one_readable_line(overrides: dict, fragment: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        settings(**overrides)
+    message = str(info.value)
+    assert fragment in message
+    assert "\n" not in message
+    assert message.startswith("invalid configuration: ")
+
+
+def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_TOKEN", GOOD_TOKEN)
+    monkeypatch.setenv("OWNER_IDS", "1,2 3")
+    monkeypatch.setenv("WEB_PORT", "9000")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/sd")
+    monkeypatch.setenv("WEBHOOK_URL", "https://bot.example.com/tg/hook")
+    s = settings()
+    assert s.owner_ids == (1, 2, 3)
+    assert s.web_port == 9000
+    assert s.webhook_path == "/tg/hook"
+
+
+def test_env_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".env").write_text("OWNER_IDS=77\nLOG_LEVEL=DEBUG\n")
+    monkeypatch.chdir(tmp_path)
+    s = load_settings()
+    assert s.owner_ids == (77,)
+    assert s.log_level == "DEBUG"
+
+
+def test_cli_reports_bad_configuration_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    env = {"PATH": "/usr/bin:/bin", "BOT_TOKEN": "oops"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "run"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: invalid configuration: BOT_TOKEN: must look like 123456789:AAE... "
+        "(digits, a colon, then the secret)"
+    ]

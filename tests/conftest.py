@@ -1,0 +1,46 @@
+"""Shared fixtures: a migrated database per session, a clean one per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot import db
+from tests.dbutil import migrated_database, truncate_all
+
+# Tests never read a developer's .env or real secrets.
+for _name in ("BOT_TOKEN", "WEBHOOK_URL", "WEBHOOK_SECRET", "OWNER_IDS", "MASTER_KEY"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with migrated_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
+
+
+@pytest.fixture
+async def clean_db(db_url: str) -> str:
+    """Empty tables; the test (or the app it starts) opens its own connections."""
+    await db.init_db(db_url)
+    try:
+        await truncate_all()
+    finally:
+        await db.close_db()
+    return db_url
+
+
+@pytest.fixture
+async def database(clean_db: str) -> AsyncIterator[str]:
+    """An open, empty, migrated database for service tests."""
+    await db.init_db(clean_db)
+    yield clean_db
+    await db.close_db()
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "samples"

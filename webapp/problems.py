@@ -1,0 +1,54 @@
+"""RFC 7807 problem details for every error on JSON routes; never a bare 500 page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from bot import metrics
+from bot.logs import correlation_id, new_correlation_id
+
+log = logging.getLogger(__name__)
+PROBLEM_TYPE = "application/problem+json"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def problem(status: int, title: str, detail: str | None = None, **extra: Any) -> web.Response:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    metrics.HTTP_ERRORS.labels(str(status)).inc()
+    return web.json_response(body, status=status, content_type=PROBLEM_TYPE)
+
+
+class ProblemError(Exception):
+    """Raise from a handler to answer a problem document with `status`."""
+
+    def __init__(self, status: int, title: str, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(title)
+        self.problem = (status, title, detail, extra)
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    cid = request.headers.get("X-Request-Id") or new_correlation_id()
+    token = correlation_id.set(cid[:64])
+    try:
+        return await handler(request)
+    except ProblemError as exc:
+        status, title, detail, extra = exc.problem
+        return problem(status, title, detail, **extra)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problem(exc.status, exc.reason, exc.text if exc.text != exc.reason else None)
+    except Exception:
+        metrics.ERRORS.labels("http").inc()
+        log.exception("unhandled error in HTTP handler", extra={"path": request.path})
+        return problem(500, "Internal Server Error", "unexpected error; reference " + cid, ref=cid)
+    finally:
+        correlation_id.reset(token)
