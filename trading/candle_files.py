@@ -153,9 +153,7 @@ def _rows(lines: Iterable[str], delimiter: str) -> Iterable[tuple[int, list[str]
             yield line_no, row
 
 
-def read_rows(
-    path: str | Path, delimiter: str
-) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+def read_rows(path: str | Path, delimiter: str) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Parse and validate a candle file into (time_s[n], ohlcv[n, 5]); see `candles.load_csv`."""
     builder = _Builder(str(path))
     pos: dict[str, int] | None = None

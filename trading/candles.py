@@ -94,7 +94,9 @@ class Candles:
             object.__setattr__(self, name, arr)
         if n > 1 and not bool(np.all(np.diff(self.time) > 0)):
             bad = int(np.argmax(np.diff(self.time) <= 0)) + 1
-            msg = f"times must strictly increase; bar {bad} is not after bar {bad - 1}; sort/dedupe"
+            msg = (
+                f"times must strictly increase; bar {bad} is not after bar {bad - 1}; sort/dedupe"
+            )
             raise ValueError(msg)
 
     def __len__(self) -> int:

@@ -13,6 +13,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from enum import StrEnum
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from trading import constants as C
 from trading import fib_machine as fm
 from trading.candles import Bar, Candles
@@ -26,7 +29,8 @@ class Side(StrEnum):
 
 
 class EventKind(StrEnum):
-    """PUBLISH at the close of bar j; REVISE at the close of a later leg-2 bar with a new extreme;
+    """PUBLISH at the close of bar j (or, when price_high <= price_low at j, at the first later
+    leg-2 close where a new extreme makes the setup valid); REVISE at the close of a later leg-2 bar with a new extreme;
     FINAL at the close of the first bar after leg 2; CANCEL when a revision makes the setup
     rejected (rule 5: point 2 moved more than `window_hours` after point 1). CANCEL and FINAL
     are terminal; pending orders of a cancelled setup must be cancelled."""
@@ -88,8 +92,11 @@ class StrategyParams:
         _require(self.stop_ratio >= 0, f"stop_ratio must be >= 0 (0.27), got {self.stop_ratio}")
         for name in ("window_hours", "reward_risk", "max_age_hours", "order_expiry_hours"):
             value = getattr(self, name)
-            _require(value > 0, f"{name} must be > 0, got {value}; the default is " + str(
-                getattr(StrategyParams, name)))
+            _require(
+                value > 0,
+                f"{name} must be > 0, got {value}; the default is "
+                + str(getattr(StrategyParams, name)),
+            )
 
     @property
     def window_s(self) -> int:
@@ -252,7 +259,11 @@ class _Core:
     def open_setups(self) -> list[Setup]:
         """Setups whose leg 2 is still running (not final), BUY first."""
         pairs = ((Side.BUY, self.buy.leg2), (Side.SELL, self.sell.leg2))
-        return [self.setup(side, leg, final=False) for side, leg in pairs if leg is not None]
+        return [
+            self.setup(side, leg, final=False)
+            for side, leg in pairs
+            if leg is not None and leg.published
+        ]
 
 
 class IncrementalDetector:
@@ -310,8 +321,11 @@ class IncrementalDetector:
         now_s = None if now is None else to_unix_s(now)
         events: list[SetupEvent] = []
         for t_s, high, low, close in zip(
-            candles.time.tolist(), candles.high.tolist(), candles.low.tolist(),
-            candles.close.tolist(), strict=True,
+            candles.time.tolist(),
+            candles.high.tolist(),
+            candles.low.tolist(),
+            candles.close.tolist(),
+            strict=True,
         ):
             events.extend(self._feed(t_s, high, low, close, now_s))
         return events
@@ -321,11 +335,17 @@ class IncrementalDetector:
         return self._core.open_setups()
 
 
-def _run(candles: Candles, params: StrategyParams) -> tuple[_Core, list[SetupEvent]]:
+def _run(
+    candles: Candles, params: StrategyParams, rsi_values: ArrayLike | None
+) -> tuple[_Core, list[SetupEvent]]:
     """The batch path: vectorised RSI, then the same `_Core.step` as the live detector."""
     core = _Core(candles.symbol, params, candles.timeframe_s)
+    if rsi_values is None:
+        r = rsi(candles.close, params.rsi_period).tolist()
+    else:
+        r = np.asarray(rsi_values, dtype=np.float64).tolist()
+        _require(len(r) == len(candles), f"{len(r)} RSI values for {len(candles)} bars")
     events: list[SetupEvent] = []
-    r = rsi(candles.close, params.rsi_period).tolist()
     step = core.step
     rows = zip(candles.time.tolist(), r, candles.high.tolist(), candles.low.tolist(), strict=True)
     for i, (t_s, r_i, high, low) in enumerate(rows):
@@ -335,18 +355,25 @@ def _run(candles: Candles, params: StrategyParams) -> tuple[_Core, list[SetupEve
     return core, events
 
 
-def detect_events(candles: Candles, params: StrategyParams | None = None) -> list[SetupEvent]:
+def detect_events(
+    candles: Candles, params: StrategyParams | None = None, *, rsi_values: ArrayLike | None = None
+) -> list[SetupEvent]:
     """Every PUBLISH/REVISE/FINAL/CANCEL event over `candles` (all bars taken as closed; use
     `Candles.closed(now)` to drop a forming bar), in bar order, BUY before SELL within a bar.
-    Identical to `IncrementalDetector.replay` from an empty state.
+    Identical to `IncrementalDetector.replay` from an empty state. `rsi_values` (one per bar)
+    replaces the computed RSI: for caching in backtests and for rule tests.
     """
-    return _run(candles, params if params is not None else StrategyParams())[1]
+    return _run(candles, params if params is not None else StrategyParams(), rsi_values)[1]
 
 
-def detect_setups(candles: Candles, params: StrategyParams | None = None) -> list[Setup]:
+def detect_setups(
+    candles: Candles, params: StrategyParams | None = None, *, rsi_values: ArrayLike | None = None
+) -> list[Setup]:
     """Every non-rejected setup as known at the close of the last bar, ordered by leg-2 start
-    (BUY first on equal times). `final` is True when leg 2 ended before the last bar."""
-    core, events = _run(candles, params if params is not None else StrategyParams())
+    (BUY first on equal times). `final` is True when leg 2 ended before the last bar.
+    The view is the fold of `detect_events`: the latest event per key, minus CANCELs."""
+    p = params if params is not None else StrategyParams()
+    core, events = _run(candles, p, rsi_values)
     latest: dict[tuple[str, Side, datetime], SetupEvent] = {}
     for ev in events:
         latest[ev.setup.key] = ev

@@ -42,11 +42,17 @@ class Leg2:
     p2_value: float  # mirrored: SELL Low, BUY -High
     end_index: int
     end_time_s: int
+    published: bool = False  # has it ever been valid (not rejected) at a bar close?
 
 
 class SideMachine:
     """Per-side detector state. `step` returns one of NONE/PUBLISH/REVISE/FINAL/CANCEL and, when
-    not NONE, `last` holds the setup the event is about."""
+    not NONE, `last` holds the setup the event is about.
+
+    Events are exactly the changes of the batch view "setups as known at this close": PUBLISH
+    when a setup first exists unrejected (normally at bar j; later if price_high <= price_low
+    held at j and a lower extreme fixes it), REVISE when point 2 moves, FINAL at the first bar
+    after leg 2, CANCEL when a moved point 2 breaks the window (rule 5)."""
 
     __slots__ = ("hi", "last", "leg1", "leg2", "lo", "pending", "prev_x", "window_s")
 
@@ -91,16 +97,22 @@ class SideMachine:
         if x > self.lo:  # leg 2 ended at the previous bar: final at this bar's close
             self.leg2 = None
             self.last = leg2
-            return FINAL
+            return FINAL if leg2.published else NONE
         leg2.end_index, leg2.end_time_s = i, t_s
         if down >= leg2.p2_value:  # not a new extreme (ties keep the earliest bar)
             return NONE
         leg2.p2_index, leg2.p2_time_s, leg2.p2_value = i, t_s, down
         self.last = leg2
-        if self.rejected(leg2):  # point 2 drifted beyond the window: the setup is withdrawn
+        if leg2.p2_time_s - leg2.trigger.p1_time_s > self.window_s:
+            # Rule 5, time part: point 2 only moves later, so this rejection is permanent.
             self.leg2 = None
-            return CANCEL
-        return REVISE
+            return CANCEL if leg2.published else NONE
+        if self.rejected(leg2):  # still price_high <= price_low: not publishable yet
+            return NONE
+        if leg2.published:
+            return REVISE
+        leg2.published = True  # price_high > price_low only now: first valid state
+        return PUBLISH
 
     def _prune(self, t_s: int) -> None:
         # A trigger older than the window can never reach a future j: drop it (bounded memory).
@@ -117,8 +129,11 @@ class SideMachine:
         if not pending:
             return NONE
         leg2 = Leg2(pending[0], j, t_s, j, t_s, down, j, t_s)
-        if self.rejected(leg2):
-            return NONE
         self.leg2 = leg2
         self.last = leg2
+        if self.rejected(leg2):
+            # price_high <= price_low at j. A later lower low in leg 2 can make the setup valid
+            # (rule 5 is judged on the setup as known at each close), so keep tracking it.
+            return NONE
+        leg2.published = True
         return PUBLISH

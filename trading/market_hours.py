@@ -60,7 +60,8 @@ def is_open(symbol: str | SymbolSpec, t: datetime) -> bool:
     Reference: STRATEGY.md "Market hours"; kind from `trading.symbols` (metal for XAU/GOLD)."""
     day, wall = _local(t)
     return any(
-        start <= wall and (end is None or wall < end) for start, end in _sessions(_kind(symbol), day)
+        start <= wall and (end is None or wall < end)
+        for start, end in _sessions(_kind(symbol), day)
     )
 
 

@@ -56,9 +56,7 @@ def _check_step(step: Decimal, what: str) -> None:
         raise ValueError(msg)
 
 
-def round_to_tick(
-    price: float | Decimal, tick: Decimal, mode: RoundMode = "nearest"
-) -> Decimal:
+def round_to_tick(price: float | Decimal, tick: Decimal, mode: RoundMode = "nearest") -> Decimal:
     """Round `price` to an integer multiple of `tick` (both in price units).
 
     Formula: n = round_mode(price / tick); result = n * tick, computed in `Decimal` so the result
