@@ -1,0 +1,242 @@
+"""The broker interface: one async protocol, frozen value types and one error hierarchy.
+
+Adapters (``paper``, ``mt5``) implement :class:`Broker`. Units: prices in the symbol's quote
+units, volumes in lots, money in the account currency, all ``Decimal`` (DESIGN.md: money and
+broker prices are Decimal); times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import ClassVar, Protocol, runtime_checkable
+
+from trading.detector import Side
+from trading.symbols import SymbolSpec
+
+__all__ = [
+    "AccountInfo",
+    "Broker",
+    "BrokerError",
+    "ConnectionLost",
+    "Deal",
+    "DealEntry",
+    "DealReason",
+    "InvalidPrice",
+    "InvalidStops",
+    "InvalidVolume",
+    "MarketClosed",
+    "NoMoney",
+    "Order",
+    "OrderNotFound",
+    "OrderRejected",
+    "OrderRequest",
+    "OrderResult",
+    "OrderType",
+    "Position",
+    "Requote",
+    "Side",
+    "Tick",
+    "UnknownSymbol",
+]
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+
+
+class DealEntry(StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class DealReason(StrEnum):
+    CLIENT = "client"
+    SL = "sl"
+    TP = "tp"
+    END = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountInfo:
+    balance: Decimal
+    equity: Decimal
+    margin: Decimal
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    bid: Decimal
+    ask: Decimal
+    time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A new order. ``price`` is required for limits and ignored for market orders."""
+
+    symbol: str
+    side: Side
+    order_type: OrderType
+    volume: Decimal
+    price: Decimal | None = None
+    sl: Decimal | None = None
+    tp: Decimal | None = None
+    expires_at: datetime | None = None
+    comment: str = ""
+    magic: int = 0
+    client_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """``filled`` is True for a market fill (``position`` set), False for a placed pending order."""
+
+    ticket: int
+    filled: bool
+    price: Decimal
+    volume: Decimal
+    time: datetime
+    position: int | None = None
+    client_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A pending limit order."""
+
+    ticket: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    price: Decimal
+    sl: Decimal | None
+    tp: Decimal | None
+    placed_at: datetime
+    expires_at: datetime | None
+    comment: str = ""
+    magic: int = 0
+    client_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """An open position; ``profit_money`` is the floating profit at the last quote."""
+
+    ticket: int
+    symbol: str
+    side: Side
+    volume: Decimal
+    open_price: Decimal
+    sl: Decimal | None
+    tp: Decimal | None
+    opened_at: datetime
+    profit_money: Decimal
+    comment: str = ""
+    magic: int = 0
+    client_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Deal:
+    """One fill. ``profit_money`` is realised on ``OUT`` deals; commission is negative (a cost)."""
+
+    ticket: int
+    order: int
+    position: int
+    symbol: str
+    side: Side
+    entry: DealEntry
+    volume: Decimal
+    price: Decimal
+    time: datetime
+    profit_money: Decimal
+    commission_money: Decimal
+    reason: DealReason
+    comment: str = ""
+
+
+class BrokerError(Exception):
+    """A broker refused or failed a request. ``code`` is stable (logs, API bodies, i18n keys)."""
+
+    code: ClassVar[str] = "broker_error"
+
+    def __init__(self, message: str, *, retcode: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retcode = retcode
+
+
+class InvalidStops(BrokerError):
+    code = "invalid_stops"
+
+
+class InvalidPrice(BrokerError):
+    code = "invalid_price"
+
+
+class InvalidVolume(BrokerError):
+    code = "invalid_volume"
+
+
+class NoMoney(BrokerError):
+    code = "no_money"
+
+
+class MarketClosed(BrokerError):
+    code = "market_closed"
+
+
+class Requote(BrokerError):
+    code = "requote"
+
+
+class OrderRejected(BrokerError):
+    code = "order_rejected"
+
+
+class OrderNotFound(BrokerError):
+    code = "order_not_found"
+
+
+class ConnectionLost(BrokerError):
+    code = "connection_lost"
+
+
+class UnknownSymbol(BrokerError):
+    code = "unknown_symbol"
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """What the trading loop needs from a broker; every call may raise :class:`BrokerError`."""
+
+    async def account(self) -> AccountInfo: ...
+
+    async def symbol_spec(self, symbol: str) -> SymbolSpec: ...
+
+    async def tick(self, symbol: str) -> Tick: ...
+
+    async def place_order(self, request: OrderRequest) -> OrderResult: ...
+
+    async def modify_order(
+        self, ticket: int, price: Decimal, sl: Decimal | None, tp: Decimal | None
+    ) -> Order: ...
+
+    async def modify_position(
+        self, ticket: int, sl: Decimal | None, tp: Decimal | None
+    ) -> Position: ...
+
+    async def cancel_order(self, ticket: int) -> None: ...
+
+    async def close_position(self, ticket: int, volume: Decimal | None = None) -> Deal: ...
+
+    async def positions(self, symbol: str | None = None) -> list[Position]: ...
+
+    async def orders(self, symbol: str | None = None) -> list[Order]: ...
+
+    async def history(self, since: datetime) -> list[Deal]: ...

@@ -1,0 +1,143 @@
+"""The paper broker's checks (what MetaTrader 5 would refuse) and per-symbol cost constants.
+
+Checks, with ``d = stops_level * point`` (the server's minimum distance):
+buy limit ``price <= ask - d`` (and < ask), sell limit ``price >= bid + d`` (and > bid);
+buy ``sl <= price - d``, ``tp >= price + d``; sell mirrored; lots in ``[min, max]`` on the step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from trading.brokers.base import (
+    InvalidPrice,
+    InvalidStops,
+    InvalidVolume,
+    NoMoney,
+    OrderRequest,
+    OrderType,
+    Side,
+)
+from trading.numeric import round_to_tick, to_decimal
+from trading.symbols import SymbolSpec
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolCosts:
+    """Per-symbol constants the book needs, precomputed once (floats for the hot loop)."""
+
+    symbol: str
+    tick_size: Decimal
+    money_per_unit: Decimal  # money per 1.0 price move per lot = tick_value / tick_size
+    money_per_unit_f: float
+    spread: Decimal
+    spread_f: float
+    stops_distance: Decimal
+    volume_min: Decimal
+    volume_max: Decimal
+    volume_step: Decimal
+
+    def price(self, value: float | Decimal) -> Decimal:
+        """A price on the tick grid (bar prices and spread sums are floats)."""
+        return round_to_tick(value, self.tick_size)
+
+    def margin(self, price: Decimal, lots: Decimal, leverage: int) -> Decimal:
+        """``price * money_per_unit * lots / leverage`` in account money."""
+        return price * self.money_per_unit * lots / leverage
+
+
+def symbol_costs(spec: SymbolSpec, spread_points: int) -> SymbolCosts:
+    if spread_points < 0:
+        msg = f"spread_points must be >= 0 for {spec.name}, got {spread_points}"
+        raise ValueError(msg)
+    point = to_decimal(spec.point)
+    tick_size = to_decimal(spec.tick_size)
+    money_per_unit = to_decimal(spec.tick_value) / tick_size
+    spread = point * spread_points
+    return SymbolCosts(
+        symbol=spec.name,
+        tick_size=tick_size,
+        money_per_unit=money_per_unit,
+        money_per_unit_f=float(money_per_unit),
+        spread=spread,
+        spread_f=float(spread),
+        stops_distance=point * int(spec.stops_level),
+        volume_min=to_decimal(spec.volume_min),
+        volume_max=to_decimal(spec.volume_max),
+        volume_step=to_decimal(spec.volume_step),
+    )
+
+
+def check_volume(lots: Decimal, costs: SymbolCosts) -> None:
+    on_step = (lots / costs.volume_step) == (lots / costs.volume_step).to_integral_value()
+    if not (costs.volume_min <= lots <= costs.volume_max and on_step):
+        msg = (
+            f"invalid volume {lots} lots for {costs.symbol}: use {costs.volume_min}.."
+            f"{costs.volume_max} in steps of {costs.volume_step}"
+        )
+        raise InvalidVolume(msg)
+
+
+def check_levels(
+    is_buy: bool, price: Decimal, sl: Decimal | None, tp: Decimal | None, costs: SymbolCosts
+) -> None:
+    """Stop below / take-profit above a buy's ``price`` by at least the stops level (mirror
+    for sells); ``price`` is the entry for orders, the exit-side quote for open positions."""
+    d = costs.stops_distance
+    direction = 1 if is_buy else -1
+    if sl is not None and (price - sl) * direction < max(d, costs.tick_size):
+        side = "below" if is_buy else "above"
+        msg = f"invalid stop {sl}: must be {side} {price} by at least {d} ({costs.symbol})"
+        raise InvalidStops(msg)
+    if tp is not None and (tp - price) * direction < max(d, costs.tick_size):
+        side = "above" if is_buy else "below"
+        msg = f"invalid take-profit {tp}: must be {side} {price} by at least {d} ({costs.symbol})"
+        raise InvalidStops(msg)
+
+
+def check_request(
+    request: OrderRequest,
+    costs: SymbolCosts,
+    bid: Decimal,
+    ask: Decimal,
+    expires_s: int | None,
+    now_s: int,
+) -> Decimal:
+    """Validate a new (or modified) order against the quote; returns its entry price."""
+    check_volume(request.volume, costs)
+    is_buy = request.side == Side.BUY
+    if request.order_type == OrderType.MARKET:
+        price = ask if is_buy else bid
+    else:
+        if request.price is None:
+            msg = "a limit order needs a price; pass OrderRequest(price=...)"
+            raise InvalidPrice(msg)
+        price = request.price
+        _check_limit_price(is_buy, price, bid, ask, costs)
+        if expires_s is not None and expires_s <= now_s:
+            msg = f"expiry is not in the future ({costs.symbol}); pass a later expires_at"
+            raise InvalidPrice(msg)
+    check_levels(is_buy, price, request.sl, request.tp, costs)
+    return price
+
+
+def _check_limit_price(
+    is_buy: bool, price: Decimal, bid: Decimal, ask: Decimal, costs: SymbolCosts
+) -> None:
+    if price != costs.price(price):
+        msg = f"price {price} is not on {costs.symbol}'s tick grid {costs.tick_size}"
+        raise InvalidPrice(msg)
+    gap = max(costs.stops_distance, costs.tick_size)
+    if is_buy and price > ask - gap:
+        msg = f"buy limit {price} must be below the ask {ask} by >= {gap}; use a market order"
+        raise InvalidPrice(msg)
+    if not is_buy and price < bid + gap:
+        msg = f"sell limit {price} must be above the bid {bid} by >= {gap}; use a market order"
+        raise InvalidPrice(msg)
+
+
+def check_margin(free_margin: Decimal, required: Decimal) -> None:
+    if required > free_margin:
+        msg = f"not enough money: margin {required:.2f} needed, {free_margin:.2f} free"
+        raise NoMoney(msg)

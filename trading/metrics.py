@@ -1,0 +1,259 @@
+"""Performance metrics: pure functions over an equity curve and a list of closed trades.
+
+Conventions (the same as backtesting.py's ``_stats`` where they overlap): equity in account
+money sampled at bar closes, times in unix seconds UTC, ratios undefined -> NaN (through the one
+NaN-safe division, :func:`trading.numeric.safe_div`). Metrics are statistics, not ledger
+entries, so they are floats; the ledger itself (balances, trade profits) is Decimal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from trading.numeric import safe_div
+
+__all__ = [
+    "TRADING_DAYS",
+    "Metrics",
+    "average_r",
+    "cagr_pct",
+    "calmar",
+    "compute_metrics",
+    "daily_returns",
+    "drawdown",
+    "expectancy_money",
+    "expectancy_r",
+    "exposure_pct",
+    "max_drawdown",
+    "net_profit",
+    "profit_factor",
+    "sharpe",
+    "sortino",
+    "win_rate_pct",
+]
+
+TRADING_DAYS = 252
+SECONDS_PER_DAY = 86_400
+SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
+
+Floats = NDArray[np.float64]
+
+
+def _equity(values: ArrayLike) -> Floats:
+    equity = np.asarray(values, dtype=np.float64)
+    if equity.ndim != 1 or len(equity) == 0:
+        msg = "equity must be a non-empty 1-D sequence of account values (one per bar close)"
+        raise ValueError(msg)
+    if not np.all(np.isfinite(equity)) or equity[0] <= 0:
+        msg = "equity must be finite and start > 0; drop NaN rows or start from a real balance"
+        raise ValueError(msg)
+    return equity
+
+
+def net_profit(equity: ArrayLike) -> float:
+    """Net profit in money: ``E[-1] - E[0]``."""
+    e = _equity(equity)
+    return float(e[-1] - e[0])
+
+
+def cagr_pct(time_s: ArrayLike, equity: ArrayLike) -> float:
+    """Compound annual growth rate in percent.
+
+    ``CAGR = ((E[-1] / E[0]) ** (1 / years) - 1) * 100`` with
+    ``years = (t[-1] - t[0]) / (365.25 * 86400)``. NaN for a zero-length period.
+    Reference: Investopedia, "Compound Annual Growth Rate (CAGR)".
+    """
+    e = _equity(equity)
+    t = np.asarray(time_s, dtype=np.int64)
+    years = (int(t[-1]) - int(t[0])) / SECONDS_PER_YEAR
+    exponent = safe_div(1.0, years)
+    if math.isnan(exponent):
+        return math.nan
+    if e[-1] <= 0:
+        return -100.0
+    return float((e[-1] / e[0]) ** exponent - 1.0) * 100.0
+
+
+def drawdown(equity: ArrayLike) -> tuple[Floats, Floats]:
+    """Drawdown per point: money ``peak_t - E_t`` and percent ``(peak_t - E_t) / peak_t * 100``,
+    where ``peak_t = max(E_0..E_t)`` (running maximum). Both are >= 0."""
+    e = _equity(equity)
+    peak = np.maximum.accumulate(e)
+    money = peak - e
+    return money, money / peak * 100.0
+
+
+def max_drawdown(equity: ArrayLike) -> tuple[float, float]:
+    """Maximum drawdown ``(money, pct)``: the largest values of :func:`drawdown` (each may come
+    from a different point). Reference: Magdon-Ismail & Atiya (2004), "Maximum drawdown"."""
+    money, pct = drawdown(equity)
+    return float(money.max()), float(pct.max())
+
+
+def daily_returns(time_s: ArrayLike, equity: ArrayLike) -> Floats:
+    """Simple returns of daily closes: ``r_d = C_d / C_{d-1} - 1``.
+
+    ``C_d`` is the last equity value of UTC day ``d`` (days without bars are absent, as in
+    backtesting.py's ``resample('D').last().dropna()``); the starting equity ``E[0]`` is the
+    base of the first day, so the first day's profit counts.
+    """
+    e = _equity(equity)
+    days = np.asarray(time_s, dtype=np.int64) // SECONDS_PER_DAY
+    if len(days) != len(e):
+        msg = f"time_s has {len(days)} values but equity has {len(e)}; pass one time per value"
+        raise ValueError(msg)
+    last_of_day = np.flatnonzero(np.append(days[1:] != days[:-1], True))
+    closes = np.concatenate(([e[0]], e[last_of_day]))
+    return np.diff(closes) / closes[:-1]
+
+
+def sharpe(returns: ArrayLike, periods_per_year: int = TRADING_DAYS) -> float:
+    """Annualised Sharpe ratio, risk-free rate 0.
+
+    ``Sharpe = mean(r) / std(r, ddof=1) * sqrt(periods_per_year)``; daily returns and
+    ``sqrt(252)`` by default. NaN with fewer than 2 returns or zero volatility.
+    Reference: Sharpe (1994), "The Sharpe Ratio", J. Portfolio Management.
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    if len(r) < 2:
+        return math.nan
+    return safe_div(float(r.mean()), float(r.std(ddof=1))) * math.sqrt(periods_per_year)
+
+
+def sortino(returns: ArrayLike, periods_per_year: int = TRADING_DAYS) -> float:
+    """Annualised Sortino ratio, target return 0.
+
+    ``Sortino = mean(r) / DD * sqrt(periods_per_year)`` where the downside deviation
+    ``DD = sqrt(sum(min(r_i, 0) ** 2) / N)`` over ALL ``N`` returns (positive ones count as 0,
+    they are not dropped). NaN with fewer than 2 returns or no losing period.
+    Reference: Sortino & Price (1994), "Performance Measurement in a Downside Risk Framework";
+    Red Rock Capital, "Sortino: A 'Sharper' Ratio" (the all-N denominator).
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    if len(r) < 2:
+        return math.nan
+    downside = math.sqrt(float(np.mean(np.minimum(r, 0.0) ** 2)))
+    return safe_div(float(r.mean()), downside) * math.sqrt(periods_per_year)
+
+
+def calmar(cagr: float, max_drawdown_pct: float) -> float:
+    """Calmar ratio ``CAGR% / MaxDD%`` (both in percent, so the ratio is unitless); NaN without a
+    drawdown. Reference: Young (1991), "Calmar Ratio: A Smoother Tool", Futures magazine."""
+    return safe_div(cagr, max_drawdown_pct)
+
+
+def profit_factor(profits: ArrayLike) -> float:
+    """``sum(profits > 0) / |sum(profits < 0)|``; NaN without a losing trade."""
+    p = np.asarray(profits, dtype=np.float64)
+    return safe_div(float(p[p > 0].sum()), float(-p[p < 0].sum()))
+
+
+def win_rate_pct(profits: ArrayLike) -> float:
+    """Percentage of trades with ``profit > 0`` (break-even trades are not wins); NaN if none."""
+    p = np.asarray(profits, dtype=np.float64)
+    return safe_div(float((p > 0).sum()) * 100.0, float(len(p)))
+
+
+def expectancy_money(profits: ArrayLike) -> float:
+    """Average profit per trade in money: ``sum(profits) / N``; NaN without trades."""
+    p = np.asarray(profits, dtype=np.float64)
+    return safe_div(float(p.sum()), float(len(p)))
+
+
+def expectancy_r(r_multiples: ArrayLike) -> float:
+    """Expectancy in R: ``W * avg_win_R - (1 - W) * avg_loss_R`` with ``W`` the fraction of
+    trades with ``R > 0`` and ``avg_loss_R`` the mean |R| of the others (Van Tharp, "Trade Your
+    Way to Financial Freedom"). Algebraically equal to the mean R; NaN without trades."""
+    r = np.asarray(r_multiples, dtype=np.float64)
+    n = float(len(r))
+    wins, losses = r[r > 0], r[r <= 0]
+    win_frac = safe_div(float(len(wins)), n)
+    avg_win = float(wins.mean()) if len(wins) else 0.0
+    avg_loss = float(-losses.mean()) if len(losses) else 0.0
+    return win_frac * avg_win - (1.0 - win_frac) * avg_loss
+
+
+def average_r(r_multiples: ArrayLike) -> float:
+    """Mean R multiple ``sum(R) / N``, ``R = (exit - entry) * direction / |entry - stop|``."""
+    r = np.asarray(r_multiples, dtype=np.float64)
+    return safe_div(float(r.sum()), float(len(r)))
+
+
+def exposure_pct(
+    bar_time_s: ArrayLike, entry_time_s: Sequence[int], exit_time_s: Sequence[int]
+) -> float:
+    """Percentage of bars during which a position was open.
+
+    Bar ``k`` (open time ``t_k``) counts when some trade has ``entry <= t_k <= exit`` (trades
+    are stamped with the open times of their entry and exit bars, both partly in the market).
+    ``exposure = 100 * counted_bars / total_bars``; NaN without bars.
+    """
+    t = np.asarray(bar_time_s, dtype=np.int64)
+    marks = np.zeros(len(t) + 1, dtype=np.int64)
+    starts = np.searchsorted(t, np.asarray(entry_time_s, dtype=np.int64), side="left")
+    ends = np.searchsorted(t, np.asarray(exit_time_s, dtype=np.int64), side="right")
+    np.add.at(marks, starts, 1)
+    np.add.at(marks, ends, -1)
+    in_market = np.cumsum(marks[:-1]) > 0
+    return safe_div(float(in_market.sum()) * 100.0, float(len(t)))
+
+
+@dataclass(frozen=True, slots=True)
+class Metrics:
+    start_equity_money: float
+    end_equity_money: float
+    net_profit_money: float
+    return_pct: float
+    cagr_pct: float
+    max_drawdown_money: float
+    max_drawdown_pct: float
+    sharpe: float
+    sortino: float
+    calmar: float
+    profit_factor: float
+    expectancy_money: float
+    expectancy_r: float
+    win_rate_pct: float
+    average_r: float
+    exposure_pct: float
+    trades: int
+
+
+def compute_metrics(
+    time_s: ArrayLike,
+    equity: ArrayLike,
+    profits_money: Sequence[float],
+    r_multiples: Sequence[float],
+    entry_time_s: Sequence[int],
+    exit_time_s: Sequence[int],
+) -> Metrics:
+    """Every metric above for one run: the equity curve (one value per bar close, at the bar
+    open times ``time_s``) plus the closed trades' profits, R multiples and entry/exit times."""
+    e = _equity(equity)
+    dd_money, dd_pct = max_drawdown(e)
+    cagr = cagr_pct(time_s, e)
+    returns = daily_returns(time_s, e)
+    return Metrics(
+        start_equity_money=float(e[0]),
+        end_equity_money=float(e[-1]),
+        net_profit_money=net_profit(e),
+        return_pct=float(e[-1] / e[0] - 1.0) * 100.0,
+        cagr_pct=cagr,
+        max_drawdown_money=dd_money,
+        max_drawdown_pct=dd_pct,
+        sharpe=sharpe(returns),
+        sortino=sortino(returns),
+        calmar=calmar(cagr, dd_pct),
+        profit_factor=profit_factor(profits_money),
+        expectancy_money=expectancy_money(profits_money),
+        expectancy_r=expectancy_r(r_multiples),
+        win_rate_pct=win_rate_pct(profits_money),
+        average_r=average_r(r_multiples),
+        exposure_pct=exposure_pct(time_s, entry_time_s, exit_time_s),
+        trades=len(profits_money),
+    )
