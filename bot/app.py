@@ -10,11 +10,12 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -57,7 +58,10 @@ def create_bot(settings: Settings, api_base: str | None = None) -> Bot:
     )
 
 
-def create_dispatcher(settings: Settings, bot: Bot, i18n: I18n) -> Dispatcher:
+def create_dispatcher(
+    settings: Settings, bot: Bot, i18n: I18n, extra_routers: Sequence[Router] = ()
+) -> Dispatcher:
+    """The dispatcher with every middleware; `extra_routers` go before the feature routers."""
     cache = UserCache(ttl_s=settings.user_cache_ttl_s)
     alerts = OwnerAlerts(bot, settings.owners, interval_s=settings.error_alert_interval_s)
     dp = Dispatcher(settings=settings, i18n=i18n, alerts=alerts, user_cache=cache)
@@ -69,6 +73,8 @@ def create_dispatcher(settings: Settings, bot: Bot, i18n: I18n) -> Dispatcher:
     rbac = RBACMiddleware()
     dp.message.middleware(rbac)
     dp.callback_query.middleware(rbac)
+    for router in extra_routers:
+        dp.include_router(router)
     dp.include_router(build_root_router())
     return dp
 
@@ -126,7 +132,9 @@ class AppRunner:
                 self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
             )
         metrics.UP.set(1)
-        log.info("started", extra={"mode": "webhook" if self._webhook else "polling", "port": self.port})
+        log.info(
+            "started", extra={"mode": "webhook" if self._webhook else "polling", "port": self.port}
+        )
 
     def _mount_webhook(self) -> None:
         secret = self.settings.webhook_secret

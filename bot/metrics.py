@@ -18,7 +18,9 @@ HANDLER_LATENCY = Histogram(
     registry=REGISTRY,
 )
 ERRORS = Counter(
-    "signaldesk_errors_total", "Unexpected errors, by where they happened", ["where"],
+    "signaldesk_errors_total",
+    "Unexpected errors, by where they happened",
+    ["where"],
     registry=REGISTRY,
 )
 DENIED = Counter(

@@ -30,7 +30,8 @@ async def find_users(message: Message, command: CommandObject) -> None:
     if query and (query.startswith("@") or query.isdigit()):
         found = await users_service.find(query)
         await message.answer(
-            user_card(found), reply_markup=user_actions_keyboard(found.telegram_id, banned=found.is_banned)
+            user_card(found),
+            reply_markup=user_actions_keyboard(found.telegram_id, banned=found.is_banned),
         )
         return
     await message.answer(await _users_list(query))
@@ -43,7 +44,9 @@ async def _users_list(query: str) -> str:
     counts = await users_service.count_by_role()
     summary = ", ".join(f"{role_name(r)}: {n}" for r, n in counts.items())
     lines = [_("admin.users_title").format(summary=summary), ""]
-    lines += [f"• {u.display_name} — <code>{u.telegram_id}</code> — {role_name(u.role)}" for u in rows]
+    lines += [
+        f"• {u.display_name} — <code>{u.telegram_id}</code> — {role_name(u.role)}" for u in rows
+    ]
     lines += ["", _("admin.users_hint")]
     return "\n".join(lines)
 
@@ -64,7 +67,9 @@ async def set_role(
 
 
 @router.message(Command("ban", "unban"), flags=ADMIN)
-async def ban(message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache) -> None:
+async def ban(
+    message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache
+) -> None:
     query = (command.args or "").strip()
     banned = command.command == "ban"
     if not query:
@@ -87,7 +92,8 @@ async def ban_button(
     await query.answer(text.format(name=updated.display_name))
     if isinstance(query.message, Message):
         await query.message.edit_text(
-            user_card(updated), reply_markup=user_actions_keyboard(updated.telegram_id, banned=banned)
+            user_card(updated),
+            reply_markup=user_actions_keyboard(updated.telegram_id, banned=banned),
         )
 
 

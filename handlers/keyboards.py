@@ -55,7 +55,9 @@ def admin_keyboard() -> InlineKeyboardMarkup:
 def user_actions_keyboard(target_id: int, *, banned: bool) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     if banned:
-        kb.button(text=_("admin.btn_unban"), callback_data=AdminCB(action="unban", user_id=target_id))
+        kb.button(
+            text=_("admin.btn_unban"), callback_data=AdminCB(action="unban", user_id=target_id)
+        )
     else:
         kb.button(text=_("admin.btn_ban"), callback_data=AdminCB(action="ban", user_id=target_id))
     return kb.as_markup()

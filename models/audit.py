@@ -14,7 +14,7 @@ class AuditLog(Model):
     actor_id = fields.BigIntField(null=True, db_index=True)  # Telegram id; null = the system
     action = fields.CharField(max_length=64, db_index=True)
     target = fields.CharField(max_length=128, null=True)
-    data = fields.JSONField(default=dict)
+    data: dict[str, Any] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -146,7 +146,7 @@ async def apply_referral(user_id: int, code: str) -> UserInfo | None:
         referrer = await User.get_or_none(referral_code=code.upper())
         if referrer is None or referrer.id == row.id:
             return None
-        row.referred_by_id = referrer.id  # type: ignore[attr-defined]
+        row.referred_by_id = referrer.id
         await row.save(update_fields=["referred_by_id", "updated_at"])
         await audit.record(
             "user.referred", actor_id=row.telegram_id, target=str(referrer.telegram_id), code=code

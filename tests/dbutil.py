@@ -36,7 +36,9 @@ def with_database(url: str, name: str) -> str:
 
 async def create_pg_database(server_url: str, prefix: str = "sdtest") -> str:
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(with_database(server_url, "postgres").replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(
+        with_database(server_url, "postgres").replace("postgres://", "postgresql://", 1)
+    )
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
@@ -46,7 +48,9 @@ async def create_pg_database(server_url: str, prefix: str = "sdtest") -> str:
 
 async def drop_pg_database(url: str) -> None:
     name = urlsplit(url).path.lstrip("/")
-    conn = await asyncpg.connect(with_database(url, "postgres").replace("postgres://", "postgresql://", 1))
+    conn = await asyncpg.connect(
+        with_database(url, "postgres").replace("postgres://", "postgresql://", 1)
+    )
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -11,6 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+
 class CliError(Exception):
     """Bad input on the command line: printed as one line, exit code 2."""
 

@@ -15,7 +15,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--to", metavar="NAME", help="migrate forward to this migration")
     group.add_argument(
-        "--down", metavar="NAME", nargs="?", const="__first__", help="roll back to NAME (all if none)"
+        "--down",
+        metavar="NAME",
+        nargs="?",
+        const="__first__",
+        help="roll back to NAME (all if none)",
     )
     group.add_argument("--status", action="store_true", help="print applied and pending as JSON")
     parser.set_defaults(func=run)

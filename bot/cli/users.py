@@ -50,7 +50,8 @@ def show_user(args: argparse.Namespace) -> int:
     try:
         info = asyncio.run(_with_db(url, lambda: users_service.find(args.user)))
     except UserFacingError as exc:
-        raise CliError(f"{exc.key}: {exc.params}") from None
+        msg = f"no such user: {args.user} ({exc.key})"
+        raise CliError(msg) from None
     data = _as_dict(info)
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
@@ -67,5 +68,7 @@ def list_users(args: argparse.Namespace) -> int:
         print(json.dumps([_as_dict(r) for r in rows], ensure_ascii=False))
     else:
         for r in rows:
-            print(f"{r.telegram_id:>12}  {r.role.value:<10}  {r.status.value:<12}  {r.display_name}")
+            print(
+                f"{r.telegram_id:>12}  {r.role.value:<10}  {r.status.value:<12}  {r.display_name}"
+            )
     return 0

@@ -13,7 +13,9 @@ from models.users import Role, UserStatus
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("en", "es", "ru")
 CALL = re.compile(r"""(?<![\w.])_{1,2}\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']\s*\)""")
-KEY_ERRORS = re.compile(r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
+KEY_ERRORS = re.compile(
+    r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
+)
 GETTEXT = re.compile(r"""\.gettext\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
 DYNAMIC = {f"role.{r.value}" for r in Role} | {f"status.{s.value}" for s in UserStatus}
 PLACEHOLDER = re.compile(r"\{(\w+)\}")

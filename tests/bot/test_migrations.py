@@ -73,8 +73,8 @@ async def test_upgrade_downgrade_upgrade(empty_db: str) -> None:
 
 async def test_models_match_migrations(tmp_path: Path) -> None:
     """Every model change has a migration: the autodetector finds nothing left to write."""
-    from tortoise.migrations.autodetector import MigrationAutodetector
     from tortoise import Tortoise
+    from tortoise.migrations.autodetector import MigrationAutodetector
 
     url = f"sqlite://{tmp_path / 'a.sqlite3'}"
     config = db.tortoise_config(url)

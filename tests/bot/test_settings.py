@@ -33,7 +33,10 @@ def test_a_real_token_turns_the_sandbox_off() -> None:
         ({"bot_token": "12:short"}, "BOT_TOKEN"),
         ({"owner_ids": "12, abc"}, "OWNER_IDS: must be positive Telegram user ids"),
         ({"owner_ids": "-5"}, "OWNER_IDS"),
-        ({"database_url": "mysql://x/y"}, "DATABASE_URL: must start with sqlite:// or postgres://"),
+        (
+            {"database_url": "mysql://x/y"},
+            "DATABASE_URL: must start with sqlite:// or postgres://",
+        ),
         ({"database_url": "postgres:///nohost"}, "DATABASE_URL: PostgreSQL needs a host"),
         ({"web_port": 70000}, "WEB_PORT"),
         ({"webhook_url": "ftp://x"}, "WEBHOOK_URL: expected an http(s) URL"),

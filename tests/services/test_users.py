@@ -46,7 +46,11 @@ async def test_set_role_is_owner_only_audited_and_validated(database: str) -> No
     updated = await svc.set_role(owner, "@Carol", "subscriber")
     assert updated.role is Role.SUBSCRIBER
     entry = (await audit.recent(action="user.role_changed"))[0]
-    assert (entry.actor_id, entry.target, entry.data) == (1, "3", {"old": "public", "new": "subscriber"})
+    assert (entry.actor_id, entry.target, entry.data) == (
+        1,
+        "3",
+        {"old": "public", "new": "subscriber"},
+    )
     with pytest.raises(PermissionDenied):
         await svc.set_role(admin, "3", "admin")
     with pytest.raises(InvalidInput):
