@@ -1,3 +1,8 @@
 """Tortoise models, one module per aggregate. `MODEL_MODULES` is what Tortoise loads."""
 
-MODEL_MODULES: list[str] = ["models.users", "models.audit"]
+MODEL_MODULES: list[str] = [
+    "models.users",
+    "models.audit",
+    "models.signals",
+    "models.notifications",
+]

@@ -1,0 +1,42 @@
+"""The notification outbox: everything the bot sends goes through here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class NotificationStatus(StrEnum):
+    PENDING = "pending"  # waiting for its turn (or for next_attempt_at)
+    SENDING = "sending"  # claimed by the sender; a crash here may send it twice
+    SENT = "sent"
+    FAILED = "failed"  # permanent error (400) or retries exhausted: never retried
+    SKIPPED = "skipped"  # recipient unreachable (blocked the bot, banned)
+
+
+class Notification(Model):
+    id = fields.BigIntField(primary_key=True)
+    chat_id = fields.BigIntField(db_index=True)
+    user_id = fields.BigIntField(null=True)  # Telegram id when the chat is a user's
+    kind = fields.CharField(max_length=48)
+    payload: Any = fields.JSONField(default=dict)
+    dedupe_key = fields.CharField(max_length=160, unique=True)
+    depends_on = fields.CharField(max_length=160, null=True)  # dedupe key that must be sent first
+    signal_id = fields.IntField(null=True, db_index=True)
+    status = fields.CharEnumField(
+        NotificationStatus, max_length=10, default=NotificationStatus.PENDING, db_index=True
+    )
+    priority = fields.SmallIntField(default=5)  # lower first
+    attempts = fields.SmallIntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    last_error = fields.CharField(max_length=500, null=True)
+    sent_message_id = fields.BigIntField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "notifications"
+        indexes = (("status", "next_attempt_at"),)
