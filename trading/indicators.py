@@ -69,9 +69,13 @@ class RsiState:
         """Consume one closed bar's close; return RSI at that bar (NaN during warm-up).
 
         Formula: change = close - prev_close (0 for the first bar, and 0 when either is NaN,
-        as in `ta` where `diff.where(diff > 0, 0)` maps NaN to 0); up/down = Wilder averages
+        as in `ta` where `diff.where(diff > 0, 0)` maps NaN to 0; infinite closes raise
+        ValueError); up/down = Wilder averages
         with alpha = 1/period; RSI = 100 - 100/(1 + up/down), 100 when down == 0. Units: 0-100.
         """
+        if math.isinf(close):
+            msg = f"infinite close {close}; repair or drop that bar (NaN is tolerated, as in ta)"
+            raise ValueError(msg)
         change = close - self._prev_close
         gain = change if change > 0 else 0.0
         loss = -change if change < 0 else 0.0
@@ -92,7 +96,9 @@ def rsi(close: ArrayLike, period: int = RSI_PERIOD) -> NDArray[np.float64]:
     Formula (Wilder 1978, as implemented by `ta.momentum.RSIIndicator`): change[0] = 0;
     up_t = ewm(max(change, 0)), down_t = ewm(max(-change, 0)) with alpha = 1/period,
     adjust=False; RSI = 100 - 100 / (1 + up/down), or 100 when down == 0.
-    NaN closes contribute a zero change on both sides of them (the `ta` behaviour).
+    NaN closes contribute a zero change on both sides of them (the `ta` behaviour); infinite
+    closes raise ValueError (pandas turns them into missing observations, which no caller
+    should rely on).
     A plain loop: the recursion is sequential, ~1 ms per 5,000 bars.
     """
     _check_period(period)
@@ -103,6 +109,10 @@ def rsi(close: ArrayLike, period: int = RSI_PERIOD) -> NDArray[np.float64]:
     out = np.full(len(values), np.nan)
     if len(values) == 0:
         return out
+    if np.isinf(values).any():
+        bad = int(np.flatnonzero(np.isinf(values))[0])
+        msg = f"close[{bad}] is infinite; repair or drop that bar (NaN is tolerated, as in ta)"
+        raise ValueError(msg)
     alpha = _alpha(period)
     old_wt = 1.0 - alpha
     norm = old_wt + alpha
