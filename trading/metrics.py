@@ -231,9 +231,12 @@ def compute_metrics(
     r_multiples: Sequence[float],
     entry_time_s: Sequence[int],
     exit_time_s: Sequence[int],
+    *,
+    exposure_time_s: ArrayLike | None = None,
 ) -> Metrics:
-    """Every metric above for one run: the equity curve (one value per bar close, at the bar
-    open times ``time_s``) plus the closed trades' profits, R multiples and entry/exit times."""
+    """Every metric above for one run: the equity curve (``equity[k]`` at time ``time_s[k]``,
+    e.g. bar closes) plus the closed trades' profits, R multiples and entry/exit times.
+    ``exposure_time_s``: the bar times trades are stamped with (default ``time_s``)."""
     e = _equity(equity)
     dd_money, dd_pct = max_drawdown(e)
     cagr = cagr_pct(time_s, e)
@@ -254,6 +257,8 @@ def compute_metrics(
         expectancy_r=expectancy_r(r_multiples),
         win_rate_pct=win_rate_pct(profits_money),
         average_r=average_r(r_multiples),
-        exposure_pct=exposure_pct(time_s, entry_time_s, exit_time_s),
+        exposure_pct=exposure_pct(
+            time_s if exposure_time_s is None else exposure_time_s, entry_time_s, exit_time_s
+        ),
         trades=len(profits_money),
     )

@@ -12,13 +12,13 @@ Times are server-zone unix seconds: ``server = utc + server_utc_offset_s``.
 
 from __future__ import annotations
 
-from collections import namedtuple
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
+from tests.fakes import mt5_api as api
 from trading.brokers.base import (
     BrokerError,
     DealEntry,
@@ -40,118 +40,19 @@ from trading.candles import Candles
 from trading.numeric import to_decimal
 from trading.timeutil import utc_from_unix_s
 
-# fmt: off
-TIMEFRAME_M1, TIMEFRAME_M5, TIMEFRAME_M15, TIMEFRAME_M30 = 1, 5, 15, 30
-TIMEFRAME_H1, TIMEFRAME_H4, TIMEFRAME_D1 = 16385, 16388, 16408
-ORDER_TYPE_BUY, ORDER_TYPE_SELL, ORDER_TYPE_BUY_LIMIT, ORDER_TYPE_SELL_LIMIT = 0, 1, 2, 3
-ORDER_TYPE_BUY_STOP, ORDER_TYPE_SELL_STOP = 4, 5
-TRADE_ACTION_DEAL, TRADE_ACTION_PENDING, TRADE_ACTION_SLTP = 1, 5, 6
-TRADE_ACTION_MODIFY, TRADE_ACTION_REMOVE, TRADE_ACTION_CLOSE_BY = 7, 8, 10
-ORDER_TIME_GTC, ORDER_TIME_DAY, ORDER_TIME_SPECIFIED, ORDER_TIME_SPECIFIED_DAY = 0, 1, 2, 3
-ORDER_FILLING_FOK, ORDER_FILLING_IOC, ORDER_FILLING_RETURN = 0, 1, 2
-ORDER_STATE_PLACED, ORDER_STATE_FILLED = 1, 4
-POSITION_TYPE_BUY, POSITION_TYPE_SELL = 0, 1
-DEAL_TYPE_BUY, DEAL_TYPE_SELL, DEAL_TYPE_BALANCE = 0, 1, 2
-DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
-DEAL_REASON_CLIENT, DEAL_REASON_EXPERT, DEAL_REASON_SL, DEAL_REASON_TP = 0, 3, 4, 5
-TRADE_RETCODE_REQUOTE = 10004
-TRADE_RETCODE_REJECT = 10006
-TRADE_RETCODE_CANCEL = 10007
-TRADE_RETCODE_PLACED = 10008
-TRADE_RETCODE_DONE = 10009
-TRADE_RETCODE_DONE_PARTIAL = 10010
-TRADE_RETCODE_ERROR = 10011
-TRADE_RETCODE_TIMEOUT = 10012
-TRADE_RETCODE_INVALID = 10013
-TRADE_RETCODE_INVALID_VOLUME = 10014
-TRADE_RETCODE_INVALID_PRICE = 10015
-TRADE_RETCODE_INVALID_STOPS = 10016
-TRADE_RETCODE_TRADE_DISABLED = 10017
-TRADE_RETCODE_MARKET_CLOSED = 10018
-TRADE_RETCODE_NO_MONEY = 10019
-TRADE_RETCODE_PRICE_CHANGED = 10020
-TRADE_RETCODE_PRICE_OFF = 10021
-TRADE_RETCODE_INVALID_EXPIRATION = 10022
-TRADE_RETCODE_TOO_MANY_REQUESTS = 10024
-TRADE_RETCODE_INVALID_FILL = 10030
-TRADE_RETCODE_CONNECTION = 10031
-TRADE_RETCODE_INVALID_ORDER = 10035
-TRADE_RETCODE_POSITION_CLOSED = 10036
-RES_S_OK, RES_E_FAIL, RES_E_INVALID_PARAMS, RES_E_NOT_FOUND = 1, -1, -2, -4
-RES_E_INTERNAL_FAIL_CONNECT = -10004
-# fmt: on
-
-AccountInfo = namedtuple(
-    "AccountInfo",
-    "login trade_mode leverage limit_orders margin_so_mode trade_allowed trade_expert "
-    "margin_mode currency_digits fifo_close balance credit profit equity margin margin_free "
-    "margin_level margin_so_call margin_so_so margin_initial margin_maintenance assets "
-    "liabilities commission_blocked name server currency company",
-)
-SymbolInfo = namedtuple(
-    "SymbolInfo",
-    "custom select visible digits spread trade_stops_level trade_freeze_level trade_mode "
-    "expiration_mode filling_mode order_mode bid ask point trade_tick_value trade_tick_size "
-    "trade_contract_size volume_min volume_max volume_step currency_base currency_profit "
-    "currency_margin description name path",
-)
-Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
-TradePosition = namedtuple(
-    "TradePosition",
-    "ticket time time_msc time_update time_update_msc type magic identifier reason volume "
-    "price_open sl tp price_current swap profit symbol comment external_id",
-)
-TradeOrder = namedtuple(
-    "TradeOrder",
-    "ticket time_setup time_setup_msc time_done time_done_msc time_expiration type type_time "
-    "type_filling state magic position_id position_by_id reason volume_initial volume_current "
-    "price_open sl tp price_current price_stoplimit symbol comment external_id",
-)
-TradeDeal = namedtuple(
-    "TradeDeal",
-    "ticket order time time_msc type entry magic position_id reason volume price commission "
-    "swap profit fee symbol comment external_id",
-)
-TradeRequest = namedtuple(
-    "TradeRequest",
-    "action magic order symbol volume price stoplimit sl tp deviation type type_filling "
-    "type_time expiration comment position position_by",
-)
-OrderSendResult = namedtuple(
-    "OrderSendResult",
-    "retcode deal order volume price bid ask comment request_id retcode_external request",
-)
-OrderCheckResult = namedtuple(
-    "OrderCheckResult",
-    "retcode balance equity profit margin margin_free margin_level comment request",
-)
-
-RATES_DTYPE = np.dtype(
-    [
-        ("time", "<i8"),
-        ("open", "<f8"),
-        ("high", "<f8"),
-        ("low", "<f8"),
-        ("close", "<f8"),
-        ("tick_volume", "<u8"),
-        ("spread", "<i4"),
-        ("real_volume", "<u8"),
-    ]
-)
-
 _RETCODE_OF: dict[type[BrokerError], int] = {
-    InvalidStops: TRADE_RETCODE_INVALID_STOPS,
-    InvalidPrice: TRADE_RETCODE_INVALID_PRICE,
-    InvalidVolume: TRADE_RETCODE_INVALID_VOLUME,
-    NoMoney: TRADE_RETCODE_NO_MONEY,
-    MarketClosed: TRADE_RETCODE_MARKET_CLOSED,
-    OrderNotFound: TRADE_RETCODE_INVALID_ORDER,
-    UnknownSymbol: TRADE_RETCODE_INVALID,
+    InvalidStops: api.TRADE_RETCODE_INVALID_STOPS,
+    InvalidPrice: api.TRADE_RETCODE_INVALID_PRICE,
+    InvalidVolume: api.TRADE_RETCODE_INVALID_VOLUME,
+    NoMoney: api.TRADE_RETCODE_NO_MONEY,
+    MarketClosed: api.TRADE_RETCODE_MARKET_CLOSED,
+    OrderNotFound: api.TRADE_RETCODE_INVALID_ORDER,
+    UnknownSymbol: api.TRADE_RETCODE_INVALID,
 }
 
 _TIMEFRAME_S = {
-    TIMEFRAME_M1: 60, TIMEFRAME_M5: 300, TIMEFRAME_M15: 900, TIMEFRAME_M30: 1800,
-    TIMEFRAME_H1: 3600, TIMEFRAME_H4: 14400, TIMEFRAME_D1: 86400,
+    api.TIMEFRAME_M1: 60, api.TIMEFRAME_M5: 300, api.TIMEFRAME_M15: 900, api.TIMEFRAME_M30: 1800,
+    api.TIMEFRAME_H1: 3600, api.TIMEFRAME_H4: 14400, api.TIMEFRAME_D1: 86400,
 }  # fmt: skip
 
 
@@ -177,7 +78,7 @@ class FakeMT5:
         login: int = 5001234,
         server: str = "Paper-Demo",
     ) -> None:
-        for name, value in globals().items():
+        for name, value in vars(api).items():
             if name.isupper():
                 setattr(self, name, value)
         self.engine = engine
@@ -188,7 +89,7 @@ class FakeMT5:
         self.server = server
         self.initialized = False
         self.requests: list[dict[str, Any]] = []
-        self._last_error: tuple[int, str] = (RES_S_OK, "Success")
+        self._last_error: tuple[int, str] = (api.RES_S_OK, "Success")
         self._failures: dict[str, list[dict[str, Any]]] = {}
         self.cursor: dict[str, int] = {}
         for symbol, series in self.candles.items():
@@ -208,7 +109,7 @@ class FakeMT5:
     ) -> None:
         """Make the next ``times`` calls of ``function`` fail: ``order_send`` answers with
         ``retcode``; any function can return None with ``last_error`` set."""
-        failure = {"retcode": retcode, "last_error": last_error or (RES_E_FAIL, "Fail")}
+        failure = {"retcode": retcode, "last_error": last_error or (api.RES_E_FAIL, "Fail")}
         self._failures.setdefault(function, []).extend([failure] * times)
 
     def advance(self, symbol: str, bars: int = 1) -> list[Any]:
@@ -231,9 +132,9 @@ class FakeMT5:
             self._last_error = failure["last_error"]
             return failure
         if not self.initialized and function not in ("initialize", "last_error"):
-            self._last_error = (RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
+            self._last_error = (api.RES_E_INTERNAL_FAIL_CONNECT, "No IPC connection")
             return {"retcode": None, "last_error": self._last_error}
-        self._last_error = (RES_S_OK, "Success")
+        self._last_error = (api.RES_S_OK, "Success")
         return None
 
     def _fail(self, code: int, description: str) -> None:
@@ -270,7 +171,7 @@ class FakeMT5:
         a = self.engine.account()
         free = a.equity - a.margin
         level = float(a.equity / a.margin * 100) if a.margin else 0.0
-        return AccountInfo(
+        return api.AccountInfo(
             self.account_login, 0, self.engine.leverage, 200, 0, True, True, 2, 2, False,
             float(a.balance), 0.0, float(a.equity - a.balance), float(a.equity),
             float(a.margin), float(free), level, 50.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0,
@@ -282,13 +183,13 @@ class FakeMT5:
             return None
         spec = self.engine.specs.get(symbol)
         if spec is None:
-            self._fail(RES_E_NOT_FOUND, "Terminal: Not found")
+            self._fail(api.RES_E_NOT_FOUND, "Terminal: Not found")
             return None
         tick = self.engine.quote(symbol) if symbol in self.cursor else None
         bid = float(tick.bid) if tick else 0.0
         ask = float(tick.ask) if tick else 0.0
         spread = int(self.engine.costs(symbol).spread / spec.point)
-        return SymbolInfo(
+        return api.SymbolInfo(
             False, True, True, spec.digits, spread, spec.stops_level, 0, 4, 15,
             self.filling_mode, 127, bid, ask, float(spec.point), float(spec.tick_value),
             float(spec.tick_size), float(spec.contract_size), float(spec.volume_min),
@@ -300,7 +201,7 @@ class FakeMT5:
         if self._enter("symbol_select") is not None:
             return False
         if symbol not in self.engine.specs:
-            self._fail(RES_E_NOT_FOUND, "Terminal: Not found")
+            self._fail(api.RES_E_NOT_FOUND, "Terminal: Not found")
             return False
         return True
 
@@ -310,21 +211,21 @@ class FakeMT5:
         try:
             t = self.engine.quote(symbol)
         except BrokerError:
-            self._fail(RES_E_NOT_FOUND, "Terminal: Not found")
+            self._fail(api.RES_E_NOT_FOUND, "Terminal: Not found")
             return None
         server_s = int(t.time.timestamp()) + self.offset_s
-        return Tick(server_s, float(t.bid), float(t.ask), 0.0, 0, server_s * 1000, 6, 0.0)
+        return api.Tick(server_s, float(t.bid), float(t.ask), 0.0, 0, server_s * 1000, 6, 0.0)
 
     def copy_rates_from_pos(self, symbol: str, timeframe: int, start_pos: int, count: int) -> Any:
         if self._enter("copy_rates_from_pos") is not None:
             return None
         series = self.candles.get(symbol)
         if series is None or _TIMEFRAME_S.get(timeframe) != series.timeframe_s:
-            self._fail(RES_E_INVALID_PARAMS, "Invalid params")
+            self._fail(api.RES_E_INVALID_PARAMS, "Invalid params")
             return None
         end = self.cursor[symbol] - start_pos + 1
         begin = max(0, end - count)
-        rates = np.zeros(max(0, end - begin), dtype=RATES_DTYPE)
+        rates = np.zeros(max(0, end - begin), dtype=api.RATES_DTYPE)
         sl = slice(begin, end)
         rates["time"] = series.time[sl] + self.offset_s
         for field in ("open", "high", "low", "close"):
@@ -340,20 +241,20 @@ class FakeMT5:
         if symbol in self.cursor:
             t = self.engine.quote(symbol)
             fields["bid"], fields["ask"] = float(t.bid), float(t.ask)
-        trade_request = TradeRequest(*(request.get(f, 0) for f in TradeRequest._fields))
+        trade_request = api.TradeRequest(*(request.get(f, 0) for f in api.TradeRequest._fields))
         comment = fields.pop("comment", "Request executed")
-        return OrderSendResult(
+        return api.OrderSendResult(
             retcode, fields["deal"], fields["order"], fields["volume"], fields["price"],
             fields["bid"], fields["ask"], comment, 1, 0, trade_request,
         )  # fmt: skip
 
     def _order_request(self, request: dict[str, Any], market: bool) -> OrderRequest:
-        buy_types = (ORDER_TYPE_BUY,) if market else (ORDER_TYPE_BUY_LIMIT,)
-        sell_types = (ORDER_TYPE_SELL,) if market else (ORDER_TYPE_SELL_LIMIT,)
+        buy_types = (api.ORDER_TYPE_BUY,) if market else (api.ORDER_TYPE_BUY_LIMIT,)
+        sell_types = (api.ORDER_TYPE_SELL,) if market else (api.ORDER_TYPE_SELL_LIMIT,)
         if request.get("type") not in buy_types + sell_types:
             raise InvalidPrice("unsupported order type for this action")
         expires = None
-        if request.get("type_time") == ORDER_TIME_SPECIFIED:
+        if request.get("type_time") == api.ORDER_TIME_SPECIFIED:
             expires = utc_from_unix_s(_as_server_s(request["expiration"]) - self.offset_s)
         comment = str(request.get("comment", ""))
         return OrderRequest(
@@ -364,46 +265,46 @@ class FakeMT5:
         )  # fmt: skip
 
     def _filling_ok(self, request: dict[str, Any]) -> bool:
-        filling = request.get("type_filling", ORDER_FILLING_FOK)
-        if filling == ORDER_FILLING_FOK:
+        filling = request.get("type_filling", api.ORDER_FILLING_FOK)
+        if filling == api.ORDER_FILLING_FOK:
             return bool(self.filling_mode & 1)
-        if filling == ORDER_FILLING_IOC:
+        if filling == api.ORDER_FILLING_IOC:
             return bool(self.filling_mode & 2)
         return False
 
     def _dispatch(self, request: dict[str, Any]) -> Any:
         engine, action = self.engine, request.get("action")
-        if action == TRADE_ACTION_DEAL and request.get("position"):
+        if action == api.TRADE_ACTION_DEAL and request.get("position"):
             volume = request.get("volume")
             deal = engine.close_at_market(
                 int(request["position"]), None if volume is None else to_decimal(float(volume))
             )
-            return self._result(TRADE_RETCODE_DONE, request, deal=deal.ticket,
+            return self._result(api.TRADE_RETCODE_DONE, request, deal=deal.ticket,
                                 order=deal.order, volume=float(deal.volume), price=float(deal.price))  # fmt: skip
-        if action == TRADE_ACTION_DEAL:
+        if action == api.TRADE_ACTION_DEAL:
             if not self._filling_ok(request):
                 return self._result(
-                    TRADE_RETCODE_INVALID_FILL, request, comment="Unsupported filling mode"
+                    api.TRADE_RETCODE_INVALID_FILL, request, comment="Unsupported filling mode"
                 )
             placed = engine.place(self._order_request(request, market=True))
-            return self._result(TRADE_RETCODE_DONE, request, deal=engine.deals[-1].ticket,
+            return self._result(api.TRADE_RETCODE_DONE, request, deal=engine.deals[-1].ticket,
                                 order=placed.ticket, volume=float(placed.volume), price=float(placed.price))  # fmt: skip
-        if action == TRADE_ACTION_PENDING:
+        if action == api.TRADE_ACTION_PENDING:
             placed = engine.place(self._order_request(request, market=False))
-            return self._result(TRADE_RETCODE_PLACED, request, order=placed.ticket,
+            return self._result(api.TRADE_RETCODE_PLACED, request, order=placed.ticket,
                                 volume=float(placed.volume), price=float(placed.price))  # fmt: skip
-        if action == TRADE_ACTION_MODIFY:
+        if action == api.TRADE_ACTION_MODIFY:
             engine.modify_order(int(request["order"]), to_decimal(float(request["price"])),
                                 _level(request.get("sl")), _level(request.get("tp")))  # fmt: skip
-            return self._result(TRADE_RETCODE_DONE, request, order=int(request["order"]))
-        if action == TRADE_ACTION_SLTP:
+            return self._result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
+        if action == api.TRADE_ACTION_SLTP:
             engine.modify_position(int(request["position"]), _level(request.get("sl")),
                                    _level(request.get("tp")))  # fmt: skip
-            return self._result(TRADE_RETCODE_DONE, request)
-        if action == TRADE_ACTION_REMOVE:
+            return self._result(api.TRADE_RETCODE_DONE, request)
+        if action == api.TRADE_ACTION_REMOVE:
             engine.cancel(int(request["order"]))
-            return self._result(TRADE_RETCODE_DONE, request, order=int(request["order"]))
-        return self._result(TRADE_RETCODE_INVALID, request, comment="Invalid request")
+            return self._result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
+        return self._result(api.TRADE_RETCODE_INVALID, request, comment="Invalid request")
 
     def order_send(self, request: dict[str, Any]) -> Any:
         failure = self._enter("order_send")
@@ -415,7 +316,7 @@ class FakeMT5:
         try:
             return self._dispatch(request)
         except BrokerError as exc:
-            return self._result(_RETCODE_OF.get(type(exc), TRADE_RETCODE_REJECT), request,
+            return self._result(_RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT), request,
                                 comment=exc.message)  # fmt: skip
 
     def order_check(self, request: dict[str, Any]) -> Any:
@@ -424,15 +325,15 @@ class FakeMT5:
         a = self.engine.account()
         retcode, comment = 0, "Done"
         try:
-            market = request.get("action") == TRADE_ACTION_DEAL
+            market = request.get("action") == api.TRADE_ACTION_DEAL
             order = self._order_request(request, market=market)
             tick = self.engine.quote(order.symbol)
             costs = self.engine.costs(order.symbol)
             check_request(order, costs, tick.bid, tick.ask, None, 0)
         except BrokerError as exc:
-            retcode, comment = _RETCODE_OF.get(type(exc), TRADE_RETCODE_REJECT), exc.message
-        trade_request = TradeRequest(*(request.get(f, 0) for f in TradeRequest._fields))
-        return OrderCheckResult(
+            retcode, comment = _RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT), exc.message
+        trade_request = api.TradeRequest(*(request.get(f, 0) for f in api.TradeRequest._fields))
+        return api.OrderCheckResult(
             retcode, float(a.balance), float(a.equity), float(a.equity - a.balance),
             float(a.margin), float(a.equity - a.margin), 0.0, comment, trade_request,
         )  # fmt: skip
@@ -453,10 +354,10 @@ class FakeMT5:
                 continue
             t = self.engine.quote(r.symbol)
             opened = self._server(record.opened_s)
-            out.append(TradePosition(
+            out.append(api.TradePosition(
                 record.ticket, opened, opened * 1000, opened, opened * 1000,
-                POSITION_TYPE_BUY if record.is_buy else POSITION_TYPE_SELL, r.magic,
-                record.ticket, DEAL_REASON_EXPERT, float(record.volume), float(record.price),
+                api.POSITION_TYPE_BUY if record.is_buy else api.POSITION_TYPE_SELL, r.magic,
+                record.ticket, api.DEAL_REASON_EXPERT, float(record.volume), float(record.price),
                 float(record.sl or 0), float(record.tp or 0),
                 float(t.bid if record.is_buy else t.ask), 0.0,
                 float(self.engine.floating_money(record)), r.symbol, r.comment, "",
@@ -476,11 +377,11 @@ class FakeMT5:
                     continue
                 placed = self._server(record.placed_s)
                 specified = record.expires_s is not None
-                out.append(TradeOrder(
+                out.append(api.TradeOrder(
                     record.ticket, placed, placed * 1000, 0, 0, self._server(record.expires_s),
-                    ORDER_TYPE_BUY_LIMIT if record.is_buy else ORDER_TYPE_SELL_LIMIT,
-                    ORDER_TIME_SPECIFIED if specified else ORDER_TIME_GTC, ORDER_FILLING_RETURN,
-                    ORDER_STATE_PLACED, r.magic, 0, 0, 3, float(record.volume),
+                    api.ORDER_TYPE_BUY_LIMIT if record.is_buy else api.ORDER_TYPE_SELL_LIMIT,
+                    api.ORDER_TIME_SPECIFIED if specified else api.ORDER_TIME_GTC, api.ORDER_FILLING_RETURN,
+                    api.ORDER_STATE_PLACED, r.magic, 0, 0, 3, float(record.volume),
                     float(record.volume), float(record.price), float(record.sl or 0),
                     float(record.tp or 0), float(record.price), 0.0, r.symbol, r.comment, "",
                 ))  # fmt: skip
@@ -496,7 +397,7 @@ class FakeMT5:
     ) -> Any:
         if self._enter("history_deals_get") is not None:
             return None
-        reasons = {DealReason.SL: DEAL_REASON_SL, DealReason.TP: DEAL_REASON_TP}
+        reasons = {DealReason.SL: api.DEAL_REASON_SL, DealReason.TP: api.DEAL_REASON_TP}
         out = []
         for d in self.engine.deals:
             server_s = int(d.time.timestamp()) + self.offset_s
@@ -508,11 +409,11 @@ class FakeMT5:
                 _as_server_s(date_from) <= server_s <= _as_server_s(date_to)
             ):
                 continue
-            out.append(TradeDeal(
+            out.append(api.TradeDeal(
                 d.ticket, d.order, server_s, server_s * 1000,
-                DEAL_TYPE_BUY if d.side == Side.BUY else DEAL_TYPE_SELL,
-                DEAL_ENTRY_IN if d.entry == DealEntry.IN else DEAL_ENTRY_OUT, 0, d.position,
-                reasons.get(d.reason, DEAL_REASON_EXPERT), float(d.volume), float(d.price),
+                api.DEAL_TYPE_BUY if d.side == Side.BUY else api.DEAL_TYPE_SELL,
+                api.DEAL_ENTRY_IN if d.entry == DealEntry.IN else api.DEAL_ENTRY_OUT, 0, d.position,
+                reasons.get(d.reason, api.DEAL_REASON_EXPERT), float(d.volume), float(d.price),
                 float(d.commission_money), 0.0, float(d.profit_money), 0.0, d.symbol,
                 d.comment, "",
             ))  # fmt: skip

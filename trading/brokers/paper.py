@@ -39,7 +39,8 @@ from trading.brokers.base import (
     Tick,
     UnknownSymbol,
 )
-from trading.brokers.paper_ledger import Ledger, PaperEvent, PaperEventKind, Record
+from trading.brokers.paper_ledger import Ledger
+from trading.brokers.paper_rules import PaperEvent, PaperEventKind, Record
 from trading.symbols import SymbolSpec
 from trading.timeutil import to_unix_s
 

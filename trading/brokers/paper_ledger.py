@@ -1,17 +1,14 @@
 """The paper broker's book: orders, positions, deals and the Decimal ledger.
 
-Bar and tick processing live in :mod:`trading.brokers.paper`, checks in ``paper_rules``; this
-module holds the state they change. Internal records keep float copies of their prices for
-the per-bar hot loop; everything public is Decimal.
+Bar and tick processing live in :mod:`trading.brokers.paper`, checks and records in
+``paper_rules``; this module holds the state they change. Everything public is Decimal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
-from enum import StrEnum
 
 from trading.brokers.base import (
     AccountInfo,
@@ -30,6 +27,9 @@ from trading.brokers.base import (
     UnknownSymbol,
 )
 from trading.brokers.paper_rules import (
+    PaperEvent,
+    PaperEventKind,
+    Record,
     SymbolCosts,
     check_levels,
     check_margin,
@@ -40,50 +40,6 @@ from trading.symbols import SymbolSpec
 from trading.timeutil import to_unix_s, utc_from_unix_s
 
 CENT = Decimal("0.01")
-
-
-class PaperEventKind(StrEnum):
-    FILLED = "filled"
-    EXPIRED = "expired"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class PaperEvent:
-    """What a bar or tick did to order ``ticket`` (filled, expired) or position ``ticket``
-    (closed; a position's ticket is its opening order's, as in MetaTrader 5)."""
-
-    kind: PaperEventKind
-    ticket: int
-    time: datetime
-    price: Decimal
-    reason: DealReason | None = None
-
-
-@dataclass(slots=True)
-class Record:
-    """A pending order or an open position (``opened_s`` is None while pending)."""
-
-    ticket: int
-    request: OrderRequest
-    is_buy: bool
-    volume: Decimal
-    price: Decimal
-    price_f: float
-    sl: Decimal | None
-    tp: Decimal | None
-    placed_s: int
-    expires_s: int | None
-    opened_s: int | None = None
-    fresh_until_s: int | None = None  # close of the bar it filled in (see paper.exit_in_bar)
-
-    def public_order(self) -> Order:
-        r = self.request
-        expires = None if self.expires_s is None else utc_from_unix_s(self.expires_s)
-        return Order(
-            self.ticket, r.symbol, r.side, self.volume, self.price, self.sl, self.tp,
-            utc_from_unix_s(self.placed_s), expires, r.comment, r.magic, r.client_id,
-        )  # fmt: skip
 
 
 class Ledger:

@@ -1,4 +1,6 @@
-"""The paper broker's checks (what MetaTrader 5 would refuse) and per-symbol cost constants.
+"""The paper broker's records, per-symbol cost constants and checks (what MT5 would refuse).
+
+Records keep float copies of their prices for the per-bar hot loop; the rest is Decimal.
 
 Checks, with ``d = stops_level * point`` (the server's minimum distance):
 buy limit ``price <= ask - d`` (and < ask), sell limit ``price >= bid + d`` (and > bid);
@@ -8,19 +10,68 @@ buy ``sl <= price - d``, ``tp >= price + d``; sell mirrored; lots in ``[min, max
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from trading.brokers.base import (
+    DealReason,
     InvalidPrice,
     InvalidStops,
     InvalidVolume,
     NoMoney,
+    Order,
     OrderRequest,
     OrderType,
     Side,
 )
 from trading.numeric import round_to_tick, to_decimal
 from trading.symbols import SymbolSpec
+from trading.timeutil import utc_from_unix_s
+
+
+class PaperEventKind(StrEnum):
+    FILLED = "filled"
+    EXPIRED = "expired"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class PaperEvent:
+    """What a bar or tick did to order ``ticket`` (filled, expired) or position ``ticket``
+    (closed; a position's ticket is its opening order's, as in MetaTrader 5)."""
+
+    kind: PaperEventKind
+    ticket: int
+    time: datetime
+    price: Decimal
+    reason: DealReason | None = None
+
+
+@dataclass(slots=True)
+class Record:
+    """A pending order or an open position (``opened_s`` is None while pending)."""
+
+    ticket: int
+    request: OrderRequest
+    is_buy: bool
+    volume: Decimal
+    price: Decimal
+    price_f: float
+    sl: Decimal | None
+    tp: Decimal | None
+    placed_s: int
+    expires_s: int | None
+    opened_s: int | None = None
+    fresh_until_s: int | None = None  # close of the bar it filled in (see paper.exit_in_bar)
+
+    def public_order(self) -> Order:
+        r = self.request
+        expires = None if self.expires_s is None else utc_from_unix_s(self.expires_s)
+        return Order(
+            self.ticket, r.symbol, r.side, self.volume, self.price, self.sl, self.tp,
+            utc_from_unix_s(self.placed_s), expires, r.comment, r.magic, r.client_id,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
