@@ -336,7 +336,10 @@ class IncrementalDetector:
 
 
 def _run(
-    candles: Candles, params: StrategyParams, rsi_values: ArrayLike | None
+    candles: Candles,
+    params: StrategyParams,
+    rsi_values: ArrayLike | None,
+    now: datetime | None = None,
 ) -> tuple[_Core, list[SetupEvent]]:
     """The batch path: vectorised RSI, then the same `_Core.step` as the live detector."""
     core = _Core(candles.symbol, params, candles.timeframe_s)
@@ -345,25 +348,32 @@ def _run(
     else:
         r = np.asarray(rsi_values, dtype=np.float64).tolist()
         _require(len(r) == len(candles), f"{len(r)} RSI values for {len(candles)} bars")
+    now_s = None if now is None else to_unix_s(now)
     events: list[SetupEvent] = []
     step = core.step
     rows = zip(candles.time.tolist(), r, candles.high.tolist(), candles.low.tolist(), strict=True)
     for i, (t_s, r_i, high, low) in enumerate(rows):
-        found = step(i, t_s, r_i, high, low, None)
+        found = step(i, t_s, r_i, high, low, now_s)
         if found:
             events.extend(found)
     return core, events
 
 
 def detect_events(
-    candles: Candles, params: StrategyParams | None = None, *, rsi_values: ArrayLike | None = None
+    candles: Candles,
+    params: StrategyParams | None = None,
+    *,
+    rsi_values: ArrayLike | None = None,
+    now: datetime | None = None,
 ) -> list[SetupEvent]:
     """Every PUBLISH/REVISE/FINAL/CANCEL event over `candles` (all bars taken as closed; use
     `Candles.closed(now)` to drop a forming bar), in bar order, BUY before SELL within a bar.
     Identical to `IncrementalDetector.replay` from an empty state. `rsi_values` (one per bar)
-    replaces the computed RSI: for caching in backtests and for rule tests.
+    replaces the computed RSI: for caching in backtests and for rule tests. `now` (aware):
+    the wall clock `too_old` is judged against; default: each event's own bar close.
     """
-    return _run(candles, params if params is not None else StrategyParams(), rsi_values)[1]
+    p = params if params is not None else StrategyParams()
+    return _run(candles, p, rsi_values, now)[1]
 
 
 def detect_setups(
