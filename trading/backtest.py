@@ -139,24 +139,3 @@ def _result(
         equity=equity,
         metrics=metrics,
     )
-
-
-def trade_table(result: BacktestResult) -> list[dict[str, object]]:
-    """Trades as plain rows (ISO times, Decimal money as strings) for JSON and reports."""
-    return [
-        {
-            "side": str(t.side),
-            "entry_time": t.entry_time.isoformat(),
-            "entry_price": str(t.entry_price),
-            "exit_time": t.exit_time.isoformat(),
-            "exit_price": str(t.exit_price),
-            "exit_reason": t.exit_reason,
-            "stop": str(t.stop),
-            "take_profit": str(t.take_profit),
-            "volume": str(t.volume),
-            "pips": round(t.pips, 1),
-            "r_multiple": round(t.r_multiple, 4),
-            "profit_money": str(t.profit_money),
-        }
-        for t in result.trades
-    ]
