@@ -26,9 +26,9 @@ from aiohttp import web
 
 from bot import db, metrics
 from bot.alerts import OwnerAlerts
-from bot.menus import set_all_menus
 from bot.settings import Settings
 from handlers import build_root_router
+from handlers.menus import set_all_menus
 from middlewares.correlation import CorrelationMiddleware
 from middlewares.i18n import UserLocaleMiddleware
 from middlewares.rbac import RBACMiddleware

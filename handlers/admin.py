@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.keyboards import AdminCB, admin_keyboard, user_actions_keyboard
+from handlers.menus import refresh_user_menu
 from handlers.render import role_name, user_card
 from middlewares.users import UserCache
 from models.users import Role
@@ -53,7 +55,12 @@ async def _users_list(query: str) -> str:
 
 @router.message(Command("role"), flags=OWNER)
 async def set_role(
-    message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache
+    message: Message,
+    command: CommandObject,
+    user: UserInfo,
+    user_cache: UserCache,
+    bot: Bot,
+    i18n: I18n,
 ) -> None:
     parts = (command.args or "").split()
     if len(parts) != 2:
@@ -61,6 +68,7 @@ async def set_role(
         return
     updated = await users_service.set_role(user, parts[0], parts[1])
     user_cache.invalidate(updated.telegram_id)
+    await refresh_user_menu(bot, i18n, updated.telegram_id, updated.role)
     await message.answer(
         _("admin.role_done").format(name=updated.display_name, role=role_name(updated.role))
     )

@@ -48,6 +48,11 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
         with contextlib.suppress(NotImplementedError):  # Windows
             loop.add_signal_handler(sig, stop.set)
     await runner.start()
+    if settings.sandbox:
+        print(
+            f"\n  SignalDesk sandbox: open {runner.base_url}/sandbox  (loopback only)\n",
+            flush=True,
+        )
     try:
         await stop.wait()
     finally:

@@ -32,7 +32,8 @@ class Harness:
         before = len(self.session.calls)
         kw.setdefault("username", USERNAMES.get(user_id))
         await self.dp.feed_update(self.bot, text_update(user_id, text, **kw))
-        return [getattr(c, "text", None) or "" for c in self.session.calls[before:]]
+        sent = ("SendMessage", "EditMessageText")
+        return [c.text for c in self.session.calls[before:] if type(c).__name__ in sent]
 
     async def press(self, user_id: int, data: str) -> list[object]:
         before = len(self.session.calls)
@@ -119,6 +120,8 @@ async def test_role_is_owner_only(h: Harness) -> None:
     ]
     assert await h.send(OWNER, "/role @sub admin") == ["@sub is now admin."]
     assert (await User.get(telegram_id=SUB)).role == Role.ADMIN
+    menus = [c for c in h.session.of("SetMyCommands") if getattr(c.scope, "chat_id", None) == SUB]
+    assert {"users", "ban"} <= {cmd.command for cmd in menus[0].commands}
     # the promoted user's cached role is refreshed at once
     (text,) = await h.send(SUB, "/help")
     assert "\n/users" in text

@@ -1,0 +1,81 @@
+"""Sandbox mode (no BOT_TOKEN): the built-in Telegram emulator, a browser chat page, personas.
+
+The emulator is mounted on the app's own web server at /emulator/ and the bot talks to it over
+real HTTP on loopback, exactly as it would to Telegram. Loopback only, always.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiogram.client.telegram import TelegramAPIServer
+
+from bot.emulator import DEFAULT_PERSONAS, Emulator, setup_sandbox
+from bot.settings import SANDBOX_OWNER_ID
+from models.users import Role
+from services import users as users_service
+
+if TYPE_CHECKING:
+    from bot.app import AppRunner
+
+log = logging.getLogger(__name__)
+PERSONA_ROLES = {1000001: Role.OWNER, 1000002: Role.SUBSCRIBER}
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def personas(owner_id: int) -> list[dict[str, Any]]:
+    out = [dict(p) for p in DEFAULT_PERSONAS]
+    out[0]["id"] = owner_id
+    return out
+
+
+class SandboxExtension:
+    """Plugs the emulator into `AppRunner`: seeds personas, mounts the page, points the bot."""
+
+    def __init__(self) -> None:
+        self.emulator: Emulator | None = None
+        self.owner_id = SANDBOX_OWNER_ID
+
+    async def before_bot(self, runner: AppRunner) -> None:
+        settings = runner.settings
+        if not is_loopback(settings.web_host):
+            log.warning(
+                "sandbox mode listens on loopback only; ignoring WEB_HOST",
+                extra={"web_host": settings.web_host},
+            )
+            settings.web_host = "127.0.0.1"
+        self.owner_id = min(settings.owners) if settings.owners else SANDBOX_OWNER_ID
+        for persona in personas(self.owner_id):
+            role = (
+                Role.OWNER if persona["id"] == self.owner_id else PERSONA_ROLES.get(persona["id"])
+            )
+            if role is not None:
+                await users_service.seed(
+                    persona["id"], persona["first_name"], persona.get("username"), role
+                )
+
+    async def before_web(self, runner: AppRunner) -> None:
+        self.emulator = Emulator(runner.settings.token)
+        setup_sandbox(runner.web_app, self.emulator, personas=personas(self.owner_id))
+
+    async def after_web(self, runner: AppRunner) -> None:
+        base = f"{runner.base_url}/emulator"
+        runner.bot.session.api = TelegramAPIServer.from_base(base)
+        log.warning(
+            "SANDBOX MODE (no BOT_TOKEN): offline Telegram emulator on loopback only. "
+            "Open %s/sandbox to chat with the bot.",
+            runner.base_url,
+        )
+
+    async def on_stop(self, runner: AppRunner) -> None:
+        return None

@@ -1,0 +1,82 @@
+"""End to end: the real app (AppRunner) against the Telegram emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from bot.app import AppRunner
+from bot.emulator import EmulatorClient, EmulatorServer
+from bot.settings import Settings, load_settings
+
+TOKEN = "123456789:E2E-test-token-abcdefghijkl"
+OWNER, ADMIN, SUB, VISITOR = 1000001, 1000004, 1000002, 1000003
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[EmulatorServer]:
+    async with EmulatorServer(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+async def tg(emulator: EmulatorServer) -> AsyncIterator[EmulatorClient]:
+    async with EmulatorClient(emulator.url) as client:
+        await client.add_user(OWNER, "Olivia", username="olivia")
+        await client.add_user(ADMIN, "Adam", username="adam")
+        await client.add_user(SUB, "Sam", username="sam")
+        await client.add_user(VISITOR, "Nico", username="nico", language_code="es")
+        yield client
+
+
+def app_settings(db_url: str, emulator_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": TOKEN,
+        "telegram_api_base": emulator_url,
+        "database_url": db_url,
+        "web_port": 0,
+        "owner_ids": str(OWNER),
+        "log_json": False,
+    }
+    values.update(overrides)
+    return load_settings(_env_file=None, **values)
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[AppRunner]:
+    runner = AppRunner(settings, migrate=False)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+
+
+AppFactory = Callable[..., Any]
+
+
+@pytest.fixture(params=["polling", "webhook"])
+async def app(
+    request: pytest.FixtureRequest, clean_db: str, emulator: EmulatorServer
+) -> AsyncIterator[AppRunner]:
+    """The real app in both transports."""
+    extra: dict[str, Any] = {}
+    if request.param == "webhook":
+        port = free_port()
+        extra = {
+            "web_port": port,
+            "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
+            "webhook_secret": "s3cret-for-tests",
+        }
+    async with running_app(app_settings(clean_db, emulator.url, **extra)) as runner:
+        yield runner
