@@ -107,6 +107,7 @@ class _Builder:
         self.ohlcv: list[tuple[float, float, float, float, float]] = []
 
     def add(self, line: int, time_text: str, fields: Sequence[str]) -> None:
+        """Validate one row (time text, [open, high, low, close, volume] texts) and keep it."""
         try:
             t = _parse_time(time_text)
         except ValueError:

@@ -74,6 +74,7 @@ class _Core:
         return SetupEvent(_KINDS[code], setup, utc_from_unix_s(close_s), i, too_old)
 
     def setup(self, side: Side, leg: fm.Leg2, *, final: bool) -> Setup:
+        """Machine state -> `Setup`: undo the mirror, compute levels (rule 6), times to UTC."""
         trig = leg.trigger
         if side is Side.SELL:
             p1_price, p2_price = trig.p1_value, leg.p2_value
@@ -130,6 +131,7 @@ class IncrementalDetector:
 
     @property
     def symbol(self) -> str:
+        """The symbol every emitted setup carries."""
         return self._core.symbol
 
     @property
@@ -165,8 +167,11 @@ class IncrementalDetector:
 
     def replay(self, candles: Candles, now: datetime | None = None) -> list[SetupEvent]:
         """Feed every bar of `candles` (which continue this detector's history) via `on_bar`'s
-        path; `now` as in `on_bar`, default: each bar's own close."""
+        path; `now` as in `on_bar` (a forming last bar raises), default: each bar's close."""
         now_s = None if now is None else to_unix_s(now)
+        if now is not None and len(candles.closed(now)) < len(candles):
+            msg = f"candles end with a bar still forming at {now}; pass candles.closed(now)"
+            raise ValueError(msg)
         events: list[SetupEvent] = []
         for t_s, high, low, close in zip(
             candles.time.tolist(),
@@ -196,7 +201,11 @@ def _run(
     else:
         r = np.asarray(rsi_values, dtype=np.float64).tolist()
         _require(len(r) == len(candles), f"{len(r)} RSI values for {len(candles)} bars")
-    now_s = None if now is None else to_unix_s(now)
+    now_s = None
+    if now is not None:  # never use a bar still forming at `now` (STRATEGY.md "Inputs")
+        now_s = to_unix_s(now)
+        candles = candles.closed(now)
+        r = r[: len(candles)]
     events: list[SetupEvent] = []
     step = core.step
     rows = zip(candles.time.tolist(), r, candles.high.tolist(), candles.low.tolist(), strict=True)
@@ -214,8 +223,9 @@ def detect_events(
     rsi_values: ArrayLike | None = None,
     now: datetime | None = None,
 ) -> list[SetupEvent]:
-    """Every PUBLISH/REVISE/FINAL/CANCEL event over `candles` (all bars taken as closed; use
-    `Candles.closed(now)` to drop a forming bar), in bar order, BUY before SELL within a bar.
+    """Every PUBLISH/REVISE/FINAL/CANCEL event over `candles`, in bar order, BUY before SELL
+    within a bar. All bars are taken as closed unless `now` is given, which drops bars still
+    forming at `now` (close time > now).
     Identical to `IncrementalDetector.replay` from an empty state. `rsi_values` (one per bar)
     replaces the computed RSI: for caching in backtests and for rule tests. `now` (aware):
     the wall clock `too_old` is judged against; default: each event's own bar close.

@@ -33,6 +33,8 @@ class Adjustment(StrEnum):
 
 
 class RefusalCode(StrEnum):
+    """Machine-readable reasons `build_order` refuses (carried by `OrderRefused.code`)."""
+
     INVALID_LEVELS = "invalid_levels"
     INVALID_ACCOUNT = "invalid_account"
     INVALID_QUOTE = "invalid_quote"
@@ -99,6 +101,7 @@ class OrderPlan:
 
     @property
     def reward_risk(self) -> Decimal:
+        """|take_profit - entry| / |entry - stop| of the rounded levels (>= params.reward_risk)."""
         return reward_risk(self.entry, self.stop, self.take_profit)
 
 

@@ -21,6 +21,8 @@ def _require(ok: bool, message: str) -> None:
 
 
 class Side(StrEnum):
+    """Trade direction of a setup (BUY setups follow oversold-then-overbought legs)."""
+
     BUY = "buy"
     SELL = "sell"
 
@@ -122,10 +124,12 @@ class Setup:
 
     @property
     def price_high(self) -> float:
+        """The High end of the Fib range: SELL point 1's High, BUY point 2's High."""
         return self.point1_price if self.side is Side.SELL else self.point2_price
 
     @property
     def price_low(self) -> float:
+        """The Low end of the Fib range: SELL point 2's Low, BUY point 1's Low."""
         return self.point2_price if self.side is Side.SELL else self.point1_price
 
     def age_hours(self, now: datetime) -> float:

@@ -317,11 +317,15 @@ def test_forming_bar_is_never_used() -> None:
     closed = c.closed(now)
     assert len(closed) == 2
     assert setups([50, 75], closed) == []
+    assert detect_events(c, rsi_values=[50, 75, 35], now=now) == []
+    assert len(detect_events(c, rsi_values=[50, 75, 35], now=now + H)) == 1
     det = IncrementalDetector("TEST")
     det.on_bar(c.bar(0), now=now)
     det.on_bar(c.bar(1), now=now)
     with pytest.raises(ValueError, match="still forming"):
         det.on_bar(c.bar(2), now=now)
+    with pytest.raises(ValueError, match="still forming"):
+        IncrementalDetector("TEST").replay(c, now=now)
 
 
 def test_sell_and_buy_setups_coexist_in_bar_order_buy_first() -> None:
