@@ -135,13 +135,13 @@ def check_levels(
 ) -> None:
     """Stop below / take-profit above a buy's ``price`` by at least the stops level (mirror
     for sells); ``price`` is the entry for orders, the exit-side quote for open positions."""
-    d = costs.stops_distance
+    d = max(costs.stops_distance, costs.tick_size)
     direction = 1 if is_buy else -1
-    if sl is not None and (price - sl) * direction < max(d, costs.tick_size):
+    if sl is not None and (price - sl) * direction < d:
         side = "below" if is_buy else "above"
         msg = f"invalid stop {sl}: must be {side} {price} by at least {d} ({costs.symbol})"
         raise InvalidStops(msg)
-    if tp is not None and (tp - price) * direction < max(d, costs.tick_size):
+    if tp is not None and (tp - price) * direction < d:
         side = "above" if is_buy else "below"
         msg = f"invalid take-profit {tp}: must be {side} {price} by at least {d} ({costs.symbol})"
         raise InvalidStops(msg)
