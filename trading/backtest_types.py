@@ -65,7 +65,8 @@ class OrderEvent:
 
 @dataclass(frozen=True, slots=True)
 class Trade:
-    """A filled order from entry to exit. Times are the open times of the entry/exit bars.
+    """A filled order from entry to exit. Times are the open times of the entry/exit bars
+    (an "end" exit: the close time of the last bar).
     ``pips = (exit - entry) * direction / pip``, ``r_multiple = (exit - entry) * direction /
     |entry - stop|`` with the stop at entry; ``profit_money`` is net of commission."""
 
