@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from numpy.typing import NDArray  # noqa: E402
 
@@ -94,6 +95,50 @@ def _window(candles: Candles, setup: Setup | None, trade: Trade, pad: int) -> sl
     return slice(max(0, lo), min(len(candles), hi + 1))
 
 
+def _candles(ax: Axes, candles: Candles, window: slice) -> None:
+    o, h = candles.open[window], candles.high[window]
+    lo, c = candles.low[window], candles.close[window]
+    x = np.arange(len(o))
+    ax.vlines(x, lo, h, color="#555555", lw=0.7)
+    colors = np.where(c >= o, "#2ca02c", "#d62728")
+    ax.bar(x, np.abs(c - o), bottom=np.minimum(o, c), width=0.7, color=colors)
+
+
+def _levels(ax: Axes, trade: Trade, setup: Setup | None, times: NDArray[np.int64]) -> None:
+    def xi(time: datetime) -> int:
+        return int(np.searchsorted(times, to_unix_s(time)))
+
+    for label, price, color in (
+        ("entry", trade.entry_price, "#1f77b4"),
+        ("stop", trade.stop, "#d62728"),
+        ("take-profit", trade.take_profit, "#2ca02c"),
+    ):
+        ax.axhline(float(price), color=color, lw=1, ls="--", label=f"{label} {price}")
+    if setup is not None:
+        xs = [xi(setup.point1_time), xi(setup.point2_time)]
+        ys = [setup.point1_price, setup.point2_price]
+        ax.plot(xs, ys, "o-", color="#9467bd", label="point 1 -> point 2")
+    marker = "^" if trade.side == "buy" else "v"
+    ax.plot([xi(trade.entry_time)], [float(trade.entry_price)], marker, color="k", ms=9)
+    ax.plot([xi(trade.exit_time)], [float(trade.exit_price)], "x", color="k", ms=9)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _rsi_panel(
+    ax: Axes, values: NDArray[np.float64], times: NDArray[np.int64], high: float, low: float
+) -> None:
+    x = np.arange(len(values))
+    ax.plot(x, values, color="#ff7f0e", lw=1)
+    for level in (high, low):
+        ax.axhline(level, color="#888888", ls=":")
+    ax.set_ylim(0, 100)
+    ax.set_ylabel("RSI")
+    ticks = x[:: max(1, len(x) // 8)]
+    labels = [datetime.fromtimestamp(int(times[i]), UTC).strftime("%m-%d %H:%M") for i in ticks]
+    ax.set_xticks(ticks, labels, fontsize=8)
+
+
 def plot_trade(
     result: BacktestResult, candles: Candles, trade: Trade, path: Path, *, pad_bars: int = 20
 ) -> Path:
@@ -104,69 +149,16 @@ def plot_trade(
         None,
     )
     window = _window(candles, setup, trade, pad_bars)
-    t = candles.time[window]
-    o, h, lo, c = (
-        candles.open[window],
-        candles.high[window],
-        candles.low[window],
-        candles.close[window],
-    )
-    x = np.arange(len(t))
-    r = rsi(candles.close, result.config.params.rsi_period)[window]
+    params = result.config.params
     fig, (ax, ax_rsi) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, height_ratios=(3, 1))
-    up = c >= o
-    ax.vlines(x, lo, h, color="#555555", lw=0.7)
-    ax.bar(
-        x,
-        np.abs(c - o),
-        bottom=np.minimum(o, c),
-        width=0.7,
-        color=np.where(up, "#2ca02c", "#d62728"),
-    )
-
-    def xi(time: datetime) -> int:
-        return int(np.searchsorted(t, to_unix_s(time)))
-
-    for label, price, color in (
-        ("entry", trade.entry_price, "#1f77b4"),
-        ("stop", trade.stop, "#d62728"),
-        ("take-profit", trade.take_profit, "#2ca02c"),
-    ):
-        ax.axhline(float(price), color=color, lw=1, ls="--", label=f"{label} {price}")
-    if setup is not None:
-        p1, p2 = xi(setup.point1_time), xi(setup.point2_time)
-        ax.plot(
-            [p1, p2],
-            [setup.point1_price, setup.point2_price],
-            "o-",
-            color="#9467bd",
-            label="point 1 -> point 2",
-        )
-    ax.plot(
-        [xi(trade.entry_time)],
-        [float(trade.entry_price)],
-        "^" if trade.side == "buy" else "v",
-        color="k",
-        ms=9,
-    )
-    ax.plot([xi(trade.exit_time)], [float(trade.exit_price)], "x", color="k", ms=9)
+    _candles(ax, candles, window)
+    _levels(ax, trade, setup, candles.time[window])
     ax.set_title(
-        f"{result.symbol} {trade.side} #{trade.ticket}: {trade.exit_reason}, {trade.r_multiple:+.2f} R"
+        f"{result.symbol} {trade.side} #{trade.ticket}: {trade.exit_reason}, "
+        f"{trade.r_multiple:+.2f} R"
     )
-    ax.legend(loc="best", fontsize=8)
-    ax.grid(alpha=0.3)
-    p = result.config.params
-    ax_rsi.plot(x, r, color="#ff7f0e", lw=1)
-    ax_rsi.axhline(p.rsi_high, color="#888888", ls=":")
-    ax_rsi.axhline(p.rsi_low, color="#888888", ls=":")
-    ax_rsi.set_ylim(0, 100)
-    ax_rsi.set_ylabel("RSI")
-    ticks = x[:: max(1, len(x) // 8)]
-    ax_rsi.set_xticks(
-        ticks,
-        [datetime.fromtimestamp(int(t[i]), UTC).strftime("%m-%d %H:%M") for i in ticks],
-        fontsize=8,
-    )
+    r = rsi(candles.close, params.rsi_period)[window]
+    _rsi_panel(ax_rsi, r, candles.time[window], params.rsi_high, params.rsi_low)
     return _save(fig, path)
 
 

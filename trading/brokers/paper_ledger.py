@@ -87,6 +87,7 @@ class Ledger:
         self.now_s = max(self.now_s, time_s)
 
     def quote(self, symbol: str) -> Tick:
+        """The last bid/ask on the tick grid; :class:`MarketClosed` before the first quote."""
         costs = self.costs(symbol)
         if symbol not in self._quotes:
             msg = f"no quote for {symbol} yet: feed a bar or a tick before trading it"
@@ -147,10 +148,12 @@ class Ledger:
         return self.public_position(record)
 
     def cancel(self, ticket: int) -> None:
+        """Delete a pending order (:class:`OrderNotFound` when it is not pending)."""
         record = self._find(self.pending_by_symbol, ticket, "pending order")
         del self.pending_by_symbol[record.request.symbol][ticket]
 
     def close_at_market(self, ticket: int, volume: Decimal | None = None) -> Deal:
+        """Close at the current exit-side quote (bid for a buy, ask for a sell)."""
         record = self._find(self.open_by_symbol, ticket, "open position")
         tick = self._open_quote(record.request.symbol)
         price = tick.bid if record.is_buy else tick.ask
@@ -167,6 +170,7 @@ class Ledger:
         return deals
 
     def expire(self, record: Record, time_s: int) -> PaperEvent:
+        """Remove a pending order that reached its ``expires_at`` (stamped with that time)."""
         del self.pending_by_symbol[record.request.symbol][record.ticket]
         return PaperEvent(
             PaperEventKind.EXPIRED, record.ticket, utc_from_unix_s(time_s), record.price
@@ -238,6 +242,7 @@ class Ledger:
         raise OrderNotFound(msg)
 
     def floating_money(self, record: Record) -> Decimal:
+        """Profit of an open position if closed at the current exit-side quote (cents)."""
         tick = self.quote(record.request.symbol)
         return self._profit(record, tick.bid if record.is_buy else tick.ask, record.volume)
 
@@ -261,6 +266,8 @@ class Ledger:
         return account.equity - account.margin
 
     def account(self) -> AccountInfo:
+        """``equity = balance + sum(floating)``, ``margin = sum(open * money_per_unit * lots /
+        leverage)`` (see the margin formula of :class:`SymbolCosts`)."""
         positions = self._all_positions()
         floating = sum((self.floating_money(p) for p in positions), Decimal(0))
         margin = sum(
