@@ -46,12 +46,40 @@ DP_KEY = web.AppKey("dispatcher", Dispatcher)
 UI_RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0, 60.0, 300.0)
 
 
+_PINNED_RESPONSE_MODELS: list[type[Any]] = []
+
+
+def pin_response_models() -> None:
+    """Keep aiogram's `Response[T]` models alive.
+
+    aiogram validates every Bot API answer with `Response[method.__returning__]`; pydantic keeps
+    parametrised generics only weakly, so under load they are rebuilt again and again (about
+    9 ms each). Holding one strong reference per method makes that a dictionary lookup.
+    """
+    if _PINNED_RESPONSE_MODELS:
+        return
+    import aiogram.methods as methods
+    from aiogram.methods.base import Response, TelegramMethod
+
+    for name in methods.__all__:
+        method = getattr(methods, name)
+        if (
+            isinstance(method, type)
+            and issubclass(method, TelegramMethod)
+            and method is not TelegramMethod
+        ):
+            returning = getattr(method, "__returning__", None)
+            if returning is not None:
+                _PINNED_RESPONSE_MODELS.append(Response[returning])  # type: ignore[index]
+
+
 def build_i18n() -> I18n:
     return I18n(path=LOCALES_DIR, default_locale="en", domain="messages")
 
 
 def create_bot(settings: Settings, api_base: str | None = None) -> Bot:
     base = api_base or settings.telegram_api_base
+    pin_response_models()
     session = AiohttpSession(api=TelegramAPIServer.from_base(base)) if base else AiohttpSession()
     return Bot(
         settings.token, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML)
@@ -139,7 +167,12 @@ class AppRunner:
     def _mount_webhook(self) -> None:
         secret = self.settings.webhook_secret
         self._secret = secret.get_secret_value() if secret else secrets.token_urlsafe(32)
-        self._webhook = SimpleRequestHandler(self.dp, self.bot, secret_token=self._secret)
+        self._webhook = SimpleRequestHandler(
+            self.dp,
+            self.bot,
+            handle_in_background=self.settings.webhook_in_background,
+            secret_token=self._secret,
+        )
         self._webhook.register(self.web_app, path=self.settings.webhook_path or "/webhook")
 
     async def _set_webhook(self) -> None:

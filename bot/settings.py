@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     user_cache_ttl_s: float = Field(default=30.0, ge=0)
     error_alert_interval_s: float = Field(default=300.0, ge=0)
     default_language: Literal["en", "es", "ru"] = "en"
+    # Answer Telegram's webhook POST at once and handle the update in a background task (the
+    # default, as Telegram wants fast answers); False answers after the handler finished.
+    webhook_in_background: bool = True
     data_dir: Path = Path("data")
 
     @field_validator("bot_token", mode="before")

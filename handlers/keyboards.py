@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -25,6 +28,14 @@ class AdminCB(CallbackData, prefix="adm"):
     user_id: int = 0
 
 
+# Keyboards are immutable pydantic models: build each (locale, variant) once and reuse it.
+
+
+def _locale() -> str:
+    return I18n.get_current().current_locale
+
+
+@lru_cache(maxsize=64)
 def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     for code, name in LANGUAGE_NAMES.items():
@@ -35,6 +46,11 @@ def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
 
 
 def menu_keyboard(role: Role) -> InlineKeyboardMarkup:
+    return _menu_keyboard(role, _locale())
+
+
+@lru_cache(maxsize=64)
+def _menu_keyboard(role: Role, locale: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("menu.help"), callback_data=MenuCB(item="help"))
     kb.button(text=_("menu.language"), callback_data=MenuCB(item="language"))
@@ -45,6 +61,11 @@ def menu_keyboard(role: Role) -> InlineKeyboardMarkup:
 
 
 def admin_keyboard() -> InlineKeyboardMarkup:
+    return _admin_keyboard(_locale())
+
+
+@lru_cache(maxsize=8)
+def _admin_keyboard(locale: str) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("admin.btn_users"), callback_data=AdminCB(action="users"))
     kb.button(text=_("admin.btn_stats"), callback_data=AdminCB(action="stats"))
