@@ -25,6 +25,7 @@ from trading.brokers.base import (
     UnknownSymbol,
 )
 from trading.brokers.paper import PaperBroker, PaperEngine, PaperEventKind
+from trading.candles import Bar
 from trading.symbols import get_spec
 
 T0 = int(datetime(2024, 1, 2, tzinfo=UTC).timestamp())
@@ -265,7 +266,7 @@ def test_ticks_fill_limits_and_exit_at_the_quote() -> None:
 async def test_the_async_facade_is_a_broker() -> None:
     broker = PaperBroker({"EURUSD": SPEC})
     assert isinstance(broker, Broker)
-    broker.on_bar("EURUSD", T0, H, 1.1, 1.1, 1.1, 1.1)
+    broker.on_bar("EURUSD", Bar(datetime.fromtimestamp(T0, UTC), 1.1, 1.1, 1.1, 1.1))
     result = await broker.place_order(limit(Side.BUY, "1.0950"))
     assert [o.ticket for o in await broker.orders("EURUSD")] == [result.ticket]
     assert (await broker.tick("EURUSD")).bid == D("1.1")

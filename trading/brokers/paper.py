@@ -41,6 +41,7 @@ from trading.brokers.base import (
 )
 from trading.brokers.paper_ledger import Ledger
 from trading.brokers.paper_rules import PaperEvent, PaperEventKind, Record
+from trading.candles import Bar
 from trading.symbols import SymbolSpec
 from trading.timeutil import to_unix_s
 
@@ -214,18 +215,11 @@ class PaperBroker:
             market_open=market_open,
         )
 
-    def on_bar(
-        self,
-        symbol: str,
-        time_s: int,
-        timeframe_s: int,
-        open_: float,
-        high: float,
-        low: float,
-        close: float,
-    ) -> list[PaperEvent]:
-        """Feed one closed bar; see :meth:`PaperEngine.on_bar`."""
-        return self.engine.on_bar(symbol, time_s, timeframe_s, open_, high, low, close)
+    def on_bar(self, symbol: str, bar: Bar, timeframe_s: int = 3600) -> list[PaperEvent]:
+        """Feed one CLOSED bar (bid prices); see :meth:`PaperEngine.on_bar` for the rules."""
+        return self.engine.on_bar(
+            symbol, to_unix_s(bar.time), timeframe_s, bar.open, bar.high, bar.low, bar.close
+        )
 
     def on_tick(self, symbol: str, bid: Decimal, ask: Decimal, time: datetime) -> list[PaperEvent]:
         """Feed one quote; see :meth:`PaperEngine.on_tick`."""
