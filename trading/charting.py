@@ -94,6 +94,9 @@ class ChartLevels:
     digits: int | None = None
 
     def __post_init__(self) -> None:
+        if self.side not in (Side.BUY, Side.SELL):
+            msg = f"side must be Side.BUY/Side.SELL or 'buy'/'sell', got {self.side!r}"
+            raise ValueError(msg)
         object.__setattr__(self, "side", Side(self.side))  # also accept "buy"/"sell"
         prices = (self.entry, self.stop, self.take_profit, self.point1[1], self.point2[1])
         if not all(math.isfinite(p) for p in prices):
@@ -158,7 +161,7 @@ def price_digits(prices: NDArray[np.float64]) -> int:
         return 2
     scale = max(float(np.max(np.abs(finite))), 1e-12)
     span = float(np.ptp(finite)) or scale * 0.01
-    by_span = min(8, max(0, math.ceil(-math.log10(span / 100))))
+    by_span = min(8, max(0, math.ceil(round(-math.log10(span / 100), 6))))
     for d in range(7):
         if bool(np.all(np.abs(np.round(finite, d) - finite) <= scale * 1e-12)):
             return max(d, by_span)
