@@ -184,8 +184,8 @@ async def file_content(request: web.Request) -> web.StreamResponse:
         raise Problem(404, "Unknown file", request.match_info["file_id"])
     if file.data is None:
         raise web.HTTPFound(file.url or "/")
-    headers = {"Cache-Control": "max-age=3600"}
-    if file.kind == "document":
+    headers = {"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"}
+    if file.kind == "document":  # downloaded, never rendered in the sandbox page's origin
         headers["Content-Disposition"] = f'attachment; filename="{file.file_name or "file"}"'
     return web.Response(body=file.data, content_type=file.mime_type, headers=headers)
 

@@ -42,6 +42,15 @@ def image_size(data: bytes) -> tuple[int, int]:
     return 0, 0
 
 
+def image_mime(data: bytes) -> str:
+    """The image type from its magic bytes (never trust an upload's claimed content type)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return "image/jpeg"
+
+
 def _mime(upload: Upload) -> str:
     if upload.content_type and upload.content_type != "application/octet-stream":
         return upload.content_type
@@ -60,7 +69,7 @@ def resolve_file(emu: Emulator, kind: str, value: Upload | str | None) -> FileRe
         return emu.store_file(
             kind,
             data=value.data,
-            mime_type=_mime(value),
+            mime_type=image_mime(value.data) if kind == "photo" else _mime(value),
             file_name=value.filename,
             width=width,
             height=height,

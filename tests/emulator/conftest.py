@@ -2,34 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
-from aiogram import Bot, Dispatcher
-from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
+from aiogram import Bot
 
 from bot.emulator import EmulatorClient, EmulatorServer
-
-TOKEN = "123456789:TEST-emulator-token"
-USER_ID = 1000002
-OTHER_ID = 1000003
-
-
-class _QuickSession(AiohttpSession):
-    """aiogram's session without the 250 ms TLS grace sleep on close (loopback, plain HTTP)."""
-
-    async def close(self) -> None:
-        if self._session is not None and not self._session.closed:
-            await self._session.close()
-
-
-def make_bot(base_url: str, token: str = TOKEN) -> Bot:
-    session = _QuickSession(api=TelegramAPIServer.from_base(base_url))
-    return Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+from tests.emulator.helpers import OTHER_ID, TOKEN, USER_ID, make_bot
 
 
 @pytest.fixture
@@ -51,17 +30,3 @@ async def bot(server: EmulatorServer) -> AsyncIterator[Bot]:
     telegram_bot = make_bot(server.url)
     yield telegram_bot
     await telegram_bot.session.close()
-
-
-@contextlib.asynccontextmanager
-async def polling(dp: Dispatcher, telegram_bot: Bot) -> AsyncIterator[None]:
-    """Run aiogram's real long-polling loop for the duration of the block."""
-    task = asyncio.create_task(
-        dp.start_polling(telegram_bot, handle_signals=False, close_bot_session=False)
-    )
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from typing import Any
 
 import aiohttp
@@ -24,22 +22,7 @@ from aiogram.types import (
 
 from bot.emulator import EmulatorClient, EmulatorServer
 from bot.emulator.errors import NOT_MODIFIED
-from tests.emulator.conftest import OTHER_ID, TOKEN, USER_ID, make_bot
-
-
-def png(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
+from tests.emulator.helpers import OTHER_ID, TOKEN, USER_ID, make_bot, png
 
 
 async def raw_call(server: EmulatorServer, method: str, **params: Any) -> tuple[int, Any]:

@@ -10,7 +10,7 @@ import pytest
 from aiogram import Bot
 
 from bot.emulator import EmulatorClient, EmulatorServer
-from tests.emulator.conftest import USER_ID
+from tests.emulator.helpers import USER_ID
 
 PROBLEMS = [
     ("POST", "send", {}, 422),

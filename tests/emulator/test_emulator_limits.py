@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 from bot.emulator import EmulatorClient
 from bot.emulator.errors import ApiError
 from bot.emulator.limits import RateLimiter
-from tests.emulator.conftest import OTHER_ID, USER_ID
+from tests.emulator.helpers import OTHER_ID, USER_ID
 
 
 class FakeClock:

@@ -10,7 +10,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import LabeledPrice, Message, PreCheckoutQuery
 
 from bot.emulator import EmulatorClient
-from tests.emulator.conftest import USER_ID, polling
+from tests.emulator.helpers import USER_ID, polling
 
 
 def shop_dispatcher(paid: list[dict[str, Any]]) -> Dispatcher:

@@ -9,7 +9,7 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.emulator import EmulatorClient
-from tests.emulator.conftest import USER_ID, polling
+from tests.emulator.helpers import USER_ID, polling
 
 
 def echo_router() -> Router:

@@ -14,7 +14,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_applicati
 from aiohttp import web
 
 from bot.emulator import EmulatorClient
-from tests.emulator.conftest import USER_ID
+from tests.emulator.helpers import USER_ID
 
 SECRET = "s3cret-token_1"
 

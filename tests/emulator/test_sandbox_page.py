@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from aiogram import Dispatcher, F, Router
+from aiogram import Bot, Dispatcher, F, Router
 from aiogram.filters import CommandStart
 from aiogram.types import (
     BotCommand,
@@ -21,8 +22,7 @@ from aiogram.types import (
 from aiohttp import web
 
 from bot.emulator import Emulator, setup_sandbox
-from tests.emulator.conftest import TOKEN, make_bot, polling
-from tests.emulator.test_emulator_botapi import png
+from tests.emulator.helpers import TOKEN, make_bot, png, polling
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -79,12 +79,42 @@ async def sandbox_server(emulator: Emulator) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+async def chat_and_press(page: Any, expect: Any) -> None:
+    """Pick a persona, type /start, see the reply, press its button, see the edit."""
+    await expect(page.locator(".banner")).to_contain_text("loopback only")
+    await page.get_by_role("button", name="Sam Subscriber").click()
+    await page.locator("#input").fill("/start")
+    await page.locator("#input").press("Enter")
+    signal = page.locator(".row.bot", has_text="New signal")
+    await expect(signal).to_be_visible()
+    await expect(signal.locator("b")).to_have_text("New signal")
+    await expect(signal).to_contain_text("<risk 1%>")  # escaped text, not markup
+    await expect(page.locator(".row.user .text")).to_have_text("/start")
+    await page.screenshot(path="/tmp/sandbox-keyboard.png")
+    await signal.get_by_role("button", name="Approve").click()
+    approved = page.locator(".row.bot", has_text="Signal approved")
+    await expect(approved).to_be_visible()
+    await expect(approved.locator(".meta")).to_contain_text("edited")
+    await expect(page.locator("#toast")).to_contain_text("Approved")
+    await expect(page.locator(".row.bot")).to_have_count(1)  # edited in place
+
+
+async def media_and_commands(page: Any, expect: Any, bot: Bot) -> None:
+    await bot.send_photo(SUBSCRIBER, BufferedInputFile(png(160, 90), "c.png"), caption="H1")
+    price = [LabeledPrice(label="Pro", amount=250)]
+    await bot.send_invoice(SUBSCRIBER, "Pro plan", "30 days of signals", "plan:pro", "XTR", price)
+    await expect(page.locator(".invoice")).to_contain_text("★ 250")
+    assert await page.locator("img.photo").evaluate("img => img.naturalWidth") == 160
+    await page.locator("#commands-button").click()
+    await expect(page.locator(".commands-menu")).to_contain_text("/start")
+    await page.locator("#commands-button").click()
+
+
 async def test_sandbox_chat_in_chromium() -> None:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
     playwright_api = pytest.importorskip("playwright.async_api")
-    emulator = Emulator(TOKEN)
-    async with sandbox_server(emulator) as base:
+    async with sandbox_server(Emulator(TOKEN)) as base:
         bot = make_bot(f"{base}/emulator")
         await bot.set_my_commands([BotCommand(command="start", description="Start the bot")])
         dp = Dispatcher()
@@ -95,44 +125,9 @@ async def test_sandbox_chat_in_chromium() -> None:
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             await page.goto(f"{base}/sandbox")
-            expect = playwright_api.expect
-            await expect(page.locator(".banner")).to_contain_text("loopback only")
-
-            await page.get_by_role("button", name="Sam Subscriber").click()
-            await page.locator("#input").fill("/start")
-            await page.locator("#input").press("Enter")
-            signal = page.locator(".row.bot", has_text="New signal")
-            await expect(signal).to_be_visible()
-            await expect(signal.locator("b")).to_have_text("New signal")
-            await expect(signal).to_contain_text("<risk 1%>")  # escaped text, not markup
-            await expect(page.locator(".row.user .text")).to_have_text("/start")
-
-            await page.screenshot(path="/tmp/sandbox-keyboard.png")
-            await signal.get_by_role("button", name="Approve").click()
-            approved = page.locator(".row.bot", has_text="Signal approved")
-            await expect(approved).to_be_visible()
-            await expect(approved.locator(".meta")).to_contain_text("edited")
-            await expect(page.locator("#toast")).to_contain_text("Approved")
-            await expect(page.locator(".row.bot")).to_have_count(1)  # edited in place
-
-            await bot.send_photo(
-                SUBSCRIBER, BufferedInputFile(png(160, 90), "c.png"), caption="H1"
-            )
-            await bot.send_invoice(
-                SUBSCRIBER,
-                "Pro plan",
-                "30 days of signals",
-                "plan:pro",
-                "XTR",
-                [LabeledPrice(label="Pro", amount=250)],
-            )
-            await expect(page.locator(".invoice")).to_contain_text("★ 250")
-            loaded = await page.locator("img.photo").evaluate("img => img.naturalWidth")
-            assert loaded == 160
-            await page.locator("#commands-button").click()
-            await expect(page.locator(".commands-menu")).to_contain_text("/start")
-            await page.locator("#commands-button").click()
+            await chat_and_press(page, playwright_api.expect)
+            await media_and_commands(page, playwright_api.expect, bot)
             await page.screenshot(path="/tmp/sandbox.png")
             await browser.close()
-            assert errors == []
         await bot.session.close()
+    assert errors == []
