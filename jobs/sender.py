@@ -1,0 +1,376 @@
+"""The outbox sender: the only code that sends anything to Telegram.
+
+One loop claims due notifications in small batches (what the global token bucket can send
+within `horizon_s`, one per chat, chats still cooling down excluded), marks them SENDING in one
+UPDATE and starts one task per message. Each task waits for its tokens, calls the Bot API
+through `bot.transport` and settles the outcome:
+
+- sent: buffered, written in one transaction every `flush_s` (SENDING until then);
+- 429: all sending pauses for `retry_after`, the message is retried (not a failed attempt);
+- 403: the chat is unreachable: its user is marked blocked_bot, its queue skipped;
+- 400: FAILED with Telegram's description, never retried ("not modified" counts as sent);
+- network, 5xx, timeouts: retried with exponential backoff and jitter, FAILED after
+  `max_attempts` with an ops alert (`on_exhausted`).
+
+Start-up puts rows left SENDING by a crash back to PENDING (`recovered`): at-least-once, with
+duplicates bounded by the messages in flight at the crash. `stop()` is graceful: no new claims,
+in-flight sends finish, results are flushed; a graceful stop never duplicates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.types import FSInputFile
+
+from bot.transport import (
+    ChatLimiter,
+    Delivered,
+    SenderLimits,
+    TokenBucket,
+    Verdict,
+    classify,
+    deliver,
+    describe,
+)
+from services import notifications
+from services.notifications import Claimed, SentResult
+
+log = logging.getLogger(__name__)
+ExhaustedHook = Callable[[Claimed, str], Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SenderConfig:
+    limits: SenderLimits = field(default_factory=SenderLimits)
+    max_in_flight: int = 64
+    poll_s: float = 0.5  # idle re-check when nobody calls wake()
+    cycle_s: float = 0.02  # least time between two claims
+    horizon_s: float = 0.1  # claim what the global bucket can send within this
+    flush_s: float = 0.05  # how often sent results are written
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 300.0
+    max_attempts: int = 8
+
+
+@dataclass(frozen=True, slots=True)
+class _Ticket:
+    at: float  # monotonic time the global token may be used
+    generation: int  # the pause generation it was taken in; a newer pause voids it
+
+
+class Sender:
+    """Drains the outbox within Telegram's limits. `start()`, `wake()`, `stop()`."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        config: SenderConfig | None = None,
+        *,
+        on_exhausted: ExhaustedHook | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.bot = bot
+        self.config = config or SenderConfig()
+        self.on_exhausted = on_exhausted
+        self.counters: Counter[str] = Counter()
+        self.recovered = 0  # rows found SENDING at start: the possible duplicates of a crash
+        self._clock = clock
+        self._rng = rng
+        now = clock()
+        limits = self.config.limits
+        self._global = TokenBucket(limits.global_per_s, limits.global_burst, now)
+        self._chats = ChatLimiter(limits)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._generation = 0
+        self._paused_until = 0.0
+        self._in_flight: dict[int, asyncio.Task[None]] = {}  # chat id -> its one send
+        self._results: list[SentResult] = []
+        self._chart_ids: dict[int, str] = {}
+        self._chart_locks: dict[int, asyncio.Lock] = {}
+        self._next_due = math.inf  # monotonic time of the earliest retry we scheduled
+        self._next_chat = math.inf  # when the first cooling chat may send again
+        self._last_cycle = -math.inf
+        self._loops: list[asyncio.Task[None]] = []
+
+    # -- lifecycle --------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Recover rows a crash left SENDING, then start the claim and flush loops."""
+        self.recovered = await notifications.recover_in_flight()
+        if self.recovered:
+            log.warning("outbox: re-queued in-flight rows", extra={"count": self.recovered})
+        self._loops = [
+            asyncio.create_task(self._run(), name="outbox-claim"),
+            asyncio.create_task(self._flush_loop(), name="outbox-flush"),
+        ]
+
+    def wake(self) -> None:
+        """Something was queued: claim now instead of at the next poll."""
+        self._wake.set()
+
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Graceful: stop claiming, let in-flight sends finish, write every result."""
+        self._stopping.set()
+        self._wake.set()
+        if self._loops:
+            await asyncio.wait([self._loops[0]], timeout=timeout_s)
+        tasks = list(self._in_flight.values())
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout_s)
+        await self._flush()
+        await self._cancel(self._loops + list(self._in_flight.values()))
+
+    async def abort(self) -> int:
+        """Die like a killed process: cancel everything, write nothing. Returns sends cut."""
+        cut = len(self._in_flight)
+        await self._cancel(self._loops + list(self._in_flight.values()))
+        self._results.clear()
+        return cut
+
+    @staticmethod
+    async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    # -- the claim loop -----------------------------------------------------------------------
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                started = await self._cycle()
+            except Exception:
+                log.exception("outbox: claim failed; retrying at the next poll")
+                started = 0
+                self._last_cycle = self._clock() + self.config.poll_s
+            await self._rest(started)
+
+    def _budget(self, now: float) -> int:
+        cfg = self.config
+        if now < self._paused_until:
+            return 0
+        free = cfg.max_in_flight - len(self._in_flight)
+        return min(free, math.floor(self._global.tokens_at(now + cfg.horizon_s)))
+
+    async def _cycle(self) -> int:
+        self._wake.clear()  # anything queued from here on is seen by this claim or wakes the next
+        now = self._clock()
+        self._last_cycle = now
+        budget = self._budget(now)
+        if budget <= 0:
+            return 0
+        cooling = self._chats.cooling(now)
+        self._next_chat = now + min(cooling.values(), default=math.inf)
+        exclude = cooling.keys() | self._in_flight.keys()
+        due = await notifications.claim_due(_utcnow(), budget, exclude)
+        picked: dict[int, Claimed] = {}
+        for item in due:
+            picked.setdefault(item.chat_id, item)
+        if not picked:
+            return 0
+        await notifications.mark_sending([item.id for item in picked.values()])
+        now = self._clock()
+        for item in picked.values():
+            ticket = _Ticket(now + self._global.reserve(now), self._generation)
+            task = asyncio.create_task(self._send(item, ticket))
+            self._in_flight[item.chat_id] = task
+        return len(picked)
+
+    async def _rest(self, started: int) -> None:
+        """Sleep until there may be work: a wake, a due retry, a cooled chat, a token, a poll."""
+        cfg = self.config
+        now = self._clock()
+        if started:
+            await self._sleep(cfg.cycle_s)
+            return
+        moments = [now + cfg.poll_s, self._next_due, self._next_chat, self._paused_until]
+        if self._global.tokens_at(now) < 1:
+            moments.append(now + self._global.wait_s(now))
+        deadline = min((m for m in moments if m > now), default=now)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=deadline - now)
+        if self._next_due <= self._clock():
+            self._next_due = math.inf
+        await self._sleep(self._last_cycle + cfg.cycle_s - self._clock())
+
+    async def _sleep(self, seconds: float) -> None:
+        if seconds > 0 and not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    # -- one message ----------------------------------------------------------------------------
+    async def _send(self, item: Claimed, ticket: _Ticket | None) -> None:
+        try:
+            await self._attempt(item, ticket)
+        except Exception:
+            # Bookkeeping failed (database down?): the row stays SENDING until the next start.
+            log.exception("outbox: could not settle a notification", extra={"id": item.id})
+        finally:
+            self._in_flight.pop(item.chat_id, None)
+            self._wake.set()
+
+    async def _attempt(self, item: Claimed, ticket: _Ticket | None) -> None:
+        while True:
+            if not await self._pace(item.chat_id, ticket):
+                resume = _utcnow() + timedelta(
+                    seconds=max(0.0, self._paused_until - self._clock())
+                )
+                await notifications.schedule_retry(
+                    item.id, resume, "stopped during a rate-limit pause", count_attempt=False
+                )
+                return
+            ticket = None
+            try:
+                delivered = await self._deliver(item)
+            except Exception as exc:
+                verdict = classify(exc)
+                if isinstance(exc, TelegramRetryAfter):
+                    self._pause(exc.retry_after, item)
+                    continue
+                if verdict is not Verdict.SENT:
+                    await self._settle_error(item, exc, verdict)
+                    return
+                delivered = Delivered(item.target_message_id)
+            self.counters["sent"] += 1
+            self._results.append(SentResult(item.id, delivered.message_id, _utcnow()))
+            return
+
+    async def _pace(self, chat_id: int, ticket: _Ticket | None) -> bool:
+        """Wait for a global and a chat token; False if stopping while paused by a 429."""
+        while True:
+            if ticket is None:
+                while self._clock() < self._paused_until:
+                    if self._stopping.is_set():
+                        return False
+                    await self._sleep(self._paused_until - self._clock())
+                now = self._clock()
+                ticket = _Ticket(now + self._global.reserve(now), self._generation)
+            if (wait := ticket.at - self._clock()) > 0:
+                await asyncio.sleep(wait)
+            if ticket.generation == self._generation:
+                break
+            ticket = None  # a 429 pause began meanwhile: queue again behind it
+        if (wait := self._chats.reserve(chat_id, self._clock())) > 0:
+            await asyncio.sleep(wait)
+        return True
+
+    def _pause(self, retry_after: int, item: Claimed) -> None:
+        self.counters["throttled_429"] += 1
+        until = self._clock() + retry_after
+        log.warning(
+            "outbox: rate limited, pausing all sends",
+            extra={"retry_after": retry_after, "chat_id": item.chat_id},
+        )
+        if until > self._paused_until:
+            self._paused_until = until
+            self._generation += 1
+            self._global.drain(until)
+
+    async def _deliver(self, item: Claimed) -> Delivered:
+        source = item.payload.get("photo") or {}
+        if item.payload["method"] == "send_photo" and "chart_id" in source:
+            return await self._deliver_chart(item, int(source["chart_id"]))
+        return await deliver(
+            self.bot,
+            item.chat_id,
+            item.payload,
+            reply_to=item.reply_to_message_id,
+            target=item.target_message_id,
+        )
+
+    async def _deliver_chart(self, item: Claimed, chart_id: int) -> Delivered:
+        """Upload a chart once; concurrent sends of it wait for the first upload's file_id."""
+        if (file_id := self._chart_ids.get(chart_id)) is None:
+            lock = self._chart_locks.setdefault(chart_id, asyncio.Lock())
+            async with lock:
+                if (file_id := self._chart_ids.get(chart_id)) is None:
+                    chart = await notifications.chart_ref(chart_id)
+                    if chart.file_id is None:
+                        delivered = await self._send_photo(item, FSInputFile(chart.path))
+                        if delivered.photo_file_id:
+                            await notifications.remember_chart_file_id(
+                                chart_id, delivered.photo_file_id
+                            )
+                            self._chart_ids[chart_id] = delivered.photo_file_id
+                        return delivered
+                    file_id = self._chart_ids[chart_id] = chart.file_id
+        return await self._send_photo(item, file_id)
+
+    async def _send_photo(self, item: Claimed, photo: FSInputFile | str) -> Delivered:
+        return await deliver(
+            self.bot, item.chat_id, item.payload, reply_to=item.reply_to_message_id, photo=photo
+        )
+
+    async def _settle_error(self, item: Claimed, exc: Exception, verdict: Verdict) -> None:
+        error = describe(exc)
+        extra = {"id": item.id, "chat_id": item.chat_id, "kind": item.kind, "error": error}
+        if verdict is Verdict.UNREACHABLE:
+            self.counters["unreachable"] += 1
+            skipped = await notifications.chat_unreachable(
+                item.id, item.chat_id, item.user_id, error
+            )
+            log.info("outbox: chat unreachable, queue skipped", extra=extra | {"n": skipped})
+        elif verdict is Verdict.PERMANENT:
+            self.counters["failed"] += 1
+            await notifications.mark_failed(item.id, error)
+            log.warning("outbox: rejected by Telegram", extra=extra)
+        elif item.attempts >= self.config.max_attempts:
+            self.counters["exhausted"] += 1
+            await notifications.mark_failed(item.id, f"gave up after {item.attempts}: {error}")
+            log.error("outbox: retries exhausted", extra=extra)
+            if self.on_exhausted is not None:
+                await self.on_exhausted(item, error)
+        else:
+            self.counters["retried"] += 1
+            delay = self.backoff_s(item.attempts)
+            await notifications.schedule_retry(
+                item.id, _utcnow() + timedelta(seconds=delay), error
+            )
+            self._next_due = min(self._next_due, self._clock() + delay)
+            log.info("outbox: will retry", extra=extra | {"delay_s": round(delay, 3)})
+
+    def backoff_s(self, attempt: int) -> float:
+        """base * 2^(attempt-1), capped, times a jitter factor in [0.5, 1.0) ("equal jitter")."""
+        cfg = self.config
+        delay = min(cfg.backoff_cap_s, cfg.backoff_base_s * 2.0 ** max(0, attempt - 1))
+        return delay * (0.5 + self._rng() / 2)
+
+    # -- bookkeeping ----------------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.flush_s)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Write buffered results in one transaction; on failure keep them for the next try."""
+        if not self._results:
+            return
+        batch, self._results = self._results, []
+        try:
+            await notifications.mark_sent(batch)
+        except Exception:
+            log.exception("outbox: could not record sent notifications; will retry")
+            self._results[:0] = batch
+            return
+        self._wake.set()  # notifications depending on these may be due now
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
