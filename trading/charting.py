@@ -45,8 +45,9 @@ from trading.timeutil import to_unix_s
 
 MAX_BARS = 300  # the window never grows past this, even to reach point 1
 POINT1_MARGIN_BARS = 5  # context bars left of point 1 when the window is extended for it
-RIGHT_PAD_FRACTION = 0.16  # empty space right of the last bar, where the level tags sit
+RIGHT_PAD_FRACTION = 0.2  # empty space right of the last bar, where the level tags sit
 MAX_X_TICKS = 6
+TAG_HEIGHT_PT = 17  # a 9 pt level tag with its box, plus 1 pt of air
 MAX_Y_TICKS = 7
 
 # Axes rectangles in figure fractions (left, bottom, width, height): fixed, no layout engine.
@@ -369,16 +370,39 @@ def _feed_candles(t: _Template, win: Candles) -> None:
     t.bodies.set_edgecolor(colors)
 
 
+def spread_apart(ys: list[float], min_gap: float) -> list[float]:
+    """Positions for labels wanted at `ys`, at least `min_gap` apart, order kept: overlapping
+    labels form a block centred on the mean of their wanted positions (blocks merge until
+    none overlap), the 1-D case of label de-overlapping."""
+    order = sorted(range(len(ys)), key=ys.__getitem__)
+    blocks: list[tuple[list[float], float]] = []  # (wanted positions, first position)
+    for i in order:
+        blocks.append(([ys[i]], ys[i]))
+        while len(blocks) > 1 and blocks[-2][1] + len(blocks[-2][0]) * min_gap > blocks[-1][1]:
+            wanted = blocks[-2][0] + blocks[-1][0]
+            first = sum(wanted) / len(wanted) - (len(wanted) - 1) * min_gap / 2
+            blocks[-2:] = [(wanted, first)]
+    placed = [first + k * min_gap for wanted, first in blocks for k in range(len(wanted))]
+    out = [0.0] * len(ys)
+    for i, y in zip(order, placed, strict=True):
+        out[i] = y
+    return out
+
+
 def _feed_levels(t: _Template, levels: ChartLevels, x_from: float, x_to: float, fmt: str) -> None:
-    """Entry/stop/TP lines and right-edge tags; risk (entry-stop) and reward (entry-TP) bands
-    from point 2 to the right edge, like a position tool."""
+    """Entry/stop/TP lines and right-edge tags (pushed apart when levels are close); risk
+    (entry-stop) and reward (entry-TP) bands from point 2 to the right edge."""
     for band, far in zip(t.bands, (levels.stop, levels.take_profit), strict=True):
         band.set_bounds(x_from, levels.entry, x_to - x_from, far - levels.entry)
     named = (("TP", levels.take_profit), ("SL", levels.stop), ("ENTRY", levels.entry))
-    for line, tag, (name, price) in zip(t.level_lines, t.level_tags, named, strict=True):
-        line.set_ydata([price, price])
-        tag.set_y(price)
-        tag.set_text(f"{name} {price:{fmt}}")
+    to_px = t.price.transData
+    px = [float(to_px.transform((0.0, price))[1]) for _, price in named]
+    tag_px = spread_apart(px, TAG_HEIGHT_PT * t.fig.dpi / 72)
+    from_px = to_px.inverted()
+    for i, (name, price) in enumerate(named):
+        t.level_lines[i].set_ydata([price, price])
+        t.level_tags[i].set_y(float(from_px.transform((0.0, tag_px[i]))[1]))
+        t.level_tags[i].set_text(f"{name} {price:{fmt}}")
 
 
 def _feed_points(t: _Template, levels: ChartLevels, times: NDArray[np.int64]) -> None:

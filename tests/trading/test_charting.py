@@ -15,6 +15,7 @@ from trading.charting import (
     nice_ticks,
     price_digits,
     render_signal_chart,
+    spread_apart,
     x_ticks,
 )
 from trading.detector import Setup, Side, detect_setups
@@ -176,3 +177,21 @@ def test_x_ticks_label_day_starts_and_skip_short_sessions() -> None:
     assert idx[0] == 3
     assert len(idx) <= 6
     assert x_ticks(times[:5], 3600)[1][0] == "28 May 21:00"
+
+
+@pytest.mark.parametrize(
+    ("wanted", "gap", "placed"),
+    [
+        ([10.0, 50.0, 90.0], 17.0, [10.0, 50.0, 90.0]),  # far apart: untouched
+        ([100.0, 105.0, 0.0], 20.0, [92.5, 112.5, 0.0]),  # a close pair centres on its mean
+        ([30.0, 30.0, 30.0], 10.0, [20.0, 30.0, 40.0]),  # all equal: stacked in input order
+        ([0.0, 15.0, 25.0], 20.0, [-6.666666666666668, 13.333333333333332, 33.33333333333333]),
+    ],
+)
+def test_spread_apart_keeps_order_and_gap(
+    wanted: list[float], gap: float, placed: list[float]
+) -> None:
+    got = spread_apart(wanted, gap)
+    assert got == pytest.approx(placed)
+    ordered = sorted(got)
+    assert all(b - a >= gap - 1e-9 for a, b in zip(ordered, ordered[1:], strict=False))
