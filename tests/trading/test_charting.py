@@ -1,5 +1,6 @@
 import io
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -76,6 +77,17 @@ def test_same_input_gives_same_bytes_whatever_was_rendered_before(
     assert chart_of(eurusd, buy) == b
     assert a != b
     assert b"tEXt" not in a and b"tIME" not in a  # no timestamp/software metadata
+
+
+def test_concurrent_renders_from_threads_match_serial(
+    eurusd: Candles, setups: list[Setup]
+) -> None:
+    # ensure_chart renders in worker threads; the shared template must not leak between them.
+    chosen = setups[3:9]
+    serial = [chart_of(eurusd, s) for s in chosen]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(lambda s: chart_of(eurusd, s), chosen))
+    assert threaded == serial
 
 
 def test_window_reaches_back_to_point1(eurusd: Candles, setups: list[Setup]) -> None:
