@@ -172,6 +172,8 @@ def prepare_text(
     else:
         text, parsed = source, []
     text, parsed = _strip(text, parsed)
+    if entities is None:
+        parsed += _linkified(text, parsed)
     if what == "text" and not text:
         raise bad_request("message text is empty")
     if utf16_len(text) > limit:
@@ -179,6 +181,20 @@ def prepare_text(
         raise ApiError(400, f"Bad Request: {detail}")
     parsed.sort(key=lambda e: (e["offset"], -e["length"]))
     return text, parsed
+
+
+def _linkified(text: str, formatting: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Entities Telegram adds by itself (commands, mentions, URLs), outside code and links."""
+    opaque = [e for e in formatting if e["type"] in ("code", "pre", "text_link")]
+    return [
+        found
+        for found in detect_entities(text)
+        if not any(
+            e["offset"] < found["offset"] + found["length"]
+            and found["offset"] < e["offset"] + e["length"]
+            for e in opaque
+        )
+    ]
 
 
 def _span(text: str, start: int, end: int) -> tuple[int, int]:

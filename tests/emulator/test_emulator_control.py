@@ -8,8 +8,9 @@ from typing import Any
 import aiohttp
 import pytest
 from aiogram import Bot
+from aiohttp import web
 
-from bot.emulator import EmulatorClient, EmulatorServer
+from bot.emulator import Emulator, EmulatorClient, EmulatorServer, setup_sandbox, start_emulator
 from tests.emulator.helpers import USER_ID
 
 PROBLEMS = [
@@ -117,3 +118,42 @@ async def test_non_loopback_clients_are_refused() -> None:
 
     assert _is_loopback("127.0.0.1") and _is_loopback("::1")
     assert not _is_loopback("192.0.2.10") and not _is_loopback(None)
+
+
+async def test_start_emulator_standalone() -> None:
+    runner, base_url, emulator = await start_emulator(token="42:standalone")
+    try:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{base_url}/bot42:standalone/getMe") as resp,
+        ):
+            me = await resp.json()
+        assert me["result"]["id"] == 42 == emulator.bot_id
+    finally:
+        await runner.cleanup()
+
+
+async def test_sandbox_page_and_assets_are_served() -> None:
+    app = web.Application()
+    emulator = Emulator()
+    setup_sandbox(app, emulator)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    try:
+        async with aiohttp.ClientSession(f"http://{host}:{port}") as session:
+            async with session.get("/sandbox") as resp:
+                page = await resp.text()
+                assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+            async with session.get("/emulator/_static/sandbox.js") as resp:
+                assert resp.status == 200 and "controlBase" in await resp.text()
+            async with session.get("/emulator/_control/users") as resp:
+                labels = [u["label"] for u in (await resp.json())["users"]]
+    finally:
+        await runner.cleanup()
+    assert 'data-control-base="/emulator/_control"' in page
+    assert 'href="/emulator/_static/sandbox.css"' in page
+    assert "Sandbox: offline Telegram emulator — loopback only" in page
+    assert labels == ["Owner", "Subscriber", "New visitor"]

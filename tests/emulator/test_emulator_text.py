@@ -72,6 +72,12 @@ def test_surrounding_whitespace_is_trimmed_and_entities_shift() -> None:
     assert entities == [{"type": "bold", "offset": 0, "length": 2}]
 
 
+def test_commands_urls_and_mentions_are_linkified_outside_code() -> None:
+    text, entities = prepare_text("Use /help or <code>/raw</code> at https://x.test", "HTML", None)
+    assert text == "Use /help or /raw at https://x.test"
+    assert _summary(entities) == [("bot_command", 4, 5), ("code", 13, 4), ("url", 21, 14)]
+
+
 def test_explicit_entities_win_over_parse_mode() -> None:
     given = [{"type": "bold", "offset": 0, "length": 1}]
     assert prepare_text("<b>", "HTML", given) == ("<b>", given)
