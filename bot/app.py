@@ -25,16 +25,21 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot import db, metrics
-from bot.alerts import OwnerAlerts
 from bot.settings import Settings
+from bot.trading import build_trading_loop
+from bot.transport import SenderLimits
 from handlers import build_root_router
 from handlers.menus import set_all_menus
+from jobs.sender import Sender, SenderConfig
+from jobs.trading_loop import TradingLoop
 from middlewares.correlation import CorrelationMiddleware
 from middlewares.i18n import UserLocaleMiddleware
 from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserCache, UserMiddleware
+from services import notifications
 from services import users as users_service
+from services.ops_alerts import OpsAlerts
 from webapp import health
 from webapp.problems import problem_middleware
 
@@ -87,11 +92,16 @@ def create_bot(settings: Settings, api_base: str | None = None) -> Bot:
 
 
 def create_dispatcher(
-    settings: Settings, bot: Bot, i18n: I18n, extra_routers: Sequence[Router] = ()
+    settings: Settings,
+    bot: Bot,
+    i18n: I18n,
+    extra_routers: Sequence[Router] = (),
+    alerts: OpsAlerts | None = None,
 ) -> Dispatcher:
     """The dispatcher with every middleware; `extra_routers` go before the feature routers."""
     cache = UserCache(ttl_s=settings.user_cache_ttl_s)
-    alerts = OwnerAlerts(bot, settings.owners, interval_s=settings.error_alert_interval_s)
+    if alerts is None:
+        alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
     dp = Dispatcher(settings=settings, i18n=i18n, alerts=alerts, user_cache=cache)
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
@@ -133,6 +143,10 @@ class AppRunner:
     _webhook: SimpleRequestHandler | None = field(init=False, default=None)
     _polling: asyncio.Task[Any] | None = field(init=False, default=None)
     extensions: list[Any] = field(init=False, default_factory=list)
+    sender: Sender = field(init=False)
+    alerts: OpsAlerts = field(init=False)
+    trading_loop: TradingLoop | None = field(init=False, default=None)
+    _unsubscribe: Any = field(init=False, default=None)
 
     async def start(self) -> None:
         if self.migrate:
@@ -142,7 +156,10 @@ class AppRunner:
         for ext in self.extensions:
             await ext.before_bot(self)
         self.bot = create_bot(self.settings, self.api_base)
-        self.dp = create_dispatcher(self.settings, self.bot, self.i18n)
+        limits = SenderLimits(global_per_s=self.settings.sender_rate_per_s)
+        self.sender = Sender(self.bot, SenderConfig(limits=limits), on_exhausted=self._exhausted)
+        self.alerts = OpsAlerts(self.settings.owners, self.settings.error_alert_interval_s)
+        self.dp = create_dispatcher(self.settings, self.bot, self.i18n, alerts=self.alerts)
         self.web_app = create_web_app(self.settings, self.bot, self.dp)
         if self.settings.webhook_url:
             self._mount_webhook()
@@ -152,6 +169,11 @@ class AppRunner:
         for ext in self.extensions:
             await ext.after_web(self)
         self._spawn(self._configure_ui())
+        await self.sender.start()
+        self._unsubscribe = notifications.on_enqueued(self.sender.wake)
+        self.trading_loop = await build_trading_loop(self.settings, self.alerts)
+        if self.trading_loop is not None:
+            await self.trading_loop.start()
         if self.settings.webhook_url:
             await self._set_webhook()
         else:
@@ -218,8 +240,16 @@ class AppRunner:
             log.info("bot UI configured")
             return
 
+    async def _exhausted(self, claimed: Any, error: str) -> None:
+        await self.alerts.alert(
+            f"outbox:{claimed.kind}",
+            f"⚠️ Gave up sending a {claimed.kind} to {claimed.chat_id}: {error}",
+        )
+
     async def stop(self) -> None:
         metrics.UP.set(0)
+        if self.trading_loop is not None:
+            await self.trading_loop.stop()
         if self._polling is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
@@ -233,6 +263,9 @@ class AppRunner:
         if self._webhook is not None:
             pending = list(self._webhook._background_feed_update_tasks)
             await asyncio.gather(*pending, return_exceptions=True)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        await self.sender.stop()
         for ext in reversed(self.extensions):
             await ext.on_stop(self)
         await self.bot.session.close()

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, TypedDict
 if TYPE_CHECKING:
     from aiogram.utils.i18n import I18n
 
-    from bot.alerts import OwnerAlerts
     from bot.settings import Settings
     from middlewares.users import UserCache
+    from services.ops_alerts import OpsAlerts
     from services.users import UserInfo
 
 
@@ -18,7 +18,7 @@ class AppDeps(TypedDict):
 
     settings: Settings
     i18n: I18n
-    alerts: OwnerAlerts
+    alerts: OpsAlerts
     user_cache: UserCache
 
 

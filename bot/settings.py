@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     # Answer Telegram's webhook POST at once and handle the update in a background task (the
     # default, as Telegram wants fast answers); False answers after the handler finished.
     webhook_in_background: bool = True
+    # Market data for the trading loop: replay the bundled CSV (sandbox/demo), MetaTrader 5 on
+    # this machine (Windows), bars pushed by the owner's EA, or none (no trading loop).
+    market_data: Literal["replay", "mt5", "ea", "none"] = "replay"
+    symbols: Annotated[tuple[str, ...], NoDecode] = ("EURUSD",)
+    replay_file: Path = Path("data/samples/EURUSD_H1.csv")
+    replay_interval_s: float = Field(default=2.0, ge=0, description="0 = as fast as possible")
+    replay_history_bars: int = Field(default=48, ge=0)
+    sender_rate_per_s: float = Field(default=30.0, gt=0)
     data_dir: Path = Path("data")
 
     @field_validator("bot_token", mode="before")
@@ -77,6 +85,19 @@ class Settings(BaseSettings):
                 msg = f"must be positive Telegram user ids separated by commas; bad: {bad[0]!r}"
                 raise ValueError(msg)
             return tuple(int(p) for p in parts)
+        return value
+
+    @field_validator("symbols", mode="before")
+    @classmethod
+    def _symbols(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = tuple(p.strip().upper() for p in re.split(r"[,\s]+", value) if p.strip())
+            if not parts or any(not re.fullmatch(r"[A-Z0-9._]{3,24}", p) for p in parts):
+                msg = (
+                    f"must be symbol names separated by commas, e.g. XAUUSD,EURUSD; got {value!r}"
+                )
+                raise ValueError(msg)
+            return parts
         return value
 
     @field_validator("database_url")

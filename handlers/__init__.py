@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, common, errors, language, start
+from handlers import admin, common, errors, language, signals, start
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
     start.router,
     language.router,
+    signals.router,
     admin.router,
     common.router,  # /cancel and the unknown-command catch-all stay last
 )

@@ -17,10 +17,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import metrics
-from bot.alerts import OwnerAlerts
 from bot.logs import correlation_id, new_correlation_id
 from middlewares.i18n import pick_locale
 from services.errors import UserFacingError
+from services.ops_alerts import OpsAlerts
 from services.users import UserInfo
 
 router = Router(name=__name__)
@@ -54,7 +54,7 @@ async def user_facing(
 @router.errors(ExceptionTypeFilter(TelegramBadRequest))
 async def bad_request(
     event: ErrorEvent,
-    alerts: OwnerAlerts,
+    alerts: OpsAlerts,
     i18n: I18n,
     user: UserInfo | None = None,
     event_from_user: TgUser | None = None,
@@ -67,7 +67,7 @@ async def bad_request(
 @router.errors()
 async def unexpected(
     event: ErrorEvent,
-    alerts: OwnerAlerts,
+    alerts: OpsAlerts,
     i18n: I18n,
     user: UserInfo | None = None,
     event_from_user: TgUser | None = None,

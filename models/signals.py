@@ -8,7 +8,6 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
-PRICE = {"max_digits": 20, "decimal_places": 8}
 
 
 class SignalStatus(StrEnum):
@@ -52,23 +51,23 @@ class Signal(Model):
     close_reason = fields.CharEnumField(CloseReason, max_length=8, null=True)
     version = fields.IntField(default=1)
     final = fields.BooleanField(default=False)
-    entry = fields.DecimalField(**PRICE)
-    stop = fields.DecimalField(**PRICE)
-    take_profit = fields.DecimalField(**PRICE)
+    entry = fields.DecimalField(max_digits=20, decimal_places=8)
+    stop = fields.DecimalField(max_digits=20, decimal_places=8)
+    take_profit = fields.DecimalField(max_digits=20, decimal_places=8)
     price_adjusted = fields.BooleanField(default=False)
     trigger_time = fields.DatetimeField(null=True)
     leg2_start = fields.DatetimeField(null=True)
     point1_time = fields.DatetimeField(null=True)
-    point1_price = fields.DecimalField(null=True, **PRICE)
+    point1_price = fields.DecimalField(max_digits=20, decimal_places=8, null=True)
     point2_time = fields.DatetimeField(null=True)
-    point2_price = fields.DecimalField(null=True, **PRICE)
+    point2_price = fields.DecimalField(max_digits=20, decimal_places=8, null=True)
     rationale = fields.CharField(max_length=255, default="")
     published_at = fields.DatetimeField(db_index=True)
     expires_at = fields.DatetimeField()
     filled_at = fields.DatetimeField(null=True)
-    fill_price = fields.DecimalField(null=True, **PRICE)
+    fill_price = fields.DecimalField(max_digits=20, decimal_places=8, null=True)
     closed_at = fields.DatetimeField(null=True)
-    exit_price = fields.DecimalField(null=True, **PRICE)
+    exit_price = fields.DecimalField(max_digits=20, decimal_places=8, null=True)
     result_r = fields.DecimalField(max_digits=10, decimal_places=4, null=True)
     created_by = fields.BigIntField(null=True)  # Telegram id for manual signals
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -84,11 +83,11 @@ class SignalRevision(Model):
         "models.Signal", related_name="revisions", on_delete=fields.CASCADE
     )
     version = fields.IntField()
-    entry = fields.DecimalField(**PRICE)
-    stop = fields.DecimalField(**PRICE)
-    take_profit = fields.DecimalField(**PRICE)
+    entry = fields.DecimalField(max_digits=20, decimal_places=8)
+    stop = fields.DecimalField(max_digits=20, decimal_places=8)
+    take_profit = fields.DecimalField(max_digits=20, decimal_places=8)
     point2_time = fields.DatetimeField(null=True)
-    point2_price = fields.DecimalField(null=True, **PRICE)
+    point2_price = fields.DecimalField(max_digits=20, decimal_places=8, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

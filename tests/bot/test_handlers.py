@@ -13,6 +13,7 @@ from aiogram.types import Message
 from bot.app import build_i18n, create_dispatcher
 from bot.settings import load_settings
 from handlers.keyboards import AdminCB, LangCB
+from models.notifications import Notification
 from models.users import Role, User, UserStatus
 from services import audit
 from services import users as users_service
@@ -182,10 +183,13 @@ async def test_unexpected_error_apologises_with_reference_and_alerts_owner(h: Ha
     texts = await h.send(VISITOR, "/boom")
     apology = next(t for t in texts if t.startswith("Sorry, something went wrong"))
     ref = apology.rsplit("Reference: ", 1)[1]
-    alerts = [c for c in h.session.of("SendMessage") if c.chat_id == OWNER]
-    assert len(alerts) == 1 and f"ref {ref}" in alerts[0].text and "RuntimeError" in alerts[0].text
+    alerts = await Notification.filter(kind="ops.alert", chat_id=OWNER)
+    assert len(alerts) == 1
+    assert (
+        f"ref {ref}" in alerts[0].payload["text"] and "RuntimeError" in alerts[0].payload["text"]
+    )
     await h.send(VISITOR, "/boom")  # a second identical failure is not re-alerted
-    assert len([c for c in h.session.of("SendMessage") if c.chat_id == OWNER]) == 1
+    assert await Notification.filter(kind="ops.alert").count() == 1
 
 
 async def test_throttling_drops_excess_with_one_warning(database: str) -> None:

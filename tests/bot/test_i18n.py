@@ -8,16 +8,24 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
+from models.signals import CloseReason, Decision, SignalStatus
 from models.users import Role, UserStatus
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("en", "es", "ru")
 CALL = re.compile(r"""(?<![\w.])_{1,2}\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']\s*\)""")
 KEY_ERRORS = re.compile(
-    r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
+    r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput|TransitionRefused)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
 )
 GETTEXT = re.compile(r"""\.gettext\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
-DYNAMIC = {f"role.{r.value}" for r in Role} | {f"status.{s.value}" for s in UserStatus}
+DYNAMIC = (
+    {f"role.{r.value}" for r in Role}
+    | {f"status.{s.value}" for s in UserStatus}
+    | {f"signal.status_{s.value}" for s in SignalStatus}
+    | {f"signal.closed_{r.value}" for r in CloseReason}
+    | {f"signal.decision_{d.value}" for d in Decision}
+    | {f"signal.event_{s.value}" for s in SignalStatus if s is not SignalStatus.PUBLISHED}
+)
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 

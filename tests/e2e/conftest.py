@@ -47,6 +47,7 @@ def app_settings(db_url: str, emulator_url: str, **overrides: Any) -> Settings:
         "web_port": 0,
         "owner_ids": str(OWNER),
         "log_json": False,
+        "market_data": "none",
     }
     values.update(overrides)
     return load_settings(_env_file=None, **values)

@@ -1,0 +1,74 @@
+"""Assembly of the trading loop from settings: the feed per symbol and a runner per symbol."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import numpy as np
+
+from bot.settings import Settings
+from jobs.trading_loop import TradingLoop
+from models.signals import SymbolState
+from services.ops_alerts import OpsAlerts
+from services.trading_loop import SymbolRunner
+from trading.candles import load_csv, to_unix_s
+from trading.feeds import CsvReplayFeed, MarketDataFeed, Mt5Feed, PushFeed
+from trading.symbols import get_spec
+
+log = logging.getLogger(__name__)
+
+
+class FeedError(Exception):
+    """The configured market data cannot be used (one readable line)."""
+
+
+async def _last_bar(symbol: str) -> datetime | None:
+    state = await SymbolState.get_or_none(symbol=symbol)
+    return state.last_bar_time if state else None
+
+
+async def _replay_feed(settings: Settings, symbol: str) -> CsvReplayFeed:
+    try:
+        candles = load_csv(settings.replay_file, symbol=symbol).candles
+    except (OSError, ValueError) as exc:
+        msg = f"REPLAY_FILE {settings.replay_file}: {exc}"
+        raise FeedError(msg) from None
+    last = await _last_bar(symbol)
+    done = 0 if last is None else int(np.searchsorted(candles.time, to_unix_s(last), side="right"))
+    return CsvReplayFeed(
+        candles,
+        interval_s=settings.replay_interval_s or None,
+        history_bars=max(settings.replay_history_bars, done),
+    )
+
+
+def _mt5_feed() -> Mt5Feed:
+    import importlib
+
+    try:
+        module = importlib.import_module("MetaTrader5")
+    except ImportError:
+        msg = "MARKET_DATA=mt5 needs the MetaTrader5 package, which exists only on Windows"
+        raise FeedError(msg) from None
+    return Mt5Feed(module)
+
+
+async def build_trading_loop(
+    settings: Settings, alerts: OpsAlerts, push_feed: PushFeed | None = None
+) -> TradingLoop | None:
+    if settings.market_data == "none":
+        return None
+    feeds: dict[str, MarketDataFeed] = {}
+    runners: dict[str, SymbolRunner] = {}
+    for symbol in settings.symbols:
+        if settings.market_data == "replay":
+            feeds[symbol] = await _replay_feed(settings, symbol)
+        elif settings.market_data == "mt5":
+            feeds[symbol] = _mt5_feed()
+        else:
+            feeds[symbol] = push_feed or PushFeed()
+        runners[symbol] = SymbolRunner(symbol, get_spec(symbol))
+    poll_s = 0.05 if settings.market_data == "replay" else 5.0
+    log.info("trading loop", extra={"symbols": list(runners), "feed": settings.market_data})
+    return TradingLoop(runners, feeds, alerts, poll_s=poll_s)

@@ -1,0 +1,110 @@
+"""Signal cards' buttons (approve, reject, details, consent), /signals and /history."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from models.signals import Decision
+from services import app_settings, approvals, signals
+from services.callbacks import SignalCB, UpgradeCB
+from services.signal_views import SignalView, full_text, status_line
+from services.users import UserInfo
+
+router = Router(name=__name__)
+
+
+@router.callback_query(SignalCB.filter(F.action.in_({"approve", "reject"})))
+async def decide(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) -> None:
+    decision = Decision.APPROVED if callback_data.action == "approve" else Decision.REJECTED
+    result = await approvals.decide(user, callback_data.signal_id, decision)
+    if result.needs_consent is not None:
+        await query.answer()
+        kb = InlineKeyboardBuilder()
+        kb.button(
+            text=_("signal.btn_accept"),
+            callback_data=SignalCB(action="consent", signal_id=callback_data.signal_id),
+        )
+        if isinstance(query.message, Message):
+            await query.message.answer(
+                _("signal.disclaimer").format(version=result.needs_consent),
+                reply_markup=kb.as_markup(),
+            )
+        return
+    if not result.changed:
+        await query.answer(_("signal.already_decided"))
+    elif decision is Decision.APPROVED:
+        await query.answer(
+            _("signal.approved").format(id=callback_data.signal_id), show_alert=True
+        )
+    else:
+        await query.answer(_("signal.rejected").format(id=callback_data.signal_id))
+
+
+@router.callback_query(SignalCB.filter(F.action == "consent"))
+async def consent(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) -> None:
+    version = await app_settings.disclaimer_version()
+    await approvals.accept_disclaimer(user, version)
+    result = await approvals.decide(user, callback_data.signal_id, Decision.APPROVED)
+    await query.answer(_("signal.approved").format(id=callback_data.signal_id), show_alert=True)
+    if isinstance(query.message, Message) and result.decision is Decision.APPROVED:
+        await query.message.edit_text(
+            _("signal.consent_recorded").format(version=version), reply_markup=None
+        )
+
+
+@router.callback_query(SignalCB.filter(F.action == "details"))
+async def details(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) -> None:
+    view = await signals.get(callback_data.signal_id)
+    mine = await approvals.decision_of(user, view.id)
+    counts = await approvals.counts(view.id)
+    text = full_text(view, user.language, await app_settings.visibility())
+    extra = _("signal.details_extra").format(
+        published=view.published_at.strftime("%d %b %H:%M UTC"),
+        approved=counts[Decision.APPROVED],
+        rejected=counts[Decision.REJECTED],
+        mine=_(f"signal.decision_{mine.value}") if mine else _("signal.decision_none"),
+    )
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(f"{text}\n\n{extra}")
+
+
+@router.callback_query(UpgradeCB.filter())
+async def upgrade(query: CallbackQuery) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.answer(_("signal.upgrade_info"))
+
+
+def _line(view: SignalView, locale: str | None) -> str:
+    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
+    return f"#{view.id} <b>{escape(view.symbol)}</b> {side} — {status_line(view, locale)}"
+
+
+@router.message(Command("signals"))
+async def active(message: Message, user: UserInfo) -> None:
+    views = await signals.active()
+    if not views:
+        await message.answer(_("signal.none_active"))
+        return
+    lines = [_("signal.active_title"), ""] + [_line(v, user.language) for v in views]
+    await message.answer("\n".join(lines))
+
+
+@router.message(Command("history"))
+async def history(message: Message, user: UserInfo) -> None:
+    views = await signals.history(limit=15)
+    if not views:
+        await message.answer(_("signal.none_history"))
+        return
+    closed = [v.result_r for v in views if v.result_r is not None]
+    total = sum(closed) if closed else 0
+    lines = [_("signal.history_title").format(n=len(closed), total=f"{total:+.2f}"), ""]
+    lines += [_line(v, user.language) for v in views]
+    await message.answer("\n".join(lines))

@@ -1,0 +1,41 @@
+"""Owner-tunable settings kept in the database, with typed accessors and defaults."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from models.signals import AppSetting
+
+
+class Visibility(StrEnum):
+    FULL = "full"  # entry, stop and take-profit
+    ENTRY_ONLY = "entry_only"  # the owner keeps stop/take-profit private
+
+
+DEFAULTS: dict[str, Any] = {
+    "signals.visibility": Visibility.FULL.value,
+    "risk.disclaimer_version": "2026-11",
+    "signals.free_delay_hours": 24,
+}
+
+
+async def get(key: str) -> Any:
+    row = await AppSetting.get_or_none(key=key)
+    return DEFAULTS.get(key) if row is None else row.value
+
+
+async def put(key: str, value: Any) -> None:
+    await AppSetting.update_or_create(defaults={"value": value}, key=key)
+
+
+async def visibility() -> Visibility:
+    return Visibility(await get("signals.visibility"))
+
+
+async def disclaimer_version() -> str:
+    return str(await get("risk.disclaimer_version"))
+
+
+async def free_delay_hours() -> float:
+    return float(await get("signals.free_delay_hours"))

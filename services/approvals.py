@@ -1,0 +1,91 @@
+"""Approvals: a paid user's decision on a signal, with consent to the current risk disclaimer.
+
+One row per (user, signal); the decision may change while the signal is open. Every decision is
+audited. Terminals in approval mode execute only approved signals (see the devices issue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from models.signals import Approval, ApprovalSource, Consent, Decision, Signal
+from services import app_settings, audit, entitlements, signals
+from services.errors import InvalidInput, PermissionDenied
+from services.signal_views import SignalView
+from services.users import UserInfo
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalResult:
+    signal: SignalView
+    decision: Decision | None
+    changed: bool
+    needs_consent: str | None = None  # the disclaimer version to accept first
+
+
+async def has_consent(user: UserInfo, version: str) -> bool:
+    return await Consent.exists(user_id=user.id, version=version)
+
+
+async def accept_disclaimer(user: UserInfo, version: str) -> None:
+    current = await app_settings.disclaimer_version()
+    if version != current:
+        raise InvalidInput("error.disclaimer_outdated")
+    async with in_transaction():
+        _, created = await Consent.get_or_create(user_id=user.id, version=version)
+        if created:
+            await audit.record("disclaimer.accepted", actor_id=user.telegram_id, version=version)
+
+
+async def decide(
+    user: UserInfo,
+    signal_id: int,
+    decision: Decision,
+    source: ApprovalSource = ApprovalSource.CHAT,
+) -> ApprovalResult:
+    """Record `decision`; an approval first needs consent to the current disclaimer."""
+    if not entitlements.can_trade_signals(user):
+        raise PermissionDenied("error.signal_not_entitled")
+    view = await signals.get(signal_id)
+    if not view.is_open:
+        raise InvalidInput("error.signal_closed", id=signal_id)
+    version = await app_settings.disclaimer_version()
+    consent = version if decision is Decision.APPROVED else None
+    if consent is not None and not await has_consent(user, version):
+        return ApprovalResult(view, None, changed=False, needs_consent=version)
+    async with in_transaction():
+        row = await Approval.get_or_none(user_id=user.id, signal_id=signal_id)
+        if row is not None and row.decision == decision:
+            return ApprovalResult(view, decision, changed=False)
+        if row is None:
+            await Approval.create(
+                user_id=user.id, signal_id=signal_id, decision=decision,
+                consent_version=consent, source=source,
+            )  # fmt: skip
+        else:
+            row.decision, row.consent_version, row.source = decision, consent, source
+            await row.save(update_fields=["decision", "consent_version", "source"])
+        await audit.record(
+            f"signal.{decision.value}", actor_id=user.telegram_id, target=str(signal_id),
+            source=source.value, consent=consent,
+        )  # fmt: skip
+    return ApprovalResult(view, decision, changed=True)
+
+
+async def decision_of(user: UserInfo, signal_id: int) -> Decision | None:
+    row = await Approval.get_or_none(user_id=user.id, signal_id=signal_id)
+    return None if row is None else Decision(row.decision)
+
+
+async def counts(signal_id: int) -> dict[Decision, int]:
+    out = dict.fromkeys(Decision, 0)
+    rows = await Approval.filter(signal_id=signal_id).values_list("decision", flat=True)
+    for value in rows:
+        out[Decision(str(value))] += 1
+    return out
+
+
+async def exists_signal(signal_id: int) -> bool:
+    return await Signal.exists(id=signal_id)

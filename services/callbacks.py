@@ -1,0 +1,19 @@
+"""Callback data for buttons that services put on outbox messages (signal cards).
+
+These live in services, not beside the handlers, because the outbox renders keyboards when a
+state change is committed, long before any handler runs; the handlers filter on the same
+classes. Packing goes only through `CallbackData` (never hand-built strings).
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class SignalCB(CallbackData, prefix="sig"):
+    action: str  # approve | reject | details | consent
+    signal_id: int
+
+
+class UpgradeCB(CallbackData, prefix="upg"):
+    source: str  # where the user saw the upgrade button

@@ -1,0 +1,172 @@
+"""What a signal looks like to each audience: one formatter for every signal message.
+
+Typed views in, Bot API payloads (see services/notifications.py) out. Text is HTML and goes
+through gettext in the recipient's language.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from html import escape
+from typing import Any
+
+from models.signals import CloseReason, SignalStatus
+from services.app_settings import Visibility
+from services.callbacks import SignalCB, UpgradeCB
+from services.i18n import translator
+
+STATUS_ICON = {
+    SignalStatus.PUBLISHED: "⏳",
+    SignalStatus.REVISED: "✏️",
+    SignalStatus.FILLED: "🟢",
+    SignalStatus.EXPIRED: "⌛",
+    SignalStatus.REPLACED: "🔁",
+    SignalStatus.CANCELLED: "✖️",
+    SignalStatus.CLOSED: "🏁",
+}
+OPEN_STATUSES = (SignalStatus.PUBLISHED, SignalStatus.REVISED)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalView:
+    """A signal as shown to people (prices already on the symbol's tick grid)."""
+
+    id: int
+    symbol: str
+    side: str
+    status: SignalStatus
+    close_reason: CloseReason | None
+    version: int
+    entry: Decimal
+    stop: Decimal
+    take_profit: Decimal
+    digits: int
+    published_at: datetime
+    expires_at: datetime
+    result_r: Decimal | None
+    rationale: str
+    price_adjusted: bool
+    source: str = "strategy"
+    trigger_time: datetime | None = None
+    leg2_start: datetime | None = None
+
+    @property
+    def reward_risk(self) -> Decimal:
+        risk = abs(self.entry - self.stop)
+        return (
+            (abs(self.take_profit - self.entry) / risk).quantize(Decimal("0.01"))
+            if risk
+            else Decimal(0)
+        )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    def price(self, value: Decimal) -> str:
+        return f"{value:.{self.digits}f}"
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%d %b %H:%M UTC")
+
+
+def status_line(view: SignalView, locale: str | None) -> str:
+    _ = translator(locale)
+    icon = STATUS_ICON[view.status]
+    if view.status is SignalStatus.CLOSED and view.close_reason is not None:
+        text = _(f"signal.closed_{view.close_reason.value}")
+        r = f"{view.result_r:+.2f}" if view.result_r is not None else "?"
+        return f"{icon} " + _("signal.status").format(status=text) + f" ({r} R)"
+    return f"{icon} " + _("signal.status").format(status=_(f"signal.status_{view.status.value}"))
+
+
+def full_text(view: SignalView, locale: str | None, visibility: Visibility) -> str:
+    """The paid subscriber's message: levels per the owner's visibility, R:R, expiry, status."""
+    _ = translator(locale)
+    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
+    lines = [
+        f"<b>{escape(view.symbol)} · {side}</b>  #{view.id}"
+        + (f" · v{view.version}" if view.version > 1 else ""),
+        _("signal.entry").format(price=view.price(view.entry)),
+    ]
+    if visibility is Visibility.FULL:
+        lines.append(_("signal.stop").format(price=view.price(view.stop)))
+        lines.append(_("signal.take_profit").format(price=view.price(view.take_profit)))
+        lines.append(_("signal.rr").format(rr=view.reward_risk))
+    else:
+        lines.append(_("signal.managed_exits"))
+    lines.append(_("signal.expires").format(when=_when(view.expires_at)))
+    if view.price_adjusted:
+        lines.append(_("signal.price_adjusted"))
+    why = rationale(view, locale)
+    if why:
+        lines.append(f"<i>{why}</i>")
+    lines.append("")
+    lines.append(status_line(view, locale))
+    return "\n".join(lines)
+
+
+def rationale(view: SignalView, locale: str | None) -> str:
+    """One line on why: the owner's text for manual signals, the Fib-RSI story otherwise."""
+    if view.rationale:
+        return escape(view.rationale)
+    if view.trigger_time is None or view.leg2_start is None:
+        return ""
+    _ = translator(locale)
+    template = _("signal.rationale_sell") if view.side == "sell" else _("signal.rationale_buy")
+    return template.format(trigger=_when(view.trigger_time), leg2=_when(view.leg2_start))
+
+
+def free_text(view: SignalView, locale: str | None) -> str:
+    """The free user's delayed summary: no levels, an invitation to upgrade."""
+    _ = translator(locale)
+    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
+    return _("signal.free_summary").format(
+        symbol=escape(view.symbol), side=side, when=_when(view.published_at)
+    )
+
+
+def update_text(view: SignalView, locale: str | None, visibility: Visibility, event: str) -> str:
+    """A reply to the original message: what changed."""
+    _ = translator(locale)
+    head = _(f"signal.event_{event}").format(id=view.id, symbol=escape(view.symbol))
+    if event == "revised":
+        body = [_("signal.entry").format(price=view.price(view.entry))]
+        if visibility is Visibility.FULL:
+            body.append(_("signal.stop").format(price=view.price(view.stop)))
+            body.append(_("signal.take_profit").format(price=view.price(view.take_profit)))
+        return "\n".join([head, *body])
+    if event == "closed" and view.result_r is not None:
+        return f"{head}\n{status_line(view, locale)}"
+    return head
+
+
+def keyboard(buttons: list[list[tuple[str, str]]]) -> dict[str, Any]:
+    """An inline keyboard payload from rows of (text, callback_data)."""
+    return {
+        "inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in buttons]
+    }
+
+
+def signal_keyboard(view: SignalView, locale: str | None) -> dict[str, Any] | None:
+    """Approve / Reject / Details while the approval window is open; none after."""
+    if not view.is_open:
+        return None
+    _ = translator(locale)
+    return keyboard(
+        [
+            [
+                (_("signal.btn_approve"), SignalCB(action="approve", signal_id=view.id).pack()),
+                (_("signal.btn_reject"), SignalCB(action="reject", signal_id=view.id).pack()),
+            ],
+            [(_("signal.btn_details"), SignalCB(action="details", signal_id=view.id).pack())],
+        ]
+    )
+
+
+def upgrade_keyboard(locale: str | None, source: str) -> dict[str, Any]:
+    _ = translator(locale)
+    return keyboard([[(_("signal.btn_upgrade"), UpgradeCB(source=source).pack())]])
