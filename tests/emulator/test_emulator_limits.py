@@ -26,38 +26,46 @@ class FakeClock:
         return self.now
 
 
+# Rates are tiny so that no token comes back while a test runs, however slow the machine:
+# retry_after is then exact up to the seconds the test itself took.
+
+
 async def test_private_chat_limit_gives_retry_after(bot: Bot, client: EmulatorClient) -> None:
     await client.set_limits(per_chat_per_s=0.01, burst=1)  # one token per 100 s
     await bot.send_message(USER_ID, "first")
     with pytest.raises(TelegramRetryAfter) as info:
         await bot.send_message(USER_ID, "second")
-    assert info.value.retry_after == 100
+    assert 95 <= info.value.retry_after <= 100
     await bot.send_message(OTHER_ID, "another chat has its own bucket")
     stats = await client.stats()
     assert (stats["rate_limited"], stats["retry_after_given"]) == (1, 1)
 
 
 async def test_edits_count_against_the_limit(bot: Bot, client: EmulatorClient) -> None:
-    await client.set_limits(per_chat_per_s=0.5, burst=2)
+    await client.set_limits(per_chat_per_s=0.01, burst=2)
     sent = await bot.send_message(USER_ID, "v1")
     await bot.edit_message_text(text="v2", chat_id=USER_ID, message_id=sent.message_id)
     with pytest.raises(TelegramRetryAfter) as info:
         await bot.edit_message_text(text="v3", chat_id=USER_ID, message_id=sent.message_id)
-    assert info.value.retry_after == 2
+    assert 95 <= info.value.retry_after <= 100
 
 
-async def test_group_and_global_limits(bot: Bot, client: EmulatorClient) -> None:
+async def test_group_limit_is_per_minute(bot: Bot, client: EmulatorClient) -> None:
     await client.add_chat(-100777, "supergroup", "Traders", members=[USER_ID])
-    await client.set_limits(per_group_per_min=1, global_per_s=3)
+    await client.set_limits(per_group_per_min=1)
     await bot.send_message(-100777, "one per minute")
-    with pytest.raises(TelegramRetryAfter) as group:
+    with pytest.raises(TelegramRetryAfter) as info:
         await bot.send_message(-100777, "too soon")
-    assert group.value.retry_after == 60
-    await bot.send_message(USER_ID, "2nd overall")
-    await bot.send_message(OTHER_ID, "3rd overall")
-    with pytest.raises(TelegramRetryAfter) as overall:
-        await bot.send_message(OTHER_ID, "4th overall")
-    assert overall.value.retry_after == 1
+    assert 55 <= info.value.retry_after <= 60
+    await bot.send_message(USER_ID, "private chats are not affected")
+
+
+async def test_global_limit_spans_chats(bot: Bot, client: EmulatorClient) -> None:
+    await client.set_limits(global_per_s=0.02)  # a bucket of one message, refilled in 50 s
+    await bot.send_message(USER_ID, "the only one")
+    with pytest.raises(TelegramRetryAfter) as info:
+        await bot.send_message(OTHER_ID, "over the global limit")
+    assert 45 <= info.value.retry_after <= 50
 
 
 async def test_limits_are_off_by_default(bot: Bot, client: EmulatorClient) -> None:
