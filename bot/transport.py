@@ -182,13 +182,15 @@ class TokenBucket:
     `rate_per_s` apart once the bucket is empty, whatever the number of waiting senders.
     """
 
-    def __init__(self, rate_per_s: float, capacity: float, now: float) -> None:
+    def __init__(
+        self, rate_per_s: float, capacity: float, now: float, tokens: float | None = None
+    ) -> None:
         if rate_per_s <= 0 or capacity < 1:
             msg = f"need rate_per_s > 0 and capacity >= 1, got {rate_per_s}, {capacity}"
             raise ValueError(msg)
         self.rate_per_s = rate_per_s
         self.capacity = float(capacity)
-        self.tokens = float(capacity)
+        self.tokens = float(capacity if tokens is None else tokens)  # default: full
         self.stamp = now
 
     def _refill(self, now: float) -> None:

@@ -92,7 +92,8 @@ class Sender:
         self._rng = rng
         now = clock()
         limits = self.config.limits
-        self._global = TokenBucket(limits.global_per_s, limits.global_burst, now)
+        # Empty at start: after a quick restart Telegram may still count our last second.
+        self._global = TokenBucket(limits.global_per_s, limits.global_burst, now, tokens=0.0)
         self._chats = ChatLimiter(limits)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()

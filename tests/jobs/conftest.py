@@ -1,0 +1,30 @@
+"""Fixtures: the real emulator on loopback and aiogram's real Bot pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram import Bot
+
+from bot.emulator import EmulatorClient, EmulatorServer
+from tests.emulator.helpers import TOKEN, make_bot
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[EmulatorServer]:
+    async with EmulatorServer(TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+async def control(server: EmulatorServer) -> AsyncIterator[EmulatorClient]:
+    async with EmulatorClient(server.url) as client:
+        yield client
+
+
+@pytest.fixture
+async def bot(server: EmulatorServer) -> AsyncIterator[Bot]:
+    telegram_bot = make_bot(server.url)
+    yield telegram_bot
+    await telegram_bot.session.close()

@@ -1,0 +1,105 @@
+"""Helpers for the sender tests: a fast sender configuration, start/stop, waiting, transcripts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aiogram import Bot
+
+from bot.emulator import EmulatorServer
+from bot.emulator.models import MessageRec
+from bot.transport import SenderLimits
+from jobs.sender import Sender, SenderConfig
+from models.notifications import Notification, NotificationStatus
+from models.users import Role
+from services import notifications as outbox
+from services import users
+
+# Telegram's limits scaled up so tests take fractions of a second; the sender stays at or
+# below what the emulator enforces when a test turns its limits on (see `emulator_limits`).
+LIMITS = SenderLimits(
+    global_per_s=200.0,
+    global_burst=50.0,
+    per_chat_per_s=20.0,
+    per_chat_burst=1.0,
+    per_group_per_min=1200.0,
+    group_burst=5.0,
+)
+FAST = SenderConfig(
+    limits=LIMITS,
+    max_in_flight=32,
+    poll_s=0.05,
+    cycle_s=0.005,
+    horizon_s=0.05,
+    flush_s=0.02,
+    backoff_base_s=0.02,
+    backoff_cap_s=0.1,
+    max_attempts=4,
+)
+
+
+def emulator_limits(server: EmulatorServer) -> None:
+    """The emulator enforcing the limits the sender runs with (its own bursts: 3 per chat)."""
+    server.emulator.limits.configure(
+        enabled=True,
+        global_per_s=LIMITS.global_per_s,
+        per_chat_per_s=LIMITS.per_chat_per_s,
+        per_group_per_min=LIMITS.per_group_per_min,
+    )
+
+
+@asynccontextmanager
+async def running(bot: Bot, config: SenderConfig = FAST, **options: Any) -> AsyncIterator[Sender]:
+    """A started sender woken by every enqueue; stopped gracefully at the end."""
+    sender = Sender(bot, config, **options)
+    await sender.start()
+    unsubscribe = outbox.on_enqueued(sender.wake)
+    try:
+        yield sender
+    finally:
+        unsubscribe()
+        await sender.stop()
+
+
+async def drained(timeout_s: float = 10.0) -> None:
+    """Wait until nothing is PENDING or SENDING (results flushed)."""
+    unfinished = (NotificationStatus.PENDING, NotificationStatus.SENDING)
+    for _ in range(int(timeout_s / 0.02)):
+        if not await Notification.filter(status__in=unfinished).exists():
+            return
+        await asyncio.sleep(0.02)
+    stats = await outbox.stats()
+    msg = f"outbox not drained within {timeout_s} s: {stats}"
+    raise TimeoutError(msg)
+
+
+async def until(predicate: Any, timeout_s: float = 10.0) -> None:
+    """Wait for a synchronous condition on the sender's or emulator's state."""
+    for _ in range(int(timeout_s / 0.005)):
+        if predicate():
+            return
+        await asyncio.sleep(0.005)
+    msg = f"condition not met within {timeout_s} s"
+    raise TimeoutError(msg)
+
+
+async def subscribers(server: EmulatorServer, count: int, first: int = 5_000_000) -> list[int]:
+    """Users known to both the emulator (they started the bot) and the database."""
+    ids = [first + i for i in range(count)]
+    for telegram_id in ids:
+        server.emulator.add_user(telegram_id, f"Sub {telegram_id}")
+        await users.seed(telegram_id, f"Sub {telegram_id}", None, Role.SUBSCRIBER)
+    return ids
+
+
+def bot_messages(server: EmulatorServer, chat_id: int) -> list[MessageRec]:
+    """The bot's messages in a chat as the emulator recorded them, in order (deleted too)."""
+    messages = server.emulator.messages.get(chat_id, {})
+    return [messages[key] for key in sorted(messages) if messages[key].from_bot]
+
+
+async def rows() -> dict[str, Notification]:
+    return {row.dedupe_key: row for row in await Notification.all()}
