@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, common, errors, language, signals, start
+from handlers import admin, common, errors, language, post, signals, start, strategy
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
     start.router,
     language.router,
     signals.router,
+    strategy.router,
+    post.router,
     admin.router,
     common.router,  # /cancel and the unknown-command catch-all stay last
 )

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from models.signals import Decision
-from services import app_settings, approvals, signals
+from services import app_settings, approvals, entitlements, signals
 from services.callbacks import SignalCB, UpgradeCB
 from services.signal_views import SignalView, full_text, status_line
 from services.users import UserInfo
@@ -89,6 +89,9 @@ def _line(view: SignalView, locale: str | None) -> str:
 
 @router.message(Command("signals"))
 async def active(message: Message, user: UserInfo) -> None:
+    if not entitlements.can_trade_signals(user):
+        await message.answer(_("signal.upgrade_info"))
+        return
     views = await signals.active()
     if not views:
         await message.answer(_("signal.none_active"))

@@ -1,0 +1,138 @@
+"""Owner/admin strategy controls: /strategy (pause/resume per symbol), /cancel_signal, /route."""
+
+from __future__ import annotations
+
+from html import escape
+
+from aiogram import Bot, Router
+from aiogram.enums import ChatMemberStatus
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.settings import Settings
+from models.users import Role
+from services import signals
+from services import strategy as strategy_service
+from services.users import UserInfo
+
+router = Router(name=__name__)
+ADMIN = {"role": Role.ADMIN}
+
+
+class StrategyCB(CallbackData, prefix="stg"):
+    action: str  # pause | resume
+    symbol: str
+
+
+def _when(moment: object) -> str:
+    return moment.strftime("%d %b %H:%M UTC") if moment else "—"  # type: ignore[attr-defined]
+
+
+async def _strategy_view(symbols: tuple[str, ...]) -> tuple[str, InlineKeyboardMarkup]:
+    lines = [_("strategy.title"), ""]
+    kb = InlineKeyboardBuilder()
+    for st in await strategy_service.status(symbols):
+        state = _("strategy.paused") if st.paused else _("strategy.running")
+        market = (
+            _("strategy.market_open")
+            if st.market_open
+            else _("strategy.market_closed").format(when=_when(st.next_open))
+        )
+        lines.append(
+            _("strategy.symbol_line").format(
+                symbol=escape(st.symbol),
+                state=state,
+                last=_when(st.last_bar_time),
+                bars=st.bars_seen,
+                open=st.open_signals,
+                market=market,
+            )  # fmt: skip
+        )
+        action = "resume" if st.paused else "pause"
+        label = _("strategy.btn_resume") if st.paused else _("strategy.btn_pause")
+        kb.button(
+            text=label.format(symbol=st.symbol),
+            callback_data=StrategyCB(action=action, symbol=st.symbol),
+        )
+    kb.adjust(1)
+    return "\n".join(lines), kb.as_markup()
+
+
+@router.message(Command("strategy"), flags=ADMIN)
+async def strategy(message: Message, settings: Settings) -> None:
+    text, markup = await _strategy_view(settings.symbols)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(StrategyCB.filter(), flags=ADMIN)
+async def toggle(
+    query: CallbackQuery, callback_data: StrategyCB, user: UserInfo, settings: Settings
+) -> None:
+    paused = callback_data.action == "pause"
+    await strategy_service.set_paused(user.telegram_id, callback_data.symbol, paused)
+    text, markup = await _strategy_view(settings.symbols)
+    done = _("strategy.now_paused") if paused else _("strategy.now_resumed")
+    await query.answer(done.format(symbol=callback_data.symbol))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+
+
+@router.message(Command("cancel_signal"), flags=ADMIN)
+async def cancel_signal(message: Message, command: CommandObject, user: UserInfo) -> None:
+    arg = (command.args or "").strip().lstrip("#")
+    if not arg.isdigit():
+        await message.answer(_("strategy.cancel_usage"))
+        return
+    view = await signals.cancel(int(arg), user.telegram_id)
+    await message.answer(_("strategy.cancelled").format(id=view.id, symbol=escape(view.symbol)))
+
+
+@router.message(Command("route"), flags=ADMIN)
+async def route(message: Message, command: CommandObject, user: UserInfo, bot: Bot) -> None:
+    parts = (command.args or "").split()
+    if not parts:
+        await message.answer(await _routes_text())
+        return
+    if len(parts) != 2:
+        await message.answer(_("strategy.route_usage"))
+        return
+    symbol = strategy_service.check_symbol(parts[0])
+    target = parts[1]
+    try:
+        chat = await bot.get_chat(int(target) if target.lstrip("-").isdigit() else target)
+        me = await bot.get_chat_member(chat.id, bot.id)
+    except TelegramAPIError:
+        await message.answer(_("strategy.route_unknown_chat").format(chat=escape(target)))
+        return
+    if (
+        me.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR)
+        and chat.type == "channel"
+    ):
+        await message.answer(_("strategy.route_not_admin").format(chat=escape(target)))
+        return
+    title = chat.title or chat.username or str(chat.id)
+    await strategy_service.add_route(user.telegram_id, symbol, chat.id, title)
+    await message.answer(_("strategy.route_added").format(symbol=symbol, chat=escape(title)))
+
+
+@router.message(Command("unroute"), flags=ADMIN)
+async def unroute(message: Message, command: CommandObject, user: UserInfo) -> None:
+    parts = (command.args or "").split()
+    if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+        await message.answer(_("strategy.unroute_usage"))
+        return
+    await strategy_service.remove_route(user.telegram_id, parts[0], int(parts[1]))
+    await message.answer(_("strategy.route_removed").format(symbol=parts[0].upper()))
+
+
+async def _routes_text() -> str:
+    rows = await strategy_service.routes()
+    if not rows:
+        return _("strategy.routes_none")
+    lines = [_("strategy.routes_title")]
+    lines += [f"• {r.symbol} → {escape(r.title)} (<code>{r.chat_id}</code>)" for r in rows]
+    return "\n".join(lines)
