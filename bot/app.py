@@ -133,6 +133,7 @@ class AppRunner:
     settings: Settings
     api_base: str | None = None
     migrate: bool = True
+    feeds: dict[str, Any] | None = None  # per-symbol market data overriding MARKET_DATA
     bot: Bot = field(init=False)
     dp: Dispatcher = field(init=False)
     web_app: web.Application = field(init=False)
@@ -156,7 +157,10 @@ class AppRunner:
         for ext in self.extensions:
             await ext.before_bot(self)
         self.bot = create_bot(self.settings, self.api_base)
-        limits = SenderLimits(global_per_s=self.settings.sender_rate_per_s)
+        limits = SenderLimits(
+            global_per_s=self.settings.sender_rate_per_s,
+            per_chat_per_s=self.settings.sender_per_chat_per_s,
+        )
         self.sender = Sender(self.bot, SenderConfig(limits=limits), on_exhausted=self._exhausted)
         self.alerts = OpsAlerts(self.settings.owners, self.settings.error_alert_interval_s)
         self.dp = create_dispatcher(self.settings, self.bot, self.i18n, alerts=self.alerts)
@@ -171,7 +175,7 @@ class AppRunner:
         self._spawn(self._configure_ui())
         await self.sender.start()
         self._unsubscribe = notifications.on_enqueued(self.sender.wake)
-        self.trading_loop = await build_trading_loop(self.settings, self.alerts)
+        self.trading_loop = await build_trading_loop(self.settings, self.alerts, feeds=self.feeds)
         if self.trading_loop is not None:
             await self.trading_loop.start()
         if self.settings.webhook_url:

@@ -58,7 +58,11 @@ class Settings(BaseSettings):
     replay_file: Path = Path("data/samples/EURUSD_H1.csv")
     replay_interval_s: float = Field(default=2.0, ge=0, description="0 = as fast as possible")
     replay_history_bars: int = Field(default=48, ge=0)
-    sender_rate_per_s: float = Field(default=30.0, gt=0)
+    sender_rate_per_s: float = Field(default=30.0, gt=0)  # Telegram: ~30 messages/s overall
+    sender_per_chat_per_s: float = Field(default=1.0, gt=0)  # Telegram: ~1 message/s per chat
+    loop_poll_s: float = Field(
+        default=5.0, gt=0, description="feed polling when idle (not replay)"
+    )
     data_dir: Path = Path("data")
 
     @field_validator("bot_token", mode="before")

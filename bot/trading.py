@@ -55,20 +55,26 @@ def _mt5_feed() -> Mt5Feed:
 
 
 async def build_trading_loop(
-    settings: Settings, alerts: OpsAlerts, push_feed: PushFeed | None = None
+    settings: Settings,
+    alerts: OpsAlerts,
+    push_feed: PushFeed | None = None,
+    feeds: dict[str, MarketDataFeed] | None = None,
 ) -> TradingLoop | None:
-    if settings.market_data == "none":
+    """The loop per settings; `feeds` (tests, embedding) overrides MARKET_DATA per symbol."""
+    if settings.market_data == "none" and not feeds:
         return None
-    feeds: dict[str, MarketDataFeed] = {}
+    feeds = dict(feeds or {})
     runners: dict[str, SymbolRunner] = {}
     for symbol in settings.symbols:
-        if settings.market_data == "replay":
+        if symbol in feeds:
+            pass
+        elif settings.market_data == "replay":
             feeds[symbol] = await _replay_feed(settings, symbol)
         elif settings.market_data == "mt5":
             feeds[symbol] = _mt5_feed()
         else:
             feeds[symbol] = push_feed or PushFeed()
         runners[symbol] = SymbolRunner(symbol, get_spec(symbol))
-    poll_s = 0.05 if settings.market_data == "replay" else 5.0
+    poll_s = 0.05 if settings.market_data == "replay" else settings.loop_poll_s
     log.info("trading loop", extra={"symbols": list(runners), "feed": settings.market_data})
     return TradingLoop(runners, feeds, alerts, poll_s=poll_s)
