@@ -5,6 +5,15 @@ from bot.settings import SANDBOX_OWNER_ID, SettingsError, load_settings
 GOOD_TOKEN = "123456789:AAEabcdefghijklmnopqrstuvwxyz012345"
 
 
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about defaults: CI's DATABASE_URL (PostgreSQL run) must not leak in."""
+    from bot.settings import Settings
+
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 def settings(**kw: object):
     return load_settings(_env_file=None, **kw)
 
