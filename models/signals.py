@@ -9,7 +9,6 @@ from tortoise import fields
 from tortoise.models import Model
 
 
-
 class SignalStatus(StrEnum):
     PUBLISHED = "published"
     REVISED = "revised"
