@@ -5,4 +5,5 @@ MODEL_MODULES: list[str] = [
     "models.audit",
     "models.signals",
     "models.notifications",
+    "models.devices",
 ]
