@@ -14,7 +14,9 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.emulator import DEFAULT_PERSONAS, Emulator, setup_sandbox
 from bot.settings import SANDBOX_OWNER_ID
+from models.signals import AppSetting
 from models.users import Role
+from services import app_settings
 from services import users as users_service
 
 if TYPE_CHECKING:
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PERSONA_ROLES = {1000001: Role.OWNER, 1000002: Role.SUBSCRIBER}
+# The free persona should see the delayed summary during a demo, not tomorrow.
+SANDBOX_FREE_DELAY_HOURS = 0.05
 
 
 def is_loopback(host: str) -> bool:
@@ -63,6 +67,8 @@ class SandboxExtension:
                 await users_service.seed(
                     persona["id"], persona["first_name"], persona.get("username"), role
                 )
+        if not await AppSetting.exists(key="signals.free_delay_hours"):
+            await app_settings.put("signals.free_delay_hours", SANDBOX_FREE_DELAY_HOURS)
 
     async def before_web(self, runner: AppRunner) -> None:
         self.emulator = Emulator(runner.settings.token)
