@@ -21,13 +21,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.utils.i18n import I18n
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot import db, metrics
 from bot.settings import Settings
 from bot.trading import build_trading_loop
 from bot.transport import SenderLimits
+from bot.webhook import JsonReplyRequestHandler
 from handlers import build_root_router
 from handlers.menus import set_all_menus
 from jobs.sender import Sender, SenderConfig
@@ -141,7 +141,7 @@ class AppRunner:
     port: int = field(init=False, default=0)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _tasks: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
-    _webhook: SimpleRequestHandler | None = field(init=False, default=None)
+    _webhook: JsonReplyRequestHandler | None = field(init=False, default=None)
     _polling: asyncio.Task[Any] | None = field(init=False, default=None)
     extensions: list[Any] = field(init=False, default_factory=list)
     sender: Sender = field(init=False)
@@ -193,7 +193,7 @@ class AppRunner:
     def _mount_webhook(self) -> None:
         secret = self.settings.webhook_secret
         self._secret = secret.get_secret_value() if secret else secrets.token_urlsafe(32)
-        self._webhook = SimpleRequestHandler(
+        self._webhook = JsonReplyRequestHandler(
             self.dp,
             self.bot,
             handle_in_background=self.settings.webhook_in_background,

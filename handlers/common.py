@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import SendMessage
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
@@ -12,12 +13,12 @@ router = Router(name=__name__)
 
 
 @router.message(Command("cancel"))
-async def cancel(message: Message, state: FSMContext) -> None:
+async def cancel(message: Message, state: FSMContext) -> SendMessage:
     current = await state.get_state()
     await state.clear()
-    await message.answer(_("cancel.done") if current else _("cancel.nothing"))
+    return message.answer(_("cancel.done") if current else _("cancel.nothing"))
 
 
 @router.message(F.text.startswith("/"))
-async def unknown_command(message: Message) -> None:
-    await message.answer(_("common.unknown_command"))
+async def unknown_command(message: Message) -> SendMessage:
+    return message.answer(_("common.unknown_command"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram import Router
 from aiogram.filters import Command
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -17,8 +18,8 @@ router = Router(name=__name__)
 
 
 @router.message(Command("language"))
-async def choose(message: Message, user: UserInfo) -> None:
-    await message.answer(_("language.choose"), reply_markup=language_keyboard(user.language))
+async def choose(message: Message, user: UserInfo) -> SendMessage:
+    return message.answer(_("language.choose"), reply_markup=language_keyboard(user.language))
 
 
 @router.callback_query(LangCB.filter())

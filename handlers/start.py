@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -20,27 +21,27 @@ router = Router(name=__name__)
 @router.message(CommandStart())
 async def start(
     message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache
-) -> None:
+) -> SendMessage:
     payload = (command.args or "").strip()
     if payload.startswith("ref_"):
         referrer = await users_service.apply_referral(user.id, payload.removeprefix("ref_"))
         if referrer is not None:
             user_cache.invalidate(user.telegram_id)
             await message.answer(_("start.referred").format(name=referrer.first_name or "🙂"))
-    await message.answer(
+    return message.answer(
         _("start.welcome").format(name=user.first_name or "🙂", role=role_name(user.role)),
         reply_markup=menu_keyboard(user.role),
     )
 
 
 @router.message(Command("help"))
-async def help_(message: Message, user: UserInfo) -> None:
-    await message.answer(help_text(user.role))
+async def help_(message: Message, user: UserInfo) -> SendMessage:
+    return message.answer(help_text(user.role))
 
 
 @router.message(Command("menu"))
-async def menu(message: Message, user: UserInfo) -> None:
-    await message.answer(_("menu.title"), reply_markup=menu_keyboard(user.role))
+async def menu(message: Message, user: UserInfo) -> SendMessage:
+    return message.answer(_("menu.title"), reply_markup=menu_keyboard(user.role))
 
 
 @router.callback_query(MenuCB.filter(F.item == "help"))

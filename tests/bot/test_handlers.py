@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.filters import Command
+from aiogram.methods import TelegramMethod
 from aiogram.types import Message
 
 from bot.app import build_i18n, create_dispatcher
@@ -32,13 +33,17 @@ class Harness:
     async def send(self, user_id: int, text: str, **kw: object) -> list[str]:
         before = len(self.session.calls)
         kw.setdefault("username", USERNAMES.get(user_id))
-        await self.dp.feed_update(self.bot, text_update(user_id, text, **kw))
+        result = await self.dp.feed_update(self.bot, text_update(user_id, text, **kw))
+        if isinstance(result, TelegramMethod):  # as polling and webhooks do with a returned method
+            await self.bot(result)
         sent = ("SendMessage", "EditMessageText")
         return [c.text for c in self.session.calls[before:] if type(c).__name__ in sent]
 
     async def press(self, user_id: int, data: str) -> list[object]:
         before = len(self.session.calls)
-        await self.dp.feed_update(self.bot, callback_update(user_id, data))
+        result = await self.dp.feed_update(self.bot, callback_update(user_id, data))
+        if isinstance(result, TelegramMethod):
+            await self.bot(result)
         return self.session.calls[before:]
 
 
@@ -197,7 +202,9 @@ async def test_throttling_drops_excess_with_one_warning(database: str) -> None:
     bot, session = make_bot()
     dp = create_dispatcher(settings, bot, build_i18n())
     for _ in range(6):
-        await dp.feed_update(bot, text_update(VISITOR, "/cancel"))
+        result = await dp.feed_update(bot, text_update(VISITOR, "/cancel"))
+        if isinstance(result, TelegramMethod):
+            await bot(result)
     texts = session.texts()
     assert texts.count("There is nothing to cancel.") == 3
     assert texts.count("You are sending too fast. Please wait a few seconds.") == 1
