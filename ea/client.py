@@ -1,0 +1,263 @@
+"""The reference Expert Advisor in Python: the /ea/v1 protocol on any ``trading.brokers`` Broker.
+
+Two loops share one lock (the broker and the state file see one command at a time):
+
+* the poll loop long-polls ``GET /ea/v1/commands?wait=N``, executes each command and sends
+  its acks before polling again;
+* the report loop, every ``account_interval_s`` or when :meth:`EAClient.poke` is called (a
+  new quote), follows placed orders and open positions (fills, expiries, exits), re-sends
+  unconfirmed acks and posts the account with its positions; the symbols once at start.
+
+Exactly-once: see :mod:`ea.client_state`. Network errors are retried with jittered
+exponential backoff; an unexpected exception ends :meth:`EAClient.run` (a crash: the state
+file makes the restart safe). Usage::
+
+    client = EAClient(EAConfig(device_id, secret, Path("ea-state.json")), PaperBroker(specs))
+    await client.run()  # until client.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ea.client_exec import MAGIC, Executor, Guards, refusal
+from ea.client_follow import BrokerView, follow, recover
+from ea.client_http import NETWORK_ERRORS, ServerError, SignedClient, backoff
+from ea.client_state import EXECUTING, Entry, StateFile
+from ea.client_wire import Ack, Command, WireError, account_json, parse_command, symbols_json
+from trading.brokers.base import Broker, BrokerError, UnknownSymbol
+
+__all__ = ["EAClient", "EAConfig", "Guards"]
+log = logging.getLogger(__name__)
+Fault = Callable[[str, Command], None]  # tests: raise at "placed" or "recorded" to crash
+
+
+@dataclass(frozen=True, slots=True)
+class EAConfig:
+    device_id: str
+    secret: str = field(repr=False)
+    state_path: Path
+    server: str = "http://127.0.0.1:8080"
+    magic: int = MAGIC
+    guards: Guards = field(default_factory=Guards)
+    poll_wait_s: int = 25  # the protocol allows 0-30
+    account_interval_s: float = 10.0
+    symbols: tuple[str, ...] = ()  # reported at start (POST /ea/v1/symbols)
+    retry_base_s: float = 0.5
+    retry_cap_s: float = 30.0
+
+
+class EAClient:
+    """One terminal: ``run()`` until ``stop()``; ``poke()`` after feeding the broker prices."""
+
+    def __init__(self, config: EAConfig, broker: Broker, *, fault: Fault | None = None) -> None:
+        self.config = config
+        self.broker = broker
+        self.http = SignedClient(config.server, config.device_id, config.secret)
+        self.state = StateFile(config.state_path)
+        self.executor = Executor(broker, magic=config.magic, guards=config.guards)
+        self._fault = fault
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._symbols_sent = not config.symbols
+        self.polls = 0  # long polls started (tests wait on it)
+        self.acks_sent: list[dict[str, Any]] = []  # confirmed by the server, in order
+
+    def poke(self) -> None:
+        """Re-check orders and report the account now (call after a new bar or tick)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Recover, then poll and report until :meth:`stop` (a batch in progress finishes)."""
+        try:
+            async with self._lock:
+                await self._recover_all()
+            tasks = [
+                asyncio.create_task(self._poll_loop(), name="ea-poll"),
+                asyncio.create_task(self._report_loop(), name="ea-report"),
+            ]
+            stop = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait([*tasks, stop], return_when=asyncio.FIRST_COMPLETED)
+            async with self._lock:  # never cut a command off between broker and state file
+                for task in [*tasks, stop]:
+                    task.cancel()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+        finally:
+            await self.http.close()
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+
+    # -- polling and commands ------------------------------------------------------------
+
+    async def _poll_loop(self) -> None:
+        wait = max(0, min(30, self.config.poll_wait_s))
+        delays = self._backoff()
+        while True:
+            self.polls += 1
+            try:
+                data = await self.http.request(
+                    "GET", f"/ea/v1/commands?wait={wait}", timeout_s=wait + 15
+                )
+            except (*NETWORK_ERRORS, ServerError) as exc:
+                await self._network_trouble("poll", exc, next(delays))
+                continue
+            delays = self._backoff()
+            commands = data.get("commands", []) if isinstance(data, dict) else []
+            if commands:
+                async with self._lock:
+                    for raw in commands:
+                        await self._handle(raw)
+                    await self._flush_acks()
+                self.poke()
+
+    async def _handle(self, raw: Any) -> None:
+        try:
+            cmd = parse_command(raw)
+        except WireError as exc:
+            command_id = raw.get("id") if isinstance(raw, dict) else None
+            if isinstance(command_id, str) and self.state.get(command_id) is None:
+                self.state.record(Ack(command_id, "rejected", error=str(exc)))
+            return
+        entry = self.state.get(cmd.id)
+        if entry is None:
+            self.state.begin(
+                cmd.id, cmd.type, comment=cmd.order_comment, symbol=cmd.symbol,
+                signal_id=cmd.signal_id,
+            )  # fmt: skip
+            await self._execute(cmd)
+        elif entry.state == EXECUTING:
+            if not await self._recover_one(cmd.id, entry):
+                await self._execute(cmd)
+        else:  # redelivered: the server has not seen our acks
+            self.state.resend_all(cmd.id)
+
+    async def _execute(self, cmd: Command) -> None:
+        """Run a command already marked ``executing``; record its ack before it is sent."""
+        since_s: int | None = None
+        try:
+            if cmd.type == "open":
+                reason = await self.executor.guard(cmd)
+                if reason is not None:
+                    ack = Ack(cmd.id, "rejected", error=reason)
+                else:
+                    ack, since_s = await self.executor.open(cmd)
+            else:
+                ticket = cmd.ticket or self.state.ticket_for_signal(cmd.signal_id)
+                method = getattr(self.executor, cmd.type)
+                ack = await method(cmd, ticket)
+        except WireError as exc:
+            ack = Ack(cmd.id, "rejected", error=str(exc))
+        except BrokerError as exc:  # from a guard's broker lookups
+            ack = refusal(cmd.id, exc)
+        self._inject("placed", cmd)
+        self.state.record(ack, since_s=since_s)
+        self._inject("recorded", cmd)
+        log.info("ea: %s %s -> %s", cmd.type, cmd.id, ack.status, extra={"error": ack.error})
+
+    async def _recover_all(self) -> None:
+        for command_id in self.state.executing():
+            entry = self.state.get(command_id)
+            if entry is not None:
+                await self._recover_one(command_id, entry)
+
+    async def _recover_one(self, command_id: str, entry: Entry) -> bool:
+        """Ack what an interrupted ``open`` left at the broker; False when it left nothing
+        (or was not an open: modify/cancel/close are simply executed again)."""
+        if entry.type != "open":
+            return False
+        acks = await recover(await BrokerView.take(self.broker), command_id, entry)
+        if not acks:
+            return False
+        log.warning("ea: recovered %s from the broker: %s", command_id, acks[-1].status)
+        for ack in acks:
+            since = None if ack.time is None else int(ack.time.timestamp())
+            self.state.record(ack, since_s=since if entry.since_s is None else None)
+        return True
+
+    def _inject(self, point: str, cmd: Command) -> None:
+        if self._fault is not None:
+            self._fault(point, cmd)
+
+    # -- reporting -----------------------------------------------------------------------
+
+    async def _report_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.config.account_interval_s)
+            self._wake.clear()
+            try:
+                async with self._lock:
+                    await self._follow_all()
+                    await self._flush_acks()
+                await self._send_symbols()
+                await self._send_account()
+            except (*NETWORK_ERRORS, ServerError, BrokerError) as exc:
+                await self._network_trouble("report", exc, 0)
+
+    async def _follow_all(self) -> None:
+        followed = self.state.followed()
+        if not followed:
+            return
+        view = await BrokerView.take(self.broker)
+        for command_id, entry in followed:
+            for ack in await follow(view, command_id, entry):
+                self.state.record(ack)
+
+    async def _flush_acks(self) -> None:
+        """Send unconfirmed acks in order. A 4xx answer other than 401 (409: an impossible
+        transition, 403: not our command) drops that ack, as the server knows better; 401,
+        5xx and network errors keep the rest for the next round."""
+        for command_id, entry in self.state.with_unsent():
+            for offset, ack in enumerate(entry.unsent, start=entry.sent + 1):
+                body = ack.to_json()
+                try:
+                    await self.http.request("POST", "/ea/v1/acks", body)
+                    self.acks_sent.append(body)
+                except ServerError as exc:
+                    if exc.status == 401 or exc.status >= 500:
+                        log.warning("ea: ack %s not delivered: %s", command_id, exc)
+                        return
+                    log.warning("ea: ack %s %s refused: %s", command_id, ack.status, exc)
+                except NETWORK_ERRORS as exc:
+                    log.warning("ea: ack %s not delivered: %r", command_id, exc)
+                    return
+                self.state.mark_sent(command_id, offset)
+
+    async def _send_symbols(self) -> None:
+        if self._symbols_sent:
+            return
+        specs = []
+        for name in self.config.symbols:
+            try:
+                specs.append(await self.broker.symbol_spec(name))
+            except UnknownSymbol:
+                log.warning("ea: the broker does not know %s; not reported", name)
+        await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
+        self._symbols_sent = True
+
+    async def _send_account(self) -> None:
+        info = await self.broker.account()
+        positions = await self.broker.positions()
+        await self.http.request("POST", "/ea/v1/account", account_json(info, positions))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _backoff(self) -> Any:
+        return backoff(self.config.retry_base_s, self.config.retry_cap_s)
+
+    async def _network_trouble(self, where: str, exc: BaseException, delay_s: float) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        log.warning("ea: %s failed (%s); retrying in %.1fs", where, reason, delay_s)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), delay_s)

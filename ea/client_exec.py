@@ -1,0 +1,163 @@
+"""Executing commands on a :class:`~trading.brokers.base.Broker`: guards, then the order.
+
+Every method returns the :class:`Ack` to send; broker refusals become ``rejected`` acks with
+the broker's reason (``failed`` for a lost connection), never exceptions. What happened to a
+placed order afterwards (filled, expired, stopped out) is :mod:`ea.client_follow`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from ea.client_wire import Ack, Command, WireError
+from trading.brokers.base import (
+    Broker,
+    BrokerError,
+    ConnectionLost,
+    OrderNotFound,
+    OrderRequest,
+    OrderType,
+    Side,
+)
+
+MAGIC = 20_260_515  # identifies SignalDesk's orders at the broker (MQL5 EA: the same default)
+
+
+@dataclass(frozen=True, slots=True)
+class Guards:
+    """Local limits checked before an ``open`` reaches the broker (None: no limit)."""
+
+    max_spread_points: int | None = None
+    max_lot: Decimal | None = None
+    max_positions: int | None = None  # our open positions + pending orders (by magic)
+
+
+def refusal(command_id: str, exc: BrokerError) -> Ack:
+    """A broker error as an ack: ``failed`` when the link broke, else ``rejected``."""
+    status = "failed" if isinstance(exc, ConnectionLost) else "rejected"
+    return Ack(command_id, status, error=f"{exc.code}: {exc.message}")
+
+
+class Executor:
+    """Turns commands into broker calls; ``magic`` marks our orders."""
+
+    def __init__(self, broker: Broker, *, magic: int = MAGIC, guards: Guards | None = None):
+        self.broker = broker
+        self.magic = magic
+        self.guards = guards or Guards()
+
+    async def guard(self, cmd: Command) -> str | None:
+        """Why ``cmd`` must not be placed, or None. Reasons are shown to the user as is."""
+        g = self.guards
+        if cmd.volume is None or cmd.volume <= 0:
+            return "volume missing or not positive"
+        if g.max_lot is not None and cmd.volume > g.max_lot:
+            return f"guard: volume {cmd.volume} > max lot {g.max_lot}"
+        if g.max_positions is not None:
+            ours = [p for p in await self.broker.positions() if p.magic == self.magic]
+            ours += [o for o in await self.broker.orders() if o.magic == self.magic]
+            if len(ours) >= g.max_positions:
+                return f"guard: {len(ours)} open positions/orders >= max {g.max_positions}"
+        if g.max_spread_points is not None:
+            tick = await self.broker.tick(cmd.symbol)
+            point = (await self.broker.symbol_spec(cmd.symbol)).point
+            spread = (tick.ask - tick.bid) / point
+            if spread > g.max_spread_points:
+                return f"guard: spread {spread:.0f} points > max {g.max_spread_points}"
+        return None
+
+    def request(self, cmd: Command) -> OrderRequest:
+        """The broker order for an ``open`` (:class:`WireError` when fields are missing)."""
+        if cmd.order_type not in ("limit", "market"):
+            msg = f"order_type must be limit or market, got {cmd.order_type!r}"
+            raise WireError(msg)
+        if cmd.volume is None or (cmd.order_type == "limit" and cmd.price is None):
+            msg = "an open needs a volume, and a price for a limit order"
+            raise WireError(msg)
+        return OrderRequest(
+            symbol=cmd.symbol,
+            side=Side(cmd.side),
+            order_type=OrderType(cmd.order_type),
+            volume=cmd.volume,
+            price=cmd.price,
+            sl=cmd.sl,
+            tp=cmd.tp,
+            expires_at=cmd.expires_at,
+            comment=cmd.order_comment,
+            magic=self.magic,
+            client_id=cmd.order_comment,
+        )
+
+    async def open(self, cmd: Command) -> tuple[Ack, int | None]:
+        """Place the order: ``placed`` (limit) or ``filled`` (market), and the broker time."""
+        try:
+            result = await self.broker.place_order(self.request(cmd))
+        except BrokerError as exc:
+            return refusal(cmd.id, exc), None
+        status = "filled" if result.filled else "placed"
+        ticket = result.position if result.filled and result.position else result.ticket
+        ack = Ack(cmd.id, status, ticket, result.price, result.volume, result.time)
+        return ack, int(result.time.timestamp())
+
+    async def modify(self, cmd: Command, ticket: int | None) -> Ack:
+        """Move a pending order (price, sl, tp) or, once filled, the position's sl/tp."""
+        if ticket is None:
+            return Ack(cmd.id, "rejected", error="modify: no ticket for this signal")
+        try:
+            if any(o.ticket == ticket for o in await self.broker.orders()):
+                price = cmd.price
+                if price is None:
+                    return Ack(cmd.id, "rejected", ticket, error="modify: price missing")
+                order = await self.broker.modify_order(ticket, price, cmd.sl, cmd.tp)
+                return Ack(cmd.id, "placed", ticket, order.price, order.volume, _now())
+            pos = await self.broker.modify_position(ticket, cmd.sl, cmd.tp)
+        except OrderNotFound:
+            return Ack(cmd.id, "rejected", ticket, error=f"modify: #{ticket} is not open")
+        except BrokerError as exc:
+            return refusal(cmd.id, exc)
+        return Ack(cmd.id, "filled", ticket, pos.open_price, pos.volume, _now())
+
+    async def cancel(self, cmd: Command, ticket: int | None) -> Ack:
+        """Delete a pending order; one that is already gone counts as cancelled, unless it
+        became a position (then the server must send a close)."""
+        if ticket is None:
+            return Ack(cmd.id, "rejected", error="cancel: no ticket for this signal")
+        try:
+            await self.broker.cancel_order(ticket)
+        except OrderNotFound:
+            if any(p.ticket == ticket for p in await self.broker.positions()):
+                return Ack(cmd.id, "rejected", ticket, error=f"cancel: #{ticket} already filled")
+        except BrokerError as exc:
+            return refusal(cmd.id, exc)
+        return Ack(cmd.id, "cancelled", ticket, time=_now())
+
+    async def close(self, cmd: Command, ticket: int | None) -> Ack:
+        """Close the position (all of it unless ``volume``); an already closed one is done."""
+        if ticket is None:
+            return Ack(cmd.id, "rejected", error="close: no ticket for this signal")
+        try:
+            deal = await self.broker.close_position(ticket, cmd.volume)
+        except OrderNotFound:
+            if any(o.ticket == ticket for o in await self.broker.orders()):
+                return await self._cancel_instead(cmd, ticket)
+            return Ack(cmd.id, "closed", ticket, time=_now(), error=f"#{ticket} was not open")
+        except BrokerError as exc:
+            return refusal(cmd.id, exc)
+        return Ack(
+            cmd.id, "closed", ticket, deal.price, deal.volume, deal.time,
+            extra={"profit": float(deal.profit_money + deal.commission_money)},
+        )  # fmt: skip
+
+    async def _cancel_instead(self, cmd: Command, ticket: int) -> Ack:
+        """A close for an order that never filled: delete it, and the close is done."""
+        try:
+            await self.broker.cancel_order(ticket)
+        except BrokerError as exc:
+            return refusal(cmd.id, exc)
+        return Ack(cmd.id, "closed", ticket, time=_now(), error="pending order cancelled")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
