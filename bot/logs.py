@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextvars
+import itertools
 import json
 import logging
+import os
+import secrets
 import sys
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +20,13 @@ _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"mess
 _SECRET_HINTS = ("token", "secret", "password", "master_key", "authorization")
 
 
+_PREFIX = f"{os.getpid() % 0x10000:04x}{secrets.token_hex(2)}"
+_COUNTER = itertools.count(1)
+
+
 def new_correlation_id() -> str:
-    return uuid.uuid4().hex[:12]
+    """Unique per process run and cheap (no random bytes per update): prefix + counter."""
+    return f"{_PREFIX}{next(_COUNTER):06x}"
 
 
 def _redact(key: str, value: Any) -> Any:
