@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,7 @@ class EAClient:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._symbols_sent = not config.symbols
+        self._confirmed_at: dict[str, float] = {}  # command id -> when the server took an ack
         self.polls = 0  # long polls started (tests wait on it)
         self.acks_sent: list[dict[str, Any]] = []  # confirmed by the server, in order
 
@@ -105,6 +107,7 @@ class EAClient:
         delays = self._backoff()
         while True:
             self.polls += 1
+            asked_at = time.monotonic()
             try:
                 data = await self.http.request(
                     "GET", f"/ea/v1/commands?wait={wait}", timeout_s=wait + 15
@@ -117,11 +120,11 @@ class EAClient:
             if commands:
                 async with self._lock:
                     for raw in commands:
-                        await self._handle(raw)
+                        await self._handle(raw, asked_at)
                     await self._flush_acks()
                 self.poke()
 
-    async def _handle(self, raw: Any) -> None:
+    async def _handle(self, raw: Any, asked_at: float) -> None:
         try:
             cmd = parse_command(raw)
         except WireError as exc:
@@ -139,8 +142,9 @@ class EAClient:
         elif entry.state == EXECUTING:
             if not await self._recover_one(cmd.id, entry):
                 await self._execute(cmd)
-        else:  # redelivered: the server has not seen our acks
-            self.state.resend_all(cmd.id)
+        elif self._confirmed_at.get(cmd.id, 0.0) < asked_at:
+            self.state.resend_all(cmd.id)  # redelivered: the server has not seen our acks
+        # else: acked while this poll was in flight; the redelivery is stale
 
     async def _execute(self, cmd: Command) -> None:
         """Run a command already marked ``executing``; record its ack before it is sent."""
@@ -224,6 +228,7 @@ class EAClient:
                 try:
                     await self.http.request("POST", "/ea/v1/acks", body)
                     self.acks_sent.append(body)
+                    self._confirmed_at[command_id] = time.monotonic()
                 except ServerError as exc:
                     if exc.status == 401 or exc.status >= 500:
                         log.warning("ea: ack %s not delivered: %s", command_id, exc)

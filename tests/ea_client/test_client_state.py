@@ -1,0 +1,116 @@
+"""Exactly-once across crashes: the state file is written before the order and before the ack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ea.client import EAClient
+from ea.client_state import StateFile, StateFileError
+from ea.client_wire import Ack, Command
+from tests.ea_client.conftest import config, open_cmd, paper, running, statuses, wait_until
+from tests.ea_client.fake_server import FakeServer
+
+
+class Crash(Exception):
+    """The process dies here."""
+
+
+def crash_at(point: str):
+    def fault(where: str, cmd: Command) -> None:
+        if where == point and cmd.type == "open":
+            raise Crash(where)
+
+    return fault
+
+
+@pytest.mark.parametrize("point", ["placed", "recorded"])
+async def test_restart_after_a_crash_never_places_twice(
+    server: FakeServer, tmp_path: Path, point: str
+) -> None:
+    broker = paper()
+    state = tmp_path / "state.json"
+    server.add(open_cmd())
+    first = EAClient(config(server.url, state), broker, fault=crash_at(point))
+    with pytest.raises(Crash):
+        await asyncio.wait_for(first.run(), 5)
+    assert len(await broker.orders()) == 1 and server.acks == []
+    expected = "executing" if point == "placed" else "done"
+    assert json.loads(state.read_text())["commands"]["cmd_0001"]["state"] == expected
+
+    second = EAClient(config(server.url, state), broker)  # same broker: the terminal lived on
+    async with running(second):
+        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await wait_until(lambda: server.polls >= 3)  # and nothing more arrives
+    assert len(await broker.orders()) == 1
+    assert statuses(server, "cmd_0001") == ["placed"]
+    assert server.acks[0]["ticket"] == (await broker.orders())[0].ticket
+
+
+async def test_recovery_finds_a_fill_that_happened_while_down(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    broker = paper()
+    state = tmp_path / "state.json"
+    server.add(open_cmd(order_type="market", price=None))
+    with pytest.raises(Crash):
+        await EAClient(config(server.url, state), broker, fault=crash_at("placed")).run()
+    async with running(EAClient(config(server.url, state), broker)):
+        await wait_until(lambda: statuses(server, "cmd_0001") == ["filled"])
+    assert len(await broker.positions()) == 1
+
+
+async def test_an_interrupted_open_that_never_reached_the_broker_is_placed_once(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    broker = paper()
+    state = StateFile(tmp_path / "state.json")
+    state.begin("cmd_0001", "open", comment="SD cmd_0001", symbol="EURUSD", signal_id=7)
+    server.add(open_cmd())
+    async with running(EAClient(config(server.url, state.path), broker)):
+        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+    assert len(await broker.orders()) == 1
+
+
+async def test_a_redelivered_finished_command_gets_its_acks_again(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    broker = paper()
+    client = EAClient(config(server.url, tmp_path / "state.json"), broker)
+    server.add(open_cmd())
+    async with running(client):
+        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        server.add(open_cmd())  # the server lost the ack and redelivers
+        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed", "placed"])
+    assert len(await broker.orders()) == 1
+
+
+def test_state_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = StateFile(tmp_path / "state.json")
+    state.record(Ack("cmd_a", "rejected", error="guard"), kind="open")
+    before = state.path.read_bytes()
+
+    def broken_replace(src: str, dst: str) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        state.begin("cmd_b", "open", comment="c", symbol="EURUSD", signal_id=None)
+    assert state.path.read_bytes() == before  # the old file is intact
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]  # no temporary left
+    monkeypatch.undo()
+    reloaded = StateFile(state.path)
+    assert reloaded.get("cmd_a") is not None and reloaded.get("cmd_b") is None
+    assert reloaded.get("cmd_a").unsent == [Ack("cmd_a", "rejected", error="guard")]
+
+
+@pytest.mark.parametrize("content", ["{not json", '{"version": 99}', "[]"])
+def test_an_unreadable_state_file_stops_the_ea(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "state.json"
+    path.write_text(content)
+    with pytest.raises(StateFileError, match="state file"):
+        StateFile(path)
