@@ -8,6 +8,7 @@ from handlers import admin, common, errors, language, post, signals, start, stra
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
+    common.cancel_router,  # /cancel first: it must win over any dialog step
     start.router,
     language.router,
     signals.router,

@@ -10,9 +10,10 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 router = Router(name=__name__)
+cancel_router = Router(name=f"{__name__}.cancel")
 
 
-@router.message(Command("cancel"))
+@cancel_router.message(Command("cancel"))
 async def cancel(message: Message, state: FSMContext) -> SendMessage:
     current = await state.get_state()
     await state.clear()

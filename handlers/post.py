@@ -30,6 +30,7 @@ from trading.constants import ORDER_EXPIRY_HOURS
 router = Router(name=__name__)
 ADMIN = {"role": Role.ADMIN}
 AUTO = ("auto", "-", "skip")
+ANSWER = F.text & ~F.text.startswith("/")  # a command interrupts the dialog instead
 
 
 class PostSignal(StatesGroup):
@@ -54,7 +55,7 @@ async def start(message: Message, state: FSMContext) -> None:
     await message.answer(_("post.ask_symbol"))
 
 
-@router.message(PostSignal.symbol, F.text, flags=ADMIN)
+@router.message(PostSignal.symbol, ANSWER, flags=ADMIN)
 async def got_symbol(message: Message, state: FSMContext) -> None:
     symbol = strategy_service.check_symbol(message.text or "")
     await state.update_data(symbol=symbol)
@@ -74,7 +75,7 @@ async def got_side(query: CallbackQuery, callback_data: PostCB, state: FSMContex
         await query.message.answer(_("post.ask_entry"))
 
 
-@router.message(PostSignal.side, flags=ADMIN)
+@router.message(PostSignal.side, ANSWER, flags=ADMIN)
 async def side_by_text(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip().lower()
     if text not in ("buy", "sell"):
@@ -85,7 +86,7 @@ async def side_by_text(message: Message, state: FSMContext) -> None:
     await message.answer(_("post.ask_entry"))
 
 
-@router.message(PostSignal.entry, F.text, flags=ADMIN)
+@router.message(PostSignal.entry, ANSWER, flags=ADMIN)
 async def got_entry(message: Message, state: FSMContext) -> None:
     price = strategy_service.parse_price(message.text or "")
     await state.update_data(entry=str(price))
@@ -93,7 +94,7 @@ async def got_entry(message: Message, state: FSMContext) -> None:
     await message.answer(_("post.ask_stop"))
 
 
-@router.message(PostSignal.stop, F.text, flags=ADMIN)
+@router.message(PostSignal.stop, ANSWER, flags=ADMIN)
 async def got_stop(message: Message, state: FSMContext) -> None:
     price = strategy_service.parse_price(message.text or "")
     data = await state.get_data()
@@ -103,7 +104,7 @@ async def got_stop(message: Message, state: FSMContext) -> None:
     await message.answer(_("post.ask_take_profit"))
 
 
-@router.message(PostSignal.take_profit, F.text, flags=ADMIN)
+@router.message(PostSignal.take_profit, ANSWER, flags=ADMIN)
 async def got_take_profit(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip().lower()
     tp = None if text in AUTO else str(strategy_service.parse_price(text))
@@ -114,7 +115,7 @@ async def got_take_profit(message: Message, state: FSMContext) -> None:
     await message.answer(_("post.ask_expiry").format(default=ORDER_EXPIRY_HOURS))
 
 
-@router.message(PostSignal.expiry, F.text, flags=ADMIN)
+@router.message(PostSignal.expiry, ANSWER, flags=ADMIN)
 async def got_expiry(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip().lower()
     if text in AUTO:
@@ -131,7 +132,7 @@ async def got_expiry(message: Message, state: FSMContext) -> None:
     await message.answer(_("post.ask_note"))
 
 
-@router.message(PostSignal.note, F.text, flags=ADMIN)
+@router.message(PostSignal.note, ANSWER, flags=ADMIN)
 async def got_note(message: Message, state: FSMContext, user: UserInfo) -> None:
     text = (message.text or "").strip()
     await state.update_data(note="" if text.lower() in AUTO else text[:200])
@@ -166,7 +167,7 @@ async def discard(query: CallbackQuery, state: FSMContext) -> None:
         await query.message.edit_text(_("post.discarded"))
 
 
-@router.message(PostSignal.confirm, flags=ADMIN)
+@router.message(PostSignal.confirm, ANSWER, flags=ADMIN)
 async def confirm_by_text(message: Message) -> None:
     await message.answer(_("post.use_buttons"))
 
