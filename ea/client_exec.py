@@ -145,10 +145,7 @@ class Executor:
             return Ack(cmd.id, "closed", ticket, time=_now(), error=f"#{ticket} was not open")
         except BrokerError as exc:
             return refusal(cmd.id, exc)
-        return Ack(
-            cmd.id, "closed", ticket, deal.price, deal.volume, deal.time,
-            extra={"profit": float(deal.profit_money + deal.commission_money)},
-        )  # fmt: skip
+        return Ack(cmd.id, "closed", ticket, deal.price, deal.volume, deal.time)
 
     async def _cancel_instead(self, cmd: Command, ticket: int) -> Ack:
         """A close for an order that never filled: delete it, and the close is done."""

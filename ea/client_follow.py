@@ -6,7 +6,8 @@ Two jobs, both read-only at the broker:
   comment (orders, positions, then deals); what is found is acked, nothing is placed twice.
 * :func:`follow` for ``placed``/``filled`` opens: a pending order that became a position is
   acked ``filled``, one that vanished without a deal ``cancelled`` (expired or deleted), a
-  position that is gone ``closed`` with the volume-weighted exit price and net profit.
+  position that is gone ``closed`` with the volume-weighted exit price
+  (the server computes the P&L from the prices and the terminal's tick value).
 """
 
 from __future__ import annotations
@@ -73,12 +74,7 @@ def _closed(command_id: str, position: int, deals: list[Deal]) -> Ack | None:
     if not outs or (volume_in and volume_out < volume_in):
         return None
     price = sum((d.price * d.volume for d in outs), Decimal(0)) / volume_out
-    profit = sum((d.profit_money + d.commission_money for d in mine), Decimal(0))
-    last = outs[-1]
-    return Ack(
-        command_id, "closed", position, price, volume_out, last.time,
-        extra={"profit": float(profit)},
-    )  # fmt: skip
+    return Ack(command_id, "closed", position, price, volume_out, outs[-1].time)
 
 
 async def recover(view: BrokerView, command_id: str, entry: Entry) -> list[Ack] | None:

@@ -9,7 +9,7 @@ times as Unix seconds (integers); incoming times may also be ISO 8601 strings.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -126,7 +126,6 @@ class Ack:
     volume: Decimal | None = None
     time: datetime | None = None
     error: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the realised profit on close
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -137,13 +136,11 @@ class Ack:
             "volume": _num(self.volume),
             "time": None if self.time is None else int(self.time.timestamp()),
             "error": None if self.error is None else self.error[:250],
-            **self.extra,
         }
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Ack:
         """The inverse of :meth:`to_json` (acks kept in the state file)."""
-        known = {"command_id", "status", "ticket", "price", "volume", "time", "error"}
         return cls(
             command_id=raw["command_id"],
             status=raw["status"],
@@ -152,7 +149,6 @@ class Ack:
             volume=_decimal(raw.get("volume"), "volume"),
             time=_time(raw.get("time"), "time"),
             error=raw.get("error"),
-            extra={k: v for k, v in raw.items() if k not in known},
         )
 
 

@@ -42,7 +42,7 @@ async def test_limit_order_is_placed_filled_and_closed_with_signed_requests(
     placed, filled, closed = (a for a in server.acks if a["command_id"] == "cmd_0001")
     assert placed["ticket"] == filled["ticket"] == closed["ticket"] == order.ticket
     assert filled["price"] == 1.095 and closed["price"] == 1.11125
-    assert closed["profit"] == 162.5  # (1.11125 - 1.095) / 0.00001 * 1 USD * 0.1 lot
+    assert set(closed) == {"command_id", "status", "ticket", "price", "volume", "time", "error"}
     assert isinstance(placed["time"], int) and placed["error"] is None
     assert server.rejected == [] and server.polls >= 1
     assert server.symbols[0]["symbols"][0]["name"] == "EURUSD"
