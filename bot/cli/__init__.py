@@ -22,6 +22,7 @@ SUBCOMMAND_MODULES = (
     "bot.cli.migrate",
     "bot.cli.users",
     "bot.cli.backtest",
+    "bot.cli.ea_sim",
 )
 
 
