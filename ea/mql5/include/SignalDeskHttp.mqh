@@ -1,0 +1,68 @@
+//+------------------------------------------------------------------+
+//| SignalDeskHttp.mqh: signed requests to /ea/v1 through WebRequest |
+//| The terminal must allow the server: Tools > Options > Expert     |
+//| Advisors > "Allow WebRequest for listed URL" (else error 4014).  |
+//+------------------------------------------------------------------+
+#include "SignalDeskCrypto.mqh"
+
+class CSdHttp
+  {
+private:
+   string            m_origin;   // scheme://host[:port]
+   string            m_prefix;   // a path prefix of the server URL, e.g. "/signaldesk"
+   string            m_device;
+   string            m_secret;
+
+public:
+   void              Init(const string server,const string device,const string secret)
+     {
+      string url=server;
+      while(StringLen(url)>0 && StringSubstr(url,StringLen(url)-1)=="/")
+         url=StringSubstr(url,0,StringLen(url)-1);
+      int scheme=StringFind(url,"://");
+      int slash=StringFind(url,"/",scheme<0 ? 0 : scheme+3);
+      m_origin=slash<0 ? url : StringSubstr(url,0,slash);
+      m_prefix=slash<0 ? "" : StringSubstr(url,slash);
+      m_device=device;
+      m_secret=secret;
+     }
+
+   //--- HTTP status (200, 204, 401, ...) with the body in `answer`; -1 on a transport error
+   int               Request(const string method,const string path,const string body,
+                             string &answer,const int timeout_ms)
+     {
+      uchar data[];
+      SdUtf8(body,data);
+      long timestamp=(long)TimeGMT();
+      string nonce=SdNonce();
+      string path_with_query=m_prefix+path;
+      string headers="Content-Type: application/json\r\n"
+                     +"X-Device-Id: "+m_device+"\r\n"
+                     +"X-Timestamp: "+IntegerToString(timestamp)+"\r\n"
+                     +"X-Nonce: "+nonce+"\r\n"
+                     +"X-Signature: "+SdSignature(m_secret,method,path_with_query,timestamp,
+                                                  nonce,data)+"\r\n";
+      uchar result[];
+      string result_headers;
+      ResetLastError();
+      int status=WebRequest(method,m_origin+path_with_query,headers,timeout_ms,data,result,
+                            result_headers);
+      if(status==-1)
+        {
+         int error=GetLastError();
+         if(error==4014)
+            Print("SignalDesk: allow ",m_origin," in Tools > Options > Expert Advisors > "
+                  "Allow WebRequest for listed URL");
+         else
+            Print("SignalDesk: ",method," ",path," failed, error ",error);
+         answer="";
+         return -1;
+        }
+      answer=CharArrayToString(result,0,WHOLE_ARRAY,CP_UTF8);
+      if(status==401 || status==403)
+         Print("SignalDesk: refused (",status,"): check the device id, the secret and the PC "
+               "clock (TimeGMT must be within 300 s): ",answer);
+      return status;
+     }
+  };
+//+------------------------------------------------------------------+
