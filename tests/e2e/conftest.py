@@ -66,20 +66,29 @@ async def running_app(settings: Settings) -> AsyncIterator[AppRunner]:
 AppFactory = Callable[..., Any]
 
 
+def webhook_settings(mode: str) -> dict[str, Any]:
+    port = free_port()
+    return {
+        "web_port": port,
+        "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
+        "webhook_secret": "s3cret-for-tests",
+        # webhook-reply: handle in the request, replies travel in the webhook response
+        "webhook_in_background": mode == "webhook",
+    }
+
+
 @pytest.fixture(params=["polling", "webhook", "webhook-reply"])
 async def app(
     request: pytest.FixtureRequest, clean_db: str, emulator: EmulatorServer
 ) -> AsyncIterator[AppRunner]:
-    """The real app in both transports."""
-    extra: dict[str, Any] = {}
-    if request.param.startswith("webhook"):
-        port = free_port()
-        extra = {
-            "web_port": port,
-            "webhook_url": f"http://127.0.0.1:{port}/tg/hook",
-            "webhook_secret": "s3cret-for-tests",
-            # webhook-reply: handle in the request, replies travel in the webhook response
-            "webhook_in_background": request.param == "webhook",
-        }
+    """The real app in every transport."""
+    extra = webhook_settings(request.param) if request.param.startswith("webhook") else {}
     async with running_app(app_settings(clean_db, emulator.url, **extra)) as runner:
+        yield runner
+
+
+@pytest.fixture
+async def webhook_app(clean_db: str, emulator: EmulatorServer) -> AsyncIterator[AppRunner]:
+    settings = app_settings(clean_db, emulator.url, **webhook_settings("webhook"))
+    async with running_app(settings) as runner:
         yield runner
