@@ -9,7 +9,6 @@ import aiohttp
 from bot.app import AppRunner
 from bot.emulator import EmulatorClient
 from models.users import Role, User
-from services import users as users_service
 from tests.e2e.conftest import ADMIN, OWNER, SUB, VISITOR
 
 
@@ -95,8 +94,3 @@ async def test_webhook_rejects_a_wrong_secret(webhook_app: AppRunner) -> None:
         headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
         async with http.post(url, json={"update_id": 1}, headers=headers) as r:
             assert r.status == 401
-
-
-async def test_the_seeded_admin_is_known(app: AppRunner) -> None:
-    info = await users_service.seed(ADMIN, "Adam", "adam", Role.ADMIN)
-    assert info.role is Role.ADMIN
