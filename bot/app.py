@@ -28,6 +28,7 @@ from bot.settings import Settings
 from bot.trading import build_trading_loop
 from bot.transport import SenderLimits
 from bot.webhook import JsonReplyRequestHandler
+from ea.api import setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import set_all_menus
 from jobs.sender import Sender, SenderConfig
@@ -37,7 +38,9 @@ from middlewares.i18n import UserLocaleMiddleware
 from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserCache, UserMiddleware
+from models.users import Role
 from services import notifications
+from services import secrets as secret_box
 from services import users as users_service
 from services.ops_alerts import OpsAlerts
 from webapp import health
@@ -123,6 +126,7 @@ def create_web_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Applicat
     app[BOT_KEY] = bot
     app[DP_KEY] = dp
     app.add_routes(health.routes)
+    setup_ea_routes(app)  # /ea/v1 and its long-poll hub
     return app
 
 
@@ -153,6 +157,8 @@ class AppRunner:
         if self.migrate:
             await db.migrate(self.settings.database_url)
         await db.init_db(self.settings.database_url)
+        key = self.settings.master_key
+        secret_box.configure(key.get_secret_value() if key else None, self.settings.data_dir)
         self.i18n = build_i18n()
         for ext in self.extensions:
             await ext.before_bot(self)
@@ -233,7 +239,9 @@ class AppRunner:
         for attempt, delay in enumerate((0.0, *UI_RETRY_DELAYS_S)):
             await asyncio.sleep(delay)
             try:
-                await set_all_menus(self.bot, self.i18n, await users_service.staff())
+                staff = dict(await users_service.staff())
+                staff.update(dict.fromkeys(self.settings.owners, Role.OWNER))  # even before /start
+                await set_all_menus(self.bot, self.i18n, sorted(staff.items()))
                 await self.bot.set_my_description(_description(self.i18n))
             except Exception as exc:
                 log.warning(
