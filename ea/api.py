@@ -1,0 +1,158 @@
+"""The EA HTTP API, /ea/v1: what terminals running our EA call. Protocol version 1.
+
+Every request is signed (`ea.auth`). Wire conventions: JSON; decimals are JSON numbers
+(parsed exactly on input); times are Unix seconds, UTC (``server_time``, ``expires_at``,
+an ack's ``time``, a bar's ``time``); errors are RFC 7807 problem documents (never 500:
+400 malformed JSON, 401 authentication, 403 another device's command, 404 unknown command,
+409 impossible ack, 413 body over 256 KiB, 422 a field's type or value, 429 too many open
+polls, 503 try again). For a device with payload encryption on, every JSON success body is
+replaced by ``{"enc": "aes-256-gcm", "nonce", "ciphertext"}`` (see `ea.crypto`); problem
+documents and 204s are never encrypted.
+
+- ``GET /ea/v1/commands?wait=N`` (N = 0-30 s, default 0): ``{"commands": [...],
+  "server_time": T}`` as soon as a command is pending, or empty after N seconds. A command:
+  ``{"id", "type", "signal_id", "symbol", "side", "order_type", "price", "sl", "tp",
+  "volume", "expires_at", "ticket", "comment"}``; it is served again until acknowledged.
+- ``POST /ea/v1/acks`` ``{"command_id", "status", "ticket", "price", "volume", "time",
+  "error"}`` -> 200 ``{"command_id", "status", "ticket"}``; the same ack again -> the same
+  200; an impossible transition -> 409.
+- ``POST /ea/v1/account`` ``{"balance", "equity", "margin", "currency", "positions": [...]}``,
+  ``POST /ea/v1/symbols`` ``{"symbols": [...]}``, ``POST /ea/v1/bars`` ``{"bars": [{"symbol",
+  "time", "open", "high", "low", "close", "volume"}]}`` -> 204. An sl/tp of 0 means none.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from ea import schemas
+from ea.auth import BODY_KEY, DEVICE_KEY, ea_auth_middleware
+from ea.longpoll import LongPollHub, TooManyPolls
+from services import ea_commands
+from services.device_auth import DeviceAuth, DeviceRef
+from services.devices import report_hooks
+from services.secrets import encrypt_payload
+from webapp.problems import ProblemError
+
+log = logging.getLogger(__name__)
+PREFIX = "/ea/v1"
+MAX_WAIT_S = 30
+HUB_KEY = web.AppKey("ea_hub", LongPollHub)
+T = TypeVar("T")
+routes = web.RouteTableDef()
+
+
+def respond(device: DeviceAuth, data: dict[str, Any]) -> web.Response:
+    """JSON for the device, encrypted under its key when it asked for that."""
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if device.encrypt:
+        envelope = encrypt_payload(device.payload_key, device.device_id, body)
+        body = json.dumps(envelope, separators=(",", ":")).encode("ascii")
+    return web.Response(body=body, content_type="application/json")
+
+
+def _wait(request: web.Request) -> int:
+    raw = request.query.get("wait", "0")
+    if not raw.isdigit() or int(raw) > MAX_WAIT_S:
+        raise ProblemError(
+            400, "Bad Request", f"wait must be whole seconds from 0 to {MAX_WAIT_S}", field="wait"
+        )
+    return int(raw)
+
+
+@routes.get("/commands")
+async def get_commands(request: web.Request) -> web.Response:
+    device = request[DEVICE_KEY]
+    wait_s = _wait(request)
+    try:
+        commands = await request.app[HUB_KEY].poll(device.id, wait_s)
+    except TooManyPolls:
+        detail = "too many long polls open for this device; keep one"
+        raise ProblemError(429, "Too Many Requests", detail) from None
+    payload = {
+        "commands": [schemas.command_json(c) for c in commands],
+        "server_time": int(time.time()),
+    }
+    return respond(device, payload)
+
+
+@routes.post("/acks")
+async def post_ack(request: web.Request) -> web.Response:
+    device = request[DEVICE_KEY]
+    ack = schemas.parse_ack(request[BODY_KEY])
+    try:
+        result = await ea_commands.ack(device.id, ack)
+    except ea_commands.UnknownCommand:
+        raise ProblemError(404, "Not Found", f"no command {ack.command_id}") from None
+    except ea_commands.ForeignCommand:
+        detail = f"command {ack.command_id} belongs to another device"
+        raise ProblemError(403, "Forbidden", detail) from None
+    except ea_commands.AckConflict as exc:
+        detail = f"command {ack.command_id} is {exc.current.value}; it cannot become {exc.new}"
+        raise ProblemError(409, "Conflict", detail, current=exc.current.value) from None
+    except Exception:
+        log.exception("ack failed", extra={"device": device.device_id, "command": ack.command_id})
+        raise ProblemError(503, "Service Unavailable", "ack not recorded; retry it") from None
+    data = {"command_id": result.command_id, "status": result.status.value}
+    return respond(device, {**data, "ticket": result.ticket})
+
+
+async def _dispatch(
+    kind: str,
+    hooks: Sequence[Callable[[DeviceRef, T], Awaitable[None]]],
+    device: DeviceAuth,
+    value: T,
+) -> web.Response:
+    try:
+        for hook in list(hooks):
+            await hook(device.ref, value)
+    except Exception:
+        log.exception("report processing failed", extra={"device": device.device_id, "kind": kind})
+        raise ProblemError(
+            503, "Service Unavailable", f"{kind} report not processed; retry"
+        ) from None
+    return web.Response(status=204)
+
+
+@routes.post("/account")
+async def post_account(request: web.Request) -> web.Response:
+    report = schemas.parse_account(request[BODY_KEY])
+    return await _dispatch("account", report_hooks.account, request[DEVICE_KEY], report)
+
+
+@routes.post("/symbols")
+async def post_symbols(request: web.Request) -> web.Response:
+    symbols = schemas.parse_symbols(request[BODY_KEY])
+    return await _dispatch("symbols", report_hooks.symbols, request[DEVICE_KEY], symbols)
+
+
+@routes.post("/bars")
+async def post_bars(request: web.Request) -> web.Response:
+    bars = schemas.parse_bars(request[BODY_KEY])
+    return await _dispatch("bars", report_hooks.bars, request[DEVICE_KEY], bars)
+
+
+def setup_ea_routes(app: web.Application) -> LongPollHub:
+    """Mount /ea/v1 on ``app`` with its own long-poll hub (started and closed with the app)."""
+    ea_app = web.Application(middlewares=[ea_auth_middleware])
+    hub = LongPollHub()
+    ea_app[HUB_KEY] = hub
+    ea_app.add_routes(routes)
+
+    async def start(_: web.Application) -> None:
+        hub.start()
+
+    async def shutdown(_: web.Application) -> None:
+        await hub.close()
+
+    ea_app.on_startup.append(start)
+    ea_app.on_shutdown.append(shutdown)
+    app.add_subapp(PREFIX, ea_app)
+    app[HUB_KEY] = hub
+    return hub

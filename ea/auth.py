@@ -1,0 +1,101 @@
+"""Request authentication for /ea/v1: the signed-request scheme of the EA protocol.
+
+Headers: ``X-Device-Id``, ``X-Timestamp`` (Unix seconds), ``X-Nonce`` (16-64 characters of
+[A-Za-z0-9_-]) and ``X-Signature`` (see `ea.crypto`). Refused with 401 and an RFC 7807 body:
+missing or malformed headers, a timestamp more than 300 s from the server's clock, an unknown
+or revoked device, a bad signature, a nonce this device used within the last 600 s. The
+signature is checked before the nonce is recorded, so forged requests cannot burn nonces.
+Bodies over 256 KiB answer 413 (read with a hard limit, never buffered whole).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+import time
+from typing import NoReturn
+
+from aiohttp import web
+
+from ea.crypto import canonical_message, sign, sign_request
+from services import device_auth
+from services.device_auth import DeviceAuth
+from webapp.problems import Handler, ProblemError
+
+__all__ = ["BODY_KEY", "DEVICE_KEY", "authenticate", "ea_auth_middleware", "sign_request"]
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 256 * 1024
+MAX_SKEW_S = 300
+DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
+TIMESTAMP_RE = re.compile(r"^[0-9]{1,12}$")
+NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+SIGNATURE_RE = re.compile(r"^[0-9a-f]{64}$")
+DEVICE_KEY = web.RequestKey("ea_device", DeviceAuth)
+BODY_KEY = web.RequestKey("ea_body", bytes)
+
+
+def _refuse(detail: str, device_id: str = "", **extra: object) -> NoReturn:
+    log.info("ea request refused", extra={"device": device_id, "reason": detail})
+    raise ProblemError(401, "Unauthorized", detail, **extra)
+
+
+async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The raw body, or 413 as soon as it exceeds ``limit`` bytes."""
+    too_large = ProblemError(413, "Payload Too Large", f"the body must be at most {limit} bytes")
+    if request.content_length is not None and request.content_length > limit:
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _headers(request: web.Request) -> tuple[str, str, str, str]:
+    h = request.headers
+    device_id = h.get("X-Device-Id", "")
+    timestamp, nonce = h.get("X-Timestamp", ""), h.get("X-Nonce", "")
+    signature = h.get("X-Signature", "")
+    if not DEVICE_ID_RE.match(device_id):
+        _refuse("missing or malformed X-Device-Id")
+    if not TIMESTAMP_RE.match(timestamp):
+        _refuse("missing or malformed X-Timestamp (Unix seconds)", device_id)
+    if not NONCE_RE.match(nonce):
+        _refuse("missing or malformed X-Nonce (16-64 of A-Z a-z 0-9 _ -)", device_id)
+    if not SIGNATURE_RE.match(signature):
+        _refuse("missing or malformed X-Signature (64 lowercase hex digits)", device_id)
+    return device_id, timestamp, nonce, signature
+
+
+async def authenticate(request: web.Request) -> tuple[DeviceAuth, bytes]:
+    """The calling device and the raw body, or a 401/413 `ProblemError`."""
+    device_id, timestamp, nonce, signature = _headers(request)
+    now = int(time.time())
+    if abs(now - int(timestamp)) > MAX_SKEW_S:
+        detail = f"X-Timestamp is more than {MAX_SKEW_S} s from the server clock"
+        _refuse(detail, device_id, server_time=now)
+    body = await read_body(request)
+    device = await device_auth.get_for_auth(device_id)
+    if device is None or device.revoked:
+        _refuse("unknown or revoked device", device_id)
+    message = canonical_message(request.method, request.raw_path, timestamp, nonce, body)
+    if not hmac.compare_digest(sign(device.secret, message), signature):
+        _refuse("bad signature", device_id)
+    if not await device_auth.consume_nonce(device_id, nonce):
+        _refuse("nonce already used", device_id)
+    return device, body
+
+
+@web.middleware
+async def ea_auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate every /ea/v1 request; handlers read `DEVICE_KEY` and `BODY_KEY`."""
+    device, body = await authenticate(request)
+    request[DEVICE_KEY] = device
+    request[BODY_KEY] = body
+    await device_auth.touch(device.id)
+    return await handler(request)

@@ -1,0 +1,128 @@
+"""Long polling for terminals: wait for a wake-up, never poll the database in a loop.
+
+Each waiting request holds a future keyed by its device. `services.ea_commands` wakes the
+devices whose commands became pending (after commit); woken pollers re-query the database,
+and the queries of every poller woken in the same event-loop turn are one batched query
+(`services.batching`), so a fan-out to a thousand terminals costs one SELECT, not a thousand.
+When the wait ends without a wake-up the poller queries once more, so a command created by
+another replica (whose wake-up does not reach this process) is delivered by then at the
+latest. On shutdown every waiter is released with an empty answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from services import ea_commands
+from services.batching import Batcher
+from services.ea_types import WireCommand
+
+log = logging.getLogger(__name__)
+MAX_POLLS_PER_DEVICE = 4
+
+
+class TooManyPolls(Exception):
+    """The device already has `MAX_POLLS_PER_DEVICE` long polls open (HTTP 429)."""
+
+
+class LongPollHub:
+    """Per-device waiters of this process, and one batched pending-commands query."""
+
+    def __init__(self) -> None:
+        self._waiters: dict[int, set[asyncio.Future[None]]] = {}
+        self._fetcher: Batcher[int, list[WireCommand]] = Batcher(self._fetch, name="ea.pending")
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self.closed = False
+
+    def start(self) -> None:
+        """Subscribe to command wake-ups (call inside the serving event loop)."""
+        self._loop = asyncio.get_running_loop()
+        self.closed = False
+        self._unsubscribe = ea_commands.add_wake_listener(self.wake)
+
+    async def close(self) -> None:
+        """Release every waiting poller (they answer at once) and finish bookkeeping."""
+        self.closed = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._wake_now(list(self._waiters))
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def waiting(self) -> int:
+        """How many polls are waiting right now (all devices)."""
+        return sum(len(w) for w in self._waiters.values())
+
+    def wake(self, device_pks: Sequence[int]) -> None:
+        """Wake the pollers of these devices; safe to call from another thread."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake_now(device_pks)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(self._wake_now, list(device_pks))
+
+    def _wake_now(self, device_pks: Sequence[int]) -> None:
+        for pk in device_pks:
+            for waiter in self._waiters.get(pk, ()):
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def poll(self, device_pk: int, wait_s: float) -> list[WireCommand]:
+        """Pending commands of the device, waiting up to ``wait_s`` for one to appear."""
+        if len(self._waiters.get(device_pk, ())) >= MAX_POLLS_PER_DEVICE:
+            raise TooManyPolls
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while True:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.setdefault(device_pk, set()).add(waiter)
+            try:
+                # Subscribed before querying: a wake-up between the two is not lost.
+                commands = await self._fetcher.submit(device_pk)
+                remaining = deadline - loop.time()
+                if commands or remaining <= 0 or self.closed:
+                    return commands
+                try:
+                    async with asyncio.timeout(remaining):
+                        await waiter
+                except TimeoutError:
+                    return await self._fetcher.submit(device_pk)
+            finally:
+                self._forget(device_pk, waiter)
+
+    def _forget(self, device_pk: int, waiter: asyncio.Future[None]) -> None:
+        waiters = self._waiters.get(device_pk)
+        if waiters is not None:
+            waiters.discard(waiter)
+            if not waiters:
+                del self._waiters[device_pk]
+
+    async def _fetch(self, device_pks: Sequence[int]) -> list[list[WireCommand]]:
+        found, fresh = await ea_commands.fetch_pending(device_pks)
+        if fresh:  # bookkeeping after the answers go out, not before
+            self._spawn(ea_commands.mark_delivered(fresh))
+        return [found[pk] for pk in device_pks]
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning(
+                "could not mark commands delivered", extra={"error": repr(task.exception())}
+            )

@@ -1,0 +1,284 @@
+"""The /ea/v1 routes over real HTTP: commands, acks, reports, encryption, strict validation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from bot.app import AppRunner
+from ea.crypto import decrypt_payload
+from models.devices import Command, CommandStatus, CommandType
+from services import devices, ea_commands
+from services.device_auth import DeviceRef
+from services.ea_types import AccountReport, AckIn, BarIn, SymbolReport
+from tests.ea.conftest import Terminal, new_terminal
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+OPEN = {"symbol": "XAUUSDm", "side": "buy", "order_type": "limit", "price": "2350.50",
+        "sl": "2340", "tp": "2371.25", "volume": "0.10", "comment": "sd"}  # fmt: skip
+ACK = {"command_id": "?", "status": "filled", "ticket": 123456, "price": 2350.4,
+       "volume": 0.1, "time": 1_700_000_000, "error": None}  # fmt: skip
+
+
+async def make_command(t: Terminal, key: str, **extra: Any) -> str:
+    command_id = await ea_commands.create(
+        t.pk, CommandType.OPEN, {**OPEN, **extra}, signal_id=7, dedupe_key=f"{t.pk}:{key}",
+        expires_at=datetime(2030, 1, 1, tzinfo=UTC),
+    )  # fmt: skip
+    assert command_id is not None
+    return command_id
+
+
+async def test_commands_have_the_documented_shape_and_are_redelivered(terminal: Terminal) -> None:
+    command_id = await make_command(terminal, "a")
+    first = await terminal.poll()
+    assert first.status == 200
+    assert first.json["commands"] == [
+        {"id": command_id, "type": "open", "signal_id": 7, "symbol": "XAUUSDm", "side": "buy",
+         "order_type": "limit", "price": 2350.5, "sl": 2340, "tp": 2371.25, "volume": 0.1,
+         "expires_at": 1893456000, "ticket": None, "comment": "sd"}
+    ]  # fmt: skip
+    await asyncio.sleep(0.05)  # delivered_at is written just after the answer
+    delivered = (await Command.get(id=command_id)).delivered_at
+    assert delivered is not None
+    again = await terminal.poll()
+    assert [c["id"] for c in again.json["commands"]] == [command_id]
+    await asyncio.sleep(0.05)
+    assert (await Command.get(id=command_id)).delivered_at == delivered
+
+
+async def test_expired_and_acknowledged_commands_are_not_served(terminal: Terminal) -> None:
+    await make_command(terminal, "old")
+    await Command.filter(device_id=terminal.pk).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1)
+    )
+    assert (await terminal.poll()).json["commands"] == []
+    assert await ea_commands.expire_stale() >= 1
+    command_id = await make_command(terminal, "new")
+    await terminal.call("POST", "/ea/v1/acks", {**ACK, "command_id": command_id})
+    assert (await terminal.poll()).json["commands"] == []
+
+
+async def test_long_poll_returns_as_soon_as_a_command_is_created(terminal: Terminal) -> None:
+    started = time.monotonic()
+    poll = asyncio.create_task(terminal.poll(wait=10))
+    await asyncio.sleep(0.2)
+    assert not poll.done()
+    async with ea_commands.transaction():
+        command_id = await make_command(terminal, "wake")
+    reply = await poll
+    elapsed = time.monotonic() - started
+    assert [c["id"] for c in reply.json["commands"]] == [command_id]
+    assert elapsed < 1.5, elapsed
+
+
+async def test_long_poll_without_commands_waits_and_answers_empty(terminal: Terminal) -> None:
+    started = time.monotonic()
+    reply = await terminal.poll(wait=1)
+    assert reply.status == 200 and reply.json["commands"] == []
+    assert 0.9 < time.monotonic() - started < 3
+
+
+async def test_a_command_committed_elsewhere_is_found_when_the_wait_ends(
+    terminal: Terminal,
+) -> None:
+    poll = asyncio.create_task(terminal.poll(wait=1))
+    await asyncio.sleep(0.2)
+    await Command.create(  # as another replica would: no wake-up reaches this process
+        id="cmd_" + "e" * 32, device_id=terminal.pk, type=CommandType.CLOSE,
+        dedupe_key=f"elsewhere:{terminal.pk}", payload={**OPEN, "ticket": 9},
+    )  # fmt: skip
+    assert [c["id"] for c in (await poll).json["commands"]] == ["cmd_" + "e" * 32]
+
+
+@pytest.mark.parametrize("wait", ["-1", "31", "abc", "1.5", ""])
+async def test_bad_wait_is_400(terminal: Terminal, wait: str) -> None:
+    reply = await terminal.call("GET", f"/ea/v1/commands?wait={wait}")
+    assert reply.status == 400 and reply.json["field"] == "wait"
+
+
+async def test_too_many_parallel_polls_are_refused(terminal: Terminal) -> None:
+    polls = [asyncio.create_task(terminal.poll(wait=2)) for _ in range(4)]
+    await asyncio.sleep(0.3)
+    extra = await terminal.poll(wait=2)
+    assert extra.status == 429
+    await make_command(terminal, "release")
+    assert all(r.status == 200 for r in await asyncio.gather(*polls))
+
+
+async def test_acks_are_idempotent_and_conflicts_409(terminal: Terminal) -> None:
+    command_id = await make_command(terminal, "ack")
+    ack = {**ACK, "command_id": command_id}
+    first = await terminal.call("POST", "/ea/v1/acks", ack)
+    assert first.status == 200
+    assert first.json == {"command_id": command_id, "status": "filled", "ticket": 123456}
+    again = await terminal.call("POST", "/ea/v1/acks", {**ack, "ticket": 999, "price": 1})
+    assert (again.status, again.body) == (200, first.body)
+    late = await terminal.call("POST", "/ea/v1/acks", {**ack, "status": "accepted"})
+    assert late.status == 409 and late.json["current"] == "filled"
+    closed = await terminal.call("POST", "/ea/v1/acks", {**ack, "status": "closed"})
+    assert closed.json["status"] == "closed"
+    row = await Command.get(id=command_id)
+    assert (row.status, row.ticket, row.last_ack["status"]) == ("closed", 123456, "closed")
+
+
+async def test_ack_of_another_devices_command_is_403_and_unknown_404(
+    app: AppRunner, terminal: Terminal
+) -> None:
+    other = await new_terminal(app.base_url, terminal.http)
+    command_id = await make_command(other, "theirs")
+    stolen = await terminal.call("POST", "/ea/v1/acks", {**ACK, "command_id": command_id})
+    assert stolen.status == 403
+    assert (await Command.get(id=command_id)).status == CommandStatus.PENDING
+    missing = await terminal.call("POST", "/ea/v1/acks", {**ACK, "command_id": "cmd_nope"})
+    assert missing.status == 404
+
+
+async def test_ack_hooks_run_once_per_transition_and_failures_roll_back(
+    terminal: Terminal,
+) -> None:
+    seen: list[tuple[str, str, str]] = []
+
+    async def hook(command: ea_commands.CommandInfo, ack: AckIn) -> None:
+        if ack.status is CommandStatus.REJECTED:
+            raise RuntimeError("hook broke")
+        seen.append((command.id, command.previous_status.value, command.status.value))
+
+    ea_commands.ack_hooks.append(hook)
+    try:
+        command_id = await make_command(terminal, "hooks")
+        ack = {**ACK, "command_id": command_id, "status": "accepted"}
+        for _ in range(2):
+            assert (await terminal.call("POST", "/ea/v1/acks", ack)).status == 200
+        assert seen == [(command_id, "pending", "accepted")]
+        broken = await terminal.call("POST", "/ea/v1/acks", {**ack, "status": "rejected"})
+        assert broken.status == 503
+        assert (await Command.get(id=command_id)).status == CommandStatus.ACCEPTED
+    finally:
+        ea_commands.ack_hooks.remove(hook)
+
+
+async def test_reports_reach_their_hooks_as_typed_values(terminal: Terminal) -> None:
+    got: dict[str, Any] = {}
+
+    async def on_account(device: DeviceRef, report: AccountReport) -> None:
+        got["account"] = (device, report)
+
+    async def on_symbols(device: DeviceRef, symbols: list[SymbolReport]) -> None:
+        got["symbols"] = symbols
+
+    async def on_bars(device: DeviceRef, bars: list[BarIn]) -> None:
+        got["bars"] = bars
+
+    hooks = devices.report_hooks
+    account = {"balance": 10000.5, "equity": 9990, "margin": 12.3, "currency": "USD",
+               "positions": [{"ticket": 5, "symbol": "XAUUSDm", "side": "sell", "volume": 0.1,
+                              "open_price": 2350.5, "sl": 0, "tp": 2300, "profit": -9.5,
+                              "comment": "sd:cmd"}]}  # fmt: skip
+    symbol = {"name": "XAUUSDm", "digits": 2, "point": 0.01, "tick_size": 0.01,
+              "tick_value": 1, "contract_size": 100, "volume_min": 0.01, "volume_max": 100,
+              "volume_step": 0.01, "stops_level": 0}  # fmt: skip
+    bar = {"symbol": "XAUUSDm", "time": 1_700_000_000, "open": 1, "high": 2, "low": 0.5,
+           "close": 1.5, "volume": 10}  # fmt: skip
+    assert (await terminal.call("POST", "/ea/v1/account", account)).status == 204  # no hooks
+    hooks.account.append(on_account), hooks.symbols.append(on_symbols), hooks.bars.append(on_bars)
+    try:
+        assert (await terminal.call("POST", "/ea/v1/account", account)).status == 204
+        assert (await terminal.call("POST", "/ea/v1/symbols", {"symbols": [symbol]})).status == 204
+        assert (await terminal.call("POST", "/ea/v1/bars", {"bars": [bar]})).status == 204
+    finally:
+        hooks.account.remove(on_account), hooks.symbols.remove(on_symbols)
+        hooks.bars.remove(on_bars)
+    device, report = got["account"]
+    assert device == DeviceRef(terminal.pk, terminal.device_id, device.user_id)
+    assert report.balance == Decimal("10000.5") and report.currency == "USD"
+    position = report.positions[0]
+    assert (position.ticket, position.sl, position.tp) == (5, None, Decimal(2300))
+    assert got["symbols"][0].point == Decimal("0.01") and got["symbols"][0].digits == 2
+    assert got["bars"][0].time == datetime.fromtimestamp(1_700_000_000, UTC)
+
+
+async def test_encrypted_responses_open_with_the_hkdf_key(app: AppRunner, http: Any) -> None:
+    t = await new_terminal(app.base_url, http, encrypt_payloads=True)
+    command_id = await make_command(t, "enc")
+    reply = await t.poll()
+    envelope = reply.json
+    assert set(envelope) == {"enc", "nonce", "ciphertext"} and envelope["enc"] == "aes-256-gcm"
+    opened = decrypt_payload(t.secret, t.device_id, envelope)
+    assert [c["id"] for c in opened["commands"]] == [command_id]
+    ack = await t.call("POST", "/ea/v1/acks", {**ACK, "command_id": command_id})
+    assert decrypt_payload(t.secret, t.device_id, ack.json)["status"] == "filled"
+    assert (await t.call("POST", "/ea/v1/acks", {"command_id": 1})).json["status"] == 422
+
+
+POSITION = {"ticket": 1, "symbol": "X", "side": "buy", "volume": 1, "open_price": 1,
+            "profit": 0}  # fmt: skip
+BAD_BODIES = [
+    ("/ea/v1/acks", b"", 400, None),
+    ("/ea/v1/acks", b"{not json", 400, None),
+    ("/ea/v1/acks", b"[1, 2]", 400, None),
+    ("/ea/v1/acks", b'{"command_id": "c", "status": "filled", "price": NaN}', 400, None),
+    ("/ea/v1/acks", b"\xff\xfe", 400, None),
+    ("/ea/v1/acks", b"[" * 100_000, 400, None),
+    ("/ea/v1/acks", {"status": "filled"}, 422, "command_id"),
+    ("/ea/v1/acks", {"command_id": 5, "status": "filled"}, 422, "command_id"),
+    ("/ea/v1/acks", {"command_id": "c", "status": "pending"}, 422, "status"),
+    ("/ea/v1/acks", {"command_id": "c", "status": "filled", "ticket": "7"}, 422, "ticket"),
+    ("/ea/v1/acks", {"command_id": "c", "status": "filled", "ticket": True}, 422, "ticket"),
+    ("/ea/v1/acks", {"command_id": "c", "status": "filled", "price": "1.5"}, 422, "price"),
+    ("/ea/v1/acks", {"command_id": "c", "status": "filled", "time": -5}, 422, "time"),
+    ("/ea/v1/acks", {"command_id": "c", "status": "filled", "volume": 1e300}, 422, "volume"),
+    ("/ea/v1/account", {"balance": 1, "equity": 1, "margin": 0}, 422, "currency"),
+    (
+        "/ea/v1/account",
+        {"balance": 1, "equity": 1, "margin": 0, "currency": "USD", "positions": {}},
+        422,
+        "positions",
+    ),  # fmt: skip
+    (
+        "/ea/v1/account",
+        {
+            "balance": 1,
+            "equity": 1,
+            "margin": 0,
+            "currency": "USD",
+            "positions": [{**POSITION, "side": "long"}],
+        },
+        422,
+        "positions[0].side",
+    ),
+    (
+        "/ea/v1/account",
+        {"balance": 1, "equity": 1, "margin": 0, "currency": "USD", "positions": [POSITION, 3]},
+        422,
+        "positions[1]",
+    ),  # fmt: skip
+    ("/ea/v1/symbols", {}, 422, "symbols"),
+    ("/ea/v1/symbols", {"symbols": [{"name": "X", "digits": 99}]}, 422, "symbols[0].digits"),
+    ("/ea/v1/bars", {"bars": [{"symbol": "X", "time": "yesterday"}]}, 422, "bars[0].time"),
+    ("/ea/v1/bars", {"bars": [{"symbol": "", "time": 1}]}, 422, "bars[0].symbol"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "field"), BAD_BODIES)
+async def test_malformed_bodies_are_4xx_problems(
+    terminal: Terminal, path: str, body: Any, status: int, field: str | None
+) -> None:
+    raw = body if isinstance(body, bytes) else None
+    reply = await terminal.call("POST", path, None if raw is not None else body, raw=raw)
+    assert reply.status == status, reply.body
+    assert reply.content_type == "application/problem+json"
+    assert reply.json["status"] == status and reply.json["detail"]
+    if field is not None:
+        assert reply.json["field"] == field
+        assert reply.json["detail"].startswith(field)
+
+
+async def test_unknown_route_and_wrong_method_are_problems(terminal: Terminal) -> None:
+    assert (await terminal.call("GET", "/ea/v1/nothing")).json["status"] == 404
+    assert (await terminal.call("POST", "/ea/v1/commands", {})).json["status"] == 405

@@ -1,0 +1,124 @@
+"""Signed requests over real HTTP: what passes, and every way a request is refused (401/413)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ea.crypto import new_nonce, sign_request
+from services import devices
+from tests.ea.conftest import Terminal
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(reply: object, status: int, detail_part: str = "") -> None:
+    assert reply.status == status, reply.body  # type: ignore[attr-defined]
+    assert reply.content_type == PROBLEM  # type: ignore[attr-defined]
+    body = reply.json  # type: ignore[attr-defined]
+    assert body["status"] == status and body["title"]
+    assert detail_part in body.get("detail", "")
+
+
+async def test_good_request_is_served(terminal: Terminal) -> None:
+    reply = await terminal.poll()
+    assert reply.status == 200
+    assert reply.json["commands"] == []
+    assert abs(reply.json["server_time"] - time.time()) < 5
+
+
+async def test_replayed_nonce_is_refused(terminal: Terminal) -> None:
+    nonce = new_nonce()
+    assert (await terminal.call("GET", "/ea/v1/commands?wait=0", nonce=nonce)).status == 200
+    again = await terminal.call("GET", "/ea/v1/commands?wait=0", nonce=nonce)
+    assert_problem(again, 401, "nonce")
+
+
+async def test_bad_signature_does_not_burn_the_nonce(terminal: Terminal) -> None:
+    nonce = new_nonce()
+    forged = await terminal.call(
+        "GET", "/ea/v1/commands?wait=0", nonce=nonce, headers={"X-Signature": "0" * 64}
+    )
+    assert_problem(forged, 401, "signature")
+    assert (await terminal.call("GET", "/ea/v1/commands?wait=0", nonce=nonce)).status == 200
+
+
+async def test_tampered_body_is_refused(terminal: Terminal) -> None:
+    signed = b'{"command_id": "cmd_1", "status": "filled"}'
+    sent = b'{"command_id": "cmd_2", "status": "filled"}'
+    reply = await terminal.call("POST", "/ea/v1/acks", raw=sent, signed_body=signed)
+    assert_problem(reply, 401, "signature")
+
+
+async def test_tampered_query_is_refused(terminal: Terminal) -> None:
+    headers = sign_request(terminal.secret, "GET", "/ea/v1/commands?wait=0")
+    headers["X-Device-Id"] = terminal.device_id
+    url = terminal.base_url + "/ea/v1/commands?wait=1"
+    async with terminal.http.get(url, headers=headers) as resp:
+        assert resp.status == 401
+
+
+@pytest.mark.parametrize("offset_s", [-301, 301])
+async def test_stale_timestamp_is_refused(terminal: Terminal, offset_s: int) -> None:
+    reply = await terminal.call(
+        "GET", "/ea/v1/commands?wait=0", timestamp=int(time.time()) + offset_s
+    )
+    assert_problem(reply, 401, "X-Timestamp")
+    assert abs(reply.json["server_time"] - time.time()) < 5
+
+
+async def test_timestamp_within_the_window_is_accepted(terminal: Terminal) -> None:
+    reply = await terminal.call("GET", "/ea/v1/commands?wait=0", timestamp=int(time.time()) - 290)
+    assert reply.status == 200
+
+
+async def test_unknown_device_is_refused(terminal: Terminal) -> None:
+    terminal.device_id = "dev_doesnotexist"
+    assert_problem(await terminal.poll(), 401, "unknown or revoked")
+
+
+async def test_revoked_device_is_refused_at_once(terminal: Terminal) -> None:
+    assert (await terminal.poll()).status == 200  # cached as active
+    await devices.revoke(None, terminal.device_id)
+    assert_problem(await terminal.poll(), 401, "unknown or revoked")
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "detail"),
+    [
+        ("X-Device-Id", "", "X-Device-Id"),
+        ("X-Device-Id", "dev with spaces", "X-Device-Id"),
+        ("X-Timestamp", "", "X-Timestamp"),
+        ("X-Timestamp", "17e8", "X-Timestamp"),
+        ("X-Nonce", "short", "X-Nonce"),
+        ("X-Nonce", "n" * 65, "X-Nonce"),
+        ("X-Nonce", "has/slash-and-is-long-enough", "X-Nonce"),
+        ("X-Signature", "", "X-Signature"),
+        ("X-Signature", "A" * 64, "X-Signature"),
+    ],
+)
+async def test_malformed_headers_are_refused(
+    terminal: Terminal, header: str, value: str, detail: str
+) -> None:
+    reply = await terminal.call("GET", "/ea/v1/commands?wait=0", headers={header: value})
+    assert_problem(reply, 401, detail)
+
+
+async def test_oversized_body_is_refused(terminal: Terminal) -> None:
+    big = b'{"symbols": [' + b'{"name": "X"},' * 30_000 + b'{"name": "Y"}]}'
+    assert len(big) > 256 * 1024
+    assert_problem(await terminal.call("POST", "/ea/v1/symbols", raw=big), 413)
+
+
+async def test_oversized_chunked_body_is_refused(terminal: Terminal) -> None:
+    async def chunks():  # no Content-Length: the limit holds while reading
+        for _ in range(300):
+            yield b"x" * 1024
+
+    headers = sign_request(terminal.secret, "POST", "/ea/v1/bars", device_id=terminal.device_id)
+    url = terminal.base_url + "/ea/v1/bars"
+    async with terminal.http.post(url, data=chunks(), headers=headers) as resp:
+        assert resp.status == 413
+        assert (await resp.json(content_type=None))["status"] == 413
