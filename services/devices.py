@@ -134,13 +134,13 @@ async def create_device(
     mode: DeviceMode | str = DeviceMode.APPROVAL,
     *,
     encrypt_payloads: bool = False,
-    actor_id: int | None = None,
+    by_operator: bool = False,
     owners: frozenset[int] = frozenset(),
 ) -> NewDevice:
     """Register a terminal for the user (created if this Telegram id is new); audited.
 
-    ``actor_id`` is who did it (a Telegram id; None = the operator CLI), defaulting to the
-    user. At most `MAX_DEVICES_PER_USER` unrevoked devices per user.
+    The audit actor is the user, or the system when ``by_operator`` (the CLI). At most
+    `MAX_DEVICES_PER_USER` unrevoked devices per user.
     """
     clean, kind = valid_name(name), valid_mode(mode)
     user = await _user_for(user_telegram_id, owners)
@@ -160,7 +160,7 @@ async def create_device(
         )
         await audit.record(
             "device.created",
-            actor_id=user_telegram_id if actor_id is None else actor_id,
+            actor_id=None if by_operator else user_telegram_id,
             target=device_id,
             user=user_telegram_id,
             name=clean,

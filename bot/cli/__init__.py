@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "bot.cli.run",
     "bot.cli.migrate",
     "bot.cli.users",
+    "bot.cli.devices",
     "bot.cli.backtest",
     "bot.cli.ea_sim",
 )

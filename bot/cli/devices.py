@@ -1,0 +1,124 @@
+"""`python -m bot devices add|list|revoke`: terminals for operators and tests.
+
+``devices add --user TELEGRAM_ID --name NAME [--mode approval|copy] [--json]`` prints the
+device id and its secret (the only time the secret is shown), creating the user if new.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gettext
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from tortoise.exceptions import DBConnectionError, OperationalError
+
+from bot import db
+from bot.app import LOCALES_DIR
+from bot.cli import CliError
+from bot.cli.run import settings_or_exit
+from services import devices
+from services import secrets as secret_box
+from services.errors import UserFacingError
+
+T = TypeVar("T")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("devices", help="manage terminals (MetaTrader + our EA)")
+    sub = parser.add_subparsers(dest="devices_command", required=True)
+    add = sub.add_parser("add", help="register a terminal; prints its id and secret once")
+    add.add_argument("--user", type=int, required=True, help="the owner's Telegram id")
+    add.add_argument("--name", required=True)
+    add.add_argument("--mode", choices=("approval", "copy"), default="approval")
+    add.add_argument("--encrypt", action="store_true", help="encrypt responses to this device")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(func=add_device)
+    lst = sub.add_parser("list", help="list terminals")
+    lst.add_argument("--user", type=int, help="only this Telegram id's terminals")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=list_devices)
+    revoke = sub.add_parser("revoke", help="revoke a terminal now")
+    revoke.add_argument("device_id")
+    revoke.set_defaults(func=revoke_device)
+
+
+def _run(make: Callable[[], Awaitable[T]]) -> T:
+    settings = settings_or_exit()
+
+    async def main() -> T:
+        await db.init_db(settings.database_url)
+        key = settings.master_key
+        secret_box.configure(key.get_secret_value() if key else None, settings.data_dir)
+        try:
+            return await make()
+        finally:
+            await db.close_db()
+
+    try:
+        return asyncio.run(main())
+    except UserFacingError as exc:
+        raise CliError(_english(exc)) from None
+    except (OperationalError, DBConnectionError) as exc:
+        msg = f"database not usable ({exc}); is it migrated? run: python -m bot migrate"
+        raise CliError(msg) from None
+
+
+def _english(exc: UserFacingError) -> str:
+    catalog = gettext.translation("messages", LOCALES_DIR, languages=["en"], fallback=True)
+    try:
+        return catalog.gettext(exc.key).format(**exc.params)
+    except (KeyError, IndexError, ValueError):
+        return exc.key
+
+
+def _row(info: devices.DeviceInfo) -> dict[str, Any]:
+    return {
+        "device_id": info.device_id,
+        "user": info.user_telegram_id,
+        "name": info.name,
+        "mode": info.mode.value,
+        "status": info.status.value,
+        "encrypt_payloads": info.encrypt_payloads,
+        "last_seen_at": info.last_seen_at.isoformat() if info.last_seen_at else None,
+        "created_at": info.created_at.isoformat(),
+    }
+
+
+def add_device(args: argparse.Namespace) -> int:
+    if args.user <= 0:
+        msg = f"--user must be a positive Telegram id, got {args.user}"
+        raise CliError(msg)
+    made = _run(
+        lambda: devices.create_device(
+            args.user, args.name, args.mode, encrypt_payloads=args.encrypt, by_operator=True
+        )
+    )
+    if args.json:
+        print(json.dumps({"device_id": made.device_id, "secret": made.secret}))
+    else:
+        print(f"device_id: {made.device_id}\nsecret:    {made.secret}")
+        print("The secret is shown only this once: paste it into the EA's inputs now.")
+    return 0
+
+
+def list_devices(args: argparse.Namespace) -> int:
+    rows = _run(lambda: devices.list_all(None, telegram_id=args.user))
+    if args.json:
+        print(json.dumps([_row(r) for r in rows], ensure_ascii=False))
+        return 0
+    for r in rows:
+        seen = r.last_seen_at.strftime("%Y-%m-%d %H:%M") if r.last_seen_at else "never"
+        print(
+            f"{r.device_id}  {r.user_telegram_id:>12}  {r.mode.value:<8}  "
+            f"{r.status.value:<8}  seen {seen:<16}  {r.name}"
+        )
+    return 0
+
+
+def revoke_device(args: argparse.Namespace) -> int:
+    info = _run(lambda: devices.revoke(None, args.device_id))
+    print(f"{info.device_id} revoked")
+    return 0
