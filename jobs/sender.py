@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import math
 import random
@@ -29,7 +30,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
@@ -49,6 +50,7 @@ from services import notifications
 from services.notifications import Claimed, SentResult
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 ExhaustedHook = Callable[[Claimed, str], Awaitable[Any]]
 
 
@@ -103,10 +105,11 @@ class Sender:
         self._results: list[SentResult] = []
         self._chart_ids: dict[int, str] = {}
         self._chart_locks: dict[int, asyncio.Lock] = {}
-        self._next_due = math.inf  # monotonic time of the earliest retry we scheduled
+        self._retries: list[float] = []  # heap: monotonic times our scheduled retries fall due
         self._next_chat = math.inf  # when the first cooling chat may send again
         self._last_cycle = -math.inf
         self._loops: list[asyncio.Task[None]] = []
+        self._writes: set[asyncio.Future[Any]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -134,11 +137,13 @@ class Sender:
             await asyncio.wait(tasks, timeout=timeout_s)
         await self._flush()
         await self._cancel(self._loops + list(self._in_flight.values()))
+        await asyncio.gather(*self._writes, return_exceptions=True)
 
     async def abort(self) -> int:
         """Die like a killed process: cancel everything, write nothing. Returns sends cut."""
         cut = len(self._in_flight)
         await self._cancel(self._loops + list(self._in_flight.values()))
+        await asyncio.gather(*self._writes, return_exceptions=True)  # a kill is between writes
         self._results.clear()
         return cut
 
@@ -147,6 +152,18 @@ class Sender:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _db(self, operation: Awaitable[T]) -> T:
+        """Run a queue operation to completion even if this task is cancelled.
+
+        Cancelling Tortoise inside `in_transaction().__aenter__` leaks SQLite's connection
+        lock (every later query hangs), and a half-settled send would stay SENDING; so the
+        operation runs in its own task, and `stop`/`abort` wait for those tasks.
+        """
+        task = asyncio.ensure_future(operation)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return await asyncio.shield(task)
 
     @property
     def in_flight(self) -> int:
@@ -180,13 +197,13 @@ class Sender:
         cooling = self._chats.cooling(now)
         self._next_chat = now + min(cooling.values(), default=math.inf)
         exclude = cooling.keys() | self._in_flight.keys()
-        due = await notifications.claim_due(_utcnow(), budget, exclude)
+        due = await self._db(notifications.claim_due(_utcnow(), budget, exclude))
         picked: dict[int, Claimed] = {}
         for item in due:
             picked.setdefault(item.chat_id, item)
         if not picked:
             return 0
-        await notifications.mark_sending([item.id for item in picked.values()])
+        await self._db(notifications.mark_sending([item.id for item in picked.values()]))
         now = self._clock()
         for item in picked.values():
             ticket = _Ticket(now + self._global.reserve(now), self._generation)
@@ -201,14 +218,15 @@ class Sender:
         if started:
             await self._sleep(cfg.cycle_s)
             return
-        moments = [now + cfg.poll_s, self._next_due, self._next_chat, self._paused_until]
+        while self._retries and self._retries[0] <= now:
+            heapq.heappop(self._retries)
+        next_retry = self._retries[0] if self._retries else math.inf
+        moments = [now + cfg.poll_s, next_retry, self._next_chat, self._paused_until]
         if self._global.tokens_at(now) < 1:
             moments.append(now + self._global.wait_s(now))
         deadline = min((m for m in moments if m > now), default=now)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=deadline - now)
-        if self._next_due <= self._clock():
-            self._next_due = math.inf
         await self._sleep(self._last_cycle + cfg.cycle_s - self._clock())
 
     async def _sleep(self, seconds: float) -> None:
@@ -220,24 +238,26 @@ class Sender:
     async def _send(self, item: Claimed, ticket: _Ticket | None) -> None:
         try:
             await self._attempt(item, ticket)
-        except Exception:
-            # Bookkeeping failed (database down?): the row stays SENDING until the next start.
+        except Exception as exc:
             log.exception("outbox: could not settle a notification", extra={"id": item.id})
+            await self._requeue_after_bug(item, exc)
         finally:
             self._in_flight.pop(item.chat_id, None)
             self._wake.set()
 
     async def _attempt(self, item: Claimed, ticket: _Ticket | None) -> None:
         while True:
-            if not await self._pace(item.chat_id, ticket):
-                resume = _utcnow() + timedelta(
-                    seconds=max(0.0, self._paused_until - self._clock())
+            ticket = await self._pace(item.chat_id, ticket)
+            if ticket is None:  # stopping during a 429 pause: back to the queue
+                pause_s = max(0.0, self._paused_until - self._clock())
+                retry = notifications.schedule_retry(
+                    item.id,
+                    _utcnow() + timedelta(seconds=pause_s),
+                    "stopped during a rate-limit pause",
+                    count_attempt=False,
                 )
-                await notifications.schedule_retry(
-                    item.id, resume, "stopped during a rate-limit pause", count_attempt=False
-                )
+                await self._db(retry)
                 return
-            ticket = None
             try:
                 delivered = await self._deliver(item)
             except Exception as exc:
@@ -249,28 +269,42 @@ class Sender:
                     await self._settle_error(item, exc, verdict)
                     return
                 delivered = Delivered(item.target_message_id)
+            finally:
+                self._global.release(self._clock())
+                self._chats.take(item.chat_id, self._clock())
+                ticket = None
             self.counters["sent"] += 1
             self._results.append(SentResult(item.id, delivered.message_id, _utcnow()))
             return
 
-    async def _pace(self, chat_id: int, ticket: _Ticket | None) -> bool:
-        """Wait for a global and a chat token; False if stopping while paused by a 429."""
+    async def _requeue_after_bug(self, item: Claimed, exc: Exception) -> None:
+        """Best effort: back to PENDING with backoff; if the database is down too, the row
+        stays SENDING until the next start recovers it."""
+        at = _utcnow() + timedelta(seconds=self.backoff_s(item.attempts))
+        with contextlib.suppress(Exception):
+            await self._db(notifications.schedule_retry(item.id, at, describe(exc)))
+
+    async def _pace(self, chat_id: int, ticket: _Ticket | None) -> _Ticket | None:
+        """Wait for a global token and the chat's turn; None if stopping during a 429 pause."""
         while True:
             if ticket is None:
                 while self._clock() < self._paused_until:
                     if self._stopping.is_set():
-                        return False
+                        return None
                     await self._sleep(self._paused_until - self._clock())
+                while not self._global.has_room():  # noqa: ASYNC110 - rare, after a 429 only
+                    await asyncio.sleep(1 / self._global.rate_per_s)
                 now = self._clock()
                 ticket = _Ticket(now + self._global.reserve(now), self._generation)
-            if (wait := ticket.at - self._clock()) > 0:
+            now = self._clock()
+            if (wait := max(ticket.at - now, self._chats.wait_s(chat_id, now))) > 0:
                 await asyncio.sleep(wait)
             if ticket.generation == self._generation:
-                break
-            ticket = None  # a 429 pause began meanwhile: queue again behind it
-        if (wait := self._chats.reserve(chat_id, self._clock())) > 0:
-            await asyncio.sleep(wait)
-        return True
+                return ticket
+            self._global.release(
+                self._clock()
+            )  # a 429 pause began meanwhile: queue again behind it
+            ticket = None
 
     def _pause(self, retry_after: int, item: Claimed) -> None:
         self.counters["throttled_429"] += 1
@@ -302,12 +336,14 @@ class Sender:
             lock = self._chart_locks.setdefault(chart_id, asyncio.Lock())
             async with lock:
                 if (file_id := self._chart_ids.get(chart_id)) is None:
-                    chart = await notifications.chart_ref(chart_id)
+                    chart = await self._db(notifications.chart_ref(chart_id))
                     if chart.file_id is None:
                         delivered = await self._send_photo(item, FSInputFile(chart.path))
                         if delivered.photo_file_id:
-                            await notifications.remember_chart_file_id(
-                                chart_id, delivered.photo_file_id
+                            await self._db(
+                                notifications.remember_chart_file_id(
+                                    chart_id, delivered.photo_file_id
+                                )
                             )
                             self._chart_ids[chart_id] = delivered.photo_file_id
                         return delivered
@@ -324,27 +360,29 @@ class Sender:
         extra = {"id": item.id, "chat_id": item.chat_id, "kind": item.kind, "error": error}
         if verdict is Verdict.UNREACHABLE:
             self.counters["unreachable"] += 1
-            skipped = await notifications.chat_unreachable(
-                item.id, item.chat_id, item.user_id, error
+            skipped = await self._db(
+                notifications.chat_unreachable(item.id, item.chat_id, item.user_id, error)
             )
             log.info("outbox: chat unreachable, queue skipped", extra=extra | {"n": skipped})
         elif verdict is Verdict.PERMANENT:
             self.counters["failed"] += 1
-            await notifications.mark_failed(item.id, error)
+            await self._db(notifications.mark_failed(item.id, error))
             log.warning("outbox: rejected by Telegram", extra=extra)
         elif item.attempts >= self.config.max_attempts:
             self.counters["exhausted"] += 1
-            await notifications.mark_failed(item.id, f"gave up after {item.attempts}: {error}")
+            await self._db(
+                notifications.mark_failed(item.id, f"gave up after {item.attempts}: {error}")
+            )
             log.error("outbox: retries exhausted", extra=extra)
             if self.on_exhausted is not None:
                 await self.on_exhausted(item, error)
         else:
             self.counters["retried"] += 1
             delay = self.backoff_s(item.attempts)
-            await notifications.schedule_retry(
-                item.id, _utcnow() + timedelta(seconds=delay), error
+            await self._db(
+                notifications.schedule_retry(item.id, _utcnow() + timedelta(seconds=delay), error)
             )
-            self._next_due = min(self._next_due, self._clock() + delay)
+            heapq.heappush(self._retries, self._clock() + delay)
             log.info("outbox: will retry", extra=extra | {"delay_s": round(delay, 3)})
 
     def backoff_s(self, attempt: int) -> float:
@@ -365,7 +403,7 @@ class Sender:
             return
         batch, self._results = self._results, []
         try:
-            await notifications.mark_sent(batch)
+            await self._db(notifications.mark_sent(batch))
         except Exception:
             log.exception("outbox: could not record sent notifications; will retry")
             self._results[:0] = batch
