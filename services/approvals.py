@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from models.signals import Approval, ApprovalSource, Consent, Decision, Signal
-from services import app_settings, audit, entitlements, signals
+from services import app_settings, audit, copy_engine, entitlements, signals
 from services.errors import InvalidInput, PermissionDenied
 from services.signal_views import SignalView
 from services.users import UserInfo
@@ -55,7 +55,7 @@ async def decide(
     consent = version if decision is Decision.APPROVED else None
     if consent is not None and not await has_consent(user, version):
         return ApprovalResult(view, None, changed=False, needs_consent=version)
-    async with in_transaction():
+    async with copy_engine.transaction():  # the terminals' long polls wake on commit
         row = await Approval.get_or_none(user_id=user.id, signal_id=signal_id)
         if row is not None and row.decision == decision:
             return ApprovalResult(view, decision, changed=False)
@@ -71,6 +71,8 @@ async def decide(
             f"signal.{decision.value}", actor_id=user.telegram_id, target=str(signal_id),
             source=source.value, consent=consent,
         )  # fmt: skip
+        if decision is Decision.APPROVED:
+            await copy_engine.on_approved(user.id, view)  # approval-mode terminals
     return ApprovalResult(view, decision, changed=True)
 
 

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tortoise.transactions import in_transaction
-
 from models.signals import CloseReason, Signal, SignalRevision, SignalSource, SignalStatus
-from services import audit, fanout
+from services import audit, copy_engine, fanout
 from services.errors import InvalidInput, NotFound
 from services.signal_views import SignalView
 
@@ -107,7 +105,7 @@ async def publish(draft: SignalDraft, chart: ChartRenderer | None = None) -> Sig
     if await Signal.exists(setup_key=draft.setup_key):
         return None
     _validate_levels(draft.side, draft.entry, draft.stop, draft.take_profit)
-    async with in_transaction():
+    async with copy_engine.transaction():  # commands and notices wake their pollers
         row = await Signal.create(
             setup_key=draft.setup_key,
             symbol=draft.symbol,
@@ -137,6 +135,7 @@ async def publish(draft: SignalDraft, chart: ChartRenderer | None = None) -> Sig
             "signal.published", actor_id=draft.created_by, target=str(row.id), key=draft.setup_key
         )
         await fanout.announce(view, chart)
+        await copy_engine.on_publish(view)  # copy-mode terminals
     log.info("signal published", extra={"signal_id": row.id, "key": draft.setup_key})
     return view
 
@@ -165,7 +164,7 @@ async def revise(
     if SignalStatus(row.status) not in (S.PUBLISHED, S.REVISED):
         return None  # a filled trade is never modified
     _validate_levels(row.side, entry, stop, take_profit)
-    async with in_transaction():
+    async with copy_engine.transaction():
         row.entry, row.stop, row.take_profit, row.version = entry, stop, take_profit, version
         row.status = S.REVISED
         if point2 is not None:
@@ -178,6 +177,7 @@ async def revise(
         view = to_view(row)
         await audit.record("signal.revised", actor_id=None, target=str(row.id), version=version)
         await fanout.announce_change(view, "revised", chart)
+        await copy_engine.on_revise(view)  # unfilled orders move with the signal
     return view
 
 
@@ -209,7 +209,7 @@ async def transition(
             "error.signal_transition", id=signal_id, old=old.value, new=new.value
         )
     moment = at or datetime.now(UTC)
-    async with in_transaction():
+    async with copy_engine.transaction():
         row.status = new
         if new is S.FILLED:
             row.filled_at, row.fill_price = moment, price or row.entry
@@ -225,6 +225,7 @@ async def transition(
             reason=reason.value if reason else None, price=str(price) if price is not None else None,
         )  # fmt: skip
         await fanout.announce_change(view, new.value, None)
+        await copy_engine.on_transition(view)  # cancel unfilled orders, close managed trades
     return view
 
 

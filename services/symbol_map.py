@@ -1,0 +1,141 @@
+"""Broker symbol names <-> our symbols, and the spec a terminal sizes with.
+
+Brokers decorate names (`XAUUSDm`, `XAUUSD.pro`, `GOLD.pro`, `EURUSD.r`, `#EURUSD`); `auto_map`
+strips the decoration and folds aliases (GOLD is XAUUSD: one instrument, two names). A device's
+`symbol_map` ({our symbol: broker name}) always wins over the automatic mapping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from models.devices import Device, DeviceSymbol
+from services.ea_types import SymbolReport
+from trading.symbols import SymbolSpec, UnknownSymbolError, get_spec, known_symbols, symbol_kind
+
+ALIASES: dict[str, str] = {"GOLD": "XAUUSD", "XAUUSD": "XAUUSD", "SILVER": "XAGUSD"}
+_SEPARATORS = re.compile(r"[._\-+!#$]")
+_LOWER_SUFFIX = re.compile(r"^([A-Z0-9]{3,})[a-z]{1,4}$")
+_FX_PAIR = re.compile(r"^[A-Z]{6}$")
+MAX_SUFFIX = 4  # characters after a known name: XAUUSDm, XAUUSDECN, EURUSDPRO
+SPEC_FIELDS = (
+    "digits", "point", "tick_size", "tick_value", "contract_size",
+    "volume_min", "volume_max", "volume_step", "stops_level",
+)  # fmt: skip
+
+
+def canonical(symbol: str) -> str:
+    """Our canonical name for one of our symbols (aliases folded: GOLD -> XAUUSD)."""
+    name = symbol.strip().upper()
+    return ALIASES.get(name, name)
+
+
+def auto_map(broker_name: str) -> str | None:
+    """Our canonical symbol for a broker's name, or None when it is not recognisable.
+
+    Rules, in order: drop a leading `#`; cut at the first separator (`.`, `_`, `-`, `+`);
+    drop a short lowercase suffix (`XAUUSDm`); fold aliases; accept a known symbol, a known
+    symbol followed by up to MAX_SUFFIX characters, or any six-letter FX pair.
+    """
+    base = broker_name.strip().lstrip("#")
+    base = _SEPARATORS.split(base, maxsplit=1)[0]
+    match = _LOWER_SUFFIX.match(base)
+    if match:
+        base = match.group(1)
+    upper = base.upper()
+    if not upper:
+        return None
+    if upper in ALIASES:
+        return ALIASES[upper]
+    known = {canonical(s) for s in known_symbols()} | set(ALIASES)
+    if upper in known:
+        return canonical(upper)
+    for name in sorted(known, key=len, reverse=True):
+        if upper.startswith(name) and len(upper) - len(name) <= MAX_SUFFIX:
+            return canonical(name)
+    return upper if _FX_PAIR.match(upper) else None
+
+
+def map_name(broker_name: str, overrides: Mapping[str, str]) -> str | None:
+    """Our symbol for `broker_name` on a device: its override first, then `auto_map`."""
+    for ours, theirs in overrides.items():
+        if str(theirs).strip().upper() == broker_name.strip().upper():
+            return canonical(ours)
+    return auto_map(broker_name)
+
+
+def spec_json(report: SymbolReport) -> dict[str, Any]:
+    """A reported spec as JSON (Decimals as strings, exact)."""
+    return {f: _plain(getattr(report, f)) for f in SPEC_FIELDS}
+
+
+def _plain(value: object) -> object:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def spec_from_json(name: str, data: Mapping[str, Any]) -> SymbolSpec:
+    """A `SymbolSpec` from a stored report (raises ValueError when it is unusable)."""
+    values = {f: data[f] for f in SPEC_FIELDS}
+    for f in SPEC_FIELDS:
+        if f not in ("digits", "stops_level"):
+            values[f] = Decimal(str(values[f]))
+    return SymbolSpec(name=name, kind=symbol_kind(name), **values)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """Where a signal's symbol trades on one terminal: the broker's name and its spec."""
+
+    broker_name: str
+    spec: SymbolSpec
+    reported: bool  # False: built-in defaults (the terminal has not reported this symbol)
+
+
+def _pick(rows: Iterable[DeviceSymbol], ours: str) -> DeviceSymbol | None:
+    """Several broker names may map to one symbol: exact name first, then the shortest."""
+    ranked = sorted(rows, key=lambda r: (r.name.upper() != ours, len(r.name), r.name))
+    return ranked[0] if ranked else None
+
+
+def _builtin(ours: str, broker_name: str) -> SymbolSpec | None:
+    for name in (ours, canonical(ours)):
+        try:
+            return get_spec(name).with_overrides(name=broker_name)
+        except UnknownSymbolError:
+            continue
+    return None
+
+
+async def resolve(device: Device, symbol: str) -> Resolved | None:
+    """The broker name and spec to trade our `symbol` with on `device`; None if unknown.
+
+    Order: the device's override (its reported spec, else built-in), the reported symbols
+    that map to it, then the built-in spec under our own name.
+    """
+    ours = canonical(symbol)
+    overrides: dict[str, str] = dict(device.symbol_map or {})
+    wanted = overrides.get(symbol) or overrides.get(ours)
+    if wanted:
+        row = await DeviceSymbol.get_or_none(device_id=device.id, name=wanted)
+        if row is not None:
+            return Resolved(row.name, spec_from_json(row.name, row.spec), True)
+        spec = _builtin(ours, wanted)
+        return None if spec is None else Resolved(wanted, spec, False)
+    row = _pick(await DeviceSymbol.filter(device_id=device.id, symbol=ours), ours)
+    if row is not None:
+        return Resolved(row.name, spec_from_json(row.name, row.spec), True)
+    spec = _builtin(symbol, symbol)
+    return None if spec is None else Resolved(symbol, spec, False)
+
+
+async def spec_for(device: Device, broker_name: str) -> SymbolSpec | None:
+    """The spec of a broker symbol on `device`: as reported, else built-in (by `auto_map`)."""
+    row = await DeviceSymbol.get_or_none(device_id=device.id, name=broker_name)
+    if row is not None:
+        return spec_from_json(row.name, row.spec)
+    ours = map_name(broker_name, dict(device.symbol_map or {}))
+    return None if ours is None else _builtin(ours, broker_name)

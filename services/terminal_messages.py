@@ -1,0 +1,98 @@
+"""The one formatter for what terminals cause us to tell people (fills, skips, guard, offline).
+
+Typed inputs in, outbox items (`notifications.Outgoing`) out, rendered in the recipient's
+language. Device names are user input: always escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+from models.users import Role, User, UserStatus
+from services import notifications as outbox
+from services.i18n import translator
+
+
+def msgid(key: str) -> str:
+    """gettext_noop: marks a message id (import it as `_`) for the catalog checks in
+    tests/bot/test_i18n.py; `render` translates it in the recipient's language."""
+    return key
+
+
+_ = msgid
+SKIP_REASONS: dict[str, str] = {
+    "no_account": _("copy.reason_no_account"),
+    "no_balance": _("copy.reason_no_balance"),
+    "unknown_symbol": _("copy.reason_unknown_symbol"),
+    "below_min_volume": _("copy.reason_below_min_volume"),
+    "max_lot_below_min": _("copy.reason_max_lot_below_min"),
+    "max_open_positions": _("copy.reason_max_open_positions"),
+    "max_trades_per_day": _("copy.reason_max_trades_per_day"),
+    "paused": _("copy.reason_paused"),
+    "not_entitled": _("copy.reason_not_entitled"),
+    "invalid_levels": _("copy.reason_invalid_levels"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    telegram_id: int
+    language: str | None
+
+
+def recipient(user: User) -> Recipient:
+    return Recipient(user.telegram_id, user.language)
+
+
+async def owners() -> list[Recipient]:
+    """Every active owner (OWNER_IDS become owners on first contact)."""
+    rows = await User.filter(role=Role.OWNER, status=UserStatus.ACTIVE)
+    return [recipient(r) for r in rows]
+
+
+def render(to: Recipient, key: str, **params: Any) -> str:
+    """Message `key` in the recipient's language with `params` filled in."""
+    return translator(to.language)(key).format(**params)
+
+
+def skip_reason(to: Recipient, code: str, params: dict[str, Any]) -> str:
+    """Why a signal did not reach a terminal, in the recipient's words."""
+    return render(to, SKIP_REASONS[code], **params)
+
+
+def item(
+    to: Recipient,
+    kind: str,
+    dedupe_key: str,
+    body: str,
+    *,
+    signal_id: int | None = None,
+    priority: int = 4,
+) -> outbox.Outgoing:
+    """One text message to a user through the outbox."""
+    return outbox.Outgoing(
+        chat_id=to.telegram_id,
+        kind=kind,
+        payload=outbox.text(body),
+        dedupe_key=dedupe_key,
+        user_id=to.telegram_id,
+        signal_id=signal_id,
+        priority=priority,
+    )
+
+
+def skip_notice(
+    to: Recipient, device_pk: int, name: str, signal_id: int, code: str, params: dict[str, Any]
+) -> outbox.Outgoing:
+    body = render(
+        to, _("copy.skipped"), id=signal_id, name=escape(name),
+        reason=skip_reason(to, code, params),
+    )  # fmt: skip
+    return item(to, "terminal.skip", f"copy:skip:{device_pk}:{signal_id}", body,
+                signal_id=signal_id)  # fmt: skip
+
+
+def name(value: str) -> str:
+    return escape(value)
