@@ -31,6 +31,7 @@ from bot.webhook import JsonReplyRequestHandler
 from ea.api import setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import set_all_menus
+from jobs.ea_jobs import build_scheduler
 from jobs.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
 from middlewares.correlation import CorrelationMiddleware
@@ -39,10 +40,11 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserCache, UserMiddleware
 from models.users import Role
-from services import notifications
+from services import notifications, terminal_reports
 from services import secrets as secret_box
 from services import users as users_service
 from services.ops_alerts import OpsAlerts
+from trading.feeds import PushFeed
 from webapp import health
 from webapp.problems import problem_middleware
 
@@ -152,6 +154,7 @@ class AppRunner:
     alerts: OpsAlerts = field(init=False)
     trading_loop: TradingLoop | None = field(init=False, default=None)
     _unsubscribe: Any = field(init=False, default=None)
+    ea_jobs: Any = field(init=False, default=None)  # the terminals' APScheduler
 
     async def start(self) -> None:
         if self.migrate:
@@ -171,6 +174,7 @@ class AppRunner:
         self.alerts = OpsAlerts(self.settings.owners, self.settings.error_alert_interval_s)
         self.dp = create_dispatcher(self.settings, self.bot, self.i18n, alerts=self.alerts)
         self.web_app = create_web_app(self.settings, self.bot, self.dp)
+        terminal_reports.register()  # EA reports, acks -> executions, positions, the guard
         if self.settings.webhook_url:
             self._mount_webhook()
         for ext in self.extensions:
@@ -181,7 +185,13 @@ class AppRunner:
         self._spawn(self._configure_ui())
         await self.sender.start()
         self._unsubscribe = notifications.on_enqueued(self.sender.wake)
-        self.trading_loop = await build_trading_loop(self.settings, self.alerts, feeds=self.feeds)
+        push = PushFeed() if self.settings.market_data == "ea" else None
+        terminal_reports.set_bar_feed(push, self.settings.symbols)  # owners' EA bars
+        self.ea_jobs = build_scheduler()
+        self.ea_jobs.start()
+        self.trading_loop = await build_trading_loop(
+            self.settings, self.alerts, push_feed=push, feeds=self.feeds
+        )
         if self.trading_loop is not None:
             await self.trading_loop.start()
         if self.settings.webhook_url:
@@ -260,6 +270,9 @@ class AppRunner:
 
     async def stop(self) -> None:
         metrics.UP.set(0)
+        if self.ea_jobs is not None:
+            self.ea_jobs.shutdown(wait=False)
+        terminal_reports.set_bar_feed(None)
         if self.trading_loop is not None:
             await self.trading_loop.stop()
         if self._polling is not None:

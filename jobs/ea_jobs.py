@@ -1,0 +1,89 @@
+"""Terminal housekeeping on an APScheduler: offline detection, command expiry, reconciliation,
+snapshot and nonce pruning. Thin: each job calls one service and logs what it did.
+
+Create and start inside the running loop after Tortoise is initialised (its context variable is
+inherited by the scheduler's tasks). Jobs coalesce missed runs and tolerate a late start.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from services import device_auth, ea_commands, reconciliation, terminals
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class EaJobIntervals:
+    """Seconds between runs."""
+
+    offline_s: float = 15.0  # offline after 90 s: told within 105 s at worst
+    expiry_s: float = 30.0
+    reconcile_s: float = 120.0
+    prune_s: float = 3600.0
+
+
+async def offline_job() -> None:
+    sweep = await terminals.detect_offline()
+    if sweep.offline or sweep.online:
+        log.info(
+            "terminals offline/online", extra={"offline": sweep.offline, "online": sweep.online}
+        )
+
+
+async def expiry_job() -> None:
+    expired = await ea_commands.expire_stale()
+    if expired:
+        log.info("commands expired", extra={"count": expired})
+
+
+async def reconcile_job() -> None:
+    findings = await reconciliation.reconcile_all()
+    if findings:
+        log.info("reconciliation findings", extra={"count": len(findings)})
+
+
+async def prune_job() -> None:
+    """Old account snapshots, and nonces past the replay window (the API also prunes them
+    while requests flow; this covers quiet periods)."""
+    pruned = await terminals.prune_snapshots()
+    nonces = await device_auth.prune_nonces()
+    log.info("pruned", extra={"snapshots": pruned, "nonces": nonces})
+
+
+def _safe(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("ea job failed", extra={"job": job.__name__})
+
+    run.__name__ = job.__name__
+    return run
+
+
+def build_scheduler(intervals: EaJobIntervals | None = None) -> AsyncIOScheduler:
+    """The scheduler with every terminal job; call `.start()` inside the running loop."""
+    every = intervals or EaJobIntervals()
+    scheduler = AsyncIOScheduler(
+        timezone=UTC,
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+    jobs = (
+        (offline_job, every.offline_s),
+        (expiry_job, every.expiry_s),
+        (reconcile_job, every.reconcile_s),
+        (prune_job, every.prune_s),
+    )
+    now = datetime.now(UTC)
+    for job, seconds in jobs:
+        scheduler.add_job(
+            _safe(job), "interval", seconds=seconds, id=job.__name__, next_run_time=now
+        )
+    return scheduler
