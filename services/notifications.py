@@ -195,7 +195,12 @@ async def transaction() -> AsyncIterator[None]:
     """`in_transaction()` that wakes the sender after commit if the block queued anything.
 
     Plain `in_transaction()` works too; the sender then finds the rows on its next poll.
+    Nested inside another `transaction()`, the wake waits for the outermost commit.
     """
+    if _deferred.get() is not None:
+        async with in_transaction():
+            yield
+        return
     queued: list[int] = []
     token = _deferred.set(queued)
     try:
@@ -227,11 +232,15 @@ async def enqueue_many(items: Iterable[Outgoing]) -> int:
     """Queue notifications, ignoring dedupe keys already queued; returns how many are new.
 
     Runs in the caller's transaction. Conflicts are skipped with INSERT ... ON CONFLICT DO
-    NOTHING, never by catching IntegrityError (which would abort a PostgreSQL transaction).
+    NOTHING, never by catching IntegrityError (which would abort a PostgreSQL transaction);
+    the count may be high if another transaction queues the same key at the same moment.
     """
     unique: dict[str, Outgoing] = {}
     for item in items:
         validate_payload(item.payload)
+        if item.not_before is not None and item.not_before.utcoffset() is None:
+            msg = f"not_before must be timezone-aware (UTC), got {item.not_before!r}"
+            raise ValueError(msg)
         unique.setdefault(item.dedupe_key, item)
     keys = list(unique)
     for start in range(0, len(keys), _BATCH):

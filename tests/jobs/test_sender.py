@@ -148,6 +148,28 @@ async def test_chart_is_uploaded_once_then_sent_by_file_id(
     assert server.emulator.stats.methods["sendPhoto"] == 12
 
 
+async def test_photo_by_path_and_by_file_id_and_caption_edits(
+    database: str, server: EmulatorServer, bot: Bot, tmp_path: Path
+) -> None:
+    first, second = await subscribers(server, 2)
+    path = tmp_path / "card.png"
+    path.write_bytes(png(32, 32))
+    async with running(bot):
+        await outbox.enqueue(first, "n", outbox.photo("v1", path=str(path)), "p1")
+        await drained()
+        [uploaded] = [f.file_id for f in server.emulator.files.values()]
+        await outbox.enqueue_many(
+            [
+                Outgoing(second, "n", outbox.photo("v1", file_id=uploaded), "p2"),
+                Outgoing(second, "n", outbox.edit_caption("p2", "<i>v2</i>"), "p2-edit"),
+            ]
+        )
+        await drained()
+    assert len(server.emulator.files) == 1  # the file_id was reused, nothing uploaded again
+    [photo] = bot_messages(server, second)
+    assert (photo.photo, photo.caption, len(photo.edits)) == (uploaded, "v2", 1)
+
+
 async def _chart(path: Path) -> ChartFile:
     now = datetime.now(UTC)
     price = Decimal("2350.5")

@@ -65,8 +65,18 @@ async def test_transaction_wakes_listeners_only_after_commit(database: str) -> N
         assert len(woken) == 1
         await outbox.enqueue(1, "test", outbox.text("a"), "w3")  # no transaction: at once
         assert len(woken) == 2
+        async with outbox.transaction():
+            async with outbox.transaction():
+                await outbox.enqueue(1, "test", outbox.text("a"), "w4")
+            assert len(woken) == 2  # nested: waits for the outer commit
+        assert len(woken) == 3
     finally:
         unsubscribe()
+
+
+async def test_not_before_must_be_aware(database: str) -> None:
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await outbox.enqueue(1, "t", outbox.text("x"), "k", not_before=datetime(2030, 1, 1))  # noqa: DTZ001
 
 
 @pytest.mark.parametrize(
