@@ -258,24 +258,31 @@ class Sender:
                 )
                 await self._db(retry)
                 return
-            try:
-                delivered = await self._deliver(item)
-            except Exception as exc:
-                verdict = classify(exc)
-                if isinstance(exc, TelegramRetryAfter):
-                    self._pause(exc.retry_after, item)
-                    continue
+            outcome = await self._call(item)
+            ticket = None
+            if isinstance(outcome, TelegramRetryAfter):
+                self._pause(outcome.retry_after, item)
+                continue
+            if isinstance(outcome, Exception):
+                verdict = classify(outcome)
                 if verdict is not Verdict.SENT:
-                    await self._settle_error(item, exc, verdict)
+                    await self._settle_error(item, outcome, verdict)
                     return
-                delivered = Delivered(item.target_message_id)
-            finally:
-                self._global.release(self._clock())
-                self._chats.take(item.chat_id, self._clock())
-                ticket = None
+                outcome = Delivered(item.target_message_id)
             self.counters["sent"] += 1
-            self._results.append(SentResult(item.id, delivered.message_id, _utcnow()))
+            self._results.append(SentResult(item.id, outcome.message_id, _utcnow()))
             return
+
+    async def _call(self, item: Claimed) -> Delivered | Exception:
+        """One Bot API call; its global reservation ends and the chat's token is taken here."""
+        try:
+            return await self._deliver(item)
+        except Exception as exc:
+            return exc
+        finally:
+            now = self._clock()
+            self._global.release(now)
+            self._chats.take(item.chat_id, now)
 
     async def _requeue_after_bug(self, item: Claimed, exc: Exception) -> None:
         """Best effort: back to PENDING with backoff; if the database is down too, the row
@@ -301,9 +308,8 @@ class Sender:
                 await asyncio.sleep(wait)
             if ticket.generation == self._generation:
                 return ticket
-            self._global.release(
-                self._clock()
-            )  # a 429 pause began meanwhile: queue again behind it
+            # A 429 pause began meanwhile: queue again behind it.
+            self._global.release(self._clock())
             ticket = None
 
     def _pause(self, retry_after: int, item: Claimed) -> None:
@@ -340,15 +346,18 @@ class Sender:
                     if chart.file_id is None:
                         delivered = await self._send_photo(item, FSInputFile(chart.path))
                         if delivered.photo_file_id:
-                            await self._db(
-                                notifications.remember_chart_file_id(
-                                    chart_id, delivered.photo_file_id
-                                )
-                            )
                             self._chart_ids[chart_id] = delivered.photo_file_id
+                            await self._remember_chart(chart_id, delivered.photo_file_id)
                         return delivered
                     file_id = self._chart_ids[chart_id] = chart.file_id
         return await self._send_photo(item, file_id)
+
+    async def _remember_chart(self, chart_id: int, file_id: str) -> None:
+        """The photo is delivered whatever happens here: a failure must not cause a resend."""
+        try:
+            await self._db(notifications.remember_chart_file_id(chart_id, file_id))
+        except Exception:
+            log.warning("outbox: could not store a chart's file_id", exc_info=True)
 
     async def _send_photo(self, item: Claimed, photo: FSInputFile | str) -> Delivered:
         return await deliver(
@@ -375,7 +384,10 @@ class Sender:
             )
             log.error("outbox: retries exhausted", extra=extra)
             if self.on_exhausted is not None:
-                await self.on_exhausted(item, error)
+                try:
+                    await self.on_exhausted(item, error)
+                except Exception:
+                    log.exception("outbox: the exhausted-retries hook failed", extra=extra)
         else:
             self.counters["retried"] += 1
             delay = self.backoff_s(item.attempts)

@@ -402,7 +402,7 @@ async def mark_sent(results: Sequence[SentResult]) -> None:
 async def schedule_retry(
     notification_id: int, at: datetime, error: str, *, count_attempt: bool = True
 ) -> None:
-    """Back to PENDING until `at`; `count_attempt=False` (rate limited) gives the attempt back."""
+    """A SENDING row back to PENDING until `at`; `count_attempt=False` gives the attempt back."""
     changes: dict[str, Any] = {
         "status": NotificationStatus.PENDING,
         "next_attempt_at": at,
@@ -410,7 +410,9 @@ async def schedule_retry(
     }
     if not count_attempt:
         changes["attempts"] = F("attempts") - 1
-    await Notification.filter(id=notification_id).update(**changes)
+    await Notification.filter(id=notification_id, status=NotificationStatus.SENDING).update(
+        **changes
+    )
 
 
 async def mark_failed(notification_id: int, error: str) -> None:
