@@ -3,6 +3,7 @@
     python bench/fanout.py                      # 3,000 users at 300 msg/s on a temp SQLite
     python bench/fanout.py --users 1000 --rate 100 --database-url postgres://...
     python bench/fanout.py --crash-after 1000   # kill the sender mid fan-out, restart it
+    python bench/fanout.py --photo              # a chart: one upload, then file_id re-sends
 
 The emulator enforces Telegram-shaped limits scaled by --rate (overall) and --per-chat; the
 sender runs with the same limits. Prints one JSON object:
@@ -13,6 +14,7 @@ sender runs with the same limits. Prints one JSON object:
 - rate_ratio: messages delivered / the most the limit allows between the first and last
   delivery (the initial burst plus rate x window), so 1.0 means "exactly at the limit";
 - sent_per_s: recipients / last delivery time, burst included;
+- uploads: photo uploads the emulator stored (1 with --photo: the chart went up once);
 - crash: with --crash-after, the rows in flight at the kill and the duplicates they caused.
 """
 
@@ -22,11 +24,14 @@ import argparse
 import asyncio
 import json
 import logging
+import struct
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+import zlib
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,7 @@ from bot.emulator import DEFAULT_TOKEN, EmulatorServer  # noqa: E402
 from bot.transport import SenderLimits  # noqa: E402
 from jobs.sender import Sender, SenderConfig  # noqa: E402
 from models.notifications import Notification, NotificationStatus  # noqa: E402
+from models.signals import ChartFile, Signal  # noqa: E402
 from models.users import Role, User  # noqa: E402
 from services import notifications, users  # noqa: E402
 
@@ -58,6 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--per-chat", type=float, default=1.0, help="messages/s per chat")
     parser.add_argument("--in-flight", type=int, default=64, help="concurrent sends")
     parser.add_argument("--database-url", default=None, help="default: a temp SQLite file")
+    parser.add_argument("--photo", action="store_true", help="send a chart, not text")
     parser.add_argument("--crash-after", type=int, default=0, help="kill after N deliveries")
     parser.add_argument("--timeout", type=float, default=120.0)
     return parser.parse_args(argv)
@@ -96,7 +103,41 @@ async def seed_users(count: int) -> list[int]:
     return ids
 
 
-def signal_notifications(ids: list[int]) -> list[notifications.Outgoing]:
+def png(width: int, height: int) -> bytes:
+    """A plain PNG standing in for a rendered chart."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(b"\x00" + bytes(range(256)) * (width * 3 // 256) for _ in range(height))
+    body = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+async def make_chart() -> int:
+    """A signal and its chart file (uploaded once, then re-sent by file_id)."""
+    now = datetime.now(UTC)
+    price = Decimal("2350.50")
+    signal = await Signal.create(
+        setup_key="XAUUSD:buy:bench",
+        symbol="XAUUSD",
+        side="buy",
+        entry=price,
+        stop=price,
+        take_profit=price,
+        published_at=now,
+        expires_at=now + timedelta(hours=4),
+    )
+    path = Path(tempfile.mkdtemp()) / "chart.png"
+    path.write_bytes(png(768, 432))
+    return int((await ChartFile.create(signal=signal, version=1, path=str(path))).id)
+
+
+def signal_notifications(
+    ids: list[int], chart_id: int | None = None
+) -> list[notifications.Outgoing]:
     keyboard = notifications.inline_keyboard(
         [
             [
@@ -105,7 +146,11 @@ def signal_notifications(ids: list[int]) -> list[notifications.Outgoing]:
             ]
         ]
     )
-    payload = notifications.text(SIGNAL_TEXT, keyboard=keyboard)
+    payload = (
+        notifications.photo(SIGNAL_TEXT, chart_id=chart_id, keyboard=keyboard)
+        if chart_id
+        else notifications.text(SIGNAL_TEXT, keyboard=keyboard)
+    )
     return [
         notifications.Outgoing(
             chat_id=tid,
@@ -160,6 +205,30 @@ async def crash_and_restart(sender: Sender, bot: Bot, args: argparse.Namespace) 
     return restarted
 
 
+async def publish(args: argparse.Namespace, bot: Bot, ids: list[int]) -> dict[str, Any]:
+    """Queue the signal for everyone in one transaction and wait until the outbox is empty."""
+    sender = make_sender(bot, args)
+    await sender.start()
+    unsubscribe = notifications.on_enqueued(sender.wake)
+    # The sender starts with an empty bucket; a bar closes long after start-up, when it is full.
+    await asyncio.sleep(sender.config.limits.global_burst / args.rate)
+    run: dict[str, Any] = {"started": datetime.now(UTC), "crash": None}
+    try:
+        clock = time.perf_counter()
+        chart_id = await make_chart() if args.photo else None
+        async with notifications.transaction():
+            await notifications.enqueue_many(signal_notifications(ids, chart_id))
+        run["enqueue_ms"] = round((time.perf_counter() - clock) * 1000, 1)
+        if args.crash_after:
+            sender = await crash_and_restart(sender, bot, args)
+            run["crash"] = {"in_flight_at_kill": sender.recovered}
+        await wait_drained(args.timeout)
+        await sender.stop()
+    finally:
+        unsubscribe()
+    return run
+
+
 async def fanout(args: argparse.Namespace, server: EmulatorServer) -> dict[str, Any]:
     emu = server.emulator
     ids = await seed_users(args.users)
@@ -167,36 +236,20 @@ async def fanout(args: argparse.Namespace, server: EmulatorServer) -> dict[str, 
         emu.add_user(tid, f"Sub {tid}")
     emu.limits.configure(enabled=True, global_per_s=args.rate, per_chat_per_s=args.per_chat)
     bot = Bot(DEFAULT_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.url)))
-    sender = make_sender(bot, args)
-    await sender.start()
-    unsubscribe = notifications.on_enqueued(sender.wake)
-    # The sender starts with an empty bucket; a bar closes long after start-up, when it is full.
-    await asyncio.sleep(sender.config.limits.global_burst / args.rate)
-    crash: dict[str, int] | None = None
     try:
-        started = datetime.now(UTC)
-        clock = time.perf_counter()
-        async with notifications.transaction():
-            await notifications.enqueue_many(signal_notifications(ids))
-        enqueue_ms = (time.perf_counter() - clock) * 1000
-        if args.crash_after:
-            sender = await crash_and_restart(sender, bot, args)
-            crash = {"in_flight_at_kill": sender.recovered}
-        await wait_drained(args.timeout)
-        await sender.stop()
+        run = await publish(args, bot, ids)
     finally:
-        unsubscribe()
         await bot.session.close()
     counts = transcript_counts(server, ids)
     sent_at = await Notification.filter(status=NotificationStatus.SENT).values_list(
         "sent_at", flat=True
     )
-    first = (min(sent_at) - started).total_seconds()
-    last = (max(sent_at) - started).total_seconds()
+    first = (min(sent_at) - run["started"]).total_seconds()
+    last = (max(sent_at) - run["started"]).total_seconds()
     allowed = max(1.0, args.rate) + args.rate * (last - first)  # emulator: 1 s of burst
     duplicates = sum(max(0, n - 1) for n in counts.values())
-    if crash is not None:
-        crash["duplicates"] = duplicates
+    if run["crash"] is not None:
+        run["crash"]["duplicates"] = duplicates
     return {
         "recipients": len(ids),
         "rate_ratio": round(len(ids) / allowed, 4),
@@ -207,9 +260,10 @@ async def fanout(args: argparse.Namespace, server: EmulatorServer) -> dict[str, 
         "last_delivery_ms": round(last * 1000, 1),
         "sent_per_s": round(len(ids) / last, 1),
         "allowed_per_s": args.rate,
-        "enqueue_ms": round(enqueue_ms, 1),
+        "enqueue_ms": run["enqueue_ms"],
+        "uploads": sum(1 for f in emu.files.values() if f.data is not None),
         "database": db.normalise_url(args.database_url or "sqlite").split(":", 1)[0],
-        "crash": crash,
+        "crash": run["crash"],
     }
 
 

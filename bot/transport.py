@@ -242,6 +242,7 @@ class TokenBucket:
         self.stamp = max(self.stamp, until)
 
     def full(self, now: float) -> bool:
+        """True when the bucket is back at capacity (nothing to remember about it)."""
         self._refill(now)
         return self.tokens >= self.capacity
 

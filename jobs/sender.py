@@ -167,6 +167,7 @@ class Sender:
 
     @property
     def in_flight(self) -> int:
+        """Sends started and not settled yet (one per chat at most)."""
         return len(self._in_flight)
 
     # -- the claim loop -----------------------------------------------------------------------

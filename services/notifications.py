@@ -69,6 +69,7 @@ class Button:
     url: str | None = None
 
     def as_json(self) -> dict[str, str]:
+        """The button as Bot API JSON (unset fields left out)."""
         data = {"text": self.text, "callback_data": self.callback_data, "url": self.url}
         return {key: value for key, value in data.items() if value is not None}
 
