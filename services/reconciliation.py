@@ -69,14 +69,9 @@ async def reconcile_device(device: Device) -> list[Finding]:
 
 
 async def _report(device: Device, findings: list[Finding], positions: dict[int, Position]) -> None:
+    """Tell the user about new findings and log them; known ones (same key) stay quiet."""
     to = tm.recipient(device.user)
-    items = []
     for f in findings:
-        log.warning(
-            "reconciliation finding",
-            extra={"device": device.device_id, "kind": f.kind, "ticket": f.ticket,
-                   "command_id": f.command_id},
-        )  # fmt: skip
         if f.kind == "missing":
             key = f"recon:missing:{f.command_id}"
             text = tm.render(to, _("recon.missing"), name=tm.name(device.name), id=f.signal_id,
@@ -88,9 +83,15 @@ async def _report(device: Device, findings: list[Finding], positions: dict[int, 
                 to, _("recon.orphan"), name=tm.name(device.name), symbol=tm.name(pos.symbol),
                 side=pos.side, volume=pos.volume, ticket=f.ticket,
             )  # fmt: skip
-        items.append(tm.item(to, "terminal.recon", key, text, signal_id=f.signal_id))
-    async with outbox.transaction():
-        await outbox.enqueue_many(items)
+        item = tm.item(to, "terminal.recon", key, text, signal_id=f.signal_id)
+        async with outbox.transaction():
+            new = await outbox.enqueue_many([item])
+        if new:
+            log.warning(
+                "reconciliation finding",
+                extra={"device": device.device_id, "kind": f.kind, "ticket": f.ticket,
+                       "command_id": f.command_id},
+            )  # fmt: skip
 
 
 async def reconcile_all() -> list[Finding]:
