@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from handlers import admin, common, errors, language, post, signals, start, strategy
+from handlers import (
+    admin,
+    common,
+    devices,
+    errors,
+    language,
+    positions,
+    post,
+    signals,
+    start,
+    strategy,
+)
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
     errors.router,
@@ -12,6 +23,8 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     start.router,
     language.router,
     signals.router,
+    devices.router,
+    positions.router,
     strategy.router,
     post.router,
     admin.router,

@@ -25,6 +25,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
+    CommandSpec("devices", Role.SUBSCRIBER, __("cmd.devices")),
+    CommandSpec("positions", Role.SUBSCRIBER, __("cmd.positions")),
     CommandSpec("admin", Role.ADMIN, __("cmd.admin")),
     CommandSpec("strategy", Role.ADMIN, __("cmd.strategy")),
     CommandSpec("post", Role.ADMIN, __("cmd.post")),

@@ -65,11 +65,16 @@ class TerminalView:
     limits: Limits
 
 
+def require_entitled(user: UserInfo) -> None:
+    """Terminals are a paid feature (the one entitlement service decides)."""
+    if not entitlements.can_trade_signals(user):
+        raise PermissionDenied("error.devices_not_entitled")
+
+
 async def owned(user: UserInfo, device_id: str) -> Device:
     """The user's own, not revoked device (by public id); NotFound otherwise (never says
     whose it is)."""
-    if not entitlements.can_trade_signals(user):
-        raise PermissionDenied("error.devices_not_entitled")
+    require_entitled(user)
     device = await Device.get_or_none(device_id=device_id, user_id=user.id)
     if device is None or device.status == DeviceStatus.REVOKED:
         raise NotFound("error.terminal_not_found")
@@ -102,8 +107,7 @@ async def _view(device: Device, now: datetime) -> TerminalView:
 
 async def terminals(user: UserInfo) -> list[TerminalView]:
     """The user's terminals (revoked ones hidden), oldest first."""
-    if not entitlements.can_trade_signals(user):
-        raise PermissionDenied("error.devices_not_entitled")
+    require_entitled(user)
     now = datetime.now(UTC)
     rows = await Device.filter(user_id=user.id).exclude(status=DeviceStatus.REVOKED).order_by("id")
     return [await _view(d, now) for d in rows]

@@ -1,0 +1,176 @@
+"""Callback data and rendering shared by /devices and /positions (HTML, gettext)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from html import escape
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from services.copy_sizing import Limits
+from services.terminal_settings import FIELDS
+from services.terminals import AccountView, PositionView, TerminalView
+
+LABELS = {
+    "risk_pct": __("devices.label_risk_pct"),
+    "lot_multiplier": __("devices.label_lot_multiplier"),
+    "max_lot": __("devices.label_max_lot"),
+    "max_open_positions": __("devices.label_max_open_positions"),
+    "max_trades_per_day": __("devices.label_max_trades_per_day"),
+    "max_drawdown_pct": __("devices.label_max_drawdown_pct"),
+}
+
+
+class DevCB(CallbackData, prefix="dev"):
+    """/devices: action on a terminal (by its public id); `field` for a risk setting."""
+
+    action: (
+        str  # list | add | open | rename | revoke | revoke_yes | mode | settings | set | resume
+    )
+    device_id: str = ""
+    field: str = ""
+
+
+class PosCB(CallbackData, prefix="pos"):
+    """/positions: close one position (asked, then confirmed) or keep it."""
+
+    action: str  # close | close_yes | keep
+    device_id: str
+    ticket: int
+
+
+def money(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def plain(value: Decimal) -> str:
+    """A stored decimal without its trailing zeros (1.07592000 -> 1.07592)."""
+    return f"{value.normalize():f}"
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%d %b %H:%M UTC") if moment else _("devices.never")
+
+
+def _status(view: TerminalView) -> str:
+    if view.status == "paused" and view.paused_reason == "drawdown":
+        return _("devices.status_paused_drawdown")
+    return _("devices.status_paused") if view.status == "paused" else _("devices.status_active")
+
+
+def _mode(mode: str) -> str:
+    return _("devices.mode_copy") if mode == "copy" else _("devices.mode_approval")
+
+
+def account_line(account: AccountView | None) -> str:
+    if account is None:
+        return _("devices.no_account")
+    return _("devices.account").format(
+        balance=money(account.balance), equity=money(account.equity),
+        currency=escape(account.currency), drawdown=f"{account.drawdown_pct:.2f}",
+    )  # fmt: skip
+
+
+def seen(view: TerminalView) -> str:
+    return "🟢 " + _("devices.online") if view.online else "⚪ " + when(view.last_seen_at)
+
+
+def terminal_line(view: TerminalView) -> str:
+    return _("devices.line").format(
+        name=escape(view.name), mode=_mode(view.mode), status=_status(view), seen=seen(view),
+        account=account_line(view.account),
+    )  # fmt: skip
+
+
+def list_text(views: list[TerminalView]) -> str:
+    if not views:
+        return _("devices.none")
+    return "\n\n".join([_("devices.title"), *[terminal_line(v) for v in views]])
+
+
+def list_keyboard(views: list[TerminalView]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for view in views:
+        kb.button(
+            text="⚙️ " + view.name[:40],
+            callback_data=DevCB(action="open", device_id=view.device_id),
+        )
+    kb.button(text=_("devices.btn_add"), callback_data=DevCB(action="add"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def card_text(view: TerminalView) -> str:
+    return _("devices.card").format(
+        name=escape(view.name), device_id=view.device_id, mode=_mode(view.mode),
+        status=_status(view), seen=seen(view), account=account_line(view.account),
+    ) + "\n\n" + _("devices.mode_help")  # fmt: skip
+
+
+def card_keyboard(view: TerminalView) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    dev = view.device_id
+    other = _("devices.btn_mode_approval") if view.mode == "copy" else _("devices.btn_mode_copy")
+    if view.status == "paused":
+        kb.button(
+            text=_("devices.btn_resume"), callback_data=DevCB(action="resume", device_id=dev)
+        )
+    kb.button(text=other, callback_data=DevCB(action="mode", device_id=dev))
+    kb.button(
+        text=_("devices.btn_settings"), callback_data=DevCB(action="settings", device_id=dev)
+    )
+    kb.button(text=_("devices.btn_rename"), callback_data=DevCB(action="rename", device_id=dev))
+    kb.button(text=_("devices.btn_revoke"), callback_data=DevCB(action="revoke", device_id=dev))
+    kb.button(text=_("devices.btn_back"), callback_data=DevCB(action="list"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def setting_value(limits: Limits, field: str) -> str:
+    value = getattr(limits, field)
+    if value is None:
+        return _("devices.no_cap")
+    text = plain(value) if isinstance(value, Decimal) else str(value)
+    return {
+        "risk_pct": f"{text}%",
+        "lot_multiplier": f"{text}×",
+        "max_drawdown_pct": f"{text}%",
+    }.get(field, text)
+
+
+def settings_text(view: TerminalView) -> str:
+    lines = [_("devices.settings_title").format(name=escape(view.name)), ""]
+    lines += [f"{LABELS[f]}: <b>{setting_value(view.limits, f)}</b>" for f in FIELDS]
+    lines += ["", _("devices.settings_help")]
+    return "\n".join(lines)
+
+
+def settings_keyboard(view: TerminalView) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for f in FIELDS:
+        kb.button(
+            text=str(LABELS[f]),
+            callback_data=DevCB(action="set", device_id=view.device_id, field=f),
+        )
+    kb.button(
+        text=_("devices.btn_back"), callback_data=DevCB(action="open", device_id=view.device_id)
+    )
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def position_line(p: PositionView) -> str:
+    origin = (
+        _("positions.from_signal").format(id=p.signal_id)
+        if p.signal_id is not None
+        else _("positions.not_ours")
+    )
+    return _("positions.line").format(
+        ticket=p.ticket, symbol=escape(p.symbol), side=p.side, volume=plain(p.volume),
+        price=plain(p.open_price), profit=f"{p.profit:+,.2f}", origin=origin,
+    )  # fmt: skip
