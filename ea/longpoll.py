@@ -33,11 +33,14 @@ class LongPollHub:
 
     def __init__(self) -> None:
         self._waiters: dict[int, set[asyncio.Future[None]]] = {}
-        self._fetcher: Batcher[int, list[WireCommand]] = Batcher(self._fetch, name="ea.pending")
+        self._fetcher: Batcher[int, list[WireCommand]] = Batcher(
+            self._fetch, max_size=1000, name="ea.pending"
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self.closed = False
+        self.batches = 0  # pending-commands queries run (one per batch of pollers)
 
     def start(self) -> None:
         """Subscribe to command wake-ups (call inside the serving event loop)."""
@@ -110,6 +113,7 @@ class LongPollHub:
                 del self._waiters[device_pk]
 
     async def _fetch(self, device_pks: Sequence[int]) -> list[list[WireCommand]]:
+        self.batches += 1
         found, fresh = await ea_commands.fetch_pending(device_pks)
         if fresh:  # bookkeeping after the answers go out, not before
             self._spawn(ea_commands.mark_delivered(fresh))
