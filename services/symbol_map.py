@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from tortoise.expressions import Q
+
 from models.devices import Device, DeviceSymbol
 from services.ea_types import SymbolReport
 from trading.symbols import SymbolSpec, UnknownSymbolError, get_spec, known_symbols, symbol_kind
@@ -110,26 +112,36 @@ def _builtin(ours: str, broker_name: str) -> SymbolSpec | None:
     return None
 
 
-async def resolve(device: Device, symbol: str) -> Resolved | None:
-    """The broker name and spec to trade our `symbol` with on `device`; None if unknown.
+def resolve_from(device: Device, symbol: str, rows: Iterable[DeviceSymbol]) -> Resolved | None:
+    """The broker name and spec to trade our `symbol` with on `device`, given its reported
+    rows for that symbol (and for its override name); None if nothing fits.
 
     Order: the device's override (its reported spec, else built-in), the reported symbols
     that map to it, then the built-in spec under our own name.
     """
     ours = canonical(symbol)
+    rows = list(rows)
     overrides: dict[str, str] = dict(device.symbol_map or {})
     wanted = overrides.get(symbol) or overrides.get(ours)
     if wanted:
-        row = await DeviceSymbol.get_or_none(device_id=device.id, name=wanted)
-        if row is not None:
-            return Resolved(row.name, spec_from_json(row.name, row.spec), True)
+        named = [r for r in rows if r.name == wanted]
+        if named:
+            return Resolved(wanted, spec_from_json(wanted, named[0].spec), True)
         spec = _builtin(ours, wanted)
         return None if spec is None else Resolved(wanted, spec, False)
-    row = _pick(await DeviceSymbol.filter(device_id=device.id, symbol=ours), ours)
+    row = _pick([r for r in rows if r.symbol == ours], ours)
     if row is not None:
         return Resolved(row.name, spec_from_json(row.name, row.spec), True)
     spec = _builtin(symbol, symbol)
     return None if spec is None else Resolved(symbol, spec, False)
+
+
+async def resolve(device: Device, symbol: str) -> Resolved | None:
+    """`resolve_from` with the device's rows loaded."""
+    ours = canonical(symbol)
+    names = [str(v) for k, v in (device.symbol_map or {}).items() if canonical(k) == ours]
+    match = Q(symbol=ours) | Q(name__in=names) if names else Q(symbol=ours)
+    return resolve_from(device, symbol, await DeviceSymbol.filter(match, device_id=device.id))
 
 
 async def spec_for(device: Device, broker_name: str) -> SymbolSpec | None:

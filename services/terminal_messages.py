@@ -90,8 +90,11 @@ def skip_notice(
         to, _("copy.skipped"), id=signal_id, name=escape(name),
         reason=skip_reason(to, code, params),
     )  # fmt: skip
-    return item(to, "terminal.skip", f"copy:skip:{device_pk}:{signal_id}", body,
-                signal_id=signal_id)  # fmt: skip
+    return item(to, "terminal.skip", skip_key(device_pk, signal_id), body, signal_id=signal_id)
+
+
+def skip_key(device_pk: int, signal_id: int) -> str:
+    return f"copy:skip:{device_pk}:{signal_id}"
 
 
 def name(value: str) -> str:
