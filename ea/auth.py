@@ -97,5 +97,5 @@ async def ea_auth_middleware(request: web.Request, handler: Handler) -> web.Stre
     device, body = await authenticate(request)
     request[DEVICE_KEY] = device
     request[BODY_KEY] = body
-    await device_auth.touch(device.id)
+    await device_auth.touch(device)
     return await handler(request)

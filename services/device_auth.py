@@ -112,21 +112,21 @@ async def _touch_batch(pks: Sequence[int]) -> list[None]:
     return [None] * len(pks)
 
 
-_touched: dict[int, float] = {}
+_touched: dict[str, float] = {}  # by public id: primary keys are reused after test truncations
 _touch_batcher: Batcher[int, None] = Batcher(_touch_batch, name="device.touch")
 
 
-async def touch(device_pk: int) -> None:
+async def touch(device: DeviceRef | DeviceAuth) -> None:
     """Record that the device was seen: at most one (batched) write per `TOUCH_INTERVAL_S`."""
     now = time.monotonic()
-    last = _touched.get(device_pk)
+    last = _touched.get(device.device_id)
     if last is not None and now - last < TOUCH_INTERVAL_S:
         return
-    _touched[device_pk] = now
+    _touched[device.device_id] = now
     try:
-        await _touch_batcher.submit(device_pk)
+        await _touch_batcher.submit(device.id)
     except Exception as exc:  # last-seen is bookkeeping: never fail the request for it
-        _touched.pop(device_pk, None)
+        _touched.pop(device.device_id, None)
         log.warning("could not record last_seen_at", extra={"error": repr(exc)})
 
 

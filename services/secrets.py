@@ -40,7 +40,7 @@ KEY_FILE = "master.key"
 SECRET_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
 
 
-class SecretError(Exception):
+class SecretError(ValueError):
     """A sealed value or an encrypted payload does not open (wrong key, tampered, malformed)."""
 
 
@@ -152,7 +152,7 @@ def encrypt_payload(key: bytes, device_id: str, plaintext: bytes) -> dict[str, s
 def decrypt_payload(secret: str, device_id: str, envelope: dict[str, Any]) -> Any:
     """Open an encrypted response (what a terminal does) and return the decoded JSON value."""
     if envelope.get("enc") != PAYLOAD_ENC:
-        msg = f"not an {PAYLOAD_ENC} envelope"
+        msg = f"unsupported payload encryption {envelope.get('enc')!r} (expected {PAYLOAD_ENC})"
         raise SecretError(msg)
     try:
         nonce = base64.b64decode(str(envelope["nonce"]), validate=True)

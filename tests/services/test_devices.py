@@ -136,14 +136,15 @@ async def test_touch_writes_at_most_once_per_interval(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     made = await devices.create_device(7, "T")
-    await devices.touch(made.device.id)
+    ref = device_auth.DeviceRef(made.device.id, made.device_id, made.device.user_id)
+    await devices.touch(ref)
     seen = (await Device.get(id=made.device.id)).last_seen_at
     assert seen is not None
-    await devices.touch(made.device.id)
+    await devices.touch(ref)
     assert (await Device.get(id=made.device.id)).last_seen_at == seen
     monkeypatch.setattr(device_auth, "TOUCH_INTERVAL_S", 0.0)
     await asyncio.sleep(0.002)
-    await devices.touch(made.device.id)
+    await devices.touch(ref)
     assert (await Device.get(id=made.device.id)).last_seen_at > seen
 
 
