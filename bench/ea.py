@@ -270,7 +270,7 @@ def main() -> None:
         "errors": raw["errors"],
         "python": sys.version.split()[0],
         "cpus": len(__import__("os").sched_getaffinity(0)),
-        "mean_fanout_ms": round(statistics.fmean(raw["delays"]), 2) if raw["delays"] else None,
+        "delivery_mean_ms": round(statistics.fmean(raw["delays"]), 2) if raw["delays"] else None,
     }))  # fmt: skip
 
 

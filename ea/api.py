@@ -71,7 +71,7 @@ async def get_commands(request: web.Request) -> web.Response:
     device = request[DEVICE_KEY]
     wait_s = _wait(request)
     try:
-        commands = await request.app[HUB_KEY].poll(device.id, wait_s)
+        commands = await request.app[HUB_KEY].poll(device.ref, wait_s)
     except TooManyPolls:
         detail = "too many long polls open for this device; keep one"
         raise ProblemError(429, "Too Many Requests", detail) from None

@@ -18,6 +18,7 @@ from typing import Any
 
 from services import ea_commands
 from services.batching import Batcher
+from services.device_auth import DeviceRef, revoked_here
 from services.ea_types import WireCommand
 
 log = logging.getLogger(__name__)
@@ -82,8 +83,12 @@ class LongPollHub:
                 if not waiter.done():
                     waiter.set_result(None)
 
-    async def poll(self, device_pk: int, wait_s: float) -> list[WireCommand]:
-        """Pending commands of the device, waiting up to ``wait_s`` for one to appear."""
+    async def poll(self, device: DeviceRef, wait_s: float) -> list[WireCommand]:
+        """Pending commands of the device, waiting up to ``wait_s`` for one to appear.
+
+        Ends with nothing as soon as the device is revoked in this process.
+        """
+        device_pk = device.id
         if len(self._waiters.get(device_pk, ())) >= MAX_POLLS_PER_DEVICE:
             raise TooManyPolls
         loop = asyncio.get_running_loop()
@@ -92,6 +97,8 @@ class LongPollHub:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.setdefault(device_pk, set()).add(waiter)
             try:
+                if revoked_here(device.device_id):
+                    return []
                 # Subscribed before querying: a wake-up between the two is not lost.
                 commands = await self._fetcher.submit(device_pk)
                 remaining = deadline - loop.time()

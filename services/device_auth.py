@@ -76,6 +76,11 @@ def mark_revoked(device_id: str, *, revoked: bool = True) -> None:
     forget(device_id)
 
 
+def revoked_here(device_id: str) -> bool:
+    """Revoked by this process (open long polls end at once; other replicas: next request)."""
+    return device_id in _revoked_here
+
+
 async def get_for_auth(device_id: str) -> DeviceAuth | None:
     """The device's credentials (secret unsealed) or None if unknown; check ``.revoked`` too."""
     now = time.monotonic()

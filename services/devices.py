@@ -272,4 +272,5 @@ async def revoke(actor: UserInfo | None, device_id: str) -> DeviceInfo:
     except BaseException:
         mark_revoked(row.device_id, revoked=False)
         raise
+    ea_commands.notify([row.id])  # open long polls of this device end now
     return _with_user(row)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -81,7 +82,13 @@ async def test_unknown_device_is_refused(terminal: Terminal) -> None:
 
 async def test_revoked_device_is_refused_at_once(terminal: Terminal) -> None:
     assert (await terminal.poll()).status == 200  # cached as active
+    waiting = asyncio.create_task(terminal.poll(wait=20))
+    await asyncio.sleep(0.2)
+    started = time.monotonic()
     await devices.revoke(None, terminal.device_id)
+    ended = await waiting  # the open long poll ends at once, with nothing
+    assert (ended.status, ended.json["commands"]) == (200, [])
+    assert time.monotonic() - started < 1
     assert_problem(await terminal.poll(), 401, "unknown or revoked")
 
 
