@@ -7,6 +7,7 @@ strips the decoration and folds aliases (GOLD is XAUUSD: one instrument, two nam
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from models.devices import Device, DeviceSymbol
 from services.ea_types import SymbolReport
 from trading.symbols import SymbolSpec, UnknownSymbolError, get_spec, known_symbols, symbol_kind
 
+log = logging.getLogger(__name__)
 ALIASES: dict[str, str] = {"GOLD": "XAUUSD", "XAUUSD": "XAUUSD", "SILVER": "XAGUSD"}
 _SEPARATORS = re.compile(r"[._\-+!#$]")
 _LOWER_SUFFIX = re.compile(r"^([A-Z0-9]{3,})[a-z]{1,4}$")
@@ -81,11 +83,24 @@ def _plain(value: object) -> object:
 
 def spec_from_json(name: str, data: Mapping[str, Any]) -> SymbolSpec:
     """A `SymbolSpec` from a stored report (raises ValueError when it is unusable)."""
-    values = {f: data[f] for f in SPEC_FIELDS}
-    for f in SPEC_FIELDS:
-        if f not in ("digits", "stops_level"):
-            values[f] = Decimal(str(values[f]))
+    try:
+        values = {f: data[f] for f in SPEC_FIELDS}
+        for f in SPEC_FIELDS:
+            if f not in ("digits", "stops_level"):
+                values[f] = Decimal(str(values[f]))
+    except (KeyError, ArithmeticError) as exc:
+        msg = f"{name}: incomplete or malformed spec ({exc!r})"
+        raise ValueError(msg) from None
     return SymbolSpec(name=name, kind=symbol_kind(name), **values)
+
+
+def usable_spec(name: str, data: Mapping[str, Any]) -> SymbolSpec | None:
+    """`spec_from_json`, or None (logged) for a spec no order can be sized with."""
+    try:
+        return spec_from_json(name, data)
+    except ValueError as exc:
+        log.warning("unusable symbol spec", extra={"symbol": name, "error": str(exc)})
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,14 +139,15 @@ def resolve_from(device: Device, symbol: str, rows: Iterable[DeviceSymbol]) -> R
     overrides: dict[str, str] = dict(device.symbol_map or {})
     wanted = overrides.get(symbol) or overrides.get(ours)
     if wanted:
-        named = [r for r in rows if r.name == wanted]
-        if named:
-            return Resolved(wanted, spec_from_json(wanted, named[0].spec), True)
+        named = [usable_spec(wanted, r.spec) for r in rows if r.name == wanted]
+        if named and named[0] is not None:
+            return Resolved(wanted, named[0], True)
         spec = _builtin(ours, wanted)
         return None if spec is None else Resolved(wanted, spec, False)
     row = _pick([r for r in rows if r.symbol == ours], ours)
-    if row is not None:
-        return Resolved(row.name, spec_from_json(row.name, row.spec), True)
+    reported = None if row is None else usable_spec(row.name, row.spec)
+    if row is not None and reported is not None:
+        return Resolved(row.name, reported, True)
     spec = _builtin(symbol, symbol)
     return None if spec is None else Resolved(symbol, spec, False)
 
@@ -148,6 +164,6 @@ async def spec_for(device: Device, broker_name: str) -> SymbolSpec | None:
     """The spec of a broker symbol on `device`: as reported, else built-in (by `auto_map`)."""
     row = await DeviceSymbol.get_or_none(device_id=device.id, name=broker_name)
     if row is not None:
-        return spec_from_json(row.name, row.spec)
+        return usable_spec(row.name, row.spec)
     ours = map_name(broker_name, dict(device.symbol_map or {}))
     return None if ours is None else _builtin(ours, broker_name)

@@ -114,6 +114,8 @@ async def on_symbols(device: DeviceLike, reports: Sequence[SymbolReport]) -> int
     for report in reports:
         ours = symbol_map.map_name(report.name, overrides)
         spec = symbol_map.spec_json(report)
+        if symbol_map.usable_spec(report.name, spec) is None:
+            continue  # zero tick size or volume step...: never size with it
         row = existing.get(report.name)
         if row is None:
             await DeviceSymbol.create(

@@ -88,7 +88,7 @@ async def approve(owner: UserInfo, signal_id: int) -> approvals.ApprovalResult:
 
 
 async def commands(kind: CommandType | None = None, **filters: Any) -> list[Command]:
-    query = Command.filter(**filters).order_by("created_at", "id")
+    query = Command.filter(**filters).order_by("created_at", "device_id", "id")
     if kind is not None:
         query = query.filter(type=kind)
     return await query

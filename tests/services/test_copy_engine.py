@@ -306,3 +306,13 @@ async def test_free_users_approval_is_refused_before_any_command(database: str) 
     with pytest.raises(PermissionDenied):
         await approvals.decide(free, view.id, Decision.APPROVED)
     assert await th.commands(OPEN) == []
+
+
+async def test_a_broken_stored_spec_falls_back_to_the_builtin_one(database: str) -> None:
+    sam = await th.user(SUB)
+    dev = await th.device(sam, mode=DeviceMode.COPY)
+    bad = symbol_map.spec_json(th.report("EURUSD")) | {"volume_step": "0"}
+    await DeviceSymbol.create(device=dev, name="EURUSD", symbol="EURUSD", spec=bad)
+    await th.publish()
+    (cmd,) = await th.commands(OPEN)
+    assert cmd.payload["volume"] == "0.53"

@@ -199,3 +199,13 @@ async def test_owner_bars_feed_the_loop_only_when_it_runs_on_ea_bars(database: s
         terminal_reports.set_bar_feed(None)
     got = await feed.next_closed_bars("EURUSD")
     assert [b.time for b in got] == [start + timedelta(hours=i) for i in range(3)]
+
+
+async def test_unusable_symbol_specs_are_not_stored(database: str) -> None:
+    from dataclasses import replace
+
+    sam = await th.user(SUB)
+    dev = await th.device(sam)
+    broken = replace(th.report("EURUSD.r"), tick_size=D(0))
+    assert await terminal_reports.on_symbols(ref(dev), [broken, th.report("GBPUSD")]) == 1
+    assert await DeviceSymbol.filter(device_id=dev.id).values_list("name", flat=True) == ["GBPUSD"]
