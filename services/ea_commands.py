@@ -120,6 +120,7 @@ def notify(device_pks: Iterable[int]) -> None:
 async def transaction() -> AsyncIterator[None]:
     """``in_transaction()`` that wakes pollers of the commands created inside after commit."""
     outer = _wakes_after_commit.get()
+    foreign = outer is None and _in_foreign_transaction()  # someone else commits, later
     wakes: set[int] = set() if outer is None else outer
     token = _wakes_after_commit.set(wakes)
     try:
@@ -127,8 +128,10 @@ async def transaction() -> AsyncIterator[None]:
             yield
     finally:
         _wakes_after_commit.reset(token)
-    if outer is None:  # the outermost block: committed now
+    if outer is None:  # the outermost block of ours: committed now, unless foreign
         notify(wakes)
+        if foreign and wakes:
+            _wake_later(sorted(wakes))
 
 
 def _in_foreign_transaction() -> bool:

@@ -92,11 +92,11 @@ def _load_or_create_key_file(data_dir: Path) -> str:
                 os.link(tmp, path)  # atomic, never overwrites
         finally:
             os.unlink(tmp)
-        log.warning(
-            "MASTER_KEY is not set: generated a random key file for device secrets; "
-            "set MASTER_KEY in production (losing the file makes stored secrets unreadable)",
-            extra={"path": str(path)},
-        )
+    log.warning(
+        "MASTER_KEY is not set: device secrets are sealed with the key in %s; set MASTER_KEY "
+        "in production (losing that file makes stored secrets unreadable)",
+        path,
+    )
     text = path.read_text(encoding="ascii").strip()
     if not text:
         msg = f"{path} is empty: restore it or set MASTER_KEY"

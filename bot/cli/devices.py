@@ -91,9 +91,15 @@ def add_device(args: argparse.Namespace) -> int:
     if args.user <= 0:
         msg = f"--user must be a positive Telegram id, got {args.user}"
         raise CliError(msg)
+    owners = settings_or_exit().owners
     made = _run(
         lambda: devices.create_device(
-            args.user, args.name, args.mode, encrypt_payloads=args.encrypt, by_operator=True
+            args.user,
+            args.name,
+            args.mode,
+            encrypt_payloads=args.encrypt,
+            by_operator=True,
+            owners=owners,
         )
     )
     if args.json:

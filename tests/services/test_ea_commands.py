@@ -106,6 +106,17 @@ async def test_create_in_a_foreign_transaction_wakes_again_later(
     assert wakes == [[pk], [pk]]
 
 
+async def test_transaction_inside_a_foreign_one_wakes_again_later(
+    database: str, wakes: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ea_commands, "LATE_WAKES_S", (0.02,))
+    pk = await device_pk()
+    async with in_transaction(), ea_commands.transaction():
+        await create(pk, "n1")
+    await asyncio.sleep(0.1)
+    assert wakes == [[pk], [pk]]
+
+
 @pytest.mark.parametrize(
     "bad",
     [
