@@ -21,9 +21,9 @@ from models.devices import (
     Execution,
     Position,
 )
-from models.signals import Signal
+from models.signals import Signal, SignalStatus
+from services import app_settings, copy_engine, symbol_map
 from services import notifications as outbox
-from services import symbol_map
 from services import terminal_messages as tm
 from services.copy_sizing import profit_money, slippage_points
 from services.ea_commands import CommandInfo
@@ -32,6 +32,7 @@ from services.terminal_messages import msgid as _
 
 S = CommandStatus
 APPLIED_MODIFY = (S.PLACED, S.FILLED)
+ENDED = (SignalStatus.EXPIRED, SignalStatus.REPLACED, SignalStatus.CANCELLED, SignalStatus.CLOSED)
 
 
 async def on_ack(command: CommandInfo, ack: AckIn) -> None:
@@ -41,8 +42,8 @@ async def on_ack(command: CommandInfo, ack: AckIn) -> None:
         await _filled(command, ack)
     elif ack.status is S.CLOSED and kind in (CommandType.OPEN, CommandType.CLOSE):
         await _closed(command, ack)
-    elif ack.status in (S.REJECTED, S.FAILED):
-        await _refused(command, ack)
+    elif ack.status in (S.REJECTED, S.FAILED) and kind is not CommandType.CANCEL:
+        await _refused(command, ack)  # a cancel that finds nothing to cancel is harmless
 
 
 async def _device(command: CommandInfo) -> Device:
@@ -107,6 +108,22 @@ async def _filled(command: CommandInfo, ack: AckIn) -> None:
         )  # fmt: skip
         await outbox.enqueue_many([tm.item(to, "terminal.filled", f"ack:{command.id}:filled",
                                            text, signal_id=command.signal_id)])  # fmt: skip
+        await _close_if_signal_ended(command, ack.ticket or command.ticket)
+
+
+async def _close_if_signal_ended(command: CommandInfo, ticket: int | None) -> None:
+    """A fill that raced the end of its signal (the cancel came too late). With server-managed
+    exits (entry_only) nobody would ever close it, so it is closed now; in full visibility it
+    carries the broker-side stop and target like any other fill."""
+    signal = await Signal.get_or_none(id=command.signal_id)
+    if signal is None or ticket is None or SignalStatus(signal.status) not in ENDED:
+        return
+    if await app_settings.visibility() is not app_settings.Visibility.ENTRY_ONLY:
+        return
+    await copy_engine.close_position(
+        command.device_pk, ticket, command.payload["symbol"], command.payload["side"],
+        signal_id=command.signal_id, reason="ended",
+    )  # fmt: skip
 
 
 async def _execution_for(command: CommandInfo, ack: AckIn) -> Execution | None:

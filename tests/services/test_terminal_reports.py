@@ -209,3 +209,28 @@ async def test_unusable_symbol_specs_are_not_stored(database: str) -> None:
     broken = replace(th.report("EURUSD.r"), tick_size=D(0))
     assert await terminal_reports.on_symbols(ref(dev), [broken, th.report("GBPUSD")]) == 1
     assert await DeviceSymbol.filter(device_id=dev.id).values_list("name", flat=True) == ["GBPUSD"]
+
+
+@pytest.mark.parametrize(("visibility", "closes"), [("entry_only", 1), ("full", 0)])
+async def test_a_fill_that_raced_the_signals_end_is_closed_when_we_manage_exits(
+    database: str, monkeypatch: pytest.MonkeyPatch, visibility: str, closes: int
+) -> None:
+    from models.signals import SignalStatus
+    from services import signals
+
+    th.visibility(monkeypatch, visibility)
+    sam = await th.user(SUB)
+    dev = await th.device(sam, mode=DeviceMode.COPY)
+    view = await th.publish()
+    (cmd,) = await th.commands(CommandType.OPEN)
+    await ea_commands.ack(dev.id, ack(cmd.id, S.PLACED, ticket=70))
+    await signals.transition(view.id, SignalStatus.EXPIRED)  # CANCEL queued...
+    await ea_commands.ack(dev.id, ack(cmd.id, S.FILLED, ticket=70, price=th.ENTRY))  # ...too late
+    (cancel,) = await th.commands(CommandType.CANCEL)
+    refusal = AckIn(cancel.id, S.REJECTED, 70, None, None, None, "cancel: #70 already filled")
+    await ea_commands.ack(dev.id, refusal)
+    assert await th.texts(SUB, "terminal.rejected") == []  # a cancel finding nothing: quiet
+    rows = await th.commands(CommandType.CLOSE)
+    assert [(c.payload["ticket"], c.payload["comment"]) for c in rows] == [
+        (70, "sd:close:ended")
+    ] * closes
