@@ -99,7 +99,7 @@ async def _replace_positions(device_pk: int, positions: Sequence[PositionIn]) ->
         }  # fmt: skip
         if row is None:
             await Position.create(device_id=device_pk, ticket=p.ticket, **values)
-        else:
+        elif any(getattr(row, k) != v for k, v in values.items()):  # most reports change P&L
             await Position.filter(id=row.id).update(**values, updated_at=datetime.now(UTC))
 
 
