@@ -14,6 +14,8 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.emulator import DEFAULT_PERSONAS, Emulator, setup_sandbox
 from bot.settings import SANDBOX_OWNER_ID
+from bot.trading import _replay_feed
+from ea.client_sandbox import SandboxTerminal
 from models.signals import AppSetting
 from models.users import Role
 from services import app_settings
@@ -49,6 +51,7 @@ class SandboxExtension:
     def __init__(self) -> None:
         self.emulator: Emulator | None = None
         self.owner_id = SANDBOX_OWNER_ID
+        self.terminal: SandboxTerminal | None = None
 
     async def before_bot(self, runner: AppRunner) -> None:
         settings = runner.settings
@@ -82,6 +85,27 @@ class SandboxExtension:
             "Open %s/sandbox to chat with the bot.",
             runner.base_url,
         )
+        try:
+            await self._start_terminal(runner)
+        except Exception:  # the sandbox runs without its EA rather than not at all
+            log.exception("sandbox EA not started")
+
+    async def _start_terminal(self, runner: AppRunner) -> None:
+        """One Python EA for the owner on a paper account that sees the trading loop's bars
+        (the loop is built after this hook, from `runner.feeds`)."""
+        settings = runner.settings
+        self.terminal = SandboxTerminal(
+            settings.symbols, settings.data_dir / "ea-state-sandbox.json"
+        )
+        feeds = dict(runner.feeds or {})
+        if settings.market_data == "replay":
+            for symbol in settings.symbols:
+                if symbol not in feeds:
+                    feeds[symbol] = await _replay_feed(settings, symbol)
+        if feeds:
+            runner.feeds = self.terminal.tee(feeds)
+        await self.terminal.start(self.owner_id, settings.owners, runner.base_url)
 
     async def on_stop(self, runner: AppRunner) -> None:
-        return None
+        if self.terminal is not None:
+            await self.terminal.stop()

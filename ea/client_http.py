@@ -1,46 +1,39 @@
 """Signed HTTP for the reference EA: every request carries the protocol's four headers.
 
 ``X-Signature`` = hex HMAC-SHA256(secret, METHOD \\n PATH_WITH_QUERY \\n TIMESTAMP \\n NONCE \\n
-hex(SHA256(BODY)))``, computed by the server's own :func:`ea.auth.sign_request` (one
-implementation). Encrypted answers (``{"enc": "aes-256-gcm", ...}``) are opened with the key
-HKDF-SHA256(secret, info ``signaldesk-ea-v1``) and the device id as associated data.
+hex(SHA256(BODY)))``, computed by the server's own signer (:mod:`ea.crypto`, also behind
+``ea.auth``: one implementation). Encrypted answers (``{"enc": "aes-256-gcm", ...}``) are
+opened by :func:`ea.crypto.decrypt_payload` (key HKDF-SHA256(secret, info
+``signaldesk-ea-v1``), associated data the device id).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import random
-import secrets
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from yarl import URL
 
 from ea.client_wire import dumps
+from ea.crypto import decrypt_payload, payload_key, sign_request
 
-HKDF_INFO = b"signaldesk-ea-v1"
+__all__ = [
+    "NETWORK_ERRORS",
+    "AuthRejected",
+    "BadAnswer",
+    "ServerError",
+    "SignedClient",
+    "backoff",
+    "decrypt_payload",
+    "payload_key",
+    "sign_request",
+]
 NETWORK_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError)
-
-
-def sign_request(
-    secret: str, method: str, path_with_query: str, body: bytes, timestamp: int, nonce: str
-) -> dict[str, str]:
-    """TEMPORARY private copy until ea.auth lands (then imported from there)."""
-    message = "\n".join(
-        (method.upper(), path_with_query, str(timestamp), nonce, hashlib.sha256(body).hexdigest())
-    )
-    signature = hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
-    return {"X-Timestamp": str(timestamp), "X-Nonce": nonce, "X-Signature": signature}
 
 
 class ServerError(Exception):
@@ -56,21 +49,8 @@ class AuthRejected(ServerError):
     """401/403: wrong secret, revoked device, clock off by more than 300 s."""
 
 
-def payload_key(secret: str) -> bytes:
-    """The per-device AES-256 key: HKDF-SHA256 of the secret, no salt, info signaldesk-ea-v1."""
-    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=HKDF_INFO)
-    return hkdf.derive(secret.encode())
-
-
-def decrypt_payload(secret: str, device_id: str, envelope: dict[str, Any]) -> Any:
-    """The JSON inside an ``aes-256-gcm`` envelope (``cryptography``'s InvalidTag if forged)."""
-    if envelope.get("enc") != "aes-256-gcm":
-        msg = f"unsupported payload encryption {envelope.get('enc')!r}"
-        raise ValueError(msg)
-    nonce = base64.b64decode(envelope["nonce"])
-    ciphertext = base64.b64decode(envelope["ciphertext"])
-    plain = AESGCM(payload_key(secret)).decrypt(nonce, ciphertext, device_id.encode())
-    return json.loads(plain)
+class BadAnswer(ServerError):
+    """A 2xx answer that is not JSON or does not decrypt (wrong secret or tampered)."""
 
 
 def backoff(base_s: float = 0.5, cap_s: float = 30.0) -> Iterator[float]:
@@ -103,9 +83,11 @@ class SignedClient:
             self._session = None
 
     def headers(self, method: str, path_with_query: str, body: bytes) -> dict[str, str]:
-        nonce = secrets.token_urlsafe(18)  # 24 chars of [A-Za-z0-9_-]
-        signed = sign_request(self._secret, method, path_with_query, body, int(time.time()), nonce)
-        return {**signed, "X-Device-Id": self.device_id, "Content-Type": "application/json"}
+        """The four protocol headers (timestamp now, a fresh nonce) and the content type."""
+        signed = sign_request(
+            self._secret, method, path_with_query, body, device_id=self.device_id
+        )
+        return {**signed, "Content-Type": "application/json"}
 
     async def request(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, timeout_s: float = 15
@@ -129,9 +111,12 @@ class SignedClient:
                 raise _error(response.status, text)
         if not text:
             return None
-        data = json.loads(text)
-        if isinstance(data, dict) and "enc" in data and "ciphertext" in data:
-            return decrypt_payload(self._secret, self.device_id, data)
+        try:
+            data = json.loads(text)
+            if isinstance(data, dict) and "enc" in data and "ciphertext" in data:
+                return decrypt_payload(self._secret, self.device_id, data)
+        except ValueError as exc:  # SecretError is a ValueError too
+            raise BadAnswer(response.status, f"unreadable answer: {exc}") from None
         return data
 
 

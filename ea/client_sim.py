@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from ea.client import EAClient
+from trading.brokers.base import MarketClosed
 from trading.brokers.paper import PaperBroker
 from trading.candles import Bar, Candles
 from trading.symbols import get_spec
@@ -27,11 +28,22 @@ def paper_broker(
 
 
 def feed_bar(broker: PaperBroker, client: EAClient | None, symbol: str, bar: Bar) -> None:
-    """Apply one closed bar to the paper account and let the client report what it did."""
-    if symbol in broker.engine.specs:
-        broker.on_bar(symbol, bar)
-        if client is not None:
-            client.poke()
+    """Apply one closed bar to the paper account and let the client report what it did.
+
+    Bars of unknown symbols and bars older than the account's last quote (history replayed
+    by a restarted trading loop) are ignored: the market only moves forward.
+    """
+    if symbol not in broker.engine.specs:
+        return
+    try:
+        last_close = broker.engine.quote(symbol).time
+    except MarketClosed:  # no quote yet
+        last_close = None
+    if last_close is not None and bar.time < last_close:
+        return
+    broker.on_bar(symbol, bar)
+    if client is not None:
+        client.poke()
 
 
 async def replay_bars(

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ea.client_http import payload_key, sign_request
+from ea.crypto import payload_key, sign_request
 
 NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
@@ -25,6 +25,7 @@ class FakeServer:
         self.device_id = device_id
         self.secret = secret
         self.encrypt = encrypt
+        self.seal_secret = secret  # the key answers are sealed with (tests break it)
         self.pending: dict[str, dict[str, Any]] = {}
         self.acks: list[dict[str, Any]] = []
         self.accounts: list[dict[str, Any]] = []
@@ -88,7 +89,7 @@ class FakeServer:
         if not self.encrypt:
             return web.json_response(data)
         nonce = os.urandom(12)
-        sealed = AESGCM(payload_key(self.secret)).encrypt(
+        sealed = AESGCM(payload_key(self.seal_secret)).encrypt(
             nonce, json.dumps(data).encode(), self.device_id.encode()
         )
         envelope = {

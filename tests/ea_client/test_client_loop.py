@@ -112,13 +112,17 @@ async def test_broker_refusal_is_a_rejected_ack(server: FakeServer, tmp_path: Pa
     assert errors["cmd_0003"][0] == "rejected" and "unknown command type" in errors["cmd_0003"][1]
 
 
-async def test_encrypted_answers_are_decrypted(tmp_path: Path) -> None:
+async def test_encrypted_answers_are_decrypted_and_bad_ones_retried(tmp_path: Path) -> None:
     server = FakeServer(DEVICE, SECRET, encrypt=True)
+    server.seal_secret = "not the device's secret"
     await server.start()
     try:
         client = EAClient(config(server.url, tmp_path / "state.json"), paper())
         server.add(open_cmd())
-        async with running(client):
+        async with running(client) as task:
+            await wait_until(lambda: server.polls >= 3)  # unreadable answers: retried
+            assert not task.done() and server.acks == []
+            server.seal_secret = SECRET
             await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
     finally:
         await server.stop()
