@@ -22,11 +22,15 @@ DEFAULTS: dict[str, Any] = {
 
 async def get(key: str) -> Any:
     row = await AppSetting.get_or_none(key=key)
-    return DEFAULTS.get(key) if row is None else row.value
+    if row is None:
+        return DEFAULTS.get(key)
+    return row.value["v"] if isinstance(row.value, dict) and "v" in row.value else row.value
 
 
 async def put(key: str, value: Any) -> None:
-    await AppSetting.update_or_create(defaults={"value": value}, key=key)
+    """Store any JSON value; wrapped as {"v": value} because the JSON field would take a bare
+    string for already-encoded JSON."""
+    await AppSetting.update_or_create(defaults={"value": {"v": value}}, key=key)
 
 
 async def visibility() -> Visibility:
