@@ -36,6 +36,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("users", Role.ADMIN, __("cmd.users"), "[id | @username | text]"),
     CommandSpec("ban", Role.ADMIN, __("cmd.ban"), "<id | @username>"),
     CommandSpec("unban", Role.ADMIN, __("cmd.unban"), "<id | @username>"),
+    CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
     CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <public|subscriber|admin>"),
 )
 

@@ -15,12 +15,13 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.settings import Settings
 from models.users import Role
-from services import signals
+from services import app_settings, signals
 from services import strategy as strategy_service
 from services.users import UserInfo
 
 router = Router(name=__name__)
 ADMIN = {"role": Role.ADMIN}
+OWNER = {"role": Role.OWNER}
 
 
 class StrategyCB(CallbackData, prefix="stg"):
@@ -136,3 +137,14 @@ async def _routes_text() -> str:
     lines = [_("strategy.routes_title")]
     lines += [f"• {r.symbol} → {escape(r.title)} (<code>{r.chat_id}</code>)" for r in rows]
     return "\n".join(lines)
+
+
+@router.message(Command("visibility"), flags=OWNER)
+async def visibility(message: Message, command: CommandObject, user: UserInfo) -> None:
+    arg = (command.args or "").strip()
+    if not arg:
+        current = await app_settings.visibility()
+        await message.answer(_("strategy.visibility_usage").format(current=current.value))
+        return
+    chosen = await strategy_service.set_visibility(user.telegram_id, arg)
+    await message.answer(_("strategy.visibility_set").format(value=chosen.value))

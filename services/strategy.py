@@ -11,7 +11,8 @@ from decimal import Decimal, InvalidOperation
 from tortoise.transactions import in_transaction
 
 from models.signals import ChannelRoute, Signal, SignalSource, SignalStatus, SymbolState
-from services import audit, signals
+from services import app_settings, audit, signals
+from services.app_settings import Visibility
 from services.errors import InvalidInput, NotFound
 from services.signal_views import SignalView
 from trading.detector import Side
@@ -185,3 +186,15 @@ async def publish_manual(
     )
     assert view is not None  # a fresh uuid key is never a duplicate
     return view
+
+
+async def set_visibility(actor_id: int, value: str) -> Visibility:
+    """Owner: what subscribers see of new signals (full levels, or the entry only)."""
+    try:
+        visibility = Visibility(value.strip().lower())
+    except ValueError:
+        raise InvalidInput("error.visibility_unknown", value=value[:32]) from None
+    async with in_transaction():
+        await app_settings.put("signals.visibility", visibility.value)
+        await audit.record("signals.visibility", actor_id=actor_id, value=visibility.value)
+    return visibility

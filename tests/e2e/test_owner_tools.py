@@ -163,3 +163,25 @@ async def wait_until(predicate, timeout: float = 10.0) -> None:
         if loop.time() > deadline:
             raise AssertionError("condition not reached")
         await asyncio.sleep(0.01)
+
+
+async def test_owner_sets_visibility_and_cards_follow(
+    owner_app, tg: EmulatorClient, data_dir
+) -> None:
+    runner, feed = owner_app
+    assert "currently see: full" in text(await say(tg, OWNER, "/visibility"))
+    assert "Unknown visibility" in text(await say(tg, OWNER, "/visibility secret"))
+    assert (
+        text(await say(tg, OWNER, "/visibility entry_only"))
+        == "New signals will show: entry_only."
+    )
+    candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
+    feed.push("EURUSD", [candles.bar(i) for i in range(38)])
+    card = await tg.wait_for(SUB, lambda m: "EURUSD · SELL" in text(m), timeout=10, after_seq=0)
+    body = text(card)
+    assert "1.07592" in body and "1.07965" not in body and "1.06379" not in body
+    assert "managed by the server" in body
+    assert (
+        text(await say(tg, SUB, "/visibility full"))
+        == "Sorry, this action is not available for your account."
+    )
