@@ -58,6 +58,7 @@ ExhaustedHook = Callable[[Claimed, str], Awaitable[Any]]
 class SenderConfig:
     limits: SenderLimits = field(default_factory=SenderLimits)
     max_in_flight: int = 64
+    claim_batch: int = 16  # most rows claimed per cycle: a burst ramps up instead of stampeding
     poll_s: float = 0.5  # idle re-check when nobody calls wake()
     cycle_s: float = 0.02  # least time between two claims
     horizon_s: float = 0.1  # claim what the global bucket can send within this
@@ -185,7 +186,7 @@ class Sender:
         cfg = self.config
         if now < self._paused_until:
             return 0
-        free = cfg.max_in_flight - len(self._in_flight)
+        free = min(cfg.max_in_flight - len(self._in_flight), cfg.claim_batch)
         return min(free, math.floor(self._global.tokens_at(now + cfg.horizon_s)))
 
     async def _cycle(self) -> int:
