@@ -23,10 +23,17 @@ DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
 
 
 def normalise_url(url: str) -> str:
-    """Tortoise wants `postgres://`; accept the common `postgresql://` spelling too."""
+    """Tortoise wants `postgres://`; accept the common `postgresql://` spelling too.
+
+    SQLite runs in WAL mode (Tortoise's default) with `synchronous=NORMAL` unless the URL says
+    otherwise: in WAL mode that is safe against application crashes and corruption (only an OS
+    crash or power loss can roll back the last commits) and saves an fsync per transaction.
+    """
     scheme = urlsplit(url).scheme
     if scheme in ("postgresql", "psycopg"):
         return "postgres" + url[len(scheme) :]
+    if scheme == "sqlite" and "synchronous=" not in url and ":memory:" not in url:
+        return url + ("&" if "?" in url else "?") + "synchronous=NORMAL"
     return url
 
 
