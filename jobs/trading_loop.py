@@ -36,16 +36,29 @@ class TradingLoop:
         self.poll_s = poll_s
         self.on_bar = on_bar
         self._tasks: list[asyncio.Task[None]] = []
+        self._applying: set[str] = set()  # symbols in the middle of a bar's transactions
+        self._stopping = False
         self.processed = 0
 
     async def start(self) -> None:
         for symbol in self.runners:
             self._tasks.append(asyncio.create_task(self._run(symbol), name=f"loop-{symbol}"))
 
-    async def stop(self) -> None:
-        for task in self._tasks:
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop between bars: a loop waiting for its feed is cancelled at once, one applying a
+        bar finishes it first (cancelling inside a database transaction could leave it open)."""
+        self._stopping = True
+        waiting = [
+            t for t, s in zip(self._tasks, self.runners, strict=True) if s not in self._applying
+        ]
+        for task in waiting:
             task.cancel()
-        for task in self._tasks:
+        done, pending = (
+            await asyncio.wait(self._tasks, timeout=timeout_s) if self._tasks else ((), ())
+        )
+        for task in pending:  # a bar stuck for `timeout_s`: give up on it
+            task.cancel()
+        for task in (*done, *pending):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -53,7 +66,7 @@ class TradingLoop:
     async def _run(self, symbol: str) -> None:
         runner, feed = self.runners[symbol], self.feeds[symbol]
         state = await runner.load_state()
-        while True:
+        while not self._stopping:
             bars = await feed.next_closed_bars(symbol)
             if not bars:
                 await asyncio.sleep(self.poll_s)
@@ -61,11 +74,19 @@ class TradingLoop:
             seen = [b for b in bars if state.last_bar_time and b.time <= state.last_bar_time]
             if seen:  # bars applied before a restart: rebuild memory only
                 runner.replay(seen)
-            for bar in bars[len(seen) :]:
-                await self._apply(symbol, runner, bar)
+            self._applying.add(symbol)
+            try:
+                for bar in bars[len(seen) :]:
+                    if self._stopping:
+                        break  # the feed will hand the rest again after a restart
+                    await self._apply(symbol, runner, bar)
+            finally:
+                self._applying.discard(symbol)
 
     async def _apply(self, symbol: str, runner: SymbolRunner, bar: Bar) -> None:
         for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S, *([RETRY_DELAYS_S[-1]] * 1000))):
+            if attempt and self._stopping:
+                return  # not applied: the bar comes again after the restart
             await asyncio.sleep(delay)
             try:
                 await runner.process(bar)

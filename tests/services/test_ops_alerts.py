@@ -79,3 +79,47 @@ async def test_trading_loop_retries_a_failing_bar_and_alerts(database: str, monk
     assert runner.calls == 3 and loop.processed == 1  # retried, never skipped
     alerts = await Notification.filter(kind="ops.alert", chat_id=7)
     assert len(alerts) == 1 and "database hiccup" in alerts[0].payload["text"]
+
+
+async def test_stop_lets_the_bar_being_applied_finish(database: str) -> None:
+    from datetime import UTC, datetime
+
+    from jobs import trading_loop
+    from trading.candles import Bar
+
+    started, release = asyncio.Event(), asyncio.Event()
+    bars = [Bar(datetime(2024, 1, 2, h, tzinfo=UTC), 1.0, 1.0, 1.0, 1.0) for h in range(3)]
+
+    class SlowRunner:
+        applied: list[Bar] = []
+
+        async def load_state(self):  # noqa: ANN202
+            class S:
+                last_bar_time = None
+
+            return S()
+
+        async def process(self, b: Bar) -> None:
+            started.set()
+            await release.wait()  # e.g. inside its database transactions
+            self.applied.append(b)
+
+    class Feed:
+        given = False
+
+        async def next_closed_bars(self, symbol: str) -> list[Bar]:
+            if self.given:
+                await asyncio.sleep(3600)
+            self.given = True
+            return bars
+
+    runner = SlowRunner()
+    loop = trading_loop.TradingLoop({"EURUSD": runner}, {"EURUSD": Feed()}, OpsAlerts([7]))
+    await loop.start()
+    await started.wait()
+    stopping = asyncio.create_task(loop.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waits for the bar in progress instead of cancelling it
+    release.set()
+    await stopping
+    assert runner.applied == bars[:1]  # that bar completed; the rest wait for the restart
