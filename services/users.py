@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,8 +11,10 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from models.audit import AuditLog
 from models.users import Role, User, UserStatus
 from services import audit
+from services.batching import Batcher
 from services.errors import InvalidInput, NotFound, PermissionDenied
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
@@ -90,7 +93,7 @@ async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> Us
     """
     row = await User.get_or_none(telegram_id=profile.telegram_id)
     if row is None:
-        return await _create(profile, owners=owners)
+        return await _registrations.submit((profile, owners))
     changed = _profile_changed(row, profile)
     should_own = profile.telegram_id in owners and row.role != Role.OWNER
     came_back = row.status == UserStatus.BLOCKED_BOT  # writing to us means we are unblocked
@@ -108,6 +111,53 @@ async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> Us
             update_fields=["username", "first_name", "last_name", "role", "status", "updated_at"]
         )
     return to_info(row)
+
+
+async def _register_batch(
+    items: Sequence[tuple[TelegramProfile, frozenset[int]]],
+) -> list[UserInfo]:
+    """Register concurrent first contacts in ONE transaction (group commit): SQLite has a single
+    writer, so a burst of new users would otherwise queue one transaction each. Users created
+    meanwhile by someone else are simply read back; the rare referral-code collision (or any row
+    the bulk insert skipped) falls back to the one-by-one path."""
+    if len(items) == 1:  # nobody to share the commit with: the direct path is cheaper
+        profile, owners = items[0]
+        return [await _create(profile, owners=owners)]
+    wanted = {p.telegram_id: (p, owners) for p, owners in items}
+    existing = {
+        u.telegram_id for u in await User.filter(telegram_id__in=list(wanted)).only("telegram_id")
+    }
+    fresh = [(p, o) for tid, (p, o) in wanted.items() if tid not in existing]
+    if fresh:
+        async with in_transaction():
+            await User.bulk_create(
+                [
+                    User(
+                        telegram_id=p.telegram_id, username=p.username, first_name=p.first_name,
+                        last_name=p.last_name, referral_code=new_referral_code(),
+                        role=Role.OWNER if p.telegram_id in o else Role.PUBLIC,
+                    )
+                    for p, o in fresh
+                ],
+                ignore_conflicts=True,
+            )  # fmt: skip
+            made = await User.filter(
+                telegram_id__in=[p.telegram_id for p, _ in fresh]
+            ).values_list("telegram_id", flat=True)
+            await AuditLog.bulk_create(
+                [AuditLog(actor_id=tid, action="user.registered", data={}) for tid in made]
+            )
+    rows = {u.telegram_id: u for u in await User.filter(telegram_id__in=list(wanted))}
+    out = []
+    for profile, owners in items:
+        row = rows.get(profile.telegram_id)
+        out.append(to_info(row) if row is not None else await _create(profile, owners=owners))
+    return out
+
+
+_registrations: Batcher[tuple[TelegramProfile, frozenset[int]], UserInfo] = Batcher(
+    _register_batch, max_size=200, name="registrations"
+)
 
 
 async def _create(profile: TelegramProfile, *, owners: frozenset[int]) -> UserInfo:

@@ -94,3 +94,18 @@ async def test_audit_log_is_append_only(database: str) -> None:
         await row.save()
     with pytest.raises(Exception, match="append-only"):
         await row.delete()
+
+
+async def test_concurrent_first_contacts_register_once_each_in_a_batch(database: str) -> None:
+    import asyncio
+
+    profiles = [profile(900 + i % 25, f"u{i % 25}") for i in range(60)]  # 25 users, repeats
+    infos = await asyncio.gather(*(svc.ensure_user(p, owners=frozenset({900})) for p in profiles))
+    assert len({i.telegram_id for i in infos}) == 25
+    assert await User.filter(telegram_id__gte=900).count() == 25
+    assert {i.id for i in infos if i.telegram_id == 905} == {(await User.get(telegram_id=905)).id}
+    assert (await User.get(telegram_id=900)).role == Role.OWNER
+    registered = [e for e in await audit.recent(action="user.registered", limit=100)]
+    assert sorted(e.actor_id for e in registered) == list(range(900, 925))
+    codes = await User.filter(telegram_id__gte=900).values_list("referral_code", flat=True)
+    assert len(set(codes)) == 25
