@@ -105,7 +105,7 @@ class EAClient:
     async def _poll_loop(self) -> None:
         wait = max(0, min(30, self.config.poll_wait_s))
         delays = self._backoff()
-        while True:
+        while not self._stopping.is_set():
             self.polls += 1
             asked_at = time.monotonic()
             try:
@@ -115,23 +115,29 @@ class EAClient:
             except (*NETWORK_ERRORS, ServerError) as exc:
                 await self._network_trouble("poll", exc, next(delays))
                 continue
-            delays = self._backoff()
             commands = data.get("commands", []) if isinstance(data, dict) else []
-            if commands:
-                async with self._lock:
-                    for raw in commands:
-                        await self._handle(raw, asked_at)
-                    await self._flush_acks()
-                self.poke()
+            if not commands:
+                delays = self._backoff()
+                continue
+            async with self._lock:
+                fresh = [await self._handle(raw, asked_at) for raw in commands]
+                delivered = await self._flush_acks()
+            self.poke()
+            if any(fresh) and delivered:
+                delays = self._backoff()
+            else:  # only redeliveries, or acks that did not go out: do not hammer the server
+                await self._network_trouble("ack", RuntimeError("redelivered"), next(delays))
 
-    async def _handle(self, raw: Any, asked_at: float) -> None:
+    async def _handle(self, raw: Any, asked_at: float) -> bool:
+        """Execute, recover or re-acknowledge one command; True when it was new work."""
         try:
             cmd = parse_command(raw)
         except WireError as exc:
             command_id = raw.get("id") if isinstance(raw, dict) else None
             if isinstance(command_id, str) and self.state.get(command_id) is None:
                 self.state.record(Ack(command_id, "rejected", error=str(exc)))
-            return
+                return True
+            return False
         entry = self.state.get(cmd.id)
         if entry is None:
             self.state.begin(
@@ -140,11 +146,17 @@ class EAClient:
             )  # fmt: skip
             await self._execute(cmd)
         elif entry.state == EXECUTING:
-            if not await self._recover_one(cmd.id, entry):
+            try:
+                recovered = await self._recover_one(cmd.id, entry)
+            except BrokerError as exc:  # cannot tell what is at the broker: never re-place
+                log.warning("ea: cannot recover %s yet: %s", cmd.id, exc)
+                return False
+            if not recovered:
                 await self._execute(cmd)
         elif self._confirmed_at.get(cmd.id, 0.0) < asked_at:
             self.state.resend_all(cmd.id)  # redelivered: the server has not seen our acks
-        # else: acked while this poll was in flight; the redelivery is stale
+            return False
+        return True
 
     async def _execute(self, cmd: Command) -> None:
         """Run a command already marked ``executing``; record its ack before it is sent."""
@@ -170,10 +182,15 @@ class EAClient:
         log.info("ea: %s %s -> %s", cmd.type, cmd.id, ack.status, extra={"error": ack.error})
 
     async def _recover_all(self) -> None:
+        """At start: settle interrupted opens from what the broker shows (the rest wait for
+        the server's redelivery)."""
         for command_id in self.state.executing():
             entry = self.state.get(command_id)
-            if entry is not None:
-                await self._recover_one(command_id, entry)
+            try:
+                if entry is not None:
+                    await self._recover_one(command_id, entry)
+            except BrokerError as exc:
+                log.warning("ea: cannot recover %s yet: %s", command_id, exc)
 
     async def _recover_one(self, command_id: str, entry: Entry) -> bool:
         """Ack what an interrupted ``open`` left at the broker; False when it left nothing
@@ -196,9 +213,8 @@ class EAClient:
     # -- reporting -----------------------------------------------------------------------
 
     async def _report_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.config.account_interval_s)
+        while not self._stopping.is_set():
+            await _wait(self._wake, self.config.account_interval_s)
             self._wake.clear()
             try:
                 async with self._lock:
@@ -218,10 +234,10 @@ class EAClient:
             for ack in await follow(view, command_id, entry):
                 self.state.record(ack)
 
-    async def _flush_acks(self) -> None:
-        """Send unconfirmed acks in order. A 4xx answer other than 401 (409: an impossible
-        transition, 403: not our command) drops that ack, as the server knows better; 401,
-        5xx and network errors keep the rest for the next round."""
+    async def _flush_acks(self) -> bool:
+        """Send unconfirmed acks in order; True when none is left. A 4xx answer other than
+        401 (409: an impossible transition, 403: not our command) drops that ack, as the
+        server knows better; 401, 5xx and network errors keep the rest for the next round."""
         for command_id, entry in self.state.with_unsent():
             for offset, ack in enumerate(entry.unsent, start=entry.sent + 1):
                 body = ack.to_json()
@@ -232,12 +248,13 @@ class EAClient:
                 except ServerError as exc:
                     if exc.status == 401 or exc.status >= 500:
                         log.warning("ea: ack %s not delivered: %s", command_id, exc)
-                        return
+                        return False
                     log.warning("ea: ack %s %s refused: %s", command_id, ack.status, exc)
                 except NETWORK_ERRORS as exc:
                     log.warning("ea: ack %s not delivered: %r", command_id, exc)
-                    return
+                    return False
                 self.state.mark_sent(command_id, offset)
+        return True
 
     async def _send_symbols(self) -> None:
         if self._symbols_sent:
@@ -264,5 +281,13 @@ class EAClient:
     async def _network_trouble(self, where: str, exc: BaseException, delay_s: float) -> None:
         reason = f"{type(exc).__name__}: {exc}"
         log.warning("ea: %s failed (%s); retrying in %.1fs", where, reason, delay_s)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), delay_s)
+        await _wait(self._stopping, delay_s)
+
+
+async def _wait(event: asyncio.Event, timeout_s: float) -> None:
+    """Until ``event`` is set or ``timeout_s`` passed. ``asyncio.timeout`` rather than
+    ``wait_for``: on Python 3.11 ``wait_for`` can swallow a cancellation that races the
+    event, and a loop around it would never stop."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
