@@ -33,6 +33,7 @@ class FakeServer:
         self.rejected: list[str] = []  # why requests failed verification
         self.nonces: set[str] = set()
         self.ack_status: dict[str, int] = {}  # command id -> forced HTTP status
+        self.keep_pending = False  # a refused ack leaves the command pending (redelivered)
         self.polls = 0
         self._changed = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -113,7 +114,8 @@ class FakeServer:
         ack = json.loads(await self._verify(request))
         forced = self.ack_status.get(ack["command_id"])
         if forced is not None:
-            self.pending.pop(ack["command_id"], None)
+            if not self.keep_pending:
+                self.pending.pop(ack["command_id"], None)
             return web.json_response({"detail": "forced by the test"}, status=forced)
         self.acks.append(ack)
         self.pending.pop(ack["command_id"], None)

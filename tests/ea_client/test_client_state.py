@@ -12,8 +12,19 @@ import pytest
 from ea.client import EAClient
 from ea.client_state import StateFile, StateFileError
 from ea.client_wire import Ack, Command
-from tests.ea_client.conftest import config, open_cmd, paper, running, statuses, wait_until
+from tests.ea_client.conftest import (
+    config,
+    open_cmd,
+    paper,
+    quote,
+    running,
+    statuses,
+    wait_until,
+)
 from tests.ea_client.fake_server import FakeServer
+from trading.brokers.base import ConnectionLost, Order
+from trading.brokers.paper import PaperBroker
+from trading.symbols import get_spec
 
 
 class Crash(Exception):
@@ -114,3 +125,46 @@ def test_an_unreadable_state_file_stops_the_ea(tmp_path: Path, content: str) -> 
     path.write_text(content)
     with pytest.raises(StateFileError, match="state file"):
         StateFile(path)
+
+
+class Flaky(PaperBroker):
+    """A terminal whose link to the trade server is down until ``down`` is cleared."""
+
+    down = True
+
+    async def orders(self, symbol: str | None = None) -> list[Order]:
+        if self.down:
+            raise ConnectionLost("no connection to the trade server")
+        return await super().orders(symbol)
+
+
+async def test_recovery_that_cannot_see_the_broker_never_places(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    broker = Flaky({"EURUSD": get_spec("EURUSD")})
+    quote(broker, "1.10000")
+    state = StateFile(tmp_path / "state.json")
+    state.begin("cmd_0001", "open", comment="SD cmd_0001", symbol="EURUSD", signal_id=7)
+    server.add(open_cmd())
+    client = EAClient(config(server.url, state.path), broker)
+    async with running(client):
+        await wait_until(lambda: server.polls >= 3)  # redelivered, not executed
+        assert server.acks == [] and broker.engine.orders() == []
+        broker.down = False
+        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+    assert len(broker.engine.orders()) == 1
+
+
+async def test_refused_acks_of_a_redelivered_command_back_off(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    server.ack_status["cmd_0001"] = 422
+    server.keep_pending = True  # the server keeps redelivering what it cannot accept
+    client = EAClient(config(server.url, tmp_path / "state.json"), paper())
+    server.add(open_cmd())
+    async with running(client):
+        await wait_until(lambda: server.polls >= 4)
+        started, polls = asyncio.get_running_loop().time(), server.polls
+        await asyncio.sleep(1.0)
+        rate = (server.polls - polls) / (asyncio.get_running_loop().time() - started)
+    assert rate < 40, f"{rate:.0f} polls/s: the EA hammers the server"  # unbounded: hundreds
