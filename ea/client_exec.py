@@ -56,10 +56,12 @@ class Executor:
         if g.max_lot is not None and cmd.volume > g.max_lot:
             return f"guard: volume {cmd.volume} > max lot {g.max_lot}"
         if g.max_positions is not None:
-            ours = [p for p in await self.broker.positions() if p.magic == self.magic]
-            ours += [o for o in await self.broker.orders() if o.magic == self.magic]
-            if len(ours) >= g.max_positions:
-                return f"guard: {len(ours)} open positions/orders >= max {g.max_positions}"
+            positions = await self.broker.positions()
+            orders = await self.broker.orders()
+            ours = sum(1 for p in positions if p.magic == self.magic)
+            ours += sum(1 for o in orders if o.magic == self.magic)
+            if ours >= g.max_positions:
+                return f"guard: {ours} open positions/orders >= max {g.max_positions}"
         if g.max_spread_points is not None:
             tick = await self.broker.tick(cmd.symbol)
             point = (await self.broker.symbol_spec(cmd.symbol)).point
