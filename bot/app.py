@@ -32,7 +32,7 @@ from bot.webhook import JsonReplyRequestHandler
 from ea.api import setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import set_all_menus
-from jobs.ea_jobs import build_scheduler
+from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
 from middlewares.correlation import CorrelationMiddleware
@@ -155,6 +155,7 @@ class AppRunner:
     alerts: OpsAlerts = field(init=False)
     trading_loop: TradingLoop | None = field(init=False, default=None)
     _unsubscribe: Any = field(init=False, default=None)
+    _ui_idle: bool = field(init=False, default=True)
     ea_jobs: Any = field(init=False, default=None)  # the terminals' APScheduler
 
     async def start(self) -> None:
@@ -251,7 +252,9 @@ class AppRunner:
     async def _configure_ui(self) -> None:
         """Non-essential Bot API calls: a failure is a warning, retried later, never fatal."""
         for attempt, delay in enumerate((0.0, *UI_RETRY_DELAYS_S)):
+            self._ui_idle = True
             await asyncio.sleep(delay)
+            self._ui_idle = False
             try:
                 staff = dict(await users_service.staff())
                 staff.update(dict.fromkeys(self.settings.owners, Role.OWNER))  # even before /start
@@ -264,6 +267,7 @@ class AppRunner:
                 )
                 continue
             log.info("bot UI configured")
+            self._ui_idle = True
             return
 
     async def _exhausted(self, claimed: Any, error: str) -> None:
@@ -275,7 +279,7 @@ class AppRunner:
     async def stop(self) -> None:
         metrics.UP.set(0)
         if self.ea_jobs is not None:
-            self.ea_jobs.shutdown(wait=False)
+            await stop_scheduler(self.ea_jobs)
         terminal_reports.set_bar_feed(None)
         if self.trading_loop is not None:
             await self.trading_loop.stop()
@@ -284,6 +288,11 @@ class AppRunner:
                 await self.dp.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
+        for task in list(self._tasks):  # the UI setup: only ever cancelled between its calls
+            if self._ui_idle:
+                task.cancel()
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

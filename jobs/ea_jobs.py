@@ -7,6 +7,7 @@ inherited by the scheduler's tasks). Jobs coalesce missed runs and tolerate a la
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -87,3 +88,17 @@ def build_scheduler(intervals: EaJobIntervals | None = None) -> AsyncIOScheduler
             _safe(job), "interval", seconds=seconds, id=job.__name__, next_run_time=now
         )
     return scheduler
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, timeout_s: float = 10.0) -> None:
+    """Stop without cancelling a running job: pause (no new runs), let the running ones finish,
+    then shut down. APScheduler's asyncio executor cancels running jobs on shutdown, and a job
+    cancelled inside a database transaction can leave the SQLite connection locked."""
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    executor = scheduler._lookup_executor("default")
+    running = list(getattr(executor, "_pending_futures", ()))
+    if running:
+        await asyncio.wait(running, timeout=timeout_s)
+    scheduler.shutdown(wait=False)

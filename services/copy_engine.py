@@ -30,7 +30,15 @@ from models.devices import (
 from models.signals import CloseReason, SignalStatus
 from services import app_settings, ea_commands, symbol_map
 from services import notifications as outbox
-from services.copy_open import UNFILLED, limits_from, open_key, open_on, order_comment, payload
+from services.copy_open import (
+    UNFILLED,
+    delivery_deadline,
+    limits_from,
+    open_key,
+    open_on,
+    order_comment,
+    payload,
+)
 from services.copy_sizing import Limits, Skip, terminal_levels
 from services.signal_views import SignalView
 
@@ -94,7 +102,7 @@ async def on_revise(view: SignalView) -> list[str]:
         )  # fmt: skip
         command_id = await ea_commands.create(
             row.device_id, CommandType.MODIFY, body, signal_id=view.id,  # type: ignore[attr-defined]
-            dedupe_key=f"modify:{row.id}:v{view.version}", expires_at=view.expires_at,
+            dedupe_key=f"modify:{row.id}:v{view.version}", expires_at=delivery_deadline(view),
         )  # fmt: skip
         if command_id is not None:
             created.append(command_id)

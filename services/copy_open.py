@@ -222,7 +222,7 @@ async def open_on(devices: Sequence[Device], view: SignalView) -> list[str]:
             skips.append((device, skip))
             continue
         items.append(ea_commands.NewCommand(
-            device.id, CommandType.OPEN, body, view.id, key, view.expires_at
+            device.id, CommandType.OPEN, body, view.id, key, delivery_deadline(view)
         ))  # fmt: skip
     created = [cid for cid in await ea_commands.create_many(items) if cid is not None]
     await _skipped(skips, view.id)
@@ -248,3 +248,17 @@ async def _skipped(skips: list[tuple[Device, Skip]], signal_id: int) -> None:
         ))  # fmt: skip
         log.info("copy skipped", extra={"device": device.device_id, "reason": skip.code})
     await outbox.enqueue_many(items)
+
+
+def delivery_deadline(view: SignalView, now: datetime | None = None) -> datetime:
+    """Until when (wall clock) the server keeps offering a command for `view`.
+
+    The signal's `expires_at` is market time (a bar close + the order's life). Live, market time
+    is the wall clock and the command expires with the order. When bars are replayed (sandbox,
+    demos) market time lies in the past: the command then gets the order's whole life from now,
+    and the signal's own expiry still cancels it through a CANCEL command.
+    """
+    moment = now or datetime.now(UTC)
+    if view.expires_at > moment:
+        return view.expires_at
+    return moment + (view.expires_at - view.published_at)
