@@ -124,30 +124,24 @@ async def _register_batch(
         profile, owners = items[0]
         return [await _create(profile, owners=owners)]
     wanted = {p.telegram_id: (p, owners) for p, owners in items}
-    existing = {
-        u.telegram_id for u in await User.filter(telegram_id__in=list(wanted)).only("telegram_id")
-    }
-    fresh = [(p, o) for tid, (p, o) in wanted.items() if tid not in existing]
-    if fresh:
-        async with in_transaction():
-            await User.bulk_create(
-                [
-                    User(
-                        telegram_id=p.telegram_id, username=p.username, first_name=p.first_name,
-                        last_name=p.last_name, referral_code=new_referral_code(),
-                        role=Role.OWNER if p.telegram_id in o else Role.PUBLIC,
-                    )
-                    for p, o in fresh
-                ],
-                ignore_conflicts=True,
-            )  # fmt: skip
-            made = await User.filter(
-                telegram_id__in=[p.telegram_id for p, _ in fresh]
-            ).values_list("telegram_id", flat=True)
-            await AuditLog.bulk_create(
-                [AuditLog(actor_id=tid, action="user.registered", data={}) for tid in made]
-            )
-    rows = {u.telegram_id: u for u in await User.filter(telegram_id__in=list(wanted))}
+    codes = {tid: new_referral_code() for tid in wanted}  # random: also marks the rows we insert
+    async with in_transaction():
+        await User.bulk_create(
+            [
+                User(
+                    telegram_id=p.telegram_id, username=p.username, first_name=p.first_name,
+                    last_name=p.last_name, referral_code=codes[p.telegram_id],
+                    role=Role.OWNER if p.telegram_id in o else Role.PUBLIC,
+                )
+                for p, o in wanted.values()
+            ],
+            ignore_conflicts=True,  # created meanwhile by another update: read back below
+        )  # fmt: skip
+        rows = {u.telegram_id: u for u in await User.filter(telegram_id__in=list(wanted))}
+        fresh = [r for r in rows.values() if r.referral_code == codes[r.telegram_id]]
+        await AuditLog.bulk_create(
+            [AuditLog(actor_id=r.telegram_id, action="user.registered", data={}) for r in fresh]
+        )
     out = []
     for profile, owners in items:
         row = rows.get(profile.telegram_id)
