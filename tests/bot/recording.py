@@ -45,7 +45,8 @@ class RecordingSession(BaseSession):
         return None
 
     async def stream_content(self, *args: Any, **kwargs: Any):  # pragma: no cover - unused
-        raise NotImplementedError
+        msg = "handler tests never download files; use the emulator for that"
+        raise AssertionError(msg)
 
     def texts(self) -> list[str]:
         out = []
