@@ -1,3 +1,6 @@
+import asyncio
+import logging
+
 import pytest
 
 from models.audit import AuditLog
@@ -97,8 +100,6 @@ async def test_audit_log_is_append_only(database: str) -> None:
 
 
 async def test_concurrent_first_contacts_register_once_each_in_a_batch(database: str) -> None:
-    import asyncio
-
     profiles = [profile(900 + i % 25, f"u{i % 25}") for i in range(60)]  # 25 users, repeats
     infos = await asyncio.gather(*(svc.ensure_user(p, owners=frozenset({900})) for p in profiles))
     assert len({i.telegram_id for i in infos}) == 25
@@ -109,3 +110,49 @@ async def test_concurrent_first_contacts_register_once_each_in_a_batch(database:
     assert sorted(e.actor_id for e in registered) == list(range(900, 925))
     codes = await User.filter(telegram_id__gte=900).values_list("referral_code", flat=True)
     assert len(set(codes)) == 25
+
+
+async def test_a_burst_of_first_contacts_costs_one_select_and_one_insert(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="tortoise.db_client")
+    infos = await asyncio.gather(
+        *(svc.ensure_user(profile(700 + i, f"n{i}"), owners=frozenset({700})) for i in range(40))
+    )
+    words = [r.getMessage().split(None, 1)[0].upper() for r in caplog.records]
+    statements = [w for w in words if w in {"SELECT", "INSERT", "UPDATE", "BEGIN", "COMMIT"}]
+    assert statements == ["SELECT", "INSERT"]  # the audit rows come from the database trigger
+    for info in infos:  # what the caller got is exactly what is stored
+        assert info == svc.to_info(await User.get(telegram_id=info.telegram_id))
+    assert infos[0].role is Role.OWNER and {i.role for i in infos[1:]} == {Role.PUBLIC}
+    registered = await audit.recent(action="user.registered", limit=100)
+    assert sorted(e.actor_id for e in registered) == list(range(700, 740))
+
+
+async def test_rows_the_insert_skipped_are_read_back_or_retried(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the batch's SELECT and its INSERT another update may create the user, or a new
+    referral code may collide: those rows are skipped by ON CONFLICT and resolved one by one."""
+    existing = await svc.seed(50, "Old", "old", Role.SUBSCRIBER)
+    codes = iter([existing.referral_code, existing.referral_code, "FRESH234"])
+    monkeypatch.setattr(svc, "new_referral_code", lambda: next(codes))
+    out = await svc._register(
+        [(profile(50, "old", "Old"), frozenset()), (profile(51), frozenset())]
+    )
+    assert out[50] == existing  # read back, unchanged
+    assert out[51].referral_code == "FRESH234"  # retried with a new code
+    assert out[51] == svc.to_info(await User.get(telegram_id=51))
+    registered = await audit.recent(action="user.registered")
+    assert sorted(e.actor_id for e in registered) == [50, 51]  # one row per user, no more
+
+
+async def test_every_way_of_creating_a_user_is_audited_once(database: str) -> None:
+    await svc.seed(60, "Seeded", None, Role.ADMIN)  # operator CLI and sandbox personas
+    await svc.ensure_user(profile(61), owners=frozenset())
+    await svc.ensure_user(profile(61), owners=frozenset())
+    entries = await audit.recent(action="user.registered")
+    assert sorted((e.actor_id, e.target, e.data) for e in entries) == [
+        (60, None, {}),
+        (61, None, {}),
+    ]

@@ -1,0 +1,56 @@
+"""The database writes the `user.registered` audit row, in the statement that inserts the user.
+
+Registration is the only write on a first contact, and on SQLite every transaction holds the one
+connection for all its round trips: a trigger makes "insert the user and audit it" a single
+atomic statement, so a burst of new users costs one INSERT instead of a transaction each. The
+row is the same one `services.audit.record` would write.
+"""
+
+from tortoise import migrations
+from tortoise.migrations import operations as ops
+
+SQLITE_UP = """
+CREATE TRIGGER users_registered_audit AFTER INSERT ON users
+BEGIN
+    INSERT INTO audit_log (actor_id, action, target, data, created_at)
+    VALUES (NEW.telegram_id, 'user.registered', NULL, '{}', NEW.created_at);
+END;
+"""
+SQLITE_DOWN = "DROP TRIGGER IF EXISTS users_registered_audit;"
+
+POSTGRES_UP = """
+CREATE FUNCTION users_registered_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO audit_log (actor_id, action, target, data, created_at)
+    VALUES (NEW.telegram_id, 'user.registered', NULL, '{}', NEW.created_at);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER users_registered_audit AFTER INSERT ON users
+    FOR EACH ROW EXECUTE FUNCTION users_registered_audit();
+"""
+POSTGRES_DOWN = """
+DROP TRIGGER IF EXISTS users_registered_audit ON users;
+DROP FUNCTION IF EXISTS users_registered_audit();
+"""
+
+
+async def _run(schema_editor, postgres: str, sqlite: str) -> None:
+    client = schema_editor.client
+    await client.execute_script(postgres if client.capabilities.dialect == "postgres" else sqlite)
+
+
+async def forward(apps, schema_editor) -> None:
+    await _run(schema_editor, POSTGRES_UP, SQLITE_UP)
+
+
+async def backward(apps, schema_editor) -> None:
+    await _run(schema_editor, POSTGRES_DOWN, SQLITE_DOWN)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0003_devices")]
+
+    initial = False
+
+    operations = [ops.RunPython(forward, backward)]
