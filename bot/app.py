@@ -33,6 +33,7 @@ from ea.api import setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import set_all_menus
 from jobs.ea_jobs import build_scheduler, stop_scheduler
+from jobs.leader import Leadership, lock_for
 from jobs.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
 from middlewares.correlation import CorrelationMiddleware
@@ -151,9 +152,12 @@ class AppRunner:
     _webhook: JsonReplyRequestHandler | None = field(init=False, default=None)
     _polling: asyncio.Task[Any] | None = field(init=False, default=None)
     extensions: list[Any] = field(init=False, default_factory=list)
-    sender: Sender = field(init=False)
+    sender: Sender | None = field(init=False, default=None)  # only on the scheduler leader
     alerts: OpsAlerts = field(init=False)
+    leadership: Leadership | None = field(init=False, default=None)
+    _push: PushFeed | None = field(init=False, default=None)
     trading_loop: TradingLoop | None = field(init=False, default=None)
+    _loop_running: bool = field(init=False, default=False)
     _unsubscribe: Any = field(init=False, default=None)
     _ui_idle: bool = field(init=False, default=True)
     ea_jobs: Any = field(init=False, default=None)  # the terminals' APScheduler
@@ -168,11 +172,6 @@ class AppRunner:
         for ext in self.extensions:
             await ext.before_bot(self)
         self.bot = create_bot(self.settings, self.api_base)
-        limits = SenderLimits(
-            global_per_s=self.settings.sender_rate_per_s,
-            per_chat_per_s=self.settings.sender_per_chat_per_s,
-        )
-        self.sender = Sender(self.bot, SenderConfig(limits=limits), on_exhausted=self._exhausted)
         self.alerts = OpsAlerts(self.settings.owners, self.settings.error_alert_interval_s)
         self.dp = create_dispatcher(self.settings, self.bot, self.i18n, alerts=self.alerts)
         self.web_app = create_web_app(self.settings, self.bot, self.dp)
@@ -185,17 +184,16 @@ class AppRunner:
         for ext in self.extensions:
             await ext.after_web(self)
         self._spawn(self._configure_ui())
-        await self.sender.start()
-        self._unsubscribe = notifications.on_enqueued(self.sender.wake)
-        push = PushFeed() if self.settings.market_data == "ea" else None
-        terminal_reports.set_bar_feed(push, self.settings.symbols)  # owners' EA bars
-        self.ea_jobs = build_scheduler()
-        self.ea_jobs.start()
-        self.trading_loop = await build_trading_loop(
-            self.settings, self.alerts, push_feed=push, feeds=self.feeds
+        self._unsubscribe = notifications.on_enqueued(self._wake_sender)
+        self._push = PushFeed() if self.settings.market_data == "ea" else None
+        terminal_reports.set_bar_feed(self._push, self.settings.symbols)  # owners' EA bars
+        self.leadership = Leadership(
+            lock_for(self.settings.database_url),
+            on_elected=self._lead,
+            on_deposed=self._stop_duties,
+            retry_s=self.settings.leader_retry_s,
         )
-        if self.trading_loop is not None:
-            await self.trading_loop.start()
+        await self.leadership.start()
         if self.settings.webhook_url:
             await self._set_webhook()
         else:
@@ -270,6 +268,41 @@ class AppRunner:
             self._ui_idle = True
             return
 
+    async def _lead(self) -> None:
+        """This replica won the scheduler lock: start the jobs that must run exactly once."""
+        limits = SenderLimits(
+            global_per_s=self.settings.sender_rate_per_s,
+            per_chat_per_s=self.settings.sender_per_chat_per_s,
+        )
+        self.sender = Sender(self.bot, SenderConfig(limits=limits), on_exhausted=self._exhausted)
+        await self.sender.start()
+        self.ea_jobs = build_scheduler()
+        self.ea_jobs.start()
+        self.trading_loop = await build_trading_loop(
+            self.settings, self.alerts, push_feed=self._push, feeds=self.feeds
+        )
+        if self.trading_loop is not None:
+            await self.trading_loop.start()
+            self._loop_running = True
+        metrics.LEADER.set(1)
+
+    async def _stop_duties(self, *, sender: bool = True) -> None:
+        """Stop the singleton jobs (whatever of them started); the sender last, if asked."""
+        if self.ea_jobs is not None:
+            await stop_scheduler(self.ea_jobs)
+            self.ea_jobs = None
+        if self.trading_loop is not None and self._loop_running:
+            await self.trading_loop.stop()  # the object stays: its counters outlive it
+            self._loop_running = False
+        if sender and self.sender is not None:
+            await self.sender.stop()
+            self.sender = None
+            metrics.LEADER.set(0)
+
+    def _wake_sender(self) -> None:
+        if self.sender is not None:
+            self.sender.wake()
+
     async def _exhausted(self, claimed: Any, error: str) -> None:
         await self.alerts.alert(
             f"outbox:{claimed.kind}",
@@ -278,11 +311,10 @@ class AppRunner:
 
     async def stop(self) -> None:
         metrics.UP.set(0)
-        if self.ea_jobs is not None:
-            await stop_scheduler(self.ea_jobs)
+        if self.leadership is not None:
+            await self.leadership.stop_watching()
+        await self._stop_duties(sender=False)  # the sender drains what in-flight updates queue
         terminal_reports.set_bar_feed(None)
-        if self.trading_loop is not None:
-            await self.trading_loop.stop()
         if self._polling is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
@@ -303,7 +335,9 @@ class AppRunner:
             await asyncio.gather(*pending, return_exceptions=True)
         if self._unsubscribe is not None:
             self._unsubscribe()
-        await self.sender.stop()
+        await self._stop_duties()
+        if self.leadership is not None:
+            await self.leadership.resign()  # a standby replica takes over at once
         for ext in reversed(self.extensions):
             await ext.on_stop(self)
         await self.bot.session.close()

@@ -33,6 +33,11 @@ HTTP_ERRORS = Counter(
     "signaldesk_http_problems_total", "RFC 7807 answers, by status", ["status"], registry=REGISTRY
 )
 UP = Gauge("signaldesk_up", "1 while the app runs", registry=REGISTRY)
+LEADER = Gauge(
+    "signaldesk_scheduler_leader",
+    "1 while this replica runs the singleton jobs (sender, trading loop, housekeeping)",
+    registry=REGISTRY,
+)
 
 
 def render() -> bytes:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     loop_poll_s: float = Field(
         default=5.0, gt=0, description="feed polling when idle (not replay)"
     )
+    leader_retry_s: float = Field(
+        default=5.0, gt=0, description="scheduler-leader election and lock checks"
+    )
     data_dir: Path = Path("data")
 
     @field_validator("bot_token", mode="before")

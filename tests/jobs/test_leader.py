@@ -1,0 +1,160 @@
+"""Scheduler leadership: one holder of the lock at a time, takeover when the holder goes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import asyncpg
+import pytest
+from tortoise.backends.base.config_generator import expand_db_url
+
+from jobs.leader import (
+    FileLeaderLock,
+    Leadership,
+    PostgresLeaderLock,
+    SoleProcessLock,
+    lock_for,
+)
+from tests.dbutil import create_pg_database, drop_pg_database, postgres_server_url
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+class Duties:
+    """Records what Leadership asked of one replica."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.events: list[str] = []
+        self.fail = fail
+
+    async def elected(self) -> None:
+        self.events.append("elected")
+        if self.fail:
+            msg = "bad REPLAY_FILE"
+            raise RuntimeError(msg)
+
+    async def deposed(self) -> None:
+        self.events.append("deposed")
+
+
+def leadership(lock: object, duties: Duties, retry_s: float = 0.02) -> Leadership:
+    return Leadership(
+        lock,  # type: ignore[arg-type]
+        on_elected=duties.elected,
+        on_deposed=duties.deposed,
+        retry_s=retry_s,
+    )
+
+
+def test_the_lock_fits_the_database(tmp_path: Path) -> None:
+    assert isinstance(lock_for(f"sqlite://{tmp_path}/a.sqlite3"), FileLeaderLock)
+    assert lock_for(f"sqlite://{tmp_path}/a.sqlite3").path == tmp_path / "a.sqlite3.leader"  # type: ignore[union-attr]
+    assert isinstance(lock_for("sqlite://:memory:"), SoleProcessLock)
+    assert isinstance(lock_for("postgres://u:p@127.0.0.1:5432/db"), PostgresLeaderLock)
+
+
+async def test_file_lock_is_exclusive_until_released(tmp_path: Path) -> None:
+    first, second = FileLeaderLock(tmp_path / "x"), FileLeaderLock(tmp_path / "x")
+    assert await first.acquire()
+    assert await first.acquire()  # re-entrant for its holder
+    assert not await second.acquire()
+    await first.release()
+    assert await second.acquire()
+    assert not await first.acquire()
+    await second.release()
+
+
+async def test_one_leader_and_the_standby_takes_over_when_it_resigns(tmp_path: Path) -> None:
+    a_duties, b_duties = Duties(), Duties()
+    a = leadership(FileLeaderLock(tmp_path / "l"), a_duties)
+    b = leadership(FileLeaderLock(tmp_path / "l"), b_duties)
+    await a.start()
+    await b.start()
+    await asyncio.sleep(0.1)  # several campaigns of b's
+    assert (a.is_leader, b.is_leader) == (True, False)
+    assert b_duties.events == []
+    await a.stop_watching()
+    await a.resign()
+    await until(lambda: b.is_leader)
+    assert a_duties.events == ["elected"] and b_duties.events == ["elected"]
+    await b.stop_watching()
+    await b.resign()
+
+
+async def test_a_failure_to_start_the_duties_at_start_up_is_raised_and_frees_the_lock(
+    tmp_path: Path,
+) -> None:
+    broken = leadership(FileLeaderLock(tmp_path / "l"), Duties(fail=True))
+    with pytest.raises(RuntimeError, match="REPLAY_FILE"):
+        await broken.start()
+    assert not broken.is_leader
+    assert await FileLeaderLock(tmp_path / "l").acquire()  # handed back
+
+
+async def test_a_later_failure_is_logged_and_retried(tmp_path: Path) -> None:
+    holder = FileLeaderLock(tmp_path / "l")
+    assert await holder.acquire()
+    duties = Duties(fail=True)
+    standby = leadership(FileLeaderLock(tmp_path / "l"), duties)
+    await standby.start()  # not elected: nothing to raise
+    await holder.release()
+    await until(lambda: duties.events.count("elected") >= 2)  # failed, gave back, tried again
+    assert not standby.is_leader
+    assert "deposed" in duties.events  # what had started was stopped
+    await standby.stop_watching()
+
+
+PG_SERVER = postgres_server_url() or os.environ.get("PG_TEST_URL")
+
+
+@pytest.fixture
+async def pg_url() -> object:
+    if not PG_SERVER:
+        pytest.skip("no PostgreSQL server: set PG_TEST_URL or DATABASE_URL (CI does)")
+    url = await create_pg_database(PG_SERVER, prefix="sdlead")
+    yield url
+    await drop_pg_database(url)
+
+
+async def test_postgres_leader_steps_down_when_its_connection_dies(pg_url: str) -> None:
+    a_duties, b_duties = Duties(), Duties()
+    a = leadership(lock_for(pg_url), a_duties)
+    b = leadership(lock_for(pg_url), b_duties)
+    await a.start()
+    await b.start()
+    await asyncio.sleep(0.1)
+    assert (a.is_leader, b.is_leader) == (True, False)
+    # The database drops the leader's session (a network cut, a failover, a killed process):
+    # the server frees the advisory lock, a check fails, a steps down, b takes over.
+    credentials = expand_db_url(pg_url)["credentials"]
+    admin = await asyncpg.connect(
+        host=credentials["host"],
+        port=credentials["port"],
+        user=credentials["user"],
+        password=credentials.get("password") or None,
+        database=credentials["database"],
+    )
+    try:
+        killed = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'signaldesk-leader' AND datname = current_database()"
+            " AND pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+        )
+    finally:
+        await admin.close()
+    assert killed == 1
+    await until(lambda: b.is_leader and not a.is_leader)
+    assert a_duties.events == ["elected", "deposed"]
+    assert b_duties.events == ["elected"]
+    for side in (a, b):
+        await side.stop_watching()
+        await side.resign()
