@@ -21,6 +21,8 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from aiohttp import web
 
@@ -98,6 +100,15 @@ def create_bot(settings: Settings, api_base: str | None = None) -> Bot:
     )
 
 
+def fsm_storage(settings: Settings) -> BaseStorage:
+    """Where dialog state (the FSM) lives: Redis when replicas share it, else this process."""
+    if settings.redis_url is None:
+        return MemoryStorage()
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    return RedisStorage.from_url(settings.redis_url.get_secret_value())
+
+
 def create_dispatcher(
     settings: Settings,
     bot: Bot,
@@ -109,7 +120,13 @@ def create_dispatcher(
     cache = UserCache(ttl_s=settings.user_cache_ttl_s)
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
-    dp = Dispatcher(settings=settings, i18n=i18n, alerts=alerts, user_cache=cache)
+    dp = Dispatcher(
+        storage=fsm_storage(settings),
+        settings=settings,
+        i18n=i18n,
+        alerts=alerts,
+        user_cache=cache,
+    )
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
     dp.update.outer_middleware(ThrottlingMiddleware(buckets, i18n))
@@ -130,6 +147,9 @@ def create_web_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Applicat
     app[BOT_KEY] = bot
     app[DP_KEY] = dp
     app.add_routes(health.routes)
+    redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
+    if redis is not None:
+        app[health.REDIS_KEY] = redis
     setup_ea_routes(app)  # /ea/v1 and its long-poll hub
     return app
 
@@ -341,6 +361,7 @@ class AppRunner:
         for ext in reversed(self.extensions):
             await ext.on_stop(self)
         await self.bot.session.close()
+        await self.dp.storage.close()
         await db.close_db()
         log.info("stopped")
 

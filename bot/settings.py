@@ -20,6 +20,7 @@ TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 SANDBOX_TOKEN = "1000000001:SANDBOX-sandbox-sandbox-sandbox-000"  # noqa: S105 - not a secret
 SANDBOX_OWNER_ID = 1000001
 DB_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg")
+REDIS_SCHEMES = ("redis", "rediss", "unix")
 
 
 class SettingsError(Exception):
@@ -39,6 +40,7 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
     database_url: str = "sqlite://data/signaldesk.sqlite3"
+    redis_url: SecretStr | None = None  # FSM dialog state shared by replicas; unset = in memory
     owner_ids: Annotated[tuple[int, ...], NoDecode] = ()
     master_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -119,6 +121,16 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         if scheme != "sqlite" and not urlsplit(value).hostname:
             msg = "PostgreSQL needs a host: postgres://user:pass@HOST:5432/db"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or urlsplit(value).scheme not in REDIS_SCHEMES:
+            msg = "must look like redis://[:password@]host:6379/0 (or rediss://, unix://)"
             raise ValueError(msg)
         return value
 
