@@ -15,6 +15,10 @@ through `bot.transport` and settles the outcome:
 Start-up puts rows left SENDING by a crash back to PENDING (`recovered`): at-least-once, with
 duplicates bounded by the messages in flight at the crash. `stop()` is graceful: no new claims,
 in-flight sends finish, results are flushed; a graceful stop never duplicates.
+
+The claim loop and each message's attempt are here; rate limiting is in `jobs.sender_pacing`,
+the Bot API calls in `jobs.sender_delivery`, result handling in `jobs.sender_results` (mixins
+of `Sender`).
 """
 
 from __future__ import annotations
@@ -34,24 +38,16 @@ from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.types import FSInputFile
 
-from bot.transport import (
-    ChatLimiter,
-    Delivered,
-    SenderLimits,
-    TokenBucket,
-    Verdict,
-    classify,
-    deliver,
-    describe,
-)
+from bot.transport import ChatLimiter, Delivered, SenderLimits, TokenBucket, Verdict, classify
+from jobs.sender_delivery import DeliveryMixin
+from jobs.sender_pacing import PacingMixin, Ticket
+from jobs.sender_results import ExhaustedHook, ResultsMixin
 from services import notifications
 from services.notifications import Claimed, SentResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ExhaustedHook = Callable[[Claimed, str], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +64,7 @@ class SenderConfig:
     max_attempts: int = 8
 
 
-@dataclass(frozen=True, slots=True)
-class _Ticket:
-    at: float  # monotonic time the global token may be used
-    generation: int  # the pause generation it was taken in; a newer pause voids it
-
-
-class Sender:
+class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
     """Drains the outbox within Telegram's limits. `start()`, `wake()`, `stop()`."""
 
     def __init__(
@@ -182,13 +172,6 @@ class Sender:
                 self._last_cycle = self._clock() + self.config.poll_s
             await self._rest(started)
 
-    def _budget(self, now: float) -> int:
-        cfg = self.config
-        if now < self._paused_until:
-            return 0
-        free = min(cfg.max_in_flight - len(self._in_flight), cfg.claim_batch)
-        return min(free, math.floor(self._global.tokens_at(now + cfg.horizon_s)))
-
     async def _cycle(self) -> int:
         self._wake.clear()  # anything queued from here on is seen by this claim or wakes the next
         now = self._clock()
@@ -208,7 +191,7 @@ class Sender:
         await self._db(notifications.mark_sending([item.id for item in picked.values()]))
         now = self._clock()
         for item in picked.values():
-            ticket = _Ticket(now + self._global.reserve(now), self._generation)
+            ticket = Ticket(now + self._global.reserve(now), self._generation)
             task = asyncio.create_task(self._send(item, ticket))
             self._in_flight[item.chat_id] = task
         return len(picked)
@@ -231,13 +214,8 @@ class Sender:
             await asyncio.wait_for(self._wake.wait(), timeout=deadline - now)
         await self._sleep(self._last_cycle + cfg.cycle_s - self._clock())
 
-    async def _sleep(self, seconds: float) -> None:
-        if seconds > 0 and not self._stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-
     # -- one message ----------------------------------------------------------------------------
-    async def _send(self, item: Claimed, ticket: _Ticket | None) -> None:
+    async def _send(self, item: Claimed, ticket: Ticket | None) -> None:
         try:
             await self._attempt(item, ticket)
         except Exception as exc:
@@ -247,7 +225,7 @@ class Sender:
             self._in_flight.pop(item.chat_id, None)
             self._wake.set()
 
-    async def _attempt(self, item: Claimed, ticket: _Ticket | None) -> None:
+    async def _attempt(self, item: Claimed, ticket: Ticket | None) -> None:
         while True:
             ticket = await self._pace(item.chat_id, ticket)
             if ticket is None:  # stopping during a 429 pause: back to the queue
@@ -285,144 +263,6 @@ class Sender:
             now = self._clock()
             self._global.release(now)
             self._chats.take(item.chat_id, now)
-
-    async def _requeue_after_bug(self, item: Claimed, exc: Exception) -> None:
-        """Best effort: back to PENDING with backoff; if the database is down too, the row
-        stays SENDING until the next start recovers it."""
-        at = _utcnow() + timedelta(seconds=self.backoff_s(item.attempts))
-        with contextlib.suppress(Exception):
-            await self._db(notifications.schedule_retry(item.id, at, describe(exc)))
-
-    async def _pace(self, chat_id: int, ticket: _Ticket | None) -> _Ticket | None:
-        """Wait for a global token and the chat's turn; None if stopping during a 429 pause."""
-        while True:
-            if ticket is None:
-                while self._clock() < self._paused_until:
-                    if self._stopping.is_set():
-                        return None
-                    await self._sleep(self._paused_until - self._clock())
-                while not self._global.has_room():  # noqa: ASYNC110 - rare, after a 429 only
-                    await asyncio.sleep(1 / self._global.rate_per_s)
-                now = self._clock()
-                ticket = _Ticket(now + self._global.reserve(now), self._generation)
-            now = self._clock()
-            if (wait := max(ticket.at - now, self._chats.wait_s(chat_id, now))) > 0:
-                await asyncio.sleep(wait)
-            if ticket.generation == self._generation:
-                return ticket
-            # A 429 pause began meanwhile: queue again behind it.
-            self._global.release(self._clock())
-            ticket = None
-
-    def _pause(self, retry_after: int, item: Claimed) -> None:
-        self.counters["throttled_429"] += 1
-        until = self._clock() + retry_after
-        log.warning(
-            "outbox: rate limited, pausing all sends",
-            extra={"retry_after": retry_after, "chat_id": item.chat_id},
-        )
-        if until > self._paused_until:
-            self._paused_until = until
-            self._generation += 1
-            self._global.drain(until)
-
-    async def _deliver(self, item: Claimed) -> Delivered:
-        source = item.payload.get("photo") or {}
-        if item.payload["method"] == "send_photo" and "chart_id" in source:
-            return await self._deliver_chart(item, int(source["chart_id"]))
-        return await deliver(
-            self.bot,
-            item.chat_id,
-            item.payload,
-            reply_to=item.reply_to_message_id,
-            target=item.target_message_id,
-        )
-
-    async def _deliver_chart(self, item: Claimed, chart_id: int) -> Delivered:
-        """Upload a chart once; concurrent sends of it wait for the first upload's file_id."""
-        if (file_id := self._chart_ids.get(chart_id)) is None:
-            lock = self._chart_locks.setdefault(chart_id, asyncio.Lock())
-            async with lock:
-                if (file_id := self._chart_ids.get(chart_id)) is None:
-                    chart = await self._db(notifications.chart_ref(chart_id))
-                    if chart.file_id is None:
-                        delivered = await self._send_photo(item, FSInputFile(chart.path))
-                        if delivered.photo_file_id:
-                            self._chart_ids[chart_id] = delivered.photo_file_id
-                            await self._remember_chart(chart_id, delivered.photo_file_id)
-                        return delivered
-                    file_id = self._chart_ids[chart_id] = chart.file_id
-        return await self._send_photo(item, file_id)
-
-    async def _remember_chart(self, chart_id: int, file_id: str) -> None:
-        """The photo is delivered whatever happens here: a failure must not cause a resend."""
-        try:
-            await self._db(notifications.remember_chart_file_id(chart_id, file_id))
-        except Exception:
-            log.warning("outbox: could not store a chart's file_id", exc_info=True)
-
-    async def _send_photo(self, item: Claimed, photo: FSInputFile | str) -> Delivered:
-        return await deliver(
-            self.bot, item.chat_id, item.payload, reply_to=item.reply_to_message_id, photo=photo
-        )
-
-    async def _settle_error(self, item: Claimed, exc: Exception, verdict: Verdict) -> None:
-        error = describe(exc)
-        extra = {"id": item.id, "chat_id": item.chat_id, "kind": item.kind, "error": error}
-        if verdict is Verdict.UNREACHABLE:
-            self.counters["unreachable"] += 1
-            skipped = await self._db(
-                notifications.chat_unreachable(item.id, item.chat_id, item.user_id, error)
-            )
-            log.info("outbox: chat unreachable, queue skipped", extra=extra | {"n": skipped})
-        elif verdict is Verdict.PERMANENT:
-            self.counters["failed"] += 1
-            await self._db(notifications.mark_failed(item.id, error))
-            log.warning("outbox: rejected by Telegram", extra=extra)
-        elif item.attempts >= self.config.max_attempts:
-            self.counters["exhausted"] += 1
-            await self._db(
-                notifications.mark_failed(item.id, f"gave up after {item.attempts}: {error}")
-            )
-            log.error("outbox: retries exhausted", extra=extra)
-            if self.on_exhausted is not None:
-                try:
-                    await self.on_exhausted(item, error)
-                except Exception:
-                    log.exception("outbox: the exhausted-retries hook failed", extra=extra)
-        else:
-            self.counters["retried"] += 1
-            delay = self.backoff_s(item.attempts)
-            await self._db(
-                notifications.schedule_retry(item.id, _utcnow() + timedelta(seconds=delay), error)
-            )
-            heapq.heappush(self._retries, self._clock() + delay)
-            log.info("outbox: will retry", extra=extra | {"delay_s": round(delay, 3)})
-
-    def backoff_s(self, attempt: int) -> float:
-        """base * 2^(attempt-1), capped, times a jitter factor in [0.5, 1.0) ("equal jitter")."""
-        cfg = self.config
-        delay = min(cfg.backoff_cap_s, cfg.backoff_base_s * 2.0 ** max(0, attempt - 1))
-        return delay * (0.5 + self._rng() / 2)
-
-    # -- bookkeeping ----------------------------------------------------------------------------
-    async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.flush_s)
-            await self._flush()
-
-    async def _flush(self) -> None:
-        """Write buffered results in one transaction; on failure keep them for the next try."""
-        if not self._results:
-            return
-        batch, self._results = self._results, []
-        try:
-            await self._db(notifications.mark_sent(batch))
-        except Exception:
-            log.exception("outbox: could not record sent notifications; will retry")
-            self._results[:0] = batch
-            return
-        self._wake.set()  # notifications depending on these may be due now
 
 
 def _utcnow() -> datetime:
