@@ -8,47 +8,24 @@ keeps the subset we read) and constant values as the real package, so ``MT5Broke
 Failures are injected per function: ``inject("order_send", retcode=...)`` or
 ``inject("account_info", last_error=(-10004, "No IPC connection"))``.
 Times are server-zone unix seconds: ``server = utc + server_utc_offset_s``.
+
+The trading calls are in :mod:`tests.fakes.fake_mt5_trading`, the position, order and deal
+queries in :mod:`tests.fakes.fake_mt5_book` (mixins of ``FakeMT5``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
 from tests.fakes import mt5_api as api
-from trading.brokers.base import (
-    BrokerError,
-    DealEntry,
-    DealReason,
-    InvalidPrice,
-    InvalidStops,
-    InvalidVolume,
-    MarketClosed,
-    NoMoney,
-    OrderNotFound,
-    OrderRequest,
-    OrderType,
-    Side,
-    UnknownSymbol,
-)
+from tests.fakes.fake_mt5_book import BookMixin
+from tests.fakes.fake_mt5_trading import TradingMixin
+from trading.brokers.base import BrokerError
 from trading.brokers.paper import PaperEngine
-from trading.brokers.paper_rules import check_request
 from trading.candles import Candles
-from trading.numeric import to_decimal
-from trading.timeutil import utc_from_unix_s
-
-_RETCODE_OF: dict[type[BrokerError], int] = {
-    InvalidStops: api.TRADE_RETCODE_INVALID_STOPS,
-    InvalidPrice: api.TRADE_RETCODE_INVALID_PRICE,
-    InvalidVolume: api.TRADE_RETCODE_INVALID_VOLUME,
-    NoMoney: api.TRADE_RETCODE_NO_MONEY,
-    MarketClosed: api.TRADE_RETCODE_MARKET_CLOSED,
-    OrderNotFound: api.TRADE_RETCODE_INVALID_ORDER,
-    UnknownSymbol: api.TRADE_RETCODE_INVALID,
-}
 
 _TIMEFRAME_S = {
     api.TIMEFRAME_M1: 60, api.TIMEFRAME_M5: 300, api.TIMEFRAME_M15: 900, api.TIMEFRAME_M30: 1800,
@@ -56,15 +33,7 @@ _TIMEFRAME_S = {
 }  # fmt: skip
 
 
-def _level(value: float | None) -> Decimal | None:
-    return None if not value else to_decimal(float(value))
-
-
-def _as_server_s(value: Any) -> int:
-    return int(value.timestamp()) if hasattr(value, "timestamp") else int(value)
-
-
-class FakeMT5:
+class FakeMT5(TradingMixin, BookMixin):
     """Module-like fake: pass an instance wherever the ``MetaTrader5`` module is expected."""
 
     def __init__(
@@ -232,189 +201,3 @@ class FakeMT5:
             rates[field] = getattr(series, field)[sl]
         rates["tick_volume"] = series.volume[sl]
         return rates
-
-    # -- trading ---------------------------------------------------------------------------
-    def _result(self, retcode: int, request: dict[str, Any], **kw: Any) -> Any:
-        fields = {"deal": 0, "order": 0, "volume": 0.0, "price": 0.0, "bid": 0.0, "ask": 0.0}
-        fields.update(kw)
-        symbol = request.get("symbol", "")
-        if symbol in self.cursor:
-            t = self.engine.quote(symbol)
-            fields["bid"], fields["ask"] = float(t.bid), float(t.ask)
-        trade_request = api.TradeRequest(*(request.get(f, 0) for f in api.TradeRequest._fields))
-        comment = fields.pop("comment", "Request executed")
-        return api.OrderSendResult(
-            retcode, fields["deal"], fields["order"], fields["volume"], fields["price"],
-            fields["bid"], fields["ask"], comment, 1, 0, trade_request,
-        )  # fmt: skip
-
-    def _order_request(self, request: dict[str, Any], market: bool) -> OrderRequest:
-        buy_types = (api.ORDER_TYPE_BUY,) if market else (api.ORDER_TYPE_BUY_LIMIT,)
-        sell_types = (api.ORDER_TYPE_SELL,) if market else (api.ORDER_TYPE_SELL_LIMIT,)
-        if request.get("type") not in buy_types + sell_types:
-            raise InvalidPrice("unsupported order type for this action")
-        expires = None
-        if request.get("type_time") == api.ORDER_TIME_SPECIFIED:
-            expires = utc_from_unix_s(_as_server_s(request["expiration"]) - self.offset_s)
-        comment = str(request.get("comment", ""))
-        return OrderRequest(
-            request["symbol"], Side.BUY if request["type"] in buy_types else Side.SELL,
-            OrderType.MARKET if market else OrderType.LIMIT, to_decimal(float(request["volume"])),
-            None if market else to_decimal(float(request["price"])), _level(request.get("sl")),
-            _level(request.get("tp")), expires, comment, int(request.get("magic", 0)), comment,
-        )  # fmt: skip
-
-    def _filling_ok(self, request: dict[str, Any]) -> bool:
-        filling = request.get("type_filling", api.ORDER_FILLING_FOK)
-        if filling == api.ORDER_FILLING_FOK:
-            return bool(self.filling_mode & 1)
-        if filling == api.ORDER_FILLING_IOC:
-            return bool(self.filling_mode & 2)
-        return False
-
-    def _dispatch(self, request: dict[str, Any]) -> Any:
-        engine, action = self.engine, request.get("action")
-        if action == api.TRADE_ACTION_DEAL and request.get("position"):
-            volume = request.get("volume")
-            deal = engine.close_at_market(
-                int(request["position"]), None if volume is None else to_decimal(float(volume))
-            )
-            return self._result(api.TRADE_RETCODE_DONE, request, deal=deal.ticket,
-                                order=deal.order, volume=float(deal.volume), price=float(deal.price))  # fmt: skip
-        if action == api.TRADE_ACTION_DEAL:
-            if not self._filling_ok(request):
-                return self._result(
-                    api.TRADE_RETCODE_INVALID_FILL, request, comment="Unsupported filling mode"
-                )
-            placed = engine.place(self._order_request(request, market=True))
-            return self._result(api.TRADE_RETCODE_DONE, request, deal=engine.deals[-1].ticket,
-                                order=placed.ticket, volume=float(placed.volume), price=float(placed.price))  # fmt: skip
-        if action == api.TRADE_ACTION_PENDING:
-            placed = engine.place(self._order_request(request, market=False))
-            return self._result(api.TRADE_RETCODE_PLACED, request, order=placed.ticket,
-                                volume=float(placed.volume), price=float(placed.price))  # fmt: skip
-        if action == api.TRADE_ACTION_MODIFY:
-            engine.modify_order(int(request["order"]), to_decimal(float(request["price"])),
-                                _level(request.get("sl")), _level(request.get("tp")))  # fmt: skip
-            return self._result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
-        if action == api.TRADE_ACTION_SLTP:
-            engine.modify_position(int(request["position"]), _level(request.get("sl")),
-                                   _level(request.get("tp")))  # fmt: skip
-            return self._result(api.TRADE_RETCODE_DONE, request)
-        if action == api.TRADE_ACTION_REMOVE:
-            engine.cancel(int(request["order"]))
-            return self._result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
-        return self._result(api.TRADE_RETCODE_INVALID, request, comment="Invalid request")
-
-    def order_send(self, request: dict[str, Any]) -> Any:
-        failure = self._enter("order_send")
-        if failure is not None:
-            if failure["retcode"] is None:
-                return None
-            return self._result(failure["retcode"], request, comment="Injected failure")
-        self.requests.append(dict(request))
-        try:
-            return self._dispatch(request)
-        except BrokerError as exc:
-            return self._result(_RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT), request,
-                                comment=exc.message)  # fmt: skip
-
-    def order_check(self, request: dict[str, Any]) -> Any:
-        if self._enter("order_check") is not None:
-            return None
-        a = self.engine.account()
-        retcode, comment = 0, "Done"
-        try:
-            market = request.get("action") == api.TRADE_ACTION_DEAL
-            order = self._order_request(request, market=market)
-            tick = self.engine.quote(order.symbol)
-            costs = self.engine.costs(order.symbol)
-            check_request(order, costs, tick.bid, tick.ask, None, 0)
-        except BrokerError as exc:
-            retcode, comment = _RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT), exc.message
-        trade_request = api.TradeRequest(*(request.get(f, 0) for f in api.TradeRequest._fields))
-        return api.OrderCheckResult(
-            retcode, float(a.balance), float(a.equity), float(a.equity - a.balance),
-            float(a.margin), float(a.equity - a.margin), 0.0, comment, trade_request,
-        )  # fmt: skip
-
-    # -- book ------------------------------------------------------------------------------
-    def _server(self, utc_s: int | None) -> int:
-        return 0 if utc_s is None else utc_s + self.offset_s
-
-    def positions_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
-    ) -> Any:
-        if self._enter("positions_get") is not None:
-            return None
-        out = []
-        for record in self.engine._all_positions():
-            r = record.request
-            if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
-                continue
-            t = self.engine.quote(r.symbol)
-            opened = self._server(record.opened_s)
-            out.append(api.TradePosition(
-                record.ticket, opened, opened * 1000, opened, opened * 1000,
-                api.POSITION_TYPE_BUY if record.is_buy else api.POSITION_TYPE_SELL, r.magic,
-                record.ticket, api.DEAL_REASON_EXPERT, float(record.volume), float(record.price),
-                float(record.sl or 0), float(record.tp or 0),
-                float(t.bid if record.is_buy else t.ask), 0.0,
-                float(self.engine.floating_money(record)), r.symbol, r.comment, "",
-            ))  # fmt: skip
-        return tuple(out)
-
-    def orders_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
-    ) -> Any:
-        if self._enter("orders_get") is not None:
-            return None
-        out = []
-        for records in self.engine.pending_by_symbol.values():
-            for record in records.values():
-                r = record.request
-                if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
-                    continue
-                placed = self._server(record.placed_s)
-                specified = record.expires_s is not None
-                out.append(api.TradeOrder(
-                    record.ticket, placed, placed * 1000, 0, 0, self._server(record.expires_s),
-                    api.ORDER_TYPE_BUY_LIMIT if record.is_buy else api.ORDER_TYPE_SELL_LIMIT,
-                    api.ORDER_TIME_SPECIFIED if specified else api.ORDER_TIME_GTC, api.ORDER_FILLING_RETURN,
-                    api.ORDER_STATE_PLACED, r.magic, 0, 0, 3, float(record.volume),
-                    float(record.volume), float(record.price), float(record.sl or 0),
-                    float(record.tp or 0), float(record.price), 0.0, r.symbol, r.comment, "",
-                ))  # fmt: skip
-        return tuple(out)
-
-    def history_deals_get(
-        self,
-        date_from: Any = None,
-        date_to: Any = None,
-        group: str | None = None,
-        ticket: int | None = None,
-        position: int | None = None,
-    ) -> Any:
-        if self._enter("history_deals_get") is not None:
-            return None
-        reasons = {DealReason.SL: api.DEAL_REASON_SL, DealReason.TP: api.DEAL_REASON_TP}
-        out = []
-        for d in self.engine.deals:
-            server_s = int(d.time.timestamp()) + self.offset_s
-            if ticket is not None and d.ticket != ticket:
-                continue
-            if position is not None and d.position != position:
-                continue
-            if date_from is not None and not (
-                _as_server_s(date_from) <= server_s <= _as_server_s(date_to)
-            ):
-                continue
-            out.append(api.TradeDeal(
-                d.ticket, d.order, server_s, server_s * 1000,
-                api.DEAL_TYPE_BUY if d.side == Side.BUY else api.DEAL_TYPE_SELL,
-                api.DEAL_ENTRY_IN if d.entry == DealEntry.IN else api.DEAL_ENTRY_OUT, 0, d.position,
-                reasons.get(d.reason, api.DEAL_REASON_EXPERT), float(d.volume), float(d.price),
-                float(d.commission_money), 0.0, float(d.profit_money), 0.0, d.symbol,
-                d.comment, "",
-            ))  # fmt: skip
-        return tuple(out)

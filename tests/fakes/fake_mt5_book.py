@@ -1,0 +1,108 @@
+"""The book half of :class:`tests.fakes.fake_mt5.FakeMT5`: ``positions_get``, ``orders_get``
+and ``history_deals_get`` read the paper engine's positions, pending orders and deals as MT5's
+namedtuples, in server time. A mixin; ``FakeMT5.__init__`` sets the state declared here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tests.fakes import mt5_api as api
+from trading.brokers.base import DealEntry, DealReason, Side
+from trading.brokers.paper import PaperEngine
+
+
+def as_server_s(value: Any) -> int:
+    """A date argument (datetime or unix seconds: MT5 takes both) as unix seconds."""
+    return int(value.timestamp()) if hasattr(value, "timestamp") else int(value)
+
+
+class BookMixin:
+    """``positions_get``, ``orders_get``, ``history_deals_get``."""
+
+    engine: PaperEngine
+    offset_s: int
+
+    if TYPE_CHECKING:
+
+        def _enter(self, function: str) -> dict[str, Any] | None: ...
+
+    def _server(self, utc_s: int | None) -> int:
+        return 0 if utc_s is None else utc_s + self.offset_s
+
+    def positions_get(
+        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+    ) -> Any:
+        if self._enter("positions_get") is not None:
+            return None
+        out = []
+        for record in self.engine._all_positions():
+            r = record.request
+            if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
+                continue
+            t = self.engine.quote(r.symbol)
+            opened = self._server(record.opened_s)
+            out.append(api.TradePosition(
+                record.ticket, opened, opened * 1000, opened, opened * 1000,
+                api.POSITION_TYPE_BUY if record.is_buy else api.POSITION_TYPE_SELL, r.magic,
+                record.ticket, api.DEAL_REASON_EXPERT, float(record.volume), float(record.price),
+                float(record.sl or 0), float(record.tp or 0),
+                float(t.bid if record.is_buy else t.ask), 0.0,
+                float(self.engine.floating_money(record)), r.symbol, r.comment, "",
+            ))  # fmt: skip
+        return tuple(out)
+
+    def orders_get(
+        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
+    ) -> Any:
+        if self._enter("orders_get") is not None:
+            return None
+        out = []
+        for records in self.engine.pending_by_symbol.values():
+            for record in records.values():
+                r = record.request
+                if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
+                    continue
+                placed = self._server(record.placed_s)
+                specified = record.expires_s is not None
+                out.append(api.TradeOrder(
+                    record.ticket, placed, placed * 1000, 0, 0, self._server(record.expires_s),
+                    api.ORDER_TYPE_BUY_LIMIT if record.is_buy else api.ORDER_TYPE_SELL_LIMIT,
+                    api.ORDER_TIME_SPECIFIED if specified else api.ORDER_TIME_GTC, api.ORDER_FILLING_RETURN,
+                    api.ORDER_STATE_PLACED, r.magic, 0, 0, 3, float(record.volume),
+                    float(record.volume), float(record.price), float(record.sl or 0),
+                    float(record.tp or 0), float(record.price), 0.0, r.symbol, r.comment, "",
+                ))  # fmt: skip
+        return tuple(out)
+
+    def history_deals_get(
+        self,
+        date_from: Any = None,
+        date_to: Any = None,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> Any:
+        if self._enter("history_deals_get") is not None:
+            return None
+        reasons = {DealReason.SL: api.DEAL_REASON_SL, DealReason.TP: api.DEAL_REASON_TP}
+        out = []
+        for d in self.engine.deals:
+            server_s = int(d.time.timestamp()) + self.offset_s
+            if ticket is not None and d.ticket != ticket:
+                continue
+            if position is not None and d.position != position:
+                continue
+            if date_from is not None and not (
+                as_server_s(date_from) <= server_s <= as_server_s(date_to)
+            ):
+                continue
+            out.append(api.TradeDeal(
+                d.ticket, d.order, server_s, server_s * 1000,
+                api.DEAL_TYPE_BUY if d.side == Side.BUY else api.DEAL_TYPE_SELL,
+                api.DEAL_ENTRY_IN if d.entry == DealEntry.IN else api.DEAL_ENTRY_OUT, 0, d.position,
+                reasons.get(d.reason, api.DEAL_REASON_EXPERT), float(d.volume), float(d.price),
+                float(d.commission_money), 0.0, float(d.profit_money), 0.0, d.symbol,
+                d.comment, "",
+            ))  # fmt: skip
+        return tuple(out)
