@@ -94,3 +94,5 @@ async def test_webhook_rejects_a_wrong_secret(webhook_app: AppRunner) -> None:
         headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
         async with http.post(url, json={"update_id": 1}, headers=headers) as r:
             assert r.status == 401
+            assert r.content_type == "application/problem+json"
+            assert (await r.json())["title"] == "Unauthorized"
