@@ -11,24 +11,33 @@ import contextlib
 import gc
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from aiohttp import web
+from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot import db, metrics
 from bot.settings import Settings
-from bot.trading import build_trading_loop
+from bot.trading import FeedError, build_trading_loop
 from bot.transport import SenderLimits
 from bot.webhook import JsonReplyRequestHandler
 from ea.api import setup_ea_routes
@@ -58,6 +67,8 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 BOT_KEY = web.AppKey("bot", Bot)
 DP_KEY = web.AppKey("dispatcher", Dispatcher)
 UI_RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0, 60.0, 300.0)
+TELEGRAM_START_RETRIES_S: tuple[float, ...] = (1.0, 2.0, 4.0)
+IN_FLIGHT_TIMEOUT_S = 30.0
 
 
 _PINNED_RESPONSE_MODELS: list[type[Any]] = []
@@ -180,12 +191,28 @@ class AppRunner:
     _loop_running: bool = field(init=False, default=False)
     _unsubscribe: Any = field(init=False, default=None)
     _ui_idle: bool = field(init=False, default=True)
+    _phase: str = field(init=False, default="start-up")  # what a start-up failure is about
     ea_jobs: Any = field(init=False, default=None)  # the terminals' APScheduler
 
     async def start(self) -> None:
+        """Bring everything up; on failure take down what started and raise `StartupError`
+        (one readable line) for what the operator can fix: the database, Telegram, a port."""
+        try:
+            await self._start()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            reason = _startup_failure(exc, self._phase, self.settings)
+            if reason is None:
+                raise
+            raise StartupError(reason) from exc
+
+    async def _start(self) -> None:
+        self._phase = f"database {db.redacted(self.settings.database_url)}"
         if self.migrate:
             await db.migrate(self.settings.database_url)
         await db.init_db(self.settings.database_url)
+        self._phase = "start-up"
         key = self.settings.master_key
         secret_box.configure(key.get_secret_value() if key else None, self.settings.data_dir)
         self.i18n = build_i18n()
@@ -200,7 +227,9 @@ class AppRunner:
             self._mount_webhook()
         for ext in self.extensions:
             await ext.before_web(self)
+        self._phase = f"web server on {self.settings.web_host}:{self.settings.web_port}"
         await self._start_web()
+        self._phase = "start-up"
         for ext in self.extensions:
             await ext.after_web(self)
         self._spawn(self._configure_ui())
@@ -214,13 +243,15 @@ class AppRunner:
             retry_s=self.settings.leader_retry_s,
         )
         await self.leadership.start()
+        self._phase = f"Bot API at {self.settings.telegram_api_base or 'https://api.telegram.org'}"
         if self.settings.webhook_url:
-            await self._set_webhook()
+            await _telegram_retrying(self._set_webhook)
         else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
+            await _telegram_retrying(lambda: self.bot.delete_webhook(drop_pending_updates=False))
             self._polling = asyncio.create_task(
                 self.dp.start_polling(self.bot, handle_signals=False, close_bot_session=False)
             )
+        self._phase = "running"
         # Start-up objects (routers, models, pydantic schemas) live for the whole process: keep
         # them out of the cyclic GC's generations so its collections stay short under load.
         gc.freeze()
@@ -330,16 +361,39 @@ class AppRunner:
         )
 
     async def stop(self) -> None:
+        """Graceful: singleton jobs between steps, then no new updates, in-flight ones finish,
+        the sender drains what they queued, the lock goes to a standby, connections close."""
         metrics.UP.set(0)
         if self.leadership is not None:
             await self.leadership.stop_watching()
         await self._stop_duties(sender=False)  # the sender drains what in-flight updates queue
         terminal_reports.set_bar_feed(None)
+        await self._stop_updates()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self.leadership is not None:
+            await self._stop_duties()
+            await self.leadership.resign()  # a standby replica takes over at once
+        for ext in reversed(self.extensions):
+            await ext.on_stop(self)
+        if hasattr(self, "bot"):
+            await self.bot.session.close()
+        if hasattr(self, "dp"):
+            await self.dp.storage.close()
+        await db.close_db()
+        log.info("stopped")
+
+    async def _stop_updates(self) -> None:
+        """Stop taking updates and requests; wait for the ones being handled."""
         if self._polling is not None:
             with contextlib.suppress(RuntimeError):
                 await self.dp.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
+            # aiogram does not wait for the updates it is still handling: we do.
+            handling = list(self.dp._handle_update_tasks)
+            if handling:
+                await asyncio.wait(handling, timeout=IN_FLIGHT_TIMEOUT_S)
         for task in list(self._tasks):  # the UI setup: only ever cancelled between its calls
             if self._ui_idle:
                 task.cancel()
@@ -353,17 +407,39 @@ class AppRunner:
         if self._webhook is not None:
             pending = list(self._webhook._background_feed_update_tasks)
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-        await self._stop_duties()
-        if self.leadership is not None:
-            await self.leadership.resign()  # a standby replica takes over at once
-        for ext in reversed(self.extensions):
-            await ext.on_stop(self)
-        await self.bot.session.close()
-        await self.dp.storage.close()
-        await db.close_db()
-        log.info("stopped")
+
+
+class StartupError(Exception):
+    """The app could not start for a reason outside the code (one readable line)."""
+
+
+async def _telegram_retrying(call: Callable[[], Awaitable[Any]]) -> Any:
+    """An essential Bot API call at start-up: network trouble and 5xx are retried with backoff
+    (Telegram or the network may be back in a moment); a rejected token is not."""
+    for delay in (*TELEGRAM_START_RETRIES_S, None):
+        try:
+            return await call()
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            if delay is None:
+                raise
+            wait = float(getattr(exc, "retry_after", 0) or delay)
+            log.warning("Bot API call failed at start-up; retrying", extra={"error": str(exc)})
+            await asyncio.sleep(wait)
+    return None
+
+
+def _startup_failure(exc: BaseException, phase: str, settings: Settings) -> str | None:
+    """One line for the failures an operator fixes outside the code; None for bugs."""
+    if isinstance(exc, TelegramUnauthorizedError):
+        return f"{phase}: BOT_TOKEN was rejected (401 Unauthorized)"
+    operational = (
+        TelegramAPIError, DBConnectionError, OperationalError, asyncpg.PostgresError, OSError,
+        FeedError,
+    )  # fmt: skip
+    if isinstance(exc, operational):
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"{phase}: {detail}"
+    return None
 
 
 def _description(i18n: I18n) -> str:

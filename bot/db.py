@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.migrations.api import migrate as migrate_api
@@ -20,6 +20,23 @@ from models import MODEL_MODULES
 log = logging.getLogger(__name__)
 APP_LABEL = "models"
 DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
+
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
+
+
+def known_migrations() -> list[str]:
+    """Names of the migrations in the history, in order (e.g. ``0001_initial``)."""
+    return sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def normalise_url(url: str) -> str:
@@ -78,14 +95,16 @@ async def close_db() -> None:
 async def migrate(url: str, target: str | None = None, *, backward: bool = False) -> None:
     """Upgrade to head (default) or to `target`; `backward` with no target removes everything."""
     _ensure_sqlite_dir(url)
-    if backward:
-        name = target or "__first__"
-        await migrate_api(
-            config=tortoise_config(url), target=f"{APP_LABEL}.{name}", direction="backward"
-        )
-    else:
-        await migrate_api(config=tortoise_config(url), target=target, direction="forward")
-    await Tortoise.close_connections()
+    try:
+        if backward:
+            name = target or "__first__"
+            await migrate_api(
+                config=tortoise_config(url), target=f"{APP_LABEL}.{name}", direction="backward"
+            )
+        else:
+            await migrate_api(config=tortoise_config(url), target=target, direction="forward")
+    finally:
+        await Tortoise.close_connections()
 
 
 async def pending_migrations() -> list[str]:

@@ -1,7 +1,8 @@
 """The command line: one module per subcommand group, each exposing ``register(subparsers)``.
 
 A subcommand module sets ``func`` on its parser; ``func(args)`` returns the exit code.
-Exit code 2 means bad input (one readable line on stderr), as argparse itself does.
+Exit code 2 means bad input (one readable line on stderr), as argparse itself does; 1 means
+something outside failed (also one line).
 """
 
 from __future__ import annotations
@@ -14,6 +15,11 @@ from collections.abc import Sequence
 
 class CliError(Exception):
     """Bad input on the command line: printed as one line, exit code 2."""
+
+
+class CliFailure(Exception):
+    """Something outside the code failed (the database, Telegram, a busy port): one line,
+    exit code 1."""
 
 
 # Order is the order shown in --help.
@@ -46,3 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except CliFailure as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

@@ -6,7 +6,11 @@ import argparse
 import asyncio
 import json
 
+import asyncpg
+from tortoise.exceptions import DBConnectionError, OperationalError
+
 from bot import db
+from bot.cli import CliError, CliFailure
 from bot.cli.run import settings_or_exit
 
 
@@ -27,12 +31,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     url = settings_or_exit().database_url
-    if args.status:
-        print(json.dumps(asyncio.run(_status(url))))
-    elif args.down:
-        asyncio.run(db.migrate(url, target=args.down, backward=True))
-    else:
-        asyncio.run(db.migrate(url, target=f"{db.APP_LABEL}.{args.to}" if args.to else None))
+    for name in (args.to, args.down):
+        if name not in (None, "__first__") and name not in db.known_migrations():
+            known = ", ".join(db.known_migrations())
+            msg = f"unknown migration {name!r}; known: {known}"
+            raise CliError(msg)
+    try:
+        if args.status:
+            print(json.dumps(asyncio.run(_status(url))))
+        elif args.down:
+            asyncio.run(db.migrate(url, target=args.down, backward=True))
+        else:
+            target = f"{db.APP_LABEL}.{args.to}" if args.to else None
+            asyncio.run(db.migrate(url, target=target))
+    except (OSError, DBConnectionError, OperationalError, asyncpg.PostgresError) as exc:
+        msg = f"database {db.redacted(url)}: {str(exc).strip() or type(exc).__name__}"
+        raise CliFailure(msg) from None
     return 0
 
 

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 
-from bot.cli import CliError
+from bot.cli import CliError, CliFailure
 from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(settings: Settings, *, migrate: bool) -> None:
-    from bot.app import AppRunner
+    from bot.app import AppRunner, StartupError
     from bot.sandbox import SandboxExtension
 
     runner = AppRunner(settings, migrate=migrate)
@@ -47,7 +47,11 @@ async def _serve(settings: Settings, *, migrate: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows
             loop.add_signal_handler(sig, stop.set)
-    await runner.start()
+    try:
+        await runner.start()
+    except StartupError as exc:
+        msg = f"could not start: {exc}"
+        raise CliFailure(msg) from None
     if settings.sandbox:
         print(
             f"\n  SignalDesk sandbox: open {runner.base_url}/sandbox  (loopback only)\n",

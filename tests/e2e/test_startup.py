@@ -1,12 +1,17 @@
-"""Start-up resilience: non-essential Bot API calls that fail are retried, never fatal."""
+"""Start-up and shutdown: non-essential Bot API calls that fail are retried, never fatal;
+essential ones are retried a little, then stop start-up with one line and nothing left running;
+a graceful stop lets the update in hand finish."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
 from bot import app as app_module
+from bot import db
+from bot.app import AppRunner, StartupError, build_i18n
 from bot.emulator import EmulatorClient, EmulatorServer
 from tests.e2e.conftest import OWNER, SUB, app_settings, running_app
 
@@ -28,3 +33,69 @@ async def test_failing_menus_do_not_stop_the_bot_and_are_retried(
         assert "role" in names  # the retry set the owner's menu
         stats = await tg.stats()
     assert stats["methods"]["setMyCommands"] > 2
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])  # nothing listens once the socket is closed
+
+
+async def test_an_unreachable_bot_api_stops_start_up_in_one_line_and_cleans_up(
+    clean_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "TELEGRAM_START_RETRIES_S", (0.01, 0.01))
+    api = f"http://127.0.0.1:{closed_port()}"
+    port = closed_port()
+    runner = AppRunner(app_settings(clean_db, api, web_port=port), migrate=False)
+    with pytest.raises(StartupError, match=rf"^Bot API at {api}: .*Cannot connect"):
+        await runner.start()
+    with socket.socket() as s:  # the web server let go of its port
+        s.bind(("127.0.0.1", port))
+    await db.init_db(clean_db)  # and of the database
+    await db.close_db()
+
+
+async def test_a_rejected_token_stops_start_up_without_retrying(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient
+) -> None:
+    settings = app_settings(clean_db, emulator.url, bot_token="987654321:not-the-emulators-token")
+    with pytest.raises(StartupError, match="BOT_TOKEN was rejected"):
+        await AppRunner(settings, migrate=False).start()
+    assert "987654321:not" not in str(settings)  # the token is a secret in messages, too
+
+
+async def test_transient_bot_api_failures_at_start_up_are_retried(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "TELEGRAM_START_RETRIES_S", (0.01, 0.01, 0.01))
+    await tg.inject_fault("deleteWebhook", 502, times=2)
+    async with running_app(app_settings(clean_db, emulator.url)):
+        await tg.send(SUB, "/help")
+        assert "/language" in (await tg.wait_for_bot(SUB, timeout=10))["text"]
+    assert (await tg.stats())["methods"]["deleteWebhook"] == 3
+
+
+async def test_polling_shutdown_lets_the_update_in_hand_finish(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient
+) -> None:
+    runner = AppRunner(app_settings(clean_db, emulator.url), migrate=False)
+    await runner.start()
+    try:
+        await tg.send(SUB, "/help")  # registers the user, so the next one is quick
+        await tg.wait_for_bot(SUB, timeout=10)
+        await tg.set_latency(800, methods=["sendMessage"])
+        await tg.send(SUB, "/menu")
+        for _ in range(500):  # until the bot is handling it (its reply is on the way)
+            if runner.dp._handle_update_tasks:
+                break
+            await asyncio.sleep(0.01)
+        assert runner.dp._handle_update_tasks
+    finally:
+        await runner.stop()
+    bot_messages = [m for m in await tg.messages(SUB) if m["from_bot"]]
+    assert len(bot_messages) == 2  # the /menu reply was sent before stop() returned
+    i18n = build_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        apology = i18n.gettext("error.unexpected").split("{ref}")[0]
+    assert not any(apology in (m.get("text") or "") for m in bot_messages)
