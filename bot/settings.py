@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook's secret_token allows
 SANDBOX_TOKEN = "1000000001:SANDBOX-sandbox-sandbox-sandbox-000"  # noqa: S105 - not a secret
 SANDBOX_OWNER_ID = 1000001
 DB_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg")
@@ -79,6 +80,24 @@ class Settings(BaseSettings):
             msg = "must look like 123456789:AAE... (digits, a colon, then the secret)"
             raise ValueError(msg)
         return value.strip()
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret_shape(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not WEBHOOK_SECRET_RE.fullmatch(value):
+            # never echo the value: it is a secret
+            msg = "Telegram allows 1-256 characters of A-Z, a-z, 0-9, _ and - only"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_case(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("owner_ids", mode="before")
     @classmethod
@@ -146,9 +165,16 @@ class Settings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
-    def _webhook_needs_token(self) -> Settings:
+    def _webhook_consistent(self) -> Settings:
         if self.webhook_url and self.bot_token is None:
             msg = "WEBHOOK_URL is set but BOT_TOKEN is not: webhooks need a real bot token"
+            raise ValueError(msg)
+        real_telegram = not self.telegram_api_base
+        if self.webhook_url and real_telegram and urlsplit(self.webhook_url).scheme != "https":
+            msg = (
+                "WEBHOOK_URL must be https:// for Telegram (http only works with a local "
+                "Bot API server set in TELEGRAM_API_BASE)"
+            )
             raise ValueError(msg)
         return self
 
@@ -180,7 +206,12 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]).upper() or "configuration"
+        field = ".".join(str(p) for p in first["loc"]).upper()
         reason = str(first["msg"]).removeprefix("Value error, ")
-        msg = f"invalid configuration: {field}: {reason}"
+        # model-level checks have no field and name the settings in their own words
+        msg = (
+            f"invalid configuration: {field}: {reason}"
+            if field
+            else f"invalid configuration: {reason}"
+        )
         raise SettingsError(msg) from None

@@ -50,6 +50,15 @@ def test_a_real_token_turns_the_sandbox_off() -> None:
         ({"web_port": 70000}, "WEB_PORT"),
         ({"webhook_url": "ftp://x"}, "WEBHOOK_URL: expected an http(s) URL"),
         ({"webhook_url": "https://example.com/hook"}, "WEBHOOK_URL is set but BOT_TOKEN is not"),
+        (
+            {"bot_token": GOOD_TOKEN, "webhook_url": "http://bot.example.com/hook"},
+            "WEBHOOK_URL must be https:// for Telegram",
+        ),
+        ({"webhook_secret": "has space"}, "WEBHOOK_SECRET: Telegram allows 1-256 characters"),
+        ({"webhook_secret": "sécret"}, "WEBHOOK_SECRET"),
+        ({"webhook_secret": "a" * 257}, "WEBHOOK_SECRET"),
+        ({"webhook_secret": "semi;colon"}, "WEBHOOK_SECRET"),
+        ({"log_level": "verbose"}, "LOG_LEVEL"),
     ],
 )
 def test_bad_configuration_is_one_readable_line(overrides: dict, fragment: str) -> None:
@@ -59,6 +68,56 @@ def test_bad_configuration_is_one_readable_line(overrides: dict, fragment: str) 
     assert fragment in message
     assert "\n" not in message
     assert message.startswith("invalid configuration: ")
+    assert "configuration: configuration" not in message
+
+
+def test_a_bad_webhook_secret_is_not_echoed() -> None:
+    with pytest.raises(SettingsError) as info:
+        settings(webhook_secret="leaky secret value")
+    assert "leaky" not in str(info.value)
+
+
+def test_model_level_errors_read_without_a_doubled_prefix() -> None:
+    with pytest.raises(SettingsError) as info:
+        settings(webhook_url="https://example.com/hook")
+    assert str(info.value) == (
+        "invalid configuration: WEBHOOK_URL is set but BOT_TOKEN is not: "
+        "webhooks need a real bot token"
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "expected"),
+    [("", None), ("a", "a"), ("A-z_0-9", "A-z_0-9"), ("x" * 256, "x" * 256)],
+)
+def test_webhook_secrets_telegram_accepts(secret: str, expected: str | None) -> None:
+    s = settings(webhook_secret=secret)
+    got = s.webhook_secret.get_secret_value() if s.webhook_secret else None
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("overrides", "path"),
+    [
+        ({"webhook_url": "https://bot.example.com/tg/hook"}, "/tg/hook"),
+        # a local Bot API server (or our emulator) may call a plain-http webhook
+        (
+            {"webhook_url": "http://127.0.0.1:8080/hook", "telegram_api_base": "http://api:8081"},
+            "/hook",
+        ),
+    ],
+)
+def test_webhook_url_schemes(overrides: dict, path: str) -> None:
+    assert settings(bot_token=GOOD_TOKEN, **overrides).webhook_path == path
+
+
+@pytest.mark.parametrize(
+    ("given", "level"), [("info", "INFO"), ("Debug", "DEBUG"), (" warning ", "WARNING")]
+)
+def test_log_level_in_any_case(monkeypatch: pytest.MonkeyPatch, given: str, level: str) -> None:
+    assert settings(log_level=given).log_level == level
+    monkeypatch.setenv("LOG_LEVEL", given)
+    assert settings().log_level == level
 
 
 def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
