@@ -62,6 +62,9 @@ def show_user(args: argparse.Namespace) -> int:
 
 
 def list_users(args: argparse.Namespace) -> int:
+    if args.limit < 1:
+        msg = f"--limit must be a positive number of users, got {args.limit}"
+        raise CliError(msg)
     url = settings_or_exit().database_url
     rows = asyncio.run(_with_db(url, lambda: users_service.search(args.search, args.limit)))
     if args.json:
