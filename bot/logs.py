@@ -33,6 +33,22 @@ def _redact(key: str, value: Any) -> Any:
     return "***" if any(h in key.lower() for h in _SECRET_HINTS) else value
 
 
+def _extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The `extra=` fields of a record, secrets redacted."""
+    return {
+        key: _redact(key, value)
+        for key, value in record.__dict__.items()
+        if key not in _STANDARD and key != "correlation_id" and not key.startswith("_")
+    }
+
+
+def _text_value(value: Any) -> str:
+    text = str(value)
+    if text and not any(c.isspace() or c in "\"'=" for c in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)  # quoted and escaped: stays one line
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, correlation id, extras."""
 
@@ -46,19 +62,23 @@ class JsonFormatter(logging.Formatter):
         cid = getattr(record, "correlation_id", None) or correlation_id.get()
         if cid:
             payload["correlation_id"] = cid
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and key != "correlation_id" and not key.startswith("_"):
-                payload[key] = _redact(key, value)
+        payload.update(_extras(record))
         if record.exc_info:
             payload["exception"] = self.formatException(record.exc_info)
         return json.dumps(payload, default=str, ensure_ascii=False)
 
 
 class TextFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        cid = correlation_id.get()
-        base = super().format(record)
-        return f"{base} [{cid}]" if cid else base
+    """The format string, then the extras as key=value (secrets redacted), then [correlation id];
+    all on the first line, before any traceback."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        line = super().formatMessage(record)
+        fields = " ".join(f"{k}={_text_value(v)}" for k, v in _extras(record).items())
+        if fields:
+            line = f"{line} {fields}"
+        cid = getattr(record, "correlation_id", None) or correlation_id.get()
+        return f"{line} [{cid}]" if cid else line
 
 
 def setup_logging(level: str = "INFO", *, json_output: bool = True) -> None:
