@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
@@ -42,7 +43,7 @@ from bot.transport import SenderLimits
 from bot.webhook import JsonReplyRequestHandler
 from ea.api import setup_ea_routes
 from handlers import build_root_router
-from handlers.menus import set_all_menus
+from handlers.menus import UiPending, configure_ui
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
 from jobs.sender import Sender, SenderConfig
@@ -299,25 +300,31 @@ class AppRunner:
         return task
 
     async def _configure_ui(self) -> None:
-        """Non-essential Bot API calls: a failure is a warning, retried later, never fatal."""
-        for attempt, delay in enumerate((0.0, *UI_RETRY_DELAYS_S)):
+        """Non-essential Bot API calls (menus, menu button, description): each failure is a
+        warning and is retried with a capped backoff until it succeeds; never fatal."""
+        pending: UiPending | None = None
+        delays = itertools.chain(
+            (0.0,), UI_RETRY_DELAYS_S, itertools.repeat(UI_RETRY_DELAYS_S[-1])
+        )
+        for delay in delays:
             self._ui_idle = True
             await asyncio.sleep(delay)
             self._ui_idle = False
-            try:
-                staff = dict(await users_service.staff())
+            if pending is None:
+                try:
+                    staff = dict(await users_service.staff())
+                except Exception as exc:
+                    log.warning(
+                        "bot UI set-up: staff unknown; will retry", extra={"error": str(exc)}
+                    )
+                    continue
                 staff.update(dict.fromkeys(self.settings.owners, Role.OWNER))  # even before /start
-                await set_all_menus(self.bot, self.i18n, sorted(staff.items()))
-                await self.bot.set_my_description(_description(self.i18n))
-            except Exception as exc:
-                log.warning(
-                    "bot UI setup failed; will retry",
-                    extra={"attempt": attempt + 1, "error": f"{type(exc).__name__}: {exc}"},
-                )
-                continue
-            log.info("bot UI configured")
-            self._ui_idle = True
-            return
+                pending = UiPending(description=_description(self.i18n), chats=staff)
+            pending = await configure_ui(self.bot, self.i18n, pending)
+            if pending.done:
+                log.info("bot UI configured")
+                break
+        self._ui_idle = True
 
     async def _lead(self) -> None:
         """This replica won the scheduler lock: start the jobs that must run exactly once."""

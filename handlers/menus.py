@@ -1,11 +1,19 @@
-"""The client-side command menus: per-language, and per chat for admins and owners."""
+"""The client-side command menus (per language; per chat for subscribers, admins and owners),
+the menu button and the description: the bot's non-essential UI."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+    MenuButtonCommands,
+)
 from aiogram.utils.i18n import I18n
 
 from handlers.commands import visible_commands
@@ -34,20 +42,59 @@ async def set_menu(bot: Bot, i18n: I18n, role: Role, chat_id: int | None = None)
         )
 
 
-async def set_all_menus(bot: Bot, i18n: I18n, staff: list[tuple[int, Role]]) -> None:
-    """Public commands for everyone; richer menus in each admin's and owner's private chat."""
-    await set_menu(bot, i18n, Role.PUBLIC)
-    for telegram_id, role in staff:
-        await set_menu(bot, i18n, role, chat_id=telegram_id)
+@dataclass
+class UiPending:
+    """What the UI set-up still has to do; `configure_ui` returns what is left after a round."""
+
+    default_menu: bool = True
+    menu_button: bool = True
+    description: str | None = None  # the text still to set
+    chats: dict[int, Role] = field(default_factory=dict)  # per-chat menus still to set
+
+    @property
+    def done(self) -> bool:
+        return not (self.default_menu or self.menu_button or self.description or self.chats)
+
+
+async def configure_ui(bot: Bot, i18n: I18n, pending: UiPending) -> UiPending:
+    """One round: each call on its own, so one failure (an owner who never opened the bot:
+    "chat not found") does not hold back the others. Failures are logged; retry what is left."""
+    left = UiPending(default_menu=False, menu_button=False)
+    if pending.default_menu and not await _attempt(
+        "default menu", set_menu(bot, i18n, Role.PUBLIC)
+    ):
+        left.default_menu = True
+    if pending.menu_button and not await _attempt(
+        "menu button", bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+    ):
+        left.menu_button = True
+    if pending.description and not await _attempt(
+        "description", bot.set_my_description(pending.description)
+    ):
+        left.description = pending.description
+    for chat_id, role in pending.chats.items():
+        if not await _attempt(f"menu of chat {chat_id}", set_menu(bot, i18n, role, chat_id)):
+            left.chats[chat_id] = role
+    return left
+
+
+async def _attempt(what: str, call: Awaitable[object]) -> bool:
+    try:
+        await call
+    except Exception as exc:
+        log.warning("bot UI set-up failed; will retry", extra={"part": what, "error": str(exc)})
+        return False
+    return True
 
 
 async def refresh_user_menu(bot: Bot, i18n: I18n, telegram_id: int, role: Role) -> None:
-    """After a role change: staff get their own menu; others fall back to the default one.
+    """After a role change: subscribers and staff get their own menu; the public (and the
+    banned: call with `Role.PUBLIC`) fall back to the default one.
 
     Non-essential: a failure is logged, never raised (the role change itself is done).
     """
     try:
-        if role.at_least(Role.ADMIN):
+        if role.at_least(Role.SUBSCRIBER):
             await set_menu(bot, i18n, role, chat_id=telegram_id)
             return
         scope = BotCommandScopeChat(chat_id=telegram_id)

@@ -99,3 +99,32 @@ async def test_polling_shutdown_lets_the_update_in_hand_finish(
     with i18n.context(), i18n.use_locale("en"):
         apology = i18n.gettext("error.unexpected").split("{ref}")[0]
     assert not any(apology in (m.get("text") or "") for m in bot_messages)
+
+
+async def test_an_owner_who_never_opened_the_bot_holds_back_no_other_menu(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(app_module, "UI_RETRY_DELAYS_S", (0.05,))
+    stranger = 1000999  # in OWNER_IDS, unknown to Telegram until they open the bot
+    settings = app_settings(clean_db, emulator.url, owner_ids=f"{stranger},{OWNER}")
+    async with running_app(settings):
+
+        async def menu(chat_id: int) -> list[str]:
+            return [c["command"] for c in await tg.commands(chat_id, chat_id)]
+
+        for _ in range(300):
+            if "role" in await menu(OWNER) and (await tg.stats())["methods"].get(
+                "setMyDescription"
+            ):
+                break
+            await asyncio.sleep(0.02)
+        assert "role" in await menu(OWNER)
+        methods = (await tg.stats())["methods"]
+        assert methods["setMyDescription"] == 1 and methods["setChatMenuButton"] == 1
+        await tg.add_user(stranger, "Late", username="late")  # opens the bot at last
+        for _ in range(300):
+            if "role" in await menu(stranger):
+                break
+            await asyncio.sleep(0.02)
+        assert "role" in await menu(stranger)  # the retry set it
+        assert (await tg.stats())["methods"]["setMyDescription"] == 1  # not repeated
