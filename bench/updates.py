@@ -1,14 +1,24 @@
 """End-to-end update throughput: webhook HTTP route -> dispatcher (all middlewares) -> database
--> reply to the Telegram emulator over HTTP.
+-> the reply, in the webhook response (default) or as a Bot API call to the emulator.
 
 Three processes on loopback so the app gets a core of its own: the emulator, the app, and a load
 generator posting Telegram updates to the webhook route with a fixed concurrency. Users arrive in
 a seeded random order; latency of first contacts (registration: a write transaction with its
-audit row) is reported apart from known users (served from the user cache, no query). The webhook
-answers after the handler finished (`webhook_in_background=False`), so the HTTP latency is the
-full processing time including the reply. Prints one JSON object.
+audit row) is reported apart from known users (served from the user cache, no query).
 
-    python bench/updates.py [--updates 6000] [--users 600] [--concurrency 16] [--database-url URL]
+Modes ("mode" in the output):
+- "reply" (default, `webhook_in_background=False`): the webhook answers after the handler
+  finished and the reply travels back in that answer, as Telegram allows, so the HTTP latency is
+  the full processing time including the reply; the emulator sees no Bot API call.
+- "background" (`--background`, WEBHOOK_IN_BACKGROUND=true, the app's default): the webhook
+  answers at once and the reply is a Bot API call to the emulator over HTTP. Latencies are the
+  webhook answer times; updates_per_s counts until every update was handled and replied to.
+
+`--database-url sqlite://PATH` uses that SQLite file; a postgres:// URL names a server on which a
+throwaway database is created and dropped afterwards. Prints one JSON object.
+
+    python bench/updates.py [--updates 6000] [--users 600] [--concurrency 16] [--background]
+                            [--database-url URL]
 """
 
 from __future__ import annotations
@@ -24,12 +34,18 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from bot.app import AppRunner
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 TOKEN = "123456789:BENCH-token-abcdefghijklmnop"
 SECRET = "bench-secret"
 COMMANDS = ("/help", "/menu", "/cancel", "/language")
+PG_SCHEMES = ("postgres", "postgresql", "asyncpg", "psycopg")
 
 
 def free_port() -> int:
@@ -117,11 +133,18 @@ def run_load(url: str, updates: int, users: int, concurrency: int, out: mp.Queue
                     url, json=make_update(10**9, 9_999, text), headers=headers
                 ) as r:
                     await r.read()
+            started_wall = time.time()
             started = time.perf_counter()
             await asyncio.gather(*(worker(http) for _ in range(concurrency)))
             elapsed = time.perf_counter() - started
         out.put(
-            {"elapsed": elapsed, "latencies": latencies, "first": first_contact, "errors": errors}
+            {
+                "elapsed": elapsed,
+                "started_wall": started_wall,
+                "latencies": latencies,
+                "first": first_contact,
+                "errors": errors,
+            }
         )
 
     asyncio.run(main())
@@ -139,7 +162,7 @@ async def run_app(db_url: str, emulator_url: str, port: int, args: argparse.Name
         web_port=port,
         webhook_url=f"http://127.0.0.1:{port}/tg/hook",
         webhook_secret=SECRET,
-        webhook_in_background=False,
+        webhook_in_background=args.background,
         log_level="WARNING",
         throttle_rate=1000.0,
         throttle_burst=1000,
@@ -162,12 +185,42 @@ async def run_app(db_url: str, emulator_url: str, port: int, args: argparse.Name
         load.start()
         result = await asyncio.to_thread(out.get, True, 600)
         load.join(10)
+        if args.background:  # answered is not handled: wait until every reply went out
+            await _drained(runner)
+            result["elapsed"] = time.time() - result["started_wall"]
+            result["emulator"] = await _emulator_stats(emulator_url)
         return result
     finally:
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(os.environ["BENCH_PROFILE"])
         await runner.stop()
+
+
+async def _drained(runner: AppRunner, timeout_s: float = 120) -> None:
+    webhook = runner._webhook
+    assert webhook is not None
+    deadline = time.monotonic() + timeout_s
+    while webhook._background_feed_update_tasks:
+        if time.monotonic() > deadline:
+            raise SystemExit("background updates still running after the load finished")
+        await asyncio.sleep(0.002)
+
+
+async def _emulator_stats(emulator_url: str) -> dict:
+    from bot.emulator import EmulatorClient
+
+    async with EmulatorClient(emulator_url) as client:
+        return await client.stats()
+
+
+def database_kind(url: str) -> str:
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        return "sqlite"
+    if scheme in PG_SCHEMES:
+        return "postgresql"
+    raise SystemExit(f"--database-url must be sqlite:// or postgres://, got scheme {scheme!r}")
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -181,14 +234,20 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="WEBHOOK_IN_BACKGROUND=true: answer at once, reply by a Bot API call",
+    )
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="sd-bench-")
-    db_url = args.database_url or f"sqlite://{tmp}/bench.sqlite3"
-    if args.database_url:
+    db_url = args.database_url or f"sqlite://{tempfile.mkdtemp(prefix='sd-bench-')}/bench.sqlite3"
+    database = database_kind(db_url)
+    throwaway_pg = database == "postgresql"
+    if throwaway_pg:
         from tests.dbutil import create_pg_database
 
-        db_url = asyncio.run(create_pg_database(args.database_url, prefix="sdbench"))
+        db_url = asyncio.run(create_pg_database(db_url, prefix="sdbench"))
     ctx = mp.get_context("spawn")
     emu_port, app_port = free_port(), free_port()
     ready = ctx.Event()
@@ -200,10 +259,17 @@ def main() -> None:
         result = asyncio.run(run_app(db_url, f"http://127.0.0.1:{emu_port}", app_port, args))
     finally:
         emulator.terminate()
-        if args.database_url:
+        if throwaway_pg:
             from tests.dbutil import drop_pg_database
 
             asyncio.run(drop_pg_database(db_url))
+    extra = {}
+    if "emulator" in result:  # background: how the replies fared as Bot API calls
+        stats = result["emulator"]
+        extra = {
+            "replies_sent": stats["methods"].get("sendMessage", 0),
+            "bot_api_errors": sum(stats["errors"].values()),
+        }
     lat_ms = [v * 1000 for v in result["latencies"]]
     known_ms = [v for v, first in zip(lat_ms, result["first"], strict=True) if not first]
     first_ms = [v for v, first in zip(lat_ms, result["first"], strict=True) if first]
@@ -211,7 +277,8 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "updates",
-                "database": "postgresql" if args.database_url else "sqlite",
+                "database": database,
+                "mode": "background" if args.background else "reply",
                 "updates": len(lat_ms),
                 "users": args.users,
                 "concurrency": args.concurrency,
@@ -223,6 +290,7 @@ def main() -> None:
                 "known_users_p99_ms": round(percentile(known_ms, 99), 2),
                 "first_contact_p50_ms": round(percentile(first_ms, 50), 2),
                 "first_contact_p99_ms": round(percentile(first_ms, 99), 2),
+                **extra,
                 "cpu_count": os.cpu_count(),
                 "target": {"updates_per_s": 1500, "p99_ms": 50},
             }
