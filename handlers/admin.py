@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.keyboards import AdminCB, admin_keyboard, user_actions_keyboard
 from handlers.menus import refresh_user_menu
-from handlers.render import role_name, user_card
+from handlers.render import Html, as_plain_text, fmt, role_name, user_card
 from middlewares.users import UserCache
 from models.users import Role
 from services import users as users_service
@@ -44,11 +44,13 @@ async def _users_list(query: str) -> str:
     if not rows:
         return _("admin.users_none")
     counts = await users_service.count_by_role()
-    summary = ", ".join(f"{role_name(r)}: {n}" for r, n in counts.items())
-    lines = [_("admin.users_title").format(summary=summary), ""]
+    summary = Html(", ".join(f"{role_name(r)}: {n}" for r, n in counts.items()))
+    lines = [fmt(_("admin.users_title"), summary=summary), ""]
     lines += [
-        f"• {u.display_name} — <code>{u.telegram_id}</code> — {role_name(u.role)}" for u in rows
-    ]
+        fmt("• {name} — <code>{id}</code> — {role}", name=u.display_name, id=u.telegram_id,
+            role=role_name(u.role))
+        for u in rows
+    ]  # fmt: skip
     lines += ["", _("admin.users_hint")]
     return "\n".join(lines)
 
@@ -70,7 +72,7 @@ async def set_role(
     user_cache.invalidate(updated.telegram_id)
     await refresh_user_menu(bot, i18n, updated.telegram_id, updated.role)
     await message.answer(
-        _("admin.role_done").format(name=updated.display_name, role=role_name(updated.role))
+        fmt(_("admin.role_done"), name=updated.display_name, role=role_name(updated.role))
     )
 
 
@@ -86,7 +88,7 @@ async def ban(
     updated = await users_service.set_banned(user, query, banned=banned)
     user_cache.invalidate(updated.telegram_id)
     text = _("admin.banned") if banned else _("admin.unbanned")
-    await message.answer(text.format(name=updated.display_name))
+    await message.answer(fmt(text, name=updated.display_name))
 
 
 @router.callback_query(AdminCB.filter(F.action.in_({"ban", "unban"})), flags=ADMIN)
@@ -97,7 +99,7 @@ async def ban_button(
     updated = await users_service.set_banned(user, str(callback_data.user_id), banned=banned)
     user_cache.invalidate(updated.telegram_id)
     text = _("admin.banned") if banned else _("admin.unbanned")
-    await query.answer(text.format(name=updated.display_name))
+    await query.answer(as_plain_text(fmt(text, name=updated.display_name)))  # a toast: no HTML
     if isinstance(query.message, Message):
         await query.message.edit_text(
             user_card(updated),

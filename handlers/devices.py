@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from html import escape
 from pathlib import Path
 
 from aiogram import F, Router
@@ -21,6 +20,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.settings import Settings
+from handlers.render import fmt
 from handlers.terminal_views import (
     LABELS,
     DevCB,
@@ -96,12 +96,13 @@ async def got_name(
     await state.clear()
     url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     await message.answer(
-        _("devices.created").format(
-            name=escape(new.device.name),
+        fmt(
+            _("devices.created"),
+            name=new.device.name,
             device_id=new.device_id,
             secret=new.secret,
-            url=escape(url),
-        )  # fmt: skip
+            url=url,
+        )
     )
     await _send_ea(message)
 
@@ -131,7 +132,7 @@ async def rename(
     await state.update_data(device_id=view.device_id)
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(_("devices.ask_rename").format(name=escape(view.name)))
+        await query.message.answer(fmt(_("devices.ask_rename"), name=view.name))
 
 
 @router.message(DeviceForm.rename, TYPED, flags=SUBSCRIBER)
@@ -156,7 +157,7 @@ async def revoke(query: CallbackQuery, callback_data: DevCB, user: UserInfo) -> 
         text=_("devices.btn_keep"), callback_data=DevCB(action="open", device_id=view.device_id)
     )
     kb.adjust(1)
-    await _edit(query, _("devices.confirm_revoke").format(name=escape(view.name)), kb.as_markup())
+    await _edit(query, fmt(_("devices.confirm_revoke"), name=view.name), kb.as_markup())
 
 
 @router.callback_query(DevCB.filter(F.action == "revoke_yes"), flags=SUBSCRIBER)
@@ -164,7 +165,7 @@ async def revoke_yes(query: CallbackQuery, callback_data: DevCB, user: UserInfo)
     view = await terminals.terminal(user, callback_data.device_id)
     await devices.revoke(user, view.device_id)
     views = await terminals.terminals(user)
-    done = _("devices.revoked").format(name=escape(view.name))
+    done = fmt(_("devices.revoked"), name=view.name)
     await _edit(query, done + "\n\n" + list_text(views), list_keyboard(views))
 
 
@@ -207,7 +208,7 @@ async def ask_setting(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.answer(
-            ask.format(label=LABELS[field], value=setting_value(view.limits, field))
+            fmt(ask, label=LABELS[field], value=setting_value(view.limits, field))
         )
 
 
@@ -218,8 +219,8 @@ async def got_setting(message: Message, user: UserInfo, state: FSMContext) -> No
     limits = await terminals.update_setting(user, device_id, field, message.text or "")
     await state.clear()  # a bad value raised above: the question stays open for another try
     view = await terminals.terminal(user, device_id)
-    saved = _("devices.setting_saved").format(
-        label=LABELS[field], value=setting_value(limits, field)
+    saved = fmt(
+        _("devices.setting_saved"), label=LABELS[field], value=setting_value(limits, field)
     )
     await message.answer(
         saved + "\n\n" + settings_text(view), reply_markup=settings_keyboard(view)

@@ -18,6 +18,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot import metrics
 from bot.logs import correlation_id, new_correlation_id
+from handlers.render import fmt
 from middlewares.i18n import pick_locale
 from services.errors import UserFacingError
 from services.ops_alerts import OpsAlerts
@@ -48,7 +49,7 @@ async def user_facing(
     exc = event.exception
     assert isinstance(exc, UserFacingError)  # narrowed by the filter
     with i18n.context(), i18n.use_locale(pick_locale(i18n, user, event_from_user)):
-        await _reply(event, _(exc.key).format(**exc.params))
+        await _reply(event, fmt(_(exc.key), **exc.params))  # parameters are often typed by users
 
 
 @router.errors(ExceptionTypeFilter(TelegramBadRequest))

@@ -6,14 +6,13 @@ checks on the server that the terminal is the user's own and the position is ope
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from handlers.render import as_plain_text, fmt
 from handlers.terminal_views import PosCB, account_line, plain, position_line
 from models.users import Role
 from services import terminals
@@ -32,12 +31,15 @@ async def _overview(user: UserInfo) -> tuple[str, InlineKeyboardMarkup | None]:
     kb = InlineKeyboardBuilder()
     buttons = 0
     for view in views:
-        lines = [f"<b>{escape(view.name)}</b> · {account_line(view.account)}"]
+        lines = [
+            fmt("<b>{name}</b> · {account}", name=view.name, account=account_line(view.account))
+        ]
         items = await terminals.positions(user, view.device_id)
         lines += [position_line(p) for p in items] or [_("positions.none")]
         blocks.append("\n".join(lines))
         for p in items[: MAX_BUTTONS - buttons]:
-            text = _("positions.btn_close").format(ticket=p.ticket, symbol=escape(p.symbol))
+            # a button's label is plain text: nothing to escape
+            text = _("positions.btn_close").format(ticket=p.ticket, symbol=p.symbol)
             kb.button(
                 text=text,
                 callback_data=PosCB(action="close", device_id=view.device_id, ticket=p.ticket),
@@ -59,18 +61,17 @@ async def ask_close(query: CallbackQuery, callback_data: PosCB, user: UserInfo) 
     items = await terminals.positions(user, view.device_id)
     match = [p for p in items if p.ticket == callback_data.ticket]
     if not match:
-        await query.answer(
-            _("error.position_not_found").format(ticket=callback_data.ticket), show_alert=True
-        )
+        text = fmt(_("error.position_not_found"), ticket=callback_data.ticket)
+        await query.answer(as_plain_text(text), show_alert=True)
         return
     p = match[0]
     kb = InlineKeyboardBuilder()
     args = {"device_id": view.device_id, "ticket": p.ticket}
     kb.button(text=_("positions.btn_confirm"), callback_data=PosCB(action="close_yes", **args))
     kb.button(text=_("positions.btn_keep"), callback_data=PosCB(action="keep", **args))
-    text = _("positions.confirm").format(
-        ticket=p.ticket, symbol=escape(p.symbol), side=p.side, volume=plain(p.volume),
-        name=escape(view.name), profit=f"{p.profit:+,.2f}",
+    text = fmt(
+        _("positions.confirm"), ticket=p.ticket, symbol=p.symbol, side=p.side,
+        volume=plain(p.volume), name=view.name, profit=f"{p.profit:+,.2f}",
     )  # fmt: skip
     await query.answer()
     if isinstance(query.message, Message):
@@ -81,8 +82,8 @@ async def ask_close(query: CallbackQuery, callback_data: PosCB, user: UserInfo) 
 async def close(query: CallbackQuery, callback_data: PosCB, user: UserInfo) -> None:
     await terminals.request_close(user, callback_data.device_id, callback_data.ticket)
     view = await terminals.terminal(user, callback_data.device_id)
-    done = _("positions.close_sent").format(ticket=callback_data.ticket, name=escape(view.name))
-    await query.answer(done)
+    done = fmt(_("positions.close_sent"), ticket=callback_data.ticket, name=view.name)
+    await query.answer(as_plain_text(done))  # a toast: plain text
     if isinstance(query.message, Message):
         await query.message.edit_text(done, reply_markup=None)
 

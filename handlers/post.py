@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from handlers.render import Html, as_plain_text, fmt
 from models.signals import SignalStatus
 from models.users import Role
 from services import app_settings, signals
@@ -63,7 +64,7 @@ async def got_symbol(message: Message, state: FSMContext) -> None:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("signal.side_buy"), callback_data=PostCB(action="buy"))
     kb.button(text=_("signal.side_sell"), callback_data=PostCB(action="sell"))
-    await message.answer(_("post.ask_side").format(symbol=symbol), reply_markup=kb.as_markup())
+    await message.answer(fmt(_("post.ask_side"), symbol=symbol), reply_markup=kb.as_markup())
 
 
 @router.callback_query(PostSignal.side, PostCB.filter(F.action.in_({"buy", "sell"})), flags=ADMIN)
@@ -112,7 +113,7 @@ async def got_take_profit(message: Message, state: FSMContext) -> None:
     _draft(data | {"take_profit": tp})
     await state.update_data(take_profit=tp)
     await state.set_state(PostSignal.expiry)
-    await message.answer(_("post.ask_expiry").format(default=ORDER_EXPIRY_HOURS))
+    await message.answer(fmt(_("post.ask_expiry"), default=ORDER_EXPIRY_HOURS))
 
 
 @router.message(PostSignal.expiry, ANSWER, flags=ADMIN)
@@ -144,7 +145,8 @@ async def got_note(message: Message, state: FSMContext, user: UserInfo) -> None:
     kb.button(text=_("post.btn_discard"), callback_data=PostCB(action="discard"))
     visibility = await app_settings.visibility()
     await message.answer(
-        _("post.preview").format(card=full_text(preview, user.language, visibility)),
+        # the card is HTML rendered by services.signal_views, which escapes the note and symbol
+        fmt(_("post.preview"), card=Html(full_text(preview, user.language, visibility))),
         reply_markup=kb.as_markup(),
     )
 
@@ -154,9 +156,10 @@ async def publish(query: CallbackQuery, state: FSMContext, user: UserInfo) -> No
     draft = _draft(await state.get_data())
     await state.clear()
     view = await strategy_service.publish_manual(user.telegram_id, draft)
-    await query.answer(_("post.published").format(id=view.id))
+    published = fmt(_("post.published"), id=view.id)
+    await query.answer(as_plain_text(published))
     if isinstance(query.message, Message):
-        await query.message.edit_text(_("post.published").format(id=view.id))
+        await query.message.edit_text(published)
 
 
 @router.callback_query(PostSignal.confirm, PostCB.filter(F.action == "discard"), flags=ADMIN)

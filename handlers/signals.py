@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from handlers.render import Html, as_plain_text, fmt
 from models.signals import Decision
 from services import app_settings, approvals, entitlements, signals
 from services.callbacks import SignalCB, UpgradeCB
@@ -32,18 +31,17 @@ async def decide(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) 
         )
         if isinstance(query.message, Message):
             await query.message.answer(
-                _("signal.disclaimer").format(version=result.needs_consent),
+                fmt(_("signal.disclaimer"), version=result.needs_consent),
                 reply_markup=kb.as_markup(),
             )
         return
     if not result.changed:
         await query.answer(_("signal.already_decided"))
     elif decision is Decision.APPROVED:
-        await query.answer(
-            _("signal.approved").format(id=callback_data.signal_id), show_alert=True
-        )
+        text = fmt(_("signal.approved"), id=callback_data.signal_id)
+        await query.answer(as_plain_text(text), show_alert=True)
     else:
-        await query.answer(_("signal.rejected").format(id=callback_data.signal_id))
+        await query.answer(as_plain_text(fmt(_("signal.rejected"), id=callback_data.signal_id)))
 
 
 @router.callback_query(SignalCB.filter(F.action == "consent"))
@@ -51,10 +49,11 @@ async def consent(query: CallbackQuery, callback_data: SignalCB, user: UserInfo)
     version = await app_settings.disclaimer_version()
     await approvals.accept_disclaimer(user, version)
     result = await approvals.decide(user, callback_data.signal_id, Decision.APPROVED)
-    await query.answer(_("signal.approved").format(id=callback_data.signal_id), show_alert=True)
+    approved = fmt(_("signal.approved"), id=callback_data.signal_id)
+    await query.answer(as_plain_text(approved), show_alert=True)
     if isinstance(query.message, Message) and result.decision is Decision.APPROVED:
         await query.message.edit_text(
-            _("signal.consent_recorded").format(version=version), reply_markup=None
+            fmt(_("signal.consent_recorded"), version=version), reply_markup=None
         )
 
 
@@ -64,11 +63,12 @@ async def details(query: CallbackQuery, callback_data: SignalCB, user: UserInfo)
     mine = await approvals.decision_of(user, view.id)
     counts = await approvals.counts(view.id)
     text = full_text(view, user.language, await app_settings.visibility())
-    extra = _("signal.details_extra").format(
+    extra = fmt(
+        _("signal.details_extra"),
         published=view.published_at.strftime("%d %b %H:%M UTC"),
         approved=counts[Decision.APPROVED],
         rejected=counts[Decision.REJECTED],
-        mine=_(f"signal.decision_{mine.value}") if mine else _("signal.decision_none"),
+        mine=Html(_(f"signal.decision_{mine.value}")) if mine else Html(_("signal.decision_none")),
     )
     await query.answer()
     if isinstance(query.message, Message):
@@ -83,8 +83,11 @@ async def upgrade(query: CallbackQuery) -> None:
 
 
 def _line(view: SignalView, locale: str | None) -> str:
-    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
-    return f"#{view.id} <b>{escape(view.symbol)}</b> {side} — {status_line(view, locale)}"
+    side = Html(_("signal.side_buy")) if view.side == "buy" else Html(_("signal.side_sell"))
+    return fmt(
+        "#{id} <b>{symbol}</b> {side} — {status}", id=view.id, symbol=view.symbol, side=side,
+        status=Html(status_line(view, locale)),
+    )  # fmt: skip
 
 
 @router.message(Command("signals"))
@@ -108,6 +111,6 @@ async def history(message: Message, user: UserInfo) -> None:
         return
     closed = [v.result_r for v in views if v.result_r is not None]
     total = sum(closed) if closed else 0
-    lines = [_("signal.history_title").format(n=len(closed), total=f"{total:+.2f}"), ""]
+    lines = [fmt(_("signal.history_title"), n=len(closed), total=f"{total:+.2f}"), ""]
     lines += [_line(v, user.language) for v in views]
     await message.answer("\n".join(lines))

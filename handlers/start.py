@@ -9,7 +9,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from handlers.keyboards import MenuCB, admin_keyboard, language_keyboard, menu_keyboard
-from handlers.render import help_text, role_name
+from handlers.render import fmt, help_text, role_name
 from middlewares.users import UserCache
 from models.users import Role
 from services import users as users_service
@@ -27,9 +27,9 @@ async def start(
         referrer = await users_service.apply_referral(user.id, payload.removeprefix("ref_"))
         if referrer is not None:
             user_cache.invalidate(user.telegram_id)
-            await message.answer(_("start.referred").format(name=referrer.first_name or "🙂"))
+            await message.answer(fmt(_("start.referred"), name=referrer.first_name or "🙂"))
     return message.answer(
-        _("start.welcome").format(name=user.first_name or "🙂", role=role_name(user.role)),
+        fmt(_("start.welcome"), name=user.first_name or "🙂", role=role_name(user.role)),
         reply_markup=menu_keyboard(user.role),
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from aiogram import Bot, Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramAPIError
@@ -14,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.settings import Settings
+from handlers.render import Html, as_plain_text, fmt
 from models.users import Role
 from services import app_settings, signals
 from services import strategy as strategy_service
@@ -37,15 +36,16 @@ async def _strategy_view(symbols: tuple[str, ...]) -> tuple[str, InlineKeyboardM
     lines = [_("strategy.title"), ""]
     kb = InlineKeyboardBuilder()
     for st in await strategy_service.status(symbols):
-        state = _("strategy.paused") if st.paused else _("strategy.running")
+        state = Html(_("strategy.paused")) if st.paused else Html(_("strategy.running"))
         market = (
-            _("strategy.market_open")
+            Html(_("strategy.market_open"))
             if st.market_open
-            else _("strategy.market_closed").format(when=_when(st.next_open))
+            else fmt(_("strategy.market_closed"), when=_when(st.next_open))
         )
         lines.append(
-            _("strategy.symbol_line").format(
-                symbol=escape(st.symbol),
+            fmt(
+                _("strategy.symbol_line"),
+                symbol=st.symbol,
                 state=state,
                 last=_when(st.last_bar_time),
                 bars=st.bars_seen,
@@ -56,7 +56,7 @@ async def _strategy_view(symbols: tuple[str, ...]) -> tuple[str, InlineKeyboardM
         action = "resume" if st.paused else "pause"
         label = _("strategy.btn_resume") if st.paused else _("strategy.btn_pause")
         kb.button(
-            text=label.format(symbol=st.symbol),
+            text=label.format(symbol=st.symbol),  # a button's label is plain text
             callback_data=StrategyCB(action=action, symbol=st.symbol),
         )
     kb.adjust(1)
@@ -77,7 +77,7 @@ async def toggle(
     await strategy_service.set_paused(user.telegram_id, callback_data.symbol, paused)
     text, markup = await _strategy_view(settings.symbols)
     done = _("strategy.now_paused") if paused else _("strategy.now_resumed")
-    await query.answer(done.format(symbol=callback_data.symbol))
+    await query.answer(as_plain_text(fmt(done, symbol=callback_data.symbol)))
     if isinstance(query.message, Message):
         await query.message.edit_text(text, reply_markup=markup)
 
@@ -89,7 +89,7 @@ async def cancel_signal(message: Message, command: CommandObject, user: UserInfo
         await message.answer(_("strategy.cancel_usage"))
         return
     view = await signals.cancel(int(arg), user.telegram_id)
-    await message.answer(_("strategy.cancelled").format(id=view.id, symbol=escape(view.symbol)))
+    await message.answer(fmt(_("strategy.cancelled"), id=view.id, symbol=view.symbol))
 
 
 @router.message(Command("route"), flags=ADMIN)
@@ -107,17 +107,17 @@ async def route(message: Message, command: CommandObject, user: UserInfo, bot: B
         chat = await bot.get_chat(int(target) if target.lstrip("-").isdigit() else target)
         me = await bot.get_chat_member(chat.id, bot.id)
     except TelegramAPIError:
-        await message.answer(_("strategy.route_unknown_chat").format(chat=escape(target)))
+        await message.answer(fmt(_("strategy.route_unknown_chat"), chat=target))
         return
     if (
         me.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR)
         and chat.type == "channel"
     ):
-        await message.answer(_("strategy.route_not_admin").format(chat=escape(target)))
+        await message.answer(fmt(_("strategy.route_not_admin"), chat=target))
         return
     title = chat.title or chat.username or str(chat.id)
     await strategy_service.add_route(user.telegram_id, symbol, chat.id, title)
-    await message.answer(_("strategy.route_added").format(symbol=symbol, chat=escape(title)))
+    await message.answer(fmt(_("strategy.route_added"), symbol=symbol, chat=title))
 
 
 @router.message(Command("unroute"), flags=ADMIN)
@@ -127,7 +127,7 @@ async def unroute(message: Message, command: CommandObject, user: UserInfo) -> N
         await message.answer(_("strategy.unroute_usage"))
         return
     await strategy_service.remove_route(user.telegram_id, parts[0], int(parts[1]))
-    await message.answer(_("strategy.route_removed").format(symbol=parts[0].upper()))
+    await message.answer(fmt(_("strategy.route_removed"), symbol=parts[0].upper()))
 
 
 async def _routes_text() -> str:
@@ -135,7 +135,15 @@ async def _routes_text() -> str:
     if not rows:
         return _("strategy.routes_none")
     lines = [_("strategy.routes_title")]
-    lines += [f"• {r.symbol} → {escape(r.title)} (<code>{r.chat_id}</code>)" for r in rows]
+    lines += [
+        fmt(
+            "• {symbol} → {title} (<code>{id}</code>)",
+            symbol=r.symbol,
+            title=r.title,
+            id=r.chat_id,
+        )
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -144,7 +152,7 @@ async def visibility(message: Message, command: CommandObject, user: UserInfo) -
     arg = (command.args or "").strip()
     if not arg:
         current = await app_settings.visibility()
-        await message.answer(_("strategy.visibility_usage").format(current=current.value))
+        await message.answer(fmt(_("strategy.visibility_usage"), current=current.value))
         return
     chosen = await strategy_service.set_visibility(user.telegram_id, arg)
-    await message.answer(_("strategy.visibility_set").format(value=chosen.value))
+    await message.answer(fmt(_("strategy.visibility_set"), value=chosen.value))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from html import escape
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
@@ -12,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from handlers.render import Html, fmt
 from services.copy_sizing import Limits
 from services.terminal_settings import FIELDS
 from services.terminals import AccountView, PositionView, TerminalView
@@ -57,33 +57,37 @@ def when(moment: datetime | None) -> str:
     return moment.strftime("%d %b %H:%M UTC") if moment else _("devices.never")
 
 
-def _status(view: TerminalView) -> str:
+def _status(view: TerminalView) -> Html:
     if view.status == "paused" and view.paused_reason == "drawdown":
-        return _("devices.status_paused_drawdown")
-    return _("devices.status_paused") if view.status == "paused" else _("devices.status_active")
+        return Html(_("devices.status_paused_drawdown"))
+    return (
+        Html(_("devices.status_paused"))
+        if view.status == "paused"
+        else Html(_("devices.status_active"))
+    )
 
 
-def _mode(mode: str) -> str:
-    return _("devices.mode_copy") if mode == "copy" else _("devices.mode_approval")
+def _mode(mode: str) -> Html:
+    return Html(_("devices.mode_copy")) if mode == "copy" else Html(_("devices.mode_approval"))
 
 
-def account_line(account: AccountView | None) -> str:
+def account_line(account: AccountView | None) -> Html:
     if account is None:
-        return _("devices.no_account")
-    return _("devices.account").format(
-        balance=money(account.balance), equity=money(account.equity),
-        currency=escape(account.currency), drawdown=f"{account.drawdown_pct:.2f}",
+        return Html(_("devices.no_account"))
+    return fmt(
+        _("devices.account"), balance=money(account.balance), equity=money(account.equity),
+        currency=account.currency, drawdown=f"{account.drawdown_pct:.2f}",
     )  # fmt: skip
 
 
-def seen(view: TerminalView) -> str:
-    return "🟢 " + _("devices.online") if view.online else "⚪ " + when(view.last_seen_at)
+def seen(view: TerminalView) -> Html:
+    return Html("🟢 " + _("devices.online") if view.online else "⚪ " + when(view.last_seen_at))
 
 
-def terminal_line(view: TerminalView) -> str:
-    return _("devices.line").format(
-        name=escape(view.name), mode=_mode(view.mode), status=_status(view), seen=seen(view),
-        account=account_line(view.account),
+def terminal_line(view: TerminalView) -> Html:
+    return fmt(
+        _("devices.line"), name=view.name, mode=_mode(view.mode), status=_status(view),
+        seen=seen(view), account=account_line(view.account),
     )  # fmt: skip
 
 
@@ -106,8 +110,8 @@ def list_keyboard(views: list[TerminalView]) -> InlineKeyboardMarkup:
 
 
 def card_text(view: TerminalView) -> str:
-    return _("devices.card").format(
-        name=escape(view.name), device_id=view.device_id, mode=_mode(view.mode),
+    return fmt(
+        _("devices.card"), name=view.name, device_id=view.device_id, mode=_mode(view.mode),
         status=_status(view), seen=seen(view), account=account_line(view.account),
     ) + "\n\n" + _("devices.mode_help")  # fmt: skip
 
@@ -144,7 +148,7 @@ def setting_value(limits: Limits, field: str) -> str:
 
 
 def settings_text(view: TerminalView) -> str:
-    lines = [_("devices.settings_title").format(name=escape(view.name)), ""]
+    lines = [fmt(_("devices.settings_title"), name=view.name), ""]
     lines += [f"{LABELS[f]}: <b>{setting_value(view.limits, f)}</b>" for f in FIELDS]
     lines += ["", _("devices.settings_help")]
     return "\n".join(lines)
@@ -166,11 +170,12 @@ def settings_keyboard(view: TerminalView) -> InlineKeyboardMarkup:
 
 def position_line(p: PositionView) -> str:
     origin = (
-        _("positions.from_signal").format(id=p.signal_id)
+        fmt(_("positions.from_signal"), id=p.signal_id)
         if p.signal_id is not None
-        else _("positions.not_ours")
+        else Html(_("positions.not_ours"))
     )
-    return _("positions.line").format(
-        ticket=p.ticket, symbol=escape(p.symbol), side=p.side, volume=plain(p.volume),
-        price=plain(p.open_price), profit=f"{p.profit:+,.2f}", origin=origin,
+    return fmt(
+        _("positions.line"), ticket=p.ticket, symbol=p.symbol, side=p.side,
+        volume=plain(p.volume), price=plain(p.open_price), profit=f"{p.profit:+,.2f}",
+        origin=origin,
     )  # fmt: skip
