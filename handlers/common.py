@@ -1,4 +1,9 @@
-"""/cancel leaves any dialog; unknown commands get a pointer to /help."""
+"""/cancel leaves any dialog; unknown commands get a pointer to /help.
+
+/cancel returns its SendMessage (answered in the webhook response, see handlers/start.py): its
+texts are constant translations. The unknown-command reply is awaited so that a failed send
+reaches the error router.
+"""
 
 from __future__ import annotations
 
@@ -21,5 +26,5 @@ async def cancel(message: Message, state: FSMContext) -> SendMessage:
 
 
 @router.message(F.text.startswith("/"))
-async def unknown_command(message: Message) -> SendMessage:
-    return message.answer(_("common.unknown_command"))
+async def unknown_command(message: Message) -> None:
+    await message.answer(_("common.unknown_command"))

@@ -19,6 +19,8 @@ router = Router(name=__name__)
 
 @router.message(Command("language"))
 async def choose(message: Message, user: UserInfo) -> SendMessage:
+    # returned, not awaited: answered in the webhook response (see handlers/start.py); the
+    # text is a constant translation and the keyboard's labels are fixed language names
     return message.answer(_("language.choose"), reply_markup=language_keyboard(user.language))
 
 

@@ -1,4 +1,13 @@
-"""/start (registration and deep links), /help and /menu."""
+"""/start (registration and deep links), /help and /menu.
+
+/help and /menu RETURN their SendMessage instead of awaiting it: in webhook mode the method then
+travels back in the webhook's HTTP response (bot/webhook.py), one exchange instead of two, and
+these are the hottest commands (bench/updates.py). The price: a failure of that send never
+reaches the error router (Telegram, or aiogram's silent_call_request, drops it). So a returned
+method carries only texts that cannot fail on entities: translations and escaped constants,
+nothing a user wrote (tests/bot/test_html_escaping.py checks every locale and role). Any reply
+that interpolates user data (/start greets by name) is awaited, so its failure is handled.
+"""
 
 from __future__ import annotations
 
@@ -21,14 +30,14 @@ router = Router(name=__name__)
 @router.message(CommandStart())
 async def start(
     message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache
-) -> SendMessage:
+) -> None:
     payload = (command.args or "").strip()
     if payload.startswith("ref_"):
         referrer = await users_service.apply_referral(user.id, payload.removeprefix("ref_"))
         if referrer is not None:
             user_cache.invalidate(user.telegram_id)
             await message.answer(fmt(_("start.referred"), name=referrer.first_name or "🙂"))
-    return message.answer(
+    await message.answer(
         fmt(_("start.welcome"), name=user.first_name or "🙂", role=role_name(user.role)),
         reply_markup=menu_keyboard(user.role),
     )

@@ -24,12 +24,14 @@ from aiogram.methods import TelegramMethod
 from aiogram.types import CallbackQuery, Message, Update
 from babel.messages.pofile import read_po
 
+from bot import metrics
 from bot.app import build_i18n, create_dispatcher
 from bot.emulator.errors import ApiError
 from bot.emulator.text import parse_html
 from bot.settings import load_settings
 from handlers.keyboards import AdminCB
 from handlers.render import as_plain_text, help_text
+from models.notifications import Notification
 from models.users import Role
 from services import users as users_service
 from services.errors import InvalidInput
@@ -214,6 +216,60 @@ async def test_error_parameters_are_escaped(h: Harness, command: str, reply: str
     (text,) = await h.send(OWNER, command)
     assert text.startswith(reply)
     assert_sendable(text)
+
+
+async def test_error_alert_on_a_button_is_plain_text(h: Harness) -> None:
+    calls = await h.feed(callback_update(VISITOR, "levels"))
+    (alert,) = [c for c in calls if type(c).__name__ == "AnswerCallbackQuery"]
+    assert "stop < entry < take-profit" in alert.text  # type: ignore[attr-defined]
+    assert alert.show_alert  # type: ignore[attr-defined]
+
+
+def _handler_errors() -> float:
+    return float(metrics.ERRORS.labels("handler")._value.get())
+
+
+async def test_a_refused_send_reaches_the_error_router(h: Harness) -> None:
+    errors = _handler_errors()
+    texts = await h.send(VISITOR, "/badhtml")
+    assert len(h.session.refused) == 1
+    (apology,) = texts
+    assert apology.startswith("Sorry, something went wrong on our side.")
+    assert _handler_errors() == errors + 1
+    (alert,) = await Notification.filter(kind="ops.alert", chat_id=OWNER)
+    assert "TelegramBadRequest" in alert.payload["text"]
+
+
+@pytest.mark.parametrize("command", ["/start", "/frobnicate"])
+async def test_a_refused_reply_to_a_command_reaches_the_error_router(
+    h: Harness, command: str
+) -> None:
+    """Awaited, not returned: a returned method's failure is dropped by silent_call_request."""
+    h.session.refuse_html = True
+    errors = _handler_errors()
+    (apology,) = await h.send(VISITOR, command)
+    assert apology.startswith("Sorry, something went wrong on our side.")
+    assert _handler_errors() == errors + 1
+    assert await Notification.filter(kind="ops.alert", chat_id=OWNER).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "start"), [("/boom", "Sorry"), ("/role @adm king", "Unknown")]
+)
+async def test_a_refused_error_reply_goes_again_as_plain_text(
+    h: Harness, command: str, start: str
+) -> None:
+    h.session.refuse_html = True
+    texts = await h.send(OWNER, command)
+    (plain,) = [c for c in h.session.of("SendMessage") if c.parse_mode is None]  # type: ignore[attr-defined]
+    assert texts == [plain.text] and plain.text.startswith(start)  # type: ignore[attr-defined]
+
+
+async def test_the_error_router_never_raises(h: Harness) -> None:
+    h.session.refuse_all = True
+    assert await h.send(OWNER, "/boom") == []  # nothing could be sent, and nothing raised
+    assert await h.send(OWNER, "/role @adm king") == []
+    assert len(h.session.refused) == 4  # each: the HTML reply, then the plain-text one
 
 
 # -- texts that hot commands RETURN (sent in the webhook response; a failure is never seen) --
