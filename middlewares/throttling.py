@@ -1,7 +1,10 @@
 """Per-user throttling: a token bucket per user; excess updates are dropped.
 
 The first dropped update of a burst gets one warning reply; the rest are dropped silently
-until the user's bucket has refilled.
+until the user's bucket has refilled. The warning speaks the user's saved language: this
+middleware runs before the user middleware, so it reads the `user_cache` the dispatcher holds
+(no query: a flooding user's profile was cached by the updates that emptied the bucket), and
+falls back to Telegram's language_code, then the default language, as the i18n middleware does.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n
 
 from bot import metrics
+from middlewares.i18n import pick_locale
+from middlewares.users import UserCache
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +94,18 @@ class ThrottlingMiddleware(BaseMiddleware):
         metrics.THROTTLED.inc()
         if warn:
             log.warning("throttled user", extra={"user_id": user.id})
-            await self._warn(event, user.language_code)
+            await self._warn(event, self._locale(user, data))
         return None
 
-    async def _warn(self, event: TelegramObject, language_code: str | None) -> None:
-        locale = language_code if language_code in self.i18n.available_locales else "en"
-        with self.i18n.context(), self.i18n.use_locale(locale or "en"):
+    def _locale(self, user: TgUser, data: dict[str, Any]) -> str:
+        cache = data.get("user_cache")
+        saved = cache.get(user.id) if isinstance(cache, UserCache) else None
+        settings = data.get("settings")
+        default = getattr(settings, "default_language", None) or "en"
+        return pick_locale(self.i18n, saved, user, default)
+
+    async def _warn(self, event: TelegramObject, locale: str) -> None:
+        with self.i18n.context(), self.i18n.use_locale(locale):
             text = self.i18n.gettext("throttle.slow_down")
         inner = event.event if isinstance(event, Update) else event
         if isinstance(inner, Message):

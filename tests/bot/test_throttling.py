@@ -1,4 +1,15 @@
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.methods import TelegramMethod
+
+from bot.app import build_i18n, create_dispatcher
+from bot.settings import load_settings
 from middlewares.throttling import TokenBuckets
+from models.users import Role
+from services import users as users_service
+from tests.bot.recording import make_bot, text_update
+
+USER = 7
 
 
 class Clock:
@@ -43,3 +54,39 @@ def test_memory_is_bounded() -> None:
     for user in range(1000):
         buckets.take(user)
     assert len(buckets._buckets) == 100
+
+
+# -- the warning's language, through the real dispatcher --------------------------------------
+async def _flood(dp: Dispatcher, bot: Bot, user_id: int, telegram_language: str) -> None:
+    for _ in range(3):
+        result = await dp.feed_update(
+            bot, text_update(user_id, "/cancel", language=telegram_language)
+        )
+        if isinstance(result, TelegramMethod):
+            await bot(result)
+
+
+@pytest.mark.parametrize(
+    ("saved", "telegram", "default", "warning"),
+    [
+        ("es", "en", "en", "Estás enviando demasiado rápido. Espera unos segundos."),
+        ("ru", "es", "en", "Вы отправляете слишком часто. Подождите несколько секунд."),
+        (None, "es", "en", "Estás enviando demasiado rápido. Espera unos segundos."),
+        (None, "pt-BR", "ru", "Вы отправляете слишком часто. Подождите несколько секунд."),
+    ],
+)
+async def test_warning_speaks_the_saved_language(
+    database: str, saved: str | None, telegram: str, default: str, warning: str
+) -> None:
+    """The saved language wins over Telegram's language_code, as in every other reply."""
+    settings = load_settings(
+        _env_file=None, throttle_rate=0.001, throttle_burst=1, default_language=default
+    )
+    bot, session = make_bot()
+    dp = create_dispatcher(settings, bot, build_i18n())
+    await users_service.seed(USER, "Ana", "ana", Role.PUBLIC)
+    if saved is not None:
+        await users_service.set_language(USER, saved)
+    await _flood(dp, bot, USER, telegram)
+    assert session.texts()[-1] == warning
+    assert len(session.texts()) == 2  # the one allowed reply, then the one warning
