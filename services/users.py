@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -20,6 +20,7 @@ from services.errors import InvalidInput, NotFound, PermissionDenied
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud safely
 ASSIGNABLE_ROLES: tuple[Role, ...] = (Role.PUBLIC, Role.SUBSCRIBER, Role.ADMIN)
+REFERRAL_WINDOW = timedelta(hours=1)  # a deep link counts this long after the first contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,14 +213,21 @@ async def _create(profile: TelegramProfile, *, owners: frozenset[int]) -> UserIn
     raise RuntimeError(msg)
 
 
-async def apply_referral(user_id: int, code: str) -> UserInfo | None:
+async def apply_referral(
+    user_id: int, code: str, *, now: datetime | None = None
+) -> UserInfo | None:
     """Link a newly registered user to the referrer owning `code` (first referral wins).
 
-    Ignored (returns None) for unknown codes, self-referral or an already referred user.
+    Ignored (returns None) for unknown codes, self-referral, an already referred user, and a
+    user who registered more than `REFERRAL_WINDOW` ago: a referral rewards bringing someone
+    new, not a link an existing user happens to open later.
     """
+    moment = now or datetime.now(UTC)
     async with in_transaction():
         row = await User.get(id=user_id)
         if row.referred_by_id is not None:  # type: ignore[attr-defined]
+            return None
+        if moment - row.created_at > REFERRAL_WINDOW:
             return None
         referrer = await User.get_or_none(referral_code=code.upper())
         if referrer is None or referrer.id == row.id:

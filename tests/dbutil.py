@@ -6,6 +6,7 @@ The schema always comes from the real migrations (never `generate_schemas`).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -91,5 +92,7 @@ async def truncate_all() -> None:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     )
     names = [r["name"] for r in rows if r["name"] not in KEEP_TABLES]
-    script = "PRAGMA foreign_keys = OFF;" + "".join(f'DELETE FROM "{n}";' for n in names)
+    guard = importlib.import_module("models.migrations.0005_audit_append_only")
+    script = "PRAGMA foreign_keys = OFF;" + guard.SQLITE_DOWN  # the audit log refuses DELETE
+    script += "".join(f'DELETE FROM "{n}";' for n in names) + guard.SQLITE_UP
     await conn.execute_script(script + "PRAGMA foreign_keys = ON;")

@@ -1,5 +1,6 @@
 import asyncio
 import logging
+from datetime import timedelta
 
 import pytest
 
@@ -40,6 +41,15 @@ async def test_referral_links_once_and_never_to_self(database: str) -> None:
     assert await svc.apply_referral(ref.id, "NOPE1234") is None
     row = await User.get(telegram_id=2)
     assert row.referred_by_id == ref.id
+
+
+async def test_a_referral_link_counts_only_for_a_new_user(database: str) -> None:
+    ref = await svc.ensure_user(profile(1, "ref"), owners=frozenset())
+    old = await svc.ensure_user(profile(2, "old"), owners=frozenset())
+    later = old.created_at + svc.REFERRAL_WINDOW + timedelta(seconds=1)
+    assert await svc.apply_referral(old.id, ref.referral_code, now=later) is None
+    assert (await User.get(telegram_id=2)).referred_by_id is None
+    assert await svc.apply_referral(old.id, ref.referral_code, now=old.created_at) == ref
 
 
 async def test_set_role_is_owner_only_audited_and_validated(database: str) -> None:
@@ -97,6 +107,12 @@ async def test_audit_log_is_append_only(database: str) -> None:
         await row.save()
     with pytest.raises(Exception, match="append-only"):
         await row.delete()
+    # ...and in the database, whoever asks: bulk updates and deletes bypass the model class.
+    with pytest.raises(Exception, match="append-only"):
+        await AuditLog.filter(id=entry.id).update(action="y")
+    with pytest.raises(Exception, match="append-only"):
+        await AuditLog.filter(id=entry.id).delete()
+    assert (await AuditLog.get(id=entry.id)).action == "x"
 
 
 async def test_concurrent_first_contacts_register_once_each_in_a_batch(database: str) -> None:
