@@ -15,7 +15,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
-from services import users as users_service
+from services import registration
 from services.users import TelegramProfile, UserInfo
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ class UserMiddleware(BaseMiddleware):
             return await handler(event, data)
         info = self.cache.get(tg_user.id)
         if info is None or not _same_profile(info, tg_user):
-            info = await users_service.ensure_user(_profile(tg_user), owners=self.owners)
+            info = await registration.ensure_user(_profile(tg_user), owners=self.owners)
             self.cache.put(info)
         if info.is_banned:
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})

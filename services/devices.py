@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from models.devices import Device, DeviceMode, DeviceStatus
 from models.users import Role
-from services import audit, ea_commands
+from services import audit, ea_commands, registration
 from services import secrets as secret_box
 from services import users as users_service
 from services.device_auth import DeviceAuth as DeviceAuth
@@ -125,7 +125,7 @@ async def _user_for(telegram_id: int, owners: frozenset[int]) -> UserInfo:
         return await users_service.get_by_telegram_id(telegram_id)
     except NotFound:
         profile = users_service.TelegramProfile(telegram_id, None, "", None, None)
-        return await users_service.ensure_user(profile, owners=owners)
+        return await registration.ensure_user(profile, owners=owners)
 
 
 async def create_device(

@@ -1,20 +1,17 @@
-"""Users: registration, lookup, roles and bans. Returns frozen `UserInfo`, never ORM rows."""
+"""Users: lookup, referrals, roles and bans (registration: `services.registration`). Returns
+frozen `UserInfo`, never ORM rows."""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from tortoise import connections
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.users import Role, User, UserStatus
 from services import audit
-from services.batching import Batcher
 from services.errors import InvalidInput, NotFound, PermissionDenied
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
@@ -77,140 +74,6 @@ def to_info(row: User) -> UserInfo:
 
 def new_referral_code() -> str:
     return "".join(secrets.choice(REFERRAL_ALPHABET) for _ in range(8))
-
-
-def _profile_changed(row: User, profile: TelegramProfile) -> bool:
-    return (row.username, row.first_name, row.last_name) != (
-        profile.username,
-        profile.first_name,
-        profile.last_name,
-    )
-
-
-async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> UserInfo:
-    """Load the user, creating the row on first contact; owners from OWNER_IDS get `owner`.
-
-    Concurrent calls share their queries: one SELECT for all of them, then one INSERT for the
-    new users among them (the database adds each one's `user.registered` audit row in the same
-    statement: migration 0004). A known, unchanged user costs a share of one query.
-    """
-    return await _lookups.submit((profile, owners))
-
-
-async def _ensure_batch(items: Sequence[tuple[TelegramProfile, frozenset[int]]]) -> list[UserInfo]:
-    ids = list({profile.telegram_id for profile, _ in items})
-    rows = {row.telegram_id: row for row in await User.filter(telegram_id__in=ids)}
-    new = {p.telegram_id: (p, owners) for p, owners in items if p.telegram_id not in rows}
-    created = await _register(list(new.values())) if new else {}
-    out = []
-    for profile, owners in items:
-        row = rows.get(profile.telegram_id)
-        out.append(
-            created[profile.telegram_id] if row is None else await _refresh(row, profile, owners)
-        )
-    return out
-
-
-_lookups: Batcher[tuple[TelegramProfile, frozenset[int]], UserInfo] = Batcher(
-    _ensure_batch, max_size=200, name="users"
-)
-
-
-async def _refresh(row: User, profile: TelegramProfile, owners: frozenset[int]) -> UserInfo:
-    """Save what changed since we last saw the user: their Telegram profile, ownership from
-    OWNER_IDS, and `blocked_bot` (writing to us means they unblocked us)."""
-    changed = _profile_changed(row, profile)
-    should_own = profile.telegram_id in owners and row.role != Role.OWNER
-    came_back = row.status == UserStatus.BLOCKED_BOT
-    if changed or should_own or came_back:
-        row.username, row.first_name, row.last_name = (
-            profile.username,
-            profile.first_name,
-            profile.last_name,
-        )
-        if should_own:
-            row.role = Role.OWNER
-        if came_back:
-            row.status = UserStatus.ACTIVE
-        await row.save(
-            update_fields=["username", "first_name", "last_name", "role", "status", "updated_at"]
-        )
-    return to_info(row)
-
-
-_USER_COLUMNS = ("telegram_id", "username", "first_name", "last_name", "role", "status",
-                 "referral_code", "created_at", "updated_at")  # fmt: skip
-
-
-async def _register(new: Sequence[tuple[TelegramProfile, frozenset[int]]]) -> dict[int, UserInfo]:
-    """Insert first contacts with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``:
-    a single atomic statement, so SQLite's one writer is held for one round trip, not for a
-    transaction. Rows it skipped (created meanwhile by another update, or the rare
-    referral-code collision) go through `_create`, which re-reads or retries."""
-    now = datetime.now(UTC)
-    infos = {
-        p.telegram_id: UserInfo(
-            id=0, telegram_id=p.telegram_id, username=p.username, first_name=p.first_name,
-            last_name=p.last_name, language=None,
-            role=Role.OWNER if p.telegram_id in owners else Role.PUBLIC,
-            status=UserStatus.ACTIVE, referral_code=new_referral_code(), referred_by_id=None,
-            created_at=now,
-        )
-        for p, owners in new
-    }  # fmt: skip
-    conn = connections.get("default")
-    width = len(_USER_COLUMNS)
-    if conn.capabilities.dialect == "postgres":
-        marks = [
-            ", ".join(f"${r * width + c}" for c in range(1, width + 1)) for r in range(len(infos))
-        ]
-    else:
-        marks = [", ".join("?" * width)] * len(infos)
-    columns = ", ".join(f'"{c}"' for c in _USER_COLUMNS)
-    values = ", ".join(f"({m})" for m in marks)
-    sql = (
-        f'INSERT INTO "users" ({columns}) VALUES {values} '
-        'ON CONFLICT DO NOTHING RETURNING "id", "telegram_id"'
-    )
-    params = [
-        v
-        for i in infos.values()
-        for v in (i.telegram_id, i.username, i.first_name, i.last_name, i.role.value,
-                  i.status.value, i.referral_code, now, now)
-    ]  # fmt: skip
-    inserted = {
-        int(r["telegram_id"]): int(r["id"]) for r in await conn.execute_query_dict(sql, params)
-    }
-    out = {}
-    for profile, owners in new:
-        row_id = inserted.get(profile.telegram_id)
-        if row_id is None:
-            out[profile.telegram_id] = await _create(profile, owners=owners)
-        else:
-            out[profile.telegram_id] = replace(infos[profile.telegram_id], id=row_id)
-    return out
-
-
-async def _create(profile: TelegramProfile, *, owners: frozenset[int]) -> UserInfo:
-    role = Role.OWNER if profile.telegram_id in owners else Role.PUBLIC
-    for _ in range(5):
-        existing = await User.get_or_none(telegram_id=profile.telegram_id)
-        if existing is not None:  # another update of the same user won the race
-            return to_info(existing)
-        try:
-            row = await User.create(
-                telegram_id=profile.telegram_id,
-                username=profile.username,
-                first_name=profile.first_name,
-                last_name=profile.last_name,
-                role=role,
-                referral_code=new_referral_code(),
-            )
-            return to_info(row)
-        except IntegrityError:  # the user was created meanwhile, or the code collided
-            continue
-    msg = "could not allocate a unique referral code"
-    raise RuntimeError(msg)
 
 
 async def apply_referral(

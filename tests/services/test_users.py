@@ -7,6 +7,7 @@ import pytest
 from models.audit import AuditLog
 from models.users import Role, User, UserStatus
 from services import audit
+from services import registration as reg
 from services import users as svc
 from services.errors import InvalidInput, NotFound, PermissionDenied
 
@@ -16,8 +17,8 @@ def profile(tid: int, username: str | None = None, name: str = "Ann") -> svc.Tel
 
 
 async def test_first_contact_registers_once_and_audits(database: str) -> None:
-    first = await svc.ensure_user(profile(10, "ann"), owners=frozenset())
-    again = await svc.ensure_user(profile(10, "ann"), owners=frozenset())
+    first = await reg.ensure_user(profile(10, "ann"), owners=frozenset())
+    again = await reg.ensure_user(profile(10, "ann"), owners=frozenset())
     assert first.id == again.id
     assert first.role is Role.PUBLIC
     assert len(first.referral_code) == 8
@@ -26,15 +27,15 @@ async def test_first_contact_registers_once_and_audits(database: str) -> None:
 
 
 async def test_owner_ids_make_owners_and_profile_changes_are_saved(database: str) -> None:
-    await svc.ensure_user(profile(11, "old"), owners=frozenset())
-    info = await svc.ensure_user(profile(11, "new"), owners=frozenset({11}))
+    await reg.ensure_user(profile(11, "old"), owners=frozenset())
+    info = await reg.ensure_user(profile(11, "new"), owners=frozenset({11}))
     assert info.role is Role.OWNER
     assert (await User.get(telegram_id=11)).username == "new"
 
 
 async def test_referral_links_once_and_never_to_self(database: str) -> None:
-    ref = await svc.ensure_user(profile(1, "ref"), owners=frozenset())
-    new = await svc.ensure_user(profile(2, "new"), owners=frozenset())
+    ref = await reg.ensure_user(profile(1, "ref"), owners=frozenset())
+    new = await reg.ensure_user(profile(2, "new"), owners=frozenset())
     assert await svc.apply_referral(new.id, ref.referral_code.lower()) == ref
     assert await svc.apply_referral(new.id, ref.referral_code) is None  # already referred
     assert await svc.apply_referral(ref.id, ref.referral_code) is None  # self
@@ -44,8 +45,8 @@ async def test_referral_links_once_and_never_to_self(database: str) -> None:
 
 
 async def test_a_referral_link_counts_only_for_a_new_user(database: str) -> None:
-    ref = await svc.ensure_user(profile(1, "ref"), owners=frozenset())
-    old = await svc.ensure_user(profile(2, "old"), owners=frozenset())
+    ref = await reg.ensure_user(profile(1, "ref"), owners=frozenset())
+    old = await reg.ensure_user(profile(2, "old"), owners=frozenset())
     later = old.created_at + svc.REFERRAL_WINDOW + timedelta(seconds=1)
     assert await svc.apply_referral(old.id, ref.referral_code, now=later) is None
     assert (await User.get(telegram_id=2)).referred_by_id is None
@@ -53,9 +54,9 @@ async def test_a_referral_link_counts_only_for_a_new_user(database: str) -> None
 
 
 async def test_set_role_is_owner_only_audited_and_validated(database: str) -> None:
-    owner = await svc.ensure_user(profile(1, "boss"), owners=frozenset({1}))
+    owner = await reg.ensure_user(profile(1, "boss"), owners=frozenset({1}))
     admin = await svc.seed(2, "Adm", "adm", Role.ADMIN)
-    await svc.ensure_user(profile(3, "carol"), owners=frozenset())
+    await reg.ensure_user(profile(3, "carol"), owners=frozenset())
     updated = await svc.set_role(owner, "@Carol", "subscriber")
     assert updated.role is Role.SUBSCRIBER
     entry = (await audit.recent(action="user.role_changed"))[0]
@@ -77,7 +78,7 @@ async def test_set_role_is_owner_only_audited_and_validated(database: str) -> No
 
 
 async def test_ban_rules(database: str) -> None:
-    owner = await svc.ensure_user(profile(1), owners=frozenset({1}))
+    owner = await reg.ensure_user(profile(1), owners=frozenset({1}))
     admin = await svc.seed(2, "Adm", "adm", Role.ADMIN)
     await svc.seed(3, "Sub", "sub", Role.SUBSCRIBER)
     banned = await svc.set_banned(admin, "@sub", banned=True)
@@ -92,10 +93,10 @@ async def test_ban_rules(database: str) -> None:
 
 
 async def test_blocked_bot_user_comes_back_active(database: str) -> None:
-    await svc.ensure_user(profile(5), owners=frozenset())
+    await reg.ensure_user(profile(5), owners=frozenset())
     await svc.mark_blocked_bot(5)
     assert (await User.get(telegram_id=5)).status == UserStatus.BLOCKED_BOT
-    info = await svc.ensure_user(profile(5), owners=frozenset())
+    info = await reg.ensure_user(profile(5), owners=frozenset())
     assert info.status is UserStatus.ACTIVE
 
 
@@ -117,7 +118,7 @@ async def test_audit_log_is_append_only(database: str) -> None:
 
 async def test_concurrent_first_contacts_register_once_each_in_a_batch(database: str) -> None:
     profiles = [profile(900 + i % 25, f"u{i % 25}") for i in range(60)]  # 25 users, repeats
-    infos = await asyncio.gather(*(svc.ensure_user(p, owners=frozenset({900})) for p in profiles))
+    infos = await asyncio.gather(*(reg.ensure_user(p, owners=frozenset({900})) for p in profiles))
     assert len({i.telegram_id for i in infos}) == 25
     assert await User.filter(telegram_id__gte=900).count() == 25
     assert {i.id for i in infos if i.telegram_id == 905} == {(await User.get(telegram_id=905)).id}
@@ -133,7 +134,7 @@ async def test_a_burst_of_first_contacts_costs_one_select_and_one_insert(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="tortoise.db_client")
     infos = await asyncio.gather(
-        *(svc.ensure_user(profile(700 + i, f"n{i}"), owners=frozenset({700})) for i in range(40))
+        *(reg.ensure_user(profile(700 + i, f"n{i}"), owners=frozenset({700})) for i in range(40))
     )
     words = [r.getMessage().split(None, 1)[0].upper() for r in caplog.records]
     statements = [w for w in words if w in {"SELECT", "INSERT", "UPDATE", "BEGIN", "COMMIT"}]
@@ -152,8 +153,8 @@ async def test_rows_the_insert_skipped_are_read_back_or_retried(
     referral code may collide: those rows are skipped by ON CONFLICT and resolved one by one."""
     existing = await svc.seed(50, "Old", "old", Role.SUBSCRIBER)
     codes = iter([existing.referral_code, existing.referral_code, "FRESH234"])
-    monkeypatch.setattr(svc, "new_referral_code", lambda: next(codes))
-    out = await svc._register(
+    monkeypatch.setattr(reg, "new_referral_code", lambda: next(codes))
+    out = await reg._register(
         [(profile(50, "old", "Old"), frozenset()), (profile(51), frozenset())]
     )
     assert out[50] == existing  # read back, unchanged
@@ -165,8 +166,8 @@ async def test_rows_the_insert_skipped_are_read_back_or_retried(
 
 async def test_every_way_of_creating_a_user_is_audited_once(database: str) -> None:
     await svc.seed(60, "Seeded", None, Role.ADMIN)  # operator CLI and sandbox personas
-    await svc.ensure_user(profile(61), owners=frozenset())
-    await svc.ensure_user(profile(61), owners=frozenset())
+    await reg.ensure_user(profile(61), owners=frozenset())
+    await reg.ensure_user(profile(61), owners=frozenset())
     entries = await audit.recent(action="user.registered")
     assert sorted((e.actor_id, e.target, e.data) for e in entries) == [
         (60, None, {}),
