@@ -7,7 +7,8 @@ row is the same one `services.audit.record` would write.
 """
 
 from tortoise import migrations
-from tortoise.migrations import operations as ops
+
+from models.dialect_sql import per_dialect
 
 SQLITE_UP = """
 CREATE TRIGGER users_registered_audit AFTER INSERT ON users
@@ -35,22 +36,11 @@ DROP FUNCTION IF EXISTS users_registered_audit();
 """
 
 
-async def _run(schema_editor, postgres: str, sqlite: str) -> None:
-    client = schema_editor.client
-    await client.execute_script(postgres if client.capabilities.dialect == "postgres" else sqlite)
-
-
-async def forward(apps, schema_editor) -> None:
-    await _run(schema_editor, POSTGRES_UP, SQLITE_UP)
-
-
-async def backward(apps, schema_editor) -> None:
-    await _run(schema_editor, POSTGRES_DOWN, SQLITE_DOWN)
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0003_devices")]
 
     initial = False
 
-    operations = [ops.RunPython(forward, backward)]
+    operations = [
+        per_dialect(postgres=(POSTGRES_UP, POSTGRES_DOWN), sqlite=(SQLITE_UP, SQLITE_DOWN))
+    ]

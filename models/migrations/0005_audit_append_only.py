@@ -7,7 +7,8 @@ and re-creates these triggers around its DELETE.
 """
 
 from tortoise import migrations
-from tortoise.migrations import operations as ops
+
+from models.dialect_sql import per_dialect
 
 MESSAGE = "the audit log is append-only: rows cannot be changed or deleted"
 
@@ -37,22 +38,11 @@ DROP FUNCTION IF EXISTS audit_log_append_only();
 """
 
 
-async def _run(schema_editor, postgres: str, sqlite: str) -> None:
-    client = schema_editor.client
-    await client.execute_script(postgres if client.capabilities.dialect == "postgres" else sqlite)
-
-
-async def forward(apps, schema_editor) -> None:
-    await _run(schema_editor, POSTGRES_UP, SQLITE_UP)
-
-
-async def backward(apps, schema_editor) -> None:
-    await _run(schema_editor, POSTGRES_DOWN, SQLITE_DOWN)
-
-
 class Migration(migrations.Migration):
     dependencies = [("models", "0004_registration_audit")]
 
     initial = False
 
-    operations = [ops.RunPython(forward, backward)]
+    operations = [
+        per_dialect(postgres=(POSTGRES_UP, POSTGRES_DOWN), sqlite=(SQLITE_UP, SQLITE_DOWN))
+    ]
