@@ -11,7 +11,7 @@ from bot.emulator import actions
 from bot.emulator.api_settings import resolve_commands
 from bot.emulator.botapi import EMULATOR
 from bot.emulator.control_actions import MAX_WAIT_S, add_action_routes
-from bot.emulator.control_io import Body, path_int, query_float
+from bot.emulator.control_io import Body, path_int, query_float, query_int
 from bot.emulator.errors import Problem
 from bot.emulator.limits import Fault
 
@@ -89,8 +89,9 @@ def _user_ids(emu: Any, raw: Any, name: str) -> list[int]:
 
 async def chat_commands(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
-    chat = actions.chat_of(emu, path_int(request, "chat_id"))
-    user_id = int(request.query["user_id"]) if request.query.get("user_id", "").isdigit() else None
+    chat_id = path_int(request, "chat_id")
+    user_id = query_int(request, "user_id", None, 1, 2**53)
+    chat = actions.chat_of(emu, chat_id)
     user = emu.users.get(user_id or chat.id)
     language = request.query.get("language_code") or (user.language_code if user else None)
     commands = resolve_commands(emu, chat.id, user.id if user else None, language)
@@ -157,7 +158,7 @@ def _add_fault(emu: Any, body: Body) -> None:
 async def webhook_status(request: web.Request) -> web.Response:
     """Webhook delivery log; `min_attempts` + `wait` long-poll until that many attempts."""
     emu = request.app[EMULATOR]
-    wanted = query_float(request, "min_attempts", 0, 10_000)
+    wanted = query_int(request, "min_attempts", 0, 0, 10_000) or 0
     await emu.wait_until(
         lambda: len(emu.webhook_log) >= wanted, query_float(request, "wait", 0, MAX_WAIT_S)
     )

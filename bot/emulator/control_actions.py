@@ -6,10 +6,11 @@ from aiohttp import web
 
 from bot.emulator import actions
 from bot.emulator.botapi import EMULATOR
-from bot.emulator.control_io import Body, path_int, query_float
+from bot.emulator.control_io import Body, path_int, query_float, query_int
 from bot.emulator.errors import Problem
 
 MAX_WAIT_S = 60.0
+MAX_SEQ = 2**53  # what JavaScript (the sandbox page) still counts exactly
 
 
 async def send(request: web.Request) -> web.Response:
@@ -45,10 +46,10 @@ async def press(request: web.Request) -> web.Response:
 
 async def callback_answer(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
+    wait = query_float(request, "wait", 0.0, MAX_WAIT_S)
     callback = emu.callbacks.get(request.match_info["callback_id"])
     if callback is None:
         raise Problem(404, "Unknown callback query", request.match_info["callback_id"])
-    wait = query_float(request, "wait", 0.0, MAX_WAIT_S)
     await emu.wait_until(lambda: callback.answered, wait)
     return web.json_response(callback.control())
 
@@ -91,12 +92,10 @@ async def block(request: web.Request) -> web.Response:
 async def transcript(request: web.Request) -> web.Response:
     """Events of a chat after `after_seq`; waits up to `wait` seconds for the first one."""
     emu = request.app[EMULATOR]
-    chat = actions.chat_of(emu, path_int(request, "chat_id"))
-    try:
-        after = int(request.query.get("after_seq", "0"))
-    except ValueError:
-        raise Problem(400, "Invalid query parameter", "'after_seq' must be an integer") from None
+    chat_id = path_int(request, "chat_id")
+    after = query_int(request, "after_seq", 0, 0, MAX_SEQ) or 0
     wait = query_float(request, "wait", 0.0, MAX_WAIT_S)
+    chat = actions.chat_of(emu, chat_id)
     await emu.wait_until(lambda: bool(emu.events_after(chat.id, after)), wait)
     events = emu.events_after(chat.id, after)
     last = events[-1]["seq"] if events else max(after, 0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,9 @@ from bot.emulator.errors import ApiError, Problem
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
+# Plain ASCII digits only: int() and float() also take "1_000", " 5", "１" and "1e3".
+_INT = re.compile(r"-?[0-9]{1,18}")
+_NUMBER = re.compile(r"[0-9]{1,18}(?:\.[0-9]*)?|\.[0-9]+")
 
 
 def problem_response(problem: Problem, instance: str = "") -> web.Response:
@@ -135,17 +139,32 @@ def query_float(request: web.Request, name: str, default: float, maximum: float)
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise Problem(400, "Invalid query parameter", f"'{name}' must be a number") from None
+    if not _NUMBER.fullmatch(raw):
+        raise Problem(400, "Invalid query parameter", f"'{name}' must be a number")
+    value = float(raw)
     if not 0 <= value <= maximum:
         raise Problem(400, "Invalid query parameter", f"'{name}' must be in [0, {maximum}]")
     return value
 
 
+def query_int(
+    request: web.Request, name: str, default: int | None, minimum: int, maximum: int
+) -> int | None:
+    """An optional integer query parameter in [minimum, maximum]; anything else is a 400."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    if not _INT.fullmatch(raw):
+        raise Problem(400, "Invalid query parameter", f"'{name}' must be an integer")
+    value = int(raw)
+    if not minimum <= value <= maximum:
+        detail = f"'{name}' must be in [{minimum}, {maximum}]"
+        raise Problem(400, "Invalid query parameter", detail)
+    return value
+
+
 def path_int(request: web.Request, name: str) -> int:
-    try:
-        return int(request.match_info[name])
-    except ValueError:
-        raise Problem(400, "Invalid path parameter", f"'{name}' must be an integer") from None
+    raw = request.match_info[name]
+    if not _INT.fullmatch(raw):
+        raise Problem(400, "Invalid path parameter", f"'{name}' must be an integer")
+    return int(raw)
