@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 
+from bot.emulator import EmulatorClient, EmulatorServer
 from bot.emulator.errors import ApiError
 from bot.emulator.media import image_size
 from bot.emulator.text import detect_entities, parse_html, prepare_text
+from tests.emulator.helpers import TOKEN, USER_ID
 
 HTML_CASES = [
     ("plain", "plain", []),
@@ -28,6 +31,24 @@ HTML_CASES = [
     ("😀<u>u</u>", "😀u", [("underline", 2, 1)]),
     ("<blockquote expandable>q</blockquote>", "q", [("expandable_blockquote", 0, 1)]),
     ("<b></b>x", "x", []),
+    # Telegram's own parser (tdlib's test vectors): only four named entities, `;` optional,
+    # numeric references, attributes in three spellings, `</>` closes the innermost tag
+    (
+        "&lt;&gt;&amp;&quot;&laquo;&nbsp;&#12345678;&QUOT;",
+        '<>&"&laquo;&nbsp;&#12345678;&QUOT;',
+        [],
+    ),
+    ("a &lt b &amp c &#60; &#x3C; &#x1F600; &#0;", "a < b & c < < 😀 &#0;", []),
+    ("a & b > c", "a & b > c", []),
+    ("🏟 🏟<i>🏟 &gt;<b aba   =   caba>&lt🏟</b></i>", "🏟 🏟🏟 ><🏟", [("italic", 5, 7), ("bold", 9, 3)]),
+    ("🏟 🏟&lt;<i    aba  =  190azAz-.   >a</i>", "🏟 🏟<a", [("italic", 6, 1)]),
+    ("🏟 🏟&lt;<i    aba  =  '&lt;&gt;&quot;'>a</>", "🏟 🏟<a", [("italic", 6, 1)]),
+    ("🏟 🏟&lt;<i>a</    >", "🏟 🏟<a", [("italic", 6, 1)]),
+    ("<B>x</B>", "x", [("bold", 0, 1)]),
+    ("<a>telegram.org</a><a> </a>", "telegram.org ", [("text_link", 0, 12)]),
+    ("<pre><code>x</code></pre>", "x", [("code", 0, 1), ("pre", 0, 1)]),
+    ('<code class="language-fift"><pre>x</></>', "x", [("pre", 0, 1, "fift")]),
+    ('<pre><code class="language-fift">x</> </>', "x ", [("code", 0, 1), ("pre", 0, 2)]),
 ]
 
 
@@ -54,8 +75,34 @@ def test_parse_html(source: str, text: str, entities: list[tuple[Any, ...]]) -> 
         ("<b>x", 'Can\'t find end tag corresponding to start tag "b"'),
         ("x</b>", "Unexpected end tag at byte offset 1"),
         ("é<div>", 'Unsupported start tag "div" at byte offset 2'),
-        ("<br/>", 'Unsupported start tag "br" at byte offset 0'),
-        ('<span class="x">y</span>', 'Unsupported start tag "span"'),
+        ("<br/>", 'Unsupported start tag "br/" at byte offset 0'),
+        ("<br>", 'Unsupported start tag "br" at byte offset 0'),
+        ('<span class="x">y</span>', 'Tag "span" must have class "tg-spoiler" at byte offset 0'),
+        ("<!-- note -->", 'Unsupported start tag "!--" at byte offset 0'),
+        # a bare `<`, the classic unescaped text
+        ("a < b", 'Unsupported start tag "" at byte offset 2'),
+        ("1<2", "Unclosed start tag at byte offset 1"),
+        ("x <", "Unclosed start tag at byte offset 2"),
+        ("<code>a<b</code>", 'Unsupported start tag "b</code" at byte offset 7'),
+        # tdlib's vectors
+        ("🏟 🏟&lt;<abacaba", "Unclosed start tag at byte offset 13"),
+        ("🏟 🏟&lt;<abac aba>", 'Unsupported start tag "abac" at byte offset 13'),
+        ("🏟 🏟&lt;<i   =aba>", 'Empty attribute name in the tag "i" at byte offset 13'),
+        (
+            "🏟 🏟&lt;<i    aba>",
+            'Expected equal sign in declaration of an attribute of the tag "i" at byte offset 13',
+        ),
+        ("🏟 🏟&lt;<i    aba  =  ", 'Unclosed start tag "i" at byte offset 13'),
+        ("🏟 🏟&lt;<i    aba  =  190azAz-.,", "Unexpected end of name token at byte offset 27"),
+        ('🏟 🏟&lt;<i    aba  =  "&lt;&gt;&quot;>', "Unclosed start tag at byte offset 13"),
+        ("🏟 🏟&lt;</", "Unexpected end tag at byte offset 13"),
+        ("🏟 🏟&lt;<b></b></", "Unexpected end tag at byte offset 20"),
+        ("🏟 🏟&lt;<i>a</i   ", "Unclosed end tag at byte offset 17"),
+        (
+            "🏟 🏟&lt;<i>a</em   >",
+            'Unmatched end tag at byte offset 17, expected "</i>", found "</em>"',
+        ),
+        ("&#57311;", "Text contains invalid Unicode characters after decoding HTML entities"),
     ],
 )
 def test_bad_html_is_rejected_like_telegram(source: str, error: str) -> None:
@@ -64,6 +111,29 @@ def test_bad_html_is_rejected_like_telegram(source: str, error: str) -> None:
     assert info.value.code == 400
     assert info.value.description.startswith("Bad Request: can't parse entities: ")
     assert error in info.value.description
+
+
+@pytest.mark.parametrize("method", ["sendMessage", "sendPhoto"])
+async def test_the_bot_api_refuses_bad_html_in_texts_and_captions(
+    server: EmulatorServer, client: EmulatorClient, method: str
+) -> None:
+    field = "text" if method == "sendMessage" else "caption"
+    params: dict[str, Any] = {"chat_id": USER_ID, field: "2 < 3", "parse_mode": "HTML"}
+    if method == "sendPhoto":
+        params["photo"] = "https://example.com/chart.png"
+    url = f"{server.url}/bot{TOKEN}/{method}"
+    async with aiohttp.ClientSession() as http, http.post(url, json=params) as resp:
+        body = await resp.json()
+    assert resp.status == 400
+    assert body == {
+        "ok": False,
+        "error_code": 400,
+        "description": 'Bad Request: can\'t parse entities: Unsupported start tag "" at byte offset 2',
+    }
+    params[field] = "2 &lt; 3 &amp; <b>4</b>"
+    async with aiohttp.ClientSession() as http, http.post(url, json=params) as resp:
+        sent = (await resp.json())["result"]
+    assert sent[field] == "2 < 3 & 4"
 
 
 def test_surrounding_whitespace_is_trimmed_and_entities_shift() -> None:
