@@ -36,7 +36,7 @@ async def leader_gauge(port: int) -> float | None:
     return None
 
 
-async def until(predicate: Callable[[], object], timeout_s: float = 20.0) -> None:
+async def until(predicate: Callable[[], object], timeout_s: float = 60.0) -> None:
     for _ in range(int(timeout_s / 0.05)):
         if await predicate() if asyncio.iscoroutinefunction(predicate) else predicate():
             return
@@ -82,7 +82,7 @@ async def test_a_standby_replica_takes_over_when_the_leader_is_killed(
 
         # Queued on the standby, delivered by the leader's sender.
         await notifications.enqueue(SUB, "test", notifications.text("one"), "lead:1")
-        await tg.wait_for(SUB, lambda m: m["text"] == "one", timeout=10, after_seq=0)
+        await tg.wait_for(SUB, lambda m: m["text"] == "one", timeout=30, after_seq=0)
 
         async def recorded() -> bool:
             # Killed between a send and its bookkeeping (at most `flush_s`, 50 ms), the row
@@ -96,7 +96,7 @@ async def test_a_standby_replica_takes_over_when_the_leader_is_killed(
         assert standby.sender is not None and standby.ea_jobs is not None
 
         await notifications.enqueue(SUB, "test", notifications.text("two"), "lead:2")
-        await tg.wait_for(SUB, lambda m: m["text"] == "two", timeout=10, after_seq=0)
+        await tg.wait_for(SUB, lambda m: m["text"] == "two", timeout=30, after_seq=0)
         texts = [m["text"] for m in await tg.messages(SUB)]
         assert texts == ["one", "two"]
     finally:
