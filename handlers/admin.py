@@ -76,9 +76,19 @@ async def set_role(
     )
 
 
+def _menu_role(target: UserInfo) -> Role:
+    """The menu a user's chat should show: a banned user's is the public one."""
+    return Role.PUBLIC if target.is_banned else target.role
+
+
 @router.message(Command("ban", "unban"), flags=ADMIN)
 async def ban(
-    message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache
+    message: Message,
+    command: CommandObject,
+    user: UserInfo,
+    user_cache: UserCache,
+    bot: Bot,
+    i18n: I18n,
 ) -> None:
     query = (command.args or "").strip()
     banned = command.command == "ban"
@@ -87,17 +97,24 @@ async def ban(
         return
     updated = await users_service.set_banned(user, query, banned=banned)
     user_cache.invalidate(updated.telegram_id)
+    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated))
     text = _("admin.banned") if banned else _("admin.unbanned")
     await message.answer(fmt(text, name=updated.display_name))
 
 
 @router.callback_query(AdminCB.filter(F.action.in_({"ban", "unban"})), flags=ADMIN)
 async def ban_button(
-    query: CallbackQuery, callback_data: AdminCB, user: UserInfo, user_cache: UserCache
+    query: CallbackQuery,
+    callback_data: AdminCB,
+    user: UserInfo,
+    user_cache: UserCache,
+    bot: Bot,
+    i18n: I18n,
 ) -> None:
     banned = callback_data.action == "ban"
     updated = await users_service.set_banned(user, str(callback_data.user_id), banned=banned)
     user_cache.invalidate(updated.telegram_id)
+    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated))
     text = _("admin.banned") if banned else _("admin.unbanned")
     await query.answer(as_plain_text(fmt(text, name=updated.display_name)))  # a toast: no HTML
     if isinstance(query.message, Message):

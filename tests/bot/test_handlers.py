@@ -159,6 +159,25 @@ async def test_ban_and_unban(h: Harness) -> None:
     assert len(await h.send(SUB, "/help")) == 1
 
 
+async def test_a_banned_admin_loses_the_admin_menu_and_gets_it_back(h: Harness) -> None:
+    def chat_menu_calls() -> list[str]:
+        return [
+            type(c).__name__
+            for c in h.session.calls
+            if getattr(getattr(c, "scope", None), "chat_id", None) == ADMIN
+        ]
+
+    await h.send(OWNER, "/start")
+    h.session.calls.clear()
+    await h.send(OWNER, f"/ban {ADMIN}")
+    assert chat_menu_calls() == ["DeleteMyCommands"] * 3  # en, es, ru: back to the public menu
+    h.session.calls.clear()
+    await h.send(OWNER, f"/unban {ADMIN}")
+    assert chat_menu_calls() == ["SetMyCommands"] * 3
+    admin_menu = [c for c in h.session.calls if type(c).__name__ == "SetMyCommands"][0]
+    assert "ban" in [cmd.command for cmd in admin_menu.commands]
+
+
 async def test_users_search_and_card(h: Harness) -> None:
     (listing,) = await h.send(ADMIN, "/users")
     assert "@sub" in listing and "@adm" in listing
