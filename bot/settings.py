@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     replay_history_bars: int = Field(default=48, ge=0)
     sender_rate_per_s: float = Field(default=30.0, gt=0)  # Telegram: ~30 messages/s overall
     sender_per_chat_per_s: float = Field(default=1.0, gt=0)  # Telegram: ~1 message/s per chat
+    mt5_path: str | None = None  # terminal64.exe, when MetaTrader 5 is not the default install
+    mt5_login: int | None = Field(default=None, gt=0)
+    mt5_password: SecretStr | None = None
+    mt5_server: str | None = None
+    mt5_server_utc_offset_h: float = Field(default=0.0, ge=-12, le=14)
     loop_poll_s: float = Field(
         default=5.0, gt=0, description="feed polling when idle (not replay)"
     )

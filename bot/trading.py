@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -12,6 +13,8 @@ from jobs.trading_loop import TradingLoop
 from models.signals import SymbolState
 from services.ops_alerts import OpsAlerts
 from services.trading_loop import SymbolRunner
+from trading.brokers.base import BrokerError
+from trading.brokers.mt5 import MT5Broker, Mt5Unavailable
 from trading.candles import load_csv, to_unix_s
 from trading.feeds import CsvReplayFeed, MarketDataFeed, Mt5Feed, PushFeed
 from trading.symbols import get_spec
@@ -43,15 +46,27 @@ async def _replay_feed(settings: Settings, symbol: str) -> CsvReplayFeed:
     )
 
 
-def _mt5_feed() -> Mt5Feed:
-    import importlib
-
+async def _mt5_feed(settings: Settings, module: Any | None) -> Mt5Feed:
+    """MARKET_DATA=mt5: connect to the terminal on this machine (``initialize``, then ``login``
+    when MT5_LOGIN is set: otherwise the account the terminal is logged in to)."""
+    password = settings.mt5_password.get_secret_value() if settings.mt5_password else ""
     try:
-        module = importlib.import_module("MetaTrader5")
-    except ImportError:
+        broker = MT5Broker(
+            module,
+            login=settings.mt5_login,
+            password=password,
+            server=settings.mt5_server or "",
+            path=settings.mt5_path,
+        )
+        await broker.connect()
+    except Mt5Unavailable:
         msg = "MARKET_DATA=mt5 needs the MetaTrader5 package, which exists only on Windows"
         raise FeedError(msg) from None
-    return Mt5Feed(module)
+    except BrokerError as exc:
+        msg = f"MARKET_DATA=mt5: MetaTrader 5 refused the connection: {exc}"
+        raise FeedError(msg) from None
+    offset_s = round(settings.mt5_server_utc_offset_h * 3600)
+    return Mt5Feed(broker.mt5, server_utc_offset_s=offset_s)
 
 
 async def build_trading_loop(
@@ -59,19 +74,23 @@ async def build_trading_loop(
     alerts: OpsAlerts,
     push_feed: PushFeed | None = None,
     feeds: dict[str, MarketDataFeed] | None = None,
+    mt5_module: Any | None = None,
 ) -> TradingLoop | None:
-    """The loop per settings; `feeds` (tests, embedding) overrides MARKET_DATA per symbol."""
+    """The loop per settings; `feeds` (tests, embedding) overrides MARKET_DATA per symbol,
+    `mt5_module` stands in for the ``MetaTrader5`` package (a fake of it in tests)."""
     if settings.market_data == "none" and not feeds:
         return None
     feeds = dict(feeds or {})
     runners: dict[str, SymbolRunner] = {}
+    mt5: Mt5Feed | None = None  # one terminal connection serves every symbol
     for symbol in settings.symbols:
         if symbol in feeds:
             pass
         elif settings.market_data == "replay":
             feeds[symbol] = await _replay_feed(settings, symbol)
         elif settings.market_data == "mt5":
-            feeds[symbol] = _mt5_feed()
+            mt5 = mt5 or await _mt5_feed(settings, mt5_module)
+            feeds[symbol] = mt5
         else:
             feeds[symbol] = push_feed or PushFeed()
         runners[symbol] = SymbolRunner(symbol, get_spec(symbol))
