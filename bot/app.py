@@ -37,6 +37,7 @@ from aiohttp import web
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot import db, metrics
+from bot.replica_bus import ReplicaBus, bus_for
 from bot.settings import Settings
 from bot.trading import FeedError, build_trading_loop
 from bot.transport import SenderLimits
@@ -188,6 +189,7 @@ class AppRunner:
     alerts: OpsAlerts = field(init=False)
     leadership: Leadership | None = field(init=False, default=None)
     _push: PushFeed | None = field(init=False, default=None)
+    _bus: ReplicaBus | None = field(init=False, default=None)  # PostgreSQL: events to replicas
     trading_loop: TradingLoop | None = field(init=False, default=None)
     _loop_running: bool = field(init=False, default=False)
     _unsubscribe: Any = field(init=False, default=None)
@@ -213,6 +215,9 @@ class AppRunner:
         if self.migrate:
             await db.migrate(self.settings.database_url)
         await db.init_db(self.settings.database_url)
+        self._bus = bus_for(db.pg_credentials(self.settings.database_url))
+        if self._bus is not None:
+            await self._bus.start()
         self._phase = "start-up"
         key = self.settings.master_key
         secret_box.configure(key.get_secret_value() if key else None, self.settings.data_dir)
@@ -383,6 +388,8 @@ class AppRunner:
             await self.leadership.resign()  # a standby replica takes over at once
         for ext in reversed(self.extensions):
             await ext.on_stop(self)
+        if self._bus is not None:
+            await self._bus.close()
         if hasattr(self, "bot"):
             await self.bot.session.close()
         if hasattr(self, "dp"):

@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.recorder import MigrationRecorder
@@ -28,6 +29,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations
 def known_migrations() -> list[str]:
     """Names of the migrations in the history, in order (e.g. ``0001_initial``)."""
     return sorted(p.stem for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def pg_credentials(url: str) -> dict[str, Any] | None:
+    """Connection keywords for asyncpg (host, port, user, password, database) when `url` is
+    PostgreSQL; None for SQLite. For the dedicated connections outside Tortoise's pool."""
+    config = expand_db_url(url)
+    if "asyncpg" not in config["engine"] and "psycopg" not in config["engine"]:
+        return None
+    credentials = config["credentials"]
+    keys = ("host", "port", "user", "password", "database")
+    return {k: credentials[k] for k in keys if credentials.get(k)}
 
 
 def redacted(url: str) -> str:

@@ -4,9 +4,9 @@ Each waiting request holds a future keyed by its device. `services.ea_commands` 
 devices whose commands became pending (after commit); woken pollers re-query the database,
 and the queries of every poller woken in the same event-loop turn are one batched query
 (`services.batching`), so a fan-out to a thousand terminals costs one SELECT, not a thousand.
-When the wait ends without a wake-up the poller queries once more, so a command created by
-another replica (whose wake-up does not reach this process) is delivered by then at the
-latest. On shutdown every waiter is released with an empty answer.
+On PostgreSQL, wake-ups from other replicas arrive over the replica bus (`bot.replica_bus`);
+when the wait ends without a wake-up the poller queries once more anyway, so a command whose
+wake-up was lost (the bus reconnecting) is delivered by then at the latest. On shutdown every waiter is released with an empty answer.
 """
 
 from __future__ import annotations

@@ -24,6 +24,8 @@ from typing import Any, Protocol
 import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
 
+from bot.db import pg_credentials
+
 log = logging.getLogger(__name__)
 # One lock per database: advisory lock keys are scoped to the current database.
 LOCK_KEY = int.from_bytes(
@@ -138,12 +140,10 @@ class SoleProcessLock:
 
 def lock_for(database_url: str) -> LeaderLock:
     """The leader lock that fits the database behind `database_url`."""
-    config = expand_db_url(database_url)
-    credentials = config["credentials"]
-    if "asyncpg" in config["engine"] or "psycopg" in config["engine"]:
-        keys = ("host", "port", "user", "password", "database")
-        return PostgresLeaderLock({k: credentials[k] for k in keys if credentials.get(k)})
-    path = str(credentials.get("file_path", ":memory:"))
+    credentials = pg_credentials(database_url)
+    if credentials is not None:
+        return PostgresLeaderLock(credentials)
+    path = str(expand_db_url(database_url)["credentials"].get("file_path", ":memory:"))
     if ":memory:" in path:
         return SoleProcessLock()
     return FileLeaderLock(Path(path + ".leader"))

@@ -23,7 +23,7 @@ from services import audit, ea_commands, registration
 from services import secrets as secret_box
 from services import users as users_service
 from services.device_auth import DeviceAuth as DeviceAuth
-from services.device_auth import DeviceRef, forget, mark_revoked
+from services.device_auth import DeviceRef, announce_revoked, forget, mark_revoked
 from services.device_auth import get_for_auth as get_for_auth
 from services.device_auth import touch as touch
 from services.ea_types import AccountReport, BarIn, SymbolReport
@@ -273,4 +273,5 @@ async def revoke(actor: UserInfo | None, device_id: str) -> DeviceInfo:
         mark_revoked(row.device_id, revoked=False)
         raise
     ea_commands.notify([row.id])  # open long polls of this device end now
+    announce_revoked(row.device_id, row.id)  # and on the other replicas
     return _with_user(row)

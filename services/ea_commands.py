@@ -108,12 +108,14 @@ def add_wake_listener(listener: WakeListener) -> Callable[[], None]:
     return lambda: _wake_listeners.remove(listener)
 
 
-def notify(device_pks: Iterable[int]) -> None:
-    """Wake long-pollers of these devices now (they re-query the database)."""
+def notify(device_pks: Iterable[int], *, exclude: WakeListener | None = None) -> None:
+    """Wake long-pollers of these devices now (they re-query the database); `exclude` is the
+    listener the wake-up came from (another replica's, relayed: not to be sent back)."""
     pks = sorted(set(device_pks))
     if pks:
         for listener in list(_wake_listeners):
-            listener(pks)
+            if listener is not exclude:
+                listener(pks)
 
 
 @asynccontextmanager

@@ -1,0 +1,132 @@
+"""Events between replicas over PostgreSQL LISTEN/NOTIFY, so a terminal long-polling one replica
+hears at once what another replica did: a command became pending for it (the poll answers now,
+not at the end of its wait), or it was revoked (its open polls end now, not after the 10 s
+credentials cache).
+
+One dedicated connection per replica, outside Tortoise's pool. Each event carries the sending
+replica's id, so a replica ignores its own (it already acted locally). If the connection
+drops, events from others are missed until it is back (polls still answer by the end of their
+wait); it reconnects every `RECONNECT_S`. SQLite has one replica: no bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+from services import device_auth, ea_commands
+
+log = logging.getLogger(__name__)
+CHANNEL = "signaldesk_events"
+WAKE_CHUNK = 500  # device ids per NOTIFY: payloads must stay under PostgreSQL's 8,000 bytes
+RECONNECT_S = 5.0
+
+
+class ReplicaBus:
+    def __init__(self, credentials: dict[str, Any]) -> None:
+        self._credentials = credentials
+        self.origin = secrets.token_hex(8)
+        self._conn: asyncpg.Connection | None = None
+        self._lock = asyncio.Lock()  # one statement at a time on the connection
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watch: asyncio.Task[None] | None = None
+        self.received = 0  # events from other replicas acted on
+
+    async def start(self) -> None:
+        """Listen (a failure here is a warning: the bus reconnects on its own), then publish
+        this replica's wake-ups and revocations."""
+        await self._connect()
+        self._unsubscribe = [
+            ea_commands.add_wake_listener(self._publish_wake),
+            device_auth.add_revocation_listener(self._publish_revoked),
+        ]
+        self._watch = asyncio.create_task(self._keep_connected(), name="replica-bus")
+
+    async def close(self) -> None:
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        conn, self._conn = self._conn, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), RECONNECT_S)
+
+    # -- receiving -------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        try:
+            conn = await asyncpg.connect(
+                **self._credentials, timeout=RECONNECT_S,
+                server_settings={"application_name": "signaldesk-bus"},
+            )  # fmt: skip
+            await conn.add_listener(CHANNEL, self._on_notify)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            log.warning("replica bus: cannot listen; will retry", extra={"error": repr(exc)})
+            return
+        self._conn = conn
+
+    async def _keep_connected(self) -> None:
+        while True:
+            await asyncio.sleep(RECONNECT_S)
+            if self._conn is None or self._conn.is_closed():
+                self._conn = None
+                await self._connect()
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            log.warning("replica bus: unreadable event", extra={"payload": payload[:200]})
+            return
+        if not isinstance(event, dict) or event.get("origin") == self.origin:
+            return
+        self.received += 1
+        if isinstance(device_id := event.get("revoked"), str):
+            device_auth.mark_revoked(device_id)
+        pks = event.get("wake")
+        if isinstance(pks, list):
+            ea_commands.notify(
+                [pk for pk in pks if isinstance(pk, int)], exclude=self._publish_wake
+            )
+
+    # -- publishing ------------------------------------------------------------------------
+    def _publish_wake(self, device_pks: Sequence[int]) -> None:
+        pks = list(device_pks)
+        for start in range(0, len(pks), WAKE_CHUNK):
+            self._send({"wake": pks[start : start + WAKE_CHUNK]})
+
+    def _publish_revoked(self, device_id: str, device_pk: int) -> None:
+        self._send({"revoked": device_id, "wake": [device_pk]})
+
+    def _send(self, event: dict[str, Any]) -> None:
+        payload = json.dumps({**event, "origin": self.origin}, separators=(",", ":"))
+        task = asyncio.get_running_loop().create_task(self._notify(payload))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _notify(self, payload: str) -> None:
+        conn = self._conn
+        if conn is None or conn.is_closed():
+            return  # others learn at the end of their polls' wait, or from the database
+        try:
+            async with self._lock:
+                await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("replica bus: could not publish", extra={"error": repr(exc)})
+
+
+def bus_for(credentials: dict[str, Any] | None) -> ReplicaBus | None:
+    """A bus for PostgreSQL credentials; None (no bus) for SQLite."""
+    return None if credentials is None else ReplicaBus(credentials)
