@@ -379,6 +379,8 @@ class AppRunner:
         if self.leadership is not None:
             await self.leadership.stop_watching()
         await self._stop_duties(sender=False)  # the sender drains what in-flight updates queue
+        for ext in self.extensions:  # e.g. clients of our web server, before it closes
+            await ext.before_web_stop(self)
         terminal_reports.set_bar_feed(None)
         await self._stop_updates()
         if self._unsubscribe is not None:

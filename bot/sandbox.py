@@ -106,6 +106,12 @@ class SandboxExtension:
             runner.feeds = self.terminal.tee(feeds)
         await self.terminal.start(self.owner_id, settings.owners, runner.base_url)
 
-    async def on_stop(self, runner: AppRunner) -> None:
+    async def before_web_stop(self, runner: AppRunner) -> None:
+        """The sandbox EA is a client of our web server (the trading loop, which moves its
+        market, has stopped already): it goes before the server."""
         if self.terminal is not None:
+            await self.terminal.stop()
+
+    async def on_stop(self, runner: AppRunner) -> None:
+        if self.terminal is not None:  # idempotent: a failed start-up skips the hook above
             await self.terminal.stop()
