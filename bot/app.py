@@ -248,6 +248,7 @@ class AppRunner:
             on_deposed=self._stop_duties,
             retry_s=self.settings.leader_retry_s,
         )
+        self._phase = "trading loop"  # the leader's jobs start here: a bad REPLAY_FILE, MT5 login
         await self.leadership.start()
         self._phase = f"Bot API at {self.settings.telegram_api_base or 'https://api.telegram.org'}"
         if self.settings.webhook_url:

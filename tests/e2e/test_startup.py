@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -128,3 +129,14 @@ async def test_an_owner_who_never_opened_the_bot_holds_back_no_other_menu(
             await asyncio.sleep(0.02)
         assert "role" in await menu(stranger)  # the retry set it
         assert (await tg.stats())["methods"]["setMyDescription"] == 1  # not repeated
+
+
+async def test_a_missing_replay_file_stops_start_up_in_one_line(
+    clean_db: str, emulator: EmulatorServer, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope.csv"
+    settings = app_settings(clean_db, emulator.url, market_data="replay", replay_file=str(missing))
+    runner = AppRunner(settings, migrate=False)
+    with pytest.raises(StartupError, match=rf"^trading loop: REPLAY_FILE {missing}: "):
+        await runner.start()
+    assert runner.sender is None  # what the leader had started was stopped again
