@@ -1,7 +1,8 @@
 """Events between replicas over PostgreSQL LISTEN/NOTIFY, so a terminal long-polling one replica
 hears at once what another replica did: a command became pending for it (the poll answers now,
 not at the end of its wait), or it was revoked (its open polls end now, not after the 10 s
-credentials cache).
+credentials cache); and the owner's EA bars (MARKET_DATA=ea) reach the replica running the
+trading loop whichever replica the EA posted them to.
 
 One dedicated connection per replica, outside Tortoise's pool. Each event carries the sending
 replica's id, so a replica ignores its own (it already acted locally). If the connection
@@ -17,15 +18,18 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from services import device_auth, ea_commands
+from services import device_auth, ea_commands, terminal_reports
+from trading.candles import Bar, to_unix_s
 
 log = logging.getLogger(__name__)
 CHANNEL = "signaldesk_events"
 WAKE_CHUNK = 500  # device ids per NOTIFY: payloads must stay under PostgreSQL's 8,000 bytes
+BAR_CHUNK = 50  # bars per NOTIFY (about 90 bytes each)
 RECONNECT_S = 5.0
 
 
@@ -47,6 +51,7 @@ class ReplicaBus:
         self._unsubscribe = [
             ea_commands.add_wake_listener(self._publish_wake),
             device_auth.add_revocation_listener(self._publish_revoked),
+            terminal_reports.add_bar_listener(self._publish_bars),
         ]
         self._watch = asyncio.create_task(self._keep_connected(), name="replica-bus")
 
@@ -95,6 +100,9 @@ class ReplicaBus:
         self.received += 1
         if isinstance(device_id := event.get("revoked"), str):
             device_auth.mark_revoked(device_id)
+        bars = event.get("bars")
+        if isinstance(bars, list) and isinstance(symbol := event.get("symbol"), str):
+            _push_bars(symbol, bars)
         pks = event.get("wake")
         if isinstance(pks, list):
             ea_commands.notify(
@@ -106,6 +114,11 @@ class ReplicaBus:
         pks = list(device_pks)
         for start in range(0, len(pks), WAKE_CHUNK):
             self._send({"wake": pks[start : start + WAKE_CHUNK]})
+
+    def _publish_bars(self, symbol: str, bars: Sequence[Bar]) -> None:
+        rows = [[to_unix_s(b.time), b.open, b.high, b.low, b.close, b.volume] for b in bars]
+        for start in range(0, len(rows), BAR_CHUNK):
+            self._send({"symbol": symbol, "bars": rows[start : start + BAR_CHUNK]})
 
     def _publish_revoked(self, device_id: str, device_pk: int) -> None:
         self._send({"revoked": device_id, "wake": [device_pk]})
@@ -125,6 +138,18 @@ class ReplicaBus:
                 await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("replica bus: could not publish", extra={"error": repr(exc)})
+
+
+def _push_bars(symbol: str, rows: list[Any]) -> None:
+    """Owners' bars another replica accepted: into our feed (used if we run the loop)."""
+    try:
+        bars = [
+            Bar(datetime.fromtimestamp(t, UTC), o, h, low, c, v) for t, o, h, low, c, v in rows
+        ]
+    except (TypeError, ValueError) as exc:
+        log.warning("replica bus: bad bars", extra={"symbol": symbol, "error": str(exc)})
+        return
+    terminal_reports.push_relayed(symbol, bars)
 
 
 def bus_for(credentials: dict[str, Any] | None) -> ReplicaBus | None:

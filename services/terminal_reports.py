@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
@@ -133,6 +133,23 @@ async def on_symbols(device: DeviceLike, reports: Sequence[SymbolReport]) -> int
 # -- bars ---------------------------------------------------------------------------------------
 _bar_feed: PushFeed | None = None
 _feed_symbols: dict[str, str] = {}  # canonical -> the name the trading loop asks for
+BarListener = Callable[[str, Sequence[Bar]], None]
+_bar_listeners: list[BarListener] = []
+
+
+def add_bar_listener(listener: BarListener) -> Callable[[], None]:
+    """Call ``listener(symbol, bars)`` for the owners' bars this replica accepted (the replica
+    bus hands them to the one running the trading loop); returns an unsubscribe."""
+    _bar_listeners.append(listener)
+    return lambda: _bar_listeners.remove(listener)
+
+
+def push_relayed(symbol: str, bars: Sequence[Bar]) -> int:
+    """Bars another replica accepted from an owner's terminal: into this replica's feed."""
+    feed = _bar_feed
+    if feed is None or symbol not in _feed_symbols.values():
+        return 0
+    return feed.push(symbol, bars)
 
 
 def set_bar_feed(feed: PushFeed | None, symbols: Sequence[str] = ()) -> None:
@@ -167,6 +184,9 @@ async def on_bars(ref: DeviceLike, bars: Sequence[BarIn]) -> int:
             )
             continue
         by_symbol.setdefault(target, []).append(bar)
+    for symbol, items in by_symbol.items():
+        for listener in list(_bar_listeners):
+            listener(symbol, items)
     return sum(feed.push(symbol, items) for symbol, items in by_symbol.items())
 
 

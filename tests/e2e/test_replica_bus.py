@@ -18,6 +18,7 @@ from ea.client_http import AuthRejected, SignedClient
 from services import devices, ea_commands
 from tests.dbutil import postgres_server_url
 from tests.e2e.conftest import OWNER, SUB, TOKEN, app_settings, free_port, webhook_settings
+from trading.candles import load_csv, to_unix_s
 
 ROOT = Path(__file__).resolve().parents[2]
 MASTER_KEY = "replica-bus-test-master-key-0123456789abcdef"
@@ -35,40 +36,60 @@ async def serving(port: int) -> bool:
         return False
 
 
-@pytest.mark.skipif(postgres_server_url() is None, reason="the bus is PostgreSQL's (CI runs it)")
-async def test_commands_and_revocations_reach_a_poll_on_another_replica(
-    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, tmp_path: Path
-) -> None:
-    port_b = free_port()
+pytestmark = pytest.mark.skipif(
+    postgres_server_url() is None, reason="the bus is PostgreSQL's (CI runs it)"
+)
+
+
+async def start_replica(
+    db_url: str, emulator_url: str, port: int, data_dir: Path, **extra: str
+) -> asyncio.subprocess.Process:
+    """Another replica: `python -m bot run` in its own process, on the same database."""
     env = {
         **os.environ,
         "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE": emulator.url,
-        "DATABASE_URL": clean_db,
-        "WEB_PORT": str(port_b),
-        "WEBHOOK_URL": f"http://127.0.0.1:{port_b}/tg/hook",
+        "TELEGRAM_API_BASE": emulator_url,
+        "DATABASE_URL": db_url,
+        "WEB_PORT": str(port),
+        "WEBHOOK_URL": f"http://127.0.0.1:{port}/tg/hook",
         "WEBHOOK_SECRET": "s3cret-for-tests",
         "OWNER_IDS": str(OWNER),
         "MARKET_DATA": "none",
         "MASTER_KEY": MASTER_KEY,
-        "DATA_DIR": str(tmp_path),
+        "DATA_DIR": str(data_dir),
         "LOG_LEVEL": "WARNING",
+        **extra,
     }
-    replica_b = await asyncio.create_subprocess_exec(
+    process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--no-migrate", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
+    for _ in range(1200):
+        if await serving(port):
+            return process
+        await asyncio.sleep(0.05)
+    process.kill()
+    raise AssertionError("the second replica did not start")
+
+
+async def stop_replica(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        await process.wait()
+
+
+async def test_commands_and_revocations_reach_a_poll_on_another_replica(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, tmp_path: Path
+) -> None:
+    port_b = free_port()
     settings = app_settings(
         clean_db, emulator.url, master_key=MASTER_KEY, data_dir=str(tmp_path),
         **webhook_settings("webhook"),
     )  # fmt: skip
     replica_a = AppRunner(settings, migrate=False)
     await replica_a.start()
+    replica_b = await start_replica(clean_db, emulator.url, port_b, tmp_path)
     try:
-        for _ in range(1200):
-            if await serving(port_b):
-                break
-            await asyncio.sleep(0.05)
         made = await devices.create_device(SUB, "Sam's MT5")
         async with SignedClient(f"http://127.0.0.1:{port_b}", made.device_id, made.secret) as ea:
             await ea.request("GET", "/ea/v1/commands?wait=0")  # B knows the device now
@@ -98,7 +119,38 @@ async def test_commands_and_revocations_reach_a_poll_on_another_replica(
             with pytest.raises(AuthRejected):  # and B refuses the device from now on
                 await ea.request("GET", "/ea/v1/commands?wait=0")
     finally:
-        if replica_b.returncode is None:
-            replica_b.terminate()
-            await replica_b.wait()
+        await stop_replica(replica_b)
         await replica_a.stop()
+
+
+async def test_owner_ea_bars_posted_to_a_standby_reach_the_leaders_trading_loop(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, tmp_path: Path
+) -> None:
+    settings = app_settings(
+        clean_db, emulator.url, master_key=MASTER_KEY, data_dir=str(tmp_path),
+        market_data="ea", **webhook_settings("webhook"),
+    )  # fmt: skip
+    leader = AppRunner(settings, migrate=False)
+    await leader.start()
+    port_b = free_port()
+    standby = await start_replica(clean_db, emulator.url, port_b, tmp_path, MARKET_DATA="ea")
+    try:
+        assert leader.trading_loop is not None and leader.leadership.is_leader  # type: ignore[union-attr]
+        made = await devices.create_device(OWNER, "Owner's feed", owners=frozenset({OWNER}))
+        candles = load_csv("data/samples/EURUSD_H1.csv", "EURUSD", 3600).candles
+        bars = [candles.bar(i) for i in range(60)]
+        body = {"bars": [
+            {"symbol": "EURUSD", "time": to_unix_s(b.time), "open": b.open, "high": b.high,
+             "low": b.low, "close": b.close, "volume": b.volume}
+            for b in bars
+        ]}  # fmt: skip
+        async with SignedClient(f"http://127.0.0.1:{port_b}", made.device_id, made.secret) as ea:
+            await ea.request("POST", "/ea/v1/bars", body)  # to the standby
+        for _ in range(600):
+            if leader.trading_loop.processed >= 60:
+                break
+            await asyncio.sleep(0.05)
+        assert leader.trading_loop.processed == 60  # every bar, once, on the leader
+    finally:
+        await stop_replica(standby)
+        await leader.stop()
