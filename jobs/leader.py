@@ -61,7 +61,7 @@ class PostgresLeaderLock:
                     }
                 )  # fmt: skip
             got = await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self._key)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
             log.warning("leader election: database unreachable", extra={"error": repr(exc)})
             await self._close()
             return False
@@ -170,7 +170,6 @@ class Leadership:
         self.is_leader = False
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._changed = asyncio.Event()
 
     async def start(self) -> None:
         """First campaign, then the watch. A failure to start the duties here is raised (bad
@@ -193,23 +192,21 @@ class Leadership:
         self.is_leader = False
         await self.lock.release()
 
-    async def wait_changed(self) -> None:
-        """Return at the next election or deposition (for tests and operators' tools)."""
-        self._changed.clear()
-        await self._changed.wait()
-
     async def _watch(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self.retry_s)
             if self._stopping.is_set():
                 return
-            if self.is_leader:
-                if not await self.lock.check():
-                    log.error("lost the scheduler lock: stopping the singleton jobs")
-                    await self._step_down()
-            else:
-                await self._campaign()
+            try:
+                if self.is_leader:
+                    if not await self.lock.check():
+                        log.error("lost the scheduler lock: stopping the singleton jobs")
+                        await self._step_down()
+                else:
+                    await self._campaign()
+            except Exception:  # the watch must outlive any one bad round
+                log.exception("leader election round failed; trying again")
 
     async def _campaign(self, *, raise_errors: bool = False) -> None:
         if not await self.lock.acquire():
@@ -224,7 +221,6 @@ class Leadership:
             return
         self.is_leader = True
         log.info("elected scheduler leader")
-        self._changed.set()
 
     async def _step_down(self) -> None:
         try:
@@ -232,4 +228,3 @@ class Leadership:
         finally:
             self.is_leader = False
             await self.lock.release()
-            self._changed.set()

@@ -158,3 +158,26 @@ async def test_postgres_leader_steps_down_when_its_connection_dies(pg_url: str) 
     for side in (a, b):
         await side.stop_watching()
         await side.resign()
+
+
+class FlakyLock(SoleProcessLock):
+    """Held, until a check blows up once (a bug, a driver error) and then reports it lost."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+
+    async def check(self) -> bool:
+        self.checks += 1
+        if self.checks == 1:
+            msg = "driver hiccup"
+            raise RuntimeError(msg)
+        return False
+
+
+async def test_the_watch_outlives_a_failing_round() -> None:
+    duties = Duties()
+    side = leadership(FlakyLock(), duties)
+    await side.start()
+    await until(lambda: "deposed" in duties.events)  # the round after the failure still ran
+    await side.stop_watching()
+    assert duties.events[:2] == ["elected", "deposed"]
