@@ -71,13 +71,16 @@ class ReplicaBus:
 
     # -- receiving -------------------------------------------------------------------------
     async def _connect(self) -> None:
+        conn: asyncpg.Connection | None = None
         try:
             conn = await asyncpg.connect(
                 **self._credentials, timeout=RECONNECT_S,
                 server_settings={"application_name": "signaldesk-bus"},
             )  # fmt: skip
             await conn.add_listener(CHANNEL, self._on_notify)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        except Exception as exc:  # any failure to listen: warn, and the watch tries again
+            if conn is not None:
+                conn.terminate()
             log.warning("replica bus: cannot listen; will retry", extra={"error": repr(exc)})
             return
         self._conn = conn

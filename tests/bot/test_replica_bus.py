@@ -1,0 +1,76 @@
+"""The replica bus on its own: it hears other replicas' events, ignores its own, survives bad
+payloads and reconnects when its connection is cut."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator, Callable
+
+import asyncpg
+import pytest
+
+from bot import db, replica_bus
+from bot.replica_bus import CHANNEL, ReplicaBus
+from services import ea_commands
+from tests.dbutil import create_pg_database, drop_pg_database, postgres_server_url
+
+PG_SERVER = postgres_server_url() or os.environ.get("PG_TEST_URL")
+
+
+async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.01)):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+async def credentials() -> AsyncIterator[dict[str, object]]:
+    if not PG_SERVER:
+        pytest.skip("no PostgreSQL server: set PG_TEST_URL or DATABASE_URL (CI does)")
+    url = await create_pg_database(PG_SERVER, prefix="sdbus")
+    found = db.pg_credentials(url)
+    assert found is not None
+    yield found
+    await drop_pg_database(url)
+
+
+async def test_hears_others_ignores_itself_and_reconnects(
+    credentials: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replica_bus, "RECONNECT_S", 0.05)
+    woken: list[list[int]] = []
+    unsubscribe = ea_commands.add_wake_listener(woken.append)
+    bus = ReplicaBus(credentials)
+    await bus.start()
+    other = await asyncpg.connect(**credentials)  # type: ignore[arg-type]
+
+    async def send(event: object) -> None:
+        await other.execute("SELECT pg_notify($1, $2)", CHANNEL, json.dumps(event))
+
+    try:
+        await send({"wake": [7, 8], "origin": "replica-2"})
+        await until(lambda: woken == [[7, 8]])
+        await send({"wake": [9], "origin": bus.origin})  # our own: already acted on
+        await send("not an event")
+        await other.execute("SELECT pg_notify($1, 'not json')", CHANNEL)
+        await send({"wake": [10], "origin": "replica-2"})
+        await until(lambda: len(woken) == 2)
+        assert woken == [[7, 8], [10]]
+
+        cut = await other.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'signaldesk-bus' AND datname = current_database()"
+        )
+        assert cut == 1
+        await asyncio.sleep(0.3)  # the bus notices and listens again
+        await send({"wake": [11], "origin": "replica-2"})
+        await until(lambda: woken[-1] == [11])
+    finally:
+        unsubscribe()
+        await other.close()
+        await bus.close()
+    assert bus.received == 3
