@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -15,16 +15,9 @@ from bot import db, replica_bus
 from bot.replica_bus import CHANNEL, ReplicaBus
 from services import ea_commands
 from tests.dbutil import create_pg_database, drop_pg_database, postgres_server_url
+from tests.waiting import until
 
 PG_SERVER = postgres_server_url() or os.environ.get("PG_TEST_URL")
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    for _ in range(int(timeout_s / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 @pytest.fixture

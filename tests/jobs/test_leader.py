@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import asyncpg
@@ -19,14 +18,7 @@ from jobs.leader import (
     lock_for,
 )
 from tests.dbutil import create_pg_database, drop_pg_database, postgres_server_url
-
-
-async def until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    for _ in range(int(timeout_s / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not reached")
+from tests.waiting import until
 
 
 class Duties:
