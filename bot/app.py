@@ -208,6 +208,7 @@ class AppRunner:
             reason = _startup_failure(exc, self._phase, self.settings)
             if reason is None:
                 raise
+            log.debug("start-up failed", exc_info=exc)  # the one line hides the traceback
             raise StartupError(reason) from exc
 
     async def _start(self) -> None:
