@@ -1,8 +1,9 @@
 """The book half of :class:`tests.fakes.fake_mt5.FakeMT5`: ``positions_get``, ``orders_get``,
 ``history_deals_get`` and ``history_orders_get`` read the paper engine's positions, pending
 orders, deals and finished orders as MT5's namedtuples, in server time. What the fill race
-hides (:meth:`NettingMixin.hide_fill`) is left out. A mixin; ``FakeMT5.__init__`` sets the
-state declared here.
+hides (:meth:`NettingMixin.hide_fill`) is left out, and a terminal that is not ``connected``
+shows an empty book (as one that has not loaded it yet). A mixin; ``FakeMT5.__init__`` sets
+the state declared here.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class BookMixin:
     offset_s: int
     hidden: dict[int, bool]
     placed: dict[int, dict[str, Any]]
+    connected: bool
 
     if TYPE_CHECKING:
 
@@ -46,6 +48,8 @@ class BookMixin:
     ) -> Any:
         if self._enter("positions_get") is not None:
             return None
+        if not self.connected:
+            return ()
         out = []
         for record in self.engine._all_positions():
             r = record.request
@@ -70,6 +74,8 @@ class BookMixin:
     ) -> Any:
         if self._enter("orders_get") is not None:
             return None
+        if not self.connected:
+            return ()
         out = []
         for records in self.engine.pending_by_symbol.values():
             for record in records.values():
@@ -98,6 +104,8 @@ class BookMixin:
     ) -> Any:
         if self._enter("history_deals_get") is not None:
             return None
+        if not self.connected:
+            return ()
         reasons = {DealReason.SL: api.DEAL_REASON_SL, DealReason.TP: api.DEAL_REASON_TP}
         out = []
         for d in self.engine.deals:
@@ -131,6 +139,8 @@ class BookMixin:
         """Finished orders (filled, cancelled, expired) with their final ``state``."""
         if self._enter("history_orders_get") is not None:
             return None
+        if not self.connected:
+            return ()
         out = []
         for number, request in self.placed.items():
             if ticket and number != ticket:

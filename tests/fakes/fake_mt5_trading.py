@@ -162,7 +162,10 @@ class TradingMixin:
         return self._result(api.TRADE_RETCODE_INVALID, request, comment="Invalid request")
 
     def order_send(self, request: dict[str, Any]) -> Any:
+        """Every request is kept in ``requests`` (also those answered with a failure)."""
         failure = self._enter("order_send")
+        if failure is None or failure["retcode"] is not None:
+            self.requests.append(dict(request))
         if failure is not None and not failure["execute"]:
             if failure["retcode"] is None:
                 return None
@@ -172,7 +175,6 @@ class TradingMixin:
                                 comment="AutoTrading disabled by client")  # fmt: skip
         if not self.connected:
             return self._result(api.TRADE_RETCODE_CONNECTION, request, comment="No connection")
-        self.requests.append(dict(request))
         try:
             result = self._dispatch(request)
         except BrokerError as exc:
