@@ -21,6 +21,7 @@ from trading.brokers.base import (
     ConnectionLost,
     OrderNotFound,
     OrderRequest,
+    OrderState,
     OrderType,
     Side,
     TradingDisabled,
@@ -150,8 +151,9 @@ class Executor:
             return Ack(cmd.id, "rejected", error="cancel: no ticket for this signal")
         try:
             await self.broker.cancel_order(ticket)
-        except OrderNotFound:
-            if any(p.ticket == ticket for p in await self.broker.positions()):
+        except OrderNotFound:  # a netting fill leaves no position of that ticket: ask history
+            filled = any(p.ticket == ticket for p in await self.broker.positions())
+            if filled or await self.broker.order_state(ticket) is OrderState.FILLED:
                 return Ack(cmd.id, "rejected", ticket, error=f"cancel: #{ticket} already filled")
         except UNSETTLED:
             raise

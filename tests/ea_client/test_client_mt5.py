@@ -88,6 +88,21 @@ async def test_netting_a_limit_that_fills_into_a_position_is_filled_and_closes_i
     assert statuses(server, "cmd_0001") == ["placed", "filled", "closed"]  # never cancelled
 
 
+async def test_netting_a_cancel_of_an_order_that_filled_into_a_position_is_refused(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    broker, fake = terminal(NETTING)
+    await broker.place_order(OrderRequest("EURUSD", Side.BUY, OrderType.MARKET, D("0.20")))
+    ea = client(server, tmp_path, broker, account_interval_s=30)  # no follow round meanwhile
+    server.add(open_cmd())
+    async with running(ea):
+        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        fake.tick("EURUSD", 1.09490)  # fills into the position: no position has its ticket
+        server.add({"id": "cmd_0002", "type": "cancel", "signal_id": 7})
+        await wait_until(lambda: statuses(server, "cmd_0002") == ["rejected"])
+    assert "already filled" in server.acks[-1]["error"]
+
+
 async def test_netting_an_opposite_open_is_refused(server: FakeServer, tmp_path: Path) -> None:
     broker, _ = terminal(NETTING)
     await broker.place_order(OrderRequest("EURUSD", Side.SELL, OrderType.MARKET, D("0.10")))
