@@ -45,6 +45,7 @@ from trading.symbols import SymbolSpec
 __all__ = ["EAClient", "EAConfig", "Guards"]
 log = logging.getLogger(__name__)
 Fault = Callable[[str, Command], None]  # tests: raise at "placed" or "recorded" to crash
+BLOCKED_RECHECK_S = 5.0  # while trading is blocked: how often to look again
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +127,7 @@ class EAClient:
         delays = self._backoff()
         while not self._stopping.is_set():
             if not await self._can_trade():  # leave commands pending at the server
-                await _wait(self._stopping, next(delays))
+                await _wait(self._stopping, min(next(delays), BLOCKED_RECHECK_S))
                 continue
             if not self._recovered:
                 async with self._lock:

@@ -358,7 +358,7 @@ public:
          req.type=buy ? ORDER_TYPE_BUY_LIMIT : ORDER_TYPE_SELL_LIMIT;
          req.price=NormalizeDouble(price,digits);
          req.type_time=specified ? ORDER_TIME_SPECIFIED : ORDER_TIME_GTC;
-         req.expiration=specified ? (datetime)(expires+SdServerOffset()) : 0;
+         req.expiration=specified ? (datetime)(expires+SdServerOffset()) : (datetime)0;
         }
       uint code=Send(req,res);
       if(Unsettled(code,"open",r))
