@@ -16,6 +16,9 @@ documents and 204s are never encrypted.
 - ``POST /ea/v1/acks`` ``{"command_id", "status", "ticket", "price", "volume", "time",
   "error"}`` -> 200 ``{"command_id", "status", "ticket"}``; the same ack again -> the same
   200; an impossible transition -> 409.
+- ``GET /ea/v1/ping`` -> ``{"server_time": T, "device_id": "dev_..."}``: signed like every
+  request; it changes nothing but the device's last-seen time (the MQL5 self-test checks the
+  secret, the clock and the WebRequest permission with it).
 - ``POST /ea/v1/account`` ``{"balance", "equity", "margin", "currency", "positions": [...]}``,
   ``POST /ea/v1/symbols`` ``{"symbols": [...]}``, ``POST /ea/v1/bars`` ``{"bars": [{"symbol",
   "time", "open", "high", "low", "close", "volume"}]}`` -> 204. An sl/tp of 0 means none.
@@ -80,6 +83,13 @@ async def get_commands(request: web.Request) -> web.Response:
         "server_time": int(time.time()),
     }
     return respond(device, payload)
+
+
+@routes.get("/ping")
+async def get_ping(request: web.Request) -> web.Response:
+    """Proof that the signature, the device and the clock are right."""
+    device = request[DEVICE_KEY]
+    return respond(device, {"server_time": int(time.time()), "device_id": device.device_id})
 
 
 @routes.post("/acks")

@@ -8,9 +8,14 @@ Two loops share one lock (the broker and the state file see one command at a tim
   new quote), follows placed orders and open positions (fills, expiries, exits), re-sends
   unconfirmed acks and posts the account with its positions; the symbols once at start.
 
-Exactly-once: see :mod:`ea.client_state`. Network errors are retried with jittered
-exponential backoff; an unexpected exception ends :meth:`EAClient.run` (a crash: the state
-file makes the restart safe). Usage::
+Exactly-once: see :mod:`ea.client_state`. Nothing is recovered, executed or followed while
+the broker says trading is impossible (terminal not connected, AutoTrading off: its history
+may not be loaded either); commands stay pending at the server meanwhile and a warning is
+logged. A result the broker could not tell (a timeout) is followed up by comment and ticket,
+never sent again; ``failed`` only once nothing showed up for ``unsure_settle_s``. Network
+errors are retried with jittered exponential backoff; an unexpected exception ends
+:meth:`EAClient.run` (a crash: the state file makes the restart safe). Only one client may
+run per state file (:mod:`ea.client_lock`). Usage::
 
     client = EAClient(EAConfig(device_id, secret, Path("ea-state.json")), PaperBroker(specs))
     await client.run()  # until client.stop()
@@ -24,19 +29,23 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ea.client_exec import MAGIC, Executor, Guards, refusal
-from ea.client_follow import BrokerView, follow, recover
+from ea.client_exec import MAGIC, UNSETTLED, Executor, Guards, refusal
 from ea.client_http import NETWORK_ERRORS, ServerError, SignedClient, backoff
-from ea.client_state import EXECUTING, Entry, StateFile
+from ea.client_lock import InstanceLock
+from ea.client_reconcile import Reconciler
+from ea.client_state import EXECUTING, StateFile
 from ea.client_wire import Ack, Command, WireError, account_json, parse_command, symbols_json
-from trading.brokers.base import Broker, BrokerError, UnknownSymbol
+from trading.brokers.base import Broker, BrokerError, ResultUnknown, SpecIncomplete, UnknownSymbol
+from trading.symbols import SymbolSpec
 
 __all__ = ["EAClient", "EAConfig", "Guards"]
 log = logging.getLogger(__name__)
 Fault = Callable[[str, Command], None]  # tests: raise at "placed" or "recorded" to crash
+BLOCKED_RECHECK_S = 5.0  # while trading is blocked: how often to look again
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +61,7 @@ class EAConfig:
     symbols: tuple[str, ...] = ()  # reported at start (POST /ea/v1/symbols)
     retry_base_s: float = 0.5
     retry_cap_s: float = 30.0
+    unsure_settle_s: float = 120.0  # after a timeout: how long the order may take to show up
 
 
 class EAClient:
@@ -63,14 +73,23 @@ class EAClient:
         self.http = SignedClient(config.server, config.device_id, config.secret)
         self.state = StateFile(config.state_path)
         self.executor = Executor(broker, magic=config.magic, guards=config.guards)
+        self.reconciler = Reconciler(self.state, broker, settle_s=config.unsure_settle_s)
         self._fault = fault
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._symbols_sent = not config.symbols
+        self._symbols_pending = list(config.symbols)
+        self._blocked: str | None = None  # why trading is impossible, as last logged
+        self._recovered = False
+        self._lock_file = InstanceLock(config.state_path)
         self._confirmed_at: dict[str, float] = {}  # command id -> when the server took an ack
         self.polls = 0  # long polls started (tests wait on it)
         self.acks_sent: list[dict[str, Any]] = []  # confirmed by the server, in order
+
+    @property
+    def blocked(self) -> str | None:
+        """Why the client is not trading right now (as last seen), None when it is."""
+        return self._blocked
 
     def poke(self) -> None:
         """Re-check orders and report the account now (call after a new bar or tick)."""
@@ -80,10 +99,10 @@ class EAClient:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Recover, then poll and report until :meth:`stop` (a batch in progress finishes)."""
+        """Recover, then poll and report until :meth:`stop` (a batch in progress finishes).
+        :class:`~ea.client_lock.AlreadyRunning` when another client has this state file."""
+        self._lock_file.acquire()
         try:
-            async with self._lock:
-                await self._recover_all()
             tasks = [
                 asyncio.create_task(self._poll_loop(), name="ea-poll"),
                 asyncio.create_task(self._report_loop(), name="ea-report"),
@@ -96,6 +115,7 @@ class EAClient:
             results = await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             await self.http.close()
+            self._lock_file.release()
         for result in results:
             if isinstance(result, Exception):
                 raise result
@@ -106,6 +126,12 @@ class EAClient:
         wait = max(0, min(30, self.config.poll_wait_s))
         delays = self._backoff()
         while not self._stopping.is_set():
+            if not await self._can_trade():  # leave commands pending at the server
+                await _wait(self._stopping, min(next(delays), BLOCKED_RECHECK_S))
+                continue
+            if not self._recovered:
+                async with self._lock:
+                    self._recovered = await self.reconciler.recover_all()
             self.polls += 1
             asked_at = time.monotonic()
             try:
@@ -140,19 +166,23 @@ class EAClient:
             return False
         entry = self.state.get(cmd.id)
         if entry is None:
+            ticket = None if cmd.type == "open" else self._ticket(cmd)
             self.state.begin(
                 cmd.id, cmd.type, comment=cmd.order_comment, symbol=cmd.symbol,
-                signal_id=cmd.signal_id,
+                signal_id=cmd.signal_id, ticket=ticket,
             )  # fmt: skip
             await self._execute(cmd)
         elif entry.state == EXECUTING:
             try:
-                recovered = await self._recover_one(cmd.id, entry)
+                recovered = await self.reconciler.recover_one(cmd.id, entry)
             except BrokerError as exc:  # cannot tell what is at the broker: never re-place
                 log.warning("ea: cannot recover %s yet: %s", cmd.id, exc)
                 return False
-            if not recovered:
-                await self._execute(cmd)
+            if recovered:
+                return True
+            if entry.unsure_s is not None:  # its result is unknown: never send it again
+                return self.reconciler.settle(cmd.id, entry)
+            await self._execute(cmd)
         elif self._confirmed_at.get(cmd.id, 0.0) < asked_at:
             self.state.resend_all(cmd.id)  # redelivered: the server has not seen our acks
             return False
@@ -162,49 +192,45 @@ class EAClient:
         """Run a command already marked ``executing``; record its ack before it is sent."""
         since_s: int | None = None
         try:
-            if cmd.type == "open":
-                reason = await self.executor.guard(cmd)
-                if reason is not None:
-                    ack = Ack(cmd.id, "rejected", error=reason)
-                else:
-                    ack, since_s = await self.executor.open(cmd)
-            else:
-                ticket = cmd.ticket or self.state.ticket_for_signal(cmd.signal_id)
-                method = getattr(self.executor, cmd.type)
-                ack = await method(cmd, ticket)
+            ack, since_s = await self._run(cmd)
         except WireError as exc:
             ack = Ack(cmd.id, "rejected", error=str(exc))
+        except ResultUnknown as exc:
+            self._inject("placed", cmd)
+            self.reconciler.unsure(cmd, exc)
+            return
+        except UNSETTLED as exc:  # nothing reached the broker: the server redelivers it
+            self.state.forget(cmd.id)
+            log.warning("ea: %s %s left pending: %s", cmd.type, cmd.id, exc)
+            return
         except BrokerError as exc:  # from a guard's broker lookups
             ack = refusal(cmd.id, exc)
         self._inject("placed", cmd)
         self.state.record(ack, since_s=since_s)
         self._inject("recorded", cmd)
         log.info("ea: %s %s -> %s", cmd.type, cmd.id, ack.status, extra={"error": ack.error})
+        if cmd.type == "close" and ack.status == "closed":
+            self.reconciler.closed_share(cmd, ack)
 
-    async def _recover_all(self) -> None:
-        """At start: settle interrupted opens from what the broker shows (the rest wait for
-        the server's redelivery)."""
-        for command_id in self.state.executing():
-            entry = self.state.get(command_id)
-            try:
-                if entry is not None:
-                    await self._recover_one(command_id, entry)
-            except BrokerError as exc:
-                log.warning("ea: cannot recover %s yet: %s", command_id, exc)
+    async def _run(self, cmd: Command) -> tuple[Ack, int | None]:
+        if cmd.type == "open":
+            reason = await self.executor.guard(cmd)
+            if reason is not None:
+                return Ack(cmd.id, "rejected", error=reason), None
+            return await self.executor.open(cmd)
+        found = self.state.open_for_signal(cmd.signal_id)
+        ticket = self._ticket(cmd)
+        if cmd.type == "close":
+            share = None
+            if found is not None and found[1].ticket == ticket and found[1].volume is not None:
+                share = Decimal(found[1].volume)
+            return await self.executor.close(cmd, ticket, share), None
+        method = getattr(self.executor, cmd.type)
+        return await method(cmd, ticket), None
 
-    async def _recover_one(self, command_id: str, entry: Entry) -> bool:
-        """Ack what an interrupted ``open`` left at the broker; False when it left nothing
-        (or was not an open: modify/cancel/close are simply executed again)."""
-        if entry.type != "open":
-            return False
-        acks = await recover(await BrokerView.take(self.broker), command_id, entry)
-        if not acks:
-            return False
-        log.warning("ea: recovered %s from the broker: %s", command_id, acks[-1].status)
-        for ack in acks:
-            since = None if ack.time is None else int(ack.time.timestamp())
-            self.state.record(ack, since_s=since if entry.since_s is None else None)
-        return True
+    def _ticket(self, cmd: Command) -> int | None:
+        """What a modify/cancel/close acts on: its ticket, else our open of its signal."""
+        return cmd.ticket or self.state.ticket_for_signal(cmd.signal_id)
 
     def _inject(self, point: str, cmd: Command) -> None:
         if self._fault is not None:
@@ -226,13 +252,19 @@ class EAClient:
                 await self._network_trouble("report", exc, 0)
 
     async def _follow_all(self) -> None:
-        followed = self.state.followed()
-        if not followed:
-            return
-        view = await BrokerView.take(self.broker)
-        for command_id, entry in followed:
-            for ack in await follow(view, command_id, entry):
-                self.state.record(ack)
+        if self.reconciler.busy() and await self._can_trade():
+            await self.reconciler.follow_all()
+
+    async def _can_trade(self) -> bool:
+        """False (with one warning per reason) while the broker says trading is impossible."""
+        blocked = await self.broker.trading_blocked()
+        if blocked != self._blocked:
+            if blocked is None:
+                log.warning("ea: trading is possible again; executing commands")
+            else:
+                log.warning("ea: not trading, commands stay pending: %s", blocked)
+            self._blocked = blocked
+        return blocked is None
 
     async def _flush_acks(self) -> bool:
         """Send unconfirmed acks in order; True when none is left. A 4xx answer other than
@@ -257,16 +289,21 @@ class EAClient:
         return True
 
     async def _send_symbols(self) -> None:
-        if self._symbols_sent:
-            return
-        specs = []
-        for name in self.config.symbols:
+        """Report the specs that are complete; one the terminal has not loaded yet (a tick
+        value of 0 right after selecting it) is tried again next round."""
+        specs: list[SymbolSpec] = []
+        waiting: list[str] = []
+        for name in self._symbols_pending:
             try:
                 specs.append(await self.broker.symbol_spec(name))
             except UnknownSymbol:
                 log.warning("ea: the broker does not know %s; not reported", name)
-        await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
-        self._symbols_sent = True
+            except SpecIncomplete as exc:
+                log.warning("ea: %s; reporting it later", exc)
+                waiting.append(name)
+        if specs:
+            await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
+        self._symbols_pending = waiting
 
     async def _send_account(self) -> None:
         info = await self.broker.account()

@@ -1,8 +1,11 @@
 """Executing commands on a :class:`~trading.brokers.base.Broker`: guards, then the order.
 
 Every method returns the :class:`Ack` to send; broker refusals become ``rejected`` acks with
-the broker's reason (``failed`` for a lost connection), never exceptions. What happened to a
-placed order afterwards (filled, expired, stopped out) is :mod:`ea.client_follow`'s job.
+the broker's reason, never exceptions, except the :data:`UNSETTLED` errors, which the client
+handles: :class:`~trading.brokers.base.ResultUnknown` (the order may exist: follow it up) and
+a lost connection or AutoTrading off before anything was sent (leave the command pending).
+What happened to a placed order afterwards (filled, expired, stopped out) is
+:mod:`ea.client_follow`'s job.
 """
 
 from __future__ import annotations
@@ -18,11 +21,14 @@ from trading.brokers.base import (
     ConnectionLost,
     OrderNotFound,
     OrderRequest,
+    OrderState,
     OrderType,
     Side,
+    TradingDisabled,
 )
 
 MAGIC = 20_260_515  # identifies SignalDesk's orders at the broker (MQL5 EA: the same default)
+UNSETTLED = (ConnectionLost, TradingDisabled)  # includes ResultUnknown (a ConnectionLost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +74,19 @@ class Executor:
             spread = (tick.ask - tick.bid) / point
             if spread > g.max_spread_points:
                 return f"guard: spread {spread:.0f} points > max {g.max_spread_points}"
+        return await self._netting_guard(cmd)
+
+    async def _netting_guard(self, cmd: Command) -> str | None:
+        """A netting account holds one position per symbol: an opposite order would close
+        (part of) another signal's position instead of opening one, so it is refused."""
+        if (await self.broker.account()).hedging:
+            return None
+        for pos in await self.broker.positions(cmd.symbol):
+            if str(pos.side) != cmd.side:
+                return (
+                    f"netting account: a {pos.side} position of {cmd.symbol} is open (#"
+                    f"{pos.ticket}); a {cmd.side} order would close it instead of opening one"
+                )
         return None
 
     def request(self, cmd: Command) -> OrderRequest:
@@ -96,6 +115,8 @@ class Executor:
         """Place the order: ``placed`` (limit) or ``filled`` (market), and the broker time."""
         try:
             result = await self.broker.place_order(self.request(cmd))
+        except UNSETTLED:
+            raise
         except BrokerError as exc:
             return refusal(cmd.id, exc), None
         status = "filled" if result.filled else "placed"
@@ -117,6 +138,8 @@ class Executor:
             pos = await self.broker.modify_position(ticket, cmd.sl, cmd.tp)
         except OrderNotFound:
             return Ack(cmd.id, "rejected", ticket, error=f"modify: #{ticket} is not open")
+        except UNSETTLED:
+            raise
         except BrokerError as exc:
             return refusal(cmd.id, exc)
         return Ack(cmd.id, "filled", ticket, pos.open_price, pos.volume, _now())
@@ -128,31 +151,48 @@ class Executor:
             return Ack(cmd.id, "rejected", error="cancel: no ticket for this signal")
         try:
             await self.broker.cancel_order(ticket)
-        except OrderNotFound:
-            if any(p.ticket == ticket for p in await self.broker.positions()):
+        except OrderNotFound:  # a netting fill leaves no position of that ticket: ask history
+            filled = any(p.ticket == ticket for p in await self.broker.positions())
+            if filled or await self.broker.order_state(ticket) is OrderState.FILLED:
                 return Ack(cmd.id, "rejected", ticket, error=f"cancel: #{ticket} already filled")
+        except UNSETTLED:
+            raise
         except BrokerError as exc:
             return refusal(cmd.id, exc)
         return Ack(cmd.id, "cancelled", ticket, time=_now())
 
-    async def close(self, cmd: Command, ticket: int | None) -> Ack:
-        """Close the position (all of it unless ``volume``); an already closed one is done."""
+    async def close(self, cmd: Command, ticket: int | None, share: Decimal | None = None) -> Ack:
+        """Close ``volume`` of the position, else our ``share`` of it (a netting position can
+        hold other fills: they stay open), else all of it; an already closed one is done. The
+        exit carries the command's comment, so a close whose result was lost is found again."""
         if ticket is None:
             return Ack(cmd.id, "rejected", error="close: no ticket for this signal")
         try:
-            deal = await self.broker.close_position(ticket, cmd.volume)
+            volume = cmd.volume or await self._share(ticket, share)
+            deal = await self.broker.close_position(ticket, volume, comment=cmd.order_comment)
         except OrderNotFound:
             if any(o.ticket == ticket for o in await self.broker.orders()):
                 return await self._cancel_instead(cmd, ticket)
             return Ack(cmd.id, "closed", ticket, time=_now(), error=f"#{ticket} was not open")
+        except UNSETTLED:
+            raise
         except BrokerError as exc:
             return refusal(cmd.id, exc)
         return Ack(cmd.id, "closed", ticket, deal.price, deal.volume, deal.time)
+
+    async def _share(self, ticket: int, share: Decimal | None) -> Decimal | None:
+        """Our share when the position holds more than we filled into it; None: all of it."""
+        pos = next((p for p in await self.broker.positions() if p.ticket == ticket), None)
+        if share is None or pos is None or pos.volume <= share:
+            return None
+        return share
 
     async def _cancel_instead(self, cmd: Command, ticket: int) -> Ack:
         """A close for an order that never filled: delete it, and the close is done."""
         try:
             await self.broker.cancel_order(ticket)
+        except UNSETTLED:
+            raise
         except BrokerError as exc:
             return refusal(cmd.id, exc)
         return Ack(cmd.id, "closed", ticket, time=_now(), error="pending order cancelled")

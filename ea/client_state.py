@@ -4,7 +4,11 @@ Exactly-once rests on the write ORDER: an ``open`` is recorded as ``executing`` 
 comment it will carry) and flushed to disk BEFORE the order is sent; the result is recorded as
 ``done`` before its ack is sent. A crash between the two leaves ``executing``: on restart the
 EA looks for an order or position with that comment at the broker and acks what it finds
-instead of placing again. Acks not yet confirmed by the server are kept and re-sent.
+instead of placing again. The same holds while a result is *unsure* (the broker answered a
+timeout or lost the connection: the order may exist): the entry stays ``executing`` with
+``unsure_s`` set and is never sent again; it is settled from what the broker shows, or acked
+``failed`` once nothing appeared for a while. Acks not yet confirmed by the server are kept
+and re-sent.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ class Entry:
     ticket: int | None = None
     status: str | None = None  # the latest status acked (or to be acked)
     since_s: int | None = None  # broker time of placement: where history lookups start
+    volume: str | None = None  # our filled volume (a netting position may hold more)
+    unsure_s: float | None = None  # when a result became unknown (see the module docstring)
     acks: list[dict[str, Any]] = field(default_factory=list)
     sent: int = 0  # acks[:sent] were confirmed by the server
     updated_s: float = 0.0
@@ -101,11 +107,18 @@ class StateFile:
         return self.entries.get(command_id)
 
     def begin(
-        self, command_id: str, kind: str, *, comment: str, symbol: str, signal_id: int | None
+        self,
+        command_id: str,
+        kind: str,
+        *,
+        comment: str,
+        symbol: str,
+        signal_id: int | None,
+        ticket: int | None = None,
     ) -> Entry:
         """Mark ``executing`` and flush: call BEFORE anything is sent to the broker."""
         entry = Entry(
-            EXECUTING, kind, comment, symbol, signal_id, updated_s=time.time()
+            EXECUTING, kind, comment, symbol, signal_id, ticket, updated_s=time.time()
         )  # fmt: skip
         self.entries[command_id] = entry
         self._prune()
@@ -119,14 +132,42 @@ class StateFile:
             entry = self.entries[ack.command_id] = Entry(DONE, kind)
         entry.state = DONE
         entry.status = ack.status
+        entry.unsure_s = None
         if ack.ticket is not None:
             entry.ticket = ack.ticket
+        if ack.status == "filled" and ack.volume is not None and entry.type == "open":
+            entry.volume = str(ack.volume)
         if since_s is not None:
             entry.since_s = since_s
         entry.acks.append(ack.to_json())
         entry.updated_s = time.time()
         self._write()
         return entry
+
+    def forget(self, command_id: str) -> None:
+        """Drop an ``executing`` entry whose command never reached the broker (AutoTrading
+        off, no connection before sending): the server redelivers it and it runs then."""
+        entry = self.entries.get(command_id)
+        if entry is not None and entry.state == EXECUTING and not entry.acks:
+            del self.entries[command_id]
+            self._write()
+
+    def mark_unsure(self, command_id: str) -> Entry:
+        """The broker did not tell whether the request was carried out: keep ``executing``
+        (never send it again) until the broker shows the outcome."""
+        entry = self.entries[command_id]
+        if entry.unsure_s is None:
+            entry.unsure_s = time.time()
+            entry.updated_s = entry.unsure_s
+            self._write()
+        return entry
+
+    def unsure(self) -> list[tuple[str, Entry]]:
+        return [
+            (cid, e)
+            for cid, e in self.entries.items()
+            if e.state == EXECUTING and e.unsure_s is not None
+        ]
 
     def mark_sent(self, command_id: str, count: int) -> None:
         """The first ``count`` acks of the command are confirmed by the server."""
@@ -158,14 +199,22 @@ class StateFile:
 
     def ticket_for_signal(self, signal_id: int | None) -> int | None:
         """The ticket of the newest open command for ``signal_id`` (commands without a ticket)."""
+        found = self.open_for_signal(signal_id)
+        return None if found is None else found[1].ticket
+
+    def open_for_signal(self, signal_id: int | None) -> tuple[str, Entry] | None:
+        """The newest open command for ``signal_id`` that has a ticket, with its id."""
         if signal_id is None:
             return None
         candidates = [
-            e
-            for e in self.entries.values()
+            (e.updated_s, cid)
+            for cid, e in self.entries.items()
             if e.type == "open" and e.signal_id == signal_id and e.ticket is not None
         ]
-        return max(candidates, key=lambda e: e.updated_s).ticket if candidates else None
+        if not candidates:
+            return None
+        command_id = max(candidates)[1]
+        return command_id, self.entries[command_id]
 
     def _prune(self) -> None:
         """Forget the oldest finished, fully acked commands beyond :data:`MAX_ENTRIES`."""

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ea import client_state
 from ea.client import EAClient
 from ea.client_state import StateFile, StateFileError
 from ea.client_wire import Ack, Command
@@ -117,6 +118,20 @@ def test_state_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     reloaded = StateFile(state.path)
     assert reloaded.get("cmd_a") is not None and reloaded.get("cmd_b") is None
     assert reloaded.get("cmd_a").unsent == [Ack("cmd_a", "rejected", error="guard")]
+
+
+def test_the_state_file_forgets_the_oldest_finished_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_state, "MAX_ENTRIES", 3)
+    state = StateFile(tmp_path / "state.json")
+    state.record(Ack("cmd_live", "placed", 5), kind="open")  # followed: never forgotten
+    state.record(Ack("cmd_unsent", "rejected"), kind="open")  # its ack not confirmed yet
+    for n in range(3):
+        state.record(Ack(f"cmd_old{n}", "rejected"), kind="open")
+        state.mark_sent(f"cmd_old{n}", 1)
+    state.begin("cmd_new", "open", comment="c", symbol="EURUSD", signal_id=None)
+    assert set(StateFile(state.path).entries) == {"cmd_live", "cmd_unsent", "cmd_new"}
 
 
 @pytest.mark.parametrize("content", ["{not json", '{"version": 99}', "[]"])

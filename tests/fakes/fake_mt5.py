@@ -5,12 +5,18 @@ keeps the subset we read) and constant values as the real package, so ``MT5Broke
 ``Mt5Feed`` run unchanged against it and behave like the paper broker. Bars come from
 ``Candles``: position 0 of ``copy_rates_from_pos`` is the forming bar at ``cursor[symbol]``;
 ``advance(symbol)`` closes it (feeding it to the paper engine) and starts the next one.
-Failures are injected per function: ``inject("order_send", retcode=...)`` or
-``inject("account_info", last_error=(-10004, "No IPC connection"))``.
+Failures are injected per function: ``inject("order_send", retcode=...)`` (with
+``execute=True`` the request is carried out and only its answer is lost: a timeout) or
+``inject("account_info", last_error=(-10004, "No IPC connection"))``. ``tick(symbol, bid)``
+moves a symbol without candles. Terminal state: ``connected`` and ``algo_trading`` (off:
+``order_send`` answers 10027 as the real terminal does); ``margin_mode`` netting or hedging;
+``filling_mode`` the symbol's flags (0: a RETURN-only symbol); ``partial_volume`` makes market
+orders fill only that much (DONE_PARTIAL); ``incomplete`` symbols report a tick value of 0.
 Times are server-zone unix seconds: ``server = utc + server_utc_offset_s``.
 
 The trading calls are in :mod:`tests.fakes.fake_mt5_trading`, the position, order and deal
-queries in :mod:`tests.fakes.fake_mt5_book` (mixins of ``FakeMT5``).
+queries in :mod:`tests.fakes.fake_mt5_book`, netting and the fill race in
+:mod:`tests.fakes.fake_mt5_netting` (mixins of ``FakeMT5``).
 """
 
 from __future__ import annotations
@@ -22,10 +28,12 @@ import numpy as np
 
 from tests.fakes import mt5_api as api
 from tests.fakes.fake_mt5_book import BookMixin
+from tests.fakes.fake_mt5_netting import NettingMixin
 from tests.fakes.fake_mt5_trading import TradingMixin
-from trading.brokers.base import BrokerError
+from trading.brokers.base import BrokerError, MarketClosed
 from trading.brokers.paper import PaperEngine
 from trading.candles import Candles
+from trading.timeutil import utc_from_unix_s
 
 _TIMEFRAME_S = {
     api.TIMEFRAME_M1: 60, api.TIMEFRAME_M5: 300, api.TIMEFRAME_M15: 900, api.TIMEFRAME_M30: 1800,
@@ -33,7 +41,7 @@ _TIMEFRAME_S = {
 }  # fmt: skip
 
 
-class FakeMT5(TradingMixin, BookMixin):
+class FakeMT5(TradingMixin, BookMixin, NettingMixin):
     """Module-like fake: pass an instance wherever the ``MetaTrader5`` module is expected."""
 
     def __init__(
@@ -46,6 +54,7 @@ class FakeMT5(TradingMixin, BookMixin):
         filling_mode: int = 2,
         login: int = 5001234,
         server: str = "Paper-Demo",
+        margin_mode: int = api.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING,
     ) -> None:
         for name, value in vars(api).items():
             if name.isupper():
@@ -56,6 +65,14 @@ class FakeMT5(TradingMixin, BookMixin):
         self.filling_mode = filling_mode
         self.account_login = login
         self.server = server
+        self.margin_mode = margin_mode
+        self.connected = True
+        self.algo_trading = True
+        self.account_trade_allowed = True
+        self.partial_volume: float | None = None
+        self.incomplete: set[str] = set()  # symbols whose tick value is not loaded yet (0)
+        self.hidden: dict[int, bool] = {}
+        self.placed: dict[int, dict[str, Any]] = {}  # order ticket -> its request
         self.initialized = False
         self.requests: list[dict[str, Any]] = []
         self._last_error: tuple[int, str] = (api.RES_S_OK, "Success")
@@ -75,10 +92,16 @@ class FakeMT5(TradingMixin, BookMixin):
         retcode: int | None = None,
         last_error: tuple[int, str] | None = None,
         times: int = 1,
+        execute: bool = False,
     ) -> None:
         """Make the next ``times`` calls of ``function`` fail: ``order_send`` answers with
-        ``retcode``; any function can return None with ``last_error`` set."""
-        failure = {"retcode": retcode, "last_error": last_error or (api.RES_E_FAIL, "Fail")}
+        ``retcode`` (after carrying the request out when ``execute``); any function can
+        return None with ``last_error`` set."""
+        failure = {
+            "retcode": retcode,
+            "last_error": last_error or (api.RES_E_FAIL, "Fail"),
+            "execute": execute,
+        }
         self._failures.setdefault(function, []).extend([failure] * times)
 
     def advance(self, symbol: str, bars: int = 1) -> list[Any]:
@@ -92,7 +115,17 @@ class FakeMT5(TradingMixin, BookMixin):
                 float(series.high[i]), float(series.low[i]), float(series.close[i]),
             )  # fmt: skip
             self.cursor[symbol] = i + 1
+        self._net()
         return events
+
+    def tick(self, symbol: str, bid: float, ask: float | None = None, time_s: int = 0) -> None:
+        """A new quote for ``symbol`` (ask = bid + the engine's spread when not given): pending
+        orders it reaches fill, levels it reaches close."""
+        costs = self.engine.costs(symbol)
+        now_s = time_s or self.engine.now_s + 60
+        ask_f = bid + costs.spread_f if ask is None else ask
+        self.engine.on_tick(symbol, costs.price(bid), costs.price(ask_f), utc_from_unix_s(now_s))
+        self._net()
 
     def _enter(self, function: str) -> dict[str, Any] | None:
         queue = self._failures.get(function)
@@ -141,10 +174,20 @@ class FakeMT5(TradingMixin, BookMixin):
         free = a.equity - a.margin
         level = float(a.equity / a.margin * 100) if a.margin else 0.0
         return api.AccountInfo(
-            self.account_login, 0, self.engine.leverage, 200, 0, True, True, 2, 2, False,
+            self.account_login, 0, self.engine.leverage, 200, 0, self.account_trade_allowed,
+            self.account_trade_allowed, self.margin_mode, 2, False,
             float(a.balance), 0.0, float(a.equity - a.balance), float(a.equity),
             float(a.margin), float(free), level, 50.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0,
             "Paper Trader", self.server, a.currency, "SignalDesk Paper",
+        )  # fmt: skip
+
+    def terminal_info(self) -> Any:
+        if self._enter("terminal_info") is not None:
+            return None
+        return api.TerminalInfo(
+            False, False, self.connected, False, self.algo_trading, False, False, False, False,
+            0, 4755, 100000, 0, 30000, 0.0, 0.0, "SignalDesk Paper", "MetaTrader 5 (fake)",
+            "English", "C:\\MT5", "C:\\MT5\\data", "C:\\MT5\\common",
         )  # fmt: skip
 
     def symbol_info(self, symbol: str) -> Any:
@@ -154,13 +197,17 @@ class FakeMT5(TradingMixin, BookMixin):
         if spec is None:
             self._fail(api.RES_E_NOT_FOUND, "Terminal: Not found")
             return None
-        tick = self.engine.quote(symbol) if symbol in self.cursor else None
+        try:
+            tick = self.engine.quote(symbol)
+        except MarketClosed:  # no quote yet
+            tick = None
         bid = float(tick.bid) if tick else 0.0
         ask = float(tick.ask) if tick else 0.0
         spread = int(self.engine.costs(symbol).spread / spec.point)
         return api.SymbolInfo(
             False, True, True, spec.digits, spread, spec.stops_level, 0, 4, 15,
-            self.filling_mode, 127, bid, ask, float(spec.point), float(spec.tick_value),
+            self.filling_mode, 127, bid, ask, float(spec.point),
+            0.0 if symbol in self.incomplete else float(spec.tick_value),
             float(spec.tick_size), float(spec.contract_size), float(spec.volume_min),
             float(spec.volume_max), float(spec.volume_step), symbol[:3], symbol[3:], symbol[:3],
             symbol, symbol, f"Forex\\{symbol}",

@@ -1,6 +1,9 @@
-"""The book half of :class:`tests.fakes.fake_mt5.FakeMT5`: ``positions_get``, ``orders_get``
-and ``history_deals_get`` read the paper engine's positions, pending orders and deals as MT5's
-namedtuples, in server time. A mixin; ``FakeMT5.__init__`` sets the state declared here.
+"""The book half of :class:`tests.fakes.fake_mt5.FakeMT5`: ``positions_get``, ``orders_get``,
+``history_deals_get`` and ``history_orders_get`` read the paper engine's positions, pending
+orders, deals and finished orders as MT5's namedtuples, in server time. What the fill race
+hides (:meth:`NettingMixin.hide_fill`) is left out, and a terminal that is not ``connected``
+shows an empty book (as one that has not loaded it yet). A mixin; ``FakeMT5.__init__`` sets
+the state declared here.
 """
 
 from __future__ import annotations
@@ -8,8 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tests.fakes import mt5_api as api
-from trading.brokers.base import DealEntry, DealReason, Side
+from trading.brokers.base import DealEntry, DealReason, OrderState, Side
 from trading.brokers.paper import PaperEngine
+
+_HISTORY_STATE = {
+    OrderState.FILLED: api.ORDER_STATE_FILLED,
+    OrderState.CANCELLED: api.ORDER_STATE_CANCELED,
+    OrderState.EXPIRED: api.ORDER_STATE_EXPIRED,
+    OrderState.REJECTED: api.ORDER_STATE_REJECTED,
+}
 
 
 def as_server_s(value: Any) -> int:
@@ -22,6 +32,9 @@ class BookMixin:
 
     engine: PaperEngine
     offset_s: int
+    hidden: dict[int, bool]
+    placed: dict[int, dict[str, Any]]
+    connected: bool
 
     if TYPE_CHECKING:
 
@@ -35,10 +48,14 @@ class BookMixin:
     ) -> Any:
         if self._enter("positions_get") is not None:
             return None
+        if not self.connected:
+            return ()
         out = []
         for record in self.engine._all_positions():
             r = record.request
             if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
+                continue
+            if record.ticket in self.hidden:
                 continue
             t = self.engine.quote(r.symbol)
             opened = self._server(record.opened_s)
@@ -57,6 +74,8 @@ class BookMixin:
     ) -> Any:
         if self._enter("orders_get") is not None:
             return None
+        if not self.connected:
+            return ()
         out = []
         for records in self.engine.pending_by_symbol.values():
             for record in records.values():
@@ -85,11 +104,13 @@ class BookMixin:
     ) -> Any:
         if self._enter("history_deals_get") is not None:
             return None
+        if not self.connected:
+            return ()
         reasons = {DealReason.SL: api.DEAL_REASON_SL, DealReason.TP: api.DEAL_REASON_TP}
         out = []
         for d in self.engine.deals:
             server_s = int(d.time.timestamp()) + self.offset_s
-            if ticket is not None and d.ticket != ticket:
+            if (ticket is not None and d.ticket != ticket) or d.order in self.hidden:
                 continue
             if position is not None and d.position != position:
                 continue
@@ -104,5 +125,40 @@ class BookMixin:
                 reasons.get(d.reason, api.DEAL_REASON_EXPERT), float(d.volume), float(d.price),
                 float(d.commission_money), 0.0, float(d.profit_money), 0.0, d.symbol,
                 d.comment, "",
+            ))  # fmt: skip
+        return tuple(out)
+
+    def history_orders_get(
+        self,
+        date_from: Any = None,
+        date_to: Any = None,
+        group: str | None = None,
+        ticket: int | None = None,
+        position: int | None = None,
+    ) -> Any:
+        """Finished orders (filled, cancelled, expired) with their final ``state``."""
+        if self._enter("history_orders_get") is not None:
+            return None
+        if not self.connected:
+            return ()
+        out = []
+        for number, request in self.placed.items():
+            if ticket and number != ticket:
+                continue
+            if number in self.hidden:  # the race: the order may be in history, its deal is not
+                if not self.hidden[number]:
+                    continue
+                state: OrderState | None = OrderState.FILLED
+            else:
+                state = self.engine.order_states.get(number)
+                if state is None:  # still pending
+                    continue
+            volume, price = float(request["volume"]), float(request.get("price", 0.0))
+            out.append(api.TradeOrder(
+                number, 0, 0, 0, 0, int(request.get("expiration", 0)), request["type"],
+                request.get("type_time", api.ORDER_TIME_GTC), request.get("type_filling", 0),
+                _HISTORY_STATE[state], int(request.get("magic", 0)), number, 0, 3, volume,
+                0.0, price, float(request.get("sl", 0.0)), float(request.get("tp", 0.0)), price,
+                0.0, request["symbol"], str(request.get("comment", "")), "",
             ))  # fmt: skip
         return tuple(out)

@@ -15,7 +15,11 @@ TRADE_ACTION_DEAL, TRADE_ACTION_PENDING, TRADE_ACTION_SLTP = 1, 5, 6
 TRADE_ACTION_MODIFY, TRADE_ACTION_REMOVE, TRADE_ACTION_CLOSE_BY = 7, 8, 10
 ORDER_TIME_GTC, ORDER_TIME_DAY, ORDER_TIME_SPECIFIED, ORDER_TIME_SPECIFIED_DAY = 0, 1, 2, 3
 ORDER_FILLING_FOK, ORDER_FILLING_IOC, ORDER_FILLING_RETURN = 0, 1, 2
-ORDER_STATE_PLACED, ORDER_STATE_FILLED = 1, 4
+ORDER_STATE_STARTED, ORDER_STATE_PLACED, ORDER_STATE_CANCELED, ORDER_STATE_PARTIAL = 0, 1, 2, 3
+ORDER_STATE_FILLED, ORDER_STATE_REJECTED, ORDER_STATE_EXPIRED = 4, 5, 6
+ACCOUNT_MARGIN_MODE_RETAIL_NETTING, ACCOUNT_MARGIN_MODE_EXCHANGE = 0, 1
+ACCOUNT_MARGIN_MODE_RETAIL_HEDGING = 2
+SYMBOL_FILLING_FOK, SYMBOL_FILLING_IOC = 1, 2  # flags of symbol_info().filling_mode
 POSITION_TYPE_BUY, POSITION_TYPE_SELL = 0, 1
 DEAL_TYPE_BUY, DEAL_TYPE_SELL, DEAL_TYPE_BALANCE = 0, 1, 2
 DEAL_ENTRY_IN, DEAL_ENTRY_OUT, DEAL_ENTRY_INOUT, DEAL_ENTRY_OUT_BY = 0, 1, 2, 3
@@ -39,6 +43,8 @@ TRADE_RETCODE_PRICE_CHANGED = 10020
 TRADE_RETCODE_PRICE_OFF = 10021
 TRADE_RETCODE_INVALID_EXPIRATION = 10022
 TRADE_RETCODE_TOO_MANY_REQUESTS = 10024
+TRADE_RETCODE_SERVER_DISABLES_AT = 10026
+TRADE_RETCODE_CLIENT_DISABLES_AT = 10027
 TRADE_RETCODE_INVALID_FILL = 10030
 TRADE_RETCODE_CONNECTION = 10031
 TRADE_RETCODE_INVALID_ORDER = 10035
@@ -60,6 +66,13 @@ SymbolInfo = namedtuple(
     "expiration_mode filling_mode order_mode bid ask point trade_tick_value trade_tick_size "
     "trade_contract_size volume_min volume_max volume_step currency_base currency_profit "
     "currency_margin description name path",
+)
+TerminalInfo = namedtuple(
+    "TerminalInfo",
+    "community_account community_connection connected dlls_allowed trade_allowed "
+    "tradeapi_disabled email_enabled ftp_enabled notifications_enabled mqid build maxbars "
+    "codepage ping_last community_balance retransmission company name language path data_path "
+    "commondata_path",
 )
 Tick = namedtuple("Tick", "time bid ask last volume time_msc flags volume_real")
 TradePosition = namedtuple(

@@ -25,7 +25,9 @@ from trading.brokers.base import (
     OrderRequest,
     OrderType,
     Requote,
+    ResultUnknown,
     Side,
+    TradingDisabled,
     UnknownSymbol,
 )
 from trading.brokers.mt5 import MT5Broker, Mt5Unavailable, load_mt5
@@ -138,8 +140,9 @@ async def test_cancel_and_missing_tickets(candles: Candles) -> None:
         ("TRADE_RETCODE_INVALID_PRICE", InvalidPrice),
         ("TRADE_RETCODE_NO_MONEY", NoMoney),
         ("TRADE_RETCODE_MARKET_CLOSED", MarketClosed),
-        ("TRADE_RETCODE_CONNECTION", ConnectionLost),
-        ("TRADE_RETCODE_TIMEOUT", ConnectionLost),
+        ("TRADE_RETCODE_CONNECTION", ResultUnknown),  # the order may exist: look it up
+        ("TRADE_RETCODE_TIMEOUT", ResultUnknown),
+        ("TRADE_RETCODE_CLIENT_DISABLES_AT", TradingDisabled),  # AutoTrading off: not sent
         ("TRADE_RETCODE_REJECT", OrderRejected),
         ("TRADE_RETCODE_INVALID_FILL", OrderRejected),
     ],
@@ -181,7 +184,8 @@ async def test_engine_refusals_travel_back_as_retcodes(
         ("account_info", (-10004, "No IPC connection"), ConnectionLost),
         ("positions_get", (-10005, "IPC timeout"), ConnectionLost),
         ("symbol_info_tick", (-1, "Terminal: Call failed"), BrokerError),
-        ("order_send", (-8, "Auto-trading disabled"), OrderRejected),
+        ("order_send", (-8, "Auto-trading disabled"), TradingDisabled),  # nothing was sent
+        ("order_send", (-10005, "IPC timeout"), ResultUnknown),  # sent, the answer is lost
     ],
 )
 async def test_none_answers_raise_from_last_error(

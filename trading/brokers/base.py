@@ -34,11 +34,15 @@ __all__ = [
     "OrderRejected",
     "OrderRequest",
     "OrderResult",
+    "OrderState",
     "OrderType",
     "Position",
     "Requote",
+    "ResultUnknown",
     "Side",
+    "SpecIncomplete",
     "Tick",
+    "TradingDisabled",
     "UnknownSymbol",
 ]
 
@@ -53,6 +57,15 @@ class DealEntry(StrEnum):
     OUT = "out"
 
 
+class OrderState(StrEnum):
+    """What became of an order that left the pending list (MT5 ``ORDER_STATE_*`` in history)."""
+
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    REJECTED = "rejected"
+
+
 class DealReason(StrEnum):
     CLIENT = "client"
     SL = "sl"
@@ -62,10 +75,13 @@ class DealReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AccountInfo:
+    """``hedging`` False: a netting account (one position per symbol; fills merge into it)."""
+
     balance: Decimal
     equity: Decimal
     margin: Decimal
     currency: str
+    hedging: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,6 +223,25 @@ class ConnectionLost(BrokerError):
     code = "connection_lost"
 
 
+class ResultUnknown(ConnectionLost):
+    """The request reached the terminal but its result did not come back (timeout, lost link):
+    the order may exist at the broker. Look it up (by comment or ticket) before deciding."""
+
+    code = "result_unknown"
+
+
+class TradingDisabled(BrokerError):
+    """Nothing was sent: AutoTrading is off or the terminal cannot trade right now; retry later."""
+
+    code = "trading_disabled"
+
+
+class SpecIncomplete(BrokerError):
+    """The terminal has not loaded the symbol's specification yet (e.g. a tick value of 0)."""
+
+    code = "spec_incomplete"
+
+
 class UnknownSymbol(BrokerError):
     code = "unknown_symbol"
 
@@ -247,8 +282,11 @@ class Broker(Protocol):
         """Delete a pending order; :class:`OrderNotFound` when it is no longer pending."""
         ...
 
-    async def close_position(self, ticket: int, volume: Decimal | None = None) -> Deal:
-        """Close ``volume`` lots (all when None) at the market; returns the closing deal."""
+    async def close_position(
+        self, ticket: int, volume: Decimal | None = None, *, comment: str = ""
+    ) -> Deal:
+        """Close ``volume`` lots (all when None) at the market; returns the closing deal, which
+        carries ``comment`` (so a close whose result was lost can be found again)."""
         ...
 
     async def positions(self, symbol: str | None = None) -> list[Position]:
@@ -261,4 +299,15 @@ class Broker(Protocol):
 
     async def history(self, since: datetime) -> list[Deal]:
         """Deals (fills) at or after ``since``, oldest first."""
+        ...
+
+    async def order_state(self, ticket: int) -> OrderState | None:
+        """The final state of an order that is no longer pending; None while the broker's
+        history does not show it (yet): a fill's deal can reach history after the order left
+        the pending list, so "gone and no deal" alone never means cancelled."""
+        ...
+
+    async def trading_blocked(self) -> str | None:
+        """Why orders cannot be sent right now (terminal not connected, AutoTrading off), or
+        None. Commands wait while this is set: nothing is placed, nothing is acked."""
         ...

@@ -19,19 +19,24 @@ from typing import Any
 from trading.brokers.base import (
     AccountInfo,
     BrokerError,
+    ConnectionLost,
     Deal,
     Order,
     OrderNotFound,
     OrderRequest,
     OrderResult,
+    OrderState,
     OrderType,
     Position,
+    ResultUnknown,
     Side,
+    SpecIncomplete,
     Tick,
     UnknownSymbol,
 )
 from trading.brokers.mt5_codes import SUCCESS_RETCODES, error_from_last_error, error_from_retcode
 from trading.brokers.mt5_convert import Mt5Converter
+from trading.numeric import to_decimal
 from trading.symbols import SymbolSpec
 
 __all__ = ["MT5Broker", "Mt5Unavailable", "load_mt5"]
@@ -97,13 +102,19 @@ class MT5Broker:
     async def account(self) -> AccountInfo:
         info = await self._call("account_info")
         c = self.convert
+        hedging = info.margin_mode == self.mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         return AccountInfo(
-            c.money(info.balance), c.money(info.equity), c.money(info.margin), info.currency
-        )
+            c.money(info.balance), c.money(info.equity), c.money(info.margin), info.currency,
+            hedging,
+        )  # fmt: skip
 
     async def symbol_spec(self, symbol: str) -> SymbolSpec:
         info = await self._symbol_info(symbol)
-        return self.convert.spec(info)
+        try:
+            return self.convert.spec(info)
+        except ValueError as exc:  # e.g. a tick value of 0 right after symbol_select
+            msg = f"MT5 has not loaded the specification of {symbol} yet: {exc}"
+            raise SpecIncomplete(msg) from exc
 
     async def _symbol_info(self, symbol: str) -> Any:
         try:
@@ -117,7 +128,11 @@ class MT5Broker:
         return self.convert.tick(await self._call("symbol_info_tick", symbol))
 
     async def _send(self, request: dict[str, Any], action: str) -> Any:
-        result = await self._call("order_send", request)
+        try:
+            result = await self._call("order_send", request)
+        except ConnectionLost as exc:  # the request may have reached the trade server
+            msg = f"{action}: {exc.message}"
+            raise ResultUnknown(msg, retcode=exc.retcode) from exc
         names = [getattr(self.mt5, n) for n in SUCCESS_RETCODES]
         if result.retcode not in names:
             raise error_from_retcode(self.mt5, result.retcode, result.comment, action)
@@ -158,10 +173,15 @@ class MT5Broker:
         result = await self._send(send, f"placing {request.side} {request.order_type}")
         fill = self.convert.price(result.price) if market and result.price else price
         now = (await self.tick(request.symbol)).time
-        position = result.order if market else None
-        return OrderResult(
-            result.order, market, fill, request.volume, now, position, request.client_id
-        )
+        # A netting account merges a fill into the symbol's position: its id is the deal's
+        # position_id, not the order ticket. A partial fill (IOC) reports its own volume.
+        position = (await self._position_of(result.deal) or result.order) if market else None
+        volume = to_decimal(result.volume) if result.volume else request.volume
+        return OrderResult(result.order, market, fill, volume, now, position, request.client_id)
+
+    async def _position_of(self, deal: int) -> int | None:
+        found = await asyncio.to_thread(self.mt5.history_deals_get, ticket=deal) if deal else None
+        return int(found[0].position_id) if found else None
 
     async def modify_order(
         self, ticket: int, price: Decimal, sl: Decimal | None, tp: Decimal | None
@@ -198,7 +218,9 @@ class MT5Broker:
         send = {"action": self.mt5.TRADE_ACTION_REMOVE, "order": ticket}
         await self._send(send, f"cancelling order #{ticket}")
 
-    async def close_position(self, ticket: int, volume: Decimal | None = None) -> Deal:
+    async def close_position(
+        self, ticket: int, volume: Decimal | None = None, *, comment: str = ""
+    ) -> Deal:
         mt5 = self.mt5
         pos = await self._one("positions_get", ticket, "open position")
         is_buy = pos.type == mt5.POSITION_TYPE_BUY
@@ -213,6 +235,7 @@ class MT5Broker:
             "price": float(tick.bid if is_buy else tick.ask),
             "deviation": self.deviation_points,
             "magic": pos.magic,
+            "comment": comment[:31],
             "type_filling": self.convert.filling(info.filling_mode, market=True),
         }
         result = await self._send(send, f"closing position #{ticket}")
@@ -241,3 +264,25 @@ class MT5Broker:
         raw = await self._call("history_deals_get", date_from, date_to)
         trade_types = (self.mt5.DEAL_TYPE_BUY, self.mt5.DEAL_TYPE_SELL)
         return [self.convert.deal(d) for d in raw if d.type in trade_types]
+
+    async def order_state(self, ticket: int) -> OrderState | None:
+        """From ``history_orders_get(ticket=...)``: None while history does not show it."""
+        found = await asyncio.to_thread(self.mt5.history_orders_get, ticket=ticket)
+        return self.convert.order_state(found[0].state) if found else None
+
+    async def trading_blocked(self) -> str | None:
+        """The terminal's and the account's trade permissions (MQL5: TERMINAL_CONNECTED,
+        TERMINAL_TRADE_ALLOWED, ACCOUNT_TRADE_ALLOWED, ACCOUNT_TRADE_EXPERT)."""
+        try:
+            terminal = await self._call("terminal_info")
+            account = await self._call("account_info")
+        except BrokerError as exc:
+            return f"cannot reach the terminal: {exc.message}"
+        checks = (
+            (terminal.connected, "the terminal is not connected to the trade server"),
+            (terminal.trade_allowed, "AutoTrading is off in the terminal (press 'Algo Trading')"),
+            (not terminal.tradeapi_disabled, "API trading is disabled in the terminal options"),
+            (account.trade_allowed, "trading is not allowed on this account (investor login?)"),
+            (account.trade_expert, "the broker does not allow automated trading on this account"),
+        )
+        return next((why for ok, why in checks if not ok), None)

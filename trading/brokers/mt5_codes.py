@@ -20,6 +20,8 @@ from trading.brokers.base import (
     OrderNotFound,
     OrderRejected,
     Requote,
+    ResultUnknown,
+    TradingDisabled,
 )
 
 __all__ = [
@@ -53,14 +55,15 @@ _RETCODES: dict[str, tuple[type[BrokerError], str]] = {
     "TRADE_RETCODE_TOO_MANY_REQUESTS": (OrderRejected, "too many requests; slow down"),
     "TRADE_RETCODE_SERVER_DISABLES_AT": (OrderRejected, "algo trading disabled by the server"),
     "TRADE_RETCODE_CLIENT_DISABLES_AT": (
-        OrderRejected,
+        TradingDisabled,
         "algo trading disabled in the terminal; press 'Algo Trading'",
     ),
     "TRADE_RETCODE_LOCKED": (OrderRejected, "the request is locked for processing"),
     "TRADE_RETCODE_FROZEN": (OrderRejected, "the order or position is frozen (near the market)"),
     "TRADE_RETCODE_INVALID_FILL": (OrderRejected, "unsupported filling mode for this symbol"),
-    "TRADE_RETCODE_CONNECTION": (ConnectionLost, "no connection with the trade server"),
-    "TRADE_RETCODE_TIMEOUT": (ConnectionLost, "the request timed out"),
+    # The result is unknown: the order may exist at the broker (look it up before deciding).
+    "TRADE_RETCODE_CONNECTION": (ResultUnknown, "no connection with the trade server"),
+    "TRADE_RETCODE_TIMEOUT": (ResultUnknown, "the request timed out"),
     "TRADE_RETCODE_ONLY_REAL": (OrderRejected, "only allowed for live accounts"),
     "TRADE_RETCODE_LIMIT_ORDERS": (OrderRejected, "the pending-orders limit is reached"),
     "TRADE_RETCODE_LIMIT_VOLUME": (OrderRejected, "the symbol's volume limit is reached"),
@@ -84,7 +87,7 @@ _LAST_ERRORS: dict[int, tuple[type[BrokerError], str]] = {
     -5: (ConnectionLost, "unsupported terminal version"),
     -6: (ConnectionLost, "authorisation failed: check login, password and server"),
     -7: (BrokerError, "method not supported"),
-    -8: (OrderRejected, "algo trading is disabled in the terminal; press 'Algo Trading'"),
+    -8: (TradingDisabled, "algo trading is disabled in the terminal; press 'Algo Trading'"),
     -10000: (ConnectionLost, "internal IPC failure"),
     -10001: (ConnectionLost, "internal IPC send failure"),
     -10002: (ConnectionLost, "internal IPC receive failure"),

@@ -11,7 +11,16 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from trading.brokers.base import Deal, DealEntry, DealReason, Order, Position, Side, Tick
+from trading.brokers.base import (
+    Deal,
+    DealEntry,
+    DealReason,
+    Order,
+    OrderState,
+    Position,
+    Side,
+    Tick,
+)
 from trading.numeric import to_decimal
 from trading.symbols import SymbolSpec, symbol_kind
 from trading.timeutil import to_unix_s, utc_from_unix_s
@@ -72,6 +81,17 @@ class Mt5Converter:
         if filling_mode & SYMBOL_FILLING_IOC:
             return int(mt5.ORDER_FILLING_IOC)
         return int(mt5.ORDER_FILLING_RETURN)
+
+    def order_state(self, state: int) -> OrderState | None:
+        """A history order's final state; None for states that are not final (yet)."""
+        mt5 = self.mt5
+        final = {
+            mt5.ORDER_STATE_FILLED: OrderState.FILLED,
+            mt5.ORDER_STATE_CANCELED: OrderState.CANCELLED,
+            mt5.ORDER_STATE_EXPIRED: OrderState.EXPIRED,
+            mt5.ORDER_STATE_REJECTED: OrderState.REJECTED,
+        }
+        return final.get(state)
 
     def expiry(self, expires_at: datetime | None) -> dict[str, int]:
         if expires_at is None:

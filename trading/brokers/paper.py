@@ -35,6 +35,7 @@ from trading.brokers.base import (
     Order,
     OrderRequest,
     OrderResult,
+    OrderState,
     Position,
     Tick,
     UnknownSymbol,
@@ -205,6 +206,7 @@ class PaperBroker:
         commission_per_lot_money: Decimal = Decimal(0),
         market_open: Callable[[str, datetime], bool] | None = None,
     ) -> None:
+        self.blocked: str | None = None  # tests: why trading is impossible (None: it is not)
         self.engine = PaperEngine(
             specs,
             balance=balance,
@@ -254,8 +256,10 @@ class PaperBroker:
     async def cancel_order(self, ticket: int) -> None:
         self.engine.cancel(ticket)
 
-    async def close_position(self, ticket: int, volume: Decimal | None = None) -> Deal:
-        return self.engine.close_at_market(ticket, volume)
+    async def close_position(
+        self, ticket: int, volume: Decimal | None = None, *, comment: str = ""
+    ) -> Deal:
+        return self.engine.close_at_market(ticket, volume, comment or None)
 
     async def positions(self, symbol: str | None = None) -> list[Position]:
         return self.engine.positions(symbol)
@@ -265,3 +269,9 @@ class PaperBroker:
 
     async def history(self, since: datetime) -> list[Deal]:
         return self.engine.history(since)
+
+    async def order_state(self, ticket: int) -> OrderState | None:
+        return self.engine.order_states.get(ticket)
+
+    async def trading_blocked(self) -> str | None:
+        return self.blocked

@@ -20,6 +20,7 @@ from trading.brokers.base import (
     OrderNotFound,
     OrderRequest,
     OrderResult,
+    OrderState,
     OrderType,
     Position,
     Side,
@@ -72,6 +73,7 @@ class Ledger:
         self.pending_by_symbol: dict[str, dict[int, Record]] = {}
         self.open_by_symbol: dict[str, dict[int, Record]] = {}
         self.deals: list[Deal] = []
+        self.order_states: dict[int, OrderState] = {}  # orders no longer pending
         self._next_ticket = 1
         self.now_s = 0
 
@@ -151,13 +153,17 @@ class Ledger:
         """Delete a pending order (:class:`OrderNotFound` when it is not pending)."""
         record = self._find(self.pending_by_symbol, ticket, "pending order")
         del self.pending_by_symbol[record.request.symbol][ticket]
+        self.order_states[ticket] = OrderState.CANCELLED
 
-    def close_at_market(self, ticket: int, volume: Decimal | None = None) -> Deal:
+    def close_at_market(
+        self, ticket: int, volume: Decimal | None = None, comment: str | None = None
+    ) -> Deal:
         """Close at the current exit-side quote (bid for a buy, ask for a sell)."""
         record = self._find(self.open_by_symbol, ticket, "open position")
         tick = self._open_quote(record.request.symbol)
         price = tick.bid if record.is_buy else tick.ask
-        return self.close(record, volume, price, to_unix_s(tick.time), DealReason.CLIENT)
+        time_s = to_unix_s(tick.time)
+        return self.close(record, volume, price, time_s, DealReason.CLIENT, comment)
 
     def close_all(self, reason: DealReason = DealReason.END) -> list[Deal]:
         """Close every position at its current quote (the end of a backtest)."""
@@ -172,6 +178,7 @@ class Ledger:
     def expire(self, record: Record, time_s: int) -> PaperEvent:
         """Remove a pending order that reached its ``expires_at`` (stamped with that time)."""
         del self.pending_by_symbol[record.request.symbol][record.ticket]
+        self.order_states[record.ticket] = OrderState.EXPIRED
         return PaperEvent(
             PaperEventKind.EXPIRED, record.ticket, utc_from_unix_s(time_s), record.price
         )
@@ -179,6 +186,7 @@ class Ledger:
     def fill(self, record: Record, time_s: int, *, fresh_until_s: int | None) -> PaperEvent:
         """Turn an order into a position at its price; books the entry deal."""
         self.pending_by_symbol.get(record.request.symbol, {}).pop(record.ticket, None)
+        self.order_states[record.ticket] = OrderState.FILLED
         record.opened_s, record.fresh_until_s = time_s, fresh_until_s
         self.open_by_symbol.setdefault(record.request.symbol, {})[record.ticket] = record
         self._book(record, DealEntry.IN, record.volume, record.price, time_s, Decimal(0))
@@ -193,15 +201,17 @@ class Ledger:
         price: Decimal,
         time_s: int,
         reason: DealReason,
+        comment: str | None = None,
     ) -> Deal:
         """Close ``volume`` lots (all when None) at ``price``, booking
-        ``profit = (price - open) * direction * money_per_unit * lots`` (rounded to cents)."""
+        ``profit = (price - open) * direction * money_per_unit * lots`` (rounded to cents).
+        The deal carries ``comment`` (default: the position's)."""
         lots = record.volume if volume is None else volume
         if not Decimal(0) < lots <= record.volume:
             msg = f"close volume {lots} must be > 0 and <= the position's {record.volume} lots"
             raise ValueError(msg)
         profit = self._profit(record, price, lots)
-        deal = self._book(record, DealEntry.OUT, lots, price, time_s, profit, reason)
+        deal = self._book(record, DealEntry.OUT, lots, price, time_s, profit, reason, comment)
         record.volume -= lots
         if record.volume == 0:
             del self.open_by_symbol[record.request.symbol][record.ticket]
@@ -221,6 +231,7 @@ class Ledger:
         time_s: int,
         profit: Decimal,
         reason: DealReason = DealReason.CLIENT,
+        comment: str | None = None,
     ) -> Deal:
         commission = -(self.commission_per_lot_money * lots).quantize(CENT, ROUND_HALF_EVEN)
         self.balance += profit + commission
@@ -228,7 +239,8 @@ class Ledger:
         side = r.side if entry == DealEntry.IN else (Side.SELL if record.is_buy else Side.BUY)
         deal = Deal(
             len(self.deals) + 1, record.ticket, record.ticket, r.symbol, side, entry, lots,
-            price, utc_from_unix_s(time_s), profit, commission, reason, r.comment,
+            price, utc_from_unix_s(time_s), profit, commission, reason,
+            r.comment if comment is None else comment,
         )  # fmt: skip
         self.deals.append(deal)
         return deal

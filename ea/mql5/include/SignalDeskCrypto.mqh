@@ -10,6 +10,10 @@
 //+------------------------------------------------------------------+
 
 #define SD_HMAC_BLOCK 64
+//--- SHA-256 of zero bytes (FIPS 180-4). Every GET hashes an empty body; CryptEncode's
+//--- documentation does not promise a digest for empty input (0 means "error"), so the
+//--- known value is used instead of asking it.
+#define SD_SHA256_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 //--- UTF-8 bytes of a string, without the terminating zero
 void SdUtf8(const string text,uchar &out[])
@@ -31,15 +35,20 @@ string SdHex(const uchar &data[])
    return out;
   }
 
-//--- SHA-256 of bytes (CryptEncode ignores the key for hashes)
+//--- SHA-256 of bytes (CryptEncode ignores the key for hashes); false unless 32 bytes came
+//--- back. Never called with empty input by the signer (see SD_SHA256_EMPTY); HMAC inputs
+//--- are never empty (64-byte blocks).
 bool SdSha256(const uchar &data[],uchar &digest[])
   {
    uchar nokey[];
-   return CryptEncode(CRYPT_HASH_SHA256,data,nokey,digest)==32;
+   return CryptEncode(CRYPT_HASH_SHA256,data,nokey,digest)==32 && ArraySize(digest)==32;
   }
 
+//--- lowercase hex SHA-256; "" only when CryptEncode failed on non-empty input
 string SdSha256Hex(const uchar &data[])
   {
+   if(ArraySize(data)==0)
+      return SD_SHA256_EMPTY;
    uchar digest[];
    if(!SdSha256(data,digest))
       return "";
@@ -77,12 +86,15 @@ bool SdHmacSha256(const uchar &key[],const uchar &message[],uchar &mac[])
    return SdSha256(outer,mac);
   }
 
-//--- the X-Signature header value
+//--- the X-Signature header value ("" if hashing failed: the request is not sent then)
 string SdSignature(const string secret,const string method,const string path_with_query,
                    const long timestamp,const string nonce,const uchar &body[])
   {
+   string body_hash=SdSha256Hex(body);
+   if(body_hash=="")
+      return "";
    string message=method+"\n"+path_with_query+"\n"+IntegerToString(timestamp)+"\n"+nonce+"\n"
-                  +SdSha256Hex(body);
+                  +body_hash;
    uchar key[],msg[],mac[];
    SdUtf8(secret,key);
    SdUtf8(message,msg);

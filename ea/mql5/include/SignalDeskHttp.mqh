@@ -2,6 +2,8 @@
 //| SignalDeskHttp.mqh: signed requests to /ea/v1 through WebRequest |
 //| The terminal must allow the server: Tools > Options > Expert     |
 //| Advisors > "Allow WebRequest for listed URL" (else error 4014).  |
+//| WebRequest blocks the EA's thread for up to `timeout_ms`: keep   |
+//| the timeouts short (the EA long-polls a few seconds at a time).  |
 //+------------------------------------------------------------------+
 #include "SignalDeskCrypto.mqh"
 
@@ -12,8 +14,11 @@ private:
    string            m_prefix;   // a path prefix of the server URL, e.g. "/signaldesk"
    string            m_device;
    string            m_secret;
+   int               m_error;    // GetLastError() of the last failed WebRequest (4014: not allowed)
 
 public:
+   int               LastError(void) { return m_error; }
+
    void              Init(const string server,const string device,const string secret)
      {
       string url=server;
@@ -25,23 +30,33 @@ public:
       m_prefix=slash<0 ? "" : StringSubstr(url,slash);
       m_device=device;
       m_secret=secret;
+      m_error=0;
      }
 
    //--- HTTP status (200, 204, 401, ...) with the body in `answer`; -1 on a transport error
    int               Request(const string method,const string path,const string body,
                              string &answer,const int timeout_ms)
      {
+      answer="";
+      m_error=0;
+      if(IsStopped())
+         return -1;
       uchar data[];
       SdUtf8(body,data);
       long timestamp=(long)TimeGMT();
       string nonce=SdNonce();
       string path_with_query=m_prefix+path;
+      string signature=SdSignature(m_secret,method,path_with_query,timestamp,nonce,data);
+      if(StringLen(nonce)<16 || signature=="")
+        {
+         Print("SignalDesk: cannot sign ",method," ",path," (CryptEncode failed); not sent");
+         return -1;
+        }
       string headers="Content-Type: application/json\r\n"
                      +"X-Device-Id: "+m_device+"\r\n"
                      +"X-Timestamp: "+IntegerToString(timestamp)+"\r\n"
                      +"X-Nonce: "+nonce+"\r\n"
-                     +"X-Signature: "+SdSignature(m_secret,method,path_with_query,timestamp,
-                                                  nonce,data)+"\r\n";
+                     +"X-Signature: "+signature+"\r\n";
       uchar result[];
       string result_headers;
       ResetLastError();
@@ -50,6 +65,7 @@ public:
       if(status==-1)
         {
          int error=GetLastError();
+         m_error=error;
          if(error==4014)
             Print("SignalDesk: allow ",m_origin," in Tools > Options > Expert Advisors > "
                   "Allow WebRequest for listed URL");

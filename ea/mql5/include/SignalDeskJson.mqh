@@ -1,8 +1,10 @@
 //+------------------------------------------------------------------+
 //| SignalDeskJson.mqh: a minimal JSON reader and writer helpers     |
 //| Enough for the /ea/v1 shapes: objects, arrays, strings (with     |
-//| \uXXXX escapes in the BMP), numbers (raw text kept, so tickets   |
-//| parse exactly), true/false/null. Not a general-purpose library.  |
+//| \uXXXX escapes; a surrogate pair stays two UTF-16 units, as MQL5 |
+//| strings are), numbers (raw text kept, so tickets parse exactly), |
+//| true/false/null. Not a general-purpose library. The writer       |
+//| escapes like json.dumps and writes numbers exactly (SdNumber).   |
 //+------------------------------------------------------------------+
 enum ENUM_SD_JSON
   {
@@ -13,6 +15,29 @@ enum ENUM_SD_JSON
    SD_JSON_ARRAY,
    SD_JSON_OBJECT
   };
+
+//--- the value of 4 hex digits (a \uXXXX escape), -1 if they are not 4 hex digits
+int SdHex4(const string digits)
+  {
+   if(StringLen(digits)!=4)
+      return -1;
+   int value=0;
+   for(int i=0;i<4;i++)
+     {
+      ushort c=StringGetCharacter(digits,i);
+      int d=-1;
+      if(c>='0' && c<='9')
+         d=c-'0';
+      else if(c>='a' && c<='f')
+         d=c-'a'+10;
+      else if(c>='A' && c<='F')
+         d=c-'A'+10;
+      if(d<0)
+         return -1;
+      value=value*16+d;
+     }
+   return value;
+  }
 
 class CSdJson
   {
@@ -51,6 +76,12 @@ public:
      {
       CSdJson *v=Get(key);
       return v==NULL || v.type==SD_JSON_NULL;
+     }
+   //--- present, not null and not of `wanted` type: a field the EA must refuse
+   bool              IsWrong(const string key,const ENUM_SD_JSON wanted)
+     {
+      CSdJson *v=Get(key);
+      return v!=NULL && v.type!=SD_JSON_NULL && v.type!=wanted;
      }
    string            Str(const string key,const string fallback="")
      {
@@ -120,9 +151,17 @@ private:
             case 'b': out+=ShortToString(8); break;
             case 'f': out+=ShortToString(12); break;
             case 'u':
-               out+=ShortToString((ushort)StringToInteger("0x"+StringSubstr(m_s,m_pos,4)));
+              {
+               int code=SdHex4(StringSubstr(m_s,m_pos,4));
+               if(code<0)
+                 {
+                  m_ok=false;
+                  return out;
+                 }
+               out+=ShortToString((ushort)code);
                m_pos+=4;
                break;
+              }
             default: out+=ShortToString(e); // \" \\ \/
            }
         }
@@ -228,15 +267,56 @@ public:
   };
 
 //--- writer helpers: each returns one "key":value pair
+
+//--- a JSON string literal, escaped as Python's json.dumps does by default: \" \\ \b \f \n
+//--- \r \t, every other character below 0x20 and every one above 0x7E as \uXXXX (lowercase
+//--- hex; UTF-16 units, so a surrogate pair is two escapes). The text is pure ASCII then:
+//--- nothing depends on a code page (WebRequest's body, the ANSI state file)
 string SdJsonEscape(const string value)
   {
-   string out=value;
-   StringReplace(out,"\\","\\\\");
-   StringReplace(out,"\"","\\\"");
-   StringReplace(out,"\n","\\n");
-   StringReplace(out,"\r","\\r");
-   StringReplace(out,"\t","\\t");
-   return "\""+out+"\"";
+   string hex="0123456789abcdef";
+   string out="\"";
+   int n=StringLen(value);
+   for(int i=0;i<n;i++)
+     {
+      ushort c=StringGetCharacter(value,i);
+      if(c=='"')
+         out+="\\\"";
+      else if(c=='\\')
+         out+="\\\\";
+      else if(c==8)
+         out+="\\b";
+      else if(c==12)
+         out+="\\f";
+      else if(c=='\n')
+         out+="\\n";
+      else if(c=='\r')
+         out+="\\r";
+      else if(c=='\t')
+         out+="\\t";
+      else if(c<0x20 || c>0x7E)
+         out+="\\u"+StringSubstr(hex,(c>>12)&0x0F,1)+StringSubstr(hex,(c>>8)&0x0F,1)
+              +StringSubstr(hex,(c>>4)&0x0F,1)+StringSubstr(hex,c&0x0F,1);
+      else
+         out+=ShortToString(c);
+     }
+   return out+"\"";
+  }
+
+//--- a number written exactly: the shortest fixed-point text that reads back as the same
+//--- double (as Python's repr), so 0.00001 stays 0.00001 and 1.095 stays 1.095; "null" for
+//--- NaN and infinities (the protocol has no such numbers)
+string SdNumber(const double value)
+  {
+   if(!MathIsValidNumber(value))
+      return "null";
+   for(int digits=0;digits<=16;digits++)
+     {
+      string text=DoubleToString(value,digits);
+      if(StringToDouble(text)==value)
+         return text;
+     }
+   return DoubleToString(value,-16); // tiny values: 17 significant digits, e.g. 1.2e-020
   }
 
 string SdPairStr(const string key,const string value)
@@ -244,9 +324,9 @@ string SdPairStr(const string key,const string value)
    return SdJsonEscape(key)+":"+SdJsonEscape(value);
   }
 
-string SdPairNum(const string key,const double value,const int digits)
+string SdPairNum(const string key,const double value)
   {
-   return SdJsonEscape(key)+":"+DoubleToString(value,digits);
+   return SdJsonEscape(key)+":"+SdNumber(value);
   }
 
 string SdPairInt(const string key,const long value)
@@ -260,8 +340,8 @@ string SdPairNull(const string key)
   }
 
 //--- a price or level: null when MT5 says 0 (no level)
-string SdPairLevel(const string key,const double value,const int digits)
+string SdPairLevel(const string key,const double value)
   {
-   return value==0.0 ? SdPairNull(key) : SdPairNum(key,value,digits);
+   return value==0.0 ? SdPairNull(key) : SdPairNum(key,value);
   }
 //+------------------------------------------------------------------+

@@ -1,21 +1,24 @@
 //+------------------------------------------------------------------+
 //| SignalDeskReports.mqh: account, positions and symbol specs JSON  |
 //| POST /ea/v1/account and POST /ea/v1/symbols bodies (see README). |
+//| Mirrors ea/client_wire.py account_json / symbols_json: every     |
+//| number written exactly (SdNumber: a volume step of 0.00001 stays |
+//| 0.00001), and a symbol is reported only once its specification   |
+//| is complete (right after SymbolSelect the tick value can be 0).  |
 //+------------------------------------------------------------------+
 #include "SignalDeskJson.mqh"
 
 string SdPositionJson(const ulong ticket)
   {
    string symbol=PositionGetString(POSITION_SYMBOL);
-   int digits=(int)SymbolInfoInteger(symbol,SYMBOL_DIGITS);
    bool buy=PositionGetInteger(POSITION_TYPE)==POSITION_TYPE_BUY;
    return "{"+SdPairInt("ticket",(long)ticket)+","+SdPairStr("symbol",symbol)+","
           +SdPairStr("side",buy ? "buy" : "sell")+","
-          +SdPairNum("volume",PositionGetDouble(POSITION_VOLUME),2)+","
-          +SdPairNum("open_price",PositionGetDouble(POSITION_PRICE_OPEN),digits)+","
-          +SdPairLevel("sl",PositionGetDouble(POSITION_SL),digits)+","
-          +SdPairLevel("tp",PositionGetDouble(POSITION_TP),digits)+","
-          +SdPairNum("profit",PositionGetDouble(POSITION_PROFIT),2)+","
+          +SdPairNum("volume",PositionGetDouble(POSITION_VOLUME))+","
+          +SdPairNum("open_price",PositionGetDouble(POSITION_PRICE_OPEN))+","
+          +SdPairLevel("sl",PositionGetDouble(POSITION_SL))+","
+          +SdPairLevel("tp",PositionGetDouble(POSITION_TP))+","
+          +SdPairNum("profit",PositionGetDouble(POSITION_PROFIT))+","
           +SdPairStr("comment",PositionGetString(POSITION_COMMENT))+"}";
   }
 
@@ -29,49 +32,101 @@ string SdAccountJson()
          continue;
       positions+=(positions=="" ? "" : ",")+SdPositionJson(ticket);
      }
-   return "{"+SdPairNum("balance",AccountInfoDouble(ACCOUNT_BALANCE),2)+","
-          +SdPairNum("equity",AccountInfoDouble(ACCOUNT_EQUITY),2)+","
-          +SdPairNum("margin",AccountInfoDouble(ACCOUNT_MARGIN),2)+","
+   return "{"+SdPairNum("balance",AccountInfoDouble(ACCOUNT_BALANCE))+","
+          +SdPairNum("equity",AccountInfoDouble(ACCOUNT_EQUITY))+","
+          +SdPairNum("margin",AccountInfoDouble(ACCOUNT_MARGIN))+","
           +SdPairStr("currency",AccountInfoString(ACCOUNT_CURRENCY))+","
           +"\"positions\":["+positions+"]}";
+  }
+
+//--- why the terminal's specification of `name` is not complete yet ("" = it is): the
+//--- server sizes orders from it (trading/symbols.py SymbolSpec refuses the same values)
+string SdSpecMissing(const string name)
+  {
+   string fields[]={"point","tick_size","tick_value","contract_size","volume_min",
+                    "volume_max","volume_step"};
+   double values[7];
+   values[0]=SymbolInfoDouble(name,SYMBOL_POINT);
+   values[1]=SymbolInfoDouble(name,SYMBOL_TRADE_TICK_SIZE);
+   values[2]=SymbolInfoDouble(name,SYMBOL_TRADE_TICK_VALUE);
+   values[3]=SymbolInfoDouble(name,SYMBOL_TRADE_CONTRACT_SIZE);
+   values[4]=SymbolInfoDouble(name,SYMBOL_VOLUME_MIN);
+   values[5]=SymbolInfoDouble(name,SYMBOL_VOLUME_MAX);
+   values[6]=SymbolInfoDouble(name,SYMBOL_VOLUME_STEP);
+   for(int i=0;i<7;i++)
+      if(!(values[i]>0))
+         return fields[i]+" is "+SdNumber(values[i]);
+   if(values[4]>values[5])
+      return "volume_min > volume_max";
+   return "";
   }
 
 string SdSymbolJson(const string name)
   {
    return "{"+SdPairStr("name",name)+","
           +SdPairInt("digits",SymbolInfoInteger(name,SYMBOL_DIGITS))+","
-          +SdPairNum("point",SymbolInfoDouble(name,SYMBOL_POINT),10)+","
-          +SdPairNum("tick_size",SymbolInfoDouble(name,SYMBOL_TRADE_TICK_SIZE),10)+","
-          +SdPairNum("tick_value",SymbolInfoDouble(name,SYMBOL_TRADE_TICK_VALUE),10)+","
-          +SdPairNum("contract_size",SymbolInfoDouble(name,SYMBOL_TRADE_CONTRACT_SIZE),2)+","
-          +SdPairNum("volume_min",SymbolInfoDouble(name,SYMBOL_VOLUME_MIN),4)+","
-          +SdPairNum("volume_max",SymbolInfoDouble(name,SYMBOL_VOLUME_MAX),4)+","
-          +SdPairNum("volume_step",SymbolInfoDouble(name,SYMBOL_VOLUME_STEP),4)+","
+          +SdPairNum("point",SymbolInfoDouble(name,SYMBOL_POINT))+","
+          +SdPairNum("tick_size",SymbolInfoDouble(name,SYMBOL_TRADE_TICK_SIZE))+","
+          +SdPairNum("tick_value",SymbolInfoDouble(name,SYMBOL_TRADE_TICK_VALUE))+","
+          +SdPairNum("contract_size",SymbolInfoDouble(name,SYMBOL_TRADE_CONTRACT_SIZE))+","
+          +SdPairNum("volume_min",SymbolInfoDouble(name,SYMBOL_VOLUME_MIN))+","
+          +SdPairNum("volume_max",SymbolInfoDouble(name,SYMBOL_VOLUME_MAX))+","
+          +SdPairNum("volume_step",SymbolInfoDouble(name,SYMBOL_VOLUME_STEP))+","
           +SdPairInt("stops_level",SymbolInfoInteger(name,SYMBOL_TRADE_STOPS_LEVEL))+"}";
   }
 
-//--- the listed symbols (comma separated), or every symbol in Market Watch when empty
-string SdSymbolsJson(const string wanted)
+//--- the symbols to report: the listed ones (comma separated), or Market Watch when empty
+void SdWantedSymbols(const string wanted,string &names[])
   {
-   string names[];
+   ArrayResize(names,0);
+   string parts[];
    if(StringLen(wanted)>0)
-      StringSplit(wanted,',',names);
+      StringSplit(wanted,',',parts);
    else
      {
-      ArrayResize(names,SymbolsTotal(true));
-      for(int i=0;i<ArraySize(names);i++)
-         names[i]=SymbolName(i,true);
+      ArrayResize(parts,SymbolsTotal(true));
+      for(int i=0;i<ArraySize(parts);i++)
+         parts[i]=SymbolName(i,true);
      }
+   for(int i=0;i<ArraySize(parts);i++)
+     {
+      string name=parts[i];
+      StringTrimLeft(name);
+      StringTrimRight(name);
+      if(name=="")
+         continue;
+      int n=ArraySize(names);
+      ArrayResize(names,n+1);
+      names[n]=name;
+     }
+  }
+
+//--- the body for the complete specs among `names` ("" when none is); the incomplete ones
+//--- are left in `later` (unknown symbols are dropped with a message)
+string SdSymbolsJson(string &names[],string &later[])
+  {
+   ArrayResize(later,0);
    string items="";
    for(int i=0;i<ArraySize(names);i++)
      {
       string name=names[i];
-      StringTrimLeft(name);
-      StringTrimRight(name);
-      if(name=="" || !SymbolSelect(name,true))
+      if(!SymbolSelect(name,true))
+        {
+         Print("SignalDesk: the broker does not know ",name,"; not reported");
          continue;
+        }
+      string missing=SdSpecMissing(name);
+      if(missing!="")
+        {
+         Print("SignalDesk: the specification of ",name," is not loaded yet (",missing,
+               "); reporting it later");
+         int n=ArraySize(later);
+         ArrayResize(later,n+1);
+         later[n]=name;
+         continue;
+        }
       items+=(items=="" ? "" : ",")+SdSymbolJson(name);
      }
-   return "{\"symbols\":["+items+"]}";
+   return items=="" ? "" : "{\"symbols\":["+items+"]}";
   }
 //+------------------------------------------------------------------+
