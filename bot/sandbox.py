@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.emulator import DEFAULT_PERSONAS, Emulator, setup_sandbox
+from bot.emulator import DEFAULT_PERSONAS, Emulator, EmulatorClient, setup_sandbox
+from bot.emulator.guard import new_control_token
 from bot.settings import SANDBOX_OWNER_ID
 from bot.trading import _replay_feed
 from ea.client_sandbox import SandboxTerminal
@@ -52,6 +53,8 @@ class SandboxExtension:
         self.emulator: Emulator | None = None
         self.owner_id = SANDBOX_OWNER_ID
         self.terminal: SandboxTerminal | None = None
+        self.control_token = new_control_token()  # per start; the sandbox page carries it
+        self.base_url = ""
 
     async def before_bot(self, runner: AppRunner) -> None:
         settings = runner.settings
@@ -75,9 +78,19 @@ class SandboxExtension:
 
     async def before_web(self, runner: AppRunner) -> None:
         self.emulator = Emulator(runner.settings.token)
-        setup_sandbox(runner.web_app, self.emulator, personas=personas(self.owner_id))
+        setup_sandbox(
+            runner.web_app,
+            self.emulator,
+            personas=personas(self.owner_id),
+            control_token=self.control_token,
+        )
+
+    def client(self) -> EmulatorClient:
+        """A control client of this sandbox's emulator (tools, tests)."""
+        return EmulatorClient(f"{self.base_url}/emulator", token=self.control_token)
 
     async def after_web(self, runner: AppRunner) -> None:
+        self.base_url = runner.base_url
         base = f"{runner.base_url}/emulator"
         runner.bot.session.api = TelegramAPIServer.from_base(base)
         log.warning(

@@ -12,7 +12,6 @@ import aiohttp
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient
 from bot.sandbox import SandboxExtension
 from bot.settings import load_settings
 from models.signals import Signal
@@ -42,6 +41,10 @@ async def start_sandbox(settings: Any, feeds: dict[str, Any] | None = None) -> A
     runner.extensions.append(SandboxExtension())
     await runner.start()
     return runner
+
+
+def extension(runner: AppRunner) -> SandboxExtension:
+    return next(e for e in runner.extensions if isinstance(e, SandboxExtension))
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ async def test_sandbox_is_loopback_only_and_serves_the_page(sandbox: AppRunner) 
 async def test_replay_publishes_the_first_signal_to_the_subscriber_persona(
     sandbox: AppRunner,
 ) -> None:
-    async with EmulatorClient(f"{sandbox.base_url}/emulator") as tg:
+    async with extension(sandbox).client() as tg:
         card = await tg.wait_for(
             1000002, lambda m: "EURUSD · SELL" in (m.get("caption") or ""), timeout=60, after_seq=0
         )
