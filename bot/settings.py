@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     owner_ids: Annotated[tuple[int, ...], NoDecode] = ()
     master_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
+    log_json: bool | None = None  # unset: readable text in sandbox mode, JSON lines otherwise
     throttle_rate: float = Field(default=5.0, gt=0, description="updates per second per user")
     throttle_burst: int = Field(default=10, ge=1)
     user_cache_ttl_s: float = Field(default=30.0, ge=0)
@@ -187,6 +187,12 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """No token: run against the built-in Telegram emulator, loopback only."""
         return self.bot_token is None
+
+    @property
+    def log_as_json(self) -> bool:
+        """LOG_JSON when set; otherwise text for a person at the sandbox's console, JSON for
+        a log collector everywhere else."""
+        return (not self.sandbox) if self.log_json is None else self.log_json
 
     @property
     def token(self) -> str:
