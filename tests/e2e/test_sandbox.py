@@ -12,9 +12,11 @@ import aiohttp
 import pytest
 
 from bot.app import AppRunner
+from bot.emulator import EmulatorServer
 from bot.sandbox import SandboxExtension
 from bot.settings import load_settings
 from models.signals import Signal
+from tests.e2e.conftest import app_settings, running_app
 from trading.candles import load_csv
 from trading.feeds import PushFeed
 
@@ -75,6 +77,25 @@ async def test_sandbox_is_loopback_only_and_serves_the_page(sandbox: AppRunner) 
     async with aiohttp.ClientSession() as http, http.get(f"{sandbox.base_url}/sandbox") as r:
         assert r.status == 200
         assert "loopback only" in await r.text()
+
+
+async def landing_page(base_url: str) -> str:
+    async with aiohttp.ClientSession() as http, http.get(f"{base_url}/") as resp:
+        assert resp.status == 200 and resp.content_type == "text/html"
+        return await resp.text()
+
+
+async def test_the_landing_page_links_the_sandbox(sandbox: AppRunner) -> None:
+    page = await landing_page(sandbox.base_url)
+    assert 'href="/sandbox"' in page and 'href="/health"' in page
+
+
+async def test_without_sandbox_the_landing_page_has_no_sandbox_link(
+    clean_db: str, emulator: EmulatorServer
+) -> None:
+    async with running_app(app_settings(clean_db, emulator.url)) as app:
+        page = await landing_page(app.base_url)
+    assert 'href="/health"' in page and "/sandbox" not in page
 
 
 async def test_replay_publishes_the_first_signal_to_the_subscriber_persona(
