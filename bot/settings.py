@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     replay_file: Path = Path("data/samples/EURUSD_H1.csv")
     replay_interval_s: float = Field(default=2.0, ge=0, description="0 = as fast as possible")
     replay_history_bars: int = Field(default=48, ge=0)
+    # Sandbox: after a fresh signal the replay holds until its first decision, at most this
+    # long (0 = never holds; REPLAY_INTERVAL_S=0 never holds either).
+    replay_hold_s: float = Field(default=60.0, ge=0, le=3600)
     sender_rate_per_s: float = Field(default=30.0, gt=0)  # Telegram: ~30 messages/s overall
     sender_per_chat_per_s: float = Field(default=1.0, gt=0)  # Telegram: ~1 message/s per chat
     mt5_path: str | None = None  # terminal64.exe, when MetaTrader 5 is not the default install

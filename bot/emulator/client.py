@@ -103,6 +103,10 @@ class EmulatorClient:
     async def users(self) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (await self._call("GET", "users"))["users"])
 
+    async def users_after(self, version: int, *, wait: float = 0) -> dict[str, Any]:
+        """`{users, version}` once the users changed after `version` (long-polls `wait` s)."""
+        return await self._call("GET", "users", after_version=version, wait=wait)
+
     async def reset(self, *, users: bool = False) -> None:
         self._cursor.clear()
         await self._call("POST", "reset", {"users": users})
