@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -75,9 +76,9 @@ class Panels:
 
 
 @pytest.fixture
-async def paced(clean_db: str, data_dir: Any) -> AsyncIterator[AppRunner]:
+async def paced(clean_db: str, data_dir: Any, tmp_path: Path) -> AsyncIterator[AppRunner]:
     """`make run` as a newcomer gets it, only faster (0.05 s a bar) and with a long hold."""
-    settings = sandbox_settings(clean_db, data_dir)
+    settings = sandbox_settings(clean_db, data_dir, tmp_path)
     settings.replay_hold_s = 600.0
     runner = await start_sandbox(settings)
     try:
@@ -187,9 +188,9 @@ async def until_users(tg: Any, predicate: Callable[[dict[int, str]], bool]) -> d
 
 
 async def test_replay_interval_zero_runs_flat_out_and_never_holds(
-    clean_db: str, data_dir: Any
+    clean_db: str, data_dir: Any, tmp_path: Path
 ) -> None:
-    settings = sandbox_settings(clean_db, data_dir)
+    settings = sandbox_settings(clean_db, data_dir, tmp_path)
     settings.replay_interval_s = 0
     runner = await start_sandbox(settings)
     try:

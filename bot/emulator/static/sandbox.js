@@ -454,13 +454,31 @@
       const button = el("button", "persona");
       button.type = "button";
       button.dataset.userId = String(user.id);
-      if (state.persona && state.persona.id === user.id) button.classList.add("active");
+      if (state.persona && state.persona.id === user.id) {
+        button.classList.add("active");
+        button.setAttribute("aria-pressed", "true");
+      }
       const who = el("span", "who");
       who.append(el("span", "name", user.first_name), el("span", "label", user.label || `id ${user.id}`));
       button.append(el("span", "avatar", initials(user)), who);
       button.addEventListener("click", () => choosePersona(user));
       item.append(button);
       list.append(item);
+    }
+  }
+
+  /* Labels follow the personas' roles (the app updates them): long-poll the users. */
+  async function followUsers(version) {
+    for (;;) {
+      try {
+        const data = await api("GET", `users?after_version=${version}&wait=25`);
+        version = data.version;
+        state.users = data.users;
+        if (state.persona) state.persona = state.users.find((u) => u.id === state.persona.id) || state.persona;
+        renderPersonas();
+      } catch (error) {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
     }
   }
 
@@ -501,8 +519,10 @@
       open.hidden = false;
       open.addEventListener("click", () => window.open(safeUrl(menuButton.web_app.url), "_blank", "noopener"));
     }
-    state.users = (await api("GET", "users")).users;
+    const users = await api("GET", "users");
+    state.users = users.users;
     renderPersonas();
+    followUsers(users.version);
     $("input").disabled = true;
     $("send").disabled = true;
     $("commands-button").disabled = true;
