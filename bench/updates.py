@@ -29,6 +29,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import secrets
 import socket
 import sys
 import tempfile
@@ -54,11 +55,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_emulator(port: int, users: int, ready: mp.Event) -> None:
+# The emulator runs in its own process: its control token comes from here (one per run).
+CONTROL_TOKEN = secrets.token_urlsafe(32)
+
+
+def run_emulator(port: int, users: int, ready: mp.Event, control_token: str) -> None:
     from bot.emulator import EmulatorServer
 
     async def main() -> None:
-        async with EmulatorServer(TOKEN, port=port) as server:
+        async with EmulatorServer(TOKEN, port=port, control_token=control_token) as server:
             for user_id in [9_999, *range(10_000, 10_000 + users)]:
                 server.emulator.add_user(user_id, f"U{user_id}")
             ready.set()
@@ -210,7 +215,7 @@ async def _drained(runner: AppRunner, timeout_s: float = 120) -> None:
 async def _emulator_stats(emulator_url: str) -> dict:
     from bot.emulator import EmulatorClient
 
-    async with EmulatorClient(emulator_url) as client:
+    async with EmulatorClient(emulator_url, token=CONTROL_TOKEN) as client:
         return await client.stats()
 
 
@@ -251,7 +256,9 @@ def main() -> None:
     ctx = mp.get_context("spawn")
     emu_port, app_port = free_port(), free_port()
     ready = ctx.Event()
-    emulator = ctx.Process(target=run_emulator, args=(emu_port, args.users, ready), daemon=True)
+    emulator = ctx.Process(
+        target=run_emulator, args=(emu_port, args.users, ready, CONTROL_TOKEN), daemon=True
+    )
     emulator.start()
     try:
         if not ready.wait(30):

@@ -60,7 +60,7 @@ from services import secrets as secret_box
 from services import users as users_service
 from services.ops_alerts import OpsAlerts
 from trading.feeds import PushFeed
-from webapp import health
+from webapp import health, landing
 from webapp.problems import problem_middleware
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ def create_web_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Applicat
     app[BOT_KEY] = bot
     app[DP_KEY] = dp
     app.add_routes(health.routes)
+    app.add_routes(landing.routes)  # GET /: links to what this server offers
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis

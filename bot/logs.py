@@ -1,4 +1,5 @@
-"""Structured JSON logging with a correlation id carried in a context variable."""
+"""Logging: JSON lines (production) or readable text (sandbox), a correlation id carried in a
+context variable, secrets redacted, third-party chatter kept at WARNING."""
 
 from __future__ import annotations
 
@@ -81,16 +82,31 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{cid}]" if cid else line
 
 
+# Our own packages log at LOG_LEVEL; everything else (APScheduler's "Running job ..." lines,
+# aiohttp's access log, aiogram's per-update lines, Tortoise, aiosqlite, ...) only from WARNING
+# up, unless LOG_LEVEL=DEBUG asks for all of it. tests/bot/test_logs.py checks this list
+# against the packages pyproject.toml ships.
+APP_LOGGERS = (
+    "bot", "handlers", "middlewares", "webapp", "ea", "jobs", "services", "trading", "models",
+    "core", "__main__",
+)  # fmt: skip
+THIRD_PARTY_FLOOR = logging.WARNING
+
+
 def setup_logging(level: str = "INFO", *, json_output: bool = True) -> None:
+    """One handler on stderr: JSON lines or readable text; app loggers at `level`, third-party
+    ones at WARNING or above (at DEBUG everything is shown)."""
     handler = logging.StreamHandler(sys.stderr)
     if json_output:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        msg = f"unknown log level {level!r}"
+        raise ValueError(msg)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    # aiohttp's access log and aiogram's per-update info lines are noise at INFO.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    root.setLevel(numeric if numeric <= logging.DEBUG else max(numeric, THIRD_PARTY_FLOOR))
+    for name in APP_LOGGERS:
+        logging.getLogger(name).setLevel(numeric)

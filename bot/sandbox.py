@@ -1,7 +1,10 @@
 """Sandbox mode (no BOT_TOKEN): the built-in Telegram emulator, a browser chat page, personas.
 
 The emulator is mounted on the app's own web server at /emulator/ and the bot talks to it over
-real HTTP on loopback, exactly as it would to Telegram. Loopback only, always.
+real HTTP on loopback, exactly as it would to Telegram. Loopback only, always. Around the chat
+the page shows the replay's controls (`trading.replay.ReplayController`: pause, play, step,
+speed, and a hold after each fresh signal) and the sandbox EA's terminal (its commands and
+acks), both served by `bot.sandbox_api` at /sandbox/api/ behind the emulator's guard.
 """
 
 from __future__ import annotations
@@ -12,14 +15,20 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.emulator import DEFAULT_PERSONAS, Emulator, setup_sandbox
-from bot.settings import SANDBOX_OWNER_ID
-from bot.trading import _replay_feed
+from bot.emulator import DEFAULT_PERSONAS, Emulator, EmulatorClient, setup_sandbox
+from bot.emulator.guard import new_control_token
+from bot.sandbox_api import Panels, create_panels_app
+from bot.sandbox_watch import PersonaLabels, SignalHoldWatch
+from bot.settings import SANDBOX_OWNER_ID, Settings
+from bot.trading import FeedError, replay_feed
+from ea.client_journal import TerminalJournal
 from ea.client_sandbox import SandboxTerminal
 from models.signals import AppSetting
 from models.users import Role
 from services import app_settings
 from services import users as users_service
+from trading.feeds import MarketDataFeed
+from trading.replay import ReplayController
 
 if TYPE_CHECKING:
     from bot.app import AppRunner
@@ -45,13 +54,27 @@ def personas(owner_id: int) -> list[dict[str, Any]]:
     return out
 
 
+def replay_controller(settings: Settings, watch: SignalHoldWatch) -> ReplayController:
+    """REPLAY_INTERVAL_S per bar at 1x, held up to REPLAY_HOLD_S after a fresh signal
+    (REPLAY_INTERVAL_S=0: as fast as possible, never held)."""
+    return ReplayController(settings.replay_interval_s, hold_s=settings.replay_hold_s, watch=watch)
+
+
 class SandboxExtension:
-    """Plugs the emulator into `AppRunner`: seeds personas, mounts the page, points the bot."""
+    """Plugs the emulator into `AppRunner`: seeds personas, mounts the page and its panels,
+    points the bot, runs the owner's EA and paces the replay."""
 
     def __init__(self) -> None:
         self.emulator: Emulator | None = None
         self.owner_id = SANDBOX_OWNER_ID
         self.terminal: SandboxTerminal | None = None
+        self.control_token = new_control_token()  # per start; the sandbox page carries it
+        self.base_url = ""
+        self.watch = SignalHoldWatch()
+        self.replay: ReplayController | None = None  # when the loop replays REPLAY_FILE
+        self.journal = TerminalJournal()
+        self.panels = Panels(journal=self.journal)
+        self.labels: PersonaLabels | None = None
 
     async def before_bot(self, runner: AppRunner) -> None:
         settings = runner.settings
@@ -74,10 +97,31 @@ class SandboxExtension:
             await app_settings.put("signals.free_delay_hours", SANDBOX_FREE_DELAY_HOURS)
 
     async def before_web(self, runner: AppRunner) -> None:
-        self.emulator = Emulator(runner.settings.token)
-        setup_sandbox(runner.web_app, self.emulator, personas=personas(self.owner_id))
+        settings = runner.settings
+        self.emulator = Emulator(settings.token)
+        people = personas(self.owner_id)
+        if settings.market_data == "replay" and any(
+            s not in (runner.feeds or {}) for s in settings.symbols
+        ):
+            self.replay = self.panels.replay = replay_controller(settings, self.watch)
+        runner.web_app.add_subapp(
+            "/sandbox/api/", create_panels_app(self.panels, self.control_token)
+        )
+        setup_sandbox(
+            runner.web_app,
+            self.emulator,
+            personas=people,
+            control_token=self.control_token,
+            panels_base="/sandbox/api",
+        )
+        self.labels = PersonaLabels(self.emulator, [int(p["id"]) for p in people])
+
+    def client(self) -> EmulatorClient:
+        """A control client of this sandbox's emulator (tools, tests)."""
+        return EmulatorClient(f"{self.base_url}/emulator", token=self.control_token)
 
     async def after_web(self, runner: AppRunner) -> None:
+        self.base_url = runner.base_url
         base = f"{runner.base_url}/emulator"
         runner.bot.session.api = TelegramAPIServer.from_base(base)
         log.warning(
@@ -85,33 +129,51 @@ class SandboxExtension:
             "Open %s/sandbox to chat with the bot.",
             runner.base_url,
         )
+        runner.feeds = await self._feeds(runner) or runner.feeds
         try:
             await self._start_terminal(runner)
         except Exception:  # the sandbox runs without its EA rather than not at all
             log.exception("sandbox EA not started")
+        if self.labels is not None:
+            self.labels.start()
+
+    async def _feeds(self, runner: AppRunner) -> dict[str, MarketDataFeed]:
+        """The loop's feeds: the given ones, the replay of the others paced by the controls.
+        (A REPLAY_FILE that cannot be read is left to the trading loop to report.)"""
+        settings = runner.settings
+        feeds: dict[str, MarketDataFeed] = dict(runner.feeds or {})
+        if self.replay is None:
+            return feeds
+        await self.watch.prime()
+        try:
+            for symbol in settings.symbols:
+                if symbol not in feeds:
+                    feeds[symbol] = await replay_feed(settings, symbol, pacer=self.replay)
+        except FeedError:
+            return dict(runner.feeds or {})
+        return feeds
 
     async def _start_terminal(self, runner: AppRunner) -> None:
         """One Python EA for the owner on a paper account that sees the trading loop's bars
         (the loop is built after this hook, from `runner.feeds`)."""
         settings = runner.settings
         self.terminal = SandboxTerminal(
-            settings.symbols, settings.data_dir / "ea-state-sandbox.json"
+            settings.symbols, settings.data_dir / "ea-state-sandbox.json", journal=self.journal
         )
-        feeds = dict(runner.feeds or {})
-        if settings.market_data == "replay":
-            for symbol in settings.symbols:
-                if symbol not in feeds:
-                    feeds[symbol] = await _replay_feed(settings, symbol)
-        if feeds:
-            runner.feeds = self.terminal.tee(feeds)
+        if runner.feeds:
+            runner.feeds = self.terminal.tee(runner.feeds)
         await self.terminal.start(self.owner_id, settings.owners, runner.base_url)
 
     async def before_web_stop(self, runner: AppRunner) -> None:
         """The sandbox EA is a client of our web server (the trading loop, which moves its
         market, has stopped already): it goes before the server."""
+        if self.labels is not None:
+            await self.labels.stop()
         if self.terminal is not None:
             await self.terminal.stop()
 
     async def on_stop(self, runner: AppRunner) -> None:
-        if self.terminal is not None:  # idempotent: a failed start-up skips the hook above
+        if self.labels is not None:  # idempotent: a failed start-up skips the hook above
+            await self.labels.stop()
+        if self.terminal is not None:
             await self.terminal.stop()

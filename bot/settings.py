@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     owner_ids: Annotated[tuple[int, ...], NoDecode] = ()
     master_key: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
+    log_json: bool | None = None  # unset: readable text in sandbox mode, JSON lines otherwise
     throttle_rate: float = Field(default=5.0, gt=0, description="updates per second per user")
     throttle_burst: int = Field(default=10, ge=1)
     user_cache_ttl_s: float = Field(default=30.0, ge=0)
@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     replay_file: Path = Path("data/samples/EURUSD_H1.csv")
     replay_interval_s: float = Field(default=2.0, ge=0, description="0 = as fast as possible")
     replay_history_bars: int = Field(default=48, ge=0)
+    # Sandbox: after a fresh signal the replay holds until its first decision, at most this
+    # long (0 = never holds; REPLAY_INTERVAL_S=0 never holds either).
+    replay_hold_s: float = Field(default=60.0, ge=0, le=3600)
     sender_rate_per_s: float = Field(default=30.0, gt=0)  # Telegram: ~30 messages/s overall
     sender_per_chat_per_s: float = Field(default=1.0, gt=0)  # Telegram: ~1 message/s per chat
     mt5_path: str | None = None  # terminal64.exe, when MetaTrader 5 is not the default install
@@ -187,6 +190,12 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """No token: run against the built-in Telegram emulator, loopback only."""
         return self.bot_token is None
+
+    @property
+    def log_as_json(self) -> bool:
+        """LOG_JSON when set; otherwise text for a person at the sandbox's console, JSON for
+        a log collector everywhere else."""
+        return (not self.sandbox) if self.log_json is None else self.log_json
 
     @property
     def token(self) -> str:

@@ -16,7 +16,7 @@ from services.trading_loop import SymbolRunner
 from trading.brokers.base import BrokerError
 from trading.brokers.mt5 import MT5Broker, Mt5Unavailable
 from trading.candles import load_csv, to_unix_s
-from trading.feeds import CsvReplayFeed, MarketDataFeed, Mt5Feed, PushFeed
+from trading.feeds import CsvReplayFeed, MarketDataFeed, Mt5Feed, PushFeed, ReplayPacer
 from trading.symbols import get_spec
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,11 @@ async def _last_bar(symbol: str) -> datetime | None:
     return state.last_bar_time if state else None
 
 
-async def _replay_feed(settings: Settings, symbol: str) -> CsvReplayFeed:
+async def replay_feed(
+    settings: Settings, symbol: str, *, pacer: ReplayPacer | None = None
+) -> CsvReplayFeed:
+    """REPLAY_FILE's bars of `symbol`, resuming after the last bar applied; paced by
+    REPLAY_INTERVAL_S, or by `pacer` (the sandbox's replay controls) when given."""
     try:
         candles = load_csv(settings.replay_file, symbol=symbol).candles
     except (OSError, ValueError) as exc:
@@ -41,8 +45,9 @@ async def _replay_feed(settings: Settings, symbol: str) -> CsvReplayFeed:
     done = 0 if last is None else int(np.searchsorted(candles.time, to_unix_s(last), side="right"))
     return CsvReplayFeed(
         candles,
-        interval_s=settings.replay_interval_s or None,
+        interval_s=None if pacer is not None else settings.replay_interval_s or None,
         history_bars=max(settings.replay_history_bars, done),
+        pacer=pacer,
     )
 
 
@@ -87,7 +92,7 @@ async def build_trading_loop(
         if symbol in feeds:
             pass
         elif settings.market_data == "replay":
-            feeds[symbol] = await _replay_feed(settings, symbol)
+            feeds[symbol] = await replay_feed(settings, symbol)
         elif settings.market_data == "mt5":
             mt5 = mt5 or await _mt5_feed(settings, mt5_module)
             feeds[symbol] = mt5

@@ -35,6 +35,7 @@ from typing import Any
 
 from ea.client_exec import MAGIC, UNSETTLED, Executor, Guards, refusal
 from ea.client_http import NETWORK_ERRORS, ServerError, SignedClient, backoff
+from ea.client_journal import ClientObserver
 from ea.client_lock import InstanceLock
 from ea.client_reconcile import Reconciler
 from ea.client_state import EXECUTING, StateFile
@@ -42,7 +43,7 @@ from ea.client_wire import Ack, Command, WireError, account_json, parse_command,
 from trading.brokers.base import Broker, BrokerError, ResultUnknown, SpecIncomplete, UnknownSymbol
 from trading.symbols import SymbolSpec
 
-__all__ = ["EAClient", "EAConfig", "Guards"]
+__all__ = ["ClientObserver", "EAClient", "EAConfig", "Guards"]
 log = logging.getLogger(__name__)
 Fault = Callable[[str, Command], None]  # tests: raise at "placed" or "recorded" to crash
 BLOCKED_RECHECK_S = 5.0  # while trading is blocked: how often to look again
@@ -67,8 +68,16 @@ class EAConfig:
 class EAClient:
     """One terminal: ``run()`` until ``stop()``; ``poke()`` after feeding the broker prices."""
 
-    def __init__(self, config: EAConfig, broker: Broker, *, fault: Fault | None = None) -> None:
+    def __init__(
+        self,
+        config: EAConfig,
+        broker: Broker,
+        *,
+        fault: Fault | None = None,
+        observer: ClientObserver | None = None,
+    ) -> None:
         self.config = config
+        self.observer = observer
         self.broker = broker
         self.http = SignedClient(config.server, config.device_id, config.secret)
         self.state = StateFile(config.state_path)
@@ -166,6 +175,7 @@ class EAClient:
             return False
         entry = self.state.get(cmd.id)
         if entry is None:
+            self._observe("command", cmd)
             ticket = None if cmd.type == "open" else self._ticket(cmd)
             self.state.begin(
                 cmd.id, cmd.type, comment=cmd.order_comment, symbol=cmd.symbol,
@@ -277,11 +287,13 @@ class EAClient:
                     await self.http.request("POST", "/ea/v1/acks", body)
                     self.acks_sent.append(body)
                     self._confirmed_at[command_id] = time.monotonic()
+                    self._observe("ack", body, accepted=True)
                 except ServerError as exc:
                     if exc.status == 401 or exc.status >= 500:
                         log.warning("ea: ack %s not delivered: %s", command_id, exc)
                         return False
                     log.warning("ea: ack %s %s refused: %s", command_id, ack.status, exc)
+                    self._observe("ack", body, accepted=False)
                 except NETWORK_ERRORS as exc:
                     log.warning("ea: ack %s not delivered: %r", command_id, exc)
                     return False
@@ -311,6 +323,14 @@ class EAClient:
         await self.http.request("POST", "/ea/v1/account", account_json(info, positions))
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _observe(self, what: str, *args: Any, **kwargs: Any) -> None:
+        if self.observer is None:
+            return
+        try:
+            getattr(self.observer, what)(*args, **kwargs)
+        except Exception:  # a watcher's bug never stops the terminal
+            log.exception("ea: observer failed on %s", what)
 
     def _backoff(self) -> Any:
         return backoff(self.config.retry_base_s, self.config.retry_cap_s)

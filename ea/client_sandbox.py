@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from ea.client import EAClient, EAConfig
+from ea.client_journal import TerminalJournal
 from ea.client_sim import feed_bar, paper_broker
 from services import device_auth, devices
 from services import users as users_service
@@ -62,8 +63,11 @@ async def owner_device(owner_telegram_id: int, owners: frozenset[int]) -> tuple[
 class SandboxTerminal:
     """The paper account, its EA and the feeds that move its market."""
 
-    def __init__(self, symbols: Sequence[str], state_path: Path) -> None:
+    def __init__(
+        self, symbols: Sequence[str], state_path: Path, journal: TerminalJournal | None = None
+    ) -> None:
         self.symbols = tuple(s for s in symbols if s in known_symbols())
+        self.journal = journal  # what the sandbox page's terminal panel shows
         self.broker = paper_broker(self.symbols)
         self.state_path = state_path
         self.client: EAClient | None = None
@@ -82,7 +86,7 @@ class SandboxTerminal:
             device_id=device_id, secret=secret, state_path=self.state_path, server=server,
             symbols=self.symbols, account_interval_s=5.0,
         )  # fmt: skip
-        self.client = EAClient(config, self.broker)
+        self.client = EAClient(config, self.broker, observer=self.journal)
         self._task = asyncio.create_task(self.client.run(), name="sandbox-ea")
         self._task.add_done_callback(_report_crash)
         log.info("sandbox EA started", extra={"device": device_id, "symbols": self.symbols})

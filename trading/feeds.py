@@ -18,13 +18,26 @@ from typing import Any, Protocol, runtime_checkable
 from trading.brokers.mt5_codes import error_from_last_error, timeframe_name
 from trading.candles import Bar, Candles, to_unix_s, utc_from_unix_s
 
-__all__ = ["CsvReplayFeed", "MarketDataFeed", "Mt5Feed", "PushFeed"]
+__all__ = ["CsvReplayFeed", "MarketDataFeed", "Mt5Feed", "PushFeed", "ReplayPacer"]
 
 
 @runtime_checkable
 class MarketDataFeed(Protocol):
     async def next_closed_bars(self, symbol: str) -> list[Bar]:
         """Bars of ``symbol`` closed since the last call, oldest first; ``[]`` when none."""
+        ...
+
+
+class ReplayPacer(Protocol):
+    """Decides when a replayed bar is released (e.g. :class:`trading.replay.ReplayController`:
+    pause, step, speed, a hold around a fresh signal)."""
+
+    async def wait_for_bar(self, index: int) -> None:
+        """Return once bar ``index`` (0 = the first after the history) may be released."""
+        ...
+
+    def released(self, symbol: str, bar: Bar) -> None:
+        """``bar`` of ``symbol`` was just released (the newest of a batch)."""
         ...
 
 
@@ -35,6 +48,8 @@ class CsvReplayFeed:
     (counting after the ``history_bars`` released by the first call) is due at
     ``t0 + k * interval_s`` on ``clock`` (``t0`` = the first call); a call sleeps until at least
     one bar is due and returns every due bar (it catches up when the caller was slow).
+    With a ``pacer`` instead, the first call releases the history and each later call one bar,
+    when the pacer lets it go.
     ``now`` is the close time of the last released bar: the replay's notion of the present.
     """
 
@@ -47,10 +62,15 @@ class CsvReplayFeed:
         history_bars: int = 0,
         clock: Callable[[], float] = _time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        pacer: ReplayPacer | None = None,
     ) -> None:
         if batch < 1 or history_bars < 0 or (interval_s is not None and interval_s <= 0):
             msg = "need batch >= 1, history_bars >= 0 and interval_s > 0 (or None for unpaced)"
             raise ValueError(msg)
+        if pacer is not None and interval_s is not None:
+            msg = "give interval_s or a pacer, not both (the pacer owns the pace)"
+            raise ValueError(msg)
+        self.pacer = pacer
         self.candles = candles
         self.interval_s = interval_s
         self.batch = batch
@@ -79,6 +99,8 @@ class CsvReplayFeed:
             raise ValueError(msg)
         if self.exhausted:
             return []
+        if self.pacer is not None:
+            return await self._paced_by(self.pacer, symbol)
         if self.interval_s is None:
             first = self.history_bars if self._released == 0 else 0
             return self._release(self._released + first + self.batch)
@@ -90,6 +112,15 @@ class CsvReplayFeed:
             await self._sleep(max(0.0, wait_s - self._clock()))
             due = self._due(self.interval_s, self._t0)
         return self._release(due)
+
+    async def _paced_by(self, pacer: ReplayPacer, symbol: str) -> list[Bar]:
+        if self._released == 0 and self.history_bars:
+            bars = self._release(self.history_bars)
+        else:
+            await pacer.wait_for_bar(self._released - self.history_bars)
+            bars = self._release(self._released + 1)
+        pacer.released(symbol, bars[-1])
+        return bars
 
     def _due(self, interval_s: float, t0: float) -> int:
         paced = math.floor((self._clock() - t0) / interval_s) + 1

@@ -12,6 +12,8 @@ from typing import Any, cast
 
 import aiohttp
 
+from bot.emulator.guard import TOKEN_HEADER
+
 Message = dict[str, Any]
 
 
@@ -25,9 +27,13 @@ class EmulatorControlError(Exception):
 
 
 class EmulatorClient:
-    def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
-        """`base_url`: where the emulator app is served, e.g. http://127.0.0.1:8081/emulator."""
+    def __init__(
+        self, base_url: str, *, token: str, session: aiohttp.ClientSession | None = None
+    ) -> None:
+        """`base_url`: where the emulator app is served, e.g. http://127.0.0.1:8081/emulator;
+        `token`: its control token (`EmulatorServer.control_token`, or the sandbox's)."""
         self.base_url = base_url.rstrip("/")
+        self._headers = {TOKEN_HEADER: token}
         self._session = session
         self._own_session = session is None
         self._cursor: dict[int, int] = {}  # chat id -> seq of our last action there
@@ -53,7 +59,11 @@ class EmulatorClient:
             self._session = aiohttp.ClientSession()
         params = {k: str(v) for k, v in query.items() if v is not None}
         url = f"{self.base_url}/_control/{path}"
-        async with self._session.request(verb, url, json=body, params=params) as resp:
+        if verb != "GET" and body is None:
+            body = {}  # state changes are JSON, always (the guard refuses anything else)
+        async with self._session.request(
+            verb, url, json=body, params=params, headers=self._headers
+        ) as resp:
             data = await resp.json(content_type=None)
             if resp.status >= 400 or not isinstance(data, dict):
                 raise EmulatorControlError(resp.status, data if isinstance(data, dict) else {})
@@ -92,6 +102,10 @@ class EmulatorClient:
 
     async def users(self) -> list[dict[str, Any]]:
         return cast(list[dict[str, Any]], (await self._call("GET", "users"))["users"])
+
+    async def users_after(self, version: int, *, wait: float = 0) -> dict[str, Any]:
+        """`{users, version}` once the users changed after `version` (long-polls `wait` s)."""
+        return await self._call("GET", "users", after_version=version, wait=wait)
 
     async def reset(self, *, users: bool = False) -> None:
         self._cursor.clear()
@@ -270,7 +284,8 @@ class EmulatorClient:
     async def file(self, file_id: str) -> bytes:
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        async with self._session.get(f"{self.base_url}/_control/files/{file_id}") as resp:
+        url = f"{self.base_url}/_control/files/{file_id}"
+        async with self._session.get(url, headers=self._headers) as resp:
             if resp.status >= 400:
                 raise EmulatorControlError(resp.status, await resp.json(content_type=None))
             return await resp.read()

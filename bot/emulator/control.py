@@ -34,9 +34,13 @@ async def bot_info(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
+    """Users; `after_version` + `wait` long-poll until they change (labels follow roles)."""
     emu = request.app[EMULATOR]
+    after = query_int(request, "after_version", -1, 0, 2**53)
+    wait = query_float(request, "wait", 0, MAX_WAIT_S)
+    await emu.wait_until(lambda: emu.users_version > (after if after is not None else -1), wait)
     users = [u.control() | {"blocked": u.id in emu.blocked} for u in emu.users.values()]
-    return web.json_response({"users": users})
+    return web.json_response({"users": users, "version": emu.users_version})
 
 
 async def add_user(request: web.Request) -> web.Response:

@@ -1,4 +1,4 @@
-"""Control API plumbing: JSON bodies with typed fields, RFC 7807 problems, loopback guard."""
+"""Control API plumbing: JSON bodies with typed fields, RFC 7807 problems, the guard."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.emulator.errors import ApiError, Problem
+from bot.emulator.guard import check_control, check_host_and_origin
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
@@ -26,8 +27,10 @@ def problem_response(problem: Problem, instance: str = "") -> web.Response:
     )
 
 
-def _is_control(request: web.Request) -> bool:
-    return "/_control/" in request.path or "/_static/" in request.path
+def _kind(request: web.Request) -> str:
+    if "/_control/" in request.path:
+        return "control"
+    return "static" if "/_static/" in request.path else "botapi"
 
 
 def _is_loopback(remote: str | None) -> bool:
@@ -37,13 +40,24 @@ def _is_loopback(remote: str | None) -> bool:
         return False
 
 
-def make_middleware(*, loopback_only: bool) -> Any:
+def make_middleware(
+    *, loopback_only: bool, control_token: str, everything_control: bool = False
+) -> Any:
+    """The emulator's guard (see `bot.emulator.guard`) and its error rendering: RFC 7807
+    problems on control and static routes, Telegram's `{"ok": false}` on the Bot API.
+    `everything_control`: every route is a control route (an app serving only those)."""
+
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-        control = _is_control(request)
+        kind = "control" if everything_control else _kind(request)
+        control = kind != "botapi"
         try:
-            if loopback_only and not _is_loopback(request.remote):
-                raise Problem(403, "Forbidden", "the emulator answers loopback clients only")
+            if loopback_only:
+                if not _is_loopback(request.remote):
+                    raise Problem(403, "Forbidden", "the emulator answers loopback clients only")
+                check_host_and_origin(request)
+            if kind == "control":
+                check_control(request, control_token)
             return await handler(request)
         except Problem as problem:
             if not control:

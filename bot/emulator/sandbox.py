@@ -16,7 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.server import create_emulator_app
+from bot.emulator.control_io import problem_response
+from bot.emulator.errors import Problem
+from bot.emulator.guard import check_host_and_origin
+from bot.emulator.server import CONTROL_TOKEN, create_emulator_app
 from bot.emulator.state import Emulator
 
 PAGE = Path(__file__).with_name("sandbox.html")
@@ -28,24 +31,44 @@ DEFAULT_PERSONAS: tuple[dict[str, Any], ...] = (
 
 
 def make_sandbox_handler(
-    control_base: str = "/emulator/_control", *, static_base: str | None = None
+    control_base: str = "/emulator/_control",
+    *,
+    control_token: str,
+    static_base: str | None = None,
+    panels_base: str = "",
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """A handler serving the page; its JS reads `control_base` from a data attribute."""
+    """A handler serving the page; its JS reads `control_base`, the control token and
+    `panels_base` (the optional replay and terminal API; empty = no panels) from data
+    attributes. The page answers a loopback Host only: with DNS rebinding a foreign page
+    could otherwise read the token out of it."""
     static = static_base or control_base.rstrip("/").removesuffix("_control") + "_static"
     page = PAGE.read_text(encoding="utf-8")
-    page = page.replace("{{control_base}}", html.escape(control_base.rstrip("/"), quote=True))
-    page = page.replace("{{static_base}}", html.escape(static.rstrip("/"), quote=True))
+    values = {
+        "control_base": control_base.rstrip("/"),
+        "static_base": static.rstrip("/"),
+        "control_token": control_token,
+        "panels_base": panels_base.rstrip("/"),
+    }
+    for name, value in values.items():
+        page = page.replace("{{" + name + "}}", html.escape(value, quote=True))
 
     async def sandbox_page(request: web.Request) -> web.Response:
+        try:
+            check_host_and_origin(request)
+        except Problem as problem:
+            return problem_response(problem, request.path)
         return web.Response(
             text=page,
             content_type="text/html",
             headers={
                 "Content-Security-Policy": (
-                    "default-src 'self'; img-src 'self' data: http: https:; "
-                    "style-src 'self'; script-src 'self'; connect-src 'self'"
+                    "default-src 'self'; img-src 'self' blob: data: http: https:; "
+                    "style-src 'self'; script-src 'self'; connect-src 'self'; "
+                    "frame-ancestors 'none'"
                 ),
                 "Cache-Control": "no-store",
+                "Referrer-Policy": "no-referrer",
+                "X-Frame-Options": "DENY",
             },
         )
 
@@ -67,13 +90,24 @@ def setup_sandbox(
     mount: str = "/emulator/",
     personas: Iterable[dict[str, Any]] = DEFAULT_PERSONAS,
     loopback_only: bool = True,
+    control_token: str | None = None,
+    panels_base: str = "",
 ) -> web.Application:
-    """Mount the emulator under `mount` and the page at `path`; returns the emulator sub-app.
+    """Mount the emulator under `mount` and the page at `path`; returns the emulator sub-app
+    (its control token: `subapp[CONTROL_TOKEN]`, made fresh unless `control_token` is given).
 
     aiogram's Bot then uses `TelegramAPIServer.from_base(f"{server_base}{mount}")`.
+    `panels_base`: where the page finds the replay and terminal panels' API (see the README).
     """
     add_personas(emulator, personas)
-    subapp = create_emulator_app(emulator, loopback_only=loopback_only)
+    subapp = create_emulator_app(
+        emulator, loopback_only=loopback_only, control_token=control_token
+    )
     app.add_subapp(mount, subapp)
-    app.router.add_get(path, make_sandbox_handler(mount.rstrip("/") + "/_control"))
+    handler = make_sandbox_handler(
+        mount.rstrip("/") + "/_control",
+        control_token=subapp[CONTROL_TOKEN],
+        panels_base=panels_base,
+    )
+    app.router.add_get(path, handler)
     return subapp

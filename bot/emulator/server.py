@@ -9,32 +9,40 @@ from typing import Any
 from aiohttp import web
 
 from bot.emulator.botapi import EMULATOR, add_bot_api_routes
+from bot.emulator.client import EmulatorClient
 from bot.emulator.control import add_control_routes
 from bot.emulator.control_io import make_middleware
+from bot.emulator.guard import new_control_token
 from bot.emulator.state import Emulator
 from bot.emulator.webhook import WebhookDeliverer, running
 
 DEFAULT_TOKEN = "123456789:SANDBOX-emulator-token"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Telegram's limit for bot uploads
 DELIVERER: web.AppKey[WebhookDeliverer] = web.AppKey("webhook_deliverer", WebhookDeliverer)
+CONTROL_TOKEN: web.AppKey[str] = web.AppKey("control_token", str)
 
 
 def create_emulator_app(
     emulator: Emulator,
     *,
     loopback_only: bool = True,
+    control_token: str | None = None,
     webhook_backoff_s: tuple[float, float] = (0.05, 2.0),
 ) -> web.Application:
     """Bot API at `/bot{token}/{method}`, files at `/file/bot{token}/...`, control at `/_control/`.
 
     Mount it as a sub-app (`app.add_subapp("/emulator/", create_emulator_app(emu))`) or run it
     alone with `start_emulator`. Its webhook delivery task lives and dies with the app.
+    Control requests need `control_token` (a fresh one per app when not given:
+    `app[CONTROL_TOKEN]`) in the `X-Control-Token` header; see `bot.emulator.guard`.
     """
+    token = control_token or new_control_token()
     app = web.Application(
-        middlewares=[make_middleware(loopback_only=loopback_only)],
+        middlewares=[make_middleware(loopback_only=loopback_only, control_token=token)],
         client_max_size=MAX_UPLOAD_BYTES,
     )
     app[EMULATOR] = emulator
+    app[CONTROL_TOKEN] = token
     app[DELIVERER] = WebhookDeliverer(emulator, backoff_s=webhook_backoff_s)
     add_bot_api_routes(app)
     add_control_routes(app)
@@ -64,16 +72,24 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         emulator: Emulator | None = None,
+        control_token: str | None = None,
         **emulator_options: Any,
     ) -> None:
         self.emulator = emulator or Emulator(token, **emulator_options)
         self.host = host
         self.port = port
+        self.control_token = control_token or new_control_token()
         self.runner: web.AppRunner | None = None
         self.url = ""
 
+    def client(self) -> EmulatorClient:
+        """A control client for this server (it carries the control token)."""
+        return EmulatorClient(self.url, token=self.control_token)
+
     async def start(self) -> str:
-        app = create_emulator_app(self.emulator, webhook_backoff_s=(0.02, 0.5))
+        app = create_emulator_app(
+            self.emulator, control_token=self.control_token, webhook_backoff_s=(0.02, 0.5)
+        )
         self.runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port)
@@ -103,7 +119,8 @@ class EmulatorServer:
 async def start_emulator(
     host: str = "127.0.0.1", port: int = 0, token: str = DEFAULT_TOKEN, **emulator_options: Any
 ) -> tuple[web.AppRunner, str, Emulator]:
-    """Start an emulator; returns (runner, base_url, emulator). Stop with `runner.cleanup()`."""
+    """Start an emulator; returns (runner, base_url, emulator). Stop with `runner.cleanup()`.
+    (Its control API then needs `runner.app[CONTROL_TOKEN]`.)"""
     server = EmulatorServer(token, host=host, port=port, **emulator_options)
     base_url = await server.start()
     assert server.runner is not None  # noqa: S101 - start() sets it

@@ -52,6 +52,7 @@ class Emulator:
         self.clock = clock
         self.closing = False
         self._changed = asyncio.Event()
+        self.users_version = 0  # bumped whenever a user is added or changed (the page follows)
         self.users: dict[int, UserRec] = {}
         self.chats: dict[int, ChatRec] = {}
         self.limits = RateLimiter()
@@ -62,6 +63,7 @@ class Emulator:
         if users:
             self.users.clear()
             self.chats.clear()
+            self.users_version += 1
         for chat in self.chats.values():
             chat.next_message_id = 1
             chat.banned.clear()
@@ -140,6 +142,16 @@ class Emulator:
         chat.first_name, chat.last_name, chat.username = first_name, user.last_name, user.username
         chat.members = {user_id}
         self.chats[user_id] = chat
+        self.users_version += 1
+        self.notify()
+        return user
+
+    def update_user(self, user_id: int, **fields: Any) -> UserRec:
+        """Change a user's fields (e.g. the persona `label` after a role change)."""
+        user = self.users[user_id]
+        for key, value in fields.items():
+            setattr(user, key, value)
+        self.users_version += 1
         self.notify()
         return user
 

@@ -22,8 +22,16 @@ __all__ = ["MAX_CAPTION", "MAX_TEXT", "detect_entities", "parse_html", "prepare_
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 
-_COMMAND = re.compile(r"(?<![\w/@])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")
-_MENTION = re.compile(r"(?<![\w@])@[A-Za-z0-9_]{4,32}(?!\w)")
+# Telegram's own rules (tdlib's match_bot_commands / find_mentions; \w is Unicode letters,
+# numbers and "_", as tdlib's is_word_character): a command is "/" + 1-64 of [A-Za-z0-9_],
+# optionally "@" + a 3-32 character bot name, neither preceded nor followed by a word
+# character, "/", "<" or ">" (so "a/b", "</b>" and "x>/y" are plain text); an "@" with no valid
+# bot name after the command makes it plain text too. A mention is "@" + 5-32 of [A-Za-z0-9_]
+# between non-word characters.
+_COMMAND = re.compile(
+    r"(?<![\w/<>])/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32}(?![\w/<>])|(?![\w/<>@]))"
+)
+_MENTION = re.compile(r"(?<!\w)@[A-Za-z0-9_]{5,32}(?!\w)")
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
 

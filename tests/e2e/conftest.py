@@ -31,7 +31,7 @@ async def emulator() -> AsyncIterator[EmulatorServer]:
 
 @pytest.fixture
 async def tg(emulator: EmulatorServer) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(emulator.url) as client:
+    async with emulator.client() as client:
         await client.add_user(OWNER, "Olivia", username="olivia")
         await client.add_user(ADMIN, "Adam", username="adam")
         await client.add_user(SUB, "Sam", username="sam")

@@ -319,7 +319,7 @@ async def test_sandbox_runs_one_ea_for_the_owner(
         assert device.user_id == (await User.get(telegram_id=ext.owner_id)).id
         await eventually(lambda: AccountSnapshot.exists(device_id=device.id))
         sig = await eventually(lambda: Signal.get_or_none(side="sell"))
-        async with EmulatorClient(f"{runner.base_url}/emulator") as tg:
+        async with ext.client() as tg:
             await approve(tg, sig.id, user=ext.owner_id)
         cmd = await eventually(lambda: open_command(sig.id, CommandStatus.PLACED))
         assert ext.terminal is not None and cmd.device_id == device.id

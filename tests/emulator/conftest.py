@@ -19,7 +19,7 @@ async def server() -> AsyncIterator[EmulatorServer]:
 
 @pytest.fixture
 async def client(server: EmulatorServer) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(server.url) as control:
+    async with server.client() as control:
         await control.add_user(USER_ID, "Sam", username="sam_trades", label="Subscriber")
         await control.add_user(OTHER_ID, "Nico", language_code="es")
         yield control

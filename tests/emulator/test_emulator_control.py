@@ -11,6 +11,7 @@ from aiogram import Bot
 from aiohttp import web
 
 from bot.emulator import Emulator, EmulatorClient, EmulatorServer, setup_sandbox, start_emulator
+from bot.emulator.guard import TOKEN_HEADER
 from tests.emulator.helpers import USER_ID
 
 PROBLEMS = [
@@ -70,9 +71,10 @@ async def test_bad_input_gets_rfc7807_problem(
     body: Any,
     status: int,
 ) -> None:
+    headers = {TOKEN_HEADER: server.control_token}
     async with (
         aiohttp.ClientSession() as session,
-        session.request(verb, f"{server.url}/_control/{path}", json=body) as resp,
+        session.request(verb, f"{server.url}/_control/{path}", json=body, headers=headers) as resp,
     ):
         problem = await resp.json(content_type=None)
         assert resp.status == status
@@ -84,7 +86,11 @@ async def test_bad_input_gets_rfc7807_problem(
 async def test_malformed_json_is_a_400_problem(server: EmulatorServer) -> None:
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{server.url}/_control/send", data=b"{oops") as resp,
+        session.post(
+            f"{server.url}/_control/send",
+            data=b"{oops",
+            headers={TOKEN_HEADER: server.control_token, "Content-Type": "application/json"},
+        ) as resp,
     ):
         assert resp.status == 400
         assert (await resp.json(content_type=None))["title"] == "Malformed JSON"
@@ -151,7 +157,7 @@ async def test_start_emulator_standalone() -> None:
 async def test_sandbox_page_and_assets_are_served() -> None:
     app = web.Application()
     emulator = Emulator()
-    setup_sandbox(app, emulator)
+    setup_sandbox(app, emulator, control_token="page-token")
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -164,11 +170,13 @@ async def test_sandbox_page_and_assets_are_served() -> None:
                 assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
             async with session.get("/emulator/_static/sandbox.js") as resp:
                 assert resp.status == 200 and "controlBase" in await resp.text()
-            async with session.get("/emulator/_control/users") as resp:
+            headers = {TOKEN_HEADER: "page-token"}
+            async with session.get("/emulator/_control/users", headers=headers) as resp:
                 labels = [u["label"] for u in (await resp.json())["users"]]
     finally:
         await runner.cleanup()
     assert 'data-control-base="/emulator/_control"' in page
+    assert 'data-control-token="page-token"' in page
     assert 'href="/emulator/_static/sandbox.css"' in page
     assert "Sandbox: offline Telegram emulator — loopback only" in page
     assert labels == ["Owner", "Subscriber", "New visitor"]

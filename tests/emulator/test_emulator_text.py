@@ -148,6 +148,16 @@ def test_commands_urls_and_mentions_are_linkified_outside_code() -> None:
     assert _summary(entities) == [("bot_command", 4, 5), ("code", 13, 4), ("url", 21, 14)]
 
 
+def test_no_command_link_inside_an_escaped_device_name() -> None:
+    text, entities = prepare_text(
+        "Device <b>&lt;b&gt;Lab&lt;/b&gt; /b</b> paired: /devices", "HTML", None
+    )
+    assert text == "Device <b>Lab</b> /b paired: /devices"
+    commands = [text[e["offset"] : e["offset"] + e["length"]] for e in entities
+                if e["type"] == "bot_command"]  # fmt: skip
+    assert commands == ["/b", "/devices"]
+
+
 def test_explicit_entities_win_over_parse_mode() -> None:
     given = [{"type": "bold", "offset": 0, "length": 1}]
     assert prepare_text("<b>", "HTML", given) == ("<b>", given)
@@ -167,6 +177,22 @@ def test_markdown_is_stored_as_sent() -> None:
         ("hi @sam_trades", [("mention", 3, 11)]),
         ("mail a@b.cd", []),
         ("🚀 /go", [("bot_command", 3, 3)]),
+        # Telegram's boundaries (tdlib's match_bot_commands): not inside words or markup
+        ("device <b>Lab</b> added", []),  # an escaped name in a bot message
+        ("EA-1/b", []),
+        ("x>/b and /b<y", []),
+        ("é/b ١/b /bé /b١", []),  # Unicode letters and digits are word characters
+        ("(lab)/b", [("bot_command", 5, 2)]),  # punctuation is a boundary, as in Telegram
+        ("@/start", [("bot_command", 1, 6)]),
+        ("/start@ab", []),  # "@" with no valid bot name: plain text
+        ("/start@", []),
+        ("/start@abc", [("bot_command", 0, 10)]),
+        ("/a@" + "b" * 33, []),
+        ("/" + "a" * 64, [("bot_command", 0, 65)]),
+        ("/" + "a" * 65, []),
+        ("/a/b //c", []),
+        ("@abcd and @abcde", [("mention", 10, 6)]),  # usernames have 5 characters or more
+        ("@@abcde", [("mention", 1, 6)]),
     ],
 )
 def test_detect_entities(text: str, entities: list[tuple[Any, ...]]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +132,79 @@ async def test_sandbox_chat_in_chromium() -> None:
             await browser.close()
         await bot.session.close()
     assert errors == []
+
+
+async def browser_page(pw: Any, base: str, viewport: dict[str, int]) -> tuple[Any, Any, list]:
+    browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = await browser.new_page(viewport=viewport)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(f"{base}/sandbox")
+    return browser, page, errors
+
+
+async def test_page_details_in_chromium(tmp_path: Path) -> None:
+    """A document's name sits above its caption; "</b>" in a name is no command link; persona
+    labels follow changes; no panels without the app's panels API."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    expect = playwright_api.expect
+    emulator = Emulator(TOKEN)
+    async with sandbox_server(emulator) as base, playwright_api.async_playwright() as pw:
+        bot = make_bot(f"{base}/emulator")
+        browser, page, errors = await browser_page(pw, base, {"width": 1100, "height": 720})
+        await page.get_by_role("button", name="Sam Subscriber").click()
+        report = BufferedInputFile(b"%PDF-1.4 report", "signaldesk-monthly-report-2017-05.pdf")
+        await bot.send_document(SUBSCRIBER, report, caption="Your May statement")
+        doc = page.locator(".row.bot .doc")
+        await expect(doc).to_contain_text("signaldesk-monthly-report-2017-05.pdf")
+        caption = page.locator(".row.bot", has=page.locator(".doc")).locator(".text")
+        await expect(caption).to_have_text("Your May statement")
+        doc_box, caption_box = await doc.bounding_box(), await caption.bounding_box()
+        assert caption_box["y"] >= doc_box["y"] + doc_box["height"]  # below it, not beside
+
+        await bot.send_message(SUBSCRIBER, "Device <b>&lt;b&gt;Lab&lt;/b&gt;</b> paired. /devices")
+        named = page.locator(".row.bot", has_text="paired")
+        await expect(named).to_contain_text("Device <b>Lab</b> paired.")
+        await expect(named.locator(".command")).to_have_text(["/devices"])
+
+        emulator.update_user(1000003, label="Admin")  # the app does this after /role
+        await expect(page.get_by_role("button", name="Nico Admin")).to_be_visible()
+        await expect(page.locator("#replay")).to_be_hidden()  # a bare emulator: no panels
+        await expect(page.locator("#terminal")).to_be_hidden()
+        await page.screenshot(path=str(tmp_path / "sandbox-details.png"))
+        await browser.close()
+        await bot.session.close()
+    assert errors == []
+
+
+async def test_persona_switcher_is_reachable_at_phone_width(tmp_path: Path) -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    expect = playwright_api.expect
+    async with sandbox_server(Emulator(TOKEN)) as base, playwright_api.async_playwright() as pw:
+        bot = make_bot(f"{base}/emulator")
+        browser, page, errors = await browser_page(pw, base, {"width": 390, "height": 844})
+        await page.get_by_role("button", name="Sam").click()
+        for n in range(30):  # a long chat must not squeeze the switcher away
+            await bot.send_message(SUBSCRIBER, f"update {n}: " + "long text " * 12)
+        await expect(page.locator(".row.bot", has_text="update 29:")).to_be_visible()
+        for name in ("Olivia", "Sam", "Nico"):
+            button = page.get_by_role("button", name=name)
+            await expect(button).to_be_in_viewport()
+            box = await button.bounding_box()
+            assert box["height"] >= 30 and box["x"] >= 0 and box["x"] + box["width"] <= 390
+        await expect(page.get_by_role("button", name="Sam")).to_contain_text("Subscriber")
+        await expect(page.locator("#composer")).to_be_in_viewport()
+        await page.screenshot(path=str(tmp_path / "sandbox-390.png"))
+        await page.get_by_role("button", name="Nico").click()
+        await expect(page.get_by_role("button", name="Nico")).to_have_class("persona active")
+        await expect(page.locator(".row.bot")).to_have_count(0)  # Nico's own chat
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing sticks out sideways
+        await browser.close()
+        await bot.session.close()
+    assert errors == []
+    assert (tmp_path / "sandbox-390.png").stat().st_size > 0

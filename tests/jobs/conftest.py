@@ -19,7 +19,7 @@ async def server() -> AsyncIterator[EmulatorServer]:
 
 @pytest.fixture
 async def control(server: EmulatorServer) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(server.url) as client:
+    async with server.client() as client:
         yield client
 
 

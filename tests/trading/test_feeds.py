@@ -62,6 +62,26 @@ async def test_paced_replay_sleeps_until_the_next_bar_is_due_and_catches_up() ->
     assert await feed.next_closed_bars("EURUSD") == []
 
 
+class RecordingPacer:
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+        self.seen: list[tuple[str, datetime]] = []
+
+    async def wait_for_bar(self, index: int) -> None:
+        self.asked.append(index)
+
+    def released(self, symbol: str, bar: Bar) -> None:
+        self.seen.append((symbol, bar.time))
+
+
+async def test_a_pacer_is_asked_before_each_bar_after_the_history() -> None:
+    pacer = RecordingPacer()
+    feed = CsvReplayFeed(small(5), history_bars=2, pacer=pacer)
+    assert [len(await feed.next_closed_bars("EURUSD")) for _ in range(5)] == [2, 1, 1, 1, 0]
+    assert pacer.asked == [0, 1, 2] and feed.exhausted
+    assert pacer.seen == [("EURUSD", T0 + timedelta(hours=h)) for h in (1, 2, 3, 4)]
+
+
 async def test_replay_refuses_another_symbol_and_bad_settings() -> None:
     with pytest.raises(ValueError, match="build one per symbol"):
         await CsvReplayFeed(small()).next_closed_bars("XAUUSD")

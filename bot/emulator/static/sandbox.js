@@ -5,6 +5,7 @@
   "use strict";
 
   const CONTROL = document.body.dataset.controlBase;
+  const TOKEN = document.body.dataset.controlToken;  // per start; only this page carries it
   const $ = (id) => document.getElementById(id);
   const state = {
     bot: null,
@@ -18,16 +19,33 @@
     messages: new Map(),
   };
 
-  async function api(method, path, payload, signal) {
-    const options = { method, headers: {}, signal };
-    if (payload !== undefined) {
+  async function request(base, method, path, payload, signal) {
+    const options = { method, headers: { "X-Control-Token": TOKEN }, signal };
+    if (method !== "GET") {
       options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(payload);
+      options.body = JSON.stringify(payload ?? {});
     }
-    const response = await fetch(`${CONTROL}/${path}`, options);
+    const response = await fetch(`${base}/${path}`, options);
     const data = await response.json().catch(() => ({}));
     if (!response.ok) throw new Error(data.detail || data.title || `HTTP ${response.status}`);
     return data;
+  }
+
+  const api = (method, path, payload, signal) => request(CONTROL, method, path, payload, signal);
+
+  /* Files need the token too, so they are fetched and shown as blob: URLs. */
+  const blobs = new Map();
+  async function fileUrl(fileId) {
+    if (!blobs.has(fileId)) {
+      blobs.set(fileId, (async () => {
+        const response = await fetch(`${CONTROL}/files/${encodeURIComponent(fileId)}`, {
+          headers: { "X-Control-Token": TOKEN },
+        });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        return URL.createObjectURL(await response.blob());
+      })());
+    }
+    return blobs.get(fileId);
   }
 
   function el(tag, className, text) {
@@ -175,13 +193,25 @@
     if (message.photo) {
       const img = el("img", "photo");
       img.alt = message.caption || "photo";
-      img.src = `${CONTROL}/files/${encodeURIComponent(message.photo)}`;
+      fileUrl(message.photo).then((url) => { img.src = url; }).catch(() => { img.alt = "photo unavailable"; });
       nodes.push(img);
     }
     if (message.document) {
-      const link = el("a", "doc", `📄 ${message.document.file_name || "document"}`);
-      link.href = `${CONTROL}/files/${encodeURIComponent(message.document.file_id)}`;
-      link.download = message.document.file_name || "document";
+      const name = message.document.file_name || "document";
+      const link = el("a", "doc");
+      link.append(el("span", "doc-icon", "📄"), el("span", "doc-name", name));
+      link.href = "#";
+      link.download = name;
+      link.addEventListener("click", async (event) => {
+        if (link.getAttribute("href") !== "#") return;  // already fetched: the browser saves it
+        event.preventDefault();
+        try {
+          link.href = await fileUrl(message.document.file_id);
+          link.click();
+        } catch (error) {
+          toast(`Download failed: ${error.message}`, true);
+        }
+      });
       nodes.push(link);
     }
     if (message.invoice) nodes.push(invoiceCard(message));
@@ -424,13 +454,31 @@
       const button = el("button", "persona");
       button.type = "button";
       button.dataset.userId = String(user.id);
-      if (state.persona && state.persona.id === user.id) button.classList.add("active");
+      if (state.persona && state.persona.id === user.id) {
+        button.classList.add("active");
+        button.setAttribute("aria-pressed", "true");
+      }
       const who = el("span", "who");
       who.append(el("span", "name", user.first_name), el("span", "label", user.label || `id ${user.id}`));
       button.append(el("span", "avatar", initials(user)), who);
       button.addEventListener("click", () => choosePersona(user));
       item.append(button);
       list.append(item);
+    }
+  }
+
+  /* Labels follow the personas' roles (the app updates them): long-poll the users. */
+  async function followUsers(version) {
+    for (;;) {
+      try {
+        const data = await api("GET", `users?after_version=${version}&wait=25`);
+        version = data.version;
+        state.users = data.users;
+        if (state.persona) state.persona = state.users.find((u) => u.id === state.persona.id) || state.persona;
+        renderPersonas();
+      } catch (error) {
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
     }
   }
 
@@ -471,8 +519,10 @@
       open.hidden = false;
       open.addEventListener("click", () => window.open(safeUrl(menuButton.web_app.url), "_blank", "noopener"));
     }
-    state.users = (await api("GET", "users")).users;
+    const users = await api("GET", "users");
+    state.users = users.users;
     renderPersonas();
+    followUsers(users.version);
     $("input").disabled = true;
     $("send").disabled = true;
     $("commands-button").disabled = true;
