@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot import db
-from bot.app import LOCALES_DIR
 from bot.cli import CliError
 from bot.cli.run import settings_or_exit
 from services import devices
 from services import secrets as secret_box
 from services.errors import UserFacingError
+from services.i18n import LOCALES_DIR
 
 T = TypeVar("T")
 
