@@ -163,11 +163,20 @@ def _on_grid(m: Market, typed: Decimal) -> Checked:
     tick = m.spec.tick_size
     value = round_to_tick(typed, tick)
     if value <= 0:
-        raise InvalidInput("error.manual_below_tick", price=typed, tick=tick, symbol=m.symbol)
+        raise InvalidInput(
+            "error.manual_below_tick", price=_typed(typed), tick=_typed(tick), symbol=m.symbol
+        )
     if value == typed:
         return Checked(value)
-    note = _note("post.note_rounded", price=typed, tick=tick, rounded=m.price(value))
+    note = _note(
+        "post.note_rounded", price=_typed(typed), tick=_typed(tick), rounded=m.price(value)
+    )
     return Checked(value, (note,))
+
+
+def _typed(value: Decimal) -> str:
+    """A price as the owner typed it, in plain notation (0.0000000001, never 1E-10)."""
+    return f"{value:f}"
 
 
 def _pct(part: Decimal, whole: Decimal) -> Decimal:
@@ -183,7 +192,7 @@ def check_entry(m: Market, side: str, entry: Decimal) -> Checked:
     pct = _pct(checked.value - last, last)
     if pct > m.limits.max_entry_pct:
         raise InvalidInput(
-            "error.manual_entry_far", entry=entry, pct=pct, last=m.price(last),
+            "error.manual_entry_far", entry=_typed(entry), pct=pct, last=m.price(last),
             max=m.limits.max_entry_pct, symbol=m.symbol,
         )  # fmt: skip
     if sign * (last - checked.value) > 0:
@@ -204,8 +213,10 @@ def check_stop(m: Market, side: str, entry: Decimal, stop: Decimal) -> Checked:
     checked = _on_grid(m, stop)
     if sign * (entry - checked.value) <= 0:
         if sign > 0:
-            raise InvalidInput("error.manual_stop_side_buy", stop=stop, entry=m.price(entry))
-        raise InvalidInput("error.manual_stop_side_sell", stop=stop, entry=m.price(entry))
+            raise InvalidInput(
+                "error.manual_stop_side_buy", stop=_typed(stop), entry=m.price(entry)
+            )
+        raise InvalidInput("error.manual_stop_side_sell", stop=_typed(stop), entry=m.price(entry))
     distance = abs(entry - checked.value)
     point = m.spec.point
     min_points = max(C.MIN_STOP_POINTS, m.spec.stops_level)
@@ -217,7 +228,7 @@ def check_stop(m: Market, side: str, entry: Decimal, stop: Decimal) -> Checked:
     pct = _pct(distance, entry)
     if pct > m.limits.max_stop_pct:
         raise InvalidInput(
-            "error.manual_stop_far", stop=stop, entry=m.price(entry), distance=m.price(distance),
+            "error.manual_stop_far", stop=_typed(stop), entry=m.price(entry), distance=m.price(distance),
             pct=pct, max=m.limits.max_stop_pct,
         )  # fmt: skip
     last = m.quote.close
