@@ -13,7 +13,7 @@ from models.signals import ChartFile, Signal, SignalSource
 from services import fanout, market_data
 from services import manual_signals as manual
 from services.errors import InvalidInput
-from services.manual_signals import ManualLimits, ManualRequest
+from services.manual_checks import ManualLimits, ManualRequest
 from trading.candles import Bar
 
 LIMITS = ManualLimits()
