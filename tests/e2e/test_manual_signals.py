@@ -200,6 +200,17 @@ async def test_a_sell_is_checked_the_other_way_round(
     assert "rationale" in text(await say(tg, OWNER, "auto"))
     preview = await say(tg, OWNER, "-")
     assert "Preview" in text(preview) and "1.04000" in text(preview)
+
+    # the market runs away before Publish: checked again, refused, the preview stays usable
+    newest = await MarketBar.filter(symbol="EURUSD").order_by("-time").first()
+    assert newest is not None
+    await MarketBar.filter(id=newest.id).update(close=1.2)
+    refused = await press(tg, preview, "📣 Publish")
+    assert "Entry 1.07000 is 10.83 % from the last price 1.20000 of EURUSD" in text(refused)
+    assert [b["text"] for row in refused["reply_markup"]["inline_keyboard"] for b in row] == [
+        "📣 Publish", "🗑 Discard", BACK,
+    ]  # fmt: skip
+    assert not await Signal.exists(source=SignalSource.MANUAL)
     await tg.press(OWNER, OWNER, preview["message_id"], text="🗑 Discard")
     await tg.wait_for(OWNER, lambda m: "Nothing was published" in text(m), timeout=10)
     assert not await Signal.exists(source=SignalSource.MANUAL)
