@@ -8,6 +8,7 @@ emulator on loopback, paper broker. A malformed value stops start-up with one re
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -15,6 +16,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from services.errors import InvalidInput
+from services.numbers import TELEGRAM_ID, parse_int
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook's secret_token allows
@@ -78,6 +82,12 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="scheduler-leader election and lock checks"
     )
     data_dir: Path = Path("data")
+    # Manual signals (/post) are refused beyond these: entry and stop distance in % of the
+    # price (entry from the last price, stop from the entry), and the reward:risk range.
+    manual_max_entry_pct: Decimal = Field(default=Decimal(5), gt=0, le=100)
+    manual_max_stop_pct: Decimal = Field(default=Decimal(5), gt=0, le=100)
+    manual_min_reward_risk: Decimal = Field(default=Decimal(1), gt=0, le=1000)
+    manual_max_reward_risk: Decimal = Field(default=Decimal(20), gt=0, le=1000)
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -115,12 +125,14 @@ class Settings(BaseSettings):
         if isinstance(value, int):
             return (value,)
         if isinstance(value, str):
-            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
-            bad = [p for p in parts if not p.isdigit() or int(p) <= 0]
-            if bad:
-                msg = f"must be positive Telegram user ids separated by commas; bad: {bad[0]!r}"
-                raise ValueError(msg)
-            return tuple(int(p) for p in parts)
+            ids = []
+            for part in (p for p in re.split(r"[,\s]+", value.strip()) if p):
+                try:
+                    ids.append(parse_int(part, TELEGRAM_ID))
+                except InvalidInput:
+                    msg = f"must be positive Telegram user ids separated by commas; bad: {part[:32]!r}"
+                    raise ValueError(msg) from None
+            return tuple(ids)
         return value
 
     @field_validator("symbols", mode="before")
@@ -171,6 +183,16 @@ class Settings(BaseSettings):
             msg = f"expected an http(s) URL such as https://example.com/path, got {value!r}"
             raise ValueError(msg)
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _reward_risk_range(self) -> Settings:
+        if self.manual_min_reward_risk > self.manual_max_reward_risk:
+            msg = (
+                f"MANUAL_MIN_REWARD_RISK ({self.manual_min_reward_risk}) is above "
+                f"MANUAL_MAX_REWARD_RISK ({self.manual_max_reward_risk})"
+            )
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _webhook_consistent(self) -> Settings:

@@ -14,6 +14,7 @@ from handlers.render import Html, as_plain_text, fmt, role_name, user_card
 from middlewares.users import UserCache
 from models.users import Role
 from services import users as users_service
+from services.numbers import looks_numeric
 from services.users import UserInfo
 
 router = Router(name=__name__)
@@ -29,7 +30,7 @@ async def admin_menu(message: Message) -> None:
 @router.message(Command("users"), flags=ADMIN)
 async def find_users(message: Message, command: CommandObject) -> None:
     query = (command.args or "").strip()
-    if query and (query.startswith("@") or query.isdigit()):
+    if query and (query.startswith("@") or looks_numeric(query)):  # find() checks the id
         found = await users_service.find(query)
         await message.answer(
             user_card(found),

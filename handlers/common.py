@@ -1,4 +1,5 @@
-"""/cancel leaves any dialog; unknown commands get a pointer to /help.
+"""/cancel leaves any dialog; unknown commands get a pointer to /help; a button no handler
+takes (out of date, or forged data that fails its CallbackData's checks) gets an alert.
 
 /cancel returns its SendMessage (answered in the webhook response, see handlers/start.py): its
 texts are constant translations. The unknown-command reply is awaited so that a failed send
@@ -11,7 +12,7 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import SendMessage
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 router = Router(name=__name__)
@@ -28,3 +29,8 @@ async def cancel(message: Message, state: FSMContext) -> SendMessage:
 @router.message(F.text.startswith("/"))
 async def unknown_command(message: Message) -> None:
     await message.answer(_("common.unknown_command"))
+
+
+@router.callback_query()
+async def unknown_button(query: CallbackQuery) -> None:
+    await query.answer(_("common.button_invalid"), show_alert=True)

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from models.users import Role
+from services.numbers import UserIdOrZeroField
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "ru": "Русский"}
 
@@ -25,7 +26,7 @@ class MenuCB(CallbackData, prefix="menu"):
 
 class AdminCB(CallbackData, prefix="adm"):
     action: str
-    user_id: int = 0
+    user_id: UserIdOrZeroField = 0  # range-checked: a forged id never reaches a query
 
 
 # Keyboards are immutable pydantic models: build each (locale, variant) once and reuse it.

@@ -1,30 +1,46 @@
-"""/post: publish a manual signal through a guided dialog with validation and a preview.
+"""/post: publish a manual signal through a guided dialog, checked against the market.
 
 Steps: symbol -> side -> entry -> stop -> take-profit (or "auto" for 3.25 R) -> expiry hours
-(or "auto" for 100) -> note (or "-") -> preview with Publish / Cancel. /cancel leaves at any step.
+(or "auto" for 100) -> note (or "-") -> preview with Publish / Discard. Every question says
+what it is about ("EURUSD BUY, entry 1.08450: the stop?"); a value that fails a check
+(services.manual_checks) is refused with the numbers and the same question comes again. Back
+(the button, or /back) returns to the previous step; /cancel leaves at any step. What each
+step asks and shows lives in handlers/post_dialog.py.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.render import Html, as_plain_text, fmt
-from models.signals import SignalStatus
+from bot.settings import Settings
+from handlers.post_dialog import (
+    STEPS,
+    PostCB,
+    PostSignal,
+    keyboard,
+    limits,
+    notes_text,
+    question,
+    reason,
+    request_of,
+    step_index,
+)
+from handlers.render import as_plain_text, fmt
 from models.users import Role
-from services import app_settings, signals
-from services import strategy as strategy_service
-from services.signal_views import SignalView, full_text
+from services import manual_checks as checks
+from services import manual_signals as manual
+from services.errors import UserFacingError
+from services.manual_checks import Market, Note
+from services.numbers import parse_int
 from services.users import UserInfo
 from trading.constants import ORDER_EXPIRY_HOURS
 
@@ -34,128 +50,202 @@ AUTO = ("auto", "-", "skip")
 ANSWER = F.text & ~F.text.startswith("/")  # a command interrupts the dialog instead
 
 
-class PostSignal(StatesGroup):
-    symbol = State()
-    side = State()
-    entry = State()
-    stop = State()
-    take_profit = State()
-    expiry = State()
-    note = State()
-    confirm = State()
+async def _ask(
+    target: Message, step: State, data: dict[str, Any], m: Market, user: UserInfo, head: str = ""
+) -> None:
+    text = await question(step, data, m, user)
+    await target.answer(head + text, reply_markup=keyboard(step))
 
 
-class PostCB(CallbackData, prefix="post"):
-    action: str  # buy | sell | publish | discard
+async def _market(
+    target: Message, state: FSMContext, settings: Settings, data: dict[str, Any]
+) -> Market | None:
+    """The dialog symbol's market; when its feed is gone, say so and go back to the symbol."""
+    try:
+        return await manual.market(data["symbol"], limits(settings))
+    except UserFacingError as exc:
+        await state.set_state(PostSignal.symbol)
+        await target.answer(reason(exc) + "\n\n" + _("post.q_symbol"))
+        return None
 
 
+# A step's check: the market and the dialog so far -> the values to store and notes to show.
+Check = Callable[[Market, dict[str, Any]], tuple[dict[str, Any], tuple[Note, ...]]]
+
+
+async def _answer(
+    target: Message, state: FSMContext, settings: Settings, user: UserInfo, check: Check
+) -> None:
+    """Run `check` on the current step's answer: store it and ask the next question, or say
+    why it was refused and ask the same question again."""
+    data = await state.get_data()
+    m = await _market(target, state, settings, data)
+    if m is None:
+        return
+    step = STEPS[step_index(await state.get_state())]
+    try:
+        values, notes = check(m, data)
+        following = STEPS[STEPS.index(step) + 1]
+        text = await question(following, data | values, m, user)  # the preview checks it all
+    except UserFacingError as exc:
+        await _ask(target, step, data, m, user, head=reason(exc) + "\n\n")
+        return
+    await state.update_data(**values)
+    await state.set_state(following)
+    await target.answer(notes_text(notes) + text, reply_markup=keyboard(following))
+
+
+# -- the steps ----------------------------------------------------------------------------------
 @router.message(Command("post"), flags=ADMIN)
 async def start(message: Message, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(PostSignal.symbol)
-    await message.answer(_("post.ask_symbol"))
+    await message.answer(_("post.q_symbol"))
 
 
 @router.message(PostSignal.symbol, ANSWER, flags=ADMIN)
-async def got_symbol(message: Message, state: FSMContext) -> None:
-    symbol = strategy_service.check_symbol(message.text or "")
-    await state.update_data(symbol=symbol)
+async def got_symbol(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    try:
+        m = await manual.market(message.text or "", limits(settings))
+    except UserFacingError as exc:
+        await message.answer(reason(exc) + "\n\n" + _("post.q_symbol"))
+        return
+    await state.update_data(symbol=m.symbol)
     await state.set_state(PostSignal.side)
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("signal.side_buy"), callback_data=PostCB(action="buy"))
-    kb.button(text=_("signal.side_sell"), callback_data=PostCB(action="sell"))
-    await message.answer(fmt(_("post.ask_side"), symbol=symbol), reply_markup=kb.as_markup())
+    await _ask(message, PostSignal.side, await state.get_data(), m, user)
+
+
+def _side_check(side: str) -> Check:
+    return lambda m, data: ({"side": side}, ())
 
 
 @router.callback_query(PostSignal.side, PostCB.filter(F.action.in_({"buy", "sell"})), flags=ADMIN)
-async def got_side(query: CallbackQuery, callback_data: PostCB, state: FSMContext) -> None:
-    await state.update_data(side=callback_data.action)
-    await state.set_state(PostSignal.entry)
+async def got_side(
+    query: CallbackQuery, callback_data: PostCB, state: FSMContext, settings: Settings,
+    user: UserInfo,
+) -> None:  # fmt: skip
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(_("post.ask_entry"))
+        await _answer(query.message, state, settings, user, _side_check(callback_data.action))
 
 
 @router.message(PostSignal.side, ANSWER, flags=ADMIN)
-async def side_by_text(message: Message, state: FSMContext) -> None:
+async def side_by_text(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
     text = (message.text or "").strip().lower()
     if text not in ("buy", "sell"):
-        await message.answer(_("post.side_invalid"))
+        await message.answer(_("post.side_invalid"), reply_markup=keyboard(PostSignal.side))
         return
-    await state.update_data(side=text)
-    await state.set_state(PostSignal.entry)
-    await message.answer(_("post.ask_entry"))
+    await _answer(message, state, settings, user, _side_check(text))
 
 
 @router.message(PostSignal.entry, ANSWER, flags=ADMIN)
-async def got_entry(message: Message, state: FSMContext) -> None:
-    price = strategy_service.parse_price(message.text or "")
-    await state.update_data(entry=str(price))
-    await state.set_state(PostSignal.stop)
-    await message.answer(_("post.ask_stop"))
+async def got_entry(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
+        done = checks.check_entry(m, data["side"], checks.parse_price(message.text or ""))
+        return {"entry": str(done.value)}, done.notes
+
+    await _answer(message, state, settings, user, check)
 
 
 @router.message(PostSignal.stop, ANSWER, flags=ADMIN)
-async def got_stop(message: Message, state: FSMContext) -> None:
-    price = strategy_service.parse_price(message.text or "")
-    data = await state.get_data()
-    _draft(data | {"stop": str(price)})  # validate the side/levels now, not at the end
-    await state.update_data(stop=str(price))
-    await state.set_state(PostSignal.take_profit)
-    await message.answer(_("post.ask_take_profit"))
+async def got_stop(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
+        price = checks.parse_price(message.text or "")
+        done = checks.check_stop(m, data["side"], Decimal(data["entry"]), price)
+        return {"stop": str(done.value)}, done.notes
+
+    await _answer(message, state, settings, user, check)
 
 
 @router.message(PostSignal.take_profit, ANSWER, flags=ADMIN)
-async def got_take_profit(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip().lower()
-    tp = None if text in AUTO else str(strategy_service.parse_price(text))
-    data = await state.get_data()
-    _draft(data | {"take_profit": tp})
-    await state.update_data(take_profit=tp)
-    await state.set_state(PostSignal.expiry)
-    await message.answer(fmt(_("post.ask_expiry"), default=ORDER_EXPIRY_HOURS))
+async def got_take_profit(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
+        text = (message.text or "").strip().lower()
+        typed = None if text in AUTO else checks.parse_price(text)
+        entry, stop = Decimal(data["entry"]), Decimal(data["stop"])
+        done = checks.check_take_profit(m, data["side"], entry, stop, typed)
+        return {"take_profit": None if typed is None else str(done.value)}, done.notes
+
+    await _answer(message, state, settings, user, check)
 
 
 @router.message(PostSignal.expiry, ANSWER, flags=ADMIN)
-async def got_expiry(message: Message, state: FSMContext) -> None:
-    text = (message.text or "").strip().lower()
-    if text in AUTO:
-        hours = ORDER_EXPIRY_HOURS
-    elif text.isdigit():
-        hours = int(text)
-    else:
-        await message.answer(_("post.expiry_invalid"))
-        return
-    data = await state.get_data()
-    _draft(data | {"expiry": hours})
-    await state.update_data(expiry=hours)
-    await state.set_state(PostSignal.note)
-    await message.answer(_("post.ask_note"))
+async def got_expiry(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
+        text = (message.text or "").strip().lower()
+        hours = ORDER_EXPIRY_HOURS if text in AUTO else parse_int(text, checks.EXPIRY_HOURS)
+        return {"expiry": hours}, ()
+
+    await _answer(message, state, settings, user, check)
 
 
 @router.message(PostSignal.note, ANSWER, flags=ADMIN)
-async def got_note(message: Message, state: FSMContext, user: UserInfo) -> None:
-    text = (message.text or "").strip()
-    await state.update_data(note="" if text.lower() in AUTO else text[:200])
-    draft = _draft(await state.get_data())
-    await state.set_state(PostSignal.confirm)
-    preview = _preview(draft, user)
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("post.btn_publish"), callback_data=PostCB(action="publish"))
-    kb.button(text=_("post.btn_discard"), callback_data=PostCB(action="discard"))
-    visibility = await app_settings.visibility()
-    await message.answer(
-        # the card is HTML rendered by services.signal_views, which escapes the note and symbol
-        fmt(_("post.preview"), card=Html(full_text(preview, user.language, visibility))),
-        reply_markup=kb.as_markup(),
-    )
+async def got_note(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
+        text = (message.text or "").strip()
+        return {"note": "" if text.lower() in AUTO else text[:200]}, ()
+
+    await _answer(message, state, settings, user, check)
+
+
+# -- back, publish, discard ---------------------------------------------------------------------
+async def _back(target: Message, state: FSMContext, settings: Settings, user: UserInfo) -> None:
+    previous = STEPS[max(0, step_index(await state.get_state()) - 1)]
+    await state.set_state(previous)
+    if previous is PostSignal.symbol:
+        await target.answer(_("post.q_symbol"))
+        return
+    data = await state.get_data()
+    m = await _market(target, state, settings, data)
+    if m is not None:
+        await _ask(target, previous, data, m, user)
+
+
+@router.callback_query(StateFilter(PostSignal), PostCB.filter(F.action == "back"), flags=ADMIN)
+async def back_button(
+    query: CallbackQuery, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _back(query.message, state, settings, user)
+
+
+@router.message(StateFilter(PostSignal), Command("back"), flags=ADMIN)
+async def back_command(
+    message: Message, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    await _back(message, state, settings, user)
 
 
 @router.callback_query(PostSignal.confirm, PostCB.filter(F.action == "publish"), flags=ADMIN)
-async def publish(query: CallbackQuery, state: FSMContext, user: UserInfo) -> None:
-    draft = _draft(await state.get_data())
-    await state.clear()
-    view = await strategy_service.publish_manual(user.telegram_id, draft)
+async def publish(
+    query: CallbackQuery, state: FSMContext, settings: Settings, user: UserInfo
+) -> None:
+    data = await state.get_data()
+    await state.clear()  # a second tap finds no dialog: one signal per preview
+    try:  # checked again: the price may have moved since the preview
+        view = await manual.publish(user.telegram_id, request_of(data), limits(settings))
+    except UserFacingError as exc:
+        await state.set_data(data)
+        await state.set_state(PostSignal.confirm)
+        await query.answer(as_plain_text(reason(exc))[:200], show_alert=True)
+        if isinstance(query.message, Message):
+            await query.message.answer(reason(exc), reply_markup=keyboard(PostSignal.confirm))
+        return
     published = fmt(_("post.published"), id=view.id)
     await query.answer(as_plain_text(published))
     if isinstance(query.message, Message):
@@ -172,28 +262,4 @@ async def discard(query: CallbackQuery, state: FSMContext) -> None:
 
 @router.message(PostSignal.confirm, ANSWER, flags=ADMIN)
 async def confirm_by_text(message: Message) -> None:
-    await message.answer(_("post.use_buttons"))
-
-
-def _draft(data: dict[str, Any]) -> strategy_service.ManualDraft:
-    tp = data.get("take_profit")
-    return strategy_service.draft_manual(
-        data["symbol"],
-        data["side"],
-        Decimal(data["entry"]),
-        Decimal(data["stop"]),
-        Decimal(tp) if tp else None,
-        int(data.get("expiry", ORDER_EXPIRY_HOURS)),
-        str(data.get("note", "")),
-    )
-
-
-def _preview(draft: strategy_service.ManualDraft, user: UserInfo) -> SignalView:
-    now = datetime.now(UTC)
-    return SignalView(
-        id=0, symbol=draft.symbol, side=draft.side, status=SignalStatus.PUBLISHED,
-        close_reason=None, version=1, entry=draft.entry, stop=draft.stop,
-        take_profit=draft.take_profit, digits=signals.digits_for(draft.symbol),
-        published_at=now, expires_at=now + timedelta(hours=draft.expiry_hours), result_r=None,
-        rationale=draft.note, price_adjusted=False, source="manual",
-    )  # fmt: skip
+    await message.answer(_("post.use_buttons_back"))

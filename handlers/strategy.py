@@ -16,6 +16,7 @@ from handlers.render import Html, as_plain_text, fmt
 from models.users import Role
 from services import app_settings, signals
 from services import strategy as strategy_service
+from services.numbers import CHAT_ID, SIGNAL_ID, looks_numeric, parse_int
 from services.users import UserInfo
 
 router = Router(name=__name__)
@@ -84,11 +85,11 @@ async def toggle(
 
 @router.message(Command("cancel_signal"), flags=ADMIN)
 async def cancel_signal(message: Message, command: CommandObject, user: UserInfo) -> None:
-    arg = (command.args or "").strip().lstrip("#")
-    if not arg.isdigit():
+    arg = (command.args or "").strip().removeprefix("#")
+    if not looks_numeric(arg):
         await message.answer(_("strategy.cancel_usage"))
         return
-    view = await signals.cancel(int(arg), user.telegram_id)
+    view = await signals.cancel(parse_int(arg, SIGNAL_ID), user.telegram_id)
     await message.answer(fmt(_("strategy.cancelled"), id=view.id, symbol=view.symbol))
 
 
@@ -104,7 +105,7 @@ async def route(message: Message, command: CommandObject, user: UserInfo, bot: B
     symbol = strategy_service.check_symbol(parts[0])
     target = parts[1]
     try:
-        chat = await bot.get_chat(int(target) if target.lstrip("-").isdigit() else target)
+        chat = await bot.get_chat(parse_int(target, CHAT_ID) if looks_numeric(target) else target)
         me = await bot.get_chat_member(chat.id, bot.id)
     except TelegramAPIError:
         await message.answer(fmt(_("strategy.route_unknown_chat"), chat=target))
@@ -123,10 +124,11 @@ async def route(message: Message, command: CommandObject, user: UserInfo, bot: B
 @router.message(Command("unroute"), flags=ADMIN)
 async def unroute(message: Message, command: CommandObject, user: UserInfo) -> None:
     parts = (command.args or "").split()
-    if len(parts) != 2 or not parts[1].lstrip("-").isdigit():
+    if len(parts) != 2 or not looks_numeric(parts[1]):
         await message.answer(_("strategy.unroute_usage"))
         return
-    await strategy_service.remove_route(user.telegram_id, parts[0], int(parts[1]))
+    chat_id = parse_int(parts[1], CHAT_ID)  # before the query: the column holds 64 bits
+    await strategy_service.remove_route(user.telegram_id, parts[0], chat_id)
     await message.answer(fmt(_("strategy.route_removed"), symbol=parts[0].upper()))
 
 

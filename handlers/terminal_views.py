@@ -13,6 +13,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.render import Html, fmt
 from services.copy_sizing import Limits
+from services.numbers import TicketField
 from services.terminal_settings import FIELDS
 from services.terminals import AccountView, PositionView, TerminalView
 
@@ -41,7 +42,7 @@ class PosCB(CallbackData, prefix="pos"):
 
     action: str  # close | close_yes | keep
     device_id: str
-    ticket: int
+    ticket: TicketField  # range-checked: a forged ticket never reaches a query
 
 
 def money(value: Decimal) -> str:

@@ -1,4 +1,5 @@
-"""Signals and their life: revisions, approvals, chart cache, per-symbol strategy state."""
+"""Signals and their life: revisions, approvals, chart cache, per-symbol strategy state and
+recent market bars."""
 
 from __future__ import annotations
 
@@ -156,6 +157,28 @@ class SymbolState(Model):
 
     class Meta:
         table = "symbol_states"
+
+
+class MarketBar(Model):
+    """A recent closed bar of a symbol, stored as the trading loop applies it (the loop runs on
+    the scheduler leader; every replica reads these): the last known price and the chart
+    window of manual signals. `recorded_at` is when the loop stored it (wall clock), which
+    tells whether the symbol's feed is live. Old bars are pruned as new ones arrive."""
+
+    id = fields.BigIntField(primary_key=True)
+    symbol = fields.CharField(max_length=24)
+    time = fields.DatetimeField()  # the bar's open time (UTC)
+    timeframe_s = fields.IntField()
+    open = fields.FloatField()
+    high = fields.FloatField()
+    low = fields.FloatField()
+    close = fields.FloatField()
+    volume = fields.FloatField(default=0.0)
+    recorded_at = fields.DatetimeField()
+
+    class Meta:
+        table = "market_bars"
+        unique_together = (("symbol", "time"),)
 
 
 class ChannelRoute(Model):

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
+from services.numbers import SignalIdField
+
 
 class SignalCB(CallbackData, prefix="sig"):
     action: str  # approve | reject | details | consent
-    signal_id: int
+    signal_id: SignalIdField  # range-checked: a forged id never reaches a query
 
 
 class UpgradeCB(CallbackData, prefix="upg"):

@@ -24,7 +24,7 @@ from trading.candles import Bar
 from trading.feeds import PushFeed
 
 log = logging.getLogger(__name__)
-_SIGNAL_COMMENT = re.compile(r"^sd:(\d+)$")
+_SIGNAL_COMMENT = re.compile(r"^sd:([0-9]{1,10})$")  # ASCII digits only: \d matches any script
 _COMMAND_ID = re.compile(r"(cmd_[0-9a-f]{8,})")
 
 __all__ = ["on_account", "on_ack", "on_bars", "on_symbols", "register", "set_bar_feed"]

@@ -17,7 +17,7 @@ from decimal import Decimal
 import numpy as np
 
 from models.signals import CloseReason, SignalSource, SignalStatus, SymbolState
-from services import signals
+from services import market_data, signals
 from services.errors import InvalidInput
 from services.signal_views import SignalView
 from trading.backtest_types import BacktestConfig, OrderEvent, OrderEventKind, Trade
@@ -100,6 +100,9 @@ class SymbolRunner:
         if state.last_bar_time is not None and bar.time <= state.last_bar_time:
             self.replay([bar])  # already applied before a restart: rebuild state only
             return BarOutcome(bar.time, 0, 0, 0)
+        # The last known price for every replica (manual signals); stored before the strategy
+        # steps, so a failure here leaves nothing consumed and the retry starts clean.
+        await market_data.record_bar(self.symbol, bar, self.timeframe_s)
         result = self.strategy.step(bar, allow_new=not state.paused)
         self._remember(result)
         outcome = await self._apply(result)

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.users import Role, User, UserStatus
 from services import audit
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.numbers import TELEGRAM_ID, looks_numeric, parse_int
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud safely
@@ -111,12 +112,13 @@ async def get_by_telegram_id(telegram_id: int) -> UserInfo:
 
 
 async def find(query: str) -> UserInfo:
-    """Find by Telegram id or @username (case-insensitive)."""
+    """Find by Telegram id or @username (case-insensitive). Text that looks like a number is
+    an id: refused (InvalidInput) unless it is ASCII digits within Telegram's range."""
     text = query.strip()
     if not text:
         raise InvalidInput("error.user_query_empty")
-    if text.lstrip("-").isdigit():
-        row = await User.get_or_none(telegram_id=int(text))
+    if looks_numeric(text):  # an id, checked before the query (ASCII digits, in range)
+        row = await User.get_or_none(telegram_id=parse_int(text, TELEGRAM_ID))
     else:
         row = await User.get_or_none(username__iexact=text.removeprefix("@"))
     if row is None:

@@ -30,14 +30,16 @@ class ChartLevels:
     """What to draw over the candles. Times are aware datetimes or unix seconds of bar OPENs
     (as in `Setup`); prices in quote units. `digits`: decimals of the price labels (None:
     inferred from the candles). `title` e.g. "EURUSD H1 · SELL · v2"; `status` a short
-    right-aligned note such as "Pending" or "Filled at 1.07219"."""
+    right-aligned note such as "Pending" or "Filled at 1.07219". `point1`/`point2` are the
+    Fib-RSI points; None for a signal without them (a manual one): no points, no leg, and the
+    risk/reward bands start at the last bar."""
 
     side: Side
     entry: float
     stop: float
     take_profit: float
-    point1: tuple[datetime | int, float]
-    point2: tuple[datetime | int, float]
+    point1: tuple[datetime | int, float] | None = None
+    point2: tuple[datetime | int, float] | None = None
     trigger_time: datetime | int | None = None
     leg2_start: datetime | int | None = None
     title: str = ""
@@ -49,7 +51,8 @@ class ChartLevels:
             msg = f"side must be Side.BUY/Side.SELL or 'buy'/'sell', got {self.side!r}"
             raise ValueError(msg)
         object.__setattr__(self, "side", Side(self.side))  # also accept "buy"/"sell"
-        prices = (self.entry, self.stop, self.take_profit, self.point1[1], self.point2[1])
+        points = tuple(p[1] for p in (self.point1, self.point2) if p is not None)
+        prices = (self.entry, self.stop, self.take_profit, *points)
         if not all(math.isfinite(p) for p in prices):
             msg = f"chart levels must be finite prices, got {prices}; check the setup"
             raise ValueError(msg)
@@ -97,6 +100,8 @@ def chart_window(candles: Candles, levels: ChartLevels, bars: int = 120) -> tupl
         raise ValueError(msg)
     n = len(candles)
     start = max(0, n - bars)
+    if levels.point1 is None:
+        return start, n
     p1 = int(np.searchsorted(candles.time, _unix(levels.point1[0]), side="left"))
     if p1 < start:
         start = max(p1 - POINT1_MARGIN_BARS, n - max(bars, MAX_BARS), 0)

@@ -119,13 +119,13 @@ def _feed_points(t: ChartTemplate, levels: ChartLevels, times: NDArray[np.int64]
     xs: list[float] = []
     ys: list[float] = []
     points = ((levels.point1, sell), (levels.point2, not sell))
-    for label, ((when, price), is_high) in zip(t.point_labels, points, strict=True):
-        x = bar_x(times, when)
+    for label, (point, is_high) in zip(t.point_labels, points, strict=True):
+        x = None if point is None else bar_x(times, point[0])
         label.set_visible(x is not None)
-        if x is not None:
+        if point is not None and x is not None:
             xs.append(x)
-            ys.append(price)
-            label.xy = (x, price)
+            ys.append(point[1])
+            label.xy = (x, point[1])
             label.set_position((0, 13 if is_high else -13))
     t.leg.set_data(xs, ys)
 
@@ -214,7 +214,10 @@ def render_signal_chart(
         t = chart_template(width_px, height_px, dpi)
         x_lim = _feed_axes(t, win, levels, fmt)
         _feed_candles(t, win)
-        x2 = bar_x(win.time, levels.point2[0])
+        if levels.point2 is None:  # no Fib points (a manual signal): the bands start now
+            x2: int | None = len(win) - 1
+        else:
+            x2 = bar_x(win.time, levels.point2[0])
         _feed_levels(t, levels, float(x_lim[0] if x2 is None else x2), x_lim[1], fmt)
         _feed_points(t, levels, win.time)
         _feed_rsi(t, values[start:stop], win.time, levels)

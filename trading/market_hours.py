@@ -94,3 +94,24 @@ def next_close(symbol: str | SymbolSpec, t: datetime) -> datetime:
             return _at(d, end)
     msg = "no close within 8 days: calendar misconfigured"  # pragma: no cover
     raise RuntimeError(msg)  # pragma: no cover
+
+
+def open_seconds(symbol: str | SymbolSpec, start: datetime, end: datetime) -> float:
+    """Seconds of trading time in `[start, end)` (aware instants; 0 when `end <= start`).
+
+    Formula: the sum over the sessions that overlap the interval of their overlap, so a
+    weekend or the metals' daily pause counts for nothing. Used to tell a stalled feed from a
+    closed market: "no bar for 3 hours" means stalled only if the market was open for them.
+    Reference: STRATEGY.md "Market hours"."""
+    require_aware(start, "start")
+    require_aware(end, "end")
+    total = 0.0
+    t = start
+    while t < end:
+        t = next_open(symbol, t)
+        if t >= end:
+            break
+        close = min(next_close(symbol, t), end)
+        total += (close - t).total_seconds()
+        t = close
+    return total

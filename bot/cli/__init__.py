@@ -12,6 +12,9 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from services.errors import InvalidInput
+from services.numbers import IntBound, parse_int
+
 
 class CliError(Exception):
     """Bad input on the command line: printed as one line, exit code 2."""
@@ -20,6 +23,19 @@ class CliError(Exception):
 class CliFailure(Exception):
     """Something outside the code failed (the database, Telegram, a busy port): one line,
     exit code 1."""
+
+
+def int_option(text: str | int, bound: IntBound, option: str) -> int:
+    """The whole number of a command-line option: ASCII digits only (argparse's `int` takes
+    "١٢", "+5" and "5_000", and has no upper bound), within `bound`; else CliError (one line,
+    exit code 2). An int passes through: it is the option's default."""
+    if isinstance(text, int):
+        return text
+    try:
+        return parse_int(text, bound)
+    except InvalidInput:
+        msg = f"{option} must be {bound.describe()} (ASCII digits), got {text[:32]!r}"
+        raise CliError(msg) from None
 
 
 # Order is the order shown in --help.

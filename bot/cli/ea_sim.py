@@ -20,15 +20,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.cli import CliError
+from bot.cli import CliError, int_option
 from bot.logs import setup_logging
 from ea.client import EAClient, EAConfig, Guards
 from ea.client_exec import MAGIC
 from ea.client_sim import paper_broker, replay_bars
+from services.numbers import INT64_MAX, IntBound
 from trading.candles import CandleDataError, Candles, load_csv
 from trading.symbols import UnknownSymbolError
 
 log = logging.getLogger("ea")
+# Whole-number options (CLI only: the message key is the generic one, never shown here).
+POLL_WAIT = IntBound("error.number_invalid", 0, 30, "long-poll seconds")
+POINTS = IntBound("error.number_invalid", 0, 100_000, "a number of points")
+POSITIONS = IntBound("error.number_invalid", 1, 100_000, "a number of positions")
+MAGIC_NUMBER = IntBound("error.number_invalid", 0, INT64_MAX, "a magic number")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,14 +54,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--prices", help="paper: candle CSV to replay as the market")
     add("--prices-symbol", help="paper: the symbol of --prices (default: the first symbol)")
     add("--interval", type=float, default=1.0, help="paper: seconds per replayed bar")
-    add("--spread-points", type=int, default=0, help="paper: fixed spread")
-    add("--max-spread", type=int, help="guard: refuse opens above this spread (points)")
+    add("--spread-points", default=0, help="paper: fixed spread")
+    add("--max-spread", help="guard: refuse opens above this spread (points)")
     add("--max-lot", help="guard: refuse opens above this volume (lots)")
-    add("--max-positions", type=int, help="guard: max open positions + orders of ours")
-    add("--magic", type=int, default=MAGIC, help=f"magic number (default {MAGIC})")
-    add("--poll-wait", type=int, default=25, help="long-poll seconds, 0-30 (default 25)")
+    add("--max-positions", help="guard: max open positions + orders of ours")
+    add("--magic", default=MAGIC, help=f"magic number (default {MAGIC})")
+    add("--poll-wait", default=25, help="long-poll seconds, 0-30 (default 25)")
     add("--account-every", type=float, default=10.0, help="account report period, seconds")
     parser.set_defaults(func=run)
+
+
+def _optional_int(text: str | None, bound: IntBound, option: str) -> int | None:
+    return None if text is None else int_option(text, bound, option)
 
 
 def _positive(text: str, name: str) -> Decimal:
@@ -82,9 +92,7 @@ def config_from(args: argparse.Namespace) -> EAConfig:
     if url.scheme not in ("http", "https") or not url.hostname:
         msg = f"--server must be an http(s) URL such as http://127.0.0.1:8080, got {args.server!r}"
         raise CliError(msg)
-    if not 0 <= args.poll_wait <= 30:
-        msg = f"--poll-wait must be 0-30 seconds, got {args.poll_wait}"
-        raise CliError(msg)
+    poll_wait = int_option(args.poll_wait, POLL_WAIT, "--poll-wait")
     if args.account_every <= 0 or args.interval <= 0:
         msg = "--account-every and --interval must be > 0 seconds"
         raise CliError(msg)
@@ -93,13 +101,14 @@ def config_from(args: argparse.Namespace) -> EAConfig:
         msg = "--symbols needs at least one symbol, e.g. EURUSD"
         raise CliError(msg)
     guards = Guards(
-        max_spread_points=args.max_spread,
+        max_spread_points=_optional_int(args.max_spread, POINTS, "--max-spread"),
         max_lot=None if args.max_lot is None else _positive(args.max_lot, "--max-lot"),
-        max_positions=args.max_positions,
+        max_positions=_optional_int(args.max_positions, POSITIONS, "--max-positions"),
     )
     return EAConfig(
         device_id=args.device.strip(), secret=secret, state_path=Path(args.state),
-        server=args.server, magic=args.magic, guards=guards, poll_wait_s=args.poll_wait,
+        server=args.server, magic=int_option(args.magic, MAGIC_NUMBER, "--magic"),
+        guards=guards, poll_wait_s=poll_wait,
         account_interval_s=args.account_every, symbols=symbols,
     )  # fmt: skip
 
@@ -125,7 +134,8 @@ def _broker(args: argparse.Namespace, symbols: tuple[str, ...]) -> Any:
             raise CliError(exc.message) from None
     try:
         balance = _positive(args.balance, "--balance")
-        return paper_broker(symbols, balance=balance, spread_points=args.spread_points)
+        spread = int_option(args.spread_points, POINTS, "--spread-points")
+        return paper_broker(symbols, balance=balance, spread_points=spread)
     except (UnknownSymbolError, ValueError) as exc:
         raise CliError(str(exc)) from None
 

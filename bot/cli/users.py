@@ -9,10 +9,11 @@ import json
 from typing import Any
 
 from bot import db
-from bot.cli import CliError
+from bot.cli import CliError, int_option
 from bot.cli.run import settings_or_exit
 from services import users as users_service
-from services.errors import UserFacingError
+from services.errors import InvalidInput, UserFacingError
+from services.numbers import LIST_LIMIT, TELEGRAM_ID
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.set_defaults(func=show_user)
     lst = sub.add_parser("list", help="list recent users")
     lst.add_argument("--search", default="")
-    lst.add_argument("--limit", type=int, default=20)
+    lst.add_argument("--limit", default=20, help="how many (1 to 1000, default 20)")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=list_users)
 
@@ -49,6 +50,9 @@ def show_user(args: argparse.Namespace) -> int:
     url = settings_or_exit().database_url
     try:
         info = asyncio.run(_with_db(url, lambda: users_service.find(args.user)))
+    except InvalidInput:
+        msg = f"{args.user[:32]!r} is not {TELEGRAM_ID.describe()} (ASCII digits) or an @username"
+        raise CliError(msg) from None
     except UserFacingError as exc:
         msg = f"no such user: {args.user} ({exc.key})"
         raise CliError(msg) from None
@@ -62,11 +66,9 @@ def show_user(args: argparse.Namespace) -> int:
 
 
 def list_users(args: argparse.Namespace) -> int:
-    if args.limit < 1:
-        msg = f"--limit must be a positive number of users, got {args.limit}"
-        raise CliError(msg)
+    limit = int_option(args.limit, LIST_LIMIT, "--limit")
     url = settings_or_exit().database_url
-    rows = asyncio.run(_with_db(url, lambda: users_service.search(args.search, args.limit)))
+    rows = asyncio.run(_with_db(url, lambda: users_service.search(args.search, limit)))
     if args.json:
         print(json.dumps([_as_dict(r) for r in rows], ensure_ascii=False))
     else:

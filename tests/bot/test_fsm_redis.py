@@ -8,6 +8,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,8 +20,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import build_i18n, create_dispatcher, create_web_app
 from bot.settings import Settings, load_settings
 from models.users import Role
+from services import market_data
 from services import users as users_service
 from tests.bot.recording import RecordingSession, make_bot, text_update
+from trading.candles import Bar
 
 ADMIN = 7001
 
@@ -96,15 +99,18 @@ async def test_a_dialog_begun_on_one_replica_continues_on_another(
     database: str, redis_url: str
 ) -> None:
     await users_service.seed(ADMIN, "Adm", "adm", Role.ADMIN)
+    bar_time = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    await market_data.record_bar("EURUSD", Bar(bar_time, *[1.08412] * 4), 3600)  # a live feed
     ask_symbol, ask_side, cancelled, nothing = texts(
-        "post.ask_symbol", "post.ask_side", "cancel.done", "cancel.nothing"
+        "post.q_symbol", "post.q_side", "cancel.done", "cancel.nothing"
     )
     a = Replica(settings_with(redis_url))
     await a.dp.storage.redis.flushdb()  # type: ignore[attr-defined]
     assert await a.say("/post") == [ask_symbol]
     await a.close()
     b = Replica(settings_with(redis_url))
-    assert await b.say("EURUSD") == [ask_side.format(symbol="EURUSD")]  # state from Redis
+    side = ask_side.format(symbol="EURUSD", last="1.08412", time=f"{bar_time:%d %b %H:%M}")
+    assert await b.say("EURUSD") == [side]  # state from Redis
     await b.close()
     c = Replica(settings_with(redis_url))
     assert await c.say("/cancel") == [cancelled]
@@ -114,7 +120,7 @@ async def test_a_dialog_begun_on_one_replica_continues_on_another(
 
 async def test_without_redis_each_process_keeps_its_own_dialogs(database: str) -> None:
     await users_service.seed(ADMIN, "Adm", "adm", Role.ADMIN)
-    ask_symbol, nothing = texts("post.ask_symbol", "cancel.nothing")
+    ask_symbol, nothing = texts("post.q_symbol", "cancel.nothing")
     a = Replica(settings_with(None))
     assert await a.say("/post") == [ask_symbol]
     b = Replica(settings_with(None))

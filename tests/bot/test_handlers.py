@@ -228,3 +228,42 @@ async def test_throttling_drops_excess_with_one_warning(database: str) -> None:
     assert texts.count("There is nothing to cancel.") == 3
     assert texts.count("You are sending too fast. Please wait a few seconds.") == 1
     assert len(texts) == 4
+
+
+# Forged callback data: the ids are the user's to choose, and must never reach a query.
+FORGED_IDS = ["99999999999999999999999", str(2**63), str(2**64), "-5", "0", "+5", "١٢", " 7"]
+
+
+@pytest.mark.parametrize(
+    ("user", "template"),
+    [
+        (SUB, "sig:approve:{}"),
+        (SUB, "sig:details:{}"),
+        (SUB, "sig:consent:{}"),
+        (ADMIN, "adm:ban:{}"),
+        (ADMIN, "adm:unban:{}"),
+        (SUB, "pos:close:dev_abcdefghijkl:{}"),
+        (SUB, "pos:close_yes:dev_abcdefghijkl:{}"),
+    ],
+)
+async def test_forged_ids_in_callbacks_get_an_alert_not_a_query(
+    h: Harness, user: int, template: str
+) -> None:
+    stale = "This button is out of date or not valid. Open the menu again with /menu."
+    for value in FORGED_IDS:
+        calls = await h.press(user, template.format(value))
+        (answer,) = [c for c in calls if type(c).__name__ == "AnswerCallbackQuery"]
+        if template.startswith("adm:") and value == "0":  # 0 means "no user" in AdminCB
+            assert (answer.text or "").startswith("“0” is not a Telegram user id")
+        else:
+            assert answer.text == stale, value
+        assert answer.show_alert
+        assert not [c for c in calls if type(c).__name__ == "SendMessage"], value
+    assert not await Notification.filter(kind="ops.alert").exists()
+
+
+@pytest.mark.parametrize("data", ["zzz:1", "sig", "adm:nope:1:2:3", "post:buy", "pos:close:dev_x"])
+async def test_buttons_no_handler_takes_are_answered(h: Harness, data: str) -> None:
+    calls = await h.press(ADMIN, data)
+    (answer,) = [c for c in calls if type(c).__name__ == "AnswerCallbackQuery"]
+    assert answer.show_alert and "out of date" in (answer.text or "")

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("en", "es", "ru")
 CALL = re.compile(r"""(?<![\w.])_{1,2}\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']\s*\)""")
 KEY_ERRORS = re.compile(
-    r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput|TransitionRefused)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
+    r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput|TransitionRefused|IntBound|_note)"""
+    r"""\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
 )
 GETTEXT = re.compile(r"""\.gettext\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
 DYNAMIC = (

@@ -5,13 +5,19 @@ from __future__ import annotations
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
+from bot import db
 from bot.app import AppRunner
 from bot.emulator import EmulatorClient, EmulatorServer
 from bot.settings import Settings, load_settings
+from models.users import Role
+from services import app_settings as stored_settings
+from services import users as users_service
+from trading.feeds import PushFeed
 
 TOKEN = "123456789:E2E-test-token-abcdefghijkl"
 OWNER, ADMIN, SUB, VISITOR = 1000001, 1000004, 1000002, 1000003
@@ -92,3 +98,39 @@ async def webhook_app(clean_db: str, emulator: EmulatorServer) -> AsyncIterator[
     settings = app_settings(clean_db, emulator.url, **webhook_settings("webhook"))
     async with running_app(settings) as runner:
         yield runner
+
+
+def text(m: dict[str, Any]) -> str:
+    return str(m.get("text") or m.get("caption") or "")
+
+
+async def say(tg: EmulatorClient, user: int, line: str) -> dict[str, Any]:
+    """Type `line` as `user`; the bot's next new message in that chat."""
+    await tg.send(user, line)
+    return dict(await tg.wait_for_bot(user, timeout=10))
+
+
+@pytest.fixture
+async def owner_app(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient
+) -> AsyncIterator[tuple[AppRunner, PushFeed]]:
+    """The app with the owner Olivia, the subscriber Sam and the visitor Nico, free summaries
+    at once, and an EURUSD trading loop on bars the test pushes (all closed: the feed's clock
+    is in 2030)."""
+    await db.init_db(clean_db)
+    await users_service.seed(OWNER, "Olivia", "olivia", Role.OWNER)
+    await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)
+    await users_service.seed(VISITOR, "Nico", "nico", Role.PUBLIC)
+    await stored_settings.put("signals.free_delay_hours", 0)
+    await db.close_db()
+    feed = PushFeed(clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
+    settings = app_settings(
+        clean_db, emulator.url, symbols="EURUSD", loop_poll_s=0.01,
+        sender_rate_per_s=500, sender_per_chat_per_s=100, throttle_rate=100, throttle_burst=100,
+    )  # fmt: skip
+    runner = AppRunner(settings, migrate=False, feeds={"EURUSD": feed})
+    await runner.start()
+    try:
+        yield runner, feed
+    finally:
+        await runner.stop()

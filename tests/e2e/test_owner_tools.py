@@ -4,88 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from decimal import Decimal as D
 
-import pytest
-
-from bot import db
-from bot.app import AppRunner
-from bot.emulator import EmulatorClient, EmulatorServer
+from bot.emulator import EmulatorClient
 from models.audit import AuditLog
-from models.signals import ChannelRoute, Signal, SignalSource, SignalStatus, SymbolState
-from models.users import Role
-from services import app_settings
-from services import users as users_service
-from tests.e2e.conftest import ADMIN, OWNER, SUB, VISITOR
-from tests.e2e.conftest import app_settings as make_settings
+from models.signals import ChannelRoute, Signal, SignalStatus, SymbolState
+from tests.e2e.conftest import ADMIN, OWNER, SUB, say, text
 from trading.candles import load_csv
-from trading.feeds import PushFeed
 
 CHANNEL = -1001234567890
-
-
-def text(m: dict) -> str:
-    return m.get("text") or m.get("caption") or ""
-
-
-@pytest.fixture
-async def owner_app(
-    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient
-) -> AsyncIterator[tuple[AppRunner, PushFeed]]:
-    await db.init_db(clean_db)
-    await users_service.seed(OWNER, "Olivia", "olivia", Role.OWNER)
-    await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)
-    await users_service.seed(VISITOR, "Nico", "nico", Role.PUBLIC)
-    await app_settings.put("signals.free_delay_hours", 0)
-    await db.close_db()
-    feed = PushFeed(clock=lambda: datetime(2030, 1, 1, tzinfo=UTC))
-    settings = make_settings(
-        clean_db, emulator.url, symbols="EURUSD", loop_poll_s=0.01,
-        sender_rate_per_s=500, sender_per_chat_per_s=100, throttle_rate=100, throttle_burst=100,
-    )  # fmt: skip
-    runner = AppRunner(settings, migrate=False, feeds={"EURUSD": feed})
-    await runner.start()
-    try:
-        yield runner, feed
-    finally:
-        await runner.stop()
-
-
-async def say(tg: EmulatorClient, user: int, line: str) -> dict:
-    await tg.send(user, line)
-    return await tg.wait_for_bot(user, timeout=10)
-
-
-async def test_post_dialog_validates_previews_and_publishes(owner_app, tg: EmulatorClient) -> None:
-    assert "Which symbol" in text(await say(tg, OWNER, "/post"))
-    assert "Unknown symbol “BTCXYZ”" in text(await say(tg, OWNER, "btcxyz"))
-    side = await say(tg, OWNER, "xauusd")
-    await tg.press(OWNER, OWNER, side["message_id"], text="BUY")
-    assert "Entry price" in text(await tg.wait_for_bot(OWNER, timeout=10))
-    assert "is not a price" in text(await say(tg, OWNER, "abc"))
-    assert "Stop price" in text(await say(tg, OWNER, "2350.5"))
-    assert "do not fit the side" in text(await say(tg, OWNER, "2360"))  # stop above a buy entry
-    assert "Take-profit" in text(await say(tg, OWNER, "2340"))
-    assert "expiry in hours" in text(await say(tg, OWNER, "auto"))
-    assert "rationale" in text(await say(tg, OWNER, "48"))
-    preview = await say(tg, OWNER, "Breakout retest")
-    body = text(preview)
-    assert "Preview" in body and "2350.50" in body and "2340.00" in body and "2384.63" in body
-    assert not await Signal.exists(source=SignalSource.MANUAL)  # nothing before Publish
-    await tg.press(OWNER, OWNER, preview["message_id"], text="📣 Publish")
-    await tg.wait_for(OWNER, lambda m: "Published as signal" in text(m), timeout=10)
-    sig = await Signal.get(source=SignalSource.MANUAL)
-    assert (sig.symbol, sig.side, sig.entry, sig.stop, sig.take_profit) == (
-        "XAUUSD",
-        "buy",
-        D("2350.50"),
-        D("2340.00"),
-        D("2384.63"),
-    )
-    card = await tg.wait_for(SUB, lambda m: f"#{sig.id}" in text(m), timeout=10, after_seq=0)
-    assert "Breakout retest" in text(card) and "2350.50" in text(card)
 
 
 async def test_cancel_leaves_the_dialog(owner_app, tg: EmulatorClient) -> None:

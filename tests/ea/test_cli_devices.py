@@ -44,6 +44,13 @@ def test_add_list_revoke(env: None, capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["devices", "add", "--user", "990002", "--name", ""], "1 to 64 characters"),
         (["devices", "add", "--user", "0", "--name", "x"], "positive Telegram id"),
+        (["devices", "add", "--user", "9" * 23, "--name", "x"], "positive Telegram id"),
+        (["devices", "add", "--user", str(2**63), "--name", "x"], "positive Telegram id"),
+        (["devices", "add", "--user", "١٢", "--name", "x"], "got '١٢'"),
+        (["devices", "add", "--user", "+5", "--name", "x"], "(ASCII digits)"),
+        (["devices", "add", "--user", "abc", "--name", "x"], "positive Telegram id"),
+        (["devices", "list", "--user", str(2**64)], "positive Telegram id"),
+        (["devices", "list", "--user", "-1"], "positive Telegram id"),
         (["devices", "revoke", "dev_nope"], "no terminal dev_nope"),
     ],
 )

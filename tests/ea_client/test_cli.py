@@ -19,7 +19,15 @@ from tests.ea_client.fake_server import FakeServer
     [
         (["--device", DEVICE], "--secret is required"),
         (["--device", DEVICE, "--secret", "s", "--server", "ftp://x"], "--server must be"),
-        (["--device", DEVICE, "--secret", "s", "--poll-wait", "31"], "--poll-wait must be 0-30"),
+        (
+            ["--device", DEVICE, "--secret", "s", "--poll-wait", "31"],
+            "--poll-wait must be long-poll seconds from 0 to 30",
+        ),
+        (["--device", DEVICE, "--secret", "s", "--poll-wait", "٣"], "--poll-wait must be"),
+        (["--device", DEVICE, "--secret", "s", "--magic", str(2**64)], "--magic must be"),
+        (["--device", DEVICE, "--secret", "s", "--max-spread", "+5"], "--max-spread must be"),
+        (["--device", DEVICE, "--secret", "s", "--max-positions", "0"], "--max-positions must"),
+        (["--device", DEVICE, "--secret", "s", "--spread-points", "1e5"], "--spread-points must"),
         (["--device", DEVICE, "--secret", "s", "--symbols", "FOO"], "unknown symbol 'FOO'"),
         (["--device", DEVICE, "--secret", "s", "--balance", "-1"], "--balance must be"),
         (["--device", DEVICE, "--secret", "s", "--max-lot", "x"], "--max-lot must be"),

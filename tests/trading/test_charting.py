@@ -207,3 +207,21 @@ def test_spread_apart_keeps_order_and_gap(
     assert got == pytest.approx(placed)
     ordered = sorted(got)
     assert all(b - a >= gap - 1e-9 for a, b in zip(ordered, ordered[1:], strict=False))
+
+
+def test_a_chart_without_fib_points(eurusd: Candles, setups: list[Setup]) -> None:
+    """A manual signal has no points 1 and 2: no leg, no circled labels, the bands start at
+    the last bar; the levels are still drawn (the picture differs when they move)."""
+    setup = first(setups, Side.SELL)
+    sub = eurusd.slice(0, setup.leg2_end_index + 1)
+    manual = ChartLevels(Side.SELL, setup.entry, setup.stop, setup.take_profit, title="manual")
+    assert chart_window(sub, manual, 120) == (max(0, len(sub) - 120), len(sub))
+    png = render_signal_chart(sub, manual)
+    assert png_size(png) == (960, 600)
+    assert png == render_signal_chart(sub, manual), "deterministic"
+    with_points = ChartLevels.from_setup(setup, title="manual")
+    assert png != render_signal_chart(sub, with_points)
+    moved = ChartLevels(
+        Side.SELL, setup.entry, setup.stop * 1.001, setup.take_profit, title="manual"
+    )
+    assert png != render_signal_chart(sub, moved)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from trading.market_hours import is_open, next_close, next_open
+from trading.market_hours import is_open, next_close, next_open, open_seconds
 from trading.symbols import get_spec
 
 NY = ZoneInfo("America/New_York")
@@ -92,3 +92,28 @@ def test_unknown_symbols_use_the_name_heuristic() -> None:
     assert is_open("AUDCAD", t)
     assert not is_open("XAGUSD", t)
     assert next_open("XAGUSD", t) - t == timedelta(minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("symbol", "start", "end", "hours"),
+    [
+        ("EURUSD", ny(2024, 3, 12, 9), ny(2024, 3, 12, 12), 3),  # a Tuesday morning
+        ("EURUSD", ny(2024, 3, 12, 12), ny(2024, 3, 12, 9), 0),  # end before start
+        ("EURUSD", ny(2024, 3, 8, 16), ny(2024, 3, 11, 0), 1 + 7),  # Fri 16:00 -> Mon 00:00
+        ("XAUUSD", ny(2024, 3, 8, 16), ny(2024, 3, 11, 0), 1 + 6),  # gold opens Sun 18:00
+        ("XAUUSD", ny(2024, 3, 12, 16), ny(2024, 3, 12, 19), 2),  # the daily pause
+        ("EURUSD", ny(2024, 3, 9, 1), ny(2024, 3, 10, 16), 0),  # all weekend
+        ("EURUSD", ny(2024, 3, 10, 12), ny(2024, 3, 17, 12), 24 * 5),  # one whole week
+        ("XAUUSD", ny(2024, 3, 10, 12), ny(2024, 3, 17, 12), 24 * 5 - 5),  # minus 5 pauses
+    ],
+)
+def test_open_seconds_counts_only_trading_time(
+    symbol: str, start: datetime, end: datetime, hours: int
+) -> None:
+    assert open_seconds(symbol, start, end) == hours * 3600
+    assert open_seconds(symbol, start.astimezone(UTC), end.astimezone(UTC)) == hours * 3600
+
+
+def test_open_seconds_needs_aware_times() -> None:
+    with pytest.raises(ValueError, match="naive"):
+        open_seconds("EURUSD", datetime(2024, 3, 12), ny(2024, 3, 12, 9))  # noqa: DTZ001
