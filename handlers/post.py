@@ -24,6 +24,7 @@ from models.signals import SignalStatus
 from models.users import Role
 from services import app_settings, signals
 from services import strategy as strategy_service
+from services.ops_alerts import OpsAlerts
 from services.signal_views import SignalView, full_text
 from services.users import UserInfo
 from trading.constants import ORDER_EXPIRY_HOURS
@@ -152,10 +153,12 @@ async def got_note(message: Message, state: FSMContext, user: UserInfo) -> None:
 
 
 @router.callback_query(PostSignal.confirm, PostCB.filter(F.action == "publish"), flags=ADMIN)
-async def publish(query: CallbackQuery, state: FSMContext, user: UserInfo) -> None:
+async def publish(
+    query: CallbackQuery, state: FSMContext, user: UserInfo, alerts: OpsAlerts
+) -> None:
     draft = _draft(await state.get_data())
     await state.clear()
-    view = await strategy_service.publish_manual(user.telegram_id, draft)
+    view = await strategy_service.publish_manual(user.telegram_id, draft, alerts=alerts)
     published = fmt(_("post.published"), id=view.id)
     await query.answer(as_plain_text(published))
     if isinstance(query.message, Message):

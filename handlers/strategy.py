@@ -16,6 +16,7 @@ from handlers.render import Html, as_plain_text, fmt
 from models.users import Role
 from services import app_settings, signals
 from services import strategy as strategy_service
+from services.ops_alerts import OpsAlerts
 from services.users import UserInfo
 
 router = Router(name=__name__)
@@ -83,12 +84,14 @@ async def toggle(
 
 
 @router.message(Command("cancel_signal"), flags=ADMIN)
-async def cancel_signal(message: Message, command: CommandObject, user: UserInfo) -> None:
+async def cancel_signal(
+    message: Message, command: CommandObject, user: UserInfo, alerts: OpsAlerts
+) -> None:
     arg = (command.args or "").strip().lstrip("#")
     if not arg.isdigit():
         await message.answer(_("strategy.cancel_usage"))
         return
-    view = await signals.cancel(int(arg), user.telegram_id)
+    view = await signals.cancel(int(arg), user.telegram_id, alerts=alerts)
     await message.answer(fmt(_("strategy.cancelled"), id=view.id, symbol=view.symbol))
 
 

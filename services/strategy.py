@@ -14,6 +14,7 @@ from models.signals import ChannelRoute, Signal, SignalSource, SignalStatus, Sym
 from services import app_settings, audit, signals
 from services.app_settings import Visibility
 from services.errors import InvalidInput, NotFound
+from services.isolation import AlertSink
 from services.signal_views import SignalView
 from trading.detector import Side
 from trading.market_hours import is_open, next_open
@@ -166,7 +167,11 @@ def draft_manual(
 
 
 async def publish_manual(
-    actor_id: int, draft: ManualDraft, now: datetime | None = None
+    actor_id: int,
+    draft: ManualDraft,
+    now: datetime | None = None,
+    *,
+    alerts: AlertSink | None = None,
 ) -> SignalView:
     moment = now or datetime.now(UTC)
     view = await signals.publish(
@@ -182,7 +187,8 @@ async def publish_manual(
             source=SignalSource.MANUAL,
             rationale=draft.note,
             created_by=actor_id,
-        )
+        ),
+        alerts=alerts,
     )
     assert view is not None  # a fresh uuid key is never a duplicate
     return view

@@ -108,7 +108,7 @@ async def on_symbols(device: DeviceLike, reports: Sequence[SymbolReport]) -> int
     """Upsert the terminal's symbols with their automatic mapping (the device's override
     wins); returns how many rows were written. Symbols not reported are kept."""
     row_device = await Device.get(id=device.id)
-    overrides: dict[str, str] = dict(row_device.symbol_map or {})
+    overrides = symbol_map.overrides_of(row_device)
     existing = {r.name: r for r in await DeviceSymbol.filter(device_id=device.id)}
     written = 0
     for report in reports:
@@ -172,7 +172,9 @@ async def on_bars(ref: DeviceLike, bars: Sequence[BarIn]) -> int:
     names = {r.name: r.symbol for r in await DeviceSymbol.filter(device_id=device.id)}
     by_symbol: dict[str, list[Bar]] = {}
     for b in bars:
-        ours = names.get(b.symbol) or symbol_map.map_name(b.symbol, dict(device.symbol_map or {}))
+        ours = names.get(b.symbol) or symbol_map.map_name(
+            b.symbol, symbol_map.overrides_of(device)
+        )
         target = _feed_symbols.get(symbol_map.canonical(ours)) if ours else None
         if target is None:
             continue
