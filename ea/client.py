@@ -68,6 +68,7 @@ class EAClient:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._symbols_sent = not config.symbols
+        self.symbols_refused: list[dict[str, Any]] = []  # the server's last word on our specs
         self._confirmed_at: dict[str, float] = {}  # command id -> when the server took an ack
         self.polls = 0  # long polls started (tests wait on it)
         self.acks_sent: list[dict[str, Any]] = []  # confirmed by the server, in order
@@ -265,7 +266,16 @@ class EAClient:
                 specs.append(await self.broker.symbol_spec(name))
             except UnknownSymbol:
                 log.warning("ea: the broker does not know %s; not reported", name)
-        await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
+        try:
+            answer = await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
+        except ServerError as exc:
+            if exc.status in (401, 403) or exc.status >= 500:
+                raise  # not judged yet: sent again next round
+            answer = {"refused": [{"detail": exc.detail}]}  # none usable: resending won't help
+        refused = answer.get("refused", []) if isinstance(answer, dict) else []
+        for item in refused:
+            log.warning("ea: the server refused a symbol spec: %s", item.get("detail"))
+        self.symbols_refused = list(refused)
         self._symbols_sent = True
 
     async def _send_account(self) -> None:

@@ -90,7 +90,11 @@ def _plain(value: object) -> object:
 
 def spec_from_json(name: str, data: Mapping[str, Any]) -> SymbolSpec:
     """A `SymbolSpec` from a stored report; raises ValueError (a `SpecError` naming the field
-    for a value outside sane ranges) when no order may be sized with it."""
+    for a value outside sane ranges, or for a report that was refused) when no order may be
+    sized with it."""
+    refused = data.get("refused") if isinstance(data, Mapping) else None
+    if isinstance(refused, Mapping):
+        raise SpecError(name, str(refused.get("field", "spec")), str(refused.get("detail", "")))
     try:
         values = {f: data[f] for f in SPEC_FIELDS}
         for f in SPEC_FIELDS:
@@ -100,6 +104,12 @@ def spec_from_json(name: str, data: Mapping[str, Any]) -> SymbolSpec:
         msg = f"{name}: incomplete or malformed spec ({exc!r})"
         raise ValueError(msg) from None
     return SymbolSpec(name=name, kind=symbol_kind(name), **values)
+
+
+def refused_json(field: str, detail: str) -> dict[str, Any]:
+    """What is stored for a symbol whose report was refused (never its numbers): using it
+    skips the terminal with the reason instead of guessing with built-in defaults."""
+    return {"refused": {"field": field[:32], "detail": detail[:300]}}
 
 
 def check_report(report: SymbolReport) -> SymbolSpec:

@@ -72,7 +72,7 @@ void OnTimer()
    Busy=true;
    long now=(long)TimeGMT();
    if(!SymbolsSent)
-      SymbolsSent=Post("/ea/v1/symbols",SdSymbolsJson(InpSymbols));
+      SymbolsSent=PostSymbols();
    FlushAcks();
    Follow();
    if(now-LastAccount>=InpAccountEvery)
@@ -88,6 +88,19 @@ bool Post(const string path,const string body)
    string answer;
    int status=Http.Request("POST",path,body,answer,15000);
    return status>=200 && status<300;
+  }
+
+//--- report the symbols' specs; done once the server has judged them (2xx, or a 4xx other
+//--- than 401: the specs it refused are printed, resending the same ones would not help)
+bool PostSymbols()
+  {
+   string answer;
+   int status=Http.Request("POST","/ea/v1/symbols",SdSymbolsJson(InpSymbols),answer,15000);
+   if(status==-1 || status==401 || status>=500)
+      return false;
+   if(status!=204)
+      Print("SignalDesk: symbols answer (",status,"): ",answer);
+   return true;
   }
 
 void ReportAccount()
