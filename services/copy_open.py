@@ -149,8 +149,7 @@ async def load_context(devices: Sequence[Device], view: SignalView, now: datetim
     ctx = Context(await app_settings.visibility())
     ids = [d.id for d in devices]
     ours = symbol_map.canonical(view.symbol)
-    names = sorted({v for d in devices for k, v in symbol_map.overrides_of(d).items()
-                    if symbol_map.canonical(k) == ours})  # fmt: skip
+    names = symbol_map.override_names(devices, view.symbol)
     match = Q(symbol=ours) | Q(name__in=names) if names else Q(symbol=ours)
     for chunk in map(list, _chunks(ids)):
         keys = [open_key(pk, view.id) for pk in chunk]

@@ -32,6 +32,7 @@ ALIASES: dict[str, str] = {"GOLD": "XAUUSD", "XAUUSD": "XAUUSD", "SILVER": "XAGU
 _SEPARATORS = re.compile(r"[._\-+!#$]")
 _LOWER_SUFFIX = re.compile(r"^([A-Z0-9]{3,})[a-z]{1,4}$")
 _FX_PAIR = re.compile(r"^[A-Z]{6}$")
+NAME_MAX = 32  # a broker's symbol name (DeviceSymbol.name, the EA protocol)
 MAX_SUFFIX = 4  # characters after a known name: XAUUSDm, XAUUSDECN, EURUSDPRO
 SPEC_FIELDS = (
     "digits", "point", "tick_size", "tick_value", "contract_size",
@@ -193,6 +194,14 @@ def resolve_from(device: Device, symbol: str, rows: Iterable[DeviceSymbol]) -> R
     return None if spec is None else Resolved(symbol, spec, False)
 
 
+def override_names(devices: Iterable[Device], symbol: str) -> list[str]:
+    """The broker names `devices` map our `symbol` to, as far as a reported row can carry
+    them (a longer name can match no row: querying with it would fail the whole query)."""
+    ours = canonical(symbol)
+    names = {v for d in devices for k, v in overrides_of(d).items() if canonical(k) == ours}
+    return sorted(n for n in names if len(n) <= NAME_MAX)
+
+
 def overrides_of(device: Device) -> dict[str, str]:
     """The device's symbol map ({our symbol: broker name}); anything malformed in it counts as
     no override, so one device's bad settings never break a fan-out."""
@@ -205,7 +214,7 @@ def overrides_of(device: Device) -> dict[str, str]:
 async def reported_rows(device: Device, symbol: str) -> list[DeviceSymbol]:
     """The device's reported rows that may trade our `symbol` (mapped, or its override)."""
     ours = canonical(symbol)
-    names = [v for k, v in overrides_of(device).items() if canonical(k) == ours]
+    names = override_names([device], symbol)
     match = Q(symbol=ours) | Q(name__in=names) if names else Q(symbol=ours)
     return list(await DeviceSymbol.filter(match, device_id=device.id))
 
