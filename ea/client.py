@@ -266,6 +266,10 @@ class EAClient:
                 specs.append(await self.broker.symbol_spec(name))
             except UnknownSymbol:
                 log.warning("ea: the broker does not know %s; not reported", name)
+            except ValueError as exc:  # a SpecError: the broker's numbers are not sane
+                log.warning(
+                    "ea: the broker's spec of %s is not usable (%s); not reported", name, exc
+                )
         try:
             answer = await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
         except ServerError as exc:
