@@ -98,7 +98,7 @@ async def build_trading_loop(
             feeds[symbol] = mt5
         else:
             feeds[symbol] = push_feed or PushFeed()
-        runners[symbol] = SymbolRunner(symbol, get_spec(symbol))
+        runners[symbol] = SymbolRunner(symbol, get_spec(symbol), alerts=alerts)
     poll_s = 0.05 if settings.market_data == "replay" else settings.loop_poll_s
     log.info("trading loop", extra={"symbols": list(runners), "feed": settings.market_data})
     return TradingLoop(runners, feeds, alerts, poll_s=poll_s)

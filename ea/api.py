@@ -20,8 +20,13 @@ documents and 204s are never encrypted.
   request; it changes nothing but the device's last-seen time (the MQL5 self-test checks the
   secret, the clock and the WebRequest permission with it).
 - ``POST /ea/v1/account`` ``{"balance", "equity", "margin", "currency", "positions": [...]}``,
-  ``POST /ea/v1/symbols`` ``{"symbols": [...]}``, ``POST /ea/v1/bars`` ``{"bars": [{"symbol",
-  "time", "open", "high", "low", "close", "volume"}]}`` -> 204. An sl/tp of 0 means none.
+  ``POST /ea/v1/bars`` ``{"bars": [{"symbol", "time", "open", "high", "low", "close",
+  "volume"}]}`` -> 204. An sl/tp of 0 means none.
+- ``POST /ea/v1/symbols`` ``{"symbols": [{"name", "digits", "point", "tick_size",
+  "tick_value", "contract_size", "volume_min", "volume_max", "volume_step",
+  "stops_level"}]}`` -> 204; each symbol is checked on its own against sane ranges (digits
+  0-10, point = 10^-digits, tick size a whole number of points, ...): when some are refused,
+  200 ``{"accepted": [...], "refused": [{"name", "field", "detail"}]}``; when all are, 422.
 """
 
 from __future__ import annotations
@@ -138,8 +143,30 @@ async def post_account(request: web.Request) -> web.Response:
 
 @routes.post("/symbols")
 async def post_symbols(request: web.Request) -> web.Response:
-    symbols = schemas.parse_symbols(request[BODY_KEY])
-    return await _dispatch("symbols", report_hooks.symbols, request[DEVICE_KEY], symbols)
+    """Symbols are judged one by one: 204 when all were stored; 200 ``{"accepted": [names],
+    "refused": [{"name", "field", "detail"}]}`` when some were refused; a 422 problem naming
+    the first refused field (and listing all in ``refused``) when none was usable."""
+    device = request[DEVICE_KEY]
+    symbols, refused = schemas.parse_symbols(request[BODY_KEY])
+    if refused:  # recorded, so that a terminal never trades a symbol with a refused spec
+        log.warning(
+            "symbol specs refused",
+            extra={"device": device.device_id, "fields": [r.path for r in refused][:20]},
+        )
+        await _dispatch("symbols", report_hooks.symbols_refused, device, refused)
+    if refused and not symbols:
+        first = refused[0]
+        raise ProblemError(
+            422, "Unprocessable Entity", first.detail, field=first.path,
+            refused=[schemas.refusal_json(r) for r in refused],
+        )  # fmt: skip
+    stored = await _dispatch("symbols", report_hooks.symbols, device, symbols)
+    if not refused:
+        return stored
+    accepted = [s.name for s in symbols]
+    return respond(
+        device, {"accepted": accepted, "refused": [schemas.refusal_json(r) for r in refused]}
+    )
 
 
 @routes.post("/bars")

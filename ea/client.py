@@ -88,6 +88,7 @@ class EAClient:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._symbols_pending = list(config.symbols)
+        self.symbols_refused: list[dict[str, Any]] = []  # the server's last word on our specs
         self._blocked: str | None = None  # why trading is impossible, as last logged
         self._recovered = False
         self._lock_file = InstanceLock(config.state_path)
@@ -313,8 +314,21 @@ class EAClient:
             except SpecIncomplete as exc:
                 log.warning("ea: %s; reporting it later", exc)
                 waiting.append(name)
+            except ValueError as exc:  # a SpecError: the broker's numbers are not sane
+                log.warning(
+                    "ea: the broker's spec of %s is not usable (%s); not reported", name, exc
+                )
         if specs:
-            await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
+            try:
+                answer = await self.http.request("POST", "/ea/v1/symbols", symbols_json(specs))
+            except ServerError as exc:
+                if exc.status in (401, 403) or exc.status >= 500:
+                    raise  # not judged yet: sent again next round
+                answer = {"refused": [{"detail": exc.detail}]}  # none usable: resending won't help
+            refused = answer.get("refused", []) if isinstance(answer, dict) else []
+            for item in refused:
+                log.warning("ea: the server refused a symbol spec: %s", item.get("detail"))
+            self.symbols_refused = list(refused)
         self._symbols_pending = waiting
 
     async def _send_account(self) -> None:

@@ -15,7 +15,16 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from models.devices import CommandStatus
-from services.ea_types import AccountReport, AckIn, BarIn, PositionIn, SymbolReport, WireCommand
+from services import symbol_map
+from services.ea_types import (
+    AccountReport,
+    AckIn,
+    BarIn,
+    PositionIn,
+    SymbolRefusal,
+    SymbolReport,
+    WireCommand,
+)
 from webapp.problems import ProblemError
 
 T = TypeVar("T")
@@ -118,18 +127,22 @@ class Fields:
         return datetime.fromtimestamp(float(value), UTC)
 
     def items(self, name: str, parse: Callable[[Fields], T], *, required: bool = True) -> list[T]:
+        return [parse(self.item(path, item)) for path, item in self.raw_items(name, required)]
+
+    def raw_items(self, name: str, required: bool = True) -> list[tuple[str, Any]]:
+        """The list `name` as (path, item) pairs, items not yet checked (see `item`)."""
         value = self._get(name, required)
         if value is None:
             return []
         if not isinstance(value, list) or len(value) > MAX_ITEMS:
             raise invalid(self.prefix + name, f"must be a list of at most {MAX_ITEMS} objects")
-        out = []
-        for i, item in enumerate(value):
-            path = f"{self.prefix}{name}[{i}]"
-            if not isinstance(item, dict):
-                raise invalid(path, "must be an object")
-            out.append(parse(Fields(item, path + ".")))
-        return out
+        return [(f"{self.prefix}{name}[{i}]", item) for i, item in enumerate(value)]
+
+    @staticmethod
+    def item(path: str, value: Any) -> Fields:
+        if not isinstance(value, dict):
+            raise invalid(path, "must be an object")
+        return Fields(value, path + ".")
 
 
 def _present(f: Fields, name: str, value: T | None) -> T:
@@ -184,7 +197,7 @@ def parse_account(body: bytes) -> AccountReport:
 def _symbol(f: Fields) -> SymbolReport:
     return SymbolReport(
         name=f.name("name", 32),
-        digits=f.required_integer("digits", 0, 12),
+        digits=f.required_integer("digits", 0, 10),
         point=f.required_number("point", positive=True),
         tick_size=f.required_number("tick_size", positive=True),
         tick_value=f.required_number("tick_value", positive=True),
@@ -196,8 +209,37 @@ def _symbol(f: Fields) -> SymbolReport:
     )
 
 
-def parse_symbols(body: bytes) -> list[SymbolReport]:
-    return Fields(parse_object(body)).items("symbols", _symbol)
+def parse_symbols(body: bytes) -> tuple[list[SymbolReport], list[SymbolRefusal]]:
+    """Each symbol on its own: a wrong type, or a spec outside sane ranges
+    (`services.symbol_map.check_report`: digits, point, tick size, volumes, ...), refuses that
+    symbol only; the good ones are kept. A body without a ``symbols`` list is a 422."""
+    accepted: list[SymbolReport] = []
+    refused: list[SymbolRefusal] = []
+    for path, item in Fields(parse_object(body)).raw_items("symbols"):
+        name = item.get("name") if isinstance(item, dict) else None
+        name = name[:32] if isinstance(name, str) else None
+        try:
+            report = _symbol(Fields.item(path, item))
+        except ProblemError as exc:
+            _status, _title, detail, extra = exc.problem
+            where = str(extra.get("field", path))
+            field = where[len(path) + 1 :] if where.startswith(path + ".") else "spec"
+            refused.append(SymbolRefusal(name, where, field, str(detail)))
+            continue
+        try:
+            symbol_map.check_report(report)
+        except ValueError as exc:
+            field = str(getattr(exc, "field", "spec"))
+            reason = str(getattr(exc, "reason", exc))
+            where = f"{path}.{field}"
+            refused.append(SymbolRefusal(report.name, where, field, f"{where}: {reason}"))
+            continue
+        accepted.append(report)
+    return accepted, refused
+
+
+def refusal_json(refusal: SymbolRefusal) -> dict[str, Any]:
+    return {"name": refusal.name, "field": refusal.path, "detail": refusal.detail}
 
 
 def _bar(f: Fields) -> BarIn:

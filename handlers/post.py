@@ -41,6 +41,7 @@ from services import manual_signals as manual
 from services.errors import UserFacingError
 from services.manual_checks import Market, Note
 from services.numbers import parse_int
+from services.ops_alerts import OpsAlerts
 from services.users import UserInfo
 from trading.constants import ORDER_EXPIRY_HOURS
 
@@ -233,12 +234,18 @@ async def back_command(
 
 @router.callback_query(PostSignal.confirm, PostCB.filter(F.action == "publish"), flags=ADMIN)
 async def publish(
-    query: CallbackQuery, state: FSMContext, settings: Settings, user: UserInfo
+    query: CallbackQuery,
+    state: FSMContext,
+    settings: Settings,
+    user: UserInfo,
+    alerts: OpsAlerts,
 ) -> None:
     data = await state.get_data()
     await state.clear()  # a second tap finds no dialog: one signal per preview
     try:  # checked again: the price may have moved since the preview
-        view = await manual.publish(user.telegram_id, request_of(data), limits(settings))
+        view = await manual.publish(
+            user.telegram_id, request_of(data), limits(settings), alerts=alerts
+        )
     except UserFacingError as exc:
         await state.set_data(data)
         await state.set_state(PostSignal.confirm)

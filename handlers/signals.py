@@ -12,6 +12,7 @@ from handlers.render import Html, as_plain_text, fmt
 from models.signals import Decision
 from services import app_settings, approvals, entitlements, signals
 from services.callbacks import SignalCB, UpgradeCB
+from services.ops_alerts import OpsAlerts
 from services.signal_views import SignalView, full_text, status_line
 from services.users import UserInfo
 
@@ -19,9 +20,11 @@ router = Router(name=__name__)
 
 
 @router.callback_query(SignalCB.filter(F.action.in_({"approve", "reject"})))
-async def decide(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) -> None:
+async def decide(
+    query: CallbackQuery, callback_data: SignalCB, user: UserInfo, alerts: OpsAlerts
+) -> None:
     decision = Decision.APPROVED if callback_data.action == "approve" else Decision.REJECTED
-    result = await approvals.decide(user, callback_data.signal_id, decision)
+    result = await approvals.decide(user, callback_data.signal_id, decision, alerts=alerts)
     if result.needs_consent is not None:
         await query.answer()
         kb = InlineKeyboardBuilder()
@@ -45,10 +48,14 @@ async def decide(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) 
 
 
 @router.callback_query(SignalCB.filter(F.action == "consent"))
-async def consent(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) -> None:
+async def consent(
+    query: CallbackQuery, callback_data: SignalCB, user: UserInfo, alerts: OpsAlerts
+) -> None:
     version = await app_settings.disclaimer_version()
     await approvals.accept_disclaimer(user, version)
-    result = await approvals.decide(user, callback_data.signal_id, Decision.APPROVED)
+    result = await approvals.decide(
+        user, callback_data.signal_id, Decision.APPROVED, alerts=alerts
+    )
     approved = fmt(_("signal.approved"), id=callback_data.signal_id)
     await query.answer(as_plain_text(approved), show_alert=True)
     if isinstance(query.message, Message) and result.decision is Decision.APPROVED:

@@ -17,6 +17,7 @@ from models.users import Role
 from services import app_settings, signals
 from services import strategy as strategy_service
 from services.numbers import CHAT_ID, SIGNAL_ID, looks_numeric, parse_int
+from services.ops_alerts import OpsAlerts
 from services.users import UserInfo
 
 router = Router(name=__name__)
@@ -84,12 +85,14 @@ async def toggle(
 
 
 @router.message(Command("cancel_signal"), flags=ADMIN)
-async def cancel_signal(message: Message, command: CommandObject, user: UserInfo) -> None:
+async def cancel_signal(
+    message: Message, command: CommandObject, user: UserInfo, alerts: OpsAlerts
+) -> None:
     arg = (command.args or "").strip().removeprefix("#")
     if not looks_numeric(arg):
         await message.answer(_("strategy.cancel_usage"))
         return
-    view = await signals.cancel(parse_int(arg, SIGNAL_ID), user.telegram_id)
+    view = await signals.cancel(parse_int(arg, SIGNAL_ID), user.telegram_id, alerts=alerts)
     await message.answer(fmt(_("strategy.cancelled"), id=view.id, symbol=view.symbol))
 
 

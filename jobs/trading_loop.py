@@ -1,7 +1,9 @@
 """The trading loop job: closed bars from the feed -> `SymbolRunner` per symbol.
 
-Thin: the logic lives in services/trading_loop.py. A bar that fails to apply is retried (never
-skipped), with backoff and an ops alert.
+Thin: the logic lives in services/trading_loop.py. Each symbol runs in its own task. A bar that
+fails to apply is retried (never skipped), with backoff and an ops alert (rate-limited); as the
+runner rewinds its strategy after a failure, the retry heals once the fault is gone. A failing
+feed is retried the same way. Neither ever holds up the other symbols.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from services.ops_alerts import OpsAlerts
 from services.trading_loop import SymbolRunner
@@ -38,6 +41,7 @@ class TradingLoop:
         self._tasks: list[asyncio.Task[None]] = []
         self._applying: set[str] = set()  # symbols in the middle of a bar's transactions
         self._stopping = False
+        self._stop = asyncio.Event()  # ends retry waits at once
         self.processed = 0
 
     async def start(self) -> None:
@@ -48,6 +52,7 @@ class TradingLoop:
         """Stop between bars: a loop waiting for its feed is cancelled at once, one applying a
         bar finishes it first (cancelling inside a database transaction could leave it open)."""
         self._stopping = True
+        self._stop.set()
         waiting = [
             t for t, s in zip(self._tasks, self.runners, strict=True) if s not in self._applying
         ]
@@ -64,43 +69,76 @@ class TradingLoop:
         self._tasks.clear()
 
     async def _run(self, symbol: str) -> None:
+        """One symbol's loop, in its own task: a failing feed, state row or bar holds up only
+        this symbol; every failure is logged and alerted (rate-limited), then retried."""
         runner, feed = self.runners[symbol], self.feeds[symbol]
-        state = await runner.load_state()
+        done: datetime | None = None  # the last bar applied before this process started
+        started, failures = False, 0
         while not self._stopping:
-            bars = await feed.next_closed_bars(symbol)
+            try:
+                if not started:
+                    done, started = (await runner.load_state()).last_bar_time, True
+                bars = await feed.next_closed_bars(symbol)
+                seen = [b for b in bars if done and b.time <= done]
+                if seen:  # bars applied before a restart: rebuild memory only
+                    runner.replay(seen)
+            except Exception as exc:
+                failures += 1
+                await self._report(symbol, "reading bars", exc, failures)
+                await self._backoff(failures)
+                continue
+            failures = 0
             if not bars:
                 await asyncio.sleep(self.poll_s)
                 continue
-            seen = [b for b in bars if state.last_bar_time and b.time <= state.last_bar_time]
-            if seen:  # bars applied before a restart: rebuild memory only
-                runner.replay(seen)
-            self._applying.add(symbol)
-            try:
-                for bar in bars[len(seen) :]:
-                    if self._stopping:
-                        break  # the feed will hand the rest again after a restart
-                    await self._apply(symbol, runner, bar)
-            finally:
-                self._applying.discard(symbol)
+            for bar in bars[len(seen) :]:
+                if self._stopping:
+                    break  # the feed will hand the rest again after a restart
+                await self._apply(symbol, runner, bar)
 
     async def _apply(self, symbol: str, runner: SymbolRunner, bar: Bar) -> None:
-        for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S, *([RETRY_DELAYS_S[-1]] * 1000))):
-            if attempt and self._stopping:
-                return  # not applied: the bar comes again after the restart
-            await asyncio.sleep(delay)
+        """Apply `bar` until it succeeds: never skipped (later bars build on it), and every
+        attempt is fresh (the runner rewinds its strategy after a failure), so a transient
+        fault heals by itself. While it keeps failing, the other symbols go on."""
+        attempt = 0
+        while not self._stopping:
+            self._applying.add(symbol)  # stop() lets this finish: it is inside transactions
             try:
                 await runner.process(bar)
             except Exception as exc:
-                log.exception(
-                    "trading loop: bar failed", extra={"symbol": symbol, "bar": str(bar.time)}
-                )
-                await self.alerts.alert(
-                    f"loop:{symbol}:{type(exc).__name__}",
-                    f"⚠️ Trading loop {symbol}: bar {bar.time:%Y-%m-%d %H:%M} failed "
-                    f"(attempt {attempt + 1}): {type(exc).__name__}: {exc}",
-                )
-                continue
-            self.processed += 1
-            if self.on_bar is not None:
-                self.on_bar(symbol, bar)
-            return
+                attempt += 1
+                await self._report(symbol, f"bar {bar.time:%Y-%m-%d %H:%M}", exc, attempt)
+            else:
+                self.processed += 1
+                if self.on_bar is not None:
+                    self.on_bar(symbol, bar)
+                return
+            finally:
+                self._applying.discard(symbol)
+            await self._backoff(attempt)  # stop() ends this wait at once
+
+    async def _report(self, symbol: str, what: str, exc: Exception, attempt: int) -> None:
+        """Log (the traceback on the first failure, one line after) and alert the owners;
+        the alert is keyed by symbol and error type, so OpsAlerts sends it once per interval."""
+        extra = {"symbol": symbol, "what": what, "attempt": attempt}
+        if attempt == 1:
+            log.error("trading loop: %s failed", what, extra=extra, exc_info=exc)
+        else:
+            log.warning("trading loop: %s still failing: %r", what, exc, extra=extra)
+        await self.alerts.alert(
+            f"loop:{symbol}:{type(exc).__name__}",
+            f"⚠️ Trading loop {symbol}: {what} failed (attempt {attempt}): "
+            f"{type(exc).__name__}: {exc}. Retrying in {_delay_s(attempt):g} s; "
+            "other symbols are not affected.",
+        )
+
+    async def _backoff(self, attempt: int) -> None:
+        """Wait before the next attempt; stop() ends the wait at once."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_delay_s(attempt)):
+                await self._stop.wait()
+
+
+def _delay_s(attempt: int) -> float:
+    """The wait after the `attempt`-th failure in a row (1, 5, 15, then every 60 s)."""
+    return RETRY_DELAYS_S[min(attempt, len(RETRY_DELAYS_S)) - 1] if attempt else 0.0

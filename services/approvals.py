@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from models.signals import Approval, ApprovalSource, Consent, Decision, Signal
 from services import app_settings, audit, copy_engine, entitlements, signals
 from services.errors import InvalidInput, PermissionDenied
+from services.isolation import AlertSink, Faults
 from services.signal_views import SignalView
 from services.users import UserInfo
 
@@ -44,8 +45,12 @@ async def decide(
     signal_id: int,
     decision: Decision,
     source: ApprovalSource = ApprovalSource.CHAT,
+    *,
+    alerts: AlertSink | None = None,
 ) -> ApprovalResult:
-    """Record `decision`; an approval first needs consent to the current disclaimer."""
+    """Record `decision`; an approval first needs consent to the current disclaimer. Each of
+    the user's approval-mode terminals gets its order on its own: one that fails is skipped
+    (and reported to `alerts`), the others still trade."""
     if not entitlements.can_trade_signals(user):
         raise PermissionDenied("error.signal_not_entitled")
     view = await signals.get(signal_id)
@@ -72,7 +77,7 @@ async def decide(
             source=source.value, consent=consent,
         )  # fmt: skip
         if decision is Decision.APPROVED:
-            await copy_engine.on_approved(user.id, view)  # approval-mode terminals
+            await copy_engine.on_approved(user.id, view, Faults(alerts))  # approval-mode terminals
     return ApprovalResult(view, decision, changed=True)
 
 

@@ -38,6 +38,17 @@ class ChartRef:
 _LOCKS: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
 
 
+class ChartFailed(Exception):
+    """Rendering or writing the chart of (signal, version) failed; nothing was stored. The
+    fan-out then sends text cards: a chart is never worth a signal."""
+
+    def __init__(self, signal_id: int, version: int, error: Exception) -> None:
+        super().__init__(
+            f"chart of signal {signal_id} v{version}: {type(error).__name__}: {error}"
+        )
+        self.error = error
+
+
 def chart_path(signal_id: int, version: int, base_dir: Path) -> Path:
     """Where the PNG of (signal, version) lives: `base_dir/signal-<id>-v<version>.png`."""
     if signal_id < 1 or version < 1:
@@ -102,7 +113,10 @@ async def ensure_chart(
         if row is not None and await _usable(row):
             return _to_ref(row)
         path = chart_path(signal_id, version, base_dir)
-        render_ms = await asyncio.to_thread(_render_to, render, path)
+        try:
+            render_ms = await asyncio.to_thread(_render_to, render, path)
+        except Exception as exc:  # the renderer or the file, not the database
+            raise ChartFailed(signal_id, version, exc) from exc
         if row is not None:
             row.path, row.render_ms = str(path), render_ms
             await row.save(update_fields=["path", "render_ms"])

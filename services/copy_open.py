@@ -31,10 +31,11 @@ from models.devices import (
     Position,
 )
 from models.notifications import Notification
-from services import app_settings, audit, ea_commands, entitlements, symbol_map
+from services import app_settings, audit, ea_commands, ea_payloads, entitlements, symbol_map
 from services import notifications as outbox
 from services import terminal_messages as tm
 from services.copy_sizing import Limits, Skip, terminal_levels, volume_for
+from services.isolation import Faults, faults_of
 from services.signal_views import SignalView
 from services.users import to_info
 
@@ -148,8 +149,7 @@ async def load_context(devices: Sequence[Device], view: SignalView, now: datetim
     ctx = Context(await app_settings.visibility())
     ids = [d.id for d in devices]
     ours = symbol_map.canonical(view.symbol)
-    names = sorted({str(v) for d in devices for k, v in (d.symbol_map or {}).items()
-                    if symbol_map.canonical(k) == ours})  # fmt: skip
+    names = symbol_map.override_names(devices, view.symbol)
     match = Q(symbol=ours) | Q(name__in=names) if names else Q(symbol=ours)
     for chunk in map(list, _chunks(ids)):
         keys = [open_key(pk, view.id) for pk in chunk]
@@ -187,7 +187,10 @@ def plan(device: Device, view: SignalView, ctx: Context) -> dict[str, Any]:
     cap, count = limits.max_trades_per_day, ctx.trades_today.get(device.id, 0)
     if cap is not None and count >= cap:
         raise Skip("max_trades_per_day", count=count, limit=cap)
-    resolved = symbol_map.resolve_from(device, view.symbol, ctx.symbols.get(device.id, []))
+    try:
+        resolved = symbol_map.resolve_from(device, view.symbol, ctx.symbols.get(device.id, []))
+    except symbol_map.UnusableSpec as bad:
+        raise Skip("bad_spec", symbol=bad.broker_name, field=bad.field) from None
     if resolved is None:
         raise Skip("unknown_symbol", symbol=view.symbol)
     balance = ctx.balances.get(device.id)
@@ -205,10 +208,17 @@ def plan(device: Device, view: SignalView, ctx: Context) -> dict[str, Any]:
     )  # fmt: skip
 
 
-async def open_on(devices: Sequence[Device], view: SignalView) -> list[str]:
-    """OPEN commands for `devices` (with `user` loaded); returns the ids created."""
+async def open_on(
+    devices: Sequence[Device], view: SignalView, faults: Faults | None = None
+) -> list[str]:
+    """OPEN commands for `devices` (with `user` loaded); returns the ids created.
+
+    Each terminal is planned on its own: a `Skip` is a decision (audited, told to the user);
+    any other error while planning one terminal is a fault (`services.isolation`): that
+    terminal is skipped with reason `internal_error` and the others still get the signal."""
     if not devices:
         return []
+    faults = faults_of(faults)
     ctx = await load_context(devices, view, datetime.now(UTC))
     items: list[ea_commands.NewCommand] = []
     skips: list[tuple[Device, Skip]] = []
@@ -217,19 +227,23 @@ async def open_on(devices: Sequence[Device], view: SignalView) -> list[str]:
         if key in ctx.existing:
             continue
         try:
-            body = plan(device, view, ctx)
+            body = ea_payloads.normalise_payload(CommandType.OPEN, plan(device, view, ctx))
         except Skip as skip:
             skips.append((device, skip))
+            continue
+        except Exception as exc:  # one terminal's data or a bug: never the whole signal
+            await faults.record("copy.open", device.device_id, view.id, exc)
+            skips.append((device, Skip("internal_error")))
             continue
         items.append(ea_commands.NewCommand(
             device.id, CommandType.OPEN, body, view.id, key, delivery_deadline(view)
         ))  # fmt: skip
     created = [cid for cid in await ea_commands.create_many(items) if cid is not None]
-    await _skipped(skips, view.id)
+    await _skipped(skips, view.id, faults)
     return created
 
 
-async def _skipped(skips: list[tuple[Device, Skip]], signal_id: int) -> None:
+async def _skipped(skips: list[tuple[Device, Skip]], signal_id: int, faults: Faults) -> None:
     """Audit and announce skips not announced before (a retried fan-out stays quiet)."""
     notices = {tm.skip_key(device.id, signal_id): (device, skip) for device, skip in skips}
     for chunk in _chunks(list(notices)):
@@ -243,10 +257,17 @@ async def _skipped(skips: list[tuple[Device, Skip]], signal_id: int) -> None:
             "copy.skipped", actor_id=None, target=device.device_id, signal_id=signal_id,
             reason=skip.code, **{k: str(v) for k, v in skip.params.items()},
         )  # fmt: skip
-        items.append(tm.skip_notice(
-            tm.recipient(device.user), device.id, device.name, signal_id, skip.code, skip.params
-        ))  # fmt: skip
         log.info("copy skipped", extra={"device": device.device_id, "reason": skip.code})
+        try:
+            notice = tm.skip_notice(
+                tm.recipient(device.user), device.id, device.name, signal_id, skip.code,
+                skip.params,
+            )  # fmt: skip
+            outbox.validate_payload(notice.payload)
+        except Exception as exc:  # the user's stored data cannot be rendered
+            await faults.record("copy.notice", device.device_id, signal_id, exc)
+            continue
+        items.append(notice)
     await outbox.enqueue_many(items)
 
 

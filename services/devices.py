@@ -26,7 +26,7 @@ from services.device_auth import DeviceAuth as DeviceAuth
 from services.device_auth import DeviceRef, announce_revoked, forget, mark_revoked
 from services.device_auth import get_for_auth as get_for_auth
 from services.device_auth import touch as touch
-from services.ea_types import AccountReport, BarIn, SymbolReport
+from services.ea_types import AccountReport, BarIn, SymbolRefusal, SymbolReport
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.users import UserInfo
 
@@ -37,6 +37,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 AccountHook = Callable[[DeviceRef, AccountReport], Awaitable[None]]
 SymbolsHook = Callable[[DeviceRef, list[SymbolReport]], Awaitable[None]]
+RefusedHook = Callable[[DeviceRef, list[SymbolRefusal]], Awaitable[None]]
 BarsHook = Callable[[DeviceRef, list[BarIn]], Awaitable[None]]
 
 
@@ -50,6 +51,7 @@ class ReportHooks:
 
     account: list[AccountHook] = field(default_factory=list)
     symbols: list[SymbolsHook] = field(default_factory=list)
+    symbols_refused: list[RefusedHook] = field(default_factory=list)  # failed the checks
     bars: list[BarsHook] = field(default_factory=list)
 
 

@@ -79,6 +79,19 @@ class SymbolReport:
 
 
 @dataclass(frozen=True, slots=True)
+class SymbolRefusal:
+    """A reported symbol that was refused: `path` locates it in the report
+    (``symbols[2].tick_size``), `field` is the spec field at fault ("spec" when the entry is
+    not even an object), `detail` says what a sane value is. `name` is None when the entry
+    carried no usable name."""
+
+    name: str | None
+    path: str
+    field: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class BarIn:
     symbol: str  # broker name; mapped to ours by the device's symbol map
     time: datetime  # bar open time, UTC

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from models.signals import SignalSource
 from services import market_data, signals
 from services.errors import InvalidInput
+from services.isolation import AlertSink
 from services.manual_chart import chart_renderer
 from services.manual_checks import ManualDraft, ManualLimits, ManualRequest, Market, validate
 from services.signal_views import SignalView
@@ -55,7 +56,12 @@ async def draft(
 
 
 async def publish(
-    actor_id: int, request: ManualRequest, limits: ManualLimits, now: datetime | None = None
+    actor_id: int,
+    request: ManualRequest,
+    limits: ManualLimits,
+    now: datetime | None = None,
+    *,
+    alerts: AlertSink | None = None,
 ) -> SignalView:
     """Check `request` against a fresh price and publish it, with a chart of the feed's
     recent bars (levels drawn, no Fib points)."""
@@ -78,6 +84,7 @@ async def publish(
             created_by=actor_id,
         ),
         None if candles is None else chart_renderer(candles, m.spec.digits),
+        alerts=alerts,
     )
     assert view is not None  # a fresh uuid key is never a duplicate
     return view

@@ -16,6 +16,7 @@ from decimal import Decimal
 from models.signals import CloseReason, Signal, SignalRevision, SignalSource, SignalStatus
 from services import audit, copy_engine, fanout
 from services.errors import InvalidInput, NotFound
+from services.isolation import AlertSink, Faults
 from services.signal_views import SignalView
 
 log = logging.getLogger(__name__)
@@ -100,8 +101,13 @@ def to_view(row: Signal) -> SignalView:
 ChartRenderer = Callable[[SignalView], bytes]
 
 
-async def publish(draft: SignalDraft, chart: ChartRenderer | None = None) -> SignalView | None:
-    """Create the signal and queue its fan-out; None if this setup was already published."""
+async def publish(
+    draft: SignalDraft, chart: ChartRenderer | None = None, *, alerts: AlertSink | None = None
+) -> SignalView | None:
+    """Create the signal and queue its fan-out; None if this setup was already published.
+
+    A recipient whose card or order fails is skipped and reported to `alerts` (ops); the
+    signal reaches everyone else (services.isolation). Anything else rolls it all back."""
     if await Signal.exists(setup_key=draft.setup_key):
         return None
     _validate_levels(draft.side, draft.entry, draft.stop, draft.take_profit)
@@ -134,8 +140,9 @@ async def publish(draft: SignalDraft, chart: ChartRenderer | None = None) -> Sig
         await audit.record(
             "signal.published", actor_id=draft.created_by, target=str(row.id), key=draft.setup_key
         )
-        await fanout.announce(view, chart)
-        await copy_engine.on_publish(view)  # copy-mode terminals
+        faults = Faults(alerts)
+        await fanout.announce(view, chart, faults)
+        await copy_engine.on_publish(view, faults)  # copy-mode terminals
     log.info("signal published", extra={"signal_id": row.id, "key": draft.setup_key})
     return view
 
@@ -156,8 +163,11 @@ async def revise(
     take_profit: Decimal,
     point2: tuple[datetime, Decimal] | None = None,
     chart: ChartRenderer | None = None,
+    *,
+    alerts: AlertSink | None = None,
 ) -> SignalView | None:
-    """Move an open signal's levels (a new point 2). Idempotent on (signal, version)."""
+    """Move an open signal's levels (a new point 2). Idempotent on (signal, version).
+    Recipients are isolated as in `publish`."""
     row = await Signal.get_or_none(setup_key=key)
     if row is None or row.version >= version:
         return None
@@ -176,8 +186,9 @@ async def revise(
         )  # fmt: skip
         view = to_view(row)
         await audit.record("signal.revised", actor_id=None, target=str(row.id), version=version)
-        await fanout.announce_change(view, "revised", chart)
-        await copy_engine.on_revise(view)  # unfilled orders move with the signal
+        faults = Faults(alerts)
+        await fanout.announce_change(view, "revised", chart, faults)
+        await copy_engine.on_revise(view, faults)  # unfilled orders move with the signal
     return view
 
 
@@ -198,8 +209,10 @@ async def transition(
     price: Decimal | None = None,
     reason: CloseReason | None = None,
     actor_id: int | None = None,
+    alerts: AlertSink | None = None,
 ) -> SignalView:
-    """Apply one state-machine step (filled, expired, replaced, cancelled, closed) and notify."""
+    """Apply one state-machine step (filled, expired, replaced, cancelled, closed) and notify;
+    recipients are isolated as in `publish`."""
     row = await Signal.get_or_none(id=signal_id)
     if row is None:
         raise NotFound("error.signal_not_found", id=signal_id)
@@ -224,19 +237,22 @@ async def transition(
             f"signal.{new.value}", actor_id=actor_id, target=str(row.id), old=old.value,
             reason=reason.value if reason else None, price=str(price) if price is not None else None,
         )  # fmt: skip
-        await fanout.announce_change(view, new.value, None)
-        await copy_engine.on_transition(view)  # cancel unfilled orders, close managed trades
+        faults = Faults(alerts)
+        await fanout.announce_change(view, new.value, None, faults)
+        await copy_engine.on_transition(view, faults)  # cancel unfilled, close managed trades
     return view
 
 
-async def cancel(signal_id: int, actor_id: int) -> SignalView:
+async def cancel(signal_id: int, actor_id: int, *, alerts: AlertSink | None = None) -> SignalView:
     """Cancel an open signal; a filled one is closed at its entry price (manual)."""
     row = await Signal.get_or_none(id=signal_id)
     if row is None:
         raise NotFound("error.signal_not_found", id=signal_id)
     if SignalStatus(row.status) is S.FILLED:
-        return await transition(signal_id, S.CLOSED, reason=CloseReason.MANUAL, actor_id=actor_id)
-    return await transition(signal_id, S.CANCELLED, actor_id=actor_id)
+        return await transition(
+            signal_id, S.CLOSED, reason=CloseReason.MANUAL, actor_id=actor_id, alerts=alerts
+        )
+    return await transition(signal_id, S.CANCELLED, actor_id=actor_id, alerts=alerts)
 
 
 async def get(signal_id: int) -> SignalView:
@@ -264,10 +280,10 @@ async def history(limit: int = 10) -> list[SignalView]:
     return [to_view(r) for r in rows]
 
 
-async def expire_due(now: datetime) -> list[SignalView]:
+async def expire_due(now: datetime, *, alerts: AlertSink | None = None) -> list[SignalView]:
     """Expire open signals whose order window has passed (manual signals, stale ones)."""
     rows = await Signal.filter(status__in=[S.PUBLISHED, S.REVISED], expires_at__lte=now)
-    return [await transition(r.id, S.EXPIRED, at=now) for r in rows]
+    return [await transition(r.id, S.EXPIRED, at=now, alerts=alerts) for r in rows]
 
 
 def expiry(published_at: datetime, hours: float) -> datetime:

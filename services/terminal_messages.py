@@ -33,6 +33,8 @@ SKIP_REASONS: dict[str, str] = {
     "paused": _("copy.reason_paused"),
     "not_entitled": _("copy.reason_not_entitled"),
     "invalid_levels": _("copy.reason_invalid_levels"),
+    "bad_spec": _("copy.reason_bad_spec"),
+    "internal_error": _("copy.reason_internal_error"),
 }
 
 
@@ -58,8 +60,10 @@ def render(to: Recipient, key: str, **params: Any) -> str:
 
 
 def skip_reason(to: Recipient, code: str, params: dict[str, Any]) -> str:
-    """Why a signal did not reach a terminal, in the recipient's words."""
-    return render(to, SKIP_REASONS[code], **params)
+    """Why a signal did not reach a terminal, in the recipient's words (text parameters are
+    escaped: some, like a broker's symbol name, come from the terminal)."""
+    safe = {k: escape(v) if isinstance(v, str) else v for k, v in params.items()}
+    return render(to, SKIP_REASONS[code], **safe)
 
 
 def item(

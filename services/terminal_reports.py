@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from models.devices import AccountSnapshot, Command, Device, DeviceSymbol, Position
 from models.users import Role, User
 from services import copy_engine, risk_guard, symbol_map
-from services.ea_types import AccountReport, BarIn, PositionIn, SymbolReport
+from services.ea_types import AccountReport, BarIn, PositionIn, SymbolRefusal, SymbolReport
 from services.terminal_fills import on_ack  # re-exported: the ack hook lives there
 from trading.candles import Bar
 from trading.feeds import PushFeed
@@ -106,16 +106,20 @@ async def _replace_positions(device_pk: int, positions: Sequence[PositionIn]) ->
 # -- symbols ------------------------------------------------------------------------------------
 async def on_symbols(device: DeviceLike, reports: Sequence[SymbolReport]) -> int:
     """Upsert the terminal's symbols with their automatic mapping (the device's override
-    wins); returns how many rows were written. Symbols not reported are kept."""
+    wins); returns how many rows were written. Symbols not reported are kept. A spec outside
+    sane ranges is recorded as refused (never its numbers), as `on_symbols_refused` does."""
     row_device = await Device.get(id=device.id)
-    overrides: dict[str, str] = dict(row_device.symbol_map or {})
+    overrides = symbol_map.overrides_of(row_device)
     existing = {r.name: r for r in await DeviceSymbol.filter(device_id=device.id)}
     written = 0
     for report in reports:
         ours = symbol_map.map_name(report.name, overrides)
         spec = symbol_map.spec_json(report)
-        if symbol_map.usable_spec(report.name, spec) is None:
-            continue  # zero tick size or volume step...: never size with it
+        try:
+            symbol_map.check_report(report)
+        except ValueError as exc:  # zero tick size, a tick of 1e-40...: never size with it
+            field = str(getattr(exc, "field", "spec"))
+            spec = symbol_map.refused_json(field, str(getattr(exc, "reason", exc)))
         row = existing.get(report.name)
         if row is None:
             await DeviceSymbol.create(
@@ -126,6 +130,24 @@ async def on_symbols(device: DeviceLike, reports: Sequence[SymbolReport]) -> int
             await row.save(update_fields=["symbol", "spec", "updated_at"])
         else:
             continue
+        written += 1
+    return written
+
+
+async def on_symbols_refused(device: DeviceLike, refusals: Sequence[SymbolRefusal]) -> int:
+    """Record the symbols the EA API refused (their numbers are never stored): until the
+    terminal reports a sane spec, signals on them skip it with the reason (`bad_spec`)."""
+    row_device = await Device.get(id=device.id)
+    overrides = symbol_map.overrides_of(row_device)
+    written = 0
+    for refusal in refusals:
+        if refusal.name is None:
+            continue
+        spec = symbol_map.refused_json(refusal.field, refusal.detail)
+        ours = symbol_map.map_name(refusal.name, overrides)
+        await DeviceSymbol.update_or_create(
+            defaults={"symbol": ours, "spec": spec}, device_id=device.id, name=refusal.name
+        )
         written += 1
     return written
 
@@ -172,7 +194,9 @@ async def on_bars(ref: DeviceLike, bars: Sequence[BarIn]) -> int:
     names = {r.name: r.symbol for r in await DeviceSymbol.filter(device_id=device.id)}
     by_symbol: dict[str, list[Bar]] = {}
     for b in bars:
-        ours = names.get(b.symbol) or symbol_map.map_name(b.symbol, dict(device.symbol_map or {}))
+        ours = names.get(b.symbol) or symbol_map.map_name(
+            b.symbol, symbol_map.overrides_of(device)
+        )
         target = _feed_symbols.get(symbol_map.canonical(ours)) if ours else None
         if target is None:
             continue
@@ -199,6 +223,10 @@ async def _symbols_hook(device: DeviceLike, reports: list[SymbolReport]) -> None
     await on_symbols(device, reports)
 
 
+async def _refused_hook(device: DeviceLike, refusals: list[SymbolRefusal]) -> None:
+    await on_symbols_refused(device, refusals)
+
+
 async def _bars_hook(device: DeviceLike, bars: list[BarIn]) -> None:
     await on_bars(device, bars)
 
@@ -210,6 +238,7 @@ def register() -> None:
     pairs: list[tuple[list[Any], Any]] = [
         (devices.report_hooks.account, _account_hook),
         (devices.report_hooks.symbols, _symbols_hook),
+        (devices.report_hooks.symbols_refused, _refused_hook),
         (devices.report_hooks.bars, _bars_hook),
         (ea_commands.ack_hooks, on_ack),
     ]

@@ -4,6 +4,12 @@ Restart-safe: every bar's effects are idempotent (publish by setup identity, rev
 version, transitions refused when already applied), and `SymbolState.last_bar_time` advances
 only after they are stored. On start the runner replays history silently to rebuild the
 detector and paper-broker state, then goes live.
+
+Retry-safe in the same way: the in-memory strategy advances only with a bar whose effects were
+stored. When applying a bar fails anywhere (a database error, a bug), the runner rebuilds its
+strategy from the journal of bars it had applied (the strategy is deterministic: the same bars
+give the same state), so the retry of that bar is a fresh attempt with exactly the effects a
+fault-free run has, and heals as soon as the fault is gone, without a restart.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import numpy as np
 from models.signals import CloseReason, SignalSource, SignalStatus, SymbolState
 from services import market_data, signals
 from services.errors import InvalidInput
+from services.isolation import AlertSink
 from services.signal_views import SignalView
 from trading.backtest_types import BacktestConfig, OrderEvent, OrderEventKind, Trade
 from trading.candles import Bar, Candles, to_unix_s
@@ -48,7 +55,10 @@ class BarOutcome:
 
 
 class SymbolRunner:
-    """Owns one symbol's `LiveStrategy` and a rolling window of bars for charts."""
+    """Owns one symbol's `LiveStrategy` and a rolling window of bars for charts.
+
+    It also keeps the journal of every bar it applied (H1: about 6,000 a year per symbol), the
+    history its strategy is rebuilt from after a failed bar."""
 
     def __init__(
         self,
@@ -58,16 +68,23 @@ class SymbolRunner:
         timeframe_s: int = 3600,
         *,
         charts: bool = True,
+        alerts: AlertSink | None = None,
     ) -> None:
         self.symbol = symbol
         self.spec = spec
+        self.config = config
         self.timeframe_s = timeframe_s
-        self.strategy = LiveStrategy(symbol, spec, config, timeframe_s)
         self.charts = charts
+        self.alerts = alerts  # ops: recipients skipped inside a signal event
+        self._journal: list[tuple[Bar, bool]] = []  # (bar, allow_new) of every applied bar
+        self._fresh()
+        self.last_bar_time: datetime | None = None
+
+    def _fresh(self) -> None:
+        self.strategy = LiveStrategy(self.symbol, self.spec, self.config, self.timeframe_s)
         self._bars: list[Bar] = []
         self._setups: dict[tuple[str, datetime], Setup] = {}
         self._versions: dict[tuple[str, datetime], int] = {}
-        self.last_bar_time: datetime | None = None
 
     # -- state ------------------------------------------------------------------------------
     async def load_state(self) -> SymbolState:
@@ -88,14 +105,38 @@ class SymbolRunner:
             elif order.kind is K.REVISED:
                 self._versions[key] = self._versions.get(key, 1) + 1
 
+    def _step(self, bar: Bar, allow_new: bool = True) -> StepResult:
+        result = self.strategy.step(bar, allow_new=allow_new)
+        self._journal.append((bar, allow_new))
+        self._remember(result)
+        return result
+
+    def _rewind(self, applied: int) -> None:
+        """Back to the state after the first `applied` journal entries: a fresh strategy fed
+        them again (the failed step may have changed the detector, the order session or the
+        paper engine halfway; rebuilding is exact where undoing would be guesswork)."""
+        journal = self._journal[:applied]
+        self._journal = []
+        self._fresh()
+        for bar, allow_new in journal:
+            self._step(bar, allow_new)
+
     def replay(self, bars: list[Bar]) -> None:
         """Rebuild in-memory state from bars already processed before a restart (no effects)."""
-        for bar in bars:
-            self._remember(self.strategy.step(bar))
-            self.last_bar_time = bar.time
+        applied = len(self._journal)
+        try:
+            for bar in bars:
+                self._step(bar)
+                self.last_bar_time = bar.time
+        except BaseException:
+            self._rewind(applied)
+            raise
 
     # -- live ---------------------------------------------------------------------------------
     async def process(self, bar: Bar) -> BarOutcome:
+        """Apply one closed bar: step the strategy, store its effects, then advance. When any
+        part fails the strategy is rewound to before the bar and the error propagates: calling
+        again with the same bar is a fresh attempt (the loop retries it)."""
         state = await self.load_state()
         if state.last_bar_time is not None and bar.time <= state.last_bar_time:
             self.replay([bar])  # already applied before a restart: rebuild state only
@@ -103,12 +144,15 @@ class SymbolRunner:
         # The last known price for every replica (manual signals); stored before the strategy
         # steps, so a failure here leaves nothing consumed and the retry starts clean.
         await market_data.record_bar(self.symbol, bar, self.timeframe_s)
-        result = self.strategy.step(bar, allow_new=not state.paused)
-        self._remember(result)
-        outcome = await self._apply(result)
-        state.last_bar_time = bar.time
-        state.bars_seen += 1
-        await state.save(update_fields=["last_bar_time", "bars_seen", "updated_at"])
+        applied = len(self._journal)
+        try:
+            outcome = await self._apply(self._step(bar, allow_new=not state.paused))
+            state.last_bar_time = bar.time
+            state.bars_seen += 1
+            await state.save(update_fields=["last_bar_time", "bars_seen", "updated_at"])
+        except BaseException:
+            self._rewind(applied)
+            raise
         self.last_bar_time = bar.time
         return outcome
 
@@ -148,7 +192,8 @@ class SymbolRunner:
             point1=(setup.point1_time, Decimal(str(setup.point1_price))),
             point2=(setup.point2_time, Decimal(str(setup.point2_price))),
         )
-        view = await signals.publish(draft, self._chart_renderer(setup) if self.charts else None)
+        chart = self._chart_renderer(setup) if self.charts else None
+        view = await signals.publish(draft, chart, alerts=self.alerts)
         return int(view is not None)
 
     async def _revise(self, order: OrderEvent) -> int:
@@ -163,6 +208,7 @@ class SymbolRunner:
             order.take_profit,
             point2=(setup.point2_time, Decimal(str(setup.point2_price))),
             chart=self._chart_renderer(setup) if self.charts else None,
+            alerts=self.alerts,
         )
         return int(view is not None)
 
@@ -171,7 +217,9 @@ class SymbolRunner:
         if view is None:
             return 0
         try:
-            await signals.transition(view.id, status, at=order.time, price=order.price)
+            await signals.transition(
+                view.id, status, at=order.time, price=order.price, alerts=self.alerts
+            )
         except InvalidInput:
             return 0  # already applied (restart) or not applicable
         return 1
@@ -190,6 +238,7 @@ class SymbolRunner:
                 at=trade.exit_time,
                 price=trade.exit_price,
                 reason=reason,
+                alerts=self.alerts,
             )
         except InvalidInput:
             return 0
@@ -197,9 +246,10 @@ class SymbolRunner:
 
     # -- charts -------------------------------------------------------------------------------
     def _chart_renderer(self, setup: Setup) -> Callable[[SignalView], bytes]:
-        window = candles_of(self.symbol, self._bars[-CHART_BARS:], self.timeframe_s)
+        bars = self._bars[-CHART_BARS:]  # a copy: the render runs later, in a thread
 
         def render(view: SignalView) -> bytes:
+            window = candles_of(self.symbol, bars, self.timeframe_s)
             levels = ChartLevels(
                 side=setup.side,
                 entry=float(view.entry),

@@ -6,6 +6,7 @@ Values are the defaults of STRATEGY.md ("The Fib-RSI strategy"); callers overrid
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Final
 
 # --- Fib-RSI detector (STRATEGY.md, "A setup") ---
@@ -36,3 +37,16 @@ WEEK_OPEN_HOUR_NY: Final[int] = 17  # Sunday
 WEEK_CLOSE_HOUR_NY: Final[int] = 17  # Friday
 METAL_PAUSE_START_HOUR_NY: Final[int] = 17
 METAL_PAUSE_END_HOUR_NY: Final[int] = 18
+
+# --- Symbol spec sanity (trading.symbols.SymbolSpec refuses a spec outside these) ---
+MAX_DIGITS: Final[int] = 10
+# relative tolerance of point == 10**-digits and tick_size == n * point (floats on the wire)
+POINT_TOLERANCE: Final[Decimal] = Decimal("1e-6")
+MAX_TICK_POINTS: Final[int] = 1_000_000  # a tick of at most this many points
+MIN_TICK_VALUE: Final[Decimal] = Decimal("1e-9")  # account money per lot per tick
+MAX_TICK_VALUE: Final[Decimal] = Decimal("1e9")
+MIN_CONTRACT_SIZE: Final[Decimal] = Decimal("1e-9")  # base units per lot
+MAX_CONTRACT_SIZE: Final[Decimal] = Decimal("1e9")
+MIN_VOLUME_LOTS: Final[Decimal] = Decimal("1e-8")  # volume_min/max/step, lots
+MAX_VOLUME_LOTS: Final[Decimal] = Decimal("1e9")
+MAX_STOPS_LEVEL_POINTS: Final[int] = 1_000_000

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from trading import constants as C
 from trading.numeric import to_decimal
 
 SymbolKind = Literal["fx", "metal"]
@@ -39,11 +40,25 @@ class UnknownSymbolError(ValueError):
         )
 
 
+class SpecError(ValueError):
+    """A spec no order may be built with: `field` names the offending field and `reason` says
+    what a sane value is (the EA API refuses such a report, naming `symbols[i].<field>`)."""
+
+    def __init__(self, name: str, field: str, reason: str) -> None:
+        self.name, self.field, self.reason = name, field, reason
+        super().__init__(f"{name}: {field} {reason}; check the terminal's spec")
+
+
 @dataclass(frozen=True, slots=True)
 class SymbolSpec:
     """Broker facts for one symbol. `point`, `tick_size` in price units; `tick_value` in account
     money per 1 lot per tick; `contract_size` in base units per lot; volumes in lots;
-    `stops_level` in points (MT5 SYMBOL_TRADE_STOPS_LEVEL)."""
+    `stops_level` in points (MT5 SYMBOL_TRADE_STOPS_LEVEL).
+
+    Construction refuses (`SpecError`) anything outside sane ranges (`check_ranges`), because
+    terminals report these numbers and one absurd value (a tick of 1e-40) must not reach the
+    rounding and sizing arithmetic.
+    """
 
     name: str
     digits: int
@@ -59,22 +74,19 @@ class SymbolSpec:
 
     def __post_init__(self) -> None:
         for name in _DECIMAL_FIELDS:
-            value = to_decimal(getattr(self, name))
+            try:
+                value = to_decimal(getattr(self, name))
+            except (ValueError, TypeError, ArithmeticError) as exc:
+                raise SpecError(self.name, name, f"must be a finite number: {exc}") from None
             if value <= 0:
-                msg = f"{self.name}: {name} must be > 0, got {value}; check the terminal's spec"
-                raise ValueError(msg)
+                raise SpecError(self.name, name, f"must be > 0, got {value}")
             object.__setattr__(self, name, value)
         for name in ("digits", "stops_level"):  # terminals may report these as floats
-            object.__setattr__(self, name, int(getattr(self, name)))
-        if self.volume_min > self.volume_max:
-            msg = f"{self.name}: volume_min {self.volume_min} > volume_max {self.volume_max}"
-            raise ValueError(msg)
-        if self.digits < 0 or self.stops_level < 0:
-            msg = f"{self.name}: digits and stops_level must be >= 0"
-            raise ValueError(msg)
+            object.__setattr__(self, name, _whole(self.name, name, getattr(self, name)))
         if self.kind not in ("fx", "metal"):
             msg = f"{self.name}: kind must be 'fx' or 'metal', got {self.kind!r}"
             raise ValueError(msg)
+        check_ranges(self)
 
     def with_overrides(self, **terminal_reported: object) -> SymbolSpec:
         """A copy with fields replaced by terminal-reported values (floats are converted to
@@ -85,6 +97,66 @@ class SymbolSpec:
             msg = f"unknown SymbolSpec fields {unknown}; valid: {sorted(valid)}"
             raise ValueError(msg)
         return dataclasses.replace(self, **terminal_reported)  # type: ignore[arg-type]
+
+
+def _whole(spec_name: str, field: str, value: object) -> int:
+    """An integer field (digits, stops_level) from an int or an integral float/Decimal."""
+    try:
+        number = to_decimal(value)  # type: ignore[arg-type]
+    except (ValueError, TypeError, ArithmeticError):
+        raise SpecError(spec_name, field, f"must be a whole number, got {value!r}") from None
+    if isinstance(value, bool) or number != number.to_integral_value():
+        raise SpecError(spec_name, field, f"must be a whole number, got {value!r}")
+    return int(number)
+
+
+def check_ranges(spec: SymbolSpec) -> None:
+    """Raise `SpecError` unless the spec is sane (MT5 semantics, limits in trading.constants):
+    digits 0..MAX_DIGITS; point == 10**-digits; tick_size a whole multiple (1..MAX_TICK_POINTS)
+    of the point; tick_value, contract_size and the volumes within their bounds; volume_min
+    and volume_step <= volume_max; stops_level 0..MAX_STOPS_LEVEL_POINTS. Comparisons only
+    (no division before the magnitudes are known), so no value can overflow the arithmetic."""
+    tol = C.POINT_TOLERANCE
+    if not 0 <= spec.digits <= C.MAX_DIGITS:
+        _refuse(spec, "digits", f"must be from 0 to {C.MAX_DIGITS}, got {spec.digits}")
+    expected = Decimal(1).scaleb(-spec.digits)
+    if not expected * (1 - tol) <= spec.point <= expected * (1 + tol):
+        _refuse(spec, "point", f"must be 10^-digits = {expected}, got {spec.point}")
+    most = spec.point * C.MAX_TICK_POINTS
+    if not spec.point * (1 - tol) <= spec.tick_size <= most:
+        _refuse(spec, "tick_size", f"must be from the point {spec.point} to {_plain(most)}, "
+                f"got {spec.tick_size}")  # fmt: skip
+    ticks = spec.tick_size / spec.point
+    if abs(ticks - ticks.to_integral_value()) > tol * ticks:
+        _refuse(spec, "tick_size", f"must be a whole number of points ({spec.point}), "
+                f"got {spec.tick_size}")  # fmt: skip
+    bounds = {
+        "tick_value": (C.MIN_TICK_VALUE, C.MAX_TICK_VALUE),
+        "contract_size": (C.MIN_CONTRACT_SIZE, C.MAX_CONTRACT_SIZE),
+        "volume_min": (C.MIN_VOLUME_LOTS, C.MAX_VOLUME_LOTS),
+        "volume_max": (C.MIN_VOLUME_LOTS, C.MAX_VOLUME_LOTS),
+        "volume_step": (C.MIN_VOLUME_LOTS, C.MAX_VOLUME_LOTS),
+    }
+    for field, (low, high) in bounds.items():
+        value = getattr(spec, field)
+        if not low <= value <= high:
+            _refuse(spec, field, f"must be from {_plain(low)} to {_plain(high)}, got {value}")
+    for field in ("volume_min", "volume_step"):
+        if getattr(spec, field) > spec.volume_max:
+            _refuse(spec, field, f"must be <= volume_max {spec.volume_max}, "
+                    f"got {getattr(spec, field)}")  # fmt: skip
+    if not 0 <= spec.stops_level <= C.MAX_STOPS_LEVEL_POINTS:
+        _refuse(spec, "stops_level", f"must be from 0 to {C.MAX_STOPS_LEVEL_POINTS} points, "
+                f"got {spec.stops_level}")  # fmt: skip
+
+
+def _refuse(spec: SymbolSpec, field: str, reason: str) -> None:
+    raise SpecError(spec.name, field, reason)
+
+
+def _plain(value: Decimal) -> str:
+    """A bound without exponent or trailing zeros: 0.000000001, 10, 1000000000."""
+    return f"{value.normalize():f}"
 
 
 def _fx(name: str, digits: int, tick_value: str) -> SymbolSpec:

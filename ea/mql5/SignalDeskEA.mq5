@@ -216,6 +216,19 @@ bool Post(const string path,const string body)
    return status>=200 && status<300;
   }
 
+//--- report the symbols' specs; done once the server has judged them (2xx, or a 4xx other
+//--- than 401: the specs it refused are printed, resending the same ones would not help)
+bool PostSymbols(const string body)
+  {
+   string answer;
+   int status=Http.Request("POST","/ea/v1/symbols",body,answer,SD_POST_TIMEOUT);
+   if(status==-1 || status==401 || status>=500)
+      return false;
+   if(status!=204)
+      Print("SignalDesk: symbols answer (",status,"): ",answer);
+   return true;
+  }
+
 void ReportAccount()
   {
    LastAccount=(long)TimeGMT(); // a failed report waits for the next period
@@ -229,7 +242,7 @@ void SendSymbols()
       return;
    string later[];
    string body=SdSymbolsJson(SymbolsToSend,later);
-   if(body!="" && !Post("/ea/v1/symbols",body))
+   if(body!="" && !PostSymbols(body))
      {
       SymbolsBackoff.Fail();
       return;

@@ -33,6 +33,7 @@ class FakeServer:
         self.rejected: list[str] = []  # why requests failed verification
         self.nonces: set[str] = set()
         self.ack_status: dict[str, int] = {}  # command id -> forced HTTP status
+        self.symbols_answers: list[tuple[int, dict[str, Any] | None]] = []  # forced, in order
         self.keep_pending = False  # a refused ack leaves the command pending (redelivered)
         self.polls = 0
         self._changed = asyncio.Event()
@@ -127,4 +128,9 @@ class FakeServer:
 
     async def _symbols(self, request: web.Request) -> web.Response:
         self.symbols.append(json.loads(await self._verify(request)))
-        return web.Response(status=204)
+        if not self.symbols_answers:
+            return web.Response(status=204)
+        status, body = self.symbols_answers.pop(0)
+        if status >= 400:
+            return web.json_response(body, status=status, content_type="application/problem+json")
+        return self._answer(body or {})

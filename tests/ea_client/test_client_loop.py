@@ -156,3 +156,26 @@ async def test_a_conflicting_ack_is_dropped_not_retried(
         await wait_until(lambda: client.state.get("cmd_0001") is not None)
         await wait_until(lambda: client.state.with_unsent() == [])
     assert client.acks_sent == []
+
+
+async def test_refused_symbol_specs_are_logged_and_not_resent(
+    server: FakeServer, tmp_path: Path
+) -> None:
+    """The server judged them: a 422 (none usable) or a 200 listing refusals ends the
+    reporting; resending the same specs every round would change nothing."""
+    problem = {"status": 422, "field": "symbols[0].tick_size",
+               "detail": "symbols[0].tick_size: must be from the point 0.00001 to 10"}  # fmt: skip
+    server.symbols_answers = [(503, {"detail": "busy"}), (422, problem)]
+    client = EAClient(config(server.url, tmp_path / "state.json"), paper())
+    async with running(client):
+        await wait_until(lambda: len(server.symbols) == 2 and len(server.accounts) >= 3)
+    assert len(server.symbols) == 2  # after a 503 it tried again; after the 422, never
+    assert client.symbols_refused == [{"detail": problem["detail"]}]
+
+    half = {"accepted": ["EURUSD"], "refused": [{"name": "XAUUSD", "field": "symbols[1].tick_size",
+                                                 "detail": "symbols[1].tick_size: ..."}]}  # fmt: skip
+    server.symbols, server.symbols_answers = [], [(200, half)]
+    client = EAClient(config(server.url, tmp_path / "state2.json"), paper())
+    async with running(client):
+        await wait_until(lambda: len(server.symbols) == 1 and len(server.accounts) >= 6)
+    assert len(server.symbols) == 1 and client.symbols_refused == half["refused"]

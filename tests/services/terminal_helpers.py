@@ -59,6 +59,23 @@ async def device(
     return row
 
 
+def draft(
+    symbol: str = "EURUSD",
+    side: str = "sell",
+    entry: D = ENTRY,
+    stop: D = STOP,
+    tp: D = TP,
+    hours: float = 100,
+) -> signals.SignalDraft:
+    """A manual signal (a fresh setup key each time) published now."""
+    now = datetime.now(UTC)
+    return signals.SignalDraft(
+        setup_key=f"{symbol}:{side}:{next(_counter)}", symbol=symbol, side=side, entry=entry,
+        stop=stop, take_profit=tp, published_at=now, expires_at=now + timedelta(hours=hours),
+        source=SignalSource.MANUAL,
+    )  # fmt: skip
+
+
 async def publish(
     symbol: str = "EURUSD",
     side: str = "sell",
@@ -67,13 +84,7 @@ async def publish(
     tp: D = TP,
     hours: float = 100,
 ) -> SignalView:
-    now = datetime.now(UTC)
-    draft = signals.SignalDraft(
-        setup_key=f"{symbol}:{side}:{next(_counter)}", symbol=symbol, side=side, entry=entry,
-        stop=stop, take_profit=tp, published_at=now, expires_at=now + timedelta(hours=hours),
-        source=SignalSource.MANUAL,
-    )  # fmt: skip
-    view = await signals.publish(draft)
+    view = await signals.publish(draft(symbol, side, entry, stop, tp, hours))
     assert view is not None
     return view
 

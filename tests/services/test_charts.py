@@ -121,8 +121,9 @@ async def test_render_error_propagates_and_writes_nothing(database: str, tmp_pat
     def broken() -> bytes:
         raise RuntimeError("renderer failed")
 
-    with pytest.raises(RuntimeError, match="renderer failed"):
+    with pytest.raises(charts.ChartFailed, match="renderer failed") as failed:
         await charts.ensure_chart(signal.id, 1, broken, tmp_path)
+    assert isinstance(failed.value.error, RuntimeError)
     assert await ChartFile.all().count() == 0
     assert list(tmp_path.iterdir()) == []
 

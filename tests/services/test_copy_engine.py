@@ -308,11 +308,31 @@ async def test_free_users_approval_is_refused_before_any_command(database: str) 
     assert await th.commands(OPEN) == []
 
 
-async def test_a_broken_stored_spec_falls_back_to_the_builtin_one(database: str) -> None:
-    sam = await th.user(SUB)
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"volume_step": "0"}, "volume_step"),
+        ({"tick_size": "1E-40"}, "tick_size"),  # stored before reports were validated
+        ({"digits": 14, "point": "1E-14", "tick_size": "1E-14"}, "digits"),
+        ({"tick_value": "abc"}, "spec"),
+        ({"contract_size": None}, "spec"),
+    ],
+)
+async def test_a_stored_spec_that_is_not_sane_is_a_skip_never_a_guess(
+    database: str, change: dict, field: str
+) -> None:
+    """Specs stored before reports were validated are checked again when used: that terminal
+    is skipped with the reason (built-in defaults may not match its broker); others trade."""
+    sam, other = await th.user(SUB), await th.user(OTHER, name="Olga")
     dev = await th.device(sam, mode=DeviceMode.COPY)
-    bad = symbol_map.spec_json(th.report("EURUSD")) | {"volume_step": "0"}
+    fine = await th.device(other, mode=DeviceMode.COPY, name="Olga MT5")
+    bad = symbol_map.spec_json(th.report("EURUSD")) | change
     await DeviceSymbol.create(device=dev, name="EURUSD", symbol="EURUSD", spec=bad)
-    await th.publish()
+    view = await th.publish()
     (cmd,) = await th.commands(OPEN)
-    assert cmd.payload["volume"] == "0.53"
+    assert cmd.device_id == fine.id and cmd.payload["volume"] == "0.53"  # type: ignore[attr-defined]
+    (text,) = await th.texts(SUB, "terminal.skip")
+    assert f"the symbol spec it reported for EURUSD is not usable ({field})" in text
+    entry = await AuditLog.get(action="copy.skipped", target=dev.device_id)
+    assert entry.data == {"signal_id": view.id, "reason": "bad_spec", "symbol": "EURUSD",
+                          "field": field}  # fmt: skip

@@ -17,7 +17,7 @@ from models.devices import (
     Position,
 )
 from models.users import Role
-from services import devices, ea_commands, terminal_reports
+from services import devices, ea_commands, symbol_map, terminal_reports
 from services.device_auth import DeviceRef
 from services.ea_types import AccountReport, AckIn, BarIn, PositionIn
 from tests.services import terminal_helpers as th
@@ -56,6 +56,8 @@ def account(equity: str, *positions: PositionIn, balance: str = "10000") -> Acco
 def test_hooks_are_registered_once() -> None:
     assert devices.report_hooks.account.count(terminal_reports._account_hook) == 1
     assert ea_commands.ack_hooks.count(terminal_reports.on_ack) == 1
+    refused = devices.report_hooks.symbols_refused
+    assert refused.count(terminal_reports._refused_hook) == 1
 
 
 async def test_fill_and_close_through_the_command_queue(database: str) -> None:
@@ -201,14 +203,27 @@ async def test_owner_bars_feed_the_loop_only_when_it_runs_on_ea_bars(database: s
     assert [b.time for b in got] == [start + timedelta(hours=i) for i in range(3)]
 
 
-async def test_unusable_symbol_specs_are_not_stored(database: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [({"tick_size": D(0)}, "tick_size"), ({"tick_size": D("1e-40")}, "tick_size"),
+     ({"digits": 3}, "point"), ({"volume_step": D(1000)}, "volume_step")],
+)  # fmt: skip
+async def test_unusable_symbol_specs_are_recorded_as_refused(
+    database: str, change: dict, field: str
+) -> None:
+    """Only the refusal is stored, never the numbers: the good symbols are kept, and the bad
+    one is known to be unusable (signals skip that terminal instead of guessing a spec)."""
     from dataclasses import replace
 
     sam = await th.user(SUB)
     dev = await th.device(sam)
-    broken = replace(th.report("EURUSD.r"), tick_size=D(0))
-    assert await terminal_reports.on_symbols(ref(dev), [broken, th.report("GBPUSD")]) == 1
-    assert await DeviceSymbol.filter(device_id=dev.id).values_list("name", flat=True) == ["GBPUSD"]
+    await terminal_reports.on_symbols(ref(dev), [th.report("EURUSD.r")])  # fine at first
+    broken = replace(th.report("EURUSD.r"), **change)
+    assert await terminal_reports.on_symbols(ref(dev), [broken, th.report("GBPUSD")]) == 2
+    rows = {r.name: r.spec for r in await DeviceSymbol.filter(device_id=dev.id)}
+    assert rows["GBPUSD"] == symbol_map.spec_json(th.report("GBPUSD"))
+    assert rows["EURUSD.r"]["refused"]["field"] == field and "digits" not in rows["EURUSD.r"]
+    assert symbol_map.usable_spec("EURUSD.r", rows["EURUSD.r"]) is None
 
 
 @pytest.mark.parametrize(("visibility", "closes"), [("entry_only", 1), ("full", 0)])
