@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -20,6 +19,7 @@ from services import app_settings
 from services import users as users_service
 from tests.e2e.conftest import ADMIN, OWNER, SUB, VISITOR
 from tests.e2e.conftest import app_settings as make_settings
+from tests.waiting import until
 from trading.candles import load_csv
 from trading.feeds import PushFeed
 
@@ -55,7 +55,7 @@ async def owner_app(
 
 async def say(tg: EmulatorClient, user: int, line: str) -> dict:
     await tg.send(user, line)
-    return await tg.wait_for_bot(user, timeout=10)
+    return await tg.wait_for_bot(user)
 
 
 async def test_post_dialog_validates_previews_and_publishes(owner_app, tg: EmulatorClient) -> None:
@@ -63,7 +63,7 @@ async def test_post_dialog_validates_previews_and_publishes(owner_app, tg: Emula
     assert "Unknown symbol “BTCXYZ”" in text(await say(tg, OWNER, "btcxyz"))
     side = await say(tg, OWNER, "xauusd")
     await tg.press(OWNER, OWNER, side["message_id"], text="BUY")
-    assert "Entry price" in text(await tg.wait_for_bot(OWNER, timeout=10))
+    assert "Entry price" in text(await tg.wait_for_bot(OWNER))
     assert "is not a price" in text(await say(tg, OWNER, "abc"))
     assert "Stop price" in text(await say(tg, OWNER, "2350.5"))
     assert "do not fit the side" in text(await say(tg, OWNER, "2360"))  # stop above a buy entry
@@ -75,7 +75,7 @@ async def test_post_dialog_validates_previews_and_publishes(owner_app, tg: Emula
     assert "Preview" in body and "2350.50" in body and "2340.00" in body and "2384.63" in body
     assert not await Signal.exists(source=SignalSource.MANUAL)  # nothing before Publish
     await tg.press(OWNER, OWNER, preview["message_id"], text="📣 Publish")
-    await tg.wait_for(OWNER, lambda m: "Published as signal" in text(m), timeout=10)
+    await tg.wait_for(OWNER, lambda m: "Published as signal" in text(m))
     sig = await Signal.get(source=SignalSource.MANUAL)
     assert (sig.symbol, sig.side, sig.entry, sig.stop, sig.take_profit) == (
         "XAUUSD",
@@ -84,7 +84,7 @@ async def test_post_dialog_validates_previews_and_publishes(owner_app, tg: Emula
         D("2340.00"),
         D("2384.63"),
     )
-    card = await tg.wait_for(SUB, lambda m: f"#{sig.id}" in text(m), timeout=10, after_seq=0)
+    card = await tg.wait_for(SUB, lambda m: f"#{sig.id}" in text(m), after_seq=0)
     assert "Breakout retest" in text(card) and "2350.50" in text(card)
 
 
@@ -102,18 +102,17 @@ async def test_strategy_pause_stops_publishing_and_resume_restarts(
     assert "EURUSD" in text(view) and "publishing" in text(view)
     await tg.press(OWNER, OWNER, view["message_id"], text="⏸ Pause EURUSD")
     await tg.wait_for(
-        OWNER, lambda m: m["message_id"] == view["message_id"] and "paused" in text(m), timeout=10
+        OWNER, lambda m: m["message_id"] == view["message_id"] and "paused" in text(m)
     )
     assert (await SymbolState.get(symbol="EURUSD")).paused
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     feed.push("EURUSD", [candles.bar(i) for i in range(40)])  # bar 37 would publish
-    await wait_until(lambda: runner.trading_loop.processed >= 40)
-    assert await Signal.all().count() == 0
+    await until(lambda: runner.trading_loop.processed, "40 bars", accept=lambda n: n >= 40)
+    assert await Signal.all().count() == 0  # bar 37 was processed, and published nothing
     await tg.press(OWNER, OWNER, view["message_id"], text="▶️ Resume EURUSD")
     await tg.wait_for(
         OWNER,
         lambda m: m["message_id"] == view["message_id"] and "publishing" in text(m),
-        timeout=10,
     )
     actions = await AuditLog.filter(target="EURUSD").values_list("action", flat=True)
     assert list(actions) == ["strategy.paused", "strategy.resumed"]
@@ -132,9 +131,7 @@ async def test_cancel_signal_and_route_to_a_channel(
     assert await ChannelRoute.exists(symbol="EURUSD", chat_id=CHANNEL)
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     feed.push("EURUSD", [candles.bar(i) for i in range(38)])
-    post = await tg.wait_for(
-        CHANNEL, lambda m: "EURUSD · SELL" in text(m), timeout=10, after_seq=0
-    )
+    post = await tg.wait_for(CHANNEL, lambda m: "EURUSD · SELL" in text(m), after_seq=0)
     assert not post.get("reply_markup"), "channels get the public card without buttons"
     sig = await Signal.get(symbol="EURUSD")
     assert "Usage: /cancel_signal" in text(await say(tg, OWNER, "/cancel_signal abc"))
@@ -142,7 +139,7 @@ async def test_cancel_signal_and_route_to_a_channel(
         await say(tg, OWNER, f"/cancel_signal {sig.id}")
     )
     assert (await Signal.get(id=sig.id)).status == SignalStatus.CANCELLED
-    await tg.wait_for(SUB, lambda m: "was cancelled" in text(m), timeout=10, after_seq=0)
+    await tg.wait_for(SUB, lambda m: "was cancelled" in text(m), after_seq=0)
     assert "no signal #999" in text(await say(tg, OWNER, "/cancel_signal 999")).lower()
 
 
@@ -154,15 +151,6 @@ async def test_non_admins_cannot_use_owner_tools(owner_app, tg: EmulatorClient) 
         )
     assert await AuditLog.filter(action="access.denied", actor_id=SUB).count() == 4
     _ = ADMIN
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
 
 
 async def test_owner_sets_visibility_and_cards_follow(
@@ -177,7 +165,7 @@ async def test_owner_sets_visibility_and_cards_follow(
     )
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     feed.push("EURUSD", [candles.bar(i) for i in range(38)])
-    card = await tg.wait_for(SUB, lambda m: "EURUSD · SELL" in text(m), timeout=10, after_seq=0)
+    card = await tg.wait_for(SUB, lambda m: "EURUSD · SELL" in text(m), after_seq=0)
     body = text(card)
     assert "1.07592" in body and "1.07965" not in body and "1.06379" not in body
     assert "managed by the server" in body
