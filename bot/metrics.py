@@ -39,6 +39,12 @@ LEADER = Gauge(
     registry=REGISTRY,
 )
 
+EA_LONG_POLLS = Gauge(
+    "signaldesk_ea_long_polls",
+    "Terminal requests for commands (GET /ea/v1/commands, long polls) open in this process",
+    registry=REGISTRY,
+)
+
 
 def render() -> bytes:
     return generate_latest(REGISTRY)

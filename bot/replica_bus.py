@@ -43,6 +43,7 @@ class ReplicaBus:
         self._tasks: set[asyncio.Task[None]] = set()
         self._watch: asyncio.Task[None] | None = None
         self.received = 0  # events from other replicas acted on
+        self.listens = 0  # connections that started listening (the first, then each reconnection)
 
     async def start(self) -> None:
         """Listen (a failure here is a warning: the bus reconnects on its own), then publish
@@ -84,6 +85,7 @@ class ReplicaBus:
             log.warning("replica bus: cannot listen; will retry", extra={"error": repr(exc)})
             return
         self._conn = conn
+        self.listens += 1
 
     async def _keep_connected(self) -> None:
         while True:

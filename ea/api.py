@@ -39,6 +39,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from bot import metrics
 from ea import schemas
 from ea.auth import BODY_KEY, DEVICE_KEY, ea_auth_middleware
 from ea.longpoll import LongPollHub, TooManyPolls
@@ -79,7 +80,8 @@ async def get_commands(request: web.Request) -> web.Response:
     device = request[DEVICE_KEY]
     wait_s = _wait(request)
     try:
-        commands = await request.app[HUB_KEY].poll(device.ref, wait_s)
+        with metrics.EA_LONG_POLLS.track_inprogress():
+            commands = await request.app[HUB_KEY].poll(device.ref, wait_s)
     except TooManyPolls:
         detail = "too many long polls open for this device; keep one"
         raise ProblemError(429, "Too Many Requests", detail) from None

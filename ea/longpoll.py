@@ -63,6 +63,11 @@ class LongPollHub:
         """How many polls are waiting right now (all devices)."""
         return sum(len(w) for w in self._waiters.values())
 
+    @property
+    def bookkeeping(self) -> int:
+        """How many "delivered" stamps are still being written (after their answers went out)."""
+        return len(self._tasks)
+
     def wake(self, device_pks: Sequence[int]) -> None:
         """Wake the pollers of these devices; safe to call from another thread."""
         loop = self._loop

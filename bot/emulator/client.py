@@ -15,6 +15,7 @@ import aiohttp
 from bot.emulator.guard import TOKEN_HEADER
 
 Message = dict[str, Any]
+WAIT_S = 30.0  # default deadline of `wait_for`: generous, it answers as soon as the message is in
 
 
 class EmulatorControlError(Exception):
@@ -149,7 +150,7 @@ class EmulatorClient:
         return str(answer["callback_query_id"])
 
     async def callback_answer(
-        self, callback_query_id: str, *, wait: float = 5.0
+        self, callback_query_id: str, *, wait: float = WAIT_S
     ) -> dict[str, Any]:
         """The bot's answerCallbackQuery (waits up to `wait` s; check `answered`)."""
         return await self._call("GET", f"callback/{callback_query_id}", wait=wait)
@@ -206,7 +207,7 @@ class EmulatorClient:
         self,
         chat_id: int,
         predicate: Callable[[Message], bool],
-        timeout: float = 5.0,  # noqa: ASYNC109 - the server's long poll enforces it
+        timeout: float = WAIT_S,  # noqa: ASYNC109 - the server's long poll enforces it
         *,
         after_seq: int | None = None,
     ) -> Message:
@@ -214,21 +215,27 @@ class EmulatorClient:
 
         `after_seq=None` means "after this client's last send/press/pay in that chat", so
         `await client.send(...)` then `await client.wait_for(...)` sees only the reaction.
+        It answers as soon as the message is there: the generous default deadline only
+        matters on a slow or loaded machine.
         """
         seq = self._cursor.get(chat_id, 0) if after_seq is None else after_seq
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        last: dict[str, Any] | None = None
         while (remaining := deadline - loop.time()) > 0:
             answer = await self.events(chat_id, seq, wait=round(remaining, 3))
             for event in answer["events"]:
                 message = event.get("message")
-                if event["type"] in ("message", "edited") and message and predicate(message):
-                    return cast(Message, message)
+                if event["type"] in ("message", "edited") and message:
+                    if predicate(message):
+                        return cast(Message, message)
+                    last = message
             seq = answer["last_seq"]
-        msg = f"no matching message in chat {chat_id} within {timeout} s (after seq {seq})"
+        seen = f"; last message seen: {_summary(last)}" if last else "; no message seen"
+        msg = f"no matching message in chat {chat_id} within {timeout} s (after seq {seq}){seen}"
         raise TimeoutError(msg)
 
-    async def wait_for_bot(self, chat_id: int, timeout: float = 5.0) -> Message:  # noqa: ASYNC109
+    async def wait_for_bot(self, chat_id: int, timeout: float = WAIT_S) -> Message:  # noqa: ASYNC109
         """The bot's next new message in the chat."""
         return await self.wait_for(chat_id, lambda m: m["from_bot"] and not m["edits"], timeout)
 
@@ -289,3 +296,10 @@ class EmulatorClient:
             if resp.status >= 400:
                 raise EmulatorControlError(resp.status, await resp.json(content_type=None))
             return await resp.read()
+
+
+def _summary(message: Message) -> str:
+    """A message for an error: who wrote it and the start of its text."""
+    who = "bot" if message.get("from_bot") else "user"
+    body = message.get("text") or message.get("caption") or ""
+    return f"#{message.get('message_id')} from {who}: {body[:120]!r}"

@@ -6,7 +6,6 @@ import asyncio
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from models.users import Role
 from services import market_data
 from services import users as users_service
 from tests.bot.recording import RecordingSession, make_bot, text_update
+from tests.waiting import until
 from trading.candles import Bar
 
 ADMIN = 7001
@@ -46,15 +46,15 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--dir", str(workdir)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    try:
-        for _ in range(500):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            proc.poll()
-            if proc.returncode is not None:
-                pytest.fail("redis-server exited at start")
-            time.sleep(0.01)
+
+    def accepting() -> bool:
+        if proc.poll() is not None:
+            pytest.fail("redis-server exited at start")
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    try:  # a sync fixture (module scope), outside any running loop
+        asyncio.run(until(accepting, f"redis-server accepting connections on {port}"))
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()
@@ -134,7 +134,7 @@ async def test_ready_reports_redis(database: str, redis_url: str) -> None:
         dp = create_dispatcher(settings_with(url), bot, build_i18n())
         app: web.Application = create_web_app(settings_with(url), bot, dp)
         async with TestClient(TestServer(app)) as client:
-            resp = await asyncio.wait_for(client.get("/ready"), 10)
+            resp = await asyncio.wait_for(client.get("/ready"), 30)  # catches a hang only
             body = await resp.json()
         await dp.storage.close()
         assert resp.status == status, body

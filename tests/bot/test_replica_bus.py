@@ -3,7 +3,6 @@ payloads and reconnects when its connection is cut."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import AsyncIterator
@@ -39,6 +38,7 @@ async def test_hears_others_ignores_itself_and_reconnects(
     unsubscribe = ea_commands.add_wake_listener(woken.append)
     bus = ReplicaBus(credentials)
     await bus.start()
+    assert bus.listens == 1
     other = await asyncpg.connect(**credentials)  # type: ignore[arg-type]
 
     async def send(event: object) -> None:
@@ -46,12 +46,12 @@ async def test_hears_others_ignores_itself_and_reconnects(
 
     try:
         await send({"wake": [7, 8], "origin": "replica-2"})
-        await until(lambda: woken == [[7, 8]])
+        await until(lambda: woken, "the first event", accept=lambda w: w == [[7, 8]])
         await send({"wake": [9], "origin": bus.origin})  # our own: already acted on
         await send("not an event")
         await other.execute("SELECT pg_notify($1, 'not json')", CHANNEL)
         await send({"wake": [10], "origin": "replica-2"})
-        await until(lambda: len(woken) == 2)
+        await until(lambda: woken, "the next good event", accept=lambda w: len(w) == 2)
         assert woken == [[7, 8], [10]]
 
         cut = await other.fetchval(
@@ -59,9 +59,11 @@ async def test_hears_others_ignores_itself_and_reconnects(
             " WHERE application_name = 'signaldesk-bus' AND datname = current_database()"
         )
         assert cut == 1
-        await asyncio.sleep(0.3)  # the bus notices and listens again
+        await until(lambda: bus.listens, "the bus listening again", accept=lambda n: n == 2)
         await send({"wake": [11], "origin": "replica-2"})
-        await until(lambda: woken[-1] == [11])
+        await until(
+            lambda: woken[-1], "the event after the reconnection", accept=lambda w: w == [11]
+        )
     finally:
         unsubscribe()
         await other.close()

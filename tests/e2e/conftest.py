@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot import db
@@ -21,12 +22,29 @@ from trading.feeds import PushFeed
 
 TOKEN = "123456789:E2E-test-token-abcdefghijkl"
 OWNER, ADMIN, SUB, VISITOR = 1000001, 1000004, 1000002, 1000003
+STARTUP_S = 60  # a fresh `python -m bot run` replica imports for seconds on a loaded machine
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def metric(port: int, name: str) -> float | None:
+    """A replica's gauge or counter from its /metrics (None: not serving, or no such sample)."""
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/metrics") as resp,
+        ):
+            body = await resp.text()
+    except aiohttp.ClientError:
+        return None
+    for line in body.splitlines():
+        if line.startswith(f"{name} "):
+            return float(line.split()[1])
+    return None
 
 
 @pytest.fixture

@@ -38,23 +38,12 @@ from services import users as users_service
 from tests.e2e.conftest import SUB, free_port
 from tests.e2e.conftest import app_settings as make_settings
 from tests.e2e.test_signals import caption, card_of
+from tests.waiting import until
 from trading.brokers.paper import PaperBroker
 from trading.candles import Bar, Candles, load_csv
 from trading.feeds import PushFeed
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 15.0) -> Any:
-    """Await ``check()`` until it returns something truthy; fail after ``timeout``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s: {check.__qualname__}")
-        await asyncio.sleep(0.02)
 
 
 class MarketClock(datetime):
@@ -123,7 +112,7 @@ class Loop:
         self.feed.push("EURUSD", [self.candles.bar(i) for i in range(self.pushed, index + 1)])
         self.pushed = index + 1
         last = self.candles.bar(index).time
-        await eventually(lambda: _true(self.last_applied == last), timeout=30)
+        await until(lambda: self.last_applied, f"bar {index} applied", accept=lambda t: t == last)
 
     def start_client(self, fault: Callable[[str, Command], None] | None = None) -> EAClient:
         assert self.app is not None
@@ -139,12 +128,8 @@ class Loop:
     async def stop_client(self) -> None:
         if self.client is not None and self.task is not None:
             self.client.stop()
-            await asyncio.wait_for(self.task, 10)
+            await asyncio.wait_for(self.task, 30)  # catches a hang only
         self.client = self.task = None
-
-
-async def _true(value: bool) -> bool:
-    return value
 
 
 @pytest.fixture
@@ -179,8 +164,8 @@ async def make_loop(
         loop.device_id, loop.secret = new.device_id, new.secret
         loop.start_client()
         pk = new.device.id
-        await eventually(lambda: DeviceSymbol.exists(device_id=pk, symbol="EURUSD"))
-        await eventually(lambda: AccountSnapshot.exists(device_id=pk))
+        await until(lambda: DeviceSymbol.exists(device_id=pk, symbol="EURUSD"))
+        await until(lambda: AccountSnapshot.exists(device_id=pk))
         return loop
 
     yield make
@@ -212,26 +197,26 @@ async def test_full_loop_from_approval_to_a_closed_execution(make_loop: Any) -> 
     assert not await CommandRow.exists()  # approval mode: nothing before Sam approves
 
     await approve(loop.tg, sig.id)
-    cmd = await eventually(lambda: open_command(sig.id, CommandStatus.PLACED))
+    cmd = await until(lambda: open_command(sig.id, CommandStatus.PLACED))
     [order] = await loop.broker.orders()
     assert (order.price, order.sl, order.comment) == (D("1.08992"), sig.stop, f"sd:{sig.id}")
     assert cmd.ticket == order.ticket and order.volume == D(str(cmd.payload["volume"]))
 
     await loop.push_until(173)  # fills the limit
-    execution = await eventually(lambda: Execution.get_or_none(command_id=cmd.id))
+    execution = await until(lambda: Execution.get_or_none(command_id=cmd.id))
     assert execution.fill_price == D("1.08992") and execution.ticket == order.ticket
     assert execution.volume == order.volume and execution.closed_at is None
-    position = await eventually(lambda: Position.get_or_none(ticket=order.ticket))
+    position = await until(lambda: Position.get_or_none(ticket=order.ticket))
     assert position.command_id == cmd.id and not position.orphan  # reported by POST account
 
     await loop.push_until(300)  # the take-profit, through a gap at the open
-    await eventually(lambda: Execution.get_or_none(command_id=cmd.id, closed_at__not_isnull=True))
+    await until(lambda: Execution.get_or_none(command_id=cmd.id, closed_at__not_isnull=True))
     execution = await Execution.get(command_id=cmd.id)
     assert execution.close_price == D("1.10200") and execution.profit is not None
     assert execution.profit > 0
     assert (await Signal.get(id=sig.id)).status == SignalStatus.CLOSED
     assert (await CommandRow.get(id=cmd.id)).status == CommandStatus.CLOSED
-    await eventually(lambda: _no_positions(loop))
+    await until(lambda: _no_positions(loop))
     assert await loop.broker.positions() == []
     acked = [a["status"] for a in loop.client.acks_sent if a["command_id"] == cmd.id]
     assert acked == ["placed", "filled", "closed"]
@@ -245,14 +230,14 @@ async def test_copy_mode_executes_every_signal_without_approval(make_loop: Any) 
     loop: Loop = await make_loop("copy")
     await loop.push_until(37)
     sell = await Signal.get(side="sell")
-    cmd = await eventually(lambda: open_command(sell.id, CommandStatus.PLACED))
+    cmd = await until(lambda: open_command(sell.id, CommandStatus.PLACED))
     await loop.push_until(60)  # fills and stops out the SELL, publishes a BUY
-    await eventually(lambda: open_command(sell.id, CommandStatus.CLOSED))
+    await until(lambda: open_command(sell.id, CommandStatus.CLOSED))
     execution = await Execution.get(command_id=cmd.id)
     assert execution.fill_price == D("1.07592") and execution.close_price == D("1.07965")
     assert execution.profit is not None and execution.profit < 0
     buy = await Signal.get(side="buy")
-    await eventually(lambda: open_command(buy.id, CommandStatus.PLACED))
+    await until(lambda: open_command(buy.id, CommandStatus.PLACED))
     assert len(await loop.broker.orders()) == 1
 
 
@@ -267,15 +252,16 @@ async def test_ea_killed_after_placing_before_acking_places_once(make_loop: Any)
     loop.start_client(fault=crash)
     await loop.push_until(37)
     with pytest.raises(Crash):
-        await asyncio.wait_for(loop.task, 15)
+        await asyncio.wait_for(loop.task, 30)
     [order] = await loop.broker.orders()
     sell = await Signal.get(side="sell")
     assert await open_command(sell.id, CommandStatus.PENDING)  # no ack reached the server
 
     client = loop.start_client()  # restarted with the same state file and terminal
-    cmd = await eventually(lambda: open_command(sell.id, CommandStatus.PLACED))
+    cmd = await until(lambda: open_command(sell.id, CommandStatus.PLACED))
     assert await loop.broker.orders() == [order] and cmd.ticket == order.ticket
-    await eventually(lambda: _true(client.polls >= 3))  # a few more polls: nothing new
+    polls = client.polls  # a few more polls: nothing new
+    await until(lambda: client.polls, accept=lambda n: n >= polls + 3)
     assert len(await loop.broker.orders()) == 1
     assert [a["status"] for a in client.acks_sent if a["command_id"] == cmd.id] == ["placed"]
 
@@ -284,17 +270,17 @@ async def test_server_restart_mid_long_poll(make_loop: Any) -> None:
     loop: Loop = await make_loop("copy")
     await loop.push_until(37)
     sell = await Signal.get(side="sell")
-    await eventually(lambda: open_command(sell.id, CommandStatus.PLACED))
+    await until(lambda: open_command(sell.id, CommandStatus.PLACED))
     client = loop.client
     assert client is not None
     polls = client.polls
-    await eventually(lambda: _true(client.polls > polls))  # a long poll is in flight
+    await until(lambda: client.polls, accept=lambda n: n > polls)  # a long poll is in flight
     await loop.stop_app()
     await loop.start_app()  # same database, same port
     await loop.push_until(60)  # bar 60 publishes a BUY: the next command
     buy = await Signal.get(side="buy")
-    await eventually(lambda: open_command(buy.id, CommandStatus.PLACED))
-    await eventually(lambda: open_command(sell.id, CommandStatus.CLOSED))
+    await until(lambda: open_command(buy.id, CommandStatus.PLACED))
+    await until(lambda: open_command(sell.id, CommandStatus.CLOSED))
     assert client is loop.client and not loop.task.done()  # the same EA, reconnected
 
 
@@ -315,13 +301,13 @@ async def test_sandbox_runs_one_ea_for_the_owner(
     runner.extensions.append(ext)
     await runner.start()
     try:
-        device = await eventually(lambda: DeviceRow.get_or_none(name=DEVICE_NAME))
+        device = await until(lambda: DeviceRow.get_or_none(name=DEVICE_NAME))
         assert device.user_id == (await User.get(telegram_id=ext.owner_id)).id
-        await eventually(lambda: AccountSnapshot.exists(device_id=device.id))
-        sig = await eventually(lambda: Signal.get_or_none(side="sell"))
+        await until(lambda: AccountSnapshot.exists(device_id=device.id))
+        sig = await until(lambda: Signal.get_or_none(side="sell"))
         async with ext.client() as tg:
             await approve(tg, sig.id, user=ext.owner_id)
-        cmd = await eventually(lambda: open_command(sig.id, CommandStatus.PLACED))
+        cmd = await until(lambda: open_command(sig.id, CommandStatus.PLACED))
         assert ext.terminal is not None and cmd.device_id == device.id
         [order] = await ext.terminal.broker.orders()
         assert order.ticket == cmd.ticket and order.comment == f"sd:{sig.id}"
@@ -334,8 +320,8 @@ async def test_sandbox_runs_one_ea_for_the_owner(
     runner.extensions.append(again)
     await runner.start()
     try:
-        await eventually(lambda: _true(again.terminal is not None and again.terminal.client))
-        await eventually(lambda: DeviceSymbol.exists(device_id=device.id))
+        await until(lambda: again.terminal is not None and again.terminal.client)
+        await until(lambda: DeviceSymbol.exists(device_id=device.id))
         assert await DeviceRow.filter(name=DEVICE_NAME).count() == 1  # found, not re-created
     finally:
         await runner.stop()

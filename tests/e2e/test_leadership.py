@@ -7,41 +7,24 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
-
-import aiohttp
 
 from bot.app import AppRunner
 from bot.emulator import EmulatorClient, EmulatorServer
 from services import notifications
-from tests.e2e.conftest import OWNER, SUB, TOKEN, app_settings, free_port, webhook_settings
+from tests.e2e.conftest import (
+    OWNER,
+    STARTUP_S,
+    SUB,
+    TOKEN,
+    app_settings,
+    free_port,
+    metric,
+    webhook_settings,
+)
+from tests.waiting import until
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def leader_gauge(port: int) -> float | None:
-    """The replica's `signaldesk_scheduler_leader` from its /metrics (None: not serving)."""
-    try:
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{port}/metrics") as resp,
-        ):
-            body = await resp.text()
-    except aiohttp.ClientError:
-        return None
-    for line in body.splitlines():
-        if line.startswith("signaldesk_scheduler_leader "):
-            return float(line.split()[1])
-    return None
-
-
-async def until(predicate: Callable[[], object], timeout_s: float = 60.0) -> None:
-    for _ in range(int(timeout_s / 0.05)):
-        if await predicate() if asyncio.iscoroutinefunction(predicate) else predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached")
 
 
 async def test_a_standby_replica_takes_over_when_the_leader_is_killed(
@@ -67,11 +50,12 @@ async def test_a_standby_replica_takes_over_when_the_leader_is_killed(
     )  # fmt: skip
     standby: AppRunner | None = None
     try:
-
-        async def leading() -> bool:
-            return await leader_gauge(port) == 1.0
-
-        await until(leading)
+        await until(
+            lambda: metric(port, "signaldesk_scheduler_leader"),
+            "the subprocess up and leading (its /metrics gauge at 1)",
+            accept=lambda gauge: gauge == 1.0,
+            timeout_s=STARTUP_S,
+        )
         settings = app_settings(
             clean_db, emulator.url, leader_retry_s=0.2, **webhook_settings("webhook")
         )
@@ -82,21 +66,18 @@ async def test_a_standby_replica_takes_over_when_the_leader_is_killed(
 
         # Queued on the standby, delivered by the leader's sender.
         await notifications.enqueue(SUB, "test", notifications.text("one"), "lead:1")
-        await tg.wait_for(SUB, lambda m: m["text"] == "one", timeout=30, after_seq=0)
-
-        async def recorded() -> bool:
-            # Killed between a send and its bookkeeping (at most `flush_s`, 50 ms), the row
-            # would be re-sent by the next leader: at least once, never lost.
-            return (await notifications.stats()).sent == 1
-
-        await until(recorded)
+        await tg.wait_for(SUB, lambda m: m["text"] == "one", after_seq=0)
+        # Killed between a send and its bookkeeping (at most `flush_s`, 50 ms), the row
+        # would be re-sent by the next leader: at least once, never lost.
+        await until(notifications.stats, "'one' recorded as sent", accept=lambda s: s.sent == 1)
         leader.send_signal(signal.SIGKILL)
         await leader.wait()
-        await until(lambda: standby.leadership.is_leader)  # type: ignore[union-attr]
+        leadership = standby.leadership
+        await until(lambda: leadership.is_leader, "the standby to take over")
         assert standby.sender is not None and standby.ea_jobs is not None
 
         await notifications.enqueue(SUB, "test", notifications.text("two"), "lead:2")
-        await tg.wait_for(SUB, lambda m: m["text"] == "two", timeout=30, after_seq=0)
+        await tg.wait_for(SUB, lambda m: m["text"] == "two", after_seq=0)
         texts = [m["text"] for m in await tg.messages(SUB)]
         assert texts == ["one", "two"]
     finally:

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from bot.emulator import EmulatorClient
 from models.audit import AuditLog
 from models.signals import ChannelRoute, Signal, SignalStatus, SymbolState
 from tests.e2e.conftest import ADMIN, OWNER, SUB, say, text
+from tests.waiting import until
 from trading.candles import load_csv
 
 CHANNEL = -1001234567890
@@ -28,18 +27,17 @@ async def test_strategy_pause_stops_publishing_and_resume_restarts(
     assert "EURUSD" in text(view) and "publishing" in text(view)
     await tg.press(OWNER, OWNER, view["message_id"], text="⏸ Pause EURUSD")
     await tg.wait_for(
-        OWNER, lambda m: m["message_id"] == view["message_id"] and "paused" in text(m), timeout=10
+        OWNER, lambda m: m["message_id"] == view["message_id"] and "paused" in text(m)
     )
     assert (await SymbolState.get(symbol="EURUSD")).paused
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     feed.push("EURUSD", [candles.bar(i) for i in range(40)])  # bar 37 would publish
-    await wait_until(lambda: runner.trading_loop.processed >= 40)
-    assert await Signal.all().count() == 0
+    await until(lambda: runner.trading_loop.processed, "40 bars", accept=lambda n: n >= 40)
+    assert await Signal.all().count() == 0  # bar 37 was processed, and published nothing
     await tg.press(OWNER, OWNER, view["message_id"], text="▶️ Resume EURUSD")
     await tg.wait_for(
         OWNER,
         lambda m: m["message_id"] == view["message_id"] and "publishing" in text(m),
-        timeout=10,
     )
     actions = await AuditLog.filter(target="EURUSD").values_list("action", flat=True)
     assert list(actions) == ["strategy.paused", "strategy.resumed"]
@@ -58,9 +56,7 @@ async def test_cancel_signal_and_route_to_a_channel(
     assert await ChannelRoute.exists(symbol="EURUSD", chat_id=CHANNEL)
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     feed.push("EURUSD", [candles.bar(i) for i in range(38)])
-    post = await tg.wait_for(
-        CHANNEL, lambda m: "EURUSD · SELL" in text(m), timeout=10, after_seq=0
-    )
+    post = await tg.wait_for(CHANNEL, lambda m: "EURUSD · SELL" in text(m), after_seq=0)
     assert not post.get("reply_markup"), "channels get the public card without buttons"
     sig = await Signal.get(symbol="EURUSD")
     assert "Usage: /cancel_signal" in text(await say(tg, OWNER, "/cancel_signal abc"))
@@ -68,7 +64,7 @@ async def test_cancel_signal_and_route_to_a_channel(
         await say(tg, OWNER, f"/cancel_signal {sig.id}")
     )
     assert (await Signal.get(id=sig.id)).status == SignalStatus.CANCELLED
-    await tg.wait_for(SUB, lambda m: "was cancelled" in text(m), timeout=10, after_seq=0)
+    await tg.wait_for(SUB, lambda m: "was cancelled" in text(m), after_seq=0)
     assert "no signal #999" in text(await say(tg, OWNER, "/cancel_signal 999")).lower()
 
 
@@ -80,15 +76,6 @@ async def test_non_admins_cannot_use_owner_tools(owner_app, tg: EmulatorClient) 
         )
     assert await AuditLog.filter(action="access.denied", actor_id=SUB).count() == 4
     _ = ADMIN
-
-
-async def wait_until(predicate, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError("condition not reached")
-        await asyncio.sleep(0.01)
 
 
 async def test_owner_sets_visibility_and_cards_follow(
@@ -103,7 +90,7 @@ async def test_owner_sets_visibility_and_cards_follow(
     )
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     feed.push("EURUSD", [candles.bar(i) for i in range(38)])
-    card = await tg.wait_for(SUB, lambda m: "EURUSD · SELL" in text(m), timeout=10, after_seq=0)
+    card = await tg.wait_for(SUB, lambda m: "EURUSD · SELL" in text(m), after_seq=0)
     body = text(card)
     assert "1.07592" in body and "1.07965" not in body and "1.06379" not in body
     assert "managed by the server" in body

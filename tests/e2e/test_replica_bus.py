@@ -17,7 +17,17 @@ from bot.emulator import EmulatorClient, EmulatorServer
 from ea.client_http import AuthRejected, SignedClient
 from services import devices, ea_commands
 from tests.dbutil import postgres_server_url
-from tests.e2e.conftest import OWNER, SUB, TOKEN, app_settings, free_port, webhook_settings
+from tests.e2e.conftest import (
+    OWNER,
+    STARTUP_S,
+    SUB,
+    TOKEN,
+    app_settings,
+    free_port,
+    metric,
+    webhook_settings,
+)
+from tests.waiting import until
 from trading.candles import load_csv, to_unix_s
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,12 +74,23 @@ async def start_replica(
         sys.executable, "-m", "bot", "run", "--no-migrate", cwd=ROOT, env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-    for _ in range(1200):
-        if await serving(port):
-            return process
-        await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("the second replica did not start")
+    try:
+        await until(
+            lambda: serving(port), f"a replica serving /ready on {port}", timeout_s=STARTUP_S
+        )
+    except AssertionError:
+        process.kill()
+        raise
+    return process
+
+
+async def poll_waiting_on(port: int) -> None:
+    """Until the replica on `port` holds the terminal's long poll open (its /metrics gauge)."""
+    await until(
+        lambda: metric(port, "signaldesk_ea_long_polls"),
+        f"a long poll open on the replica at {port}",
+        accept=lambda polls: polls == 1,
+    )
 
 
 async def stop_replica(process: asyncio.subprocess.Process) -> None:
@@ -96,7 +117,7 @@ async def test_commands_and_revocations_reach_a_poll_on_another_replica(
 
             poll = asyncio.create_task(ea.request("GET", f"/ea/v1/commands?wait={WAIT_S}",
                                                   timeout_s=WAIT_S + 10))  # fmt: skip
-            await asyncio.sleep(0.5)  # the poll is waiting on B
+            await poll_waiting_on(port_b)
             started = time.monotonic()
             command_id = await ea_commands.create(  # on A: B hears of it over the bus
                 made.device.id, "open", {"symbol": "EURUSD", "side": "buy"},
@@ -110,7 +131,7 @@ async def test_commands_and_revocations_reach_a_poll_on_another_replica(
 
             poll = asyncio.create_task(ea.request("GET", f"/ea/v1/commands?wait={WAIT_S}",
                                                   timeout_s=WAIT_S + 10))  # fmt: skip
-            await asyncio.sleep(0.5)
+            await poll_waiting_on(port_b)
             started = time.monotonic()
             await devices.revoke(None, made.device_id)  # on A
             answer = await poll
@@ -146,11 +167,9 @@ async def test_owner_ea_bars_posted_to_a_standby_reach_the_leaders_trading_loop(
         ]}  # fmt: skip
         async with SignedClient(f"http://127.0.0.1:{port_b}", made.device_id, made.secret) as ea:
             await ea.request("POST", "/ea/v1/bars", body)  # to the standby
-        for _ in range(600):
-            if leader.trading_loop.processed >= 60:
-                break
-            await asyncio.sleep(0.05)
-        assert leader.trading_loop.processed == 60  # every bar, once, on the leader
+        loop = leader.trading_loop
+        await until(lambda: loop.processed, "60 bars on the leader", accept=lambda n: n >= 60)
+        assert loop.processed == 60  # every bar, once, on the leader
     finally:
         await stop_replica(standby)
         await leader.stop()

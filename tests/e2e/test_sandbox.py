@@ -18,6 +18,7 @@ from bot.sandbox import SandboxExtension
 from bot.settings import load_settings
 from models.signals import Signal
 from tests.e2e.conftest import app_settings, running_app
+from tests.waiting import DEADLINE_S
 from trading.candles import load_csv
 from trading.feeds import PushFeed
 
@@ -119,6 +120,7 @@ async def test_newcomer_chats_and_approves_a_signal(paused_sandbox: AppRunner) -
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
     pw_api = pytest.importorskip("playwright.async_api")
     expect = pw_api.expect
+    expect.set_options(timeout=DEADLINE_S * 1000)  # polls; only matters on a loaded machine
     async with pw_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page(viewport={"width": 1100, "height": 800})
@@ -129,12 +131,12 @@ async def test_newcomer_chats_and_approves_a_signal(paused_sandbox: AppRunner) -
         await page.locator("#input").fill("/start")
         await page.locator("#input").press("Enter")
         welcome = page.locator(".row.bot", has_text="Welcome to SignalDesk")
-        await expect(welcome).to_be_visible(timeout=10_000)
+        await expect(welcome).to_be_visible()
         await welcome.get_by_role("button", name="❓ Help").click()
         await expect(page.locator(".row.bot", has_text="/history")).to_be_visible()
 
         card = page.locator(".row.bot", has_text="EURUSD · SELL").first
-        await expect(card).to_be_visible(timeout=30_000)
+        await expect(card).to_be_visible()
         await expect(card.locator("img.photo")).to_be_visible()
         await card.get_by_role("button", name="✅ Approve").click()
         disclaimer = page.locator(".row.bot", has_text="Risk disclaimer")

@@ -8,7 +8,6 @@ bar 270 publishes another BUY that bar 271 revises.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,14 +20,14 @@ from bot.app import AppRunner
 from bot.emulator import EmulatorClient, EmulatorServer
 from bot.emulator.models import BOT
 from models.audit import AuditLog
-from models.notifications import Notification, NotificationStatus
 from models.signals import Approval, Signal, SignalStatus
 from models.users import Role
-from services import app_settings
+from services import app_settings, notifications
 from services import users as users_service
 from services.callbacks import SignalCB
 from tests.e2e.conftest import ADMIN, SUB, VISITOR
 from tests.e2e.conftest import app_settings as make_settings
+from tests.waiting import until
 from trading.candles import Candles, load_csv
 from trading.feeds import PushFeed
 
@@ -49,11 +48,10 @@ class Pipeline:
         self.pushed = index + 1
         loop = self.app.trading_loop
         assert loop is not None
-        for _ in range(2000):
-            if loop.processed >= self.pushed:
-                return
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"loop processed {loop.processed} of {self.pushed} bars")
+        pushed = self.pushed
+        await until(
+            lambda: loop.processed, f"{pushed} bars processed", accept=lambda n: n >= pushed
+        )
 
 
 @pytest.fixture
@@ -103,7 +101,7 @@ def buttons(message: dict) -> list[str]:
 
 async def card_of(tg: EmulatorClient, user: int, signal_id: int) -> dict:
     return await tg.wait_for(
-        user, lambda m: f"#{signal_id}" in caption(m) and m["from_bot"], timeout=10, after_seq=0
+        user, lambda m: f"#{signal_id}" in caption(m) and m["from_bot"], after_seq=0
     )
 
 
@@ -130,9 +128,7 @@ async def test_signal_reaches_each_user_as_their_plan_allows(pipeline: Pipeline)
         "the chart is uploaded once and re-sent by file_id"
     )
 
-    free = await pipeline.tg.wait_for(
-        VISITOR, lambda m: "EURUSD" in caption(m), timeout=10, after_seq=0
-    )
+    free = await pipeline.tg.wait_for(VISITOR, lambda m: "EURUSD" in caption(m), after_seq=0)
     assert "1.07592" not in caption(free) and not free.get("photo")
     assert buttons(free) == ["⭐ Upgrade for real-time signals"]
 
@@ -166,7 +162,7 @@ async def test_a_free_user_pressing_approve_on_a_forwarded_card_is_refused(
     tg = pipeline.tg
     await pipeline.push_until(37)
     sig = await Signal.get(symbol="EURUSD")
-    await tg.wait_for(VISITOR, lambda m: "EURUSD" in caption(m), timeout=10, after_seq=0)
+    await tg.wait_for(VISITOR, lambda m: "EURUSD" in caption(m), after_seq=0)
     emu = pipeline.emulator.emulator
     forwarded = emu.add_message(
         emu.chat(VISITOR),
@@ -198,21 +194,18 @@ async def test_outcomes_reply_to_the_card_and_edit_its_status(pipeline: Pipeline
     closed = await tg.wait_for(
         SUB,
         lambda m: "closed" in caption(m) and m.get("reply_to_message_id") == card["message_id"],
-        timeout=10,
         after_seq=0,
     )
     assert "-1.00 R" in caption(closed)
     filled = await tg.wait_for(
         SUB,
         lambda m: "filled" in caption(m) and m.get("reply_to_message_id") == card["message_id"],
-        timeout=10,
         after_seq=0,
     )
     assert filled["message_id"] < closed["message_id"]
     edited = await tg.wait_for(
         SUB,
         lambda m: m["message_id"] == card["message_id"] and "closed at stop" in caption(m),
-        timeout=10,
         after_seq=0,
     )
     assert buttons(edited) == []  # the approval window is over
@@ -232,14 +225,12 @@ async def test_revision_replies_with_new_levels_and_edits_in_place(pipeline: Pip
     reply = await tg.wait_for(
         SUB,
         lambda m: "revised" in caption(m) and m.get("reply_to_message_id") == card["message_id"],
-        timeout=10,
         after_seq=0,
     )
     assert "1.09070" in caption(reply) and "1.08552" in caption(reply) and reply["photo"]
     edited = await tg.wait_for(
         SUB,
         lambda m: m["message_id"] == card["message_id"] and "v2" in caption(m),
-        timeout=10,
         after_seq=0,
     )
     assert "1.09070" in caption(edited) and buttons(edited)[0] == "✅ Approve"
@@ -248,15 +239,12 @@ async def test_revision_replies_with_new_levels_and_edits_in_place(pipeline: Pip
 
 async def test_every_message_is_delivered_exactly_once(pipeline: Pipeline) -> None:
     await pipeline.push_until(135)
-    for _ in range(500):
-        pending = await Notification.filter(
-            status__in=[NotificationStatus.PENDING, NotificationStatus.SENDING]
-        ).count()
-        if pending == 0:
-            break
-        await asyncio.sleep(0.02)
-    assert pending == 0
-    assert await Notification.filter(status=NotificationStatus.FAILED).count() == 0
+    stats = await until(
+        notifications.stats,
+        "the outbox drained (nothing pending or sending)",
+        accept=lambda s: s.pending == 0 and s.sending == 0,
+    )
+    assert stats.failed == 0
     signal_ids = await Signal.all().values_list("id", flat=True)
     for user in (SUB, ADMIN):
         cards = [

@@ -4,7 +4,6 @@ a graceful stop lets the update in hand finish."""
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from pathlib import Path
 
@@ -14,7 +13,31 @@ from bot import app as app_module
 from bot import db
 from bot.app import AppRunner, StartupError, build_i18n
 from bot.emulator import EmulatorClient, EmulatorServer
+from handlers.menus import commands_for
+from models.users import Role
 from tests.e2e.conftest import OWNER, SUB, app_settings, running_app
+from tests.waiting import until
+
+
+def owner_commands() -> list[str]:
+    """The owner's own menu in English, as the bot sets it."""
+    return [c.command for c in commands_for(Role.OWNER, build_i18n(), "en")]
+
+
+async def menu(tg: EmulatorClient, chat_id: int) -> list[str]:
+    """The menu a user sees in their private chat (their own scope, else the default one)."""
+    return [c["command"] for c in await tg.commands(chat_id, chat_id)]
+
+
+async def owner_menu_set(tg: EmulatorClient, chat_id: int) -> list[str]:
+    """Until the chat shows the owner's menu: while the chat's own scope is still being
+    retried it shows the default (public) menu, which is not the awaited state."""
+    expected = owner_commands()
+    return await until(
+        lambda: menu(tg, chat_id),
+        f"chat {chat_id}'s menu to be the owner's {expected}",
+        accept=lambda names: names == expected,
+    )
 
 
 async def test_failing_menus_do_not_stop_the_bot_and_are_retried(
@@ -24,14 +47,9 @@ async def test_failing_menus_do_not_stop_the_bot_and_are_retried(
     await tg.inject_fault("setMyCommands", 500, times=2)
     async with running_app(app_settings(clean_db, emulator.url)):
         await tg.send(SUB, "/help")
-        reply = await tg.wait_for_bot(SUB, timeout=10)
+        reply = await tg.wait_for_bot(SUB)
         assert "/language" in reply["text"]  # the bot answers although its menus failed
-        for _ in range(200):
-            names = [c["command"] for c in await tg.commands(OWNER, OWNER)]
-            if names:
-                break
-            await asyncio.sleep(0.02)
-        assert "role" in names  # the retry set the owner's menu
+        assert "role" in await owner_menu_set(tg, OWNER)  # the retry set the owner's menu
         stats = await tg.stats()
     assert stats["methods"]["setMyCommands"] > 2
 
@@ -73,7 +91,7 @@ async def test_transient_bot_api_failures_at_start_up_are_retried(
     await tg.inject_fault("deleteWebhook", 502, times=2)
     async with running_app(app_settings(clean_db, emulator.url)):
         await tg.send(SUB, "/help")
-        assert "/language" in (await tg.wait_for_bot(SUB, timeout=10))["text"]
+        assert "/language" in (await tg.wait_for_bot(SUB))["text"]
     assert (await tg.stats())["methods"]["deleteWebhook"] == 3
 
 
@@ -84,14 +102,16 @@ async def test_polling_shutdown_lets_the_update_in_hand_finish(
     await runner.start()
     try:
         await tg.send(SUB, "/help")  # registers the user, so the next one is quick
-        await tg.wait_for_bot(SUB, timeout=10)
-        await tg.set_latency(800, methods=["sendMessage"])
+        await tg.wait_for_bot(SUB)
+        replies = (await tg.stats())["methods"]["sendMessage"]
+        await tg.set_latency(1500, methods=["sendMessage"])
         await tg.send(SUB, "/menu")
-        for _ in range(500):  # until the bot is handling it (its reply is on the way)
-            if runner.dp._handle_update_tasks:
-                break
-            await asyncio.sleep(0.01)
-        assert runner.dp._handle_update_tasks
+
+        async def sent() -> int:
+            return int((await tg.stats())["methods"]["sendMessage"])
+
+        # Until the bot is handling it: its reply has reached the emulator, which holds it.
+        await until(sent, "the /menu reply in flight", accept=lambda n: n > replies)
     finally:
         await runner.stop()
     bot_messages = [m for m in await tg.messages(SUB) if m["from_bot"]]
@@ -109,25 +129,12 @@ async def test_an_owner_who_never_opened_the_bot_holds_back_no_other_menu(
     stranger = 1000999  # in OWNER_IDS, unknown to Telegram until they open the bot
     settings = app_settings(clean_db, emulator.url, owner_ids=f"{stranger},{OWNER}")
     async with running_app(settings):
-
-        async def menu(chat_id: int) -> list[str]:
-            return [c["command"] for c in await tg.commands(chat_id, chat_id)]
-
-        for _ in range(300):
-            if "role" in await menu(OWNER) and (await tg.stats())["methods"].get(
-                "setMyDescription"
-            ):
-                break
-            await asyncio.sleep(0.02)
-        assert "role" in await menu(OWNER)
+        # The first round got past the stranger: description, menu button, the owner's menu.
+        await owner_menu_set(tg, OWNER)
         methods = (await tg.stats())["methods"]
         assert methods["setMyDescription"] == 1 and methods["setChatMenuButton"] == 1
         await tg.add_user(stranger, "Late", username="late")  # opens the bot at last
-        for _ in range(300):
-            if "role" in await menu(stranger):
-                break
-            await asyncio.sleep(0.02)
-        assert "role" in await menu(stranger)  # the retry set it
+        assert "role" in await owner_menu_set(tg, stranger)  # the retry set it
         assert (await tg.stats())["methods"]["setMyDescription"] == 1  # not repeated
 
 

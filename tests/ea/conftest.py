@@ -20,11 +20,13 @@ import pytest_asyncio
 from bot import db
 from bot.app import AppRunner
 from bot.emulator import EmulatorServer
+from ea.api import HUB_KEY
 from ea.crypto import sign_request
 from services import devices
 from services import secrets as secret_box
 from tests.dbutil import truncate_all
 from tests.e2e.conftest import TOKEN, app_settings, running_app
+from tests.waiting import until
 
 MASTER_KEY = "test-master-key-for-the-ea-suite"
 _telegram_ids = itertools.count(700_000)
@@ -124,3 +126,15 @@ async def new_terminal(
 @pytest_asyncio.fixture(loop_scope="module")
 async def terminal(app: AppRunner, http: aiohttp.ClientSession) -> Terminal:
     return await new_terminal(app.base_url, http)
+
+
+async def polls_waiting(app: AppRunner, count: int) -> None:
+    """Until exactly ``count`` long polls wait in the app (registered: a wake-up reaches them)."""
+    hub = app.web_app[HUB_KEY]
+    await until(lambda: hub.waiting, f"{count} long polls waiting", accept=lambda n: n == count)
+
+
+async def bookkeeping_done(app: AppRunner) -> None:
+    """Until the "delivered" stamps written after the answers are all in the database."""
+    hub = app.web_app[HUB_KEY]
+    await until(lambda: hub.bookkeeping, "delivered stamps written", accept=lambda n: n == 0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal as D
@@ -21,6 +21,7 @@ from services import ea_commands
 from tests.ea.conftest import Terminal
 from tests.fakes import mt5_api as api
 from tests.fakes.fake_mt5 import FakeMT5
+from tests.waiting import until
 from trading.brokers.base import OrderRequest, OrderType, Side
 from trading.brokers.mt5 import MT5Broker
 from trading.brokers.paper import PaperEngine
@@ -29,15 +30,6 @@ from trading.symbols import get_spec
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OPEN = {"symbol": "EURUSD", "side": "buy", "order_type": "limit", "price": "1.09500",
         "sl": "1.09000", "tp": "1.11125", "volume": "0.10", "comment": "sd:7"}  # fmt: skip
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout_s: float = 15.0) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while (value := await check()) is None or value is False:
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout_s}s")
-        await asyncio.sleep(0.02)
-    return value
 
 
 def mt5_terminal(margin_mode: int) -> tuple[MT5Broker, FakeMT5]:
@@ -89,19 +81,19 @@ async def test_netting_fill_into_a_position_and_a_close_of_our_share(
     )
     async with ea(terminal, broker, tmp_path / "state.json") as client:
         open_id = await command(terminal, "netting")
-        placed = await eventually(lambda: status(open_id, CommandStatus.PLACED))
+        placed = await until(lambda: status(open_id, CommandStatus.PLACED))
         assert placed.ticket != existing.position
         fake.tick("EURUSD", 1.09490)  # the limit fills into the existing position
         client.poke()
-        await eventually(lambda: status(open_id, CommandStatus.FILLED))
+        await until(lambda: status(open_id, CommandStatus.FILLED))
         execution = await Execution.get(command_id=open_id)
         assert (execution.ticket, execution.volume) == (existing.position, D("0.10"))
         assert execution.fill_price == D("1.095")
         close_id = await command(
             terminal, "close", CommandType.CLOSE, order_type="market", ticket=existing.position
         )
-        await eventually(lambda: status(close_id, CommandStatus.CLOSED))
-        await eventually(lambda: status(open_id, CommandStatus.CLOSED))
+        await until(lambda: status(close_id, CommandStatus.CLOSED))
+        await until(lambda: status(open_id, CommandStatus.CLOSED))
     assert [p.volume for p in await broker.positions()] == [D("0.20")]  # the rest stays
     assert (await Execution.get(command_id=open_id)).closed_at is not None
 
@@ -113,11 +105,11 @@ async def test_autotrading_off_keeps_commands_pending_until_it_is_on(
     fake.algo_trading = False
     async with ea(terminal, broker, tmp_path / "state.json") as client:
         open_id = await command(terminal, "autotrading")
-        await eventually(lambda: _true(client.blocked is not None))
+        await until(lambda: _true(client.blocked is not None))
         assert (await Command.get(id=open_id)).status == CommandStatus.PENDING
         assert fake.requests == []
         fake.algo_trading = True
-        placed = await eventually(lambda: status(open_id, CommandStatus.PLACED))
+        placed = await until(lambda: status(open_id, CommandStatus.PLACED))
     assert [o.ticket for o in await broker.orders()] == [placed.ticket]
 
 

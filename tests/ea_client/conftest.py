@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
@@ -14,11 +14,13 @@ import pytest
 
 from ea.client import EAClient, EAConfig
 from tests.ea_client.fake_server import FakeServer
+from tests.waiting import until
 from trading.brokers.paper import PaperBroker
 from trading.symbols import get_spec
 
 DEVICE, SECRET = "dev_test0001", "s3cret-Of-the-device-0123456789"
 T0 = datetime(2030, 1, 7, 10, tzinfo=UTC)
+STOP_S = 30  # a stopped EA ends its run at once; the bound only catches one that hangs
 
 
 @pytest.fixture
@@ -76,20 +78,17 @@ def open_cmd(command_id: str = "cmd_0001", **fields: Any) -> dict[str, Any]:
     return cmd
 
 
-async def wait_until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
-    """Poll ``predicate`` until truthy (conditions, never sleeps as assertions)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.01)
-
-
 def statuses(server: FakeServer, command_id: str) -> list[str]:
     return [a["status"] for a in server.acks if a["command_id"] == command_id]
+
+
+async def acked(server: FakeServer, command_id: str, expected: list[str]) -> None:
+    """Until the server has received exactly these acks of the command, in this order."""
+    await until(
+        lambda: statuses(server, command_id),
+        f"acks {expected} of {command_id}",
+        accept=lambda seen: seen == expected,
+    )
 
 
 @asynccontextmanager
@@ -99,4 +98,4 @@ async def running(client: EAClient) -> AsyncIterator[asyncio.Task[None]]:
         yield task
     finally:
         client.stop()
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(task, STOP_S)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.ea_client.conftest import DEVICE, SECRET, open_cmd, statuses, wait_until
+from tests.ea_client.conftest import DEVICE, SECRET, STOP_S, acked, open_cmd
 from tests.ea_client.fake_server import FakeServer
+from tests.waiting import until
 
 
 @pytest.mark.parametrize(
@@ -56,11 +57,11 @@ async def test_ea_sim_trades_on_replayed_prices_and_stops_on_sigint(
         env={"EA_SECRET": SECRET, "PATH": ""}, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["filled"], timeout=20)
-        await wait_until(lambda: server.accounts and server.accounts[-1]["positions"], 10)
+        await acked(server, "cmd_0001", ["filled"])
+        await until(lambda: server.accounts and server.accounts[-1]["positions"])
         assert server.symbols[0]["symbols"][0]["name"] == "EURUSD"
     finally:
         process.send_signal(signal.SIGINT)
-        _, stderr = await asyncio.wait_for(process.communicate(), 10)
+        _, stderr = await asyncio.wait_for(process.communicate(), STOP_S)
     assert process.returncode == 0, stderr.decode()[-2000:]
     assert server.rejected == []

@@ -10,7 +10,7 @@ import pytest
 from ea.client import EAClient, Guards
 from ea.client_exec import Executor
 from ea.client_wire import parse_command
-from tests.ea_client.conftest import config, open_cmd, paper, running, statuses, wait_until
+from tests.ea_client.conftest import acked, config, open_cmd, paper, running
 from tests.ea_client.fake_server import FakeServer
 from trading.brokers.base import OrderRequest, OrderType, Side
 
@@ -34,7 +34,7 @@ async def test_guard_rejects_with_a_reason(
     client = EAClient(config(server.url, tmp_path / "s.json", guards=guards), broker)
     server.add(open_cmd())
     async with running(client):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["rejected"])
+        await acked(server, "cmd_0001", ["rejected"])
     assert reason in server.acks[0]["error"]
     assert await broker.orders() == []
 

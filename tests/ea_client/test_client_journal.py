@@ -12,8 +12,9 @@ from typing import Any
 from ea.client import EAClient
 from ea.client_journal import TerminalJournal, describe_ack, describe_command
 from ea.client_wire import Command, parse_command
-from tests.ea_client.conftest import config, open_cmd, paper, quote, running, wait_until
+from tests.ea_client.conftest import config, open_cmd, paper, quote, running
 from tests.ea_client.fake_server import FakeServer
+from tests.waiting import until
 
 
 def texts(journal: TerminalJournal) -> list[tuple[str, str]]:
@@ -28,7 +29,7 @@ async def test_commands_and_acks_are_journaled_as_they_happen(
     client = EAClient(config(server.url, tmp_path / "state.json"), broker, observer=journal)
     server.add(open_cmd())
     async with running(client):
-        await wait_until(lambda: len(journal.events_after(0)) == 2)
+        await until(lambda: len(journal.events_after(0)) == 2)
         [order] = await broker.orders()
         assert texts(journal) == [
             ("command", "open BUY EURUSD limit 0.1 lot @ 1.095 SL 1.09 TP 1.11125"),
@@ -49,7 +50,7 @@ async def test_a_refused_ack_is_journaled_as_refused(server: FakeServer, tmp_pat
     client = EAClient(config(server.url, tmp_path / "state.json"), paper(), observer=journal)
     server.add(open_cmd())
     async with running(client):
-        await wait_until(lambda: len(journal.events_after(0)) == 2)
+        await until(lambda: len(journal.events_after(0)) == 2)
     assert journal.events_after(1)[0]["text"].endswith("(refused by the server)")
 
 
@@ -67,7 +68,7 @@ async def test_a_failing_observer_never_stops_the_terminal(
     client = EAClient(config(server.url, tmp_path / "state.json"), paper(), observer=Broken())
     server.add(open_cmd())
     async with running(client) as task:
-        await wait_until(lambda: [a["status"] for a in server.acks] == ["placed"])
+        await until(lambda: [a["status"] for a in server.acks] == ["placed"])
         assert not task.done()
 
 

@@ -16,10 +16,11 @@ import pytest
 from ea.client import EAClient
 from ea.client_lock import AlreadyRunning
 from ea.client_state import StateFile
-from tests.ea_client.conftest import config, open_cmd, running, statuses, wait_until
+from tests.ea_client.conftest import config, open_cmd, running, statuses
 from tests.ea_client.fake_server import FakeServer
 from tests.fakes import mt5_api as api
 from tests.fakes.fake_mt5 import FakeMT5
+from tests.waiting import until
 from trading.brokers.base import OrderRequest, OrderType, Side
 from trading.brokers.mt5 import MT5Broker
 from trading.brokers.paper import PaperEngine
@@ -47,7 +48,7 @@ def client(server: FakeServer, tmp_path: Path, broker: MT5Broker, **kw: Any) -> 
 async def rounds(server: FakeServer, count: int = 3) -> None:
     """Let the report loop run ``count`` more rounds (each follows orders, then reports)."""
     seen = len(server.accounts)
-    await wait_until(lambda: len(server.accounts) >= seen + count)
+    await until(lambda: len(server.accounts) >= seen + count)
 
 
 def sends(fake: FakeMT5) -> int:
@@ -68,19 +69,19 @@ async def test_netting_a_limit_that_fills_into_a_position_is_filled_and_closes_i
     ea = client(server, tmp_path, broker)
     server.add(open_cmd())
     async with running(ea):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed"])
         order = server.acks[0]["ticket"]
         fake.tick("EURUSD", 1.09490)  # ask 1.09500: the limit fills into the position
         ea.poke()
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed", "filled"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed", "filled"])
         filled = server.acks[-1]
         assert filled["ticket"] == existing.position != order  # the position's id
         assert (filled["price"], filled["volume"]) == (1.095, 0.1)
         [position] = await broker.positions()
         assert position.volume == D("0.30")
         server.add({"id": "cmd_0002", "type": "close", "signal_id": 7, "ticket": None})
-        await wait_until(lambda: statuses(server, "cmd_0002") == ["closed"])
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed", "filled", "closed"])
+        await until(lambda: statuses(server, "cmd_0002") == ["closed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed", "filled", "closed"])
         await rounds(server)
     assert [p.volume for p in await broker.positions()] == [D("0.20")]  # only our share went
     closed = [a for a in server.acks if a["command_id"] == "cmd_0001"][-1]
@@ -96,10 +97,10 @@ async def test_netting_a_cancel_of_an_order_that_filled_into_a_position_is_refus
     ea = client(server, tmp_path, broker, account_interval_s=30)  # no follow round meanwhile
     server.add(open_cmd())
     async with running(ea):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed"])
         fake.tick("EURUSD", 1.09490)  # fills into the position: no position has its ticket
         server.add({"id": "cmd_0002", "type": "cancel", "signal_id": 7})
-        await wait_until(lambda: statuses(server, "cmd_0002") == ["rejected"])
+        await until(lambda: statuses(server, "cmd_0002") == ["rejected"])
     assert "already filled" in server.acks[-1]["error"]
 
 
@@ -108,7 +109,7 @@ async def test_netting_an_opposite_open_is_refused(server: FakeServer, tmp_path:
     await broker.place_order(OrderRequest("EURUSD", Side.SELL, OrderType.MARKET, D("0.10")))
     server.add(open_cmd(order_type="market", price=None))
     async with running(client(server, tmp_path, broker)):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["rejected"])
+        await until(lambda: statuses(server, "cmd_0001") == ["rejected"])
     assert "netting account" in server.acks[0]["error"]
     assert len(await broker.positions()) == 1
 
@@ -121,7 +122,7 @@ async def test_the_fill_race_is_never_acked_cancelled(
     ea = client(server, tmp_path, broker)
     server.add(open_cmd())
     async with running(ea):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed"])
         fake.hide_fill(server.acks[0]["ticket"], order_in_history=order_in_history)
         fake.tick("EURUSD", 1.09490)
         ea.poke()
@@ -129,7 +130,7 @@ async def test_the_fill_race_is_never_acked_cancelled(
         assert statuses(server, "cmd_0001") == ["placed"]
         fake.reveal()
         ea.poke()
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed", "filled"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed", "filled"])
 
 
 async def test_a_cancelled_order_is_acked_from_the_order_history(
@@ -139,10 +140,10 @@ async def test_a_cancelled_order_is_acked_from_the_order_history(
     ea = client(server, tmp_path, broker)
     server.add(open_cmd())
     async with running(ea):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed"])
         await broker.cancel_order(server.acks[0]["ticket"])  # deleted by hand in the terminal
         ea.poke()
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed", "cancelled"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed", "cancelled"])
     assert "cancelled at the broker" in server.acks[-1]["error"]
 
 
@@ -161,7 +162,7 @@ async def test_an_unknown_result_that_did_reach_the_broker_is_found_by_comment(
     fake.inject("order_send", retcode=retcode, execute=True)  # carried out, answer lost
     server.add(open_cmd(order_type=order_type, price=None if order_type == "market" else 1.095))
     async with running(client(server, tmp_path, broker)):
-        await wait_until(lambda: statuses(server, "cmd_0001") == [expected])
+        await until(lambda: statuses(server, "cmd_0001") == [expected])
         await rounds(server)
     assert sends(fake) == 1  # never sent again
     books = await broker.orders() if expected == "placed" else await broker.positions()
@@ -176,9 +177,9 @@ async def test_an_unknown_result_that_never_reached_the_broker_fails_after_a_whi
     fake.inject("order_send", retcode=api.TRADE_RETCODE_TIMEOUT)  # lost on the way
     server.add(open_cmd())
     async with running(client(server, tmp_path, broker, unsure_settle_s=0.5)) as _:
-        await wait_until(lambda: server.polls >= 3)  # redelivered meanwhile: not sent again
+        await until(lambda: server.polls >= 3)  # redelivered meanwhile: not sent again
         assert server.acks == [] and sends(fake) == 1
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["failed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["failed"])
     assert "did not confirm" in server.acks[0]["error"]
     assert sends(fake) == 1 and await broker.orders() == []
 
@@ -190,11 +191,11 @@ async def test_an_unknown_close_is_found_by_its_exit_deal(
     server.add(open_cmd(order_type="market", price=None))
     ea = client(server, tmp_path, broker)
     async with running(ea):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["filled"])
+        await until(lambda: statuses(server, "cmd_0001") == ["filled"])
         fake.inject("order_send", retcode=api.TRADE_RETCODE_TIMEOUT, execute=True)
         server.add({"id": "cmd_0002", "type": "close", "signal_id": 7, "comment": "sd:close:x"})
-        await wait_until(lambda: statuses(server, "cmd_0002") == ["closed"])
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["filled", "closed"])
+        await until(lambda: statuses(server, "cmd_0002") == ["closed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["filled", "closed"])
     assert await broker.positions() == [] and sends(fake) == 2
 
 
@@ -206,11 +207,11 @@ async def test_autotrading_off_leaves_commands_pending_with_a_warning(
     ea = client(server, tmp_path, broker)
     server.add(open_cmd())
     async with running(ea):
-        await wait_until(lambda: ea.blocked is not None)
+        await until(lambda: ea.blocked is not None)
         assert "AutoTrading is off" in (ea.blocked or "")
         assert server.polls == 0 and server.acks == [] and sends(fake) == 0
         fake.algo_trading = True
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed"])
     assert any("commands stay pending" in r.getMessage() for r in caplog.records)
 
 
@@ -221,7 +222,7 @@ async def test_autotrading_switched_off_at_the_send_is_not_a_rejection(
     fake.inject("order_send", retcode=api.TRADE_RETCODE_CLIENT_DISABLES_AT)  # 10027, once
     server.add(open_cmd())
     async with running(client(server, tmp_path, broker)):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed"])
     assert len(await broker.orders()) == 1 and statuses(server, "cmd_0001") == ["placed"]
 
 
@@ -239,10 +240,10 @@ async def test_recovery_waits_for_the_terminal_to_connect(
     ea = client(server, tmp_path, broker)
     server.add(open_cmd())
     async with running(ea):
-        await wait_until(lambda: ea.blocked is not None)
+        await until(lambda: ea.blocked is not None)
         assert sends(fake) == 1 and server.polls == 0
         fake.connected = True
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["placed"])
+        await until(lambda: statuses(server, "cmd_0001") == ["placed"])
     assert server.acks[0]["ticket"] == placed.ticket and sends(fake) == 1
 
 
@@ -254,7 +255,7 @@ async def test_a_return_only_symbol_trades(
     server.add(open_cmd(order_type=order_type, price=None if order_type == "market" else 1.095))
     async with running(client(server, tmp_path, broker)):
         expected = "filled" if order_type == "market" else "placed"
-        await wait_until(lambda: statuses(server, "cmd_0001") == [expected])
+        await until(lambda: statuses(server, "cmd_0001") == [expected])
     assert fake.requests[-1]["type_filling"] == api.ORDER_FILLING_RETURN
 
 
@@ -265,7 +266,7 @@ async def test_a_partial_fill_is_acked_with_the_filled_volume(
     fake.partial_volume = 0.04
     server.add(open_cmd(order_type="market", price=None))
     async with running(client(server, tmp_path, broker)):
-        await wait_until(lambda: statuses(server, "cmd_0001") == ["filled"])
+        await until(lambda: statuses(server, "cmd_0001") == ["filled"])
     assert server.acks[0]["volume"] == 0.04
 
 
@@ -278,7 +279,7 @@ async def test_specs_are_reported_once_the_terminal_has_loaded_them(
         await rounds(server)
         assert server.symbols == []
         fake.incomplete.clear()
-        await wait_until(lambda: server.symbols)
+        await until(lambda: server.symbols)
         await rounds(server)
     [report] = server.symbols
     assert report["symbols"][0]["tick_value"] == 1.0
@@ -290,9 +291,9 @@ async def test_a_second_ea_on_the_same_state_file_refuses_to_start(
     broker, _ = terminal()
     first = client(server, tmp_path, broker)
     async with running(first):
-        await wait_until(lambda: first.polls >= 1)
+        await until(lambda: first.polls >= 1)
         with pytest.raises(AlreadyRunning, match="already running"):
             await asyncio.wait_for(client(server, tmp_path, broker).run(), 5)
     again = client(server, tmp_path, broker)  # the lock went with the first one
     async with running(again):
-        await wait_until(lambda: again.polls >= 1)
+        await until(lambda: again.polls >= 1)

@@ -106,9 +106,9 @@ async def test_entities_of_what_users_type(client: EmulatorClient) -> None:
 
 
 async def test_transcript_long_poll_wakes_on_new_message(bot: Bot, client: EmulatorClient) -> None:
-    waiting = asyncio.create_task(client.events(USER_ID, after_seq=0, wait=10))
+    waiting = asyncio.create_task(client.events(USER_ID, after_seq=0, wait=60))
     await bot.send_chat_action(USER_ID, "typing")
-    answer = await asyncio.wait_for(waiting, 5)
+    answer = await asyncio.wait_for(waiting, 30)  # woken: far sooner than the 60 s wait
     assert [e["type"] for e in answer["events"]] == ["chat_action"]
     assert answer["last_seq"] == answer["events"][0]["seq"]
     empty = await client.events(USER_ID, after_seq=answer["last_seq"], wait=0)

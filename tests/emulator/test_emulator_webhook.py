@@ -75,7 +75,7 @@ async def test_wrong_secret_is_rejected_then_retried_after_fix(
     async with webhook_app(bot) as url:
         await bot.set_webhook(url, secret_token="wrong-secret")
         await client.send(USER_ID, "knock knock")
-        status = await client.webhook_status(min_attempts=2, wait=5)
+        status = await client.webhook_status(min_attempts=2, wait=30)
         info = await bot.get_webhook_info()
         assert info.last_error_message == "Wrong response from the webhook: 401 Unauthorized"
         assert info.pending_update_count == 1

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from bot.emulator import Emulator, setup_sandbox
 from tests.emulator.helpers import TOKEN, make_bot, png, polling
+from tests.waiting import DEADLINE_S
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -115,6 +116,7 @@ async def test_sandbox_chat_in_chromium() -> None:
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
     playwright_api = pytest.importorskip("playwright.async_api")
+    playwright_api.expect.set_options(timeout=DEADLINE_S * 1000)  # polls: only slow when loaded
     async with sandbox_server(Emulator(TOKEN)) as base:
         bot = make_bot(f"{base}/emulator")
         await bot.set_my_commands([BotCommand(command="start", description="Start the bot")])

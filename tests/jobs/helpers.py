@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,10 +12,12 @@ from bot.emulator import EmulatorServer
 from bot.emulator.models import MessageRec
 from bot.transport import SenderLimits
 from jobs.sender import Sender, SenderConfig
-from models.notifications import Notification, NotificationStatus
+from models.notifications import Notification
 from models.users import Role
 from services import notifications as outbox
 from services import users
+from services.outbox_queue import OutboxStats
+from tests.waiting import until
 
 # Telegram's limits scaled up so tests take fractions of a second; the sender stays at or
 # below what the emulator enforces when a test turns its limits on (see `emulator_limits`).
@@ -64,26 +65,13 @@ async def running(bot: Bot, config: SenderConfig = FAST, **options: Any) -> Asyn
         await sender.stop()
 
 
-async def drained(timeout_s: float = 10.0) -> None:
+async def drained() -> OutboxStats:
     """Wait until nothing is PENDING or SENDING (results flushed)."""
-    unfinished = (NotificationStatus.PENDING, NotificationStatus.SENDING)
-    for _ in range(int(timeout_s / 0.02)):
-        if not await Notification.filter(status__in=unfinished).exists():
-            return
-        await asyncio.sleep(0.02)
-    stats = await outbox.stats()
-    msg = f"outbox not drained within {timeout_s} s: {stats}"
-    raise TimeoutError(msg)
-
-
-async def until(predicate: Any, timeout_s: float = 10.0) -> None:
-    """Wait for a synchronous condition on the sender's or emulator's state."""
-    for _ in range(int(timeout_s / 0.005)):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    msg = f"condition not met within {timeout_s} s"
-    raise TimeoutError(msg)
+    return await until(
+        outbox.stats,
+        "the outbox drained (nothing pending or sending)",
+        accept=lambda stats: stats.pending == 0 and stats.sending == 0,
+    )
 
 
 async def subscribers(server: EmulatorServer, count: int, first: int = 5_000_000) -> list[int]:

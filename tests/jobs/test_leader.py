@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -38,6 +38,35 @@ class Duties:
         self.events.append("deposed")
 
 
+class Counted:
+    """A lock that counts the campaigns made with it (`acquire` calls), so a test can wait for
+    proof that a standby kept trying before asserting that it never won."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.attempts = 0
+
+    async def acquire(self) -> bool:
+        self.attempts += 1
+        return bool(await self.lock.acquire())
+
+    async def check(self) -> bool:
+        return bool(await self.lock.check())
+
+    async def release(self) -> None:
+        await self.lock.release()
+
+
+async def campaigned(lock: Counted, times: int = 3) -> None:
+    """Until the standby has tried `times` more times (each after its leader was in place)."""
+    seen = lock.attempts
+    await until(
+        lambda: lock.attempts,
+        f"{times} more campaigns of the standby",
+        accept=lambda n: n >= seen + times,
+    )
+
+
 def leadership(lock: object, duties: Duties, retry_s: float = 0.02) -> Leadership:
     return Leadership(
         lock,  # type: ignore[arg-type]
@@ -67,16 +96,17 @@ async def test_file_lock_is_exclusive_until_released(tmp_path: Path) -> None:
 
 async def test_one_leader_and_the_standby_takes_over_when_it_resigns(tmp_path: Path) -> None:
     a_duties, b_duties = Duties(), Duties()
+    b_lock = Counted(FileLeaderLock(tmp_path / "l"))
     a = leadership(FileLeaderLock(tmp_path / "l"), a_duties)
-    b = leadership(FileLeaderLock(tmp_path / "l"), b_duties)
+    b = leadership(b_lock, b_duties)
     await a.start()
     await b.start()
-    await asyncio.sleep(0.1)  # several campaigns of b's
+    await campaigned(b_lock)  # several campaigns of b's, all lost
     assert (a.is_leader, b.is_leader) == (True, False)
     assert b_duties.events == []
     await a.stop_watching()
     await a.resign()
-    await until(lambda: b.is_leader)
+    await until(lambda: b.is_leader, "b to take over")
     assert a_duties.events == ["elected"] and b_duties.events == ["elected"]
     await b.stop_watching()
     await b.resign()
@@ -119,11 +149,12 @@ async def pg_url() -> object:
 
 async def test_postgres_leader_steps_down_when_its_connection_dies(pg_url: str) -> None:
     a_duties, b_duties = Duties(), Duties()
+    b_lock = Counted(lock_for(pg_url))
     a = leadership(lock_for(pg_url), a_duties)
-    b = leadership(lock_for(pg_url), b_duties)
+    b = leadership(b_lock, b_duties)
     await a.start()
     await b.start()
-    await asyncio.sleep(0.1)
+    await campaigned(b_lock)
     assert (a.is_leader, b.is_leader) == (True, False)
     # The database drops the leader's session (a network cut, a failover, a killed process):
     # the server frees the advisory lock, a check fails, a steps down, b takes over.

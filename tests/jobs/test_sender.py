@@ -29,8 +29,8 @@ from tests.jobs.helpers import (
     rows,
     running,
     subscribers,
-    until,
 )
+from tests.waiting import until
 
 KEYBOARD = outbox.inline_keyboard([[outbox.Button("Approve", callback_data="sig:ok:1")]])
 
@@ -216,7 +216,7 @@ async def test_injected_429_pauses_all_sending_then_delivers(
     started = datetime.now(UTC)
     async with running(bot) as sender:
         await outbox.enqueue(first, "n", outbox.text("a"), "a")
-        await until(lambda: sender.counters["throttled_429"] == 1)
+        await until(lambda: sender.counters["throttled_429"], accept=lambda n: n == 1)
         await outbox.enqueue(second, "n", outbox.text("b"), "b")
         await drained()
     state = await rows()
@@ -237,8 +237,8 @@ async def test_stop_during_a_429_pause_requeues_without_counting(
     await sender.start()
     await outbox.enqueue(user, "n", outbox.text("a"), "a")
     sender.wake()
-    await until(lambda: sender.counters["throttled_429"] == 1)
-    await asyncio.wait_for(sender.stop(), timeout=5)
+    await until(lambda: sender.counters["throttled_429"], accept=lambda n: n == 1)
+    await asyncio.wait_for(sender.stop(), timeout=15)  # at once, not after the 30 s pause
     row = (await rows())["a"]
     assert (row.status, row.attempts) == (NotificationStatus.PENDING, 0)
     assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)

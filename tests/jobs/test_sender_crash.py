@@ -11,7 +11,8 @@ from jobs.sender import Sender
 from models.notifications import Notification, NotificationStatus
 from services import notifications as outbox
 from services.notifications import Outgoing
-from tests.jobs.helpers import FAST, bot_messages, drained, emulator_limits, until
+from tests.jobs.helpers import FAST, bot_messages, drained, emulator_limits
+from tests.waiting import until
 
 USERS = 240
 FIRST = 7_000_000
@@ -39,7 +40,7 @@ async def test_kill_mid_fanout_then_restart(
     first = Sender(bot, FAST)
     await first.start()
     first.wake()
-    await until(lambda: first.counters["sent"] >= USERS // 3)
+    await until(lambda: first.counters["sent"], "a third sent", accept=lambda n: n >= USERS // 3)
     await first.abort()  # no graceful stop: in-flight sends cut, results not flushed
     at_risk = await Notification.filter(status=NotificationStatus.SENDING).count()
     assert at_risk > 0
@@ -65,7 +66,7 @@ async def test_graceful_stop_mid_fanout_never_duplicates(
     first = Sender(bot, FAST)
     await first.start()
     first.wake()
-    await until(lambda: first.counters["sent"] >= USERS // 3)
+    await until(lambda: first.counters["sent"], "a third sent", accept=lambda n: n >= USERS // 3)
     await first.stop()
     assert await Notification.filter(status=NotificationStatus.SENDING).count() == 0
     second = Sender(bot, FAST)

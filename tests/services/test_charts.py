@@ -105,7 +105,7 @@ async def test_row_inserted_by_another_process_meanwhile_is_adopted(
 
     def render_while_other_inserts() -> bytes:
         insert = ChartFile.create(signal_id=signal.id, version=1, path=str(path), render_ms=1.0)
-        asyncio.run_coroutine_threadsafe(insert, loop).result(timeout=10)
+        asyncio.run_coroutine_threadsafe(insert, loop).result(timeout=30)
         return PNG
 
     ref = await charts.ensure_chart(signal.id, 1, render_while_other_inserts, tmp_path)

@@ -18,6 +18,7 @@ from services import secrets as secret_box
 from services.batching import Batcher
 from services.ea_commands import AckConflict, ForeignCommand, NewCommand, UnknownCommand
 from services.ea_types import AckIn
+from tests.waiting import until
 
 S = CommandStatus
 PAYLOAD = {"symbol": "XAUUSD", "side": "buy", "order_type": "limit", "price": Decimal("2350.5"),
@@ -102,7 +103,7 @@ async def test_create_in_a_foreign_transaction_wakes_again_later(
     async with in_transaction():
         assert await create(pk, "f1") is not None
         assert await create(pk, "f1") is None  # the caller's transaction is not broken
-    await asyncio.sleep(0.1)
+    await until(lambda: wakes, "the late wake-up", accept=lambda seen: len(seen) == 2)
     assert wakes == [[pk], [pk]]
 
 
@@ -113,7 +114,7 @@ async def test_transaction_inside_a_foreign_one_wakes_again_later(
     pk = await device_pk()
     async with in_transaction(), ea_commands.transaction():
         await create(pk, "n1")
-    await asyncio.sleep(0.1)
+    await until(lambda: wakes, "the late wake-up", accept=lambda seen: len(seen) == 2)
     assert wakes == [[pk], [pk]]
 
 
