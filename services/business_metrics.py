@@ -207,11 +207,13 @@ class DatabaseGauges:
 
     async def refresh(self) -> GaugeSample | None:
         """Sample now (or join the sampling in flight); None when it failed or is late."""
-        if self._task is None or self._task.done():
-            sampling = self._sampler(self._clock())
-            self._task = asyncio.create_task(sampling, name="metrics-gauges")
-            self._task.add_done_callback(_retrieve)
         task = self._task
+        # A new sampling unless one is running in this loop (a test's closed loop may have
+        # left one behind that will never finish).
+        if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.create_task(self._sampler(self._clock()), name="metrics-gauges")
+            task.add_done_callback(_retrieve)
+            self._task = task
         done, _ = await asyncio.wait({task}, timeout=self.timeout_s)
         error = None if not done else task.exception()
         if not done or error is not None:

@@ -132,12 +132,12 @@ class ChartTemplate:
         self.last_tag.set_clip_on(False)
         (self.leg,) = ax.plot([], [], color=FIB, lw=1.4, ls=(0, (4, 3)), marker="o", ms=4.5,
                               zorder=7)  # fmt: skip
+        # Plain texts placed in data units by `feed_points` (annotations cost twice as much).
         self.point_labels = [
-            ax.annotate(
+            ax.text(
+                0,
+                0,
                 "",
-                (0, 0),
-                xytext=(0, 0),
-                textcoords="offset points",
                 ha="right",
                 va="center",
                 fontsize=8.5,

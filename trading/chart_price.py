@@ -21,6 +21,7 @@ from trading.detector import Side
 FIB_LABEL_HEIGHT_PT = 10  # an 8 pt Fib label plus air
 LAST_TAG_HEIGHT_PT = 14  # the 8 pt last-price tag with its box
 FIB_LABEL_OFFSET_BARS = 1.2  # Fib labels start this far right of the last candle
+POINT_GAP_PT = 7  # between a point and the right edge of its label
 POINT_HALF_HEIGHT_PT = 7.5  # half a point label (8.5 pt text in its box), plus air
 POINT_OFFSET_PT = 11  # point 2's label above a high / below a low (fits in Y_PAD_FRACTION)
 
@@ -117,9 +118,9 @@ def _clear_of_stop(t: ChartTemplate, levels: ChartLevels, price: float) -> bool:
 
 
 def feed_points(t: ChartTemplate, levels: ChartLevels, times: NDArray[np.int64]) -> None:
-    """ "1 swing high" and "2 swing low" (a buy's the other way round) left of and beyond
-    their points (above a high, below a low), and the dashed Fib leg between them; a point
-    outside the window has no label."""
+    """Names "1 swing high" and "2 swing low" (a buy's the other way round) left of and
+    beyond their points (above a high, below a low), and the dashed Fib leg between them; a
+    point outside the window has no label."""
     sell = levels.side is Side.SELL
     xs: list[float] = []
     ys: list[float] = []
@@ -131,14 +132,15 @@ def feed_points(t: ChartTemplate, levels: ChartLevels, times: NDArray[np.int64])
         if point is not None and x is not None:
             xs.append(x)
             ys.append(point[1])
-            label.xy = (x, point[1])
             label.set_text(f"{k + 1} {names[k]}")
             # Left of the point (right of point 2 are the newest bars and the Fib labels) and
             # beyond its extreme, clear of the candles; point 1 only when that keeps clear of
             # the stop line beyond it, else level with the point.
             beyond = k == 1 or _clear_of_stop(t, levels, point[1])
             dy = 0 if not beyond else POINT_OFFSET_PT if is_high else -POINT_OFFSET_PT
-            label.set_position((-7, dy))
+            px = t.price.transData.transform((x, point[1]))
+            at = (px[0] - _pt_px(t, POINT_GAP_PT), px[1] + _pt_px(t, dy))
+            label.set_position(tuple(t.price.transData.inverted().transform(at)))
     t.leg.set_data(xs, ys)
 
 

@@ -16,7 +16,7 @@ from matplotlib.transforms import Bbox
 from trading.candles import Candles, load_csv
 from trading.chart_figure import ChartTemplate, chart_template
 from trading.chart_layout import MAX_LEVEL_STRETCH
-from trading.charting import ChartLevels, render_signal_chart
+from trading.charting import ChartLevels, chart_window, render_signal_chart
 from trading.detector import Setup, Side, StrategyParams, detect_setups
 from trading.indicators import rsi
 
@@ -80,10 +80,16 @@ def test_points_1_and_2_say_what_they_are(
     eurusd: Candles, setups: list[Setup], side: Side, names: tuple[str, str]
 ) -> None:
     setup = first(setups, side)
-    t = drawn(at_publication(eurusd, setup), ChartLevels.from_setup(setup))
+    candles, levels = at_publication(eurusd, setup), ChartLevels.from_setup(setup)
+    t = drawn(candles, levels)
     assert shown(t.point_labels) == list(names)
-    assert t.point_labels[0].xy[1] == setup.point1_price
-    assert t.point_labels[1].xy[1] == setup.point2_price
+    points = ((setup.point1_index, setup.point1_price), (setup.point2_index, setup.point2_price))
+    start, _ = chart_window(candles, levels)
+    for label, (index, price) in zip(t.point_labels, points, strict=True):
+        x, y = t.price.transData.transform((index - start, price))
+        box = extent(t, label)
+        assert x - 15 <= box.x1 <= x  # just left of its point
+        assert box.y0 - 25 <= y <= box.y1 + 25  # level with it or just beyond its extreme
 
 
 @pytest.mark.parametrize("side", [Side.SELL, Side.BUY])
