@@ -48,20 +48,18 @@ def main() -> None:
     if len(setups) < args.charts + WARM_UP:
         raise SystemExit(f"only {len(setups)} setups; ask for fewer --charts")
 
-    def render(setup: Setup) -> bytes:
+    def render(setup: Setup, number: int) -> bytes:
         end = setup.leg2_end_index + 1
-        levels = ChartLevels.from_setup(
-            setup, title=f"EURUSD H1 · {setup.side.upper()} · v1", status="Pending"
-        )
+        levels = ChartLevels.from_setup(setup, status="Pending", signal_id=number)
         return render_signal_chart(candles.slice(0, end), levels, rsi_values=rsi_all[:end])
 
-    for setup in setups[:WARM_UP]:
-        render(setup)
+    for i, setup in enumerate(setups[:WARM_UP]):
+        render(setup, i + 1)
     times_ms: list[float] = []
     sizes_kb: list[float] = []
     for i, setup in enumerate(setups[WARM_UP : WARM_UP + args.charts]):
         started = time.perf_counter()
-        png = render(setup)
+        png = render(setup, WARM_UP + i + 1)
         times_ms.append((time.perf_counter() - started) * 1000)
         sizes_kb.append(len(png) / 1024)
         if args.out_dir is not None:

@@ -1,11 +1,17 @@
-"""Prometheus metrics, one registry for the process (served at /metrics)."""
+"""Prometheus metrics, one registry for the process (served at /metrics): how the process runs
+(updates, latency, errors) here, and the business figures of `services.business_metrics`
+(signals, approvals, messages, terminals, acks) served with them.
+"""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
 
+from services import business_metrics
+
 REGISTRY = CollectorRegistry(auto_describe=True)
+REGISTRY.register(business_metrics.REGISTRY)
 
 UPDATES = Counter(
     "signaldesk_updates_total", "Telegram updates handled, by type", ["type"], registry=REGISTRY
@@ -46,7 +52,9 @@ EA_LONG_POLLS = Gauge(
 )
 
 
-def render() -> bytes:
+async def render() -> bytes:
+    """The exposition text, the database-derived gauges sampled first (bounded wait)."""
+    await business_metrics.GAUGES.refresh()
     return generate_latest(REGISTRY)
 
 

@@ -43,7 +43,7 @@ from bot.transport import ChatLimiter, Delivered, SenderLimits, TokenBucket, Ver
 from jobs.sender_delivery import DeliveryMixin
 from jobs.sender_pacing import PacingMixin, Ticket
 from jobs.sender_results import ExhaustedHook, ResultsMixin
-from services import notifications
+from services import business_metrics, notifications
 from services.notifications import Claimed, SentResult
 
 log = logging.getLogger(__name__)
@@ -242,6 +242,7 @@ class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
             ticket = None
             if isinstance(outcome, TelegramRetryAfter):
                 self._pause(outcome.retry_after, item)
+                business_metrics.message_result("rate_limited")
                 continue
             if isinstance(outcome, Exception):
                 verdict = classify(outcome)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.transport import Verdict, describe
-from services import notifications
+from services import business_metrics, notifications
 from services.notifications import Claimed, SentResult
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class ResultsMixin:
         """Best effort: back to PENDING with backoff; if the database is down too, the row
         stays SENDING until the next start recovers it."""
         at = _utcnow() + timedelta(seconds=self.backoff_s(item.attempts))
+        business_metrics.message_result("error")
         with contextlib.suppress(Exception):
             await self._db(notifications.schedule_retry(item.id, at, describe(exc)))
 
@@ -58,16 +59,19 @@ class ResultsMixin:
             skipped = await self._db(
                 notifications.chat_unreachable(item.id, item.chat_id, item.user_id, error)
             )
+            business_metrics.message_result("unreachable")
             log.info("outbox: chat unreachable, queue skipped", extra=extra | {"n": skipped})
         elif verdict is Verdict.PERMANENT:
             self.counters["failed"] += 1
             await self._db(notifications.mark_failed(item.id, error))
+            business_metrics.message_result("failed")
             log.warning("outbox: rejected by Telegram", extra=extra)
         elif item.attempts >= self.config.max_attempts:
             self.counters["exhausted"] += 1
             await self._db(
                 notifications.mark_failed(item.id, f"gave up after {item.attempts}: {error}")
             )
+            business_metrics.message_result("exhausted")
             log.error("outbox: retries exhausted", extra=extra)
             if self.on_exhausted is not None:
                 try:
@@ -80,6 +84,7 @@ class ResultsMixin:
             await self._db(
                 notifications.schedule_retry(item.id, _utcnow() + timedelta(seconds=delay), error)
             )
+            business_metrics.message_result("retried")
             heapq.heappush(self._retries, self._clock() + delay)
             log.info("outbox: will retry", extra=extra | {"delay_s": round(delay, 3)})
 
@@ -105,6 +110,7 @@ class ResultsMixin:
             log.exception("outbox: could not record sent notifications; will retry")
             self._results[:0] = batch
             return
+        business_metrics.message_result("sent", len(batch))
         self._wake.set()  # notifications depending on these may be due now
 
 

@@ -118,7 +118,8 @@ class Command(Model):
 
     class Meta:
         table = "commands"
-        indexes = (("device_id", "status"),)
+        # (status, created_at): the pending count and oldest age on /metrics, without a scan
+        indexes = (("device_id", "status"), ("status", "created_at"))
 
 
 class Execution(Model):

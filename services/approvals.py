@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from tortoise.transactions import in_transaction
 
 from models.signals import Approval, ApprovalSource, Consent, Decision, Signal
-from services import app_settings, audit, copy_engine, entitlements, signals
+from services import app_settings, audit, business_metrics, copy_engine, entitlements, signals
 from services.errors import InvalidInput, PermissionDenied
 from services.isolation import AlertSink, Faults
 from services.signal_views import SignalView
@@ -78,6 +78,7 @@ async def decide(
         )  # fmt: skip
         if decision is Decision.APPROVED:
             await copy_engine.on_approved(user.id, view, Faults(alerts))  # approval-mode terminals
+    business_metrics.approval_recorded(decision)  # committed
     return ApprovalResult(view, decision, changed=True)
 
 

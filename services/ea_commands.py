@@ -33,6 +33,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.devices import Command, CommandStatus, CommandType
+from services import business_metrics
 from services.command_states import AckVerdict, judge
 from services.ea_payloads import ack_record, normalise_payload, wire_command
 from services.ea_types import AckIn, WireCommand
@@ -266,22 +267,35 @@ async def pending(device_pk: int) -> list[WireCommand]:
 
 async def ack(device_pk: int, ack_in: AckIn) -> AckResult:
     """Apply a terminal's acknowledgement; see the module docstring for the rules."""
-    async with in_transaction():
-        row = await Command.filter(id=ack_in.command_id).select_for_update().first()
-        if row is None:
-            raise UnknownCommand(ack_in.command_id)
-        if row.device_id != device_pk:  # type: ignore[attr-defined]
-            raise ForeignCommand(ack_in.command_id)
-        current = CommandStatus(row.status)
-        verdict = judge(CommandType(row.type), current, ack_in.status)
-        if verdict is AckVerdict.CONFLICT:
-            raise AckConflict(row.id, current, ack_in.status)
-        if verdict is AckVerdict.APPLY:
-            await _apply(row, ack_in)
-            info = _info(row, current)
-            for hook in list(ack_hooks):
-                await hook(info, ack_in)
+    try:
+        async with in_transaction():
+            row = await Command.filter(id=ack_in.command_id).select_for_update().first()
+            if row is None:
+                raise UnknownCommand(ack_in.command_id)
+            if row.device_id != device_pk:  # type: ignore[attr-defined]
+                raise ForeignCommand(ack_in.command_id)
+            current = CommandStatus(row.status)
+            verdict = judge(CommandType(row.type), current, ack_in.status)
+            if verdict is AckVerdict.CONFLICT:
+                raise AckConflict(row.id, current, ack_in.status)
+            if verdict is AckVerdict.APPLY:
+                await _apply(row, ack_in)
+                info = _info(row, current)
+                for hook in list(ack_hooks):
+                    await hook(info, ack_in)
+    except (UnknownCommand, ForeignCommand, AckConflict) as refused:
+        business_metrics.ea_ack(ack_in.status, _REFUSAL[type(refused)])
+        raise
+    applied = verdict is AckVerdict.APPLY
+    business_metrics.ea_ack(ack_in.status, "applied" if applied else "repeated")  # committed
     return AckResult(row.id, CommandStatus(row.status), row.ticket)
+
+
+_REFUSAL: dict[type[AppError], str] = {
+    UnknownCommand: "unknown",
+    ForeignCommand: "foreign",
+    AckConflict: "conflict",
+}
 
 
 async def _apply(row: Command, ack_in: AckIn) -> None:

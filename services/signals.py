@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from models.signals import CloseReason, Signal, SignalRevision, SignalSource, SignalStatus
-from services import audit, copy_engine, fanout
+from services import audit, business_metrics, copy_engine, fanout
 from services.errors import InvalidInput, NotFound
 from services.isolation import AlertSink, Faults
 from services.signal_views import SignalView
@@ -143,6 +143,7 @@ async def publish(
         faults = Faults(alerts)
         await fanout.announce(view, chart, faults)
         await copy_engine.on_publish(view, faults)  # copy-mode terminals
+    business_metrics.signal_published(draft.source)  # committed
     log.info("signal published", extra={"signal_id": row.id, "key": draft.setup_key})
     return view
 

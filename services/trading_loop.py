@@ -248,6 +248,8 @@ class SymbolRunner:
     def _chart_renderer(self, setup: Setup) -> Callable[[SignalView], bytes]:
         bars = self._bars[-CHART_BARS:]  # a copy: the render runs later, in a thread
 
+        params = self.strategy.config.params
+
         def render(view: SignalView) -> bytes:
             window = candles_of(self.symbol, bars, self.timeframe_s)
             levels = ChartLevels(
@@ -259,9 +261,11 @@ class SymbolRunner:
                 point2=(setup.point2_time, setup.point2_price),
                 trigger_time=setup.trigger_time,
                 leg2_start=setup.leg2_start,
-                title=f"{view.symbol} · {view.side.upper()} · #{view.id} v{view.version}",
                 digits=self.spec.digits,
-            )
+                signal_id=view.id,
+                version=view.version,
+                params=params,
+            )  # the title: symbol, side, timeframe, bar time, #id, "revision N" once revised
             return render_signal_chart(window, levels)
 
         return render

@@ -19,7 +19,6 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import blended_transform_factory
 
-from trading import constants as C
 from trading.chart_layout import MAX_X_TICKS, MAX_Y_TICKS
 
 # Axes rectangles in figure fractions (left, bottom, width, height): fixed, no layout engine.
@@ -39,6 +38,8 @@ TAKE_PROFIT = "#2e7d32"
 FIB = "#f57c00"
 RSI_LINE = "#7e57c2"
 RSI_BAND = "#f4f0fb"
+WATERMARK = "#c3c8d1"
+FIB_LEVELS = 4  # 0 %, entry, 100 %, stop (trading.chart_levels.fib_levels)
 UP_RGBA = np.array(to_rgba(UP))
 DOWN_RGBA = np.array(to_rgba(DOWN))
 
@@ -52,6 +53,14 @@ def _add_lines(ax: Axes, **kwargs: Any) -> LineCollection:
 def _add_rect(ax: Axes, rect: Rectangle) -> Rectangle:
     ax.add_patch(rect)
     return rect
+
+
+def _tag(ax: Axes, trans: Any, x: float, color: str, **kw: Any) -> Text:
+    """A white bold label on a rounded box of `color` (level tags, last price, last RSI)."""
+    return ax.text(
+        x, 0, "", transform=trans, va="center", color="white", weight="bold",
+        bbox={"boxstyle": "round,pad=0.28", "fc": color, "ec": "none"}, **kw,
+    )  # fmt: skip
 
 
 class ChartTemplate:
@@ -69,10 +78,11 @@ class ChartTemplate:
         self._build_rsi()
         f = self.fig
         self.title = f.text(0.012, 0.963, "", va="center", fontsize=13, weight="bold", color=TEXT)
+        self.title_detail = f.text(0.3, 0.963, "", va="center", fontsize=10, color=MUTED)
         self.status = f.text(0.91, 0.963, "", ha="right", va="center", fontsize=10, color=MUTED)
-        # Under the axes content (zorder < 0; the axes patch is off), clear of the level tags.
-        f.text(0.02, 0.325, "SignalDesk", va="bottom", fontsize=10, color="#c3c8d1",
-               weight="bold", style="italic", zorder=-1)  # fmt: skip
+        # In the footer, under the time labels: no level line, tag or candle ever reaches it.
+        self.watermark = f.text(0.99, 0.012, "SignalDesk", ha="right", va="bottom", fontsize=9,
+                                color=WATERMARK, weight="bold", style="italic")  # fmt: skip
 
     def _panel(self, rect: tuple[float, float, float, float]) -> Axes:
         ax = self.fig.add_axes(rect)
@@ -101,6 +111,12 @@ class ChartTemplate:
             _add_rect(ax, Rectangle((0, 0), 0, 0, color=c, alpha=0.09, lw=0, zorder=1))
             for c in (STOP, TAKE_PROFIT)
         ]
+        self.fib_lines = _add_lines(ax, colors=FIB, lw=0.9, alpha=0.75, linestyles=(0, (2, 2)),
+                                    zorder=2)  # fmt: skip
+        self.fib_labels = [
+            ax.text(0, 0, "", ha="left", va="center", fontsize=8, color=FIB, zorder=6)
+            for _ in range(FIB_LEVELS)
+        ]
         self.wicks = _add_lines(ax, linewidths=1.0, zorder=2)
         self.bodies = PolyCollection([], linewidths=0.6, zorder=3)
         ax.add_collection(self.bodies, autolim=False)
@@ -109,55 +125,66 @@ class ChartTemplate:
         self.level_tags: list[Text] = []
         for color in (TAKE_PROFIT, STOP, ENTRY):
             self.level_lines.append(ax.axhline(0, color=color, lw=1.2, zorder=4))
-            self.level_tags.append(
-                ax.text(
-                    0.995,
-                    0,
-                    "",
-                    transform=trans,
-                    ha="right",
-                    va="center",
-                    fontsize=9,
-                    color="white",
-                    weight="bold",
-                    zorder=6,
-                    bbox={"boxstyle": "round,pad=0.28", "fc": color, "ec": "none"},
-                )  # fmt: skip
-            )
+            self.level_tags.append(_tag(ax, trans, 0.995, color, ha="right", fontsize=9,
+                                        zorder=6))  # fmt: skip
+        (self.last_line,) = ax.plot([], [], color=MUTED, lw=0.8, ls=(0, (1, 2)), zorder=4)
+        self.last_tag = _tag(ax, trans, 1.004, TEXT, ha="left", fontsize=8, zorder=7)
+        self.last_tag.set_clip_on(False)
         (self.leg,) = ax.plot([], [], color=FIB, lw=1.4, ls=(0, (4, 3)), marker="o", ms=4.5,
                               zorder=7)  # fmt: skip
+        # Plain texts placed in data units by `feed_points` (annotations cost twice as much).
         self.point_labels = [
-            ax.annotate(
-                label,
-                (0, 0),
-                xytext=(0, 0),
-                textcoords="offset points",
-                ha="center",
+            ax.text(
+                0,
+                0,
+                "",
+                ha="right",
                 va="center",
-                fontsize=9,
+                fontsize=8.5,
                 weight="bold",
                 color="white",
                 zorder=8,
-                bbox={"boxstyle": "circle,pad=0.25", "fc": FIB, "ec": "none"},
+                bbox={"boxstyle": "round,pad=0.3", "fc": FIB, "ec": "none"},
             )  # fmt: skip
-            for label in ("1", "2")
+            for _ in "12"
         ]
         self.price_labels = self._labels(ax, MAX_Y_TICKS, y_axis=True)
 
     def _build_rsi(self) -> None:
         ax = self.rsi
         ax.set_ylim(0, 100)
-        ax.axhspan(C.RSI_LOW, C.RSI_HIGH, color=RSI_BAND, lw=0, zorder=0)
+        self.rsi_band = _add_rect(ax, Rectangle((0, 0), 1, 0, color=RSI_BAND, lw=0, zorder=0,
+                                                transform=ax.get_yaxis_transform()))  # fmt: skip
         self.rsi_grid = _add_lines(ax, colors=GRID, lw=0.8, zorder=0)
         trans = blended_transform_factory(ax.transAxes, ax.transData)
-        for level in (C.RSI_HIGH, C.RSI_LOW):
-            ax.axhline(level, color=MUTED, lw=0.8, ls=(0, (3, 3)), zorder=1)
-            ax.text(1.008, level, f"{level:.0f}", transform=trans, va="center", fontsize=8,
-                    color=MUTED)  # fmt: skip
+        self.rsi_thresholds = [
+            ax.axhline(0, color=MUTED, lw=0.8, ls=(0, (3, 3)), zorder=1) for _ in "hl"
+        ]
+        # The RSI scale: 0, the strategy's low and high thresholds, 100 (right of the panel).
+        self.rsi_scale = [
+            ax.text(1.008, 0, "", transform=trans, va="center", fontsize=8, color=MUTED)
+            for _ in range(4)
+        ]
         self.rsi_marks = [ax.axvline(0, color=FIB, lw=0.9, ls=":", zorder=1) for _ in "12"]
+        self.rsi_mark_labels = [
+            ax.text(
+                0,
+                0.97,
+                "",
+                transform=ax.get_xaxis_transform(),
+                ha="left",
+                va="top",
+                fontsize=7.5,
+                color=FIB,
+                zorder=2,
+            )  # fmt: skip
+            for _ in "12"
+        ]
         (self.rsi_line,) = ax.plot([], [], color=RSI_LINE, lw=1.2, zorder=3)
-        ax.text(0.006, 0.95, f"RSI {C.RSI_PERIOD}", transform=ax.transAxes, va="top",
-                fontsize=8, color=MUTED)  # fmt: skip
+        self.rsi_last_tag = _tag(ax, trans, 1.004, RSI_LINE, ha="left", fontsize=8, zorder=7)
+        self.rsi_last_tag.set_clip_on(False)
+        self.rsi_title = ax.text(0.006, 0.95, "", transform=ax.transAxes, va="top",
+                                 fontsize=8, color=MUTED)  # fmt: skip
         self.time_labels = self._labels(ax, MAX_X_TICKS + 1, y_axis=False)
 
 

@@ -1,5 +1,6 @@
-"""Where things go on the signal chart, as plain numbers: the levels to draw (`ChartLevels`),
-the bar window, price decimals, tick positions and labels, and label de-overlapping.
+"""Where things go on the signal chart, as plain numbers: the bar window, the price range
+(levels too far away stay off the chart), price decimals, tick positions and labels, and
+label de-overlapping. What is drawn (`ChartLevels`, Fib levels, title) is `trading.chart_levels`.
 
 No matplotlib here: `trading.charting` feeds these numbers to the figure.
 """
@@ -7,77 +8,27 @@ No matplotlib here: `trading.charting` feeds these numbers to the figure.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
 from numpy.typing import NDArray
 
 from trading.candles import Candles
-from trading.detector import Setup, Side
+from trading.chart_levels import ChartLevels
 from trading.timeutil import to_unix_s
 
 MAX_BARS = 300  # the window never grows past this, even to reach point 1
 POINT1_MARGIN_BARS = 5  # context bars left of point 1 when the window is extended for it
-RIGHT_PAD_FRACTION = 0.2  # empty space right of the last bar, where the level tags sit
+RIGHT_PAD_FRACTION = 0.25  # empty space right of the last bar: Fib labels, then level tags
+MIN_RIGHT_PAD_BARS = 10.0
 MAX_X_TICKS = 6
 TAG_HEIGHT_PT = 17  # a 9 pt level tag with its box, plus 1 pt of air
 MAX_Y_TICKS = 7
-
-
-@dataclass(frozen=True, slots=True)
-class ChartLevels:
-    """What to draw over the candles. Times are aware datetimes or unix seconds of bar OPENs
-    (as in `Setup`); prices in quote units. `digits`: decimals of the price labels (None:
-    inferred from the candles). `title` e.g. "EURUSD H1 · SELL · v2"; `status` a short
-    right-aligned note such as "Pending" or "Filled at 1.07219". `point1`/`point2` are the
-    Fib-RSI points; None for a signal without them (a manual one): no points, no leg, and the
-    risk/reward bands start at the last bar."""
-
-    side: Side
-    entry: float
-    stop: float
-    take_profit: float
-    point1: tuple[datetime | int, float] | None = None
-    point2: tuple[datetime | int, float] | None = None
-    trigger_time: datetime | int | None = None
-    leg2_start: datetime | int | None = None
-    title: str = ""
-    status: str = ""
-    digits: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.side not in (Side.BUY, Side.SELL):
-            msg = f"side must be Side.BUY/Side.SELL or 'buy'/'sell', got {self.side!r}"
-            raise ValueError(msg)
-        object.__setattr__(self, "side", Side(self.side))  # also accept "buy"/"sell"
-        points = tuple(p[1] for p in (self.point1, self.point2) if p is not None)
-        prices = (self.entry, self.stop, self.take_profit, *points)
-        if not all(math.isfinite(p) for p in prices):
-            msg = f"chart levels must be finite prices, got {prices}; check the setup"
-            raise ValueError(msg)
-        if self.digits is not None and not 0 <= self.digits <= 10:
-            msg = f"digits must be 0..10 decimals (e.g. 5 for EURUSD), got {self.digits}"
-            raise ValueError(msg)
-
-    @classmethod
-    def from_setup(
-        cls, setup: Setup, *, title: str = "", status: str = "", digits: int | None = None
-    ) -> ChartLevels:
-        """The levels of a detector `Setup`: a live signal, or a backtest trade."""
-        return cls(
-            side=setup.side,
-            entry=setup.entry,
-            stop=setup.stop,
-            take_profit=setup.take_profit,
-            point1=(setup.point1_time, setup.point1_price),
-            point2=(setup.point2_time, setup.point2_price),
-            trigger_time=setup.trigger_time,
-            leg2_start=setup.leg2_start,
-            title=title,
-            status=status,
-            digits=digits,
-        )
+# Stop and take-profit may stretch the price range of the candles (and entry) up to this
+# factor; a level further away is shown as an arrow tag at the edge, not squeezing the candles.
+MAX_LEVEL_STRETCH = 1.6
+Y_PAD_FRACTION = 0.08  # room for point 2's label beyond the extreme it marks
 
 
 def _unix(t: datetime | int) -> int:
@@ -94,7 +45,8 @@ def bar_x(times: NDArray[np.int64], t: datetime | int | None) -> int | None:
 
 def chart_window(candles: Candles, levels: ChartLevels, bars: int = 120) -> tuple[int, int]:
     """Bar range `[start, stop)` to draw: the last `bars` bars, extended left to show point 1
-    plus `POINT1_MARGIN_BARS` of context, but never to more than max(bars, `MAX_BARS`) bars."""
+    (when there is one) plus `POINT1_MARGIN_BARS` of context, but never to more than
+    max(bars, `MAX_BARS`) bars."""
     if bars < 1:
         msg = f"bars must be >= 1 (default 120), got {bars}"
         raise ValueError(msg)
@@ -160,10 +112,13 @@ def x_ticks(times: NDArray[np.int64], timeframe_s: int) -> tuple[list[int], list
     return idx, labels
 
 
-def spread_apart(ys: list[float], min_gap: float) -> list[float]:
+def spread_apart(
+    ys: list[float], min_gap: float, lo: float = -math.inf, hi: float = math.inf
+) -> list[float]:
     """Positions for labels wanted at `ys`, at least `min_gap` apart, order kept: overlapping
     labels form a block centred on the mean of their wanted positions (blocks merge until
-    none overlap), the 1-D case of label de-overlapping."""
+    none overlap), the 1-D case of label de-overlapping. With bounds, the positions are then
+    pushed inside [lo, hi] keeping the gaps (when they fit: labels stay apart before inside)."""
     order = sorted(range(len(ys)), key=ys.__getitem__)
     blocks: list[tuple[list[float], float]] = []  # (wanted positions, first position)
     for i in order:
@@ -173,7 +128,38 @@ def spread_apart(ys: list[float], min_gap: float) -> list[float]:
             first = sum(wanted) / len(wanted) - (len(wanted) - 1) * min_gap / 2
             blocks[-2:] = [(wanted, first)]
     placed = [first + k * min_gap for wanted, first in blocks for k in range(len(wanted))]
+    for k in range(len(placed) - 1, -1, -1):  # down from the top bound
+        placed[k] = min(placed[k], hi - (len(placed) - 1 - k) * min_gap)
+    for k in range(len(placed)):  # then up from the bottom one
+        placed[k] = max(placed[k], lo + k * min_gap)
     out = [0.0] * len(ys)
     for i, y in zip(order, placed, strict=True):
         out[i] = y
     return out
+
+
+def x_limits(n_bars: int) -> tuple[float, float]:
+    """Bar-index limits: one bar of air left of the first bar, and, `RIGHT_PAD_FRACTION` of the bars
+    (at least `MIN_RIGHT_PAD_BARS`) right of the last bar for the Fib labels and level tags."""
+    return -1.0, n_bars - 1 + max(MIN_RIGHT_PAD_BARS, n_bars * RIGHT_PAD_FRACTION)
+
+
+def price_span(
+    core: tuple[float, float], extras: Sequence[float], max_stretch: float = MAX_LEVEL_STRETCH
+) -> tuple[float, float]:
+    """The price range to show: `core` (the candles' low..high and the entry) widened by each
+    of `extras` (stop, take-profit), nearest first, while the range stays within
+    `max_stretch` x the core's span. Levels left out are drawn as arrows at the edge."""
+    lo, hi = core
+    span = hi - lo or abs(hi) * 0.001 or 1.0
+    for price in sorted(extras, key=lambda p: max(core[0] - p, p - core[1], 0.0)):
+        new_lo, new_hi = min(lo, price), max(hi, price)
+        if new_hi - new_lo <= max_stretch * span * (1 + 1e-12):
+            lo, hi = new_lo, new_hi
+    return lo, hi
+
+
+def y_limits(lo: float, hi: float) -> tuple[float, float]:
+    """`Y_PAD_FRACTION` of air above and below the price range (a flat range gets some too)."""
+    pad = (hi - lo) * Y_PAD_FRACTION or abs(hi) * 0.001 or 1.0
+    return lo - pad, hi + pad

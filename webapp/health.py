@@ -44,4 +44,6 @@ async def ready(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics_endpoint(_request: web.Request) -> web.Response:
-    return web.Response(body=metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE})
+    return web.Response(
+        body=await metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE}
+    )

@@ -50,7 +50,7 @@ def png_size(png: bytes) -> tuple[int, int]:
 
 def chart_of(candles: Candles, setup: Setup, **kwargs: object) -> bytes:
     sub = candles.slice(0, setup.leg2_end_index + 1)
-    levels = ChartLevels.from_setup(setup, title=f"EURUSD H1 · {setup.side.upper()} · v1")
+    levels = ChartLevels.from_setup(setup, signal_id=7)
     return render_signal_chart(sub, levels, **kwargs)  # type: ignore[arg-type]
 
 
