@@ -26,9 +26,10 @@ from models.users import Role
 from services import copy_open, devices
 from services import users as users_service
 from tests.e2e.conftest import OWNER, SUB, VISITOR
-from tests.e2e.test_ea_loop import Loop, eventually, make_loop, open_command
+from tests.e2e.test_ea_loop import Loop, make_loop, open_command
 from tests.e2e.test_signals import caption, card_of
 from tests.ea.conftest import Terminal
+from tests.waiting import until
 
 __all__ = ["make_loop"]  # the app + Sam's EA harness of test_ea_loop, shared as a fixture
 BEA, PAT, CHO = 1000011, 1000012, 1000013
@@ -87,7 +88,7 @@ async def test_hostile_terminals_never_stop_a_signal_for_the_others(
     await loop.push_until(37)  # bar 37 publishes a SELL
     sig = await Signal.get(side="sell")
     assert sig.status == SignalStatus.PUBLISHED
-    await eventually(lambda: open_command(sig.id, CommandStatus.PLACED))  # Sam's EA placed it
+    await until(lambda: open_command(sig.id, CommandStatus.PLACED))  # Sam's EA placed it
     [order] = await loop.broker.orders()
     assert order.comment == f"sd:{sig.id}"
     commands = (await pat.poll()).json["commands"]
@@ -114,5 +115,5 @@ async def test_hostile_terminals_never_stop_a_signal_for_the_others(
     await loop.push_until(60)  # the SELL fills and stops out; a BUY is published
     assert (await Signal.get(id=sig.id)).status == SignalStatus.CLOSED
     buy = await Signal.get(side="buy")
-    await eventually(lambda: open_command(buy.id, CommandStatus.PLACED))
+    await until(lambda: open_command(buy.id, CommandStatus.PLACED))
     assert not await Notification.filter(kind="ops.alert", dedupe_key__contains="loop:").exists()

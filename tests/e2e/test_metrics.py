@@ -12,9 +12,10 @@ from models.devices import CommandStatus
 from models.notifications import Notification, NotificationStatus
 from models.signals import Signal
 from tests.e2e.conftest import SUB
-from tests.e2e.test_ea_loop import Loop, approve, eventually, open_command
+from tests.e2e.test_ea_loop import Loop, approve, open_command
 from tests.e2e.test_ea_loop import make_loop as make_loop  # the fixture  # noqa: F401
 from tests.exposition import value
+from tests.waiting import until
 
 ACKS = "signaldesk_ea_acks_total"
 
@@ -43,7 +44,7 @@ async def test_business_figures_follow_a_signal_from_publication_to_the_terminal
     await loop.push_until(37)  # publishes the SELL
     sig = await Signal.get(symbol="EURUSD")
     await approve(loop.tg, sig.id)
-    await eventually(lambda: open_command(sig.id, CommandStatus.PENDING))
+    await until(lambda: open_command(sig.id, CommandStatus.PENDING))
     waiting = await scrape(loop)
     assert delta(waiting, start, "signaldesk_signals_published_total", source="strategy") == 1
     assert delta(waiting, start, "signaldesk_signals_published_total", source="manual") == 0
@@ -53,7 +54,7 @@ async def test_business_figures_follow_a_signal_from_publication_to_the_terminal
     assert (value(waiting, "signaldesk_ea_commands_oldest_pending_age_seconds") or 0) >= 0
 
     client = loop.start_client()
-    command = await eventually(lambda: open_command(sig.id, CommandStatus.PLACED))
+    command = await until(lambda: open_command(sig.id, CommandStatus.PLACED))
 
     async def settled() -> str | None:
         text = await scrape(loop)
@@ -65,7 +66,7 @@ async def test_business_figures_follow_a_signal_from_publication_to_the_terminal
         )
         return text if done else None
 
-    end = await eventually(settled)
+    end = await until(settled)
     acked = [a["status"] for a in client.acks_sent if a["command_id"] == command.id]
     assert acked == ["placed"]
     assert delta(end, start, ACKS, status="placed", result="applied") == 1

@@ -163,7 +163,7 @@ async def test_published_signals_count_by_source_after_commit(
     assert await signals.publish(draft) is not None
     assert await signals.publish(draft) is None  # the same setup again: not a publication
 
-    async def broken(view: object) -> list[str]:
+    async def broken(view: object, *_: object) -> list[str]:
         raise RuntimeError("copy fan-out failed")
 
     monkeypatch.setattr(copy_engine, "on_publish", broken)
