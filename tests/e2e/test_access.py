@@ -189,3 +189,26 @@ async def test_a_role_changed_from_the_cli_is_honoured_at_once(
     answer = await press(tg, SUB, card, "ℹ️ Details")  # the app's cached Sam is gone
     assert answer["show_alert"] and "are for subscribers" in answer["text"]
     await notice(tg, SUB, "Your subscriber access has ended")  # queued by the CLI, sent by us
+
+
+async def test_an_approver_without_a_terminal_is_not_told_the_trade_is_his(
+    pipeline: Pipeline,
+) -> None:
+    tg = pipeline.tg
+    await pipeline.push_until(37)
+    sig = await Signal.get(symbol="EURUSD")
+    card = await card_of(tg, ADMIN, sig.id)
+    await tg.press(ADMIN, ADMIN, card["message_id"], text="✅ Approve")
+    disclaimer = await tg.wait_for(ADMIN, lambda m: "Risk disclaimer" in caption(m), timeout=10)
+    await press(tg, ADMIN, disclaimer, "I understand and accept")
+    await pipeline.push_until(60)
+    strategy = f"🟢 Signal #{sig.id} EURUSD filled at 1.07592 (strategy)."
+    adams = await tg.wait_for(ADMIN, lambda m: caption(m).startswith(strategy), timeout=15,
+                              after_seq=0)  # fmt: skip
+    assert caption(adams) == (
+        f"{strategy}\nYou approved it, but no terminal of yours placed the order: nothing was"
+        " executed for you."
+    )
+    sams = await tg.wait_for(SUB, lambda m: caption(m).startswith(strategy), timeout=15,
+                             after_seq=0)  # fmt: skip
+    assert caption(sams) == strategy  # Sam did not approve: the strategy's fill, nothing more
