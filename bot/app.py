@@ -136,7 +136,7 @@ def create_dispatcher(
     On SQLite the user cache asks the database whether another process (the CLI) wrote since
     its last look (`bot.user_changes`); on PostgreSQL the replica bus invalidates it instead.
     """
-    cache = user_cache or UserCache(ttl_s=settings.user_cache_ttl_s)
+    cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
     dp = Dispatcher(
