@@ -39,10 +39,7 @@ from services.signal_views import (
 CHART_DIR = Path("data/charts")
 ChartRenderer = Callable[[SignalView], bytes]
 CARD_KINDS = ("signal.new", "signal.channel")
-OUTCOMES = ("filled", "closed")  # events that are trades: the user's part is said apart
-
-
-NO_EXECUTION = _("signal.note_no_execution")
+NO_EXECUTION = _("signal.note_no_execution")  # to approvers without an order on a terminal
 
 
 def _key(view: SignalView, what: str, chat_id: int) -> str:
