@@ -370,7 +370,7 @@ async def test_outcomes_tell_the_strategys_trade_and_the_users_own_apart(make_lo
     closed = await loop.tg.wait_for(SUB, lambda m: "Your trade" in caption(m) and "closed"
                                     in caption(m), timeout=15, after_seq=0)  # fmt: skip
     assert f"closed your {execution.volume} lot of signal #{sell.id} at 1.07965" in caption(closed)
-    assert all("trade is open" not in text for text in await _bot_texts(loop.tg))
+    assert all(": the trade is open" not in text for text in await _bot_texts(loop.tg))
 
 
 async def test_a_terminal_that_skipped_gets_no_fill_of_its_own(make_loop: Any) -> None:
