@@ -41,6 +41,7 @@ from bot.replica_bus import ReplicaBus, bus_for
 from bot.settings import Settings
 from bot.trading import FeedError, build_trading_loop
 from bot.transport import SenderLimits
+from bot.user_changes import probe_for
 from bot.webhook import JsonReplyRequestHandler
 from ea.api import setup_ea_routes
 from handlers import build_root_router
@@ -128,9 +129,14 @@ def create_dispatcher(
     i18n: I18n,
     extra_routers: Sequence[Router] = (),
     alerts: OpsAlerts | None = None,
+    user_cache: UserCache | None = None,
 ) -> Dispatcher:
-    """The dispatcher with every middleware; `extra_routers` go before the feature routers."""
-    cache = UserCache(ttl_s=settings.user_cache_ttl_s)
+    """The dispatcher with every middleware; `extra_routers` go before the feature routers.
+
+    On SQLite the user cache asks the database whether another process (the CLI) wrote since
+    its last look (`bot.user_changes`); on PostgreSQL the replica bus invalidates it instead.
+    """
+    cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
     dp = Dispatcher(
@@ -143,7 +149,8 @@ def create_dispatcher(
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
     dp.update.outer_middleware(ThrottlingMiddleware(buckets, i18n))
-    dp.update.outer_middleware(UserMiddleware(cache, settings.owners))
+    probe = probe_for(settings.database_url)
+    dp.update.outer_middleware(UserMiddleware(cache, settings.owners, probe))
     dp.update.outer_middleware(UserLocaleMiddleware(i18n, settings.default_language))
     rbac = RBACMiddleware()
     dp.message.middleware(rbac)
@@ -180,6 +187,7 @@ class AppRunner:
     dp: Dispatcher = field(init=False)
     web_app: web.Application = field(init=False)
     i18n: I18n = field(init=False)
+    user_cache: UserCache = field(init=False)
     port: int = field(init=False, default=0)
     _runner: web.AppRunner | None = field(init=False, default=None)
     _tasks: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
@@ -217,7 +225,12 @@ class AppRunner:
         if self.migrate:
             await db.migrate(self.settings.database_url)
         await db.init_db(self.settings.database_url)
-        self._bus = bus_for(db.pg_credentials(self.settings.database_url))
+        self.user_cache = UserCache(ttl_s=self.settings.user_cache_ttl_s)
+        self._bus = bus_for(
+            db.pg_credentials(self.settings.database_url),
+            on_user_changed=self.user_cache.invalidate,
+            on_missed=self.user_cache.clear,
+        )
         if self._bus is not None:
             await self._bus.start()
         self._phase = "start-up"
@@ -228,7 +241,9 @@ class AppRunner:
             await ext.before_bot(self)
         self.bot = create_bot(self.settings, self.api_base)
         self.alerts = OpsAlerts(self.settings.owners, self.settings.error_alert_interval_s)
-        self.dp = create_dispatcher(self.settings, self.bot, self.i18n, alerts=self.alerts)
+        self.dp = create_dispatcher(
+            self.settings, self.bot, self.i18n, alerts=self.alerts, user_cache=self.user_cache
+        )
         self.web_app = create_web_app(self.settings, self.bot, self.dp)
         terminal_reports.register()  # EA reports, acks -> executions, positions, the guard
         if self.settings.webhook_url:

@@ -1,13 +1,16 @@
 """Events between replicas over PostgreSQL LISTEN/NOTIFY, so a terminal long-polling one replica
 hears at once what another replica did: a command became pending for it (the poll answers now,
 not at the end of its wait), or it was revoked (its open polls end now, not after the 10 s
-credentials cache); and the owner's EA bars (MARKET_DATA=ea) reach the replica running the
-trading loop whichever replica the EA posted them to.
+credentials cache); the owner's EA bars (MARKET_DATA=ea) reach the replica running the
+trading loop whichever replica the EA posted them to; and a user whose role, status or language
+changed is dropped from every replica's user cache. The database announces those changes
+itself (a trigger, migration 0006), whoever made them: a replica, the CLI, an operator's psql.
 
 One dedicated connection per replica, outside Tortoise's pool. Each event carries the sending
 replica's id, so a replica ignores its own (it already acted locally). If the connection
 drops, events from others are missed until it is back (polls still answer by the end of their
-wait); it reconnects every `RECONNECT_S`. SQLite has one replica: no bus.
+wait); it reconnects every `RECONNECT_S`, and on reconnecting drops the whole user cache (a
+change may have been missed). SQLite has one replica: no bus (bot/user_changes.py instead).
 """
 
 from __future__ import annotations
@@ -33,9 +36,25 @@ BAR_CHUNK = 50  # bars per NOTIFY (about 90 bytes each)
 RECONNECT_S = 5.0
 
 
+def _ignore_user(_telegram_id: int) -> None:
+    return None
+
+
+def _ignore() -> None:
+    return None
+
+
 class ReplicaBus:
-    def __init__(self, credentials: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        *,
+        on_user_changed: Callable[[int], None] = _ignore_user,
+        on_missed: Callable[[], None] = _ignore,
+    ) -> None:
         self._credentials = credentials
+        self.on_user_changed = on_user_changed  # a user's role, status or language changed
+        self.on_missed = on_missed  # reconnected: events may have been missed meanwhile
         self.origin = secrets.token_hex(8)
         self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()  # one statement at a time on the connection
@@ -93,6 +112,8 @@ class ReplicaBus:
             if self._conn is None or self._conn.is_closed():
                 self._conn = None
                 await self._connect()
+                if self._conn is not None:
+                    self.on_missed()
 
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         try:
@@ -103,6 +124,9 @@ class ReplicaBus:
         if not isinstance(event, dict) or event.get("origin") == self.origin:
             return
         self.received += 1
+        user = event.get("user")
+        if isinstance(user, int) and not isinstance(user, bool):
+            self.on_user_changed(user)
         if isinstance(device_id := event.get("revoked"), str):
             device_auth.mark_revoked(device_id)
         bars = event.get("bars")
@@ -157,6 +181,13 @@ def _push_bars(symbol: str, rows: list[Any]) -> None:
     terminal_reports.push_relayed(symbol, bars)
 
 
-def bus_for(credentials: dict[str, Any] | None) -> ReplicaBus | None:
+def bus_for(
+    credentials: dict[str, Any] | None,
+    *,
+    on_user_changed: Callable[[int], None] = _ignore_user,
+    on_missed: Callable[[], None] = _ignore,
+) -> ReplicaBus | None:
     """A bus for PostgreSQL credentials; None (no bus) for SQLite."""
-    return None if credentials is None else ReplicaBus(credentials)
+    if credentials is None:
+        return None
+    return ReplicaBus(credentials, on_user_changed=on_user_changed, on_missed=on_missed)

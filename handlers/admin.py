@@ -1,4 +1,8 @@
-"""Owner and admin tools: /admin, /users, /role (owner only), /ban, /unban."""
+"""Owner and admin tools: /admin, /users, /role (owner only), /ban, /unban.
+
+Role and ban changes go through `services.access`, which tells the user what changed for them;
+here the own process's cache is invalidated at once and the user's command menu refreshed.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from handlers.menus import refresh_user_menu
 from handlers.render import Html, as_plain_text, fmt, role_name, user_card
 from middlewares.users import UserCache
 from models.users import Role
+from services import access
 from services import users as users_service
 from services.numbers import looks_numeric
 from services.users import UserInfo
@@ -69,7 +74,7 @@ async def set_role(
     if len(parts) != 2:
         await message.answer(_("admin.role_usage"))
         return
-    updated = await users_service.set_role(user, parts[0], parts[1])
+    updated = await access.set_role(user, parts[0], parts[1])
     user_cache.invalidate(updated.telegram_id)
     await refresh_user_menu(bot, i18n, updated.telegram_id, updated.role)
     await message.answer(
@@ -96,7 +101,7 @@ async def ban(
     if not query:
         await message.answer(_("admin.ban_usage") if banned else _("admin.unban_usage"))
         return
-    updated = await users_service.set_banned(user, query, banned=banned)
+    updated = await access.set_banned(user, query, banned=banned)
     user_cache.invalidate(updated.telegram_id)
     await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated))
     text = _("admin.banned") if banned else _("admin.unbanned")
@@ -113,7 +118,7 @@ async def ban_button(
     i18n: I18n,
 ) -> None:
     banned = callback_data.action == "ban"
-    updated = await users_service.set_banned(user, str(callback_data.user_id), banned=banned)
+    updated = await access.set_banned(user, str(callback_data.user_id), banned=banned)
     user_cache.invalidate(updated.telegram_id)
     await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated))
     text = _("admin.banned") if banned else _("admin.unbanned")

@@ -1,22 +1,38 @@
-"""Signal cards' buttons (approve, reject, details, consent), /signals and /history."""
+"""Signal cards' buttons (approve, reject, details, consent), /signals and /history.
+
+Every button asks the services about the user as they are now: a card may be older than the
+user's demotion (Details and Approve then refuse), and a signal may have ended between the
+disclaimer and its acceptance (consent is still recorded, and the answer says what happened).
+"""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.render import Html, as_plain_text, fmt
-from models.signals import Decision
-from services import app_settings, approvals, entitlements, signals
-from services.callbacks import SignalCB, UpgradeCB
+from models.signals import Decision, SignalStatus
+from services import app_settings, approvals, consent, entitlements, signals
+from services.callbacks import ConsentCB, SignalCB, UpgradeCB
+from services.consent import ConsentOutcome, DisclaimerOutdated
 from services.ops_alerts import OpsAlerts
 from services.signal_views import SignalView, full_text, status_line
 from services.users import UserInfo
 
 router = Router(name=__name__)
+ALERT_MAX = 200  # Telegram's limit for a callback query's alert
+
+
+def _disclaimer(signal_id: int, version: str) -> tuple[str, InlineKeyboardMarkup]:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("signal.btn_accept"),
+        callback_data=ConsentCB(signal_id=signal_id, version=consent.version_tag(version)),
+    )
+    return fmt(_("signal.disclaimer"), version=version), kb.as_markup()
 
 
 @router.callback_query(SignalCB.filter(F.action.in_({"approve", "reject"})))
@@ -27,16 +43,9 @@ async def decide(
     result = await approvals.decide(user, callback_data.signal_id, decision, alerts=alerts)
     if result.needs_consent is not None:
         await query.answer()
-        kb = InlineKeyboardBuilder()
-        kb.button(
-            text=_("signal.btn_accept"),
-            callback_data=SignalCB(action="consent", signal_id=callback_data.signal_id),
-        )
         if isinstance(query.message, Message):
-            await query.message.answer(
-                fmt(_("signal.disclaimer"), version=result.needs_consent),
-                reply_markup=kb.as_markup(),
-            )
+            text, markup = _disclaimer(callback_data.signal_id, result.needs_consent)
+            await query.message.answer(text, reply_markup=markup)
         return
     if not result.changed:
         await query.answer(_("signal.already_decided"))
@@ -47,28 +56,68 @@ async def decide(
         await query.answer(as_plain_text(fmt(_("signal.rejected"), id=callback_data.signal_id)))
 
 
+@router.callback_query(ConsentCB.filter())
+async def accept(
+    query: CallbackQuery, callback_data: ConsentCB, user: UserInfo, alerts: OpsAlerts
+) -> None:
+    await _consent(query, user, callback_data.signal_id, callback_data.version, alerts)
+
+
 @router.callback_query(SignalCB.filter(F.action == "consent"))
-async def consent(
+async def accept_untagged(
     query: CallbackQuery, callback_data: SignalCB, user: UserInfo, alerts: OpsAlerts
 ) -> None:
-    version = await app_settings.disclaimer_version()
-    await approvals.accept_disclaimer(user, version)
-    result = await approvals.decide(
-        user, callback_data.signal_id, Decision.APPROVED, alerts=alerts
-    )
-    approved = fmt(_("signal.approved"), id=callback_data.signal_id)
-    await query.answer(as_plain_text(approved), show_alert=True)
-    if isinstance(query.message, Message) and result.decision is Decision.APPROVED:
-        await query.message.edit_text(
-            fmt(_("signal.consent_recorded"), version=version), reply_markup=None
-        )
+    """A disclaimer sent before its button named the version: the current version."""
+    await _consent(query, user, callback_data.signal_id, None, alerts)
+
+
+async def _consent(
+    query: CallbackQuery, user: UserInfo, signal_id: int, tag: str | None, alerts: OpsAlerts
+) -> None:
+    """Consent is recorded whatever happened to the signal; the disclaimer loses its button
+    and says so, and the answer tells what became of the signal."""
+    try:
+        outcome = await consent.accept_and_approve(user, signal_id, tag, alerts=alerts)
+    except DisclaimerOutdated as exc:  # nothing recorded: show the version to accept now
+        changed = fmt(_("signal.disclaimer_changed"), version=exc.current)
+        await query.answer(as_plain_text(changed), show_alert=True)
+        if isinstance(query.message, Message):
+            text, markup = _disclaimer(signal_id, exc.current)
+            await query.message.edit_text(text, reply_markup=markup)
+        return
+    recorded = fmt(_("signal.consent_recorded"), version=outcome.version)
+    if outcome.approval is not None:
+        answer = as_plain_text(fmt(_("signal.approved"), id=signal_id))
+        edited = recorded
+    else:
+        why = _not_approved(outcome)
+        answer = as_plain_text(f"{fmt(_('signal.consent_recorded_short'))} {why}")
+        edited = Html(f"{recorded}\n\n{why}")
+    await query.answer(answer[:ALERT_MAX], show_alert=True)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(edited, reply_markup=None)
+
+
+def _not_approved(outcome: ConsentOutcome) -> Html:
+    """Why the signal was not approved after consent: the user's access, or its state."""
+    view = outcome.signal
+    if not outcome.entitled:
+        return fmt(_("consent.not_entitled"), id=view.id)
+    price = view.price(view.fill_price) if view.fill_price is not None else "?"
+    keys = {
+        SignalStatus.FILLED: _("consent.signal_filled"),
+        SignalStatus.EXPIRED: _("consent.signal_expired"),
+        SignalStatus.REPLACED: _("consent.signal_replaced"),
+        SignalStatus.CANCELLED: _("consent.signal_cancelled"),
+        SignalStatus.CLOSED: _("consent.signal_closed"),
+    }
+    return fmt(keys.get(view.status, _("consent.signal_closed")), id=view.id, price=price)
 
 
 @router.callback_query(SignalCB.filter(F.action == "details"))
 async def details(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) -> None:
-    view = await signals.get(callback_data.signal_id)
-    mine = await approvals.decision_of(user, view.id)
-    counts = await approvals.counts(view.id)
+    found = await approvals.details(user, callback_data.signal_id)  # refused once demoted
+    view, mine, counts = found.signal, found.mine, found.counts
     text = full_text(view, user.language, await app_settings.visibility())
     extra = fmt(
         _("signal.details_extra"),

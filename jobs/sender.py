@@ -12,6 +12,10 @@ through `bot.transport` and settles the outcome:
 - network, 5xx, timeouts: retried with exponential backoff and jitter, FAILED after
   `max_attempts` with an ops alert (`on_exhausted`).
 
+Just before sending, each claimed batch is screened against its recipients' entitlement now
+(`services.outbox_audience`): a row whose audience no longer holds is swapped for what the
+user gets now, or SKIPPED with the reason recorded.
+
 Start-up puts rows left SENDING by a crash back to PENDING (`recovered`): at-least-once, with
 duplicates bounded by the messages in flight at the crash. `stop()` is graceful: no new claims,
 in-flight sends finish, results are flushed; a graceful stop never duplicates.
@@ -43,7 +47,7 @@ from bot.transport import ChatLimiter, Delivered, SenderLimits, TokenBucket, Ver
 from jobs.sender_delivery import DeliveryMixin
 from jobs.sender_pacing import PacingMixin, Ticket
 from jobs.sender_results import ExhaustedHook, ResultsMixin
-from services import business_metrics, notifications
+from services import business_metrics, notifications, outbox_audience
 from services.notifications import Claimed, SentResult
 
 log = logging.getLogger(__name__)
@@ -188,9 +192,15 @@ class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
             picked.setdefault(item.chat_id, item)
         if not picked:
             return 0
-        await self._db(notifications.mark_sending([item.id for item in picked.values()]))
+        screened = await self._db(outbox_audience.screen(list(picked.values())))
+        self.counters["screened_out"] += screened.skipped
+        self.counters["swapped"] += screened.swapped + screened.deferred
+        if not screened.send:
+            self._wake.set()  # the chats' next rows may be due: claim again at once
+            return 0
+        await self._db(notifications.mark_sending([item.id for item in screened.send]))
         now = self._clock()
-        for item in picked.values():
+        for item in screened.send:
             ticket = Ticket(now + self._global.reserve(now), self._generation)
             task = asyncio.create_task(self._send(item, ticket))
             self._in_flight[item.chat_id] = task

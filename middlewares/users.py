@@ -1,6 +1,11 @@
-"""Load (or register) the user behind each update; cached so the hot path costs one query.
+"""Load (or register) the user behind each update; cached so the hot path costs no query.
 
-Banned users stop here: their updates are dropped.
+Banned users stop here: their updates are dropped. The cache never serves a role or status
+changed elsewhere: this process invalidates what it changes; other PostgreSQL replicas and the
+CLI are heard over the replica bus (a database trigger announces every change: migration 0006),
+and on SQLite, where the CLI is another process with no bus, a `ChangeProbe` asks the database
+whether another connection wrote since the last look (bot/user_changes.py) and the cache is
+emptied when one did.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
@@ -19,6 +24,12 @@ from services import registration
 from services.users import TelegramProfile, UserInfo
 
 log = logging.getLogger(__name__)
+
+
+class ChangeProbe(Protocol):
+    """Tells whether users may have been changed outside this process since the last call."""
+
+    async def changed(self) -> bool: ...
 
 
 class UserCache:
@@ -49,6 +60,13 @@ class UserCache:
     def invalidate(self, telegram_id: int) -> None:
         self._items.pop(telegram_id, None)
 
+    def clear(self) -> None:
+        """Forget everyone (another process changed something we cannot pin down)."""
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
 
 def _profile(user: TgUser) -> TelegramProfile:
     return TelegramProfile(
@@ -69,9 +87,12 @@ def _same_profile(info: UserInfo, user: TgUser) -> bool:
 
 
 class UserMiddleware(BaseMiddleware):
-    def __init__(self, cache: UserCache, owners: frozenset[int]) -> None:
+    def __init__(
+        self, cache: UserCache, owners: frozenset[int], probe: ChangeProbe | None = None
+    ) -> None:
         self.cache = cache
         self.owners = owners
+        self.probe = probe
 
     async def __call__(
         self,
@@ -82,6 +103,8 @@ class UserMiddleware(BaseMiddleware):
         tg_user: TgUser | None = data.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
+        if self.probe is not None and await self.probe.changed():
+            self.cache.clear()
         info = self.cache.get(tg_user.id)
         if info is None or not _same_profile(info, tg_user):
             info = await registration.ensure_user(_profile(tg_user), owners=self.owners)

@@ -14,13 +14,15 @@ class NotificationStatus(StrEnum):
     SENDING = "sending"  # claimed by the sender; a crash here may send it twice
     SENT = "sent"
     FAILED = "failed"  # permanent error (400) or retries exhausted: never retried
-    SKIPPED = "skipped"  # recipient unreachable (blocked the bot, banned)
+    SKIPPED = "skipped"  # recipient unreachable (blocked the bot), or no longer entitled
 
 
 class Notification(Model):
     id = fields.BigIntField(primary_key=True)
     chat_id = fields.BigIntField(db_index=True)
     user_id = fields.BigIntField(null=True)  # Telegram id when the chat is a user's
+    # Who it is for (services.entitlements.Audience), asked again just before it is sent.
+    audience = fields.CharField(max_length=16, null=True)
     kind = fields.CharField(max_length=48)
     payload: Any = fields.JSONField(default=dict)
     dedupe_key = fields.CharField(max_length=160, unique=True)

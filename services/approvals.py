@@ -2,6 +2,9 @@
 
 One row per (user, signal); the decision may change while the signal is open. Every decision is
 audited. Terminals in approval mode execute only approved signals (see the devices issue).
+Whether the signal is still open is decided again inside the decision's transaction, with the
+signal's row locked (PostgreSQL), so a fill, expiry or cancel that wins the race is never
+overwritten by a late approval. Consent to the disclaimer: `services.consent`.
 """
 
 from __future__ import annotations
@@ -10,12 +13,30 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from models.signals import Approval, ApprovalSource, Consent, Decision, Signal
+from models.signals import Approval, ApprovalSource, Consent, Decision, Signal, SignalStatus
 from services import app_settings, audit, business_metrics, copy_engine, entitlements, signals
 from services.errors import InvalidInput, PermissionDenied
+from services.i18n import msgid as _
 from services.isolation import AlertSink, Faults
-from services.signal_views import SignalView
+from services.signal_views import OPEN_STATUSES, SignalView
 from services.users import UserInfo
+
+
+class SignalNotOpen(InvalidInput):
+    """The signal left its approval window (filled, expired, replaced, cancelled, closed)."""
+
+    def __init__(self, view: SignalView) -> None:
+        super().__init__(_("error.signal_closed"), id=view.id)
+        self.signal = view
+
+
+@dataclass(frozen=True, slots=True)
+class SignalDetails:
+    """What the Details button shows a paid user: the signal now and the decisions on it."""
+
+    signal: SignalView
+    mine: Decision | None
+    counts: dict[Decision, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +76,15 @@ async def decide(
         raise PermissionDenied("error.signal_not_entitled")
     view = await signals.get(signal_id)
     if not view.is_open:
-        raise InvalidInput("error.signal_closed", id=signal_id)
+        raise SignalNotOpen(view)
     version = await app_settings.disclaimer_version()
     consent = version if decision is Decision.APPROVED else None
     if consent is not None and not await has_consent(user, version):
         return ApprovalResult(view, None, changed=False, needs_consent=version)
     async with copy_engine.transaction():  # the terminals' long polls wake on commit
+        locked = await Signal.filter(id=signal_id).select_for_update().first()
+        if locked is not None and SignalStatus(locked.status) not in OPEN_STATUSES:
+            raise SignalNotOpen(signals.to_view(locked))  # it ended since we looked
         row = await Approval.get_or_none(user_id=user.id, signal_id=signal_id)
         if row is not None and row.decision == decision:
             return ApprovalResult(view, decision, changed=False)
@@ -80,6 +104,15 @@ async def decide(
             await copy_engine.on_approved(user.id, view, Faults(alerts))  # approval-mode terminals
     business_metrics.approval_recorded(decision)  # committed
     return ApprovalResult(view, decision, changed=True)
+
+
+async def details(user: UserInfo, signal_id: int) -> SignalDetails:
+    """The Details button: levels and decisions for a user entitled to them now (a card may be
+    older than the user's demotion)."""
+    if not entitlements.can_trade_signals(user):
+        raise PermissionDenied("error.details_not_entitled")
+    view = await signals.get(signal_id)
+    return SignalDetails(view, await decision_of(user, view.id), await counts(view.id))
 
 
 async def decision_of(user: UserInfo, signal_id: int) -> Decision | None:

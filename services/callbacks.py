@@ -19,3 +19,12 @@ class SignalCB(CallbackData, prefix="sig"):
 
 class UpgradeCB(CallbackData, prefix="upg"):
     source: str  # where the user saw the upgrade button
+
+
+class ConsentCB(CallbackData, prefix="consent"):
+    """The "I understand and accept" button under the risk disclaimer shown for a signal:
+    `version` is a short digest of the version the user read (`consent.version_tag`), so a
+    version changed meanwhile is never accepted unseen, whatever characters it contains."""
+
+    signal_id: int
+    version: str

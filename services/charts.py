@@ -129,6 +129,12 @@ async def ensure_chart(
         return _to_ref(row)
 
 
+async def existing_chart(signal_id: int, version: int) -> ChartRef | None:
+    """The chart of (signal, version) if one was rendered and is usable; never renders."""
+    row = await ChartFile.get_or_none(signal_id=signal_id, version=version)
+    return _to_ref(row) if row is not None and await _usable(row) else None
+
+
 async def remember_file_id(chart_id: int, file_id: str) -> None:
     """Store Telegram's `file_id` of an uploaded chart so later sends reuse it (no upload)."""
     updated = await ChartFile.filter(id=chart_id).update(file_id=file_id)

@@ -1,14 +1,36 @@
 """The one place that decides what a user may receive and do.
 
-Plans and payments feed this later; until then role `subscriber` (or above) means paid.
+Plans and payments feed this later; until then role `subscriber` (or above) means paid. Every
+question is asked about the user as they are now: handlers pass the user loaded for the update
+(the user cache drops a user as soon as their role or status changes, in any process), and the
+outbox sender asks again, from the database, just before each message goes out (`Audience`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from models.users import Role, UserStatus
-from services.users import UserInfo
+
+
+class Subject(Protocol):
+    """What access depends on: a `UserInfo`, or a user row."""
+
+    @property
+    def role(self) -> Role: ...
+
+    @property
+    def status(self) -> UserStatus: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A user's role and status as stored, for questions asked outside an update."""
+
+    role: Role
+    status: UserStatus
 
 
 class Tier(StrEnum):
@@ -16,15 +38,48 @@ class Tier(StrEnum):
     PAID = "paid"  # real-time signals with levels, approvals, execution
 
 
-def tier(user: UserInfo) -> Tier:
-    return Tier.PAID if user.role.at_least(Role.SUBSCRIBER) else Tier.FREE
+class Audience(StrEnum):
+    """Who a notification is meant for; stored with each outbox row and checked at send time."""
+
+    ACCOUNT = "account"  # notices about the account itself (role, ban): sent whatever its state
+    ACTIVE = "active"  # anyone we may write to: not banned (their own terminal's fills, ...)
+    PAID = "paid"  # real-time signal content: levels, outcomes, approval buttons
+    FREE = "free"  # the free tier's delayed summary (a paid user gets the full card instead)
 
 
-def can_receive(user: UserInfo) -> bool:
+def _role(user: Subject) -> Role:
+    return Role(user.role)
+
+
+def tier(user: Subject) -> Tier:
+    return Tier.PAID if _role(user).at_least(Role.SUBSCRIBER) else Tier.FREE
+
+
+def can_receive(user: Subject) -> bool:
     """Whether anything may be sent to the user at all."""
-    return user.status is UserStatus.ACTIVE
+    return UserStatus(user.status) is UserStatus.ACTIVE
 
 
-def can_trade_signals(user: UserInfo) -> bool:
-    """Approve/reject signals and have terminals execute them."""
+def can_trade_signals(user: Subject) -> bool:
+    """Approve/reject signals, see their levels and have terminals execute them."""
     return can_receive(user) and tier(user) is Tier.PAID
+
+
+def audience_for(user: Subject) -> Audience:
+    """The signal audience the user belongs to now (paid or free)."""
+    return Audience.PAID if tier(user) is Tier.PAID else Audience.FREE
+
+
+def admits(audience: Audience, user: Subject) -> bool:
+    """Whether a notification meant for `audience` may be sent to `user` now.
+
+    `ACCOUNT` notices reach even a banned user (they say so); a user who blocked the bot is
+    refused by Telegram itself (403), whatever we decide here.
+    """
+    if audience is Audience.ACCOUNT:
+        return True
+    if not can_receive(user):
+        return False
+    if audience is Audience.ACTIVE:
+        return True
+    return audience_for(user) is audience

@@ -3,7 +3,12 @@
 Called inside the transaction of the state change (services/signals.py), so the change and its
 notifications commit together. Paid users get the full card with a chart and buttons at once;
 free users a levels-free summary after a delay; routed channels the public card without buttons.
-Changes are a reply to the original card plus an in-place edit of its status line.
+Changes are a reply to the original card plus an in-place edit of its status line. Fills and
+exits are told as the strategy's; a user's own execution is their terminal's message
+(services/terminal_fills.py), and a user who approved with no terminal to execute is told so.
+
+Each row carries its audience (services.entitlements): the sender asks again just before
+sending, and swaps a card for the variant the user gets by then (`paid_card`, `free_summary`).
 """
 
 from __future__ import annotations
@@ -13,12 +18,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from models.devices import Command, CommandType
 from models.notifications import Notification
-from models.signals import ChannelRoute
+from models.signals import Approval, ChannelRoute, Decision
 from models.users import Role, User, UserStatus
-from services import app_settings
+from services import app_settings, entitlements
 from services import notifications as outbox
-from services.charts import ChartFailed, ensure_chart
+from services.charts import ChartFailed, ensure_chart, existing_chart
+from services.entitlements import Audience, Standing
+from services.i18n import msgid as _
 from services.isolation import Faults, faults_of
 from services.signal_views import (
     SignalView,
@@ -31,8 +39,8 @@ from services.signal_views import (
 
 CHART_DIR = Path("data/charts")
 ChartRenderer = Callable[[SignalView], bytes]
-PAID_ROLES = (Role.SUBSCRIBER, Role.ADMIN, Role.OWNER)
 CARD_KINDS = ("signal.new", "signal.channel")
+NO_EXECUTION = _("signal.note_no_execution")  # to approvers without an order on a terminal
 
 
 def _key(view: SignalView, what: str, chat_id: int) -> str:
@@ -70,6 +78,7 @@ def _out(
     user: bool = True,
     priority: int = 5,
     not_before: datetime | None = None,
+    audience: Audience = Audience.PAID,
 ) -> outbox.Outgoing:
     return outbox.Outgoing(
         chat_id=chat_id,
@@ -80,7 +89,25 @@ def _out(
         signal_id=view.id,
         priority=priority,
         not_before=not_before,
+        audience=audience if user else None,
     )
+
+
+def free_summary(view: SignalView, language: str | None) -> outbox.Payload:
+    """The free tier's summary: no levels, an upgrade button."""
+    return outbox.text(free_text(view, language), keyboard=upgrade_keyboard(language, "signal"))
+
+
+async def paid_card(view: SignalView, language: str | None) -> outbox.Payload:
+    """The paid card as it is now, with the chart of this version if one was rendered."""
+    chart = await existing_chart(view.id, view.version)
+    visibility = await app_settings.visibility()
+    text = full_text(view, language, visibility)
+    return _card(text, None if chart is None else chart.id, signal_keyboard(view, language))
+
+
+async def free_delay() -> timedelta:
+    return timedelta(hours=await app_settings.free_delay_hours())
 
 
 async def announce(
@@ -90,15 +117,18 @@ async def announce(
     Each card is rendered on its own: one that fails is a fault, the others still go."""
     faults = faults_of(faults)
     visibility = await app_settings.visibility()
-    free_at = datetime.now(UTC) + timedelta(hours=await app_settings.free_delay_hours())
+    free_at = datetime.now(UTC) + await free_delay()
     chart_id = await _chart_id(view, chart, faults)
     users = await User.filter(status=UserStatus.ACTIVE).values_list(
-        "telegram_id", "role", "language"
+        "telegram_id", "role", "status", "language"
     )
     items: list[outbox.Outgoing] = []
-    for tid, role, language in users:
+    for tid, role, status, language in users:
         try:
-            items.append(_user_card(view, tid, role, language, visibility, chart_id, free_at))
+            standing = Standing(Role(role), UserStatus(status))
+            if not entitlements.can_receive(standing):
+                continue
+            items.append(_user_card(view, tid, standing, language, visibility, chart_id, free_at))
         except Exception as exc:  # this user's stored data cannot be rendered
             await faults.record("fanout.card", f"user {tid}", view.id, exc)
     for route in await ChannelRoute.filter(symbol=view.symbol):
@@ -117,21 +147,22 @@ async def announce(
 def _user_card(
     view: SignalView,
     tid: int,
-    role: str,
+    standing: Standing,
     language: str | None,
     visibility: app_settings.Visibility,
     chart_id: int | None,
     free_at: datetime,
 ) -> outbox.Outgoing:
-    """The card of one user: the full card for paid roles, a delayed summary for the rest."""
-    if Role(role) in PAID_ROLES:
+    """The card of one user: the full card for the paid audience, a delayed summary for the
+    rest (the sender asks the entitlement service again when it sends either)."""
+    if entitlements.audience_for(standing) is Audience.PAID:
         card = _card(
             full_text(view, language, visibility), chart_id, signal_keyboard(view, language)
         )
         return _out(view, tid, "signal.new", _valid(card), _key(view, "new", tid), priority=1)
-    summary = outbox.text(free_text(view, language), keyboard=upgrade_keyboard(language, "signal"))
+    summary = free_summary(view, language)
     return _out(view, tid, "signal.free", _valid(summary), _key(view, "free", tid),
-                priority=7, not_before=free_at)  # fmt: skip
+                priority=7, not_before=free_at, audience=Audience.FREE)  # fmt: skip
 
 
 def _valid(payload: dict[str, Any]) -> dict[str, Any]:
@@ -155,10 +186,11 @@ async def announce_change(
     ids = [o["user_id"] for o in originals if o["user_id"] is not None]
     languages = dict(await User.filter(telegram_id__in=ids).values_list("telegram_id", "language"))
     chart_id = await _chart_id(view, chart, faults) if event == "revised" else None
+    unexecuted = await _approved_without_terminal(view.id) if event == "filled" else set()
     items: list[outbox.Outgoing] = []
     for orig in originals:
         try:
-            items += _change(view, event, orig, languages, visibility, chart_id)
+            items += _change(view, event, orig, languages, visibility, chart_id, unexecuted)
         except Exception as exc:
             await faults.record("fanout.change", f"chat {orig['chat_id']}", view.id, exc)
     return await outbox.enqueue_many(items)
@@ -171,12 +203,16 @@ def _change(
     languages: dict[int, str | None],
     visibility: app_settings.Visibility,
     chart_id: int | None,
+    unexecuted: set[int],
 ) -> list[outbox.Outgoing]:
     """The reply and the status-line edit for one original card."""
     stamp = f"{event}:v{view.version}"
     chat, is_user, original = orig["chat_id"], orig["user_id"] is not None, orig["dedupe_key"]
     lang = languages.get(chat) if is_user else "en"
-    reply = _card(update_text(view, lang, visibility, event), chart_id, None, reply_to=original)
+    note = NO_EXECUTION if is_user and chat in unexecuted else ""
+    reply = _card(
+        update_text(view, lang, visibility, event, note), chart_id, None, reply_to=original
+    )
     body = full_text(view, lang, visibility)
     markup = signal_keyboard(view, lang) if is_user else None
     if orig["payload"].get("method") == "send_photo":
@@ -189,3 +225,15 @@ def _change(
         _out(view, chat, "signal.edit", _valid(edit), _key(view, f"edit:{stamp}", chat),
              user=is_user, priority=4),
     ]  # fmt: skip
+
+
+async def _approved_without_terminal(signal_id: int) -> set[int]:
+    """Telegram ids of users who approved the signal but have no order for it on any terminal
+    (none connected, or none in approval mode): the strategy's fill is not theirs."""
+    approved = await Approval.filter(signal_id=signal_id, decision=Decision.APPROVED).values_list(
+        "user__telegram_id", flat=True
+    )
+    ordered = await Command.filter(signal_id=signal_id, type=CommandType.OPEN).values_list(
+        "device__user__telegram_id", flat=True
+    )
+    return {int(str(t)) for t in approved} - {int(str(t)) for t in ordered}

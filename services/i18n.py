@@ -22,6 +22,12 @@ def _catalog(locale: str) -> gettext.NullTranslations:
     )
 
 
+def msgid(key: str) -> str:
+    """gettext_noop: marks a message id (import it as `_`) for the catalog checks in
+    tests/bot/test_i18n.py, for text translated later in each recipient's language."""
+    return key
+
+
 def translator(locale: str | None) -> Translate:
     """`_` for `locale` (falls back to English, then to the message id itself)."""
     return _catalog(locale if locale in LANGUAGES else "en").gettext

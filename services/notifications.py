@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 from models.notifications import Notification
+from services.entitlements import Audience
 from services.outbox_payloads import (
     EDITS,
     Button,
@@ -48,6 +49,7 @@ from services.outbox_queue import (
     chart_ref,
     chat_unreachable,
     claim_due,
+    due_now,
     mark_failed,
     mark_sending,
     mark_sent,
@@ -73,6 +75,7 @@ __all__ = [
     "chat_unreachable",
     "claim_due",
     "delete",
+    "due_now",
     "edit_caption",
     "edit_markup",
     "edit_text",
@@ -112,6 +115,9 @@ class Outgoing:
     signal_id: int | None = None
     priority: int = 5  # lower first
     not_before: datetime | None = None
+    # Who it is for, asked again just before sending (services.entitlements.Audience); a user's
+    # chat defaults to ACTIVE (never to a banned user), other chats are not checked.
+    audience: str | None = None
 
 
 def on_enqueued(listener: Callable[[], None]) -> Callable[[], None]:
@@ -157,9 +163,12 @@ async def enqueue(
     signal_id: int | None = None,
     priority: int = 5,
     not_before: datetime | None = None,
+    audience: str | None = None,
 ) -> bool:
     """Queue one notification; False if `dedupe_key` was already queued (nothing changes)."""
-    item = Outgoing(chat_id, kind, payload, dedupe_key, user_id, signal_id, priority, not_before)
+    item = Outgoing(
+        chat_id, kind, payload, dedupe_key, user_id, signal_id, priority, not_before, audience
+    )
     return await enqueue_many([item]) == 1
 
 
@@ -201,6 +210,7 @@ def _row(item: Outgoing, now: datetime) -> Notification:
     return Notification(
         chat_id=item.chat_id,
         user_id=item.user_id,
+        audience=_audience(item),
         kind=item.kind,
         payload=item.payload,
         dedupe_key=item.dedupe_key,
@@ -210,6 +220,12 @@ def _row(item: Outgoing, now: datetime) -> Notification:
         next_attempt_at=item.not_before or now,
         created_at=now,
     )
+
+
+def _audience(item: Outgoing) -> str | None:
+    if item.audience is not None:
+        return str(Audience(item.audience))  # refuses a misspelt audience at queue time
+    return Audience.ACTIVE.value if item.user_id is not None else None
 
 
 def _utcnow() -> datetime:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.expressions import F, Q, Subquery
@@ -38,6 +38,8 @@ class Claimed:
     attempts: int  # counting the attempt about to be made
     reply_to_message_id: int | None = None
     target_message_id: int | None = None  # the message to edit or delete
+    audience: str | None = None  # who it is for (services.entitlements.Audience)
+    signal_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +98,8 @@ async def claim_due(now: datetime, limit: int, exclude_chats: Iterable[int] = ()
                 attempts=row.attempts + 1,
                 reply_to_message_id=None if is_edit else target,
                 target_message_id=target if is_edit else None,
+                audience=row.audience,
+                signal_id=row.signal_id,
             )
         )
     if orphans:
@@ -186,6 +190,14 @@ async def chat_unreachable(
         if chat_id > 0:
             await users.mark_blocked_bot(user_id or chat_id)
         return await skip_chat(chat_id, reason)
+
+
+async def due_now(user_id: int, kinds: Sequence[str]) -> int:
+    """A user's PENDING rows of `kinds` fall due now (e.g. delayed summaries after a promotion,
+    which the sender then swaps for what the user gets now); returns how many."""
+    return await Notification.filter(
+        user_id=user_id, kind__in=list(kinds), status=NotificationStatus.PENDING
+    ).update(next_attempt_at=datetime.now(UTC))
 
 
 async def recover_in_flight() -> int:

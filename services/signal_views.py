@@ -15,7 +15,7 @@ from typing import Any
 from models.signals import CloseReason, SignalStatus
 from services.app_settings import Visibility
 from services.callbacks import SignalCB, UpgradeCB
-from services.i18n import translator
+from services.i18n import Translate, translator
 
 STATUS_ICON = {
     SignalStatus.PUBLISHED: "⏳",
@@ -51,6 +51,8 @@ class SignalView:
     source: str = "strategy"
     trigger_time: datetime | None = None
     leg2_start: datetime | None = None
+    fill_price: Decimal | None = None  # the strategy's fill (not any user's)
+    exit_price: Decimal | None = None  # the strategy's exit
 
     @property
     def reward_risk(self) -> Decimal:
@@ -129,10 +131,15 @@ def free_text(view: SignalView, locale: str | None) -> str:
     )
 
 
-def update_text(view: SignalView, locale: str | None, visibility: Visibility, event: str) -> str:
-    """A reply to the original message: what changed."""
+def update_text(
+    view: SignalView, locale: str | None, visibility: Visibility, event: str, note: str = ""
+) -> str:
+    """A reply to the original message: what changed. Fills and exits are the strategy's (a
+    user's own execution is their terminal's message); `note` is a line for this user."""
     _ = translator(locale)
-    head = _(f"signal.event_{event}").format(id=view.id, symbol=escape(view.symbol))
+    head = _event_head(view, _, event)
+    if note:
+        head = f"{head}\n{_(note)}"
     if event == "revised":
         body = [_("signal.entry").format(price=view.price(view.entry))]
         if visibility is Visibility.FULL:
@@ -142,6 +149,15 @@ def update_text(view: SignalView, locale: str | None, visibility: Visibility, ev
     if event == "closed" and view.result_r is not None:
         return f"{head}\n{status_line(view, locale)}"
     return head
+
+
+def _event_head(view: SignalView, _: Translate, event: str) -> str:
+    values = {"id": view.id, "symbol": escape(view.symbol)}
+    if event == "filled" and view.fill_price is not None:
+        return _("signal.event_filled").format(price=view.price(view.fill_price), **values)
+    if event == "closed" and view.exit_price is not None:
+        return _("signal.event_closed_at").format(price=view.price(view.exit_price), **values)
+    return _(f"signal.event_{event}").format(price="?", **values)
 
 
 def keyboard(buttons: list[list[tuple[str, str]]]) -> dict[str, Any]:

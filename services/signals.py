@@ -95,6 +95,8 @@ def to_view(row: Signal) -> SignalView:
         source=str(row.source),
         trigger_time=row.trigger_time,
         leg2_start=row.leg2_start,
+        fill_price=row.fill_price,
+        exit_price=row.exit_price,
     )
 
 

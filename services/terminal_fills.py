@@ -3,7 +3,8 @@
 A fill of an OPEN becomes one `Execution` (idempotent: one per command) with the slippage
 against the price we asked for and the latency from the approval (approval mode) or the
 signal's publication (copy mode); a close completes it with the close price and the P&L.
-The user hears about each once (outbox, dedupe keys per command and status).
+The user hears about each once (outbox, dedupe keys per command and status), as their own
+trade: their terminal's fill price, side and volume (the signal's replies tell the strategy's).
 """
 
 from __future__ import annotations
@@ -105,6 +106,7 @@ async def _filled(command: CommandInfo, ack: AckIn) -> None:
         text = tm.render(
             to, _("terminal.filled"), name=escape(device.name), id=command.signal_id,
             price=price, slippage=slip if slip is not None else "?",
+            side=tm.side(to, body["side"]), volume=volume,
         )  # fmt: skip
         await outbox.enqueue_many([tm.item(to, "terminal.filled", f"ack:{command.id}:filled",
                                            text, signal_id=command.signal_id)])  # fmt: skip
@@ -153,7 +155,7 @@ async def _closed(command: CommandInfo, ack: AckIn) -> None:
         to = tm.recipient(device.user)
         text = tm.render(
             to, _("terminal.closed"), name=escape(device.name), id=execution.signal_id,
-            price=ack.price if ack.price is not None else "?",
+            price=ack.price if ack.price is not None else "?", volume=execution.volume,
             profit=f"{profit:+.2f}" if profit is not None else "?",
         )  # fmt: skip
         await outbox.enqueue_many([tm.item(to, "terminal.closed", f"exec:{execution.id}:closed",

@@ -59,6 +59,12 @@ def render(to: Recipient, key: str, **params: Any) -> str:
     return translator(to.language)(key).format(**params)
 
 
+def side(to: Recipient, value: str) -> str:
+    """BUY or SELL in the recipient's language."""
+    key = _("signal.side_buy") if value == "buy" else _("signal.side_sell")
+    return translator(to.language)(key)
+
+
 def skip_reason(to: Recipient, code: str, params: dict[str, Any]) -> str:
     """Why a signal did not reach a terminal, in the recipient's words (text parameters are
     escaped: some, like a broker's symbol name, come from the terminal)."""

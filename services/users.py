@@ -1,5 +1,5 @@
-"""Users: lookup, referrals, roles and bans (registration: `services.registration`). Returns
-frozen `UserInfo`, never ORM rows."""
+"""Users: lookup, referrals, languages (registration: `services.registration`; role and ban
+changes: `services.access`). Returns frozen `UserInfo`, never ORM rows."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from models.users import Role, User, UserStatus
 from services import audit
-from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.errors import InvalidInput, NotFound
 from services.numbers import TELEGRAM_ID, looks_numeric, parse_int
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
@@ -150,49 +150,6 @@ async def set_language(telegram_id: int, language: str) -> UserInfo:
     row.language = language
     await row.save(update_fields=["language", "updated_at"])
     return to_info(row)
-
-
-async def set_role(actor: UserInfo, query: str, role_name: str) -> UserInfo:
-    """Owner-only: change a user's role (never to or from `owner`: owners come from OWNER_IDS)."""
-    if actor.role is not Role.OWNER:
-        raise PermissionDenied("error.owner_only")
-    try:
-        role = Role(role_name.strip().lower())
-    except ValueError:
-        raise InvalidInput("error.role_unknown", role=role_name) from None
-    if role not in ASSIGNABLE_ROLES:
-        raise InvalidInput("error.role_unknown", role=role_name)
-    target = await find(query)
-    if target.role is Role.OWNER:
-        raise PermissionDenied("error.role_owner_fixed")
-    async with in_transaction():
-        await User.filter(id=target.id).update(role=role)
-        await audit.record(
-            "user.role_changed",
-            actor_id=actor.telegram_id,
-            target=str(target.telegram_id),
-            old=target.role.value,
-            new=role.value,
-        )
-    return await get_by_telegram_id(target.telegram_id)
-
-
-async def set_banned(actor: UserInfo, query: str, *, banned: bool) -> UserInfo:
-    """Admins ban/unban users below their own role; a banned user's updates are ignored."""
-    target = await find(query)
-    if target.telegram_id == actor.telegram_id or not actor.role.at_least(Role.ADMIN):
-        raise PermissionDenied("error.cannot_ban")
-    if target.role.at_least(actor.role):
-        raise PermissionDenied("error.cannot_ban")
-    status = UserStatus.BANNED if banned else UserStatus.ACTIVE
-    async with in_transaction():
-        await User.filter(id=target.id).update(status=status)
-        await audit.record(
-            "user.banned" if banned else "user.unbanned",
-            actor_id=actor.telegram_id,
-            target=str(target.telegram_id),
-        )
-    return await get_by_telegram_id(target.telegram_id)
 
 
 async def mark_blocked_bot(telegram_id: int) -> None:

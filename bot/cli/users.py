@@ -1,4 +1,12 @@
-"""`python -m bot users show <id|@username> [--json]` and `users list`."""
+"""`python -m bot users show <id|@username> [--json]`, `users list`, and the operator's access
+changes: `users role <user> <public|subscriber|admin>`, `users ban <user>`, `users unban <user>`.
+
+Changes go through `services.access` like the chat's /role and /ban (audited with `via=cli`, the
+user told in their language through the outbox, which the running bot's sender delivers). The
+running bot stops serving its cached copy of the user at once: on PostgreSQL the database
+announces the change on the replica bus, on SQLite the bot notices another process's write
+(bot/user_changes.py).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from typing import Any
 from bot import db
 from bot.cli import CliError, int_option
 from bot.cli.run import settings_or_exit
+from services import access
 from services import users as users_service
 from services.errors import InvalidInput, UserFacingError
 from services.numbers import LIST_LIMIT, TELEGRAM_ID
@@ -28,6 +37,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     lst.add_argument("--limit", default=20, help="how many (1 to 1000, default 20)")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=list_users)
+    role = sub.add_parser("role", help="change a user's role (as the owner would with /role)")
+    role.add_argument("user", help="Telegram id or @username")
+    role.add_argument("role", help="public, subscriber or admin")
+    role.add_argument("--json", action="store_true")
+    role.set_defaults(func=change_role)
+    for name in ("ban", "unban"):
+        ban = sub.add_parser(name, help=f"{name} a user (as an admin would with /{name})")
+        ban.add_argument("user", help="Telegram id or @username")
+        ban.add_argument("--json", action="store_true")
+        ban.set_defaults(func=change_ban, banned=name == "ban")
 
 
 def _as_dict(info: users_service.UserInfo) -> dict[str, Any]:
@@ -46,6 +65,15 @@ async def _with_db(url: str, coro_factory: Any) -> Any:
         await db.close_db()
 
 
+def _print(info: users_service.UserInfo, as_json: bool) -> None:
+    data = _as_dict(info)
+    if as_json:
+        print(json.dumps(data, ensure_ascii=False))
+    else:
+        for key, value in data.items():
+            print(f"{key:>15}: {value}")
+
+
 def show_user(args: argparse.Namespace) -> int:
     url = settings_or_exit().database_url
     try:
@@ -56,12 +84,41 @@ def show_user(args: argparse.Namespace) -> int:
     except UserFacingError as exc:
         msg = f"no such user: {args.user} ({exc.key})"
         raise CliError(msg) from None
-    data = _as_dict(info)
-    if args.json:
-        print(json.dumps(data, ensure_ascii=False))
-    else:
-        for key, value in data.items():
-            print(f"{key:>15}: {value}")
+    _print(info, args.json)
+    return 0
+
+
+def _refused(args: argparse.Namespace, exc: UserFacingError) -> CliError:
+    reasons = {
+        "error.user_not_found": f"no such user: {args.user}",
+        "error.role_unknown": "the role must be public, subscriber or admin",
+        "error.role_owner_fixed": "owners come from OWNER_IDS: their role cannot be changed",
+        "error.cannot_ban": "owners cannot be banned",
+    }
+    return CliError(reasons.get(exc.key, f"refused: {exc.key}"))
+
+
+def change_role(args: argparse.Namespace) -> int:
+    url = settings_or_exit().database_url
+    try:
+        info = asyncio.run(
+            _with_db(url, lambda: access.set_role(access.SHELL, args.user, args.role))
+        )
+    except UserFacingError as exc:
+        raise _refused(args, exc) from None
+    _print(info, args.json)
+    return 0
+
+
+def change_ban(args: argparse.Namespace) -> int:
+    url = settings_or_exit().database_url
+    try:
+        info = asyncio.run(
+            _with_db(url, lambda: access.set_banned(access.SHELL, args.user, banned=args.banned))
+        )
+    except UserFacingError as exc:
+        raise _refused(args, exc) from None
+    _print(info, args.json)
     return 0
 
 

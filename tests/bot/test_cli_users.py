@@ -70,3 +70,32 @@ def test_a_good_limit_and_a_missing_user(env: None, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().out.strip() == "[]"
     assert main(["users", "show", "12345"]) == 2
     assert "no such user: 12345" in capsys.readouterr().err
+
+
+def run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BOT_TOKEN")}
+    env["DATABASE_URL"] = f"sqlite://{tmp_path}/users.sqlite3"
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("users", "role", "@nobody", "admin"), "error: no such user: @nobody"),
+        (
+            ("users", "role", "@nobody", "king"),
+            "error: the role must be public, subscriber or admin",
+        ),
+        (("users", "ban", "@nobody"), "error: no such user: @nobody"),
+    ],
+)
+def test_access_changes_from_the_shell_refuse_bad_input_in_one_line(
+    tmp_path: Path, args: tuple[str, ...], line: str
+) -> None:
+    assert run_cli(tmp_path, "migrate").returncode == 0
+    done = run_cli(tmp_path, *args)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [line]

@@ -69,3 +69,33 @@ async def test_hears_others_ignores_itself_and_reconnects(
         await other.close()
         await bus.close()
     assert bus.received == 3
+
+
+async def test_a_users_change_drops_him_from_the_cache_and_a_reconnect_drops_everyone(
+    credentials: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replica_bus, "RECONNECT_S", 0.05)
+    changed: list[int] = []
+    missed: list[bool] = []
+    bus = ReplicaBus(
+        credentials, on_user_changed=changed.append, on_missed=lambda: missed.append(True)
+    )
+    await bus.start()
+    other = await asyncpg.connect(**credentials)  # type: ignore[arg-type]
+    try:
+        # what the users trigger sends (migration 0006): no origin, so every replica acts
+        await other.execute("SELECT pg_notify($1, $2)", CHANNEL, '{"user" : 5}')
+        await until(lambda: changed == [5])
+        for bad in ('{"user": true}', '{"user": "5"}', '{"user": null}'):
+            await other.execute("SELECT pg_notify($1, $2)", CHANNEL, bad)
+        await other.execute("SELECT pg_notify($1, $2)", CHANNEL, '{"user": 6}')
+        await until(lambda: changed == [5, 6])
+        assert missed == []
+        await other.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'signaldesk-bus' AND datname = current_database()"
+        )
+        await until(lambda: missed == [True])  # events may have been lost meanwhile
+    finally:
+        await other.close()
+        await bus.close()

@@ -63,6 +63,8 @@ async def test_owner_changes_a_role_and_menus_follow(app: AppRunner, tg: Emulato
     reply = await ask(tg, OWNER, "/role @adam admin")
     assert text_of(reply) == "@adam is now admin."
     assert (await User.get(telegram_id=ADMIN)).role == Role.ADMIN
+    told = await tg.wait_for(ADMIN, lambda m: "You are now an admin" in text_of(m), after_seq=0)
+    assert "/admin opens the tools" in text_of(told)  # the user hears of it, then it holds
     assert "/users" in text_of(await ask(tg, ADMIN, "/help"))
     # the admin's own command menu now lists the admin commands (and not the owner's)
     expected = [c.command for c in commands_for(Role.ADMIN, build_i18n(), "en")]

@@ -325,3 +325,55 @@ async def test_sandbox_runs_one_ea_for_the_owner(
         assert await DeviceRow.filter(name=DEVICE_NAME).count() == 1  # found, not re-created
     finally:
         await runner.stop()
+
+
+async def _bot_texts(tg: EmulatorClient, user: int = SUB) -> list[str]:
+    return [caption(m) for m in await tg.messages(user) if m["from_bot"]]
+
+
+async def test_outcomes_tell_the_strategys_trade_and_the_users_own_apart(make_loop: Any) -> None:
+    """Copy mode: the card's replies are the strategy's; the terminal's fill and close are
+    Sam's own, with his fill price, side, volume and P&L."""
+    loop: Loop = await make_loop("copy")
+    await loop.push_until(37)
+    sell = await Signal.get(side="sell")
+    cmd = await until(lambda: open_command(sell.id, CommandStatus.PLACED))
+    await loop.push_until(60)  # fills and stops out the SELL
+    await until(lambda: open_command(sell.id, CommandStatus.CLOSED))
+    execution = await Execution.get(command_id=cmd.id)
+    card = await card_of(loop.tg, SUB, sell.id)
+    strategy = await loop.tg.wait_for(
+        SUB, lambda m: m.get("reply_to_message_id") == card["message_id"]
+        and "filled" in caption(m), timeout=15, after_seq=0,
+    )  # fmt: skip
+    assert caption(strategy) == f"🟢 Signal #{sell.id} EURUSD filled at 1.07592 (strategy)."
+    own = await loop.tg.wait_for(SUB, lambda m: "Your trade" in caption(m) and "filled"
+                                 in caption(m), timeout=15, after_seq=0)  # fmt: skip
+    assert caption(own).startswith(
+        f"✅ Your trade: terminal Sam's MT5 filled signal #{sell.id}, SELL {execution.volume} lot"
+        " at 1.07592 (slippage"
+    )
+    closed = await loop.tg.wait_for(SUB, lambda m: "Your trade" in caption(m) and "closed"
+                                    in caption(m), timeout=15, after_seq=0)  # fmt: skip
+    assert f"closed your {execution.volume} lot of signal #{sell.id} at 1.07965" in caption(closed)
+    assert all(": the trade is open" not in text for text in await _bot_texts(loop.tg))
+
+
+async def test_a_terminal_that_skipped_gets_no_fill_of_its_own(make_loop: Any) -> None:
+    loop: Loop = await make_loop("copy")
+    await DeviceRow.filter(device_id=loop.device_id).update(status="paused")
+    await loop.push_until(37)
+    sell = await Signal.get(side="sell")
+    skipped = await loop.tg.wait_for(SUB, lambda m: "was not sent to your terminal" in caption(m),
+                                     timeout=15, after_seq=0)  # fmt: skip
+    assert f"Signal #{sell.id}" in caption(skipped) and "it is paused" in caption(skipped)
+    await loop.push_until(60)
+    card = await card_of(loop.tg, SUB, sell.id)
+    await loop.tg.wait_for(
+        SUB, lambda m: m.get("reply_to_message_id") == card["message_id"]
+        and "closed at" in caption(m), timeout=15, after_seq=0,
+    )  # fmt: skip
+    texts = await _bot_texts(loop.tg)
+    assert f"🟢 Signal #{sell.id} EURUSD filled at 1.07592 (strategy)." in texts
+    assert not any("Your trade" in text for text in texts)
+    assert not await CommandRow.filter(signal_id=sell.id).exists()

@@ -15,7 +15,10 @@ import pytest
 from bot.app import AppRunner
 from bot.emulator import EmulatorClient, EmulatorServer
 from ea.client_http import AuthRejected, SignedClient
-from services import devices, ea_commands
+from models.users import Role
+from services import access, devices, ea_commands, registration
+from services import users as users_service
+from services.users import TelegramProfile
 from tests.dbutil import postgres_server_url
 from tests.e2e.conftest import (
     OWNER,
@@ -173,3 +176,61 @@ async def test_owner_ea_bars_posted_to_a_standby_reach_the_leaders_trading_loop(
     finally:
         await stop_replica(standby)
         await leader.stop()
+
+
+async def answer_to(tg: EmulatorClient, user: int, text: str) -> str:
+    await tg.send(user, text)
+    reply = await tg.wait_for_bot(user, timeout=15)
+    return str(reply.get("text") or "")
+
+
+async def answers_eventually(tg: EmulatorClient, user: int, text: str, expect: str) -> None:
+    """Ask until the answer contains `expect` (a change reaches the other replica over the bus
+    a moment after its commit); the user cache lives an hour, so only the bus can do it.
+    A few tries only: more would be throttled (THROTTLE_BURST)."""
+    for _ in range(8):
+        if expect in await answer_to(tg, user, text):
+            return
+    raise AssertionError(f"never answered {expect!r}")
+
+
+async def test_a_role_change_on_one_replica_or_the_cli_empties_the_others_cached_user(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, tmp_path: Path
+) -> None:
+    settings = app_settings(
+        clean_db, emulator.url, master_key=MASTER_KEY, data_dir=str(tmp_path),
+        user_cache_ttl_s=3600, **webhook_settings("webhook"),
+    )  # fmt: skip
+    replica_a = AppRunner(settings, migrate=False)
+    await replica_a.start()
+    port_b = free_port()
+    replica_b = await start_replica(
+        clean_db, emulator.url, port_b, tmp_path, USER_CACHE_TTL_S="3600"
+    )
+    try:
+        await until(lambda: f":{port_b}/" in emulator.emulator.webhook.get("url", ""), 30)
+        owner = await registration.ensure_user(
+            TelegramProfile(OWNER, "olivia", "Olivia", None, "en"), owners=frozenset({OWNER})
+        )
+        await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)
+        assert "No active signals" in await answer_to(tg, SUB, "/signals")  # B caches Sam
+
+        await access.set_role(owner, "@sam", "public")  # on replica A
+        await answers_eventually(tg, SUB, "/signals", "Subscribers get every signal")
+
+        env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "OWNER_IDS")}
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "users", "role", "@sam", "subscriber", cwd=ROOT,
+            env=env | {"DATABASE_URL": clean_db}, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await cli.communicate()
+        assert cli.returncode == 0, err.decode()
+        await answers_eventually(tg, SUB, "/signals", "No active signals")
+        notices = [m.get("text") or "" for m in await tg.messages(SUB) if m["from_bot"]]
+        assert any("Your subscriber access has ended" in t for t in notices)
+        await tg.wait_for(SUB, lambda m: "You are now a subscriber" in (m.get("text") or ""),
+                          timeout=15, after_seq=0)  # fmt: skip
+    finally:
+        await stop_replica(replica_b)
+        await replica_a.stop()

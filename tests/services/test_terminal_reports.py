@@ -79,7 +79,8 @@ async def test_fill_and_close_through_the_command_queue(database: str) -> None:
     assert ex.latency_ms is not None and 0 <= ex.latency_ms < 60_000  # from the approval
     (text,) = await th.texts(SUB, "terminal.filled")
     assert text == (
-        f"✅ Your terminal <b>Main MT5</b> filled signal #{view.id} at 1.07595 (slippage -3.0 pt)."
+        f"✅ Your trade: terminal <b>Main MT5</b> filled signal #{view.id}, SELL 0.53 lot"
+        " at 1.07595 (slippage -3.0 pt)."
     )
     close = ack(cmd.id, S.CLOSED, ticket=5001, price=D("1.07495"), time=filled_at)
     await ea_commands.ack(dev.id, close)
@@ -87,7 +88,8 @@ async def test_fill_and_close_through_the_command_queue(database: str) -> None:
     # (1.07595 - 1.07495) / 0.00001 * 1 USD * 0.53 lots
     assert (ex.close_price, ex.profit) == (D("1.07495"), D("53.00"))
     (text,) = await th.texts(SUB, "terminal.closed")
-    assert "closed the trade of signal" in text and "P&amp;L +53.00" in text
+    assert f"closed your 0.53 lot of signal #{view.id} at 1.07495" in text
+    assert "P&amp;L +53.00" in text
 
 
 async def test_a_close_command_completes_the_execution_and_its_open(database: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from models.audit import AuditLog
 from models.users import Role, User, UserStatus
-from services import audit
+from services import access, audit
 from services import registration as reg
 from services import users as svc
 from services.errors import InvalidInput, NotFound, PermissionDenied
@@ -57,7 +57,7 @@ async def test_set_role_is_owner_only_audited_and_validated(database: str) -> No
     owner = await reg.ensure_user(profile(1, "boss"), owners=frozenset({1}))
     admin = await svc.seed(2, "Adm", "adm", Role.ADMIN)
     await reg.ensure_user(profile(3, "carol"), owners=frozenset())
-    updated = await svc.set_role(owner, "@Carol", "subscriber")
+    updated = await access.set_role(owner, "@Carol", "subscriber")
     assert updated.role is Role.SUBSCRIBER
     entry = (await audit.recent(action="user.role_changed"))[0]
     assert (entry.actor_id, entry.target, entry.data) == (
@@ -66,28 +66,28 @@ async def test_set_role_is_owner_only_audited_and_validated(database: str) -> No
         {"old": "public", "new": "subscriber"},
     )
     with pytest.raises(PermissionDenied):
-        await svc.set_role(admin, "3", "admin")
+        await access.set_role(admin, "3", "admin")
     with pytest.raises(InvalidInput):
-        await svc.set_role(owner, "3", "owner")
+        await access.set_role(owner, "3", "owner")
     with pytest.raises(InvalidInput):
-        await svc.set_role(owner, "3", "king")
+        await access.set_role(owner, "3", "king")
     with pytest.raises(PermissionDenied):
-        await svc.set_role(owner, "1", "public")  # owners come from OWNER_IDS
+        await access.set_role(owner, "1", "public")  # owners come from OWNER_IDS
     with pytest.raises(NotFound):
-        await svc.set_role(owner, "@nobody", "admin")
+        await access.set_role(owner, "@nobody", "admin")
 
 
 async def test_ban_rules(database: str) -> None:
     owner = await reg.ensure_user(profile(1), owners=frozenset({1}))
     admin = await svc.seed(2, "Adm", "adm", Role.ADMIN)
     await svc.seed(3, "Sub", "sub", Role.SUBSCRIBER)
-    banned = await svc.set_banned(admin, "@sub", banned=True)
+    banned = await access.set_banned(admin, "@sub", banned=True)
     assert banned.status is UserStatus.BANNED
     with pytest.raises(PermissionDenied):
-        await svc.set_banned(admin, "1", banned=True)  # not above one's own role
+        await access.set_banned(admin, "1", banned=True)  # not above one's own role
     with pytest.raises(PermissionDenied):
-        await svc.set_banned(admin, "2", banned=True)  # not oneself
-    assert (await svc.set_banned(owner, "2", banned=True)).is_banned
+        await access.set_banned(admin, "2", banned=True)  # not oneself
+    assert (await access.set_banned(owner, "2", banned=True)).is_banned
     actions = [e.action for e in await audit.recent()]
     assert actions.count("user.banned") == 2
 
