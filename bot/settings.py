@@ -16,12 +16,26 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from trading.number_text import parse_decimal, parse_int
+
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook's secret_token allows
 SANDBOX_TOKEN = "1000000001:SANDBOX-sandbox-sandbox-sandbox-000"  # noqa: S105 - not a secret
 SANDBOX_OWNER_ID = 1000001
 DB_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+MAX_TELEGRAM_ID = 2**63 - 1
+# Numbers from the environment go through the strict parser (digits 0-9 only): pydantic alone
+# takes "1_000", "+5", "inf" and "nan" for numbers.
+INT_FIELDS = (
+    "web_port", "throttle_burst", "replay_history_bars", "mt5_login", "http_max_connections",
+)  # fmt: skip
+FLOAT_FIELDS = (
+    "throttle_rate", "user_cache_ttl_s", "error_alert_interval_s", "replay_interval_s",
+    "sender_rate_per_s", "sender_per_chat_per_s", "mt5_server_utc_offset_h", "loop_poll_s",
+    "leader_retry_s", "http_header_timeout_s", "http_body_timeout_s", "http_keepalive_timeout_s",
+    "log_repeat_interval_s", "revocation_check_s",
+)  # fmt: skip
 
 
 class SettingsError(Exception):
@@ -75,6 +89,43 @@ class Settings(BaseSettings):
         default=5.0, gt=0, description="scheduler-leader election and lock checks"
     )
     data_dir: Path = Path("data")
+    # HTTP read bounds (`httpguard`): a request's line and headers must arrive within the
+    # header timeout of its first byte (a new connection's: of connecting), its body within
+    # the body timeout of its headers, else 408; idle keep-alive connections close after the
+    # keep-alive timeout; connections beyond the cap are refused with a 503 (idle ones are
+    # closed first to make room).
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    http_body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    http_keepalive_timeout_s: float = Field(default=75.0, gt=0, le=3600)
+    http_max_connections: int = Field(default=10_000, ge=1, le=1_000_000)
+    # The same warning or error (logger, message, exception type) is logged at most once per
+    # interval; the next one says how many were held back. 0 logs every one.
+    log_repeat_interval_s: float = Field(default=60.0, ge=0)
+    # How often each replica checks the database for devices revoked elsewhere (another
+    # replica without the bus, the CLI), so their open long polls end and requests are refused.
+    revocation_check_s: float = Field(default=2.0, gt=0, le=60)
+
+    @field_validator(*INT_FIELDS, mode="before")
+    @classmethod
+    def _ascii_int(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return value
+        try:
+            return parse_int(value.strip(), -(2**63), 2**63 - 1)
+        except ValueError:
+            msg = f"must be a whole number in digits 0-9, got {value!r}"
+            raise ValueError(msg) from None
+
+    @field_validator(*FLOAT_FIELDS, mode="before")
+    @classmethod
+    def _ascii_number(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return value
+        try:
+            return float(parse_decimal(value.strip()))
+        except ValueError:
+            msg = f"must be a number in digits 0-9 like 2 or 0.5, got {value!r}"
+            raise ValueError(msg) from None
 
     @field_validator("bot_token", mode="before")
     @classmethod
@@ -113,11 +164,14 @@ class Settings(BaseSettings):
             return (value,)
         if isinstance(value, str):
             parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
-            bad = [p for p in parts if not p.isdigit() or int(p) <= 0]
-            if bad:
-                msg = f"must be positive Telegram user ids separated by commas; bad: {bad[0]!r}"
-                raise ValueError(msg)
-            return tuple(int(p) for p in parts)
+            ids = []
+            for part in parts:
+                try:
+                    ids.append(parse_int(part, 1, MAX_TELEGRAM_ID))
+                except ValueError:
+                    msg = f"must be positive Telegram user ids separated by commas; bad: {part!r}"
+                    raise ValueError(msg) from None
+            return tuple(ids)
         return value
 
     @field_validator("symbols", mode="before")

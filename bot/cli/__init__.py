@@ -11,6 +11,9 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
+
+from trading.number_text import parse_decimal, parse_int
 
 
 class CliError(Exception):
@@ -55,3 +58,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliFailure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def whole(text: str | int, option: str, low: int, high: int, must: str = "") -> int:
+    """An option's value as an integer in [low, high], digits 0-9 only (`int` takes "٣",
+    "1_000" and " 5"); else `CliError` "OPTION MUST, got TEXT"."""
+    try:
+        return text if isinstance(text, int) else parse_int(text, low, high)
+    except ValueError:
+        must = must or f"must be a whole number from {low} to {high}"
+        msg = f"{option} {must}, got {text}"
+        raise CliError(msg) from None
+
+
+def number(text: str, option: str, *, above: Decimal, high: Decimal) -> Decimal:
+    """An option's value as a decimal in (above, high], digits 0-9 only (no exponent or
+    "nan"); else `CliError`."""
+    try:
+        value = parse_decimal(text)
+    except ValueError:
+        value = above
+    if not above < value <= high:
+        msg = f"{option} must be a number above {above} and at most {high}, got {text}"
+        raise CliError(msg)
+    return value

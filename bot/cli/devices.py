@@ -17,27 +17,28 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot import db
 from bot.app import LOCALES_DIR
-from bot.cli import CliError
+from bot.cli import CliError, whole
 from bot.cli.run import settings_or_exit
 from services import devices
 from services import secrets as secret_box
 from services.errors import UserFacingError
 
 T = TypeVar("T")
+MAX_TELEGRAM_ID = 2**63 - 1
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("devices", help="manage terminals (MetaTrader + our EA)")
     sub = parser.add_subparsers(dest="devices_command", required=True)
     add = sub.add_parser("add", help="register a terminal; prints its id and secret once")
-    add.add_argument("--user", type=int, required=True, help="the owner's Telegram id")
+    add.add_argument("--user", required=True, help="the owner's Telegram id")
     add.add_argument("--name", required=True)
     add.add_argument("--mode", choices=("approval", "copy"), default="approval")
     add.add_argument("--encrypt", action="store_true", help="encrypt responses to this device")
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=add_device)
     lst = sub.add_parser("list", help="list terminals")
-    lst.add_argument("--user", type=int, help="only this Telegram id's terminals")
+    lst.add_argument("--user", help="only this Telegram id's terminals")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=list_devices)
     revoke = sub.add_parser("revoke", help="revoke a terminal now")
@@ -87,14 +88,19 @@ def _row(info: devices.DeviceInfo) -> dict[str, Any]:
     }
 
 
+def _user(text: str | None) -> int | None:
+    if text is None:
+        return None
+    return whole(text, "--user", 1, MAX_TELEGRAM_ID, "must be a positive Telegram id")
+
+
 def add_device(args: argparse.Namespace) -> int:
-    if args.user <= 0:
-        msg = f"--user must be a positive Telegram id, got {args.user}"
-        raise CliError(msg)
+    user = _user(args.user)
+    assert user is not None  # noqa: S101 - argparse requires --user
     owners = settings_or_exit().owners
     made = _run(
         lambda: devices.create_device(
-            args.user,
+            user,
             args.name,
             args.mode,
             encrypt_payloads=args.encrypt,
@@ -111,7 +117,8 @@ def add_device(args: argparse.Namespace) -> int:
 
 
 def list_devices(args: argparse.Namespace) -> int:
-    rows = _run(lambda: devices.list_all(None, telegram_id=args.user))
+    user = _user(args.user)
+    rows = _run(lambda: devices.list_all(None, telegram_id=user))
     if args.json:
         print(json.dumps([_row(r) for r in rows], ensure_ascii=False))
         return 0

@@ -15,20 +15,23 @@ import contextlib
 import logging
 import os
 import signal
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.cli import CliError
+from bot.cli import CliError, number, whole
 from bot.logs import setup_logging
 from ea.client import EAClient, EAConfig, Guards
 from ea.client_exec import MAGIC
 from ea.client_sim import paper_broker, replay_bars
 from trading.candles import CandleDataError, Candles, load_csv
+from trading.number_text import parse_decimal
 from trading.symbols import UnknownSymbolError
 
 log = logging.getLogger("ea")
+ZERO = Decimal(0)
+DAY_S = Decimal(86_400)  # periods: at most a day
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -47,23 +50,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--symbols", default="EURUSD,XAUUSD", help="symbols to report, comma separated")
     add("--prices", help="paper: candle CSV to replay as the market")
     add("--prices-symbol", help="paper: the symbol of --prices (default: the first symbol)")
-    add("--interval", type=float, default=1.0, help="paper: seconds per replayed bar")
-    add("--spread-points", type=int, default=0, help="paper: fixed spread")
-    add("--max-spread", type=int, help="guard: refuse opens above this spread (points)")
+    add("--interval", default="1", help="paper: seconds per replayed bar")
+    add("--spread-points", default="0", help="paper: fixed spread")
+    add("--max-spread", help="guard: refuse opens above this spread (points)")
     add("--max-lot", help="guard: refuse opens above this volume (lots)")
-    add("--max-positions", type=int, help="guard: max open positions + orders of ours")
-    add("--magic", type=int, default=MAGIC, help=f"magic number (default {MAGIC})")
-    add("--poll-wait", type=int, default=25, help="long-poll seconds, 0-30 (default 25)")
-    add("--account-every", type=float, default=10.0, help="account report period, seconds")
+    add("--max-positions", help="guard: max open positions + orders of ours")
+    add("--magic", default=str(MAGIC), help=f"magic number (default {MAGIC})")
+    add("--poll-wait", default="25", help="long-poll seconds, 0-30 (default 25)")
+    add("--account-every", default="10", help="account report period, seconds")
     parser.set_defaults(func=run)
 
 
 def _positive(text: str, name: str) -> Decimal:
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0:
+        value = parse_decimal(text)
+    except ValueError:
+        value = Decimal(0)
+    if value <= 0:
         msg = f"{name} must be a positive number, got {text!r}"
         raise CliError(msg)
     return value
@@ -82,26 +85,28 @@ def config_from(args: argparse.Namespace) -> EAConfig:
     if url.scheme not in ("http", "https") or not url.hostname:
         msg = f"--server must be an http(s) URL such as http://127.0.0.1:8080, got {args.server!r}"
         raise CliError(msg)
-    if not 0 <= args.poll_wait <= 30:
-        msg = f"--poll-wait must be 0-30 seconds, got {args.poll_wait}"
-        raise CliError(msg)
-    if args.account_every <= 0 or args.interval <= 0:
-        msg = "--account-every and --interval must be > 0 seconds"
-        raise CliError(msg)
     symbols = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
     if not symbols:
         msg = "--symbols needs at least one symbol, e.g. EURUSD"
         raise CliError(msg)
-    guards = Guards(
-        max_spread_points=args.max_spread,
-        max_lot=None if args.max_lot is None else _positive(args.max_lot, "--max-lot"),
-        max_positions=args.max_positions,
-    )
     return EAConfig(
         device_id=args.device.strip(), secret=secret, state_path=Path(args.state),
-        server=args.server, magic=args.magic, guards=guards, poll_wait_s=args.poll_wait,
-        account_interval_s=args.account_every, symbols=symbols,
+        server=args.server, magic=whole(args.magic, "--magic", 0, 2**63 - 1), guards=_guards(args),
+        poll_wait_s=whole(args.poll_wait, "--poll-wait", 0, 30, "must be 0-30 seconds"),
+        account_interval_s=float(number(args.account_every, "--account-every", above=ZERO, high=DAY_S)),
+        symbols=symbols,
     )  # fmt: skip
+
+
+def _guards(args: argparse.Namespace) -> Guards:
+    def optional(text: str | None, option: str) -> int | None:
+        return None if text is None else whole(text, option, 0, 10**9)
+
+    return Guards(
+        max_spread_points=optional(args.max_spread, "--max-spread"),
+        max_lot=None if args.max_lot is None else _positive(args.max_lot, "--max-lot"),
+        max_positions=optional(args.max_positions, "--max-positions"),
+    )
 
 
 def _prices(args: argparse.Namespace, symbols: tuple[str, ...]) -> Candles | None:
@@ -125,17 +130,19 @@ def _broker(args: argparse.Namespace, symbols: tuple[str, ...]) -> Any:
             raise CliError(exc.message) from None
     try:
         balance = _positive(args.balance, "--balance")
-        return paper_broker(symbols, balance=balance, spread_points=args.spread_points)
+        spread = whole(args.spread_points, "--spread-points", 0, 10**6)
+        return paper_broker(symbols, balance=balance, spread_points=spread)
     except (UnknownSymbolError, ValueError) as exc:
         raise CliError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    interval = float(number(args.interval, "--interval", above=ZERO, high=DAY_S))
     prices = _prices(args, config.symbols) if args.broker == "paper" else None
     broker = _broker(args, config.symbols)
     setup_logging("INFO", json_output=False)
-    asyncio.run(_run(config, broker, prices, args.interval))
+    asyncio.run(_run(config, broker, prices, interval))
     return 0
 
 
