@@ -163,7 +163,8 @@ def create_web_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Applicat
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis
-    setup_ea_routes(app)  # /ea/v1 and its long-poll hub
+    # /ea/v1 and its long-poll hub
+    setup_ea_routes(app, revocation_check_s=settings.revocation_check_s)
     return app
 
 

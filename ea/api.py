@@ -139,10 +139,10 @@ async def post_bars(request: web.Request) -> web.Response:
     return await _dispatch("bars", report_hooks.bars, request[DEVICE_KEY], bars)
 
 
-def setup_ea_routes(app: web.Application) -> LongPollHub:
+def setup_ea_routes(app: web.Application, *, revocation_check_s: float = 2.0) -> LongPollHub:
     """Mount /ea/v1 on ``app`` with its own long-poll hub (started and closed with the app)."""
     ea_app = web.Application(middlewares=[ea_auth_middleware])
-    hub = LongPollHub()
+    hub = LongPollHub(revocation_check_s=revocation_check_s)
     ea_app[HUB_KEY] = hub
     ea_app.add_routes(routes)
 
