@@ -12,6 +12,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.log_filters import ClientErrorFilter, RepeatFilter
+
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
@@ -81,8 +83,14 @@ class TextFormatter(logging.Formatter):
         return f"{line} [{cid}]" if cid else line
 
 
-def setup_logging(level: str = "INFO", *, json_output: bool = True) -> None:
+def setup_logging(
+    level: str = "INFO", *, json_output: bool = True, repeat_interval_s: float = 60.0
+) -> None:
+    """One handler on stderr; identical warnings and errors at most once per
+    `repeat_interval_s` (`bot.log_filters`)."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ClientErrorFilter())
+    handler.addFilter(RepeatFilter(repeat_interval_s))
     if json_output:
         handler.setFormatter(JsonFormatter())
     else:

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from bot.emulator.errors import ApiError, Problem
+from httpguard import client_gone
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
@@ -59,7 +60,10 @@ def make_middleware(*, loopback_only: bool) -> Any:
                 )
             body = {"ok": False, "error_code": exc.status, "description": exc.reason}
             return web.json_response(body, status=exc.status)
-        except Exception:
+        except Exception as exc:
+            if client_gone(request, exc):  # reset or broken body: the client's doing
+                logger.warning("request body incomplete on %s", request.path)
+                return problem_response(Problem(400, "Bad Request", "incomplete request body"))
             logger.exception("emulator bug on %s", request.path)
             if control:
                 return problem_response(Problem(500, "Internal error", "see the server log"))
