@@ -8,7 +8,9 @@ timer: from a new connection's start, or from the first byte after a finished re
 the moment the request reaches the application (`request_started`, called by
 `httpguard.middleware`). When it fires, the connection gets a 408 problem (or, if not one
 byte arrived, a silent close) and is closed. aiohttp never saw a complete request, so no
-response of its own is under way.
+response of its own is under way. (A pipelined request whose first bytes came in the same
+read as the previous request's last ones is bounded by aiohttp's keep-alive timeout instead:
+the guard does not parse HTTP.)
 
 `ConnectionGuard` counts open connections. A connection beyond `max_connections` displaces
 the one that has been idle longest (a fresh connection that sent nothing yet, or a kept-alive
@@ -23,6 +25,8 @@ import json
 import logging
 from collections.abc import Callable
 from enum import Enum
+
+from aiohttp import StreamReader
 
 from httpguard.limits import ReadLimits
 
@@ -72,6 +76,10 @@ class ConnectionGuard:
     def open_connections(self) -> int:
         return len(self._open)
 
+    @property
+    def connections(self) -> tuple[GuardedConnection, ...]:
+        return tuple(self._open)
+
     def event(self, name: str) -> None:
         if self._on_event is not None:
             self._on_event(name)
@@ -113,6 +121,8 @@ class GuardedConnection(asyncio.Protocol):
         self._inner: asyncio.Protocol | None = None
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._body: StreamReader | None = None  # of the request the application has
+        self._pipelined = False  # bytes of a next request arrived while it had one
         self.phase = Phase.FRESH
 
     # -- asyncio.Protocol, forwarded ---------------------------------------------------------
@@ -132,6 +142,8 @@ class GuardedConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self._inner is None:
             return
+        if data and self.phase is Phase.REQUEST and self._body is not None and self._body.is_eof():
+            self._pipelined = True  # its body was complete: these bytes begin the next request
         if data and self.phase in (Phase.FRESH, Phase.IDLE):
             if self.phase is Phase.IDLE:  # a new request begins: its headers have a deadline
                 self._arm(self._guard.limits.header_timeout_s)
@@ -157,18 +169,26 @@ class GuardedConnection(asyncio.Protocol):
             self._inner.resume_writing()
 
     # -- from the application (httpguard.middleware) ----------------------------------------
-    def request_started(self) -> None:
+    def request_started(self, body: StreamReader | None = None) -> None:
         """Its headers are in: no header deadline while the application has the request."""
         self._disarm()
         self.phase = Phase.REQUEST
+        self._body, self._pipelined = body, False
         self._guard.idle(self, False)
 
     def request_finished(self, *, body_complete: bool) -> None:
-        """Answered. With its body unread aiohttp lingers and closes: nothing more to time."""
+        """Answered. With its body unread aiohttp lingers and closes: nothing more to time.
+        If the client already sent (part of) its next request, that one's deadline starts."""
         if self.phase is not Phase.REQUEST:
             return
-        self.phase = Phase.IDLE if body_complete else Phase.DRAINING
-        if body_complete:
+        self._body = None
+        if not body_complete:
+            self.phase = Phase.DRAINING
+        elif self._pipelined:
+            self.phase = Phase.HEAD
+            self._arm(self._guard.limits.header_timeout_s)
+        else:
+            self.phase = Phase.IDLE
             self._guard.idle(self, True)
 
     def close(self) -> None:

@@ -68,7 +68,7 @@ def read_bounds(limits: ReadLimits, on_event: EventSink | None = None) -> Any:
         request[_SEEN] = True
         conn = connection_of(request)
         if conn is not None:
-            conn.request_started()
+            conn.request_started(request.content)
         try:
             return await _with_body_deadline(request, handler, limits, on_event)
         finally:

@@ -10,7 +10,7 @@ import resource
 
 import pytest
 
-from httpguard import GuardedSite, ReadLimits, fit_to_descriptors, raw_problem
+from httpguard import GuardedSite, Phase, ReadLimits, fit_to_descriptors, raw_problem
 from httpguard.limits import FD_RESERVE
 from tests.httpguard.conftest import Raw, Served, get
 from tests.waiting import until
@@ -88,6 +88,19 @@ async def test_the_next_request_on_a_kept_alive_connection_has_a_deadline_too(
     first = await conn.response()
     assert first is not None and first.status == 200
     await conn.send(b"GET /health HTTP/1.1\r\nHo")  # then half of the next request
+    await assert_408_then_close(conn)
+
+
+async def test_half_a_pipelined_request_has_a_deadline_too(served: Served) -> None:
+    conn = await Raw.open(served.port)
+    await conn.send(get("/slow"))
+    await until(lambda: served.guard.open_connections == 1, timeout_s=30)
+    (conn_state,) = served.guard.connections
+    await until(lambda: conn_state.phase is Phase.REQUEST, timeout_s=30)
+    await conn.send(b"GET /health HTTP/1.1\r\nHo")  # half the next one, while it waits
+    served.release.set()
+    first = await conn.response()
+    assert first is not None and first.status == 200
     await assert_408_then_close(conn)
 
 
