@@ -13,7 +13,6 @@ from tortoise.transactions import in_transaction
 from models.users import Role, User, UserStatus
 from services import audit
 from services.errors import InvalidInput, NotFound, PermissionDenied
-from trading.number_text import parse_int
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O/1/I: read aloud safely
@@ -116,13 +115,8 @@ async def find(query: str) -> UserInfo:
     text = query.strip()
     if not text:
         raise InvalidInput("error.user_query_empty")
-    digits = text.removeprefix("-")
-    if digits.isascii() and digits.isdigit():  # an id ("٣" and "²" are not digits here)
-        try:
-            telegram_id = parse_int(text, -(2**63), 2**63 - 1)
-        except ValueError:  # more digits than any id has: nobody
-            raise NotFound("error.user_not_found", query=text) from None
-        row = await User.get_or_none(telegram_id=telegram_id)
+    if text.lstrip("-").isdigit():
+        row = await User.get_or_none(telegram_id=int(text))
     else:
         row = await User.get_or_none(username__iexact=text.removeprefix("@"))
     if row is None:

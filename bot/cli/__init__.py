@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 
-from trading.number_text import parse_decimal, parse_int
+from trading.number_text import parse_decimal
 
 
 class CliError(Exception):
@@ -58,17 +58,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliFailure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-
-
-def whole(text: str | int, option: str, low: int, high: int, must: str = "") -> int:
-    """An option's value as an integer in [low, high], digits 0-9 only (`int` takes "٣",
-    "1_000" and " 5"); else `CliError` "OPTION MUST, got TEXT"."""
-    try:
-        return text if isinstance(text, int) else parse_int(text, low, high)
-    except ValueError:
-        must = must or f"must be a whole number from {low} to {high}"
-        msg = f"{option} {must}, got {text}"
-        raise CliError(msg) from None
 
 
 def number(text: str, option: str, *, above: Decimal, high: Decimal) -> Decimal:

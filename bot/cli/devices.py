@@ -17,29 +17,27 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot import db
 from bot.app import LOCALES_DIR
-from bot.cli import CliError, whole
+from bot.cli import CliError
 from bot.cli.run import settings_or_exit
-from bot.replica_bus import bus_for
 from services import devices
 from services import secrets as secret_box
 from services.errors import UserFacingError
 
 T = TypeVar("T")
-MAX_TELEGRAM_ID = 2**63 - 1
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("devices", help="manage terminals (MetaTrader + our EA)")
     sub = parser.add_subparsers(dest="devices_command", required=True)
     add = sub.add_parser("add", help="register a terminal; prints its id and secret once")
-    add.add_argument("--user", required=True, help="the owner's Telegram id")
+    add.add_argument("--user", type=int, required=True, help="the owner's Telegram id")
     add.add_argument("--name", required=True)
     add.add_argument("--mode", choices=("approval", "copy"), default="approval")
     add.add_argument("--encrypt", action="store_true", help="encrypt responses to this device")
     add.add_argument("--json", action="store_true")
     add.set_defaults(func=add_device)
     lst = sub.add_parser("list", help="list terminals")
-    lst.add_argument("--user", help="only this Telegram id's terminals")
+    lst.add_argument("--user", type=int, help="only this Telegram id's terminals")
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=list_devices)
     revoke = sub.add_parser("revoke", help="revoke a terminal now")
@@ -57,7 +55,7 @@ def _run(make: Callable[[], Awaitable[T]], *, announce: bool = False) -> T:
         await db.init_db(settings.database_url)
         key = settings.master_key
         secret_box.configure(key.get_secret_value() if key else None, settings.data_dir)
-        bus = bus_for(db.pg_credentials(settings.database_url)) if announce else None
+        bus = _bus(settings.database_url) if announce else None
         try:
             if bus is not None:
                 await bus.start()
@@ -74,6 +72,12 @@ def _run(make: Callable[[], Awaitable[T]], *, announce: bool = False) -> T:
     except (OperationalError, DBConnectionError) as exc:
         msg = f"database not usable ({exc}); is it migrated? run: python -m bot migrate"
         raise CliError(msg) from None
+
+
+def _bus(database_url: str) -> Any:
+    from bot.replica_bus import bus_for  # only for a revoke: asyncpg and the services
+
+    return bus_for(db.pg_credentials(database_url))
 
 
 def _english(exc: UserFacingError) -> str:
@@ -97,19 +101,14 @@ def _row(info: devices.DeviceInfo) -> dict[str, Any]:
     }
 
 
-def _user(text: str | None) -> int | None:
-    if text is None:
-        return None
-    return whole(text, "--user", 1, MAX_TELEGRAM_ID, "must be a positive Telegram id")
-
-
 def add_device(args: argparse.Namespace) -> int:
-    user = _user(args.user)
-    assert user is not None  # noqa: S101 - argparse requires --user
+    if args.user <= 0:
+        msg = f"--user must be a positive Telegram id, got {args.user}"
+        raise CliError(msg)
     owners = settings_or_exit().owners
     made = _run(
         lambda: devices.create_device(
-            user,
+            args.user,
             args.name,
             args.mode,
             encrypt_payloads=args.encrypt,
@@ -126,8 +125,7 @@ def add_device(args: argparse.Namespace) -> int:
 
 
 def list_devices(args: argparse.Namespace) -> int:
-    user = _user(args.user)
-    rows = _run(lambda: devices.list_all(None, telegram_id=user))
+    rows = _run(lambda: devices.list_all(None, telegram_id=args.user))
     if args.json:
         print(json.dumps([_row(r) for r in rows], ensure_ascii=False))
         return 0

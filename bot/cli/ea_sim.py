@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.cli import CliError, number, whole
+from bot.cli import CliError, number
 from bot.logs import setup_logging
 from ea.client import EAClient, EAConfig, Guards
 from ea.client_exec import MAGIC
@@ -30,8 +30,7 @@ from trading.number_text import parse_decimal
 from trading.symbols import UnknownSymbolError
 
 log = logging.getLogger("ea")
-ZERO = Decimal(0)
-DAY_S = Decimal(86_400)  # periods: at most a day
+DAY_S = Decimal(86_400)  # periods: above 0, at most a day
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,25 +50,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--prices", help="paper: candle CSV to replay as the market")
     add("--prices-symbol", help="paper: the symbol of --prices (default: the first symbol)")
     add("--interval", default="1", help="paper: seconds per replayed bar")
-    add("--spread-points", default="0", help="paper: fixed spread")
-    add("--max-spread", help="guard: refuse opens above this spread (points)")
+    add("--spread-points", type=int, default=0, help="paper: fixed spread")
+    add("--max-spread", type=int, help="guard: refuse opens above this spread (points)")
     add("--max-lot", help="guard: refuse opens above this volume (lots)")
-    add("--max-positions", help="guard: max open positions + orders of ours")
-    add("--magic", default=str(MAGIC), help=f"magic number (default {MAGIC})")
-    add("--poll-wait", default="25", help="long-poll seconds, 0-30 (default 25)")
+    add("--max-positions", type=int, help="guard: max open positions + orders of ours")
+    add("--magic", type=int, default=MAGIC, help=f"magic number (default {MAGIC})")
+    add("--poll-wait", type=int, default=25, help="long-poll seconds, 0-30 (default 25)")
     add("--account-every", default="10", help="account report period, seconds")
     parser.set_defaults(func=run)
 
 
 def _positive(text: str, name: str) -> Decimal:
     try:
-        value = parse_decimal(text)
+        value = parse_decimal(text)  # digits 0-9 only: Decimal() takes "٣", "1_0" and "1e3"
     except ValueError:
         value = Decimal(0)
     if value <= 0:
         msg = f"{name} must be a positive number, got {text!r}"
         raise CliError(msg)
     return value
+
+
+def _seconds(text: str, option: str) -> float:
+    return float(number(text, option, above=Decimal(0), high=DAY_S))
 
 
 def config_from(args: argparse.Namespace) -> EAConfig:
@@ -85,28 +88,24 @@ def config_from(args: argparse.Namespace) -> EAConfig:
     if url.scheme not in ("http", "https") or not url.hostname:
         msg = f"--server must be an http(s) URL such as http://127.0.0.1:8080, got {args.server!r}"
         raise CliError(msg)
+    if not 0 <= args.poll_wait <= 30:
+        msg = f"--poll-wait must be 0-30 seconds, got {args.poll_wait}"
+        raise CliError(msg)
+    account_every = _seconds(args.account_every, "--account-every")
     symbols = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
     if not symbols:
         msg = "--symbols needs at least one symbol, e.g. EURUSD"
         raise CliError(msg)
+    guards = Guards(
+        max_spread_points=args.max_spread,
+        max_lot=None if args.max_lot is None else _positive(args.max_lot, "--max-lot"),
+        max_positions=args.max_positions,
+    )
     return EAConfig(
         device_id=args.device.strip(), secret=secret, state_path=Path(args.state),
-        server=args.server, magic=whole(args.magic, "--magic", 0, 2**63 - 1), guards=_guards(args),
-        poll_wait_s=whole(args.poll_wait, "--poll-wait", 0, 30, "must be 0-30 seconds"),
-        account_interval_s=float(number(args.account_every, "--account-every", above=ZERO, high=DAY_S)),
-        symbols=symbols,
+        server=args.server, magic=args.magic, guards=guards, poll_wait_s=args.poll_wait,
+        account_interval_s=account_every, symbols=symbols,
     )  # fmt: skip
-
-
-def _guards(args: argparse.Namespace) -> Guards:
-    def optional(text: str | None, option: str) -> int | None:
-        return None if text is None else whole(text, option, 0, 10**9)
-
-    return Guards(
-        max_spread_points=optional(args.max_spread, "--max-spread"),
-        max_lot=None if args.max_lot is None else _positive(args.max_lot, "--max-lot"),
-        max_positions=optional(args.max_positions, "--max-positions"),
-    )
 
 
 def _prices(args: argparse.Namespace, symbols: tuple[str, ...]) -> Candles | None:
@@ -130,15 +129,14 @@ def _broker(args: argparse.Namespace, symbols: tuple[str, ...]) -> Any:
             raise CliError(exc.message) from None
     try:
         balance = _positive(args.balance, "--balance")
-        spread = whole(args.spread_points, "--spread-points", 0, 10**6)
-        return paper_broker(symbols, balance=balance, spread_points=spread)
+        return paper_broker(symbols, balance=balance, spread_points=args.spread_points)
     except (UnknownSymbolError, ValueError) as exc:
         raise CliError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
-    interval = float(number(args.interval, "--interval", above=ZERO, high=DAY_S))
+    interval = _seconds(args.interval, "--interval")
     prices = _prices(args, config.symbols) if args.broker == "paper" else None
     broker = _broker(args, config.symbols)
     setup_logging("INFO", json_output=False)

@@ -9,12 +9,10 @@ import json
 from typing import Any
 
 from bot import db
-from bot.cli import CliError, whole
+from bot.cli import CliError
 from bot.cli.run import settings_or_exit
 from services import users as users_service
 from services.errors import UserFacingError
-
-MAX_LIMIT = 10_000
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     show.set_defaults(func=show_user)
     lst = sub.add_parser("list", help="list recent users")
     lst.add_argument("--search", default="")
-    lst.add_argument("--limit", default="20")
+    lst.add_argument("--limit", type=int, default=20)
     lst.add_argument("--json", action="store_true")
     lst.set_defaults(func=list_users)
 
@@ -64,9 +62,11 @@ def show_user(args: argparse.Namespace) -> int:
 
 
 def list_users(args: argparse.Namespace) -> int:
-    limit = whole(args.limit, "--limit", 1, MAX_LIMIT, "must be a positive number of users")
+    if args.limit < 1:
+        msg = f"--limit must be a positive number of users, got {args.limit}"
+        raise CliError(msg)
     url = settings_or_exit().database_url
-    rows = asyncio.run(_with_db(url, lambda: users_service.search(args.search, limit)))
+    rows = asyncio.run(_with_db(url, lambda: users_service.search(args.search, args.limit)))
     if args.json:
         print(json.dumps([_as_dict(r) for r in rows], ensure_ascii=False))
     else:
