@@ -37,6 +37,7 @@ from aiohttp import web
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot import db, metrics
+from bot.http_server import count_guard_event, read_limits, serve
 from bot.replica_bus import ReplicaBus, bus_for
 from bot.settings import Settings
 from bot.trading import FeedError, build_trading_loop
@@ -46,6 +47,7 @@ from bot.webhook import JsonReplyRequestHandler
 from ea.api import setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui
+from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
 from jobs.sender import Sender, SenderConfig
@@ -161,8 +163,13 @@ def create_dispatcher(
     return dp
 
 
-def create_web_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Application:
-    app = web.Application(middlewares=[problem_middleware], client_max_size=2 * 1024 * 1024)
+def create_web_app(
+    settings: Settings, bot: Bot, dp: Dispatcher, limits: ReadLimits | None = None
+) -> web.Application:
+    bounds = read_bounds(limits or read_limits(settings), on_event=count_guard_event)
+    app = web.Application(
+        middlewares=[bounds, problem_middleware], client_max_size=2 * 1024 * 1024
+    )
     app[SETTINGS_KEY] = settings
     app[BOT_KEY] = bot
     app[DP_KEY] = dp
@@ -171,7 +178,8 @@ def create_web_app(settings: Settings, bot: Bot, dp: Dispatcher) -> web.Applicat
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis
-    setup_ea_routes(app)  # /ea/v1 and its long-poll hub
+    # /ea/v1 and its long-poll hub
+    setup_ea_routes(app, revocation_check_s=settings.revocation_check_s)
     return app
 
 
@@ -186,6 +194,8 @@ class AppRunner:
     bot: Bot = field(init=False)
     dp: Dispatcher = field(init=False)
     web_app: web.Application = field(init=False)
+    limits: ReadLimits = field(init=False)
+    guard: ConnectionGuard | None = field(init=False, default=None)  # once the server is up
     i18n: I18n = field(init=False)
     user_cache: UserCache = field(init=False)
     port: int = field(init=False, default=0)
@@ -244,7 +254,8 @@ class AppRunner:
         self.dp = create_dispatcher(
             self.settings, self.bot, self.i18n, alerts=self.alerts, user_cache=self.user_cache
         )
-        self.web_app = create_web_app(self.settings, self.bot, self.dp)
+        self.limits = read_limits(self.settings)
+        self.web_app = create_web_app(self.settings, self.bot, self.dp, self.limits)
         terminal_reports.register()  # EA reports, acks -> executions, positions, the guard
         if self.settings.webhook_url:
             self._mount_webhook()
@@ -304,13 +315,10 @@ class AppRunner:
         )
 
     async def _start_web(self) -> None:
-        self._runner = web.AppRunner(self.web_app, handle_signals=False, shutdown_timeout=10)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.web_host, self.settings.web_port)
-        await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else self.settings.web_port
+        host, port = self.settings.web_host, self.settings.web_port
+        self._runner, site = await serve(self.web_app, host, port, self.limits)
+        self.guard = site.guard
+        self.port = site.port
 
     @property
     def base_url(self) -> str:

@@ -5,7 +5,9 @@ One migration history in models/migrations upgrades SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -85,12 +87,42 @@ def tortoise_config(url: str = DEFAULT_URL) -> dict[str, Any]:
 TORTOISE_ORM = tortoise_config()
 
 
+PRIVATE_MODE = 0o600  # like data/master.key: the database holds users, sealed secrets, audit
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal", ".leader")  # .leader: `jobs.leader`'s lock
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for PostgreSQL and in-memory databases."""
+    if urlsplit(url).scheme != "sqlite":
+        return None
+    path = str(expand_db_url(url)["credentials"].get("file_path", ""))
+    return None if not path or ":memory:" in path else Path(path)
+
+
 def _ensure_sqlite_dir(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme == "sqlite":
-        path = (parts.netloc + parts.path) if parts.netloc else parts.path
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Create a SQLite database file owner-only (0600) before SQLite does (it would follow the
+    umask: 0644), and tighten an existing one and its companions. SQLite creates the -wal,
+    -shm and -journal files with the database file's own mode, so they are 0600 too."""
+    path = sqlite_path(url)
+    if path is None:
+        return
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, PRIVATE_MODE))
+    for file in (path, *(Path(f"{path}{suffix}") for suffix in SQLITE_COMPANIONS)):
+        restrict(file)
+
+
+def restrict(path: Path) -> None:
+    """Make an existing file owner-only; a file we may not change is a warning, not fatal."""
+    try:
+        if path.exists() and path.stat().st_mode & 0o077:
+            path.chmod(PRIVATE_MODE)
+    except OSError as exc:
+        log.warning(
+            "cannot make a database file owner-only", extra={"file": str(path), "error": str(exc)}
+        )
 
 
 async def init_db(url: str) -> None:

@@ -13,6 +13,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.log_filters import ClientErrorFilter, RepeatFilter
+
 correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "correlation_id", default=None
 )
@@ -88,15 +90,20 @@ class TextFormatter(logging.Formatter):
 # against the packages pyproject.toml ships.
 APP_LOGGERS = (
     "bot", "handlers", "middlewares", "webapp", "ea", "jobs", "services", "trading", "models",
-    "core", "__main__",
+    "core", "httpguard", "__main__",
 )  # fmt: skip
 THIRD_PARTY_FLOOR = logging.WARNING
 
 
-def setup_logging(level: str = "INFO", *, json_output: bool = True) -> None:
+def setup_logging(
+    level: str = "INFO", *, json_output: bool = True, repeat_interval_s: float = 60.0
+) -> None:
     """One handler on stderr: JSON lines or readable text; app loggers at `level`, third-party
-    ones at WARNING or above (at DEBUG everything is shown)."""
+    ones at WARNING or above (at DEBUG everything is shown); identical warnings and errors at
+    most once per `repeat_interval_s` (`bot.log_filters`)."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ClientErrorFilter())
+    handler.addFilter(RepeatFilter(repeat_interval_s))
     if json_output:
         handler.setFormatter(JsonFormatter())
     else:

@@ -38,6 +38,13 @@ THROTTLED = Counter(
 HTTP_ERRORS = Counter(
     "signaldesk_http_problems_total", "RFC 7807 answers, by status", ["status"], registry=REGISTRY
 )
+HTTP_GUARD = Counter(
+    "signaldesk_http_guard_total",
+    "Connections and requests cut short by the HTTP read bounds, by event (header_timeout, "
+    "body_timeout, over_capacity, idle_displaced, idle_closed)",
+    ["event"],
+    registry=REGISTRY,
+)
 UP = Gauge("signaldesk_up", "1 while the app runs", registry=REGISTRY)
 LEADER = Gauge(
     "signaldesk_scheduler_leader",

@@ -19,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from services.errors import InvalidInput
 from services.numbers import TELEGRAM_ID, parse_int
+from trading.number_text import parse_decimal
+from trading.number_text import parse_int as parse_int_text
 
 TOKEN_RE = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,100}$")
 WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook's secret_token allows
@@ -26,6 +28,21 @@ SANDBOX_TOKEN = "1000000001:SANDBOX-sandbox-sandbox-sandbox-000"  # noqa: S105 -
 SANDBOX_OWNER_ID = 1000001
 DB_SCHEMES = ("sqlite", "postgres", "postgresql", "asyncpg", "psycopg")
 REDIS_SCHEMES = ("redis", "rediss", "unix")
+# Numbers from the environment go through the strict parser (digits 0-9 only): pydantic alone
+# takes "1_000", "+5", "inf" and "nan" for numbers.
+INT_FIELDS = (
+    "web_port", "throttle_burst", "replay_history_bars", "mt5_login", "http_max_connections",
+)  # fmt: skip
+FLOAT_FIELDS = (
+    "throttle_rate", "user_cache_ttl_s", "error_alert_interval_s", "replay_interval_s",
+    "sender_rate_per_s", "sender_per_chat_per_s", "mt5_server_utc_offset_h", "loop_poll_s",
+    "leader_retry_s", "http_header_timeout_s", "http_body_timeout_s", "http_keepalive_timeout_s",
+    "log_repeat_interval_s", "revocation_check_s", "replay_hold_s",
+)  # fmt: skip
+DECIMAL_FIELDS = (
+    "manual_max_entry_pct", "manual_max_stop_pct", "manual_min_reward_risk",
+    "manual_max_reward_risk",
+)  # fmt: skip
 
 
 class SettingsError(Exception):
@@ -88,6 +105,54 @@ class Settings(BaseSettings):
     manual_max_stop_pct: Decimal = Field(default=Decimal(5), gt=0, le=100)
     manual_min_reward_risk: Decimal = Field(default=Decimal(1), gt=0, le=1000)
     manual_max_reward_risk: Decimal = Field(default=Decimal(20), gt=0, le=1000)
+    # HTTP read bounds (`httpguard`): a request's line and headers must arrive within the
+    # header timeout of its first byte (a new connection's: of connecting), its body within
+    # the body timeout of its headers, else 408; idle keep-alive connections close after the
+    # keep-alive timeout; connections beyond the cap are refused with a 503 (idle ones are
+    # closed first to make room).
+    http_header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    http_body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    http_keepalive_timeout_s: float = Field(default=75.0, gt=0, le=3600)
+    http_max_connections: int = Field(default=10_000, ge=1, le=1_000_000)
+    # The same warning or error (logger, message, exception type) is logged at most once per
+    # interval; the next one says how many were held back. 0 logs every one.
+    log_repeat_interval_s: float = Field(default=60.0, ge=0)
+    # How often each replica checks the database for devices revoked elsewhere (another
+    # replica without the bus, the CLI), so their open long polls end and requests are refused.
+    revocation_check_s: float = Field(default=2.0, gt=0, le=60)
+
+    @field_validator(*INT_FIELDS, mode="before")
+    @classmethod
+    def _ascii_int(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return value
+        try:
+            return parse_int_text(value.strip(), -(2**63), 2**63 - 1)
+        except ValueError:
+            msg = f"must be a whole number in digits 0-9, got {value!r}"
+            raise ValueError(msg) from None
+
+    @field_validator(*FLOAT_FIELDS, mode="before")
+    @classmethod
+    def _ascii_number(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return value
+        try:
+            return float(parse_decimal(value.strip()))
+        except ValueError:
+            msg = f"must be a number in digits 0-9 like 2 or 0.5, got {value!r}"
+            raise ValueError(msg) from None
+
+    @field_validator(*DECIMAL_FIELDS, mode="before")
+    @classmethod
+    def _ascii_decimal(cls, value: object) -> object:
+        if not isinstance(value, str) or not value.strip():
+            return value
+        try:
+            return parse_decimal(value.strip())
+        except ValueError:
+            msg = f"must be a number in digits 0-9 like 5 or 2.5, got {value!r}"
+            raise ValueError(msg) from None
 
     @field_validator("bot_token", mode="before")
     @classmethod

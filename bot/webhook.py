@@ -63,8 +63,12 @@ class JsonReplyRequestHandler(SimpleRequestHandler):
             data = bot.session.json_loads(body.decode("utf-8"))
         except ValueError:  # JSONDecodeError and UnicodeDecodeError alike
             raise ProblemError(400, "Bad Request", "the body is not UTF-8 JSON") from None
+        except RecursionError:  # nested deeper than the parser's stack: not a ValueError
+            raise ProblemError(400, "Bad Request", "the body is nested too deeply") from None
         try:
             return Update.model_validate(data, context={"bot": bot})
+        except RecursionError:
+            raise ProblemError(400, "Bad Request", "the body is nested too deeply") from None
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "body"

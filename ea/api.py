@@ -47,6 +47,7 @@ from services import ea_commands
 from services.device_auth import DeviceAuth, DeviceRef
 from services.devices import report_hooks
 from services.secrets import encrypt_payload
+from trading.number_text import parse_int
 from webapp.problems import ProblemError
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,12 @@ def respond(device: DeviceAuth, data: dict[str, Any]) -> web.Response:
 
 
 def _wait(request: web.Request) -> int:
-    raw = request.query.get("wait", "0")
-    if not raw.isdigit() or int(raw) > MAX_WAIT_S:
-        raise ProblemError(
-            400, "Bad Request", f"wait must be whole seconds from 0 to {MAX_WAIT_S}", field="wait"
-        )
-    return int(raw)
+    """Only ASCII digits: `str.isdigit` takes "²" (then `int` fails) and `int` takes "٣"."""
+    try:
+        return parse_int(request.query.get("wait", "0"), 0, MAX_WAIT_S, what="wait")
+    except ValueError:
+        detail = f"wait must be whole seconds from 0 to {MAX_WAIT_S} (digits 0-9)"
+        raise ProblemError(400, "Bad Request", detail, field="wait") from None
 
 
 @routes.get("/commands")
@@ -177,10 +178,10 @@ async def post_bars(request: web.Request) -> web.Response:
     return await _dispatch("bars", report_hooks.bars, request[DEVICE_KEY], bars)
 
 
-def setup_ea_routes(app: web.Application) -> LongPollHub:
+def setup_ea_routes(app: web.Application, *, revocation_check_s: float = 2.0) -> LongPollHub:
     """Mount /ea/v1 on ``app`` with its own long-poll hub (started and closed with the app)."""
     ea_app = web.Application(middlewares=[ea_auth_middleware])
-    hub = LongPollHub()
+    hub = LongPollHub(revocation_check_s=revocation_check_s)
     ea_app[HUB_KEY] = hub
     ea_app.add_routes(routes)
 

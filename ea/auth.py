@@ -21,6 +21,7 @@ from aiohttp import web
 from ea.crypto import canonical_message, sign, sign_request
 from services import device_auth
 from services.device_auth import DeviceAuth
+from trading.number_text import parse_int
 from webapp.problems import Handler, ProblemError
 
 __all__ = ["BODY_KEY", "DEVICE_KEY", "authenticate", "ea_auth_middleware", "sign_request"]
@@ -28,10 +29,10 @@ __all__ = ["BODY_KEY", "DEVICE_KEY", "authenticate", "ea_auth_middleware", "sign
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 MAX_SKEW_S = 300
-DEVICE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
-TIMESTAMP_RE = re.compile(r"^[0-9]{1,12}$")
-NONCE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-SIGNATURE_RE = re.compile(r"^[0-9a-f]{64}$")
+MAX_TIMESTAMP = 10**12 - 1  # twelve digits: far beyond any clock, short enough to parse
+DEVICE_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,40}")  # fullmatch: `$` would let a "\n" in
+NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
 DEVICE_KEY = web.RequestKey("ea_device", DeviceAuth)
 BODY_KEY = web.RequestKey("ea_body", bytes)
 
@@ -56,27 +57,30 @@ async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def _headers(request: web.Request) -> tuple[str, str, str, str]:
+def _headers(request: web.Request) -> tuple[str, int, str, str, str]:
+    """(device id, timestamp, its text as signed, nonce, signature), or 401."""
     h = request.headers
     device_id = h.get("X-Device-Id", "")
     timestamp, nonce = h.get("X-Timestamp", ""), h.get("X-Nonce", "")
     signature = h.get("X-Signature", "")
-    if not DEVICE_ID_RE.match(device_id):
+    if not DEVICE_ID_RE.fullmatch(device_id):
         _refuse("missing or malformed X-Device-Id")
-    if not TIMESTAMP_RE.match(timestamp):
-        _refuse("missing or malformed X-Timestamp (Unix seconds)", device_id)
-    if not NONCE_RE.match(nonce):
+    try:
+        seconds = parse_int(timestamp, 0, MAX_TIMESTAMP, what="X-Timestamp")
+    except ValueError:
+        _refuse("missing or malformed X-Timestamp (Unix seconds, digits 0-9)", device_id)
+    if not NONCE_RE.fullmatch(nonce):
         _refuse("missing or malformed X-Nonce (16-64 of A-Z a-z 0-9 _ -)", device_id)
-    if not SIGNATURE_RE.match(signature):
+    if not SIGNATURE_RE.fullmatch(signature):
         _refuse("missing or malformed X-Signature (64 lowercase hex digits)", device_id)
-    return device_id, timestamp, nonce, signature
+    return device_id, seconds, timestamp, nonce, signature
 
 
 async def authenticate(request: web.Request) -> tuple[DeviceAuth, bytes]:
     """The calling device and the raw body, or a 401/413 `ProblemError`."""
-    device_id, timestamp, nonce, signature = _headers(request)
+    device_id, seconds, timestamp, nonce, signature = _headers(request)
     now = int(time.time())
-    if abs(now - int(timestamp)) > MAX_SKEW_S:
+    if abs(now - seconds) > MAX_SKEW_S:
         detail = f"X-Timestamp is more than {MAX_SKEW_S} s from the server clock"
         _refuse(detail, device_id, server_time=now)
     body = await read_body(request)

@@ -6,7 +6,16 @@ and the queries of every poller woken in the same event-loop turn are one batche
 (`services.batching`), so a fan-out to a thousand terminals costs one SELECT, not a thousand.
 On PostgreSQL, wake-ups from other replicas arrive over the replica bus (`bot.replica_bus`);
 when the wait ends without a wake-up the poller queries once more anyway, so a command whose
-wake-up was lost (the bus reconnecting) is delivered by then at the latest. On shutdown every waiter is released with an empty answer.
+wake-up was lost (the bus reconnecting) is delivered by then at the latest. On shutdown every
+waiter is released with an empty answer.
+
+Revocation: a revoke in this process, or one another replica announces over the bus, ends the
+device's polls at once. A revoke the bus does not carry (the CLI is another process; SQLite
+has no bus; a replica whose bus is reconnecting) is found by a small periodic query, every
+``revocation_check_s`` while polls wait: which of the waiting devices are revoked in the
+database. The database is the one thing every process shares, so this needs no pid files,
+signals or sockets, works with any number of processes on SQLite or PostgreSQL, and costs
+one indexed query per interval (none while nobody waits).
 """
 
 from __future__ import annotations
@@ -16,13 +25,14 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from services import ea_commands
+from services import device_auth, ea_commands
 from services.batching import Batcher
 from services.device_auth import DeviceRef, revoked_here
 from services.ea_types import WireCommand
 
 log = logging.getLogger(__name__)
 MAX_POLLS_PER_DEVICE = 4
+REVOCATION_CHECK_S = 2.0
 
 
 class TooManyPolls(Exception):
@@ -32,8 +42,10 @@ class TooManyPolls(Exception):
 class LongPollHub:
     """Per-device waiters of this process, and one batched pending-commands query."""
 
-    def __init__(self) -> None:
+    def __init__(self, revocation_check_s: float = REVOCATION_CHECK_S) -> None:
         self._waiters: dict[int, set[asyncio.Future[None]]] = {}
+        self._revocation_check_s = revocation_check_s
+        self._watch: asyncio.Task[None] | None = None
         self._fetcher: Batcher[int, list[WireCommand]] = Batcher(
             self._fetch, max_size=1000, name="ea.pending"
         )
@@ -42,12 +54,14 @@ class LongPollHub:
         self._unsubscribe: Callable[[], None] | None = None
         self.closed = False
         self.batches = 0  # pending-commands queries run (one per batch of pollers)
+        self.ended_by_revocation = 0  # polls answered early because their device was revoked
 
     def start(self) -> None:
         """Subscribe to command wake-ups (call inside the serving event loop)."""
         self._loop = asyncio.get_running_loop()
         self.closed = False
         self._unsubscribe = ea_commands.add_wake_listener(self.wake)
+        self._watch = self._loop.create_task(self._watch_revocations(), name="ea-revocations")
 
     async def close(self) -> None:
         """Release every waiting poller (they answer at once) and finish bookkeeping."""
@@ -55,6 +69,10 @@ class LongPollHub:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
+            self._watch = None
         self._wake_now(list(self._waiters))
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -67,6 +85,10 @@ class LongPollHub:
     def bookkeeping(self) -> int:
         """How many "delivered" stamps are still being written (after their answers went out)."""
         return len(self._tasks)
+
+    def waiting_for(self, device_pk: int) -> int:
+        """How many polls of this device are waiting right now."""
+        return len(self._waiters.get(device_pk, ()))
 
     def wake(self, device_pks: Sequence[int]) -> None:
         """Wake the pollers of these devices; safe to call from another thread."""
@@ -103,6 +125,7 @@ class LongPollHub:
             self._waiters.setdefault(device_pk, set()).add(waiter)
             try:
                 if revoked_here(device.device_id):
+                    self.ended_by_revocation += 1
                     return []
                 # Subscribed before querying: a wake-up between the two is not lost.
                 commands = await self._fetcher.submit(device_pk)
@@ -116,6 +139,24 @@ class LongPollHub:
                     return await self._fetcher.submit(device_pk)
             finally:
                 self._forget(device_pk, waiter)
+
+    async def _watch_revocations(self) -> None:
+        """End the polls of devices revoked by another process (see the module docstring)."""
+        while True:
+            await asyncio.sleep(self._revocation_check_s)
+            if not self._waiters:
+                continue
+            try:
+                revoked = await device_auth.find_revoked(list(self._waiters))
+            except Exception as exc:  # the database is away: the next round tries again
+                log.warning("revocation check failed", extra={"error": repr(exc)})
+                continue
+            if revoked:
+                log.info(
+                    "devices revoked elsewhere: their long polls end",
+                    extra={"devices": [device_id for device_id, _ in revoked]},
+                )
+                self._wake_now([pk for _, pk in revoked])
 
     def _forget(self, device_pk: int, waiter: asyncio.Future[None]) -> None:
         waiters = self._waiters.get(device_pk)

@@ -40,6 +40,19 @@ def invalid(field: str, detail: str) -> ProblemError:
     return ProblemError(422, "Unprocessable Entity", f"{field}: {detail}", field=field)
 
 
+def storable(text: str) -> bool:
+    """True if every database stores `text` as it is: valid UTF-8 (JSON's "\\ud800" escape
+    decodes to an unpaired surrogate, which no encoder accepts) and no NUL (PostgreSQL's text
+    refuses it). Refused as 422: retrying cannot help, so it must never become a 503."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _no_constants(name: str) -> Any:
     msg = f"{name} is not a valid JSON number"
     raise ValueError(msg)
@@ -76,6 +89,9 @@ class Fields:
             return None
         if not isinstance(value, str) or len(value) > max_len:
             raise invalid(self.prefix + name, f"must be a string of at most {max_len} characters")
+        if not storable(value):
+            detail = "must be text without NUL or unpaired surrogate characters (\\u0000, \\ud800)"
+            raise invalid(self.prefix + name, detail)
         return value
 
     def name(self, name: str, max_len: int) -> str:

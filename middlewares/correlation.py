@@ -1,16 +1,26 @@
-"""Outermost middleware: a correlation id per update, metrics, and a log line on failure."""
+"""Outermost middleware: a correlation id per update, metrics, and a log line on failure.
+
+An update of no type this aiogram knows (a newer Bot API, or a hand-made `{"update_id": 5}`)
+is nobody's error: one INFO line, and it goes no further (the webhook answers 200, so Telegram
+does not redeliver it; no traceback, no ops alert).
+"""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
+from aiogram.types.update import UpdateTypeLookupError
 
 from bot import metrics
 from bot.logs import correlation_id, new_correlation_id
+
+log = logging.getLogger(__name__)
 
 
 class CorrelationMiddleware(BaseMiddleware):
@@ -23,7 +33,12 @@ class CorrelationMiddleware(BaseMiddleware):
         cid = new_correlation_id()
         token = correlation_id.set(cid)
         data["correlation_id"] = cid
-        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        try:
+            kind = event.event_type if isinstance(event, Update) else type(event).__name__
+        except UpdateTypeLookupError:
+            _ignore_unknown(event)
+            correlation_id.reset(token)
+            return UNHANDLED
         started = time.perf_counter()
         try:
             return await handler(event, data)
@@ -31,3 +46,12 @@ class CorrelationMiddleware(BaseMiddleware):
             metrics.UPDATES.labels(kind).inc()
             metrics.HANDLER_LATENCY.labels(kind).observe(time.perf_counter() - started)
             correlation_id.reset(token)
+
+
+def _ignore_unknown(update: Any) -> None:
+    fields = sorted((update.model_extra or {}).keys()) if hasattr(update, "model_extra") else []
+    log.info(
+        "update of no known type ignored",
+        extra={"update_id": update.update_id, "fields": fields},
+    )
+    metrics.UPDATES.labels("unknown").inc()

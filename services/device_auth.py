@@ -3,7 +3,9 @@
 - `get_for_auth` answers from a small in-process cache (TTL `AUTH_CACHE_TTL_S`). A revoke in
   this process takes effect at once (`mark_revoked` is checked before the cache); another
   replica notices within the TTL. That staleness is the price of not reading the device row
-  on every request; set the TTL to 0 to read it every time.
+  on every request; set the TTL to 0 to read it every time. Devices with open long polls are
+  checked more often (`find_revoked`, every REVOCATION_CHECK_S), so a revocation by another
+  process (the CLI, a replica without the bus) ends their polls and refuses them soon.
 - `consume_nonce` records (device, nonce) in the ``used_nonces`` table, so replays are refused
   across replicas: concurrent requests share one INSERT ... ON CONFLICT DO NOTHING, and rows
   older than the window are pruned about once a minute.
@@ -96,6 +98,26 @@ def announce_revoked(device_id: str, device_pk: int) -> None:
 def revoked_here(device_id: str) -> bool:
     """Revoked here or announced by another replica (open long polls end at once)."""
     return device_id in _revoked_here
+
+
+REVOKED_QUERY_CHUNK = 500  # device ids per query (SQLite's bound parameters)
+
+
+async def find_revoked(device_pks: Sequence[int]) -> list[tuple[str, int]]:
+    """(public id, primary key) of those devices that the database says are revoked but this
+    process did not know of (revoked by the CLI, or by another replica while the bus was
+    away); from now on they are refused here too (`mark_revoked`)."""
+    found: list[tuple[str, int]] = []
+    pks = sorted(set(device_pks))
+    for start in range(0, len(pks), REVOKED_QUERY_CHUNK):
+        rows = await Device.filter(
+            id__in=pks[start : start + REVOKED_QUERY_CHUNK], status=DeviceStatus.REVOKED
+        ).values_list("device_id", "id")
+        for device_id, pk in rows:
+            if device_id not in _revoked_here:
+                mark_revoked(str(device_id))
+                found.append((str(device_id), int(pk)))
+    return found
 
 
 async def get_for_auth(device_id: str) -> DeviceAuth | None:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from trading.number_text import parse_float, parse_int
 from trading.timeutil import utc_from_unix_s
 
 
@@ -79,6 +80,7 @@ def find_gaps(time_s: Sequence[int] | np.ndarray, timeframe_s: int) -> tuple[Gap
     return tuple(gaps)
 
 
+MAX_UNIX_S = 32_503_680_000  # year 3000
 _TIME_NAMES = {"", "time", "date", "datetime", "timestamp", "date_time", "unnamed: 0"}
 _COLUMNS = ("open", "high", "low", "close", "volume")
 _ALIASES = {"tickvol": "volume", "tick_volume": "volume", "vol": "real_volume"}
@@ -88,8 +90,8 @@ def _parse_time(text: str) -> int:
     """Unix seconds from ISO-like text (`2017-04-19 09:00[:00]`, `2017.04.19 09:00`, `...Z`,
     offsets) or a plain integer of unix seconds. Naive -> UTC."""
     text = text.strip()
-    if text.isdigit():
-        return int(text)
+    if text.isascii() and text.isdigit():
+        return parse_int(text, 0, MAX_UNIX_S)
     if len(text) >= 10 and text[4] == "." and text[7] == ".":
         text = text[:4] + "-" + text[5:7] + "-" + text[8:]
     t = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -113,7 +115,7 @@ class _Builder:
         except ValueError:
             raise CandleDataError(self.path, line, f"bad time {time_text!r}") from None
         try:
-            o, h, lo, c, v = (float(x) for x in fields)
+            o, h, lo, c, v = (parse_float(x.strip(), exponent=True) for x in fields)
         except ValueError:
             raise CandleDataError(self.path, line, f"bad number in {list(fields)}") from None
         reason = bar_problem(o, h, lo, c, v)

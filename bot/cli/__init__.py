@@ -11,9 +11,11 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 
 from services.errors import InvalidInput
 from services.numbers import IntBound, parse_int
+from trading.number_text import parse_decimal
 
 
 class CliError(Exception):
@@ -71,3 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliFailure as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def number(text: str, option: str, *, above: Decimal, high: Decimal) -> Decimal:
+    """An option's value as a decimal in (above, high], digits 0-9 only (no exponent or
+    "nan"); else `CliError`."""
+    try:
+        value = parse_decimal(text)
+    except ValueError:
+        value = above
+    if not above < value <= high:
+        msg = f"{option} must be a number above {above} and at most {high}, got {text}"
+        raise CliError(msg)
+    return value

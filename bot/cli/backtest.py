@@ -12,13 +12,14 @@ import argparse
 import json
 import math
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from bot.cli import CliError
 from trading.backtest import BacktestConfig, BacktestResult, run_backtest
 from trading.backtest_export import result_to_dict
 from trading.candles import CandleDataError, Candles, load_csv, load_mt5_export
+from trading.number_text import parse_decimal
 from trading.symbols import UnknownSymbolError, get_spec
 
 _TIMEFRAMES = {"M1": 60, "M5": 300, "M15": 900, "M30": 1800, "H1": 3600, "H4": 14400, "D1": 86400}
@@ -46,10 +47,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _decimal(text: str, name: str, minimum: Decimal) -> Decimal:
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < minimum:
+        value = parse_decimal(text)  # digits 0-9 only: Decimal() takes "٣" and "1_000"
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
         msg = f"{name} must be a number >= {minimum}, got {text!r}"
         raise CliError(msg)
     return value

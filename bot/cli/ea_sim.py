@@ -15,18 +15,19 @@ import contextlib
 import logging
 import os
 import signal
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.cli import CliError, int_option
+from bot.cli import CliError, int_option, number
 from bot.logs import setup_logging
 from ea.client import EAClient, EAConfig, Guards
 from ea.client_exec import MAGIC
 from ea.client_sim import paper_broker, replay_bars
-from services.numbers import INT64_MAX, IntBound
+from services.numbers import IntBound
 from trading.candles import CandleDataError, Candles, load_csv
+from trading.number_text import parse_decimal
 from trading.symbols import UnknownSymbolError
 
 log = logging.getLogger("ea")
@@ -35,6 +36,7 @@ POLL_WAIT = IntBound("error.number_invalid", 0, 30, "long-poll seconds")
 POINTS = IntBound("error.number_invalid", 0, 100_000, "a number of points")
 POSITIONS = IntBound("error.number_invalid", 1, 100_000, "a number of positions")
 MAGIC_NUMBER = IntBound("error.number_invalid", 0, INT64_MAX, "a magic number")
+DAY_S = Decimal(86_400)  # periods: above 0, at most a day
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,14 +55,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add("--symbols", default="EURUSD,XAUUSD", help="symbols to report, comma separated")
     add("--prices", help="paper: candle CSV to replay as the market")
     add("--prices-symbol", help="paper: the symbol of --prices (default: the first symbol)")
-    add("--interval", type=float, default=1.0, help="paper: seconds per replayed bar")
+    add("--interval", default="1", help="paper: seconds per replayed bar")
     add("--spread-points", default=0, help="paper: fixed spread")
     add("--max-spread", help="guard: refuse opens above this spread (points)")
     add("--max-lot", help="guard: refuse opens above this volume (lots)")
     add("--max-positions", help="guard: max open positions + orders of ours")
     add("--magic", default=MAGIC, help=f"magic number (default {MAGIC})")
     add("--poll-wait", default=25, help="long-poll seconds, 0-30 (default 25)")
-    add("--account-every", type=float, default=10.0, help="account report period, seconds")
+    add("--account-every", default="10", help="account report period, seconds")
     parser.set_defaults(func=run)
 
 
@@ -70,13 +72,17 @@ def _optional_int(text: str | None, bound: IntBound, option: str) -> int | None:
 
 def _positive(text: str, name: str) -> Decimal:
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value <= 0:
+        value = parse_decimal(text)  # digits 0-9 only: Decimal() takes "٣", "1_0" and "1e3"
+    except ValueError:
+        value = Decimal(0)
+    if value <= 0:
         msg = f"{name} must be a positive number, got {text!r}"
         raise CliError(msg)
     return value
+
+
+def _seconds(text: str, option: str) -> float:
+    return float(number(text, option, above=Decimal(0), high=DAY_S))
 
 
 def config_from(args: argparse.Namespace) -> EAConfig:
@@ -93,9 +99,7 @@ def config_from(args: argparse.Namespace) -> EAConfig:
         msg = f"--server must be an http(s) URL such as http://127.0.0.1:8080, got {args.server!r}"
         raise CliError(msg)
     poll_wait = int_option(args.poll_wait, POLL_WAIT, "--poll-wait")
-    if args.account_every <= 0 or args.interval <= 0:
-        msg = "--account-every and --interval must be > 0 seconds"
-        raise CliError(msg)
+    account_every = _seconds(args.account_every, "--account-every")
     symbols = tuple(s.strip().upper() for s in args.symbols.split(",") if s.strip())
     if not symbols:
         msg = "--symbols needs at least one symbol, e.g. EURUSD"
@@ -109,7 +113,7 @@ def config_from(args: argparse.Namespace) -> EAConfig:
         device_id=args.device.strip(), secret=secret, state_path=Path(args.state),
         server=args.server, magic=int_option(args.magic, MAGIC_NUMBER, "--magic"),
         guards=guards, poll_wait_s=poll_wait,
-        account_interval_s=args.account_every, symbols=symbols,
+        account_interval_s=account_every, symbols=symbols,
     )  # fmt: skip
 
 
@@ -142,10 +146,11 @@ def _broker(args: argparse.Namespace, symbols: tuple[str, ...]) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
+    interval = _seconds(args.interval, "--interval")
     prices = _prices(args, config.symbols) if args.broker == "paper" else None
     broker = _broker(args, config.symbols)
     setup_logging("INFO", json_output=False)
-    asyncio.run(_run(config, broker, prices, args.interval))
+    asyncio.run(_run(config, broker, prices, interval))
     return 0
 
 

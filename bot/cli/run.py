@@ -30,7 +30,11 @@ def settings_or_exit() -> Settings:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_or_exit()
-    setup_logging(settings.log_level, json_output=settings.log_as_json)
+    setup_logging(
+        settings.log_level,
+        json_output=settings.log_as_json,
+        repeat_interval_s=settings.log_repeat_interval_s,
+    )
     asyncio.run(_serve(settings, migrate=not args.no_migrate))
     return 0
 

@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 
 from bot.emulator.errors import ApiError, Problem
 from bot.emulator.guard import check_control, check_host_and_origin
+from httpguard import client_gone
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
@@ -40,6 +41,16 @@ def _is_loopback(remote: str | None) -> bool:
         return False
 
 
+def _admit(request: web.Request, kind: str, *, loopback_only: bool, control_token: str) -> None:
+    """Raise a `Problem` unless the request may reach the emulator (see `bot.emulator.guard`)."""
+    if loopback_only:
+        if not _is_loopback(request.remote):
+            raise Problem(403, "Forbidden", "the emulator answers loopback clients only")
+        check_host_and_origin(request)
+    if kind == "control":
+        check_control(request, control_token)
+
+
 def make_middleware(
     *, loopback_only: bool, control_token: str, everything_control: bool = False
 ) -> Any:
@@ -52,12 +63,7 @@ def make_middleware(
         kind = "control" if everything_control else _kind(request)
         control = kind != "botapi"
         try:
-            if loopback_only:
-                if not _is_loopback(request.remote):
-                    raise Problem(403, "Forbidden", "the emulator answers loopback clients only")
-                check_host_and_origin(request)
-            if kind == "control":
-                check_control(request, control_token)
+            _admit(request, kind, loopback_only=loopback_only, control_token=control_token)
             return await handler(request)
         except Problem as problem:
             if not control:
@@ -73,7 +79,10 @@ def make_middleware(
                 )
             body = {"ok": False, "error_code": exc.status, "description": exc.reason}
             return web.json_response(body, status=exc.status)
-        except Exception:
+        except Exception as exc:
+            if client_gone(request, exc):  # reset or broken body: the client's doing
+                logger.warning("request body incomplete on %s", request.path)
+                return problem_response(Problem(400, "Bad Request", "incomplete request body"))
             logger.exception("emulator bug on %s", request.path)
             if control:
                 return problem_response(Problem(500, "Internal error", "see the server log"))

@@ -10,6 +10,7 @@ real types. `Params` accepts both, as Telegram does.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,10 +73,10 @@ class Params:
             return None
         if isinstance(value, bool):
             return int(value)
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise bad_request(f"invalid {name} specified") from None
+        number = _integer(value)
+        if number is None:
+            raise bad_request(f"invalid {name} specified")
+        return number
 
     def boolean(self, name: str, default: bool = False) -> bool:
         value = self.values.get(name)
@@ -102,10 +103,10 @@ class Params:
             raise bad_request(f"{name} is empty")
         if isinstance(value, str) and value.startswith("@"):
             return value
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            raise ApiError(400, "Bad Request: chat not found") from None
+        number = _integer(value)
+        if number is None:
+            raise ApiError(400, "Bad Request: chat not found")
+        return number
 
     def file(self, name: str) -> Upload | str | None:
         """A file parameter: an Upload (direct or via attach://) or a file_id/URL string."""
@@ -117,3 +118,15 @@ class Params:
         if value is None or value == "" or isinstance(value, Upload):
             return value or None
         return str(value)
+
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,19}")  # ASCII digits only: int() also takes "٣" and "1_0"
+
+
+def _integer(value: object) -> int | None:
+    """An integer parameter: a JSON integer, or its text in digits 0-9; else None."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value):
+        return int(value)
+    return None

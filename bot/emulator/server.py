@@ -15,6 +15,7 @@ from bot.emulator.control_io import make_middleware
 from bot.emulator.guard import new_control_token
 from bot.emulator.state import Emulator
 from bot.emulator.webhook import WebhookDeliverer, running
+from httpguard import ConnectionGuard, GuardedSite, ReadLimits, read_bounds
 
 DEFAULT_TOKEN = "123456789:SANDBOX-emulator-token"
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Telegram's limit for bot uploads
@@ -28,17 +29,22 @@ def create_emulator_app(
     loopback_only: bool = True,
     control_token: str | None = None,
     webhook_backoff_s: tuple[float, float] = (0.05, 2.0),
+    limits: ReadLimits | None = None,
 ) -> web.Application:
     """Bot API at `/bot{token}/{method}`, files at `/file/bot{token}/...`, control at `/_control/`.
 
     Mount it as a sub-app (`app.add_subapp("/emulator/", create_emulator_app(emu))`) or run it
     alone with `start_emulator`. Its webhook delivery task lives and dies with the app.
     Control requests need `control_token` (a fresh one per app when not given:
-    `app[CONTROL_TOKEN]`) in the `X-Control-Token` header; see `bot.emulator.guard`.
+    `app[CONTROL_TOKEN]`) in the `X-Control-Token` header; see `bot.emulator.guard`. Request
+    bodies have the same time bound as the app's (`httpguard`; mounted, the host's applies).
     """
     token = control_token or new_control_token()
     app = web.Application(
-        middlewares=[make_middleware(loopback_only=loopback_only, control_token=token)],
+        middlewares=[
+            read_bounds(limits or ReadLimits()),
+            make_middleware(loopback_only=loopback_only, control_token=token),
+        ],
         client_max_size=MAX_UPLOAD_BYTES,
     )
     app[EMULATOR] = emulator
@@ -73,9 +79,11 @@ class EmulatorServer:
         port: int = 0,
         emulator: Emulator | None = None,
         control_token: str | None = None,
+        limits: ReadLimits | None = None,
         **emulator_options: Any,
     ) -> None:
         self.emulator = emulator or Emulator(token, **emulator_options)
+        self.limits = limits or ReadLimits()  # header/body deadlines and the cap, as the app's
         self.host = host
         self.port = port
         self.control_token = control_token or new_control_token()
@@ -87,12 +95,18 @@ class EmulatorServer:
         return EmulatorClient(self.url, token=self.control_token)
 
     async def start(self) -> str:
+        limits = self.limits
         app = create_emulator_app(
-            self.emulator, control_token=self.control_token, webhook_backoff_s=(0.02, 0.5)
+            self.emulator,
+            control_token=self.control_token,
+            webhook_backoff_s=(0.02, 0.5),
+            limits=limits,
         )
-        self.runner = web.AppRunner(app, shutdown_timeout=2.0, access_log=None)
+        self.runner = web.AppRunner(
+            app, shutdown_timeout=2.0, access_log=None, **limits.runner_kwargs()
+        )
         await self.runner.setup()
-        site = web.TCPSite(self.runner, self.host, self.port)
+        site = GuardedSite(self.runner, self.host, self.port, ConnectionGuard(limits))
         await site.start()
         host, port = self.runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"

@@ -59,6 +59,19 @@ def test_a_real_token_turns_the_sandbox_off() -> None:
         ({"webhook_secret": "a" * 257}, "WEBHOOK_SECRET"),
         ({"webhook_secret": "semi;colon"}, "WEBHOOK_SECRET"),
         ({"log_level": "verbose"}, "LOG_LEVEL"),
+        # Only ASCII digits are numbers: pydantic alone took "1_000", "+5", "inf" and "nan"
+        # (OWNER_IDS: services.numbers, issue 9 item 3)
+        ({"web_port": "\u0663"}, "WEB_PORT: must be a whole number in digits 0-9"),
+        ({"web_port": "80_80"}, "WEB_PORT: must be a whole number"),
+        ({"web_port": "+8080"}, "WEB_PORT: must be a whole number"),
+        ({"throttle_burst": "1e1"}, "THROTTLE_BURST"),
+        ({"throttle_rate": "inf"}, "THROTTLE_RATE: must be a number in digits 0-9"),
+        ({"throttle_rate": "nan"}, "THROTTLE_RATE"),
+        ({"replay_interval_s": "1e1"}, "REPLAY_INTERVAL_S"),
+        ({"replay_interval_s": "\u0662"}, "REPLAY_INTERVAL_S"),
+        ({"http_header_timeout_s": "0"}, "HTTP_HEADER_TIMEOUT_S"),
+        ({"http_max_connections": "0"}, "HTTP_MAX_CONNECTIONS"),
+        ({"http_max_connections": "1_000"}, "HTTP_MAX_CONNECTIONS"),
     ],
 )
 def test_bad_configuration_is_one_readable_line(overrides: dict, fragment: str) -> None:
@@ -153,3 +166,13 @@ def test_cli_reports_bad_configuration_in_one_line(monkeypatch: pytest.MonkeyPat
         "error: invalid configuration: BOT_TOKEN: must look like 123456789:AAE... "
         "(digits, a colon, then the secret)"
     ]
+
+
+def test_numbers_from_the_environment_are_plain_digits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEB_PORT", " 8081 ")  # surrounding spaces are not part of the number
+    monkeypatch.setenv("MT5_SERVER_UTC_OFFSET_H", "-3.5")
+    monkeypatch.setenv("HTTP_BODY_TIMEOUT_S", "12.5")
+    s = settings()
+    assert (s.web_port, s.mt5_server_utc_offset_h, s.http_body_timeout_s) == (8081, -3.5, 12.5)
+    assert (s.http_header_timeout_s, s.http_keepalive_timeout_s) == (10.0, 75.0)
+    assert s.http_max_connections == 10_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,9 @@ import pytest
 
 from bot.app import AppRunner
 from bot.emulator import EmulatorClient, EmulatorServer
+from models.notifications import Notification
 from tests.e2e.conftest import SUB, app_settings, running_app, webhook_settings
+from tests.waiting import until
 
 SECRET = "s3cret-for-tests"
 JSON = {"Content-Type": "application/json"}
@@ -98,9 +101,45 @@ async def test_a_malformed_update_is_a_400_problem(hook_app: AppRunner) -> None:
         assert problem["status"] == 400 and fragment in problem["detail"], problem
 
 
-async def test_an_update_of_no_known_kind_is_accepted(hook_app: AppRunner) -> None:
-    status, _, body = await post(hook_app, b'{"update_id": 7}')
-    assert (status, body) == (200, {})
+def deeply_nested(depth: int, where: str) -> bytes:
+    """An update whose `where` field is `depth` lists deep: json.loads raises RecursionError
+    (not a ValueError) long before that."""
+    return f'{{"update_id": 3, "{where}": {"[" * depth}{"]" * depth}}}'.encode()
+
+
+@pytest.mark.parametrize("where", ["message", "unknown_field"])
+async def test_a_deeply_nested_body_is_a_400_problem(hook_app: AppRunner, where: str) -> None:
+    for depth in (50_000, 2_000):
+        status, content_type, problem = await post(hook_app, deeply_nested(depth, where))
+        assert (status, content_type) == (400, "application/problem+json"), depth
+        assert problem["status"] == 400 and problem["detail"], problem
+    status, _, _ = await post(hook_app, json.dumps(help_update(4)).encode())
+    assert status == 200  # and the app serves on
+
+
+UNKNOWN_KINDS = [
+    b'{"update_id": 7}',
+    b'{"update_id": 8, "some_future_update": {"id": 1}}',
+]
+
+
+async def test_an_update_of_no_known_kind_is_one_info_line_a_200_and_no_alert(
+    hook_app: AppRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    for body in UNKNOWN_KINDS:
+        status, _, answer = await post(hook_app, body)
+        assert (status, answer) == (200, {})
+
+    def ignored() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.getMessage() == "update of no known type ignored"]
+
+    await until(lambda: len(ignored()) == len(UNKNOWN_KINDS), timeout_s=30)
+    assert [r.levelno for r in ignored()] == [logging.INFO] * len(UNKNOWN_KINDS)
+    assert [r.update_id for r in ignored()] == [7, 8]  # type: ignore[attr-defined]
+    assert ignored()[1].fields == ["some_future_update"]  # type: ignore[attr-defined]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
+    assert await Notification.filter(kind="ops.alert").count() == 0
 
 
 async def test_a_valid_update_is_answered_as_before(

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -106,10 +107,25 @@ async def test_a_command_committed_elsewhere_is_found_when_the_wait_ends(
     assert [c["id"] for c in (await poll).json["commands"]] == ["cmd_" + "e" * 32]
 
 
-@pytest.mark.parametrize("wait", ["-1", "31", "abc", "1.5", ""])
+WAITS_THAT_ARE_NOT_NUMBERS = [
+    "²",  # str.isdigit() says yes, int() raises: this was a 500
+    "٣",  # int() says 3: this waited 3 s
+    "１",  # fullwidth 1
+    "+1",
+    " 1",
+    "1_0",
+    "1e1",
+    "99999999999999999999999",
+]
+
+
+@pytest.mark.parametrize("wait", ["-1", "31", "abc", "1.5", "", *WAITS_THAT_ARE_NOT_NUMBERS])
 async def test_bad_wait_is_400(terminal: Terminal, wait: str) -> None:
-    reply = await terminal.call("GET", f"/ea/v1/commands?wait={wait}")
-    assert reply.status == 400 and reply.json["field"] == "wait"
+    path = "/ea/v1/commands?wait=" + quote(wait)  # signed as sent, percent-encoded
+    reply = await terminal.call("GET", path)
+    assert reply.status == 400, reply.body
+    assert reply.content_type == "application/problem+json"
+    assert reply.json["field"] == "wait" and "0 to 30" in reply.json["detail"]
 
 
 async def test_too_many_parallel_polls_are_refused(app: AppRunner, terminal: Terminal) -> None:
@@ -292,3 +308,40 @@ async def test_malformed_bodies_are_4xx_problems(
 async def test_unknown_route_and_wrong_method_are_problems(terminal: Terminal) -> None:
     assert (await terminal.call("GET", "/ea/v1/nothing")).json["status"] == 404
     assert (await terminal.call("POST", "/ea/v1/commands", {})).json["status"] == 405
+
+
+# Text no database stores as sent: JSON's "\ud800" escape is an unpaired surrogate (not UTF-8),
+# and PostgreSQL's text refuses NUL. Retrying cannot help, so never a 503 "retry": a 422.
+UNSTORABLE = ["\ud800", "ok\udfffok", "a\x00b"]
+ACCOUNT = {"balance": 1, "equity": 1, "margin": 0, "currency": "USD"}
+SYMBOL = {"name": "XAUUSDm", "digits": 2, "point": 0.01, "tick_size": 0.01, "tick_value": 1,
+          "contract_size": 100, "volume_min": 0.01, "volume_max": 100, "volume_step": 0.01}  # fmt: skip
+BAR = {"symbol": "XAUUSDm", "time": 1_700_000_000, "open": 1, "high": 2, "low": 0.5, "close": 1.5}
+
+
+def unstorable_bodies(text: str, command_id: str) -> list[tuple[str, dict[str, Any], str]]:
+    return [
+        ("/ea/v1/acks", {**ACK, "command_id": command_id, "error": text}, "error"),
+        ("/ea/v1/acks", {**ACK, "command_id": text}, "command_id"),
+        ("/ea/v1/account", {**ACCOUNT, "currency": text}, "currency"),
+        ("/ea/v1/account", {**ACCOUNT, "positions": [{**POSITION, "comment": text}]},
+         "positions[0].comment"),
+        ("/ea/v1/account", {**ACCOUNT, "positions": [{**POSITION, "symbol": text}]},
+         "positions[0].symbol"),
+        ("/ea/v1/symbols", {"symbols": [{**SYMBOL, "name": text}]}, "symbols[0].name"),
+        ("/ea/v1/bars", {"bars": [{**BAR, "symbol": text}]}, "bars[0].symbol"),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", UNSTORABLE)
+async def test_unstorable_text_in_any_string_field_is_422_naming_the_field(
+    terminal: Terminal, text: str
+) -> None:
+    command_id = await make_command(terminal, f"unstorable-{UNSTORABLE.index(text)}")
+    for path, body, field in unstorable_bodies(text, command_id):
+        reply = await terminal.call("POST", path, body)  # json.dumps writes \\ud800 escapes
+        assert reply.status == 422, (path, field, reply.body)
+        assert reply.json["field"] == field
+    # nothing was recorded: the command is still pending and its ack still works
+    ok = await terminal.call("POST", "/ea/v1/acks", {**ACK, "command_id": command_id})
+    assert ok.status == 200 and ok.json["status"] == "filled"

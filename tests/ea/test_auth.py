@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from bot.app import AppRunner
+from ea.api import HUB_KEY
 from ea.crypto import new_nonce, sign_request
+from models.devices import Device, DeviceStatus
 from services import devices
-from tests.ea.conftest import Terminal, polls_waiting
+from tests.ea.conftest import MASTER_KEY, Terminal, polls_waiting
+from tests.waiting import until
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PROBLEM = "application/problem+json"
@@ -131,3 +140,43 @@ async def test_oversized_chunked_body_is_refused(terminal: Terminal) -> None:
     async with terminal.http.post(url, data=chunks(), headers=headers) as resp:
         assert resp.status == 413
         assert (await resp.json(content_type=None))["status"] == 413
+
+
+async def test_a_revocation_by_another_process_ends_open_polls(
+    app: AppRunner, terminal: Terminal
+) -> None:
+    """What the CLI does to the shared database: no in-process mark here, no bus (SQLite)."""
+    hub = app.web_app[HUB_KEY]
+    before = hub.ended_by_revocation
+    waiting = asyncio.create_task(terminal.poll(wait=30))
+    await until(lambda: hub.waiting_for(terminal.pk) == 1, timeout_s=30)
+    now = datetime.now(UTC)
+    await Device.filter(id=terminal.pk).update(status=DeviceStatus.REVOKED, revoked_at=now)
+    ended = await waiting
+    assert (ended.status, ended.json["commands"]) == (200, [])
+    assert hub.ended_by_revocation == before + 1  # the revocation ended it, not the wait
+    assert_problem(await terminal.poll(), 401, "unknown or revoked")
+
+
+async def test_a_revocation_from_the_cli_ends_open_polls(
+    app: AppRunner, terminal: Terminal, db_url: str, key_dir: Path
+) -> None:
+    hub = app.web_app[HUB_KEY]
+    before = hub.ended_by_revocation
+    env = {**os.environ, "DATABASE_URL": db_url, "MASTER_KEY": MASTER_KEY}
+    env["DATA_DIR"] = str(key_dir)
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "devices", "revoke", terminal.device_id,
+        cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    done = asyncio.create_task(cli.communicate())
+    while True:  # a poll is open when the CLI revokes (on a loaded machine it starts slowly)
+        ended = await terminal.poll(wait=30)
+        assert (ended.status, ended.json["commands"]) == (200, [])
+        if hub.ended_by_revocation > before or done.done():
+            break
+    out, err = await done
+    assert cli.returncode == 0, err.decode()
+    assert out.decode().strip() == f"{terminal.device_id} revoked"
+    assert hub.ended_by_revocation == before + 1  # the revocation ended it, not the wait
+    assert_problem(await terminal.poll(), 401, "unknown or revoked")

@@ -71,8 +71,21 @@ async def test_json_body_and_get_query_are_accepted(
     assert me["result"]["is_bot"] is True
 
 
+def other_digits(n: int, zero: str) -> str:
+    """`n` written with another script's digits: int() reads them, Telegram does not."""
+    return "".join(chr(ord(zero) + int(d)) for d in str(n))
+
+
 BAD_REQUESTS = [
     ({"text": "x"}, "Bad Request: chat_id is empty"),
+    ({"chat_id": other_digits(USER_ID, "\u0660"), "text": "x"}, "Bad Request: chat not found"),
+    ({"chat_id": other_digits(USER_ID, "\uff10"), "text": "x"}, "Bad Request: chat not found"),
+    ({"chat_id": f"{USER_ID:_}", "text": "x"}, "Bad Request: chat not found"),
+    ({"chat_id": f" {USER_ID}", "text": "x"}, "Bad Request: chat not found"),
+    (
+        {"chat_id": USER_ID, "text": "x", "reply_to_message_id": "\u0661"},
+        "Bad Request: invalid reply_to_message_id specified",
+    ),
     ({"chat_id": USER_ID}, "Bad Request: message text is empty"),
     ({"chat_id": USER_ID, "text": "   "}, "Bad Request: message text is empty"),
     ({"chat_id": 777, "text": "x"}, "Bad Request: chat not found"),
