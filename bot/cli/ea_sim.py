@@ -25,7 +25,7 @@ from bot.logs import setup_logging
 from ea.client import EAClient, EAConfig, Guards
 from ea.client_exec import MAGIC
 from ea.client_sim import paper_broker, replay_bars
-from services.numbers import IntBound
+from services.numbers import INT64_MAX, IntBound
 from trading.candles import CandleDataError, Candles, load_csv
 from trading.number_text import parse_decimal
 from trading.symbols import UnknownSymbolError
