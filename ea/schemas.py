@@ -233,7 +233,7 @@ def parse_symbols(body: bytes) -> tuple[list[SymbolReport], list[SymbolRefusal]]
     refused: list[SymbolRefusal] = []
     for path, item in Fields(parse_object(body)).raw_items("symbols"):
         name = item.get("name") if isinstance(item, dict) else None
-        name = name[:32] if isinstance(name, str) else None
+        name = name[:32] if isinstance(name, str) and storable(name[:32]) else None
         try:
             report = _symbol(Fields.item(path, item))
         except ProblemError as exc:
