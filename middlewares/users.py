@@ -1,6 +1,7 @@
 """Load (or register) the user behind each update; cached so the hot path costs one query.
 
-Banned users stop here: their updates are dropped.
+Banned users stop here: their updates are dropped. `first_contact` (workflow data) is True only
+for the update that registered the user: a deep link counts then and never again.
 """
 
 from __future__ import annotations
@@ -83,11 +84,14 @@ class UserMiddleware(BaseMiddleware):
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
         info = self.cache.get(tg_user.id)
+        first_contact = False
         if info is None or not _same_profile(info, tg_user):
-            info = await registration.ensure_user(_profile(tg_user), owners=self.owners)
+            contact = await registration.ensure_contact(_profile(tg_user), owners=self.owners)
+            info, first_contact = contact.user, contact.first_contact
             self.cache.put(info)
         if info.is_banned:
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})
             return None
         data["user"] = info
+        data["first_contact"] = first_contact
         return await handler(event, data)

@@ -11,8 +11,8 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from models.users import Role, User, UserStatus
-from services import audit
-from services.errors import InvalidInput, NotFound, PermissionDenied
+from services import audit, vocabulary
+from services.errors import InvalidInput, NoChange, NotFound, PermissionDenied
 from services.numbers import TELEGRAM_ID, looks_numeric, parse_int
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
@@ -145,7 +145,7 @@ async def count_by_role() -> dict[Role, int]:
 
 async def set_language(telegram_id: int, language: str) -> UserInfo:
     if language not in SUPPORTED_LANGUAGES:
-        raise InvalidInput("error.language_unsupported", language=language)
+        raise InvalidInput("error.language_unsupported", language=language[:32])
     row = await User.get(telegram_id=telegram_id)
     row.language = language
     await row.save(update_fields=["language", "updated_at"])
@@ -153,18 +153,23 @@ async def set_language(telegram_id: int, language: str) -> UserInfo:
 
 
 async def set_role(actor: UserInfo, query: str, role_name: str) -> UserInfo:
-    """Owner-only: change a user's role (never to or from `owner`: owners come from OWNER_IDS)."""
+    """Owner-only: change a user's role (never to or from `owner`: owners come from OWNER_IDS).
+
+    `role_name` is any word the bot prints for a role, in any shipped language ("visitor",
+    "suscriptor", "гость"), or its stored name ("public"): `vocabulary.parse_role`. Setting
+    the role a user already has raises NoChange (nothing recorded)."""
     if actor.role is not Role.OWNER:
         raise PermissionDenied("error.owner_only")
-    try:
-        role = Role(role_name.strip().lower())
-    except ValueError:
-        raise InvalidInput("error.role_unknown", role=role_name) from None
-    if role not in ASSIGNABLE_ROLES:
-        raise InvalidInput("error.role_unknown", role=role_name)
+    role = vocabulary.parse_role(role_name)
+    if role is None or role not in ASSIGNABLE_ROLES:
+        raise InvalidInput("error.role_unknown", role=role_name[:32])
     target = await find(query)
     if target.role is Role.OWNER:
         raise PermissionDenied("error.role_owner_fixed")
+    if target.role is role:
+        raise NoChange(
+            "admin.role_unchanged", name=target.display_name, role=vocabulary.role(role)
+        )
     async with in_transaction():
         await User.filter(id=target.id).update(role=role)
         await audit.record(
@@ -178,12 +183,17 @@ async def set_role(actor: UserInfo, query: str, role_name: str) -> UserInfo:
 
 
 async def set_banned(actor: UserInfo, query: str, *, banned: bool) -> UserInfo:
-    """Admins ban/unban users below their own role; a banned user's updates are ignored."""
+    """Admins ban/unban users below their own role; a banned user's updates are ignored.
+    Banning a banned user or unbanning one who is not banned raises NoChange."""
     target = await find(query)
     if target.telegram_id == actor.telegram_id or not actor.role.at_least(Role.ADMIN):
         raise PermissionDenied("error.cannot_ban")
     if target.role.at_least(actor.role):
         raise PermissionDenied("error.cannot_ban")
+    if banned and target.is_banned:
+        raise NoChange("admin.already_banned", name=target.display_name)
+    if not banned and not target.is_banned:
+        raise NoChange("admin.not_banned", name=target.display_name)
     status = UserStatus.BANNED if banned else UserStatus.ACTIVE
     async with in_transaction():
         await User.filter(id=target.id).update(status=status)
@@ -202,10 +212,12 @@ async def mark_blocked_bot(telegram_id: int) -> None:
     )
 
 
-async def staff() -> list[tuple[int, Role]]:
-    """(telegram id, role) of every admin and owner, for their command menus."""
-    rows = await User.filter(role__in=[Role.ADMIN, Role.OWNER]).only("telegram_id", "role")
-    return [(row.telegram_id, Role(row.role)) for row in rows]
+async def staff() -> list[tuple[int, Role, str | None]]:
+    """(telegram id, role, saved language) of every admin and owner, for their command menus."""
+    rows = await User.filter(role__in=[Role.ADMIN, Role.OWNER]).only(
+        "telegram_id", "role", "language"
+    )
+    return [(row.telegram_id, Role(row.role), row.language) for row in rows]
 
 
 async def seed(telegram_id: int, first_name: str, username: str | None, role: Role) -> UserInfo:

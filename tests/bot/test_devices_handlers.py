@@ -229,13 +229,13 @@ async def test_positions_show_pnl_and_close_on_request(h: Harness) -> None:
         open_price=D("1.07592"), profit=D("-124.5"), comment="manual", orphan=True,
     )  # fmt: skip
     (text,) = await h.send(SUB, "/positions")
-    assert "<b>Main MT5</b> · Balance 10,000.00 USD · equity 9,875.50 · drawdown 1.24%" in text
-    assert "#555 EURUSD.r sell 0.53 @ 1.07592 · P&amp;L <b>-124.50</b> · not opened by" in text
+    assert "<b>Main MT5</b> · Balance $10,000.00 · equity $9,875.50 · drawdown 1.24%" in text
+    assert "#555 EURUSD.r SELL 0.53 @ 1.07592 · P&amp;L <b>-124.50</b> · not opened by" in text
     assert "<b>Spare</b> · No account report yet.\nNo open positions." in text
     close = PosCB(action="close", device_id=dev.device_id, ticket=555).pack()
     assert h.last_markup() == [("✖️ Close #555 EURUSD.r", close)]
     asked = await h.press(SUB, close)
-    assert "Close position #555 (EURUSD.r sell 0.53 lots, P&amp;L -124.50)" in asked[-1]
+    assert "Close position #555 (EURUSD.r SELL 0.53 lots, P&amp;L -124.50)" in asked[-1]
     assert await Command.all().count() == 0  # asked, not done
     yes = PosCB(action="close_yes", device_id=dev.device_id, ticket=555).pack()
     done = await h.press(SUB, yes)
