@@ -18,7 +18,7 @@ the error router.
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType, ContentType
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import SendMessage
@@ -54,7 +54,12 @@ async def cancel(message: Message, state: FSMContext) -> SendMessage:
 
 
 @router.message(F.text.startswith("/"))
-async def unknown_command(message: Message) -> None:
+async def unknown_command(message: Message, bot: Bot) -> None:
+    mention = (message.text or "").split(maxsplit=1)[0].partition("@")[2]
+    if mention and message.chat.type != ChatType.PRIVATE:
+        me = await bot.me()
+        if mention.casefold() != (me.username or "").casefold():
+            return  # /start@otherbot in a group: another bot's command, not ours to answer
     await message.answer(_("common.unknown_command"))
 
 
