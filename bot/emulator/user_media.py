@@ -60,10 +60,12 @@ def _attachment(emu: Emulator, kind: str, chat: ChatRec) -> dict[str, Any]:  # n
     if kind == "contact":
         return {"phone_number": "+441234567890", "first_name": "Ann"}
     if kind == "poll":
-        return {"id": emu.new_id("poll"), "question": "Buy or sell?",
-                "options": [{"text": "Buy", "voter_count": 0}, {"text": "Sell", "voter_count": 0}],
+        options = [{"persistent_id": str(i), "text": t, "voter_count": 0}
+                   for i, t in enumerate(("Buy", "Sell"))]  # fmt: skip
+        return {"id": emu.new_id("poll"), "question": "Buy or sell?", "options": options,
                 "total_voter_count": 0, "is_closed": False, "is_anonymous": True,
-                "type": "regular", "allows_multiple_answers": False}  # fmt: skip
+                "type": "regular", "allows_multiple_answers": False,
+                "allows_revoting": False, "members_only": False}  # fmt: skip
     if kind == "dice":
         return {"emoji": "🎲", "value": 4}
     if kind == "story":
