@@ -24,7 +24,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", Role.PUBLIC, __("cmd.start")),
     CommandSpec("menu", Role.PUBLIC, __("cmd.menu")),
     CommandSpec("help", Role.PUBLIC, __("cmd.help")),
-    CommandSpec("language", Role.PUBLIC, __("cmd.language")),
+    CommandSpec("language", Role.PUBLIC, __("cmd.language"), "[en | es | ru]"),
     CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from aiogram.filters.callback_data import CallbackData
@@ -14,7 +14,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from handlers.render import Html, fmt
 from services import vocabulary
 from services.copy_sizing import Limits
-from services.formatting import Money, Number, Percent, Signed
+from services.formatting import Money, Number, Percent, Relative, Signed
 from services.numbers import TicketField
 from services.terminal_settings import FIELDS
 from services.terminals import AccountView, PositionView, TerminalView
@@ -73,10 +73,14 @@ def account_line(account: AccountView | None) -> Html:
     )  # fmt: skip
 
 
-def seen(view: TerminalView) -> Html:
+def seen(view: TerminalView, now: datetime | None = None) -> Html:
+    """Online, or when it was last seen and how long ago ("12 May, 14:00 UTC, 3 hours ago")."""
     if view.online:
         return Html("🟢 " + _("devices.online"))
-    return fmt("⚪ {when}", when=when(view.last_seen_at))
+    if view.last_seen_at is None:
+        return fmt("⚪ {when}", when=when(None))
+    ago = Relative(view.last_seen_at, now or datetime.now(UTC))
+    return fmt("⚪ {when} ({ago})", when=view.last_seen_at, ago=ago)
 
 
 def profit(value: Decimal) -> Signed:

@@ -79,7 +79,7 @@ async def _terminal() -> Device:
 LOCALES = {
     "es": {
         "account": f"Saldo 12.345,60{NBSP}US$ · equity 9.875,50{NBSP}US$ · drawdown 1,24{NBSP}%",
-        "seen": "12 may 2017, 14:00 UTC",
+        "seen": "12 may 2017, 14:00 UTC (hace ",  # and how long ago
         "position": "#555 EURUSD VENTA 0,53 @ 1,07592 · resultado <b>-1.124,50</b>",
         "risk": f"<b>2{NBSP}%</b>",
         "mode": "Modo: aprobación",
@@ -88,7 +88,7 @@ LOCALES = {
         "account": (
             f"Баланс 12{NBSP}345,60{NBSP}$ · эквити 9{NBSP}875,50{NBSP}$ · просадка 1,24{NBSP}%"
         ),
-        "seen": "12 мая 2017\u202fг., 14:00 UTC",
+        "seen": "12 мая 2017\u202fг., 14:00 UTC (",
         "position": f"#555 EURUSD ПРОДАЖА 0,53 @ 1,07592 · результат <b>-1{NBSP}124,50</b>",
         "risk": f"<b>2{NBSP}%</b>",
         "mode": "Режим: одобрение",
@@ -103,6 +103,7 @@ async def test_devices_positions_and_risk_settings(chat: Chat, lang: str) -> Non
     dev = await _terminal()
     listing = await chat.say(SUB, "/devices")
     assert want["account"] in listing and want["seen"] in listing
+    assert lang != "ru" or re.search(r"\(\d+ (год|года|лет) назад\)", listing), listing
     card = await chat.press(SUB, DevCB(action="open", device_id=dev.device_id).pack())
     assert want["mode"] in card
     positions = await chat.say(SUB, "/positions")
