@@ -103,19 +103,22 @@ async def route(message: Message, command: CommandObject, user: UserInfo, bot: B
     if len(parts) != 2:
         await message.answer(_("strategy.route_usage"))
         return
+    target = parts[1]
+    ref = parse_int(target, CHAT_ID) if looks_numeric(target) else target  # before any query
     symbol = await strategy_service.routable_symbol(parts[0])  # a symbol with a live feed
-    chat = await _postable_chat(bot, parts[1])
+    chat = await _postable_chat(bot, ref, target)
     title = chat.title or chat.username or str(chat.id)
     added = await strategy_service.add_route(user.telegram_id, symbol, chat.id, title)
     key = _("strategy.route_added") if added.created else _("strategy.route_exists")
     await message.answer(fmt(key, symbol=symbol, chat=added.route.title))
 
 
-async def _postable_chat(bot: Bot, target: str) -> ChatFullInfo:
-    """The channel or group `target` names, when the bot may post there (a channel: as an
-    admin allowed to post; a group: as a member allowed to write); InvalidInput otherwise."""
+async def _postable_chat(bot: Bot, ref: int | str, target: str) -> ChatFullInfo:
+    """The channel or group `ref` (an id or @username, typed as `target`), when the bot may
+    post there (a channel: as an admin allowed to post; a group: as a member allowed to
+    write); InvalidInput otherwise."""
     try:
-        chat = await bot.get_chat(parse_int(target, CHAT_ID) if looks_numeric(target) else target)
+        chat = await bot.get_chat(ref)
         me = await bot.get_chat_member(chat.id, bot.id)
     except TelegramAPIError:
         raise InvalidInput("error.route_unknown_chat", chat=target) from None

@@ -80,7 +80,7 @@ async def test_every_value_is_checked_and_back_returns_a_step(
         assert reply.endswith("EURUSD BUY, last price 1.07657: the entry price (a limit order)?")
     far = (D(100000) - D(LAST)) / D(LAST) * 100
     assert (
-        f"Entry 100000 is {far.quantize(D(1))} % from the last price {LAST} of EURUSD "
+        f"Entry 100000 is {far.quantize(D(1)):,} % from the last price {LAST} of EURUSD "
         "(at most 5 % is allowed)." in text(await say(tg, OWNER, "100000"))
     )
     assert "Entry 1.2 is 11.47 % from the last price" in text(await say(tg, OWNER, "1.2"))
