@@ -343,13 +343,14 @@ class AppRunner:
             self._ui_idle = False
             if pending is None:
                 try:
-                    staff = dict(await users_service.staff())
+                    staff = {tid: (role, lang) for tid, role, lang in await users_service.staff()}
                 except Exception as exc:
                     log.warning(
                         "bot UI set-up: staff unknown; will retry", extra={"error": str(exc)}
                     )
                     continue
-                staff.update(dict.fromkeys(self.settings.owners, Role.OWNER))  # even before /start
+                for owner in self.settings.owners:  # even before their first /start
+                    staff[owner] = (Role.OWNER, staff.get(owner, (Role.OWNER, None))[1])
                 pending = UiPending(description=_description(self.i18n), chats=staff)
             pending = await configure_ui(self.bot, self.i18n, pending)
             if pending.done:

@@ -26,4 +26,5 @@ class UpdateData(AppDeps, total=False):
     """Added per update by middlewares."""
 
     user: UserInfo
+    first_contact: bool  # this update registered the user (middlewares/users.py)
     correlation_id: str

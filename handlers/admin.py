@@ -7,11 +7,12 @@ here the own process's cache is invalidated at once and the user's command menu 
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from handlers.commands import cmd
 from handlers.keyboards import AdminCB, admin_keyboard, user_actions_keyboard
 from handlers.menus import refresh_user_menu
 from handlers.render import Html, as_plain_text, fmt, role_name, user_card
@@ -27,12 +28,12 @@ ADMIN = {"role": Role.ADMIN}
 OWNER = {"role": Role.OWNER}
 
 
-@router.message(Command("admin"), flags=ADMIN)
+@router.message(cmd("admin"), flags=ADMIN)
 async def admin_menu(message: Message) -> None:
     await message.answer(_("admin.title"), reply_markup=admin_keyboard())
 
 
-@router.message(Command("users"), flags=ADMIN)
+@router.message(cmd("users"), flags=ADMIN)
 async def find_users(message: Message, command: CommandObject) -> None:
     query = (command.args or "").strip()
     if query and (query.startswith("@") or looks_numeric(query)):  # find() checks the id
@@ -61,7 +62,7 @@ async def _users_list(query: str) -> str:
     return "\n".join(lines)
 
 
-@router.message(Command("role"), flags=OWNER)
+@router.message(cmd("role"), flags=OWNER)
 async def set_role(
     message: Message,
     command: CommandObject,
@@ -76,7 +77,7 @@ async def set_role(
         return
     updated = await access.set_role(user, parts[0], parts[1])
     user_cache.invalidate(updated.telegram_id)
-    await refresh_user_menu(bot, i18n, updated.telegram_id, updated.role)
+    await refresh_user_menu(bot, i18n, updated.telegram_id, updated.role, updated.language)
     await message.answer(
         fmt(_("admin.role_done"), name=updated.display_name, role=role_name(updated.role))
     )
@@ -87,7 +88,7 @@ def _menu_role(target: UserInfo) -> Role:
     return Role.PUBLIC if target.is_banned else target.role
 
 
-@router.message(Command("ban", "unban"), flags=ADMIN)
+@router.message(cmd("ban", "unban"), flags=ADMIN)
 async def ban(
     message: Message,
     command: CommandObject,
@@ -97,13 +98,13 @@ async def ban(
     i18n: I18n,
 ) -> None:
     query = (command.args or "").strip()
-    banned = command.command == "ban"
+    banned = command.command.casefold() == "ban"  # /BAN is /ban
     if not query:
         await message.answer(_("admin.ban_usage") if banned else _("admin.unban_usage"))
         return
     updated = await access.set_banned(user, query, banned=banned)
     user_cache.invalidate(updated.telegram_id)
-    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated))
+    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated), updated.language)
     text = _("admin.banned") if banned else _("admin.unbanned")
     await message.answer(fmt(text, name=updated.display_name))
 
@@ -120,7 +121,7 @@ async def ban_button(
     banned = callback_data.action == "ban"
     updated = await access.set_banned(user, str(callback_data.user_id), banned=banned)
     user_cache.invalidate(updated.telegram_id)
-    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated))
+    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated), updated.language)
     text = _("admin.banned") if banned else _("admin.unbanned")
     await query.answer(as_plain_text(fmt(text, name=updated.display_name)))  # a toast: no HTML
     if isinstance(query.message, Message):

@@ -1,9 +1,12 @@
-"""The one table of bot commands: what /help lists and what each client's menu shows."""
+"""The one table of bot commands: what /help lists and what each client's menu shows; and the
+one way handlers match a command (`cmd`): case-insensitive, so /START and /Help work as
+Telegram clients and people type them (a mention of another bot still does not match)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aiogram.filters import Command, CommandStart
 from aiogram.utils.i18n import lazy_gettext as __
 
 from models.users import Role
@@ -21,7 +24,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("start", Role.PUBLIC, __("cmd.start")),
     CommandSpec("menu", Role.PUBLIC, __("cmd.menu")),
     CommandSpec("help", Role.PUBLIC, __("cmd.help")),
-    CommandSpec("language", Role.PUBLIC, __("cmd.language")),
+    CommandSpec("language", Role.PUBLIC, __("cmd.language"), "[en | es | ru]"),
     CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
@@ -37,10 +40,20 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("ban", Role.ADMIN, __("cmd.ban"), "<id | @username>"),
     CommandSpec("unban", Role.ADMIN, __("cmd.unban"), "<id | @username>"),
     CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
-    CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <public|subscriber|admin>"),
+    CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <visitor|subscriber|admin>"),
 )
 
 
 def visible_commands(role: Role) -> list[CommandSpec]:
     """Commands a user with `role` may run, in table order."""
     return [c for c in COMMANDS if role.at_least(c.role)]
+
+
+def cmd(*names: str) -> Command:
+    """The filter for commands `names`, whatever their case (/Help, /BAN)."""
+    return Command(*names, ignore_case=True)
+
+
+def start_cmd() -> CommandStart:
+    """/start (with or without a deep-link payload), whatever its case."""
+    return CommandStart(ignore_case=True)

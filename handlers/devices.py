@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
@@ -20,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.settings import Settings
+from handlers.commands import cmd
 from handlers.render import fmt
 from handlers.terminal_views import (
     LABELS,
@@ -57,7 +57,7 @@ async def _edit(query: CallbackQuery, text: str, markup: object = None) -> None:
         await query.message.edit_text(text, reply_markup=markup)  # type: ignore[arg-type]
 
 
-@router.message(Command("devices"), flags=SUBSCRIBER)
+@router.message(cmd("devices"), flags=SUBSCRIBER)
 async def devices_list(message: Message, user: UserInfo, state: FSMContext) -> None:
     await state.clear()
     views = await terminals.terminals(user)

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from models.users import Role
+from services.callbacks import UpgradeCB
 from services.numbers import UserIdOrZeroField
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "ru": "Русский"}
@@ -57,7 +58,9 @@ def _menu_keyboard(role: Role, locale: str) -> InlineKeyboardMarkup:
     kb.button(text=_("menu.language"), callback_data=MenuCB(item="language"))
     if role.at_least(Role.ADMIN):
         kb.button(text=_("menu.admin"), callback_data=MenuCB(item="admin"))
-    kb.adjust(2)
+    if not role.at_least(Role.SUBSCRIBER):  # how a visitor gets real-time signals
+        kb.button(text=_("signal.btn_upgrade"), callback_data=UpgradeCB(source="menu"))
+    kb.adjust(2, 1)
     return kb.as_markup()
 
 

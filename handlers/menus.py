@@ -1,5 +1,14 @@
-"""The client-side command menus (per language; per chat for subscribers, admins and owners),
-the menu button and the description: the bot's non-essential UI."""
+"""The client-side command menus, the menu button and the description: the bot's non-essential UI.
+
+Telegram picks a private chat's menu by scope, most specific first: (this chat, the app's
+language), (this chat), ..., (default, the app's language), (default). So:
+- the default scope carries the visitor's menu in every shipped language (English without a
+  language code: the fallback);
+- a chat whose user saved a language (/language) gets ONE menu without a language code, in the
+  saved language, and its per-language chat menus are deleted: the saved language then wins
+  whatever language the Telegram app runs in;
+- subscribers, admins and owners without a saved language get per-language menus of their role.
+"""
 
 from __future__ import annotations
 
@@ -31,14 +40,26 @@ def commands_for(role: Role, i18n: I18n, locale: str) -> list[BotCommand]:
         ]
 
 
-async def set_menu(bot: Bot, i18n: I18n, role: Role, chat_id: int | None = None) -> None:
-    """Default scope for `chat_id=None`; a per-chat scope otherwise. English is the fallback."""
+def _code(locale: str) -> str | None:
+    return None if locale == "en" else locale
+
+
+async def set_menu(
+    bot: Bot, i18n: I18n, role: Role, chat_id: int | None = None, language: str | None = None
+) -> None:
+    """Default scope for `chat_id=None`; a per-chat scope otherwise. With a saved `language`
+    (chats only) that language's menu for every app language; else one per shipped language,
+    English the fallback."""
     scope = BotCommandScopeChat(chat_id=chat_id) if chat_id else BotCommandScopeDefault()
+    if chat_id and language in MENU_LANGUAGES:
+        await bot.set_my_commands(commands_for(role, i18n, language), scope=scope)
+        for locale in MENU_LANGUAGES:
+            if _code(locale) is not None:
+                await bot.delete_my_commands(scope=scope, language_code=_code(locale))
+        return
     for locale in MENU_LANGUAGES:
         await bot.set_my_commands(
-            commands_for(role, i18n, locale),
-            scope=scope,
-            language_code=None if locale == "en" else locale,
+            commands_for(role, i18n, locale), scope=scope, language_code=_code(locale)
         )
 
 
@@ -49,7 +70,8 @@ class UiPending:
     default_menu: bool = True
     menu_button: bool = True
     description: str | None = None  # the text still to set
-    chats: dict[int, Role] = field(default_factory=dict)  # per-chat menus still to set
+    # per-chat menus still to set: the chat's role and saved language
+    chats: dict[int, tuple[Role, str | None]] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
@@ -72,9 +94,12 @@ async def configure_ui(bot: Bot, i18n: I18n, pending: UiPending) -> UiPending:
         "description", bot.set_my_description(pending.description)
     ):
         left.description = pending.description
-    for chat_id, role in pending.chats.items():
-        if not await _attempt(f"menu of chat {chat_id}", set_menu(bot, i18n, role, chat_id)):
-            left.chats[chat_id] = role
+    for chat_id, (role, language) in pending.chats.items():
+        done = await _attempt(
+            f"menu of chat {chat_id}", set_menu(bot, i18n, role, chat_id, language)
+        )
+        if not done:
+            left.chats[chat_id] = (role, language)
     return left
 
 
@@ -87,21 +112,22 @@ async def _attempt(what: str, call: Awaitable[object]) -> bool:
     return True
 
 
-async def refresh_user_menu(bot: Bot, i18n: I18n, telegram_id: int, role: Role) -> None:
-    """After a role change: subscribers and staff get their own menu; the public (and the
-    banned: call with `Role.PUBLIC`) fall back to the default one.
+async def refresh_user_menu(
+    bot: Bot, i18n: I18n, telegram_id: int, role: Role, language: str | None = None
+) -> None:
+    """After a role or language change: a user with a saved language gets their role's menu in
+    it; subscribers and staff get their role's menus; the rest (the banned: call with
+    `Role.PUBLIC`) fall back to the default one.
 
-    Non-essential: a failure is logged, never raised (the role change itself is done).
+    Non-essential: a failure is logged, never raised (the change itself is done).
     """
     try:
-        if role.at_least(Role.SUBSCRIBER):
-            await set_menu(bot, i18n, role, chat_id=telegram_id)
+        if role.at_least(Role.SUBSCRIBER) or language in MENU_LANGUAGES:
+            await set_menu(bot, i18n, role, chat_id=telegram_id, language=language)
             return
         scope = BotCommandScopeChat(chat_id=telegram_id)
         for locale in MENU_LANGUAGES:
-            await bot.delete_my_commands(
-                scope=scope, language_code=None if locale == "en" else locale
-            )
+            await bot.delete_my_commands(scope=scope, language_code=_code(locale))
     except Exception as exc:
         log.warning(
             "could not refresh a command menu", extra={"user_id": telegram_id, "error": str(exc)}

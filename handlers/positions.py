@@ -7,15 +7,15 @@ checks on the server that the terminal is the user's own and the position is ope
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from handlers.commands import cmd
 from handlers.render import as_plain_text, fmt
-from handlers.terminal_views import PosCB, account_line, plain, position_line
+from handlers.terminal_views import PosCB, account_line, plain, position_line, profit
 from models.users import Role
-from services import terminals
+from services import terminals, vocabulary
 from services.users import UserInfo
 
 router = Router(name=__name__)
@@ -49,7 +49,7 @@ async def _overview(user: UserInfo) -> tuple[str, InlineKeyboardMarkup | None]:
     return "\n\n".join(blocks), kb.as_markup() if buttons else None
 
 
-@router.message(Command("positions"), flags=SUBSCRIBER)
+@router.message(cmd("positions"), flags=SUBSCRIBER)
 async def positions(message: Message, user: UserInfo) -> None:
     text, markup = await _overview(user)
     await message.answer(text, reply_markup=markup)
@@ -70,8 +70,8 @@ async def ask_close(query: CallbackQuery, callback_data: PosCB, user: UserInfo) 
     kb.button(text=_("positions.btn_confirm"), callback_data=PosCB(action="close_yes", **args))
     kb.button(text=_("positions.btn_keep"), callback_data=PosCB(action="keep", **args))
     text = fmt(
-        _("positions.confirm"), ticket=p.ticket, symbol=p.symbol, side=p.side,
-        volume=plain(p.volume), name=view.name, profit=f"{p.profit:+,.2f}",
+        _("positions.confirm"), ticket=p.ticket, symbol=p.symbol, side=vocabulary.side(p.side),
+        volume=plain(p.volume), name=view.name, profit=profit(p.profit),
     )  # fmt: skip
     await query.answer()
     if isinstance(query.message, Message):

@@ -15,13 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.settings import Settings
+from handlers.commands import cmd
 from handlers.post_dialog import (
     STEPS,
     PostCB,
@@ -38,6 +39,7 @@ from handlers.render import as_plain_text, fmt
 from models.users import Role
 from services import manual_checks as checks
 from services import manual_signals as manual
+from services import vocabulary
 from services.errors import UserFacingError
 from services.manual_checks import Market, Note
 from services.numbers import parse_int
@@ -97,7 +99,7 @@ async def _answer(
 
 
 # -- the steps ----------------------------------------------------------------------------------
-@router.message(Command("post"), flags=ADMIN)
+@router.message(cmd("post"), flags=ADMIN)
 async def start(message: Message, state: FSMContext) -> None:
     await state.clear()
     await state.set_state(PostSignal.symbol)
@@ -136,11 +138,11 @@ async def got_side(
 async def side_by_text(
     message: Message, state: FSMContext, settings: Settings, user: UserInfo
 ) -> None:
-    text = (message.text or "").strip().lower()
-    if text not in ("buy", "sell"):
+    side = vocabulary.parse_side(message.text or "")  # buy/sell, compra/venta, покупка/продажа
+    if side is None:
         await message.answer(_("post.side_invalid"), reply_markup=keyboard(PostSignal.side))
         return
-    await _answer(message, state, settings, user, _side_check(text))
+    await _answer(message, state, settings, user, _side_check(side))
 
 
 @router.message(PostSignal.entry, ANSWER, flags=ADMIN)
@@ -225,7 +227,7 @@ async def back_button(
         await _back(query.message, state, settings, user)
 
 
-@router.message(StateFilter(PostSignal), Command("back"), flags=ADMIN)
+@router.message(StateFilter(PostSignal), cmd("back"), flags=ADMIN)
 async def back_command(
     message: Message, state: FSMContext, settings: Settings, user: UserInfo
 ) -> None:

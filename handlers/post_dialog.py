@@ -15,11 +15,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.settings import Settings
-from handlers.render import Html, fmt
+from handlers.render import Html, fmt, locale
 from models.signals import SignalStatus
 from services import app_settings, signals
 from services import manual_checks as checks
 from services.errors import UserFacingError
+from services.formatting import Duration
 from services.manual_checks import Market, Note
 from services.signal_views import SignalView, full_text
 from services.users import UserInfo
@@ -87,7 +88,7 @@ def _about(data: dict[str, Any], m: Market) -> dict[str, object]:
     """What the question is about: symbol, side and the levels given so far, as shown."""
     side = data.get("side")
     values: dict[str, object] = {"symbol": m.symbol, "last": m.price(m.quote.close)}
-    values["time"] = f"{m.quote.bar_time:%d %b %H:%M}"
+    values["time"] = m.quote.bar_time
     if side:
         values["side"] = Html(_("signal.side_buy") if side == "buy" else _("signal.side_sell"))
     for key in ("entry", "stop"):
@@ -109,12 +110,13 @@ async def question(step: State, data: dict[str, Any], m: Market, user: UserInfo)
         auto = checks.check_take_profit(m, data["side"], entry, stop, None).value
         return fmt(_("post.q_take_profit"), auto=m.price(auto), **about)
     if step is PostSignal.expiry:
-        return fmt(_("post.q_expiry"), default=ORDER_EXPIRY_HOURS, **about)
+        default = Duration(timedelta(hours=ORDER_EXPIRY_HOURS), "hour")
+        return fmt(_("post.q_expiry"), default=default, **about)
     if step is PostSignal.note:
         return fmt(_("post.q_note"), **about)
     draft = checks.validate(m, request_of(data))
     visibility = await app_settings.visibility()
-    card = Html(full_text(_preview(draft), user.language, visibility))  # escaped by signal_views
+    card = Html(full_text(_preview(draft), locale(), visibility))  # escaped by signal_views
     return fmt(_("post.preview"), card=card)
 
 

@@ -6,6 +6,11 @@ Telegram refuse the whole message ("can't parse entities"). `fmt` is the one pla
 it: every `.format` of a reply in handlers/ goes through it. Translations and fragments already
 rendered by `fmt` are `Html` (`Html(_("id"))`: translators write the markup) and are inserted
 as they are.
+
+Every other value is shown for the reader's locale first (`services.formatting.show`): pass a
+`Decimal`, a `datetime`, a `Price`, a `Money`, a `Term` or a `Plural` and `fmt` writes it the
+way a Spanish or Russian reader expects ("1.234,50", "12 мая, 14:00 UTC"); never pre-format
+numbers or dates with f-strings or `strftime`.
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from __future__ import annotations
 from html import escape
 from html.parser import HTMLParser
 
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from handlers.commands import visible_commands
 from models.users import Role
+from services import vocabulary
+from services.formatting import Plural, Term, render_plural, show
 from services.users import UserInfo
 
 
@@ -26,12 +34,35 @@ class Html(str):
     __slots__ = ()
 
 
+def locale() -> str:
+    """The locale of the update being handled (the i18n middleware set it); English outside."""
+    i18n = I18n.get_current(no_error=True)
+    return i18n.current_locale if i18n is not None else "en"
+
+
+def _safe(value: object, code: str) -> Html:
+    """`value` shown for locale `code` as Telegram HTML: translations (`Html`, `Term`,
+    `Plural`) as they are, everything else escaped."""
+    if isinstance(value, Html):
+        return value
+    if isinstance(value, Term | Plural):
+        return Html(show(value, code))
+    return Html(escape(show(value, code), quote=False))
+
+
 def fmt(template: str, /, **values: object) -> Html:
-    """`template.format(**values)` with every value HTML-escaped unless it is `Html`."""
-    safe = {
-        k: v if isinstance(v, Html) else escape(str(v), quote=False) for k, v in values.items()
-    }
-    return Html(template.format(**safe))
+    """`template.format(**values)`: every value shown for the current locale (`show`) and
+    HTML-escaped, unless it is a translation (`Html`, `Term`, `Plural`)."""
+    code = locale()
+    return Html(template.format(**{k: _safe(v, code) for k, v in values.items()}))
+
+
+def plural(key: str, n: int, /, **values: object) -> Html:
+    """The plural form of message `key` for `n` in the current locale ({n} and `values`
+    filled in like `fmt`)."""
+    code = locale()
+    safe = tuple((k, _safe(v, code)) for k, v in values.items())
+    return Html(render_plural(code, Plural(key, n, safe)))
 
 
 class _TextOnly(HTMLParser):
@@ -56,7 +87,7 @@ def as_plain_text(html_text: str) -> str:
 
 
 def role_name(role: Role) -> Html:
-    return Html(_(f"role.{role.value}"))
+    return Html(show(vocabulary.role(role), locale()))
 
 
 def help_text(role: Role) -> Html:
@@ -74,8 +105,8 @@ def user_card(info: UserInfo) -> Html:
         name=info.display_name,
         id=info.telegram_id,
         role=role_name(info.role),
-        status=Html(_(f"status.{info.status.value}")),
+        status=vocabulary.user_status(info.status),
         language=info.language or "—",
-        since=info.created_at.strftime("%Y-%m-%d"),
+        since=info.created_at.date(),
         code=info.referral_code,
     )

@@ -7,17 +7,20 @@ disclaimer and its acceptance (consent is still recorded, and the answer says wh
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from handlers.render import Html, as_plain_text, fmt
+from handlers.commands import cmd
+from handlers.render import Html, as_plain_text, fmt, locale, plural
 from models.signals import Decision, SignalStatus
-from services import app_settings, approvals, consent, entitlements, signals
+from services import app_settings, approvals, consent, entitlements, signals, vocabulary
 from services.callbacks import ConsentCB, SignalCB, UpgradeCB
 from services.consent import ConsentOutcome, DisclaimerOutdated
+from services.formatting import Signed
 from services.ops_alerts import OpsAlerts
 from services.signal_views import SignalView, full_text, status_line
 from services.users import UserInfo
@@ -118,13 +121,13 @@ def _not_approved(outcome: ConsentOutcome) -> Html:
 async def details(query: CallbackQuery, callback_data: SignalCB, user: UserInfo) -> None:
     found = await approvals.details(user, callback_data.signal_id)  # refused once demoted
     view, mine, counts = found.signal, found.mine, found.counts
-    text = full_text(view, user.language, await app_settings.visibility())
+    text = full_text(view, locale(), await app_settings.visibility())
     extra = fmt(
         _("signal.details_extra"),
-        published=view.published_at.strftime("%d %b %H:%M UTC"),
+        published=view.published_at,
         approved=counts[Decision.APPROVED],
         rejected=counts[Decision.REJECTED],
-        mine=Html(_(f"signal.decision_{mine.value}")) if mine else Html(_("signal.decision_none")),
+        mine=vocabulary.decision(mine),
     )
     await query.answer()
     if isinstance(query.message, Message):
@@ -146,7 +149,7 @@ def _line(view: SignalView, locale: str | None) -> str:
     )  # fmt: skip
 
 
-@router.message(Command("signals"))
+@router.message(cmd("signals"))
 async def active(message: Message, user: UserInfo) -> None:
     if not entitlements.can_trade_signals(user):
         await message.answer(_("signal.upgrade_info"))
@@ -155,11 +158,11 @@ async def active(message: Message, user: UserInfo) -> None:
     if not views:
         await message.answer(_("signal.none_active"))
         return
-    lines = [_("signal.active_title"), ""] + [_line(v, user.language) for v in views]
+    lines = [_("signal.active_title"), ""] + [_line(v, locale()) for v in views]
     await message.answer("\n".join(lines))
 
 
-@router.message(Command("history"))
+@router.message(cmd("history"))
 async def history(message: Message, user: UserInfo) -> None:
     views = await signals.history(limit=15)
     if not views:
@@ -167,6 +170,6 @@ async def history(message: Message, user: UserInfo) -> None:
         return
     closed = [v.result_r for v in views if v.result_r is not None]
     total = sum(closed) if closed else 0
-    lines = [fmt(_("signal.history_title"), n=len(closed), total=f"{total:+.2f}"), ""]
-    lines += [_line(v, user.language) for v in views]
+    lines = [plural("signal.history_title", len(closed), total=Signed(Decimal(total))), ""]
+    lines += [_line(v, locale()) for v in views]
     await message.answer("\n".join(lines))

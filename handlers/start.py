@@ -11,44 +11,75 @@ that interpolates user data (/start greets by name) is awaited, so its failure i
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import CommandObject
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers.commands import cmd, start_cmd
 from handlers.keyboards import MenuCB, admin_keyboard, language_keyboard, menu_keyboard
-from handlers.render import fmt, help_text, role_name
+from handlers.render import Html, fmt, help_text, role_name
 from middlewares.users import UserCache
 from models.users import Role
+from services import app_settings, entitlements
 from services import users as users_service
 from services.users import UserInfo
 
 router = Router(name=__name__)
 
 
-@router.message(CommandStart())
+@router.message(start_cmd())
 async def start(
-    message: Message, command: CommandObject, user: UserInfo, user_cache: UserCache
+    message: Message,
+    command: CommandObject,
+    user: UserInfo,
+    user_cache: UserCache,
+    first_contact: bool = False,
 ) -> None:
     payload = (command.args or "").strip()
     if payload.startswith("ref_"):
-        referrer = await users_service.apply_referral(user.id, payload.removeprefix("ref_"))
-        if referrer is not None:
-            user_cache.invalidate(user.telegram_id)
-            await message.answer(fmt(_("start.referred"), name=referrer.first_name or "🙂"))
-    await message.answer(
-        fmt(_("start.welcome"), name=user.first_name or "🙂", role=role_name(user.role)),
-        reply_markup=menu_keyboard(user.role),
-    )
+        await _referral(message, user, user_cache, payload.removeprefix("ref_"), first_contact)
+    await message.answer(await _welcome(user), reply_markup=menu_keyboard(user.role))
 
 
-@router.message(Command("help"))
+async def _referral(
+    message: Message, user: UserInfo, user_cache: UserCache, code: str, first_contact: bool
+) -> None:
+    """An invitation counts on the user's first contact only: sent again later (by them or
+    anyone already registered) it credits nobody and claims nothing."""
+    if not first_contact:
+        await message.answer(_("start.referral_ignored"))
+        return
+    referrer = await users_service.apply_referral(user.id, code)
+    if referrer is not None:
+        user_cache.invalidate(user.telegram_id)
+        await message.answer(fmt(_("start.referred"), name=referrer.first_name or "🙂"))
+
+
+async def _welcome(user: UserInfo) -> Html:
+    """What this user gets here: a subscriber the signals and their tools; a visitor the
+    delayed summaries and how to upgrade (they get no real-time signals until they pay)."""
+    hello = {"name": user.first_name or "🙂", "role": role_name(user.role)}
+    if entitlements.can_trade_signals(user):
+        text = fmt(_("start.welcome_subscriber"), **hello)
+        return (
+            Html(text + "\n" + _("start.staff_tools")) if user.role.at_least(Role.ADMIN) else text
+        )
+    delay = timedelta(hours=await app_settings.free_delay_hours())
+    if delay <= timedelta(0):
+        return fmt(_("start.welcome_visitor_now"), **hello)
+    return fmt(_("start.welcome_visitor"), delay=delay, **hello)
+
+
+@router.message(cmd("help"))
 async def help_(message: Message, user: UserInfo) -> SendMessage:
     return message.answer(help_text(user.role))
 
 
-@router.message(Command("menu"))
+@router.message(cmd("menu"))
 async def menu(message: Message, user: UserInfo) -> SendMessage:
     return message.answer(_("menu.title"), reply_markup=menu_keyboard(user.role))
 

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from aiogram import Bot, Router
-from aiogram.enums import ChatMemberStatus
+from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.exceptions import TelegramAPIError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, ChatFullInfo, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.settings import Settings
-from handlers.render import Html, as_plain_text, fmt
+from handlers.commands import cmd
+from handlers.render import Html, as_plain_text, fmt, plural
 from models.users import Role
-from services import app_settings, signals
+from services import app_settings, signals, vocabulary
 from services import strategy as strategy_service
+from services.errors import InvalidInput
 from services.numbers import CHAT_ID, SIGNAL_ID, looks_numeric, parse_int
 from services.ops_alerts import OpsAlerts
 from services.users import UserInfo
@@ -30,10 +32,6 @@ class StrategyCB(CallbackData, prefix="stg"):
     symbol: str
 
 
-def _when(moment: object) -> str:
-    return moment.strftime("%d %b %H:%M UTC") if moment else "—"  # type: ignore[attr-defined]
-
-
 async def _strategy_view(symbols: tuple[str, ...]) -> tuple[str, InlineKeyboardMarkup]:
     lines = [_("strategy.title"), ""]
     kb = InlineKeyboardBuilder()
@@ -42,16 +40,16 @@ async def _strategy_view(symbols: tuple[str, ...]) -> tuple[str, InlineKeyboardM
         market = (
             Html(_("strategy.market_open"))
             if st.market_open
-            else fmt(_("strategy.market_closed"), when=_when(st.next_open))
+            else fmt(_("strategy.market_closed"), when=st.next_open)
         )
         lines.append(
             fmt(
                 _("strategy.symbol_line"),
                 symbol=st.symbol,
                 state=state,
-                last=_when(st.last_bar_time),
-                bars=st.bars_seen,
-                open=st.open_signals,
+                last=st.last_bar_time or "—",
+                bars=plural("strategy.bars", st.bars_seen),
+                open=plural("strategy.open_signals", st.open_signals),
                 market=market,
             )  # fmt: skip
         )
@@ -65,7 +63,7 @@ async def _strategy_view(symbols: tuple[str, ...]) -> tuple[str, InlineKeyboardM
     return "\n".join(lines), kb.as_markup()
 
 
-@router.message(Command("strategy"), flags=ADMIN)
+@router.message(cmd("strategy"), flags=ADMIN)
 async def strategy(message: Message, settings: Settings) -> None:
     text, markup = await _strategy_view(settings.symbols)
     await message.answer(text, reply_markup=markup)
@@ -76,15 +74,18 @@ async def toggle(
     query: CallbackQuery, callback_data: StrategyCB, user: UserInfo, settings: Settings
 ) -> None:
     paused = callback_data.action == "pause"
-    await strategy_service.set_paused(user.telegram_id, callback_data.symbol, paused)
+    changed = await strategy_service.set_paused(user.telegram_id, callback_data.symbol, paused)
     text, markup = await _strategy_view(settings.symbols)
-    done = _("strategy.now_paused") if paused else _("strategy.now_resumed")
+    if changed:
+        done = _("strategy.now_paused") if paused else _("strategy.now_resumed")
+    else:  # a second tap, or another admin was quicker: nothing changed, and we say so
+        done = _("strategy.already_paused") if paused else _("strategy.already_running")
     await query.answer(as_plain_text(fmt(done, symbol=callback_data.symbol)))
     if isinstance(query.message, Message):
         await query.message.edit_text(text, reply_markup=markup)
 
 
-@router.message(Command("cancel_signal"), flags=ADMIN)
+@router.message(cmd("cancel_signal"), flags=ADMIN)
 async def cancel_signal(
     message: Message, command: CommandObject, user: UserInfo, alerts: OpsAlerts
 ) -> None:
@@ -96,7 +97,7 @@ async def cancel_signal(
     await message.answer(fmt(_("strategy.cancelled"), id=view.id, symbol=view.symbol))
 
 
-@router.message(Command("route"), flags=ADMIN)
+@router.message(cmd("route"), flags=ADMIN)
 async def route(message: Message, command: CommandObject, user: UserInfo, bot: Bot) -> None:
     parts = (command.args or "").split()
     if not parts:
@@ -105,26 +106,41 @@ async def route(message: Message, command: CommandObject, user: UserInfo, bot: B
     if len(parts) != 2:
         await message.answer(_("strategy.route_usage"))
         return
-    symbol = strategy_service.check_symbol(parts[0])
     target = parts[1]
+    ref = parse_int(target, CHAT_ID) if looks_numeric(target) else target  # before any query
+    symbol = await strategy_service.routable_symbol(parts[0])  # a symbol with a live feed
+    chat = await _postable_chat(bot, ref, target)
+    title = chat.title or chat.username or str(chat.id)
+    added = await strategy_service.add_route(user.telegram_id, symbol, chat.id, title)
+    key = _("strategy.route_added") if added.created else _("strategy.route_exists")
+    await message.answer(fmt(key, symbol=symbol, chat=added.route.title))
+
+
+async def _postable_chat(bot: Bot, ref: int | str, target: str) -> ChatFullInfo:
+    """The channel or group `ref` (an id or @username, typed as `target`), when the bot may
+    post there (a channel: as an admin allowed to post; a group: as a member allowed to
+    write); InvalidInput otherwise."""
     try:
-        chat = await bot.get_chat(parse_int(target, CHAT_ID) if looks_numeric(target) else target)
+        chat = await bot.get_chat(ref)
         me = await bot.get_chat_member(chat.id, bot.id)
     except TelegramAPIError:
-        await message.answer(fmt(_("strategy.route_unknown_chat"), chat=target))
-        return
-    if (
-        me.status not in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.CREATOR)
-        and chat.type == "channel"
+        raise InvalidInput("error.route_unknown_chat", chat=target) from None
+    if chat.type == ChatType.PRIVATE:  # a person's chat: routes are for channels and groups
+        raise InvalidInput("error.route_private_chat", chat=target)
+    if chat.type == ChatType.CHANNEL:
+        admin = me.status == ChatMemberStatus.ADMINISTRATOR and bool(
+            getattr(me, "can_post_messages", False)
+        )
+        if not (admin or me.status == ChatMemberStatus.CREATOR):
+            raise InvalidInput("error.route_not_admin", chat=target)
+    elif me.status in (ChatMemberStatus.LEFT, ChatMemberStatus.KICKED) or (
+        me.status == ChatMemberStatus.RESTRICTED and not getattr(me, "can_send_messages", False)
     ):
-        await message.answer(fmt(_("strategy.route_not_admin"), chat=target))
-        return
-    title = chat.title or chat.username or str(chat.id)
-    await strategy_service.add_route(user.telegram_id, symbol, chat.id, title)
-    await message.answer(fmt(_("strategy.route_added"), symbol=symbol, chat=title))
+        raise InvalidInput("error.route_cannot_post", chat=target)
+    return chat
 
 
-@router.message(Command("unroute"), flags=ADMIN)
+@router.message(cmd("unroute"), flags=ADMIN)
 async def unroute(message: Message, command: CommandObject, user: UserInfo) -> None:
     parts = (command.args or "").split()
     if len(parts) != 2 or not looks_numeric(parts[1]):
@@ -152,12 +168,15 @@ async def _routes_text() -> str:
     return "\n".join(lines)
 
 
-@router.message(Command("visibility"), flags=OWNER)
+@router.message(cmd("visibility"), flags=OWNER)
 async def visibility(message: Message, command: CommandObject, user: UserInfo) -> None:
     arg = (command.args or "").strip()
     if not arg:
         current = await app_settings.visibility()
-        await message.answer(fmt(_("strategy.visibility_usage"), current=current.value))
+        await message.answer(
+            fmt(_("strategy.visibility_usage"), current=vocabulary.visibility(current))
+        )
         return
     chosen = await strategy_service.set_visibility(user.telegram_id, arg)
-    await message.answer(fmt(_("strategy.visibility_set"), value=chosen.value))
+    key = _("strategy.visibility_set") if chosen.changed else _("strategy.visibility_unchanged")
+    await message.answer(fmt(key, value=vocabulary.visibility(chosen.value)))

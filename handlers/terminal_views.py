@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from aiogram.filters.callback_data import CallbackData
@@ -12,7 +12,9 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.render import Html, fmt
+from services import vocabulary
 from services.copy_sizing import Limits
+from services.formatting import Money, Number, Percent, Relative, Signed
 from services.numbers import TicketField
 from services.terminal_settings import FIELDS
 from services.terminals import AccountView, PositionView, TerminalView
@@ -45,44 +47,45 @@ class PosCB(CallbackData, prefix="pos"):
     ticket: TicketField  # range-checked: a forged ticket never reaches a query
 
 
-def money(value: Decimal) -> str:
-    return f"{value:,.2f}"
+def plain(value: Decimal) -> Number:
+    """A stored decimal without its trailing zeros (1.07592000 -> 1.07592), for the locale."""
+    return Number(value.normalize())
 
 
-def plain(value: Decimal) -> str:
-    """A stored decimal without its trailing zeros (1.07592000 -> 1.07592)."""
-    return f"{value.normalize():f}"
+def when(moment: datetime | None) -> object:
+    return moment if moment else Html(_("devices.never"))
 
 
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%d %b %H:%M UTC") if moment else _("devices.never")
+def _status(view: TerminalView) -> object:
+    return vocabulary.device_status(view.status, view.paused_reason)
 
 
-def _status(view: TerminalView) -> Html:
-    if view.status == "paused" and view.paused_reason == "drawdown":
-        return Html(_("devices.status_paused_drawdown"))
-    return (
-        Html(_("devices.status_paused"))
-        if view.status == "paused"
-        else Html(_("devices.status_active"))
-    )
-
-
-def _mode(mode: str) -> Html:
-    return Html(_("devices.mode_copy")) if mode == "copy" else Html(_("devices.mode_approval"))
+def _mode(mode: str) -> object:
+    return vocabulary.device_mode(mode)
 
 
 def account_line(account: AccountView | None) -> Html:
     if account is None:
         return Html(_("devices.no_account"))
     return fmt(
-        _("devices.account"), balance=money(account.balance), equity=money(account.equity),
-        currency=account.currency, drawdown=f"{account.drawdown_pct:.2f}",
+        _("devices.account"), balance=Money(account.balance, account.currency),
+        equity=Money(account.equity, account.currency), drawdown=Percent(account.drawdown_pct),
     )  # fmt: skip
 
 
-def seen(view: TerminalView) -> Html:
-    return Html("🟢 " + _("devices.online") if view.online else "⚪ " + when(view.last_seen_at))
+def seen(view: TerminalView, now: datetime | None = None) -> Html:
+    """Online, or when it was last seen and how long ago ("12 May, 14:00 UTC, 3 hours ago")."""
+    if view.online:
+        return Html("🟢 " + _("devices.online"))
+    if view.last_seen_at is None:
+        return fmt("⚪ {when}", when=when(None))
+    ago = Relative(view.last_seen_at, now or datetime.now(UTC))
+    return fmt("⚪ {when} ({ago})", when=view.last_seen_at, ago=ago)
+
+
+def profit(value: Decimal) -> Signed:
+    """A position's P&L in account money, with its sign (+1,234.50)."""
+    return Signed(value, 2)
 
 
 def terminal_line(view: TerminalView) -> Html:
@@ -140,12 +143,10 @@ def setting_value(limits: Limits, field: str) -> str:
     value = getattr(limits, field)
     if value is None:
         return _("devices.no_cap")
-    text = plain(value) if isinstance(value, Decimal) else str(value)
-    return {
-        "risk_pct": f"{text}%",
-        "lot_multiplier": f"{text}×",
-        "max_drawdown_pct": f"{text}%",
-    }.get(field, text)
+    if field in ("risk_pct", "max_drawdown_pct"):
+        return fmt("{value}", value=Percent(value, 3))
+    text = fmt("{value}", value=plain(value) if isinstance(value, Decimal) else value)
+    return f"{text}×" if field == "lot_multiplier" else text
 
 
 def settings_text(view: TerminalView) -> str:
@@ -176,7 +177,7 @@ def position_line(p: PositionView) -> str:
         else Html(_("positions.not_ours"))
     )
     return fmt(
-        _("positions.line"), ticket=p.ticket, symbol=p.symbol, side=p.side,
-        volume=plain(p.volume), price=plain(p.open_price), profit=f"{p.profit:+,.2f}",
+        _("positions.line"), ticket=p.ticket, symbol=p.symbol, side=vocabulary.side(p.side),
+        volume=plain(p.volume), price=plain(p.open_price), profit=profit(p.profit),
         origin=origin,
     )  # fmt: skip

@@ -6,6 +6,8 @@ CLI are heard over the replica bus (a database trigger announces every change: m
 and on SQLite, where the CLI is another process with no bus, a `ChangeProbe` asks the database
 whether another connection wrote since the last look (bot/user_changes.py) and the cache is
 emptied when one did.
+`first_contact` (workflow data) is True only
+for the update that registered the user: a deep link counts then and never again.
 """
 
 from __future__ import annotations
@@ -106,11 +108,14 @@ class UserMiddleware(BaseMiddleware):
         if self.probe is not None and await self.probe.changed():
             self.cache.clear()
         info = self.cache.get(tg_user.id)
+        first_contact = False
         if info is None or not _same_profile(info, tg_user):
-            info = await registration.ensure_user(_profile(tg_user), owners=self.owners)
+            contact = await registration.ensure_contact(_profile(tg_user), owners=self.owners)
+            info, first_contact = contact.user, contact.first_contact
             self.cache.put(info)
         if info.is_banned:
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})
             return None
         data["user"] = info
+        data["first_contact"] = first_contact
         return await handler(event, data)

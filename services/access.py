@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from models.users import Role, User, UserStatus
-from services import audit, entitlements
+from services import audit, entitlements, vocabulary
 from services import notifications as outbox
 from services.entitlements import Audience, Tier
-from services.errors import InvalidInput, PermissionDenied
+from services.errors import InvalidInput, NoChange, PermissionDenied
 from services.i18n import msgid as _
 from services.i18n import translator
 from services.users import ASSIGNABLE_ROLES, UserInfo, find, get_by_telegram_id
@@ -47,25 +47,30 @@ def _via(actor: Actor) -> dict[str, str]:
 
 
 async def set_role(actor: Actor, query: str, role_name: str) -> UserInfo:
-    """Change a user's role (never to or from `owner`: owners come from OWNER_IDS)."""
+    """Change a user's role (never to or from `owner`: owners come from OWNER_IDS).
+
+    `role_name` is any word the bot prints for a role, in any shipped language ("visitor",
+    "suscriptor", "гость"), or its stored name ("public"): `vocabulary.parse_role`. Setting
+    the role a user already has raises NoChange (nothing recorded, nobody told)."""
     if not isinstance(actor, Shell) and actor.role is not Role.OWNER:
         raise PermissionDenied("error.owner_only")
-    try:
-        role = Role(role_name.strip().lower())
-    except ValueError:
-        raise InvalidInput("error.role_unknown", role=role_name) from None
-    if role not in ASSIGNABLE_ROLES:
-        raise InvalidInput("error.role_unknown", role=role_name)
+    role = vocabulary.parse_role(role_name)
+    if role is None or role not in ASSIGNABLE_ROLES:
+        raise InvalidInput("error.role_unknown", role=role_name[:32])
     target = await find(query)
     if target.role is Role.OWNER:
         raise PermissionDenied("error.role_owner_fixed")
+    if target.role is role:
+        raise NoChange(
+            "admin.role_unchanged", name=target.display_name, role=vocabulary.role(role)
+        )
     async with outbox.transaction():
         await User.filter(id=target.id).update(role=role)
         entry = await audit.record(
             "user.role_changed", actor_id=_actor_id(actor), target=str(target.telegram_id),
             old=target.role.value, new=role.value, **_via(actor),
         )  # fmt: skip
-        if role is not target.role and not target.is_banned:  # the banned hear it on unban
+        if not target.is_banned:  # the banned hear it on unban
             await _tell(target, _role_notice(target.role, role), entry.id, role=role)
             if entitlements.tier(target) is Tier.FREE and role.at_least(Role.SUBSCRIBER):
                 await outbox.due_now(target.telegram_id, FREE_KINDS)
@@ -78,6 +83,10 @@ async def set_banned(actor: Actor, query: str, *, banned: bool) -> UserInfo:
     target = await find(query)
     if not _may_ban(actor, target):
         raise PermissionDenied("error.cannot_ban")
+    if banned and target.is_banned:
+        raise NoChange("admin.already_banned", name=target.display_name)
+    if not banned and not target.is_banned:
+        raise NoChange("admin.not_banned", name=target.display_name)
     status = UserStatus.BANNED if banned else UserStatus.ACTIVE
     async with outbox.transaction():
         await User.filter(id=target.id).update(status=status)
@@ -85,9 +94,9 @@ async def set_banned(actor: Actor, query: str, *, banned: bool) -> UserInfo:
             "user.banned" if banned else "user.unbanned", actor_id=_actor_id(actor),
             target=str(target.telegram_id), **_via(actor),
         )  # fmt: skip
-        if banned and not target.is_banned:
+        if banned:
             await _tell(target, _("access.banned"), entry.id, role=target.role)
-        elif not banned and target.is_banned:
+        else:
             await _tell(target, _("access.unbanned"), entry.id, role=target.role)
     return await get_by_telegram_id(target.telegram_id)
 

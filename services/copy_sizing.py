@@ -103,7 +103,7 @@ def volume_for(
     would risk more than the budget, Skip("max_lot_below_min") when max_lot < volume_min.
     """
     if balance <= 0:
-        raise Skip("no_balance", balance=f"{balance:.2f}")
+        raise Skip("no_balance", balance=_cents(balance))
     budget = balance * limits.risk_pct / 100 * limits.lot_multiplier
     try:
         sizing = position_size(budget, stop_distance, spec)
@@ -111,17 +111,25 @@ def volume_for(
         if exc.code is RefusalCode.RISK_BUDGET_BELOW_MIN_VOLUME:
             need = spec.volume_min * stop_distance / spec.tick_size * spec.tick_value
             raise Skip(
-                "below_min_volume", min=str(spec.volume_min), need=f"{need:.2f}",
-                budget=f"{budget:.2f}",
+                "below_min_volume", min=spec.volume_min.normalize(), need=_cents(need),
+                budget=_cents(budget),
             ) from None  # fmt: skip
         raise Skip("invalid_levels") from None
     volume = sizing.volume
     if limits.max_lot is not None:
         cap = floor_to_step(min(limits.max_lot, spec.volume_max), spec.volume_step)
         if cap < spec.volume_min:
-            raise Skip("max_lot_below_min", max_lot=str(limits.max_lot), min=str(spec.volume_min))
+            raise Skip(
+                "max_lot_below_min", max_lot=limits.max_lot.normalize(),
+                min=spec.volume_min.normalize(),
+            )  # fmt: skip
         volume = min(volume, cap)
     return volume
+
+
+def _cents(value: Decimal) -> Decimal:
+    """Account money as a message parameter (shown for the reader's locale)."""
+    return value.quantize(Decimal("0.01"))
 
 
 def slippage_points(side: str, requested: Decimal, filled: Decimal, point: Decimal) -> Decimal:

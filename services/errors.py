@@ -28,3 +28,8 @@ class PermissionDenied(UserFacingError):
 
 class InvalidInput(UserFacingError):
     pass
+
+
+class NoChange(UserFacingError):
+    """The action asked for is already the case (ban a banned user, pause a paused symbol):
+    nothing was changed or recorded, and `key` says so."""

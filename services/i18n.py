@@ -31,3 +31,11 @@ def msgid(key: str) -> str:
 def translator(locale: str | None) -> Translate:
     """`_` for `locale` (falls back to English, then to the message id itself)."""
     return _catalog(locale if locale in LANGUAGES else "en").gettext
+
+
+NGettext = Callable[[str, str, int], str]
+
+
+def ngettext(locale: str | None) -> NGettext:
+    """`ngettext` for `locale`: the plural form for n by the catalog's Plural-Forms header."""
+    return _catalog(locale if locale in LANGUAGES else "en").ngettext

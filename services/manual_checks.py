@@ -20,6 +20,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.errors import InvalidInput
+from services.formatting import plural
 from services.market_data import Quote
 from services.numbers import IntBound, check_int, parse_decimal
 from services.symbol_map import canonical
@@ -192,7 +193,8 @@ def check_stop(m: Market, side: str, entry: Decimal, stop: Decimal) -> Checked:
     if distance < min_points * point:
         raise InvalidInput(
             "error.manual_stop_close", stop=m.price(checked.value), entry=m.price(entry),
-            points=int(distance / point), min=min_points,
+            points=plural("unit.points", int(distance / point)),
+            min=plural("unit.points", int(min_points)),
         )  # fmt: skip
     pct = _pct(distance, entry)
     if pct > m.limits.max_stop_pct:

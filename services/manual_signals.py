@@ -20,7 +20,6 @@ from services.manual_chart import chart_renderer
 from services.manual_checks import ManualDraft, ManualLimits, ManualRequest, Market, validate
 from services.signal_views import SignalView
 from services.strategy import check_symbol
-from services.symbol_map import canonical
 from trading.symbols import get_spec
 
 CHART_BARS = 300
@@ -31,15 +30,13 @@ async def market(symbol: str, limits: ManualLimits, now: datetime | None = None)
     instrument: the name the feed runs wins). Refused when no live feed serves the symbol."""
     name = check_symbol(symbol)
     moment = now or datetime.now(UTC)
-    fed = await market_data.live_symbols(moment)
-    target = next((s for s in fed if canonical(s) == canonical(name)), None)
+    target = await market_data.fed_name(name, moment)
     if target is None:
+        fed = await market_data.live_symbols(moment)
         listed = ", ".join(fed)
         stale = await market_data.quote(name, moment)
         if stale is not None:
-            raise InvalidInput(
-                "error.manual_feed_stale", symbol=name, time=f"{stale.recorded_at:%Y-%m-%d %H:%M}"
-            )
+            raise InvalidInput("error.manual_feed_stale", symbol=name, time=stale.recorded_at)
         if not fed:
             raise InvalidInput("error.manual_no_feed_any", symbol=name)
         raise InvalidInput("error.manual_no_feed", symbol=name, fed=listed)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from models.signals import MarketBar
+from services.symbol_map import canonical
 from trading.candles import Bar, Candles, to_unix_s
 from trading.market_hours import open_seconds
 from trading.numeric import to_decimal
@@ -95,6 +96,13 @@ async def live_symbols(now: datetime | None = None) -> tuple[str, ...]:
         if found is not None and found.live:
             out.append(found.symbol)
     return tuple(out)
+
+
+async def fed_name(symbol: str, now: datetime | None = None) -> str | None:
+    """The live feed serving `symbol` (GOLD and XAUUSD are one instrument: the name the feed
+    runs under wins), or None when no live feed serves it."""
+    wanted = canonical(symbol)
+    return next((s for s in await live_symbols(now) if canonical(s) == wanted), None)
 
 
 async def recent_candles(symbol: str, bars: int) -> Candles | None:

@@ -25,6 +25,7 @@ from models.devices import (
 )
 from services import notifications as outbox
 from services import terminal_messages as tm
+from services import vocabulary
 from services.terminal_messages import msgid as _
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ async def _report(device: Device, findings: list[Finding], positions: dict[int, 
             key = f"recon:orphan:{device.id}:{f.ticket}"
             text = tm.render(
                 to, _("recon.orphan"), name=tm.name(device.name), symbol=tm.name(pos.symbol),
-                side=pos.side, volume=pos.volume, ticket=f.ticket,
+                side=vocabulary.side(pos.side), volume=pos.volume.normalize(), ticket=f.ticket,
             )  # fmt: skip
         item = tm.item(to, "terminal.recon", key, text, signal_id=f.signal_id)
         async with outbox.transaction():

@@ -4,12 +4,15 @@ On SQLite one connection serves every query and a transaction holds it for all i
 so a first contact is one statement: concurrent cache misses share one SELECT, the new users
 among them one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``, and a database trigger writes
 each `user.registered` audit row inside that statement (migration 0004).
+
+`ensure_contact` also says whether this update was the user's first contact: a deep link
+(`/start ref_CODE`) counts only then.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from tortoise import connections
@@ -18,6 +21,14 @@ from tortoise.exceptions import IntegrityError
 from models.users import Role, User, UserStatus
 from services.batching import Batcher
 from services.users import TelegramProfile, UserInfo, new_referral_code, to_info
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """The user behind an update, and whether this update registered them."""
+
+    user: UserInfo
+    first_contact: bool
 
 
 def _profile_changed(row: User, profile: TelegramProfile) -> bool:
@@ -35,24 +46,35 @@ async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> Us
     new users among them (the database adds each one's `user.registered` audit row in the same
     statement: migration 0004). A known, unchanged user costs a share of one query.
     """
+    return (await _lookups.submit((profile, owners))).user
+
+
+async def ensure_contact(profile: TelegramProfile, *, owners: frozenset[int]) -> Contact:
+    """`ensure_user`, and whether this call registered the user (their first contact; of
+    concurrent first updates of one user, only one is)."""
     return await _lookups.submit((profile, owners))
 
 
-async def _ensure_batch(items: Sequence[tuple[TelegramProfile, frozenset[int]]]) -> list[UserInfo]:
+async def _ensure_batch(items: Sequence[tuple[TelegramProfile, frozenset[int]]]) -> list[Contact]:
     ids = list({profile.telegram_id for profile, _ in items})
     rows = {row.telegram_id: row for row in await User.filter(telegram_id__in=ids)}
     new = {p.telegram_id: (p, owners) for p, owners in items if p.telegram_id not in rows}
     created = await _register(list(new.values())) if new else {}
     out = []
+    answered: set[int] = set()  # a new user's second update in this batch is not the first
     for profile, owners in items:
-        row = rows.get(profile.telegram_id)
-        out.append(
-            created[profile.telegram_id] if row is None else await _refresh(row, profile, owners)
-        )
+        tid = profile.telegram_id
+        row = rows.get(tid)
+        if row is not None:
+            out.append(Contact(await _refresh(row, profile, owners), first_contact=False))
+            continue
+        info, made = created[tid]
+        out.append(Contact(info, first_contact=made and tid not in answered))
+        answered.add(tid)
     return out
 
 
-_lookups: Batcher[tuple[TelegramProfile, frozenset[int]], UserInfo] = Batcher(
+_lookups: Batcher[tuple[TelegramProfile, frozenset[int]], Contact] = Batcher(
     _ensure_batch, max_size=200, name="users"
 )
 
@@ -83,11 +105,14 @@ _USER_COLUMNS = ("telegram_id", "username", "first_name", "last_name", "role", "
                  "referral_code", "created_at", "updated_at")  # fmt: skip
 
 
-async def _register(new: Sequence[tuple[TelegramProfile, frozenset[int]]]) -> dict[int, UserInfo]:
+async def _register(
+    new: Sequence[tuple[TelegramProfile, frozenset[int]]],
+) -> dict[int, tuple[UserInfo, bool]]:
     """Insert first contacts with one multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING``:
     a single atomic statement, so SQLite's one writer is held for one round trip, not for a
     transaction. Rows it skipped (created meanwhile by another update, or the rare
-    referral-code collision) go through `_create`, which re-reads or retries."""
+    referral-code collision) go through `_create`, which re-reads or retries. Each user comes
+    with whether this call created them."""
     now = datetime.now(UTC)
     infos = {
         p.telegram_id: UserInfo(
@@ -128,16 +153,16 @@ async def _register(new: Sequence[tuple[TelegramProfile, frozenset[int]]]) -> di
         if row_id is None:
             out[profile.telegram_id] = await _create(profile, owners=owners)
         else:
-            out[profile.telegram_id] = replace(infos[profile.telegram_id], id=row_id)
+            out[profile.telegram_id] = (replace(infos[profile.telegram_id], id=row_id), True)
     return out
 
 
-async def _create(profile: TelegramProfile, *, owners: frozenset[int]) -> UserInfo:
+async def _create(profile: TelegramProfile, *, owners: frozenset[int]) -> tuple[UserInfo, bool]:
     role = Role.OWNER if profile.telegram_id in owners else Role.PUBLIC
     for _ in range(5):
         existing = await User.get_or_none(telegram_id=profile.telegram_id)
         if existing is not None:  # another update of the same user won the race
-            return to_info(existing)
+            return to_info(existing), False
         try:
             row = await User.create(
                 telegram_id=profile.telegram_id,
@@ -147,7 +172,7 @@ async def _create(profile: TelegramProfile, *, owners: frozenset[int]) -> UserIn
                 role=role,
                 referral_code=new_referral_code(),
             )
-            return to_info(row)
+            return to_info(row), True
         except IntegrityError:  # the user was created meanwhile, or the code collided
             continue
     msg = "could not allocate a unique referral code"

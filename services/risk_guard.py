@@ -27,6 +27,7 @@ from models.devices import (
 from services import audit, copy_engine
 from services import notifications as outbox
 from services import terminal_messages as tm
+from services.formatting import Money, Percent, plural
 from services.terminal_messages import msgid as _
 
 log = logging.getLogger(__name__)
@@ -97,10 +98,11 @@ async def _notices(
 ) -> list[outbox.Outgoing]:
     user = tm.recipient(device.user)
     numbers = {
-        "name": escape(device.name), "drawdown": f"{trip.drawdown_pct:.2f}",
-        "cap": f"{trip.cap_pct:.2f}", "high": f"{snapshot.high_water:.2f}",
-        "equity": f"{snapshot.equity:.2f}", "currency": escape(snapshot.currency),
-        "closes": trip.closes, "cancels": trip.cancels,
+        "name": escape(device.name), "drawdown": Percent(trip.drawdown_pct),
+        "cap": Percent(trip.cap_pct), "high": Money(snapshot.high_water, snapshot.currency),
+        "equity": Money(snapshot.equity, snapshot.currency),
+        "closes": plural("unit.positions", trip.closes),
+        "cancels": plural("unit.pending_orders", trip.cancels),
     }  # fmt: skip
     key = f"guard:{device.id}:{snapshot.id}"
     items = [

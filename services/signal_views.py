@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from models.signals import CloseReason, SignalStatus
+from services import formatting
 from services.app_settings import Visibility
 from services.callbacks import SignalCB, UpgradeCB
 from services.i18n import Translate, translator
@@ -67,12 +68,13 @@ class SignalView:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def price(self, value: Decimal) -> str:
-        return f"{value:.{self.digits}f}"
+    def price(self, value: Decimal, locale: str | None = None) -> str:
+        """`value` with the symbol's digits, for `locale` (1.07592 / 1,07592)."""
+        return formatting.price(value, self.digits, locale)
 
 
-def _when(moment: datetime) -> str:
-    return moment.strftime("%d %b %H:%M UTC")
+def _when(moment: datetime, locale: str | None) -> str:
+    return formatting.when(moment, locale)
 
 
 def status_line(view: SignalView, locale: str | None) -> str:
@@ -80,7 +82,7 @@ def status_line(view: SignalView, locale: str | None) -> str:
     icon = STATUS_ICON[view.status]
     if view.status is SignalStatus.CLOSED and view.close_reason is not None:
         text = _(f"signal.closed_{view.close_reason.value}")
-        r = f"{view.result_r:+.2f}" if view.result_r is not None else "?"
+        r = formatting.signed(view.result_r, locale) if view.result_r is not None else "?"
         return f"{icon} " + _("signal.status").format(status=text) + f" ({r} R)"
     return f"{icon} " + _("signal.status").format(status=_(f"signal.status_{view.status.value}"))
 
@@ -92,15 +94,15 @@ def full_text(view: SignalView, locale: str | None, visibility: Visibility) -> s
     lines = [
         f"<b>{escape(view.symbol)} · {side}</b>  #{view.id}"
         + (f" · v{view.version}" if view.version > 1 else ""),
-        _("signal.entry").format(price=view.price(view.entry)),
+        _("signal.entry").format(price=view.price(view.entry, locale)),
     ]
     if visibility is Visibility.FULL:
-        lines.append(_("signal.stop").format(price=view.price(view.stop)))
-        lines.append(_("signal.take_profit").format(price=view.price(view.take_profit)))
-        lines.append(_("signal.rr").format(rr=view.reward_risk))
+        lines.append(_("signal.stop").format(price=view.price(view.stop, locale)))
+        lines.append(_("signal.take_profit").format(price=view.price(view.take_profit, locale)))
+        lines.append(_("signal.rr").format(rr=formatting.number(view.reward_risk, locale)))
     else:
         lines.append(_("signal.managed_exits"))
-    lines.append(_("signal.expires").format(when=_when(view.expires_at)))
+    lines.append(_("signal.expires").format(when=_when(view.expires_at, locale)))
     if view.price_adjusted:
         lines.append(_("signal.price_adjusted"))
     why = rationale(view, locale)
@@ -119,7 +121,9 @@ def rationale(view: SignalView, locale: str | None) -> str:
         return ""
     _ = translator(locale)
     template = _("signal.rationale_sell") if view.side == "sell" else _("signal.rationale_buy")
-    return template.format(trigger=_when(view.trigger_time), leg2=_when(view.leg2_start))
+    return template.format(
+        trigger=_when(view.trigger_time, locale), leg2=_when(view.leg2_start, locale)
+    )
 
 
 def free_text(view: SignalView, locale: str | None) -> str:
@@ -127,7 +131,7 @@ def free_text(view: SignalView, locale: str | None) -> str:
     _ = translator(locale)
     side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
     return _("signal.free_summary").format(
-        symbol=escape(view.symbol), side=side, when=_when(view.published_at)
+        symbol=escape(view.symbol), side=side, when=_when(view.published_at, locale)
     )
 
 
@@ -141,10 +145,10 @@ def update_text(
     if note:
         head = f"{head}\n{_(note)}"
     if event == "revised":
-        body = [_("signal.entry").format(price=view.price(view.entry))]
+        body = [_("signal.entry").format(price=view.price(view.entry, locale))]
         if visibility is Visibility.FULL:
-            body.append(_("signal.stop").format(price=view.price(view.stop)))
-            body.append(_("signal.take_profit").format(price=view.price(view.take_profit)))
+            body.append(_("signal.stop").format(price=view.price(view.stop, locale)))
+            body.append(_("signal.take_profit").format(price=view.price(view.take_profit, locale)))
         return "\n".join([head, *body])
     if event == "closed" and view.result_r is not None:
         return f"{head}\n{status_line(view, locale)}"

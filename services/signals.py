@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from models.signals import CloseReason, Signal, SignalRevision, SignalSource, SignalStatus
-from services import audit, business_metrics, copy_engine, fanout
+from services import audit, business_metrics, copy_engine, fanout, vocabulary
 from services.errors import InvalidInput, NotFound
 from services.isolation import AlertSink, Faults
 from services.signal_views import SignalView
@@ -222,7 +222,10 @@ async def transition(
     old = SignalStatus(row.status)
     if new not in TRANSITIONS[old]:
         raise TransitionRefused(
-            "error.signal_transition", id=signal_id, old=old.value, new=new.value
+            "error.signal_transition",
+            id=signal_id,
+            old=vocabulary.signal_status(old),
+            new=vocabulary.signal_status(new),
         )
     moment = at or datetime.now(UTC)
     async with copy_engine.transaction():

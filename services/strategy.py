@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from tortoise.transactions import in_transaction
 
 from models.signals import ChannelRoute, Signal, SignalStatus, SymbolState
-from services import app_settings, audit
+from services import app_settings, audit, market_data
 from services.app_settings import Visibility
 from services.errors import InvalidInput, NotFound
 from trading.market_hours import is_open, next_open
@@ -32,6 +32,18 @@ class Route:
     symbol: str
     chat_id: int
     title: str
+
+
+@dataclass(frozen=True, slots=True)
+class RouteAdded:
+    route: Route
+    created: bool  # False: the route already existed (nothing changed)
+
+
+@dataclass(frozen=True, slots=True)
+class VisibilitySet:
+    value: Visibility
+    changed: bool  # False: it already was `value`
 
 
 def check_symbol(symbol: str) -> str:
@@ -66,18 +78,37 @@ async def status(symbols: tuple[str, ...], now: datetime | None = None) -> list[
     return out
 
 
-async def set_paused(actor_id: int, symbol: str, paused: bool) -> None:
+async def set_paused(actor_id: int, symbol: str, paused: bool) -> bool:
+    """Pause or resume publishing on `symbol`; False (and no audit row) when it already was."""
     name = check_symbol(symbol)
     async with in_transaction():
         state, _ = await SymbolState.get_or_create(symbol=name)
+        if state.paused == paused:
+            return False
         state.paused = paused
         await state.save(update_fields=["paused", "updated_at"])
         await audit.record(
             "strategy.paused" if paused else "strategy.resumed", actor_id=actor_id, target=name
         )
+    return True
 
 
-async def add_route(actor_id: int, symbol: str, chat_id: int, title: str) -> Route:
+async def routable_symbol(symbol: str, now: datetime | None = None) -> str:
+    """The name a route for `symbol` is kept under: a known symbol whose feed is live (the one
+    "has a feed" rule of `services.market_data`; GOLD finds an XAUUSD feed). A symbol without
+    a feed would never publish a card to the chat: refused, naming the symbols that have one."""
+    name = check_symbol(symbol)
+    fed = await market_data.fed_name(name, now)
+    if fed is not None:
+        return fed
+    live = await market_data.live_symbols(now)
+    if not live:
+        raise InvalidInput("error.route_no_feed_any", symbol=name)
+    raise InvalidInput("error.route_no_feed", symbol=name, fed=", ".join(live))
+
+
+async def add_route(actor_id: int, symbol: str, chat_id: int, title: str) -> RouteAdded:
+    """Route `symbol`'s public cards to a chat; `created` False when the route existed."""
     name = check_symbol(symbol)
     async with in_transaction():
         row, created = await ChannelRoute.get_or_create(
@@ -85,7 +116,7 @@ async def add_route(actor_id: int, symbol: str, chat_id: int, title: str) -> Rou
         )
         if created:
             await audit.record("route.added", actor_id=actor_id, target=name, chat_id=chat_id)
-    return Route(row.symbol, row.chat_id, row.title)
+    return RouteAdded(Route(row.symbol, row.chat_id, row.title), created)
 
 
 async def remove_route(actor_id: int, symbol: str, chat_id: int) -> None:
@@ -101,13 +132,16 @@ async def routes() -> list[Route]:
     return [Route(r.symbol, r.chat_id, r.title) for r in rows]
 
 
-async def set_visibility(actor_id: int, value: str) -> Visibility:
-    """Owner: what subscribers see of new signals (full levels, or the entry only)."""
+async def set_visibility(actor_id: int, value: str) -> VisibilitySet:
+    """Owner: what subscribers see of new signals (full levels, or the entry only); nothing
+    changes (no audit row) when it already is `value`."""
     try:
         visibility = Visibility(value.strip().lower())
     except ValueError:
         raise InvalidInput("error.visibility_unknown", value=value[:32]) from None
     async with in_transaction():
+        if await app_settings.visibility() is visibility:
+            return VisibilitySet(visibility, changed=False)
         await app_settings.put("signals.visibility", visibility.value)
         await audit.record("signals.visibility", actor_id=actor_id, value=visibility.value)
-    return visibility
+    return VisibilitySet(visibility, changed=True)

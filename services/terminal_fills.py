@@ -23,12 +23,13 @@ from models.devices import (
     Position,
 )
 from models.signals import Signal, SignalStatus
-from services import app_settings, copy_engine, symbol_map
+from services import app_settings, copy_engine, symbol_map, vocabulary
 from services import notifications as outbox
 from services import terminal_messages as tm
 from services.copy_sizing import profit_money, slippage_points
 from services.ea_commands import CommandInfo
 from services.ea_types import AckIn
+from services.formatting import Price, Signed
 from services.terminal_messages import msgid as _
 
 S = CommandStatus
@@ -105,8 +106,9 @@ async def _filled(command: CommandInfo, ack: AckIn) -> None:
         to = tm.recipient(device.user)
         text = tm.render(
             to, _("terminal.filled"), name=escape(device.name), id=command.signal_id,
-            price=price, slippage=slip if slip is not None else "?",
-            side=tm.side(to, body["side"]), volume=volume,
+            price=price if spec is None else Price(price, spec.digits),
+            slippage=slip if slip is not None else "?",
+            side=vocabulary.side(body["side"]), volume=volume,
         )  # fmt: skip
         await outbox.enqueue_many([tm.item(to, "terminal.filled", f"ack:{command.id}:filled",
                                            text, signal_id=command.signal_id)])  # fmt: skip
@@ -156,7 +158,7 @@ async def _closed(command: CommandInfo, ack: AckIn) -> None:
         text = tm.render(
             to, _("terminal.closed"), name=escape(device.name), id=execution.signal_id,
             price=ack.price if ack.price is not None else "?", volume=execution.volume,
-            profit=f"{profit:+.2f}" if profit is not None else "?",
+            profit=Signed(profit) if profit is not None else "?",
         )  # fmt: skip
         await outbox.enqueue_many([tm.item(to, "terminal.closed", f"exec:{execution.id}:closed",
                                            text, signal_id=execution.signal_id)])  # fmt: skip
@@ -182,7 +184,8 @@ async def _refused(command: CommandInfo, ack: AckIn) -> None:
     to = tm.recipient(device.user)
     text = tm.render(
         to, key, name=escape(device.name), id=command.signal_id,
-        ticket=command.payload.get("ticket") or "?", error=escape(ack.error or ack.status.value),
+        ticket=command.payload.get("ticket") or "?",
+        error=escape(ack.error) if ack.error else vocabulary.command_status(ack.status),
     )  # fmt: skip
     await outbox.enqueue_many([tm.item(to, "terminal.rejected", f"ack:{command.id}:{ack.status}",
                                        text, signal_id=command.signal_id)])  # fmt: skip

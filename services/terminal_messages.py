@@ -12,7 +12,8 @@ from typing import Any
 
 from models.users import Role, User, UserStatus
 from services import notifications as outbox
-from services.i18n import translator
+from services.formatting import Plural, render_plural
+from services.formatting import render as render_text
 
 
 def msgid(key: str) -> str:
@@ -55,20 +56,21 @@ async def owners() -> list[Recipient]:
 
 
 def render(to: Recipient, key: str, **params: Any) -> str:
-    """Message `key` in the recipient's language with `params` filled in."""
-    return translator(to.language)(key).format(**params)
+    """Message `key` in the recipient's language with `params` shown for it (numbers, prices,
+    money, times, state names: `services.formatting`); strings must come escaped."""
+    return render_text(to.language, key, **params)
 
 
-def side(to: Recipient, value: str) -> str:
-    """BUY or SELL in the recipient's language."""
-    key = _("signal.side_buy") if value == "buy" else _("signal.side_sell")
-    return translator(to.language)(key)
+COUNTED_REASONS = ("max_open_positions", "max_trades_per_day")  # plural forms of {count}
 
 
 def skip_reason(to: Recipient, code: str, params: dict[str, Any]) -> str:
     """Why a signal did not reach a terminal, in the recipient's words (text parameters are
     escaped: some, like a broker's symbol name, come from the terminal)."""
     safe = {k: escape(v) if isinstance(v, str) else v for k, v in params.items()}
+    if code in COUNTED_REASONS:
+        rest = tuple((k, v) for k, v in safe.items() if k != "count")
+        return render_plural(to.language, Plural(SKIP_REASONS[code], int(safe["count"]), rest))
     return render(to, SKIP_REASONS[code], **safe)
 
 

@@ -7,9 +7,10 @@ range and what was sent, so the user can fix the input in one go.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal
 
 from services.errors import InvalidInput
+from services.numbers import parse_decimal
 from services.terminal_messages import msgid as _
 
 D = Decimal
@@ -43,18 +44,17 @@ def _bad(name: str, raw: str) -> InvalidInput:
 def parse_setting(name: str, raw: str) -> Decimal | int | None:
     """The value to store for setting `name` typed as `raw` ("1,5", "2%", "0.5x", "off").
 
-    Raises InvalidInput with the setting's own message id (`FieldRule.error`), which states
-    the range; None means "no cap" (only for clearable settings).
+    A plain decimal of ASCII digits only (`services.numbers.parse_decimal`): no exponent
+    ("1e1" is not 10), no sign, no NaN or Infinity, no other scripts' digits. Raises
+    InvalidInput with the setting's own message id (`FieldRule.error`), which states the
+    range; None means "no cap" (only for clearable settings).
     """
     rule = FIELDS[name]
-    text = raw.strip().lower().replace(",", ".").rstrip("%x× ").strip()
+    text = raw.strip().lower().rstrip("%x× ").strip()
     if rule.clearable and text in OFF_WORDS:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise _bad(name, raw) from None
-    if not value.is_finite() or not rule.low <= value <= rule.high:
+    value = parse_decimal(text)
+    if value is None or not rule.low <= value <= rule.high:
         raise _bad(name, raw)
     if rule.places == 0:
         if value != value.to_integral_value():

@@ -224,7 +224,7 @@ async def _flip(device: Device, *, offline: bool) -> int:
         to = tm.recipient(device.user)
         kind = "terminal.offline" if offline else "terminal.online"
         key = _("terminal.offline") if offline else _("terminal.online")
-        text = tm.render(to, key, name=tm.name(device.name), when=f"{seen:%d %b %H:%M} UTC")
+        text = tm.render(to, key, name=tm.name(device.name), when=seen)
         stamp = int(seen.timestamp())
         await outbox.enqueue_many(
             [tm.item(to, kind, f"dev:{device.id}:{'off' if offline else 'on'}:{stamp}", text)]

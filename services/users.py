@@ -145,7 +145,7 @@ async def count_by_role() -> dict[Role, int]:
 
 async def set_language(telegram_id: int, language: str) -> UserInfo:
     if language not in SUPPORTED_LANGUAGES:
-        raise InvalidInput("error.language_unsupported", language=language)
+        raise InvalidInput("error.language_unsupported", language=language[:32])
     row = await User.get(telegram_id=telegram_id)
     row.language = language
     await row.save(update_fields=["language", "updated_at"])
@@ -159,10 +159,12 @@ async def mark_blocked_bot(telegram_id: int) -> None:
     )
 
 
-async def staff() -> list[tuple[int, Role]]:
-    """(telegram id, role) of every admin and owner, for their command menus."""
-    rows = await User.filter(role__in=[Role.ADMIN, Role.OWNER]).only("telegram_id", "role")
-    return [(row.telegram_id, Role(row.role)) for row in rows]
+async def staff() -> list[tuple[int, Role, str | None]]:
+    """(telegram id, role, saved language) of every admin and owner, for their command menus."""
+    rows = await User.filter(role__in=[Role.ADMIN, Role.OWNER]).only(
+        "telegram_id", "role", "language"
+    )
+    return [(row.telegram_id, Role(row.role), row.language) for row in rows]
 
 
 async def seed(telegram_id: int, first_name: str, username: str | None, role: Role) -> UserInfo:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gettext
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -18,10 +17,9 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from bot import db
 from bot.cli import CliError, int_option
 from bot.cli.run import settings_or_exit
-from services import devices
+from services import devices, formatting
 from services import secrets as secret_box
 from services.errors import UserFacingError
-from services.i18n import LOCALES_DIR
 from services.numbers import TELEGRAM_ID
 
 T = TypeVar("T")
@@ -82,9 +80,8 @@ def _bus(database_url: str) -> Any:
 
 
 def _english(exc: UserFacingError) -> str:
-    catalog = gettext.translation("messages", LOCALES_DIR, languages=["en"], fallback=True)
     try:
-        return catalog.gettext(exc.key).format(**exc.params)
+        return formatting.render("en", exc.key, **exc.params)
     except (KeyError, IndexError, ValueError):
         return exc.key
 

@@ -33,12 +33,12 @@ def chat_of(emu: Emulator, chat_id: int) -> ChatRec:
     return chat
 
 
-def _check_member(chat: ChatRec, user: UserRec) -> None:
+def check_member(chat: ChatRec, user: UserRec) -> None:
     if user.id not in chat.members and user.id not in chat.admins:
         raise Problem(403, "Not a member", f"user {user.id} is not a member of chat {chat.id}")
 
 
-def _bot_sees(emu: Emulator, chat: ChatRec, msg: MessageRec) -> bool:
+def bot_sees(emu: Emulator, chat: ChatRec, msg: MessageRec) -> bool:
     """Privacy mode: a non-admin bot sees commands, mentions of it and replies to it only."""
     if chat.type == "private" or chat.bot_is_admin:
         return True
@@ -68,13 +68,13 @@ def send_text(
         if user.id in emu.blocked:
             set_blocked(emu, user, False)
     else:
-        _check_member(chat, user)
+        check_member(chat, user)
     if reply_to is not None and emu.find_message(chat.id, reply_to) is None:
         raise Problem(404, "Unknown message", f"no message {reply_to} in chat {chat.id}")
     msg = emu.add_message(
         chat, user.id, text=text, entities=detect_entities(text), reply_to_message_id=reply_to
     )
-    if not _bot_sees(emu, chat, msg):
+    if not bot_sees(emu, chat, msg):
         return msg, None
     kind = "channel_post" if chat.type == "channel" else "message"
     return msg, emu.enqueue(kind, emu.message_api(msg))
@@ -101,7 +101,7 @@ def press(
     if data is None and text is None:
         raise Problem(422, "Missing field", "give 'callback_data' or 'button_text'")
     if chat.type != "private":
-        _check_member(chat, user)
+        check_member(chat, user)
     elif chat.id != user.id:
         raise Problem(403, "Not your chat", "a private chat belongs to its user only")
     msg = emu.find_message(chat.id, message_id)

@@ -132,6 +132,16 @@ class EmulatorClient:
         self._moved(answer["message"]["chat_id"], answer["seq"])
         return cast(Message, answer["message"])
 
+    async def send_media(
+        self, user_id: int, kind: str, *, caption: str | None = None, chat_id: int | None = None
+    ) -> Message:
+        """Send a photo, sticker, document, voice message, location... (`kind`, see
+        bot/emulator/user_media.py) as the user; returns the user's message."""
+        body = {"user_id": user_id, "kind": kind, "caption": caption, "chat_id": chat_id}
+        answer = await self._call("POST", "send_media", body)
+        self._moved(answer["message"]["chat_id"], answer["seq"])
+        return cast(Message, answer["message"])
+
     async def press(
         self,
         user_id: int,
@@ -281,8 +291,15 @@ class EmulatorClient:
         """Webhook delivery attempts; waits until at least `min_attempts` were made."""
         return await self._call("GET", "webhook", min_attempts=min_attempts, wait=wait)
 
-    async def commands(self, chat_id: int, user_id: int | None = None) -> list[dict[str, str]]:
-        answer = await self._call("GET", f"chats/{chat_id}/commands", user_id=user_id)
+    async def commands(
+        self, chat_id: int, user_id: int | None = None, language_code: str | None = None
+    ) -> list[dict[str, str]]:
+        """The menu the user sees in the chat (Telegram's scope resolution); the user's own app
+        language unless `language_code` says another."""
+        query: dict[str, Any] = {"user_id": user_id}
+        if language_code is not None:
+            query["language_code"] = language_code
+        answer = await self._call("GET", f"chats/{chat_id}/commands", **query)
         return cast(list[dict[str, str]], answer["commands"])
 
     async def payments(self) -> list[dict[str, Any]]:

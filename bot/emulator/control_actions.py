@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.emulator import actions
+from bot.emulator import actions, user_media
 from bot.emulator.botapi import EMULATOR
 from bot.emulator.control_io import Body, path_int, query_float, query_int
 from bot.emulator.errors import Problem
@@ -21,6 +21,18 @@ async def send(request: web.Request) -> web.Response:
     msg, update_id = actions.send_text(
         emu, user, chat, body.req_str("text"), body.integer("reply_to_message_id")
     )
+    return web.json_response(
+        {"message": msg.control(emu.files), "update_id": update_id, "seq": emu.seq}
+    )
+
+
+async def send_media(request: web.Request) -> web.Response:
+    emu = request.app[EMULATOR]
+    body = await Body.read(request)
+    user = actions.user_of(emu, body.req_int("user_id"))
+    chat = actions.chat_of(emu, body.integer("chat_id", user.id) or user.id)
+    kind = body.string("kind") or ""
+    msg, update_id = user_media.send_media(emu, user, chat, kind, body.string("caption"))
     return web.json_response(
         {"message": msg.control(emu.files), "update_id": update_id, "seq": emu.seq}
     )
@@ -104,6 +116,7 @@ async def transcript(request: web.Request) -> web.Response:
 
 def add_action_routes(app: web.Application) -> None:
     app.router.add_post("/_control/send", send)
+    app.router.add_post("/_control/send_media", send_media)
     app.router.add_post("/_control/press", press)
     app.router.add_get("/_control/callback/{callback_id}", callback_answer)
     app.router.add_post("/_control/pay", pay)

@@ -125,6 +125,7 @@ class MessageRec:
     invoice: dict[str, Any] | None = None
     successful_payment: dict[str, Any] | None = None
     refunded_payment: dict[str, Any] | None = None
+    attachment: dict[str, Any] | None = None  # {kind: Bot API object}: sticker, voice, poll...
     edits: list[dict[str, Any]] = field(default_factory=list)
     edit_date: int | None = None
     deleted: bool = False
@@ -161,6 +162,7 @@ class MessageRec:
             "invoice": self.invoice,
             "successful_payment": self.successful_payment,
             "refunded_payment": self.refunded_payment,
+            "attachment": self.attachment,
             "edited": self.edit_date is not None,
             "edit_date": self.edit_date,
             "edits": self.edits,

@@ -258,6 +258,8 @@ class Emulator:
         for key in ("successful_payment", "refunded_payment"):
             if (value := getattr(msg, key)) is not None:
                 data[key] = value
+        if msg.attachment:
+            data.update(msg.attachment)
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             data["reply_markup"] = msg.reply_markup
 

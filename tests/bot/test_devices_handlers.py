@@ -172,6 +172,16 @@ async def test_visitors_are_refused(h: Harness) -> None:
         ("risk_pct", "1,5%", "✅ Saved: Risk per trade = 1.5%.", D("1.5")),
         ("risk_pct", "12", "Risk per trade must be a number from 0.1 to 10", None),
         ("risk_pct", "lots", "Risk per trade must be a number from 0.1 to 10", None),
+        # strict plain decimals: no exponent, no NaN/Infinity, no sign, ASCII digits only
+        ("risk_pct", "1e1", "Risk per trade must be a number from 0.1 to 10", None),
+        ("risk_pct", "1E0", "Risk per trade must be a number from 0.1 to 10", None),
+        ("risk_pct", "NaN", "Risk per trade must be a number from 0.1 to 10", None),
+        ("max_drawdown_pct", "Infinity", "The max drawdown must be a number from 1 to 90", None),
+        ("risk_pct", "+2", "Risk per trade must be a number from 0.1 to 10", None),
+        ("risk_pct", "٣", "Risk per trade must be a number from 0.1 to 10", None),
+        ("max_lot", "1_0", "The max lot must be a number from 0.01 to 100", None),
+        ("max_open_positions", "5e0", "Max open positions must be a whole number", None),
+        ("risk_pct", ".5", "✅ Saved: Risk per trade = 0.5%.", D("0.5")),
         ("lot_multiplier", "0.5x", "✅ Saved: Lot multiplier = 0.5×.", D("0.5")),
         ("lot_multiplier", "3", "The lot multiplier must be a number from 0.1 to 2.0", None),
         ("max_lot", "off", "✅ Saved: Max lot per trade = no cap.", None),
@@ -229,13 +239,13 @@ async def test_positions_show_pnl_and_close_on_request(h: Harness) -> None:
         open_price=D("1.07592"), profit=D("-124.5"), comment="manual", orphan=True,
     )  # fmt: skip
     (text,) = await h.send(SUB, "/positions")
-    assert "<b>Main MT5</b> · Balance 10,000.00 USD · equity 9,875.50 · drawdown 1.24%" in text
-    assert "#555 EURUSD.r sell 0.53 @ 1.07592 · P&amp;L <b>-124.50</b> · not opened by" in text
+    assert "<b>Main MT5</b> · Balance $10,000.00 · equity $9,875.50 · drawdown 1.24%" in text
+    assert "#555 EURUSD.r SELL 0.53 @ 1.07592 · P&amp;L <b>-124.50</b> · not opened by" in text
     assert "<b>Spare</b> · No account report yet.\nNo open positions." in text
     close = PosCB(action="close", device_id=dev.device_id, ticket=555).pack()
     assert h.last_markup() == [("✖️ Close #555 EURUSD.r", close)]
     asked = await h.press(SUB, close)
-    assert "Close position #555 (EURUSD.r sell 0.53 lots, P&amp;L -124.50)" in asked[-1]
+    assert "Close position #555 (EURUSD.r SELL 0.53 lots, P&amp;L -124.50)" in asked[-1]
     assert await Command.all().count() == 0  # asked, not done
     yes = PosCB(action="close_yes", device_id=dev.device_id, ticket=555).pack()
     done = await h.press(SUB, yes)

@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import build_i18n, create_dispatcher, create_web_app
 from bot.settings import Settings, load_settings
 from models.users import Role
-from services import market_data
+from services import formatting, market_data
 from services import users as users_service
 from tests.bot.recording import RecordingSession, make_bot, text_update
 from tests.waiting import until
@@ -109,7 +109,7 @@ async def test_a_dialog_begun_on_one_replica_continues_on_another(
     assert await a.say("/post") == [ask_symbol]
     await a.close()
     b = Replica(settings_with(redis_url))
-    side = ask_side.format(symbol="EURUSD", last="1.08412", time=f"{bar_time:%d %b %H:%M}")
+    side = ask_side.format(symbol="EURUSD", last="1.08412", time=formatting.when(bar_time, "en"))
     assert await b.say("EURUSD") == [side]  # state from Redis
     await b.close()
     c = Replica(settings_with(redis_url))

@@ -136,9 +136,9 @@ async def test_role_is_owner_only(h: Harness) -> None:
 @pytest.mark.parametrize(
     ("command", "reply"),
     [
-        ("/role", "Usage: /role &lt;id or @username&gt; &lt;public|subscriber|admin&gt;"),
+        ("/role", "Usage: /role &lt;id or @username&gt; &lt;visitor|subscriber|admin&gt;"),
         ("/role @sub", "Usage: /role"),
-        ("/role @sub king", "Unknown role “king”. Use one of: public, subscriber, admin."),
+        ("/role @sub king", "Unknown role “king”. Use one of: visitor, subscriber, admin."),
         ("/role @ghost admin", "No user found for “@ghost”."),
         ("/role @sub owner", "Unknown role “owner”."),
     ],

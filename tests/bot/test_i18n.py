@@ -6,17 +6,21 @@ import re
 from pathlib import Path
 
 import pytest
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
+from handlers.common import KINDS
+from models.devices import CommandStatus, DeviceMode, DeviceStatus
 from models.signals import CloseReason, Decision, SignalStatus
 from models.users import Role, UserStatus
+from services.app_settings import Visibility
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("en", "es", "ru")
 CALL = re.compile(r"""(?<![\w.])_{1,2}\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']\s*\)""")
 KEY_ERRORS = re.compile(
-    r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput|TransitionRefused|IntBound|_note)"""
-    r"""\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
+    r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput|TransitionRefused|NoChange"""
+    r"""|IntBound|_note|plural|Plural|Term)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
 )
 GETTEXT = re.compile(r"""\.gettext\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
 DYNAMIC = (
@@ -26,13 +30,35 @@ DYNAMIC = (
     | {f"signal.closed_{r.value}" for r in CloseReason}
     | {f"signal.decision_{d.value}" for d in Decision}
     | {f"signal.event_{s.value}" for s in SignalStatus if s is not SignalStatus.PUBLISHED}
+    | {f"command.status_{s.value}" for s in CommandStatus}
+    | {f"devices.mode_{m.value}" for m in DeviceMode}
+    | {f"devices.status_{s.value}" for s in DeviceStatus}
+    | {f"visibility.{v.value}" for v in Visibility}
+    | {f"common.kind_{kind}" for kind in KINDS}
 )
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def catalog(lang: str) -> dict[str, str]:
+def read(lang: str) -> Catalog:
     with open(ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po", "rb") as fh:
-        return {m.id: m.string for m in read_po(fh) if m.id}
+        return read_po(fh)
+
+
+def forms(lang: str) -> dict[str, tuple[str, ...]]:
+    """Every message's translations: one for a plain message, one per plural form."""
+    out = {}
+    for m in read(lang):
+        if not m.id:
+            continue
+        key = m.id[0] if isinstance(m.id, tuple) else m.id
+        out[key] = tuple(m.string) if isinstance(m.string, tuple) else (m.string,)
+    return out
+
+
+def catalog(lang: str) -> dict[str, str]:
+    """Message id -> translation (a plural message: all its forms, joined); "" if one is
+    missing."""
+    return {k: "" if not all(v) else "\n".join(v) for k, v in forms(lang).items()}
 
 
 def used_ids() -> set[str]:
@@ -54,10 +80,22 @@ def test_every_used_id_is_translated(lang: str) -> None:
 
 @pytest.mark.parametrize("lang", ["es", "ru"])
 def test_catalogs_agree_with_english(lang: str) -> None:
-    en, other = catalog("en"), catalog(lang)
+    en, other = forms("en"), forms(lang)
     assert set(other) == set(en)
-    for key, text in en.items():
-        assert set(PLACEHOLDER.findall(other[key])) == set(PLACEHOLDER.findall(text)), key
+    for key, texts in en.items():
+        wanted = set(PLACEHOLDER.findall(texts[0]))
+        for text in (*texts, *other[key]):  # every plural form has the same placeholders
+            assert set(PLACEHOLDER.findall(text)) == wanted, key
+
+
+@pytest.mark.parametrize(("lang", "count"), [("en", 2), ("es", 2), ("ru", 3)])
+def test_plural_messages_have_every_form_of_their_language(lang: str, count: int) -> None:
+    cat = read(lang)
+    assert cat.num_plurals == count  # the Plural-Forms header
+    plurals = [m for m in cat if m.id and isinstance(m.id, tuple)]
+    assert plurals, "some messages are counted phrases"
+    for m in plurals:
+        assert len(m.string) == count and all(m.string), m.id[0]
 
 
 def test_no_unused_messages() -> None:

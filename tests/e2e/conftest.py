@@ -152,3 +152,17 @@ async def owner_app(
         yield runner, feed
     finally:
         await runner.stop()
+
+
+@pytest.fixture
+async def plain_app(clean_db: str, emulator: EmulatorServer) -> AsyncIterator[AppRunner]:
+    """The app in polling mode with the subscriber Sam and the admin Adam already registered
+    (Olivia is the owner by OWNER_IDS, Nico registers on his first message), no trading loop,
+    and throttling loose enough for a test that types fast."""
+    await db.init_db(clean_db)
+    await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)
+    await users_service.seed(ADMIN, "Adam", "adam", Role.ADMIN)
+    await db.close_db()
+    settings = app_settings(clean_db, emulator.url, throttle_rate=100, throttle_burst=100)
+    async with running_app(settings) as runner:
+        yield runner

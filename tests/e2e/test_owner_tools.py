@@ -51,11 +51,13 @@ async def test_cancel_signal_and_route_to_a_channel(
         CHANNEL, "channel", "Gold Signals", username="goldchannel", bot_is_admin=True
     )
     assert "Usage: /route" in text(await say(tg, OWNER, "/route EURUSD"))
+    candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
+    feed.push("EURUSD", [candles.bar(i) for i in range(10)])  # a live feed: a route may start
+    await until(lambda: runner.trading_loop.processed >= 10)
     reply = await say(tg, OWNER, "/route EURUSD @goldchannel")
     assert text(reply) == "EURUSD signals now also go to Gold Signals."
     assert await ChannelRoute.exists(symbol="EURUSD", chat_id=CHANNEL)
-    candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
-    feed.push("EURUSD", [candles.bar(i) for i in range(38)])
+    feed.push("EURUSD", [candles.bar(i) for i in range(10, 38)])
     post = await tg.wait_for(CHANNEL, lambda m: "EURUSD · SELL" in text(m), after_seq=0)
     assert not post.get("reply_markup"), "channels get the public card without buttons"
     sig = await Signal.get(symbol="EURUSD")
@@ -82,11 +84,15 @@ async def test_owner_sets_visibility_and_cards_follow(
     owner_app, tg: EmulatorClient, data_dir
 ) -> None:
     runner, feed = owner_app
-    assert "currently see: full" in text(await say(tg, OWNER, "/visibility"))
+    assert "currently see: entry, stop and take-profit." in text(
+        await say(tg, OWNER, "/visibility")
+    )
     assert "Unknown visibility" in text(await say(tg, OWNER, "/visibility secret"))
-    assert (
-        text(await say(tg, OWNER, "/visibility entry_only"))
-        == "New signals will show: entry_only."
+    assert text(await say(tg, OWNER, "/visibility full")) == (
+        "Nothing changed: new signals already show entry, stop and take-profit."
+    )
+    assert text(await say(tg, OWNER, "/visibility entry_only")) == (
+        "New signals will show: the entry only (the server manages the exits)."
     )
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     feed.push("EURUSD", [candles.bar(i) for i in range(38)])

@@ -84,8 +84,8 @@ async def _skip_case(case: str) -> tuple[int, str]:
             await th.set_status(cmd.id, CommandStatus.CLOSED)
         assert cmd.signal_id == first.id
     expected = {
-        "max_open_positions": "it already has 1 open positions or orders (your limit is 1)",
-        "max_trades_per_day": "it already took 1 trades today (your limit is 1 per UTC day)",
+        "max_open_positions": "it already has 1 open position or order (your limit is 1)",
+        "max_trades_per_day": "it already took 1 trade today (your limit is 1 per UTC day)",
         "paused": "it is paused; resume it in /devices",
         "below_min_volume": "even the minimum volume of 0.01 lots would risk 3.73, above your "
         "budget of 0.20",
@@ -145,7 +145,7 @@ def test_volume_below_minimum_is_refused_with_numbers() -> None:
     with pytest.raises(Skip) as info:
         volume_for(D(186), STOP_DISTANCE, get_spec("EURUSD"), Limits())
     assert info.value.code == "below_min_volume"
-    assert info.value.params == {"min": "0.01", "need": "3.73", "budget": "3.72"}
+    assert info.value.params == {"min": D("0.01"), "need": D("3.73"), "budget": D("3.72")}
 
 
 def test_levels_on_a_coarser_terminal_grid_keep_reward_risk() -> None:

@@ -13,6 +13,7 @@ from models.signals import ChartFile, Signal, SignalSource
 from services import fanout, market_data
 from services import manual_signals as manual
 from services.errors import InvalidInput
+from services.formatting import plural
 from services.manual_checks import ManualLimits, ManualRequest
 from trading.candles import Bar
 
@@ -72,7 +73,8 @@ async def test_prices_go_on_the_tick_grid_and_say_so(database: str) -> None:
          {"price": "0.0000000001", "tick": "0.00001"}),
         (request(stop="1.09"), LIMITS, "error.manual_stop_side_buy", {"stop": "1.09"}),
         (request("sell", entry="1.09", stop="1.08"), LIMITS, "error.manual_stop_side_sell", {}),
-        (request(stop="1.07997"), LIMITS, "error.manual_stop_close", {"points": 3, "min": 5}),
+        (request(stop="1.07997"), LIMITS, "error.manual_stop_close",
+         {"points": plural("unit.points", 3), "min": plural("unit.points", 5)}),
         (request(stop="1.02"), LIMITS, "error.manual_stop_far", {"pct": D("5.56")}),
         (request(entry="1.09", stop="1.085"), LIMITS, "error.manual_stop_passed",
          {"last": D("1.08412")}),

@@ -53,7 +53,7 @@ async def test_missing_and_orphan_positions_are_reported_once(
     }  # fmt: skip
     assert sum(r.message == "reconciliation finding" for r in caplog.records) == 2  # new ones
     orphan, missing = await th.texts(SUB, "terminal.recon")
-    assert "holds a position SignalDesk did not open: EURUSD sell 0.53 lots (ticket 42)" in orphan
+    assert "holds a position SignalDesk did not open: EURUSD SELL 0.53 lots (ticket 42)" in orphan
     assert f"no longer reports the position of signal #{view.id} (ticket 41)" in missing
 
 
@@ -83,7 +83,9 @@ async def test_offline_then_online_each_told_once(database: str) -> None:
         terminals.OfflineSweep(0, 0)
     )
     (offline,) = await th.texts(SUB, "terminal.offline")
-    assert offline.startswith("📴 Your terminal <b>Main MT5</b> has not been seen since 01 Mar")
+    assert offline.startswith(
+        "📴 Your terminal <b>Main MT5</b> has not been seen since Mar 1, 2030, "
+    )
     back = later + timedelta(minutes=10)
     await Device.filter(id=dev.id).update(last_seen_at=back)
     assert await terminals.detect_offline(back) == terminals.OfflineSweep(0, 1)

@@ -60,12 +60,12 @@ async def test_guard_flattens_pauses_and_tells_once(database: str, mode: DeviceM
     assert (cancel.dedupe_key, cancel.payload["ticket"]) == (f"cancel:{order_id}", 300)
     (text,) = await th.texts(SUB, "terminal.guard")
     assert text.startswith("🛑 Drawdown guard: the account on your terminal <b>Main MT5</b> is")
-    assert "20.00% below its high of 10000.00 USD" in text and "your cap is 20.00%" in text
-    assert "2 positions are being closed, 1 pending orders cancelled" in text
+    assert "20% below its high of $10,000.00" in text and "your cap is 20%" in text
+    assert "Closing 2 positions and cancelling 1 pending order;" in text  # plural forms
     owner_texts = await th.texts(OWNER, "terminal.guard")
     if mode is DeviceMode.COPY:  # copy accounts: the owner hears about it too
         (owner_text,) = owner_texts
-        assert "on sam's copy terminal <b>Main MT5</b>: 20.00%" in owner_text
+        assert "on sam's copy terminal <b>Main MT5</b>: 20% below" in owner_text
     else:
         assert owner_texts == []
     (entry,) = await AuditLog.filter(action="device.guard_tripped")

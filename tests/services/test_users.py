@@ -157,9 +157,9 @@ async def test_rows_the_insert_skipped_are_read_back_or_retried(
     out = await reg._register(
         [(profile(50, "old", "Old"), frozenset()), (profile(51), frozenset())]
     )
-    assert out[50] == existing  # read back, unchanged
-    assert out[51].referral_code == "FRESH234"  # retried with a new code
-    assert out[51] == svc.to_info(await User.get(telegram_id=51))
+    assert out[50] == (existing, False)  # read back, unchanged: not this call's registration
+    assert out[51][0].referral_code == "FRESH234"  # retried with a new code
+    assert out[51] == (svc.to_info(await User.get(telegram_id=51)), True)
     registered = await audit.recent(action="user.registered")
     assert sorted(e.actor_id for e in registered) == [50, 51]  # one row per user, no more
 
