@@ -106,7 +106,7 @@ def _not_approved(outcome: ConsentOutcome) -> Html:
     view = outcome.signal
     if not outcome.entitled:
         return fmt(_("consent.not_entitled"), id=view.id)
-    price = view.price(view.fill_price) if view.fill_price is not None else "?"
+    price = view.price(view.fill_price, locale()) if view.fill_price is not None else "?"
     keys = {
         SignalStatus.FILLED: _("consent.signal_filled"),
         SignalStatus.EXPIRED: _("consent.signal_expired"),

@@ -68,7 +68,7 @@ class SignalView:
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 
-    def price(self, value: Decimal, locale: str | None = None) -> str:
+    def price(self, value: Decimal, locale: str | None) -> str:
         """`value` with the symbol's digits, for `locale` (1.07592 / 1,07592)."""
         return formatting.price(value, self.digits, locale)
 
@@ -141,7 +141,7 @@ def update_text(
     """A reply to the original message: what changed. Fills and exits are the strategy's (a
     user's own execution is their terminal's message); `note` is a line for this user."""
     _ = translator(locale)
-    head = _event_head(view, _, event)
+    head = _event_head(view, _, event, locale)
     if note:
         head = f"{head}\n{_(note)}"
     if event == "revised":
@@ -155,12 +155,14 @@ def update_text(
     return head
 
 
-def _event_head(view: SignalView, _: Translate, event: str) -> str:
+def _event_head(view: SignalView, _: Translate, event: str, locale: str | None) -> str:
     values = {"id": view.id, "symbol": escape(view.symbol)}
     if event == "filled" and view.fill_price is not None:
-        return _("signal.event_filled").format(price=view.price(view.fill_price), **values)
+        price = view.price(view.fill_price, locale)
+        return _("signal.event_filled").format(price=price, **values)
     if event == "closed" and view.exit_price is not None:
-        return _("signal.event_closed_at").format(price=view.price(view.exit_price), **values)
+        price = view.price(view.exit_price, locale)
+        return _("signal.event_closed_at").format(price=price, **values)
     return _(f"signal.event_{event}").format(price="?", **values)
 
 

@@ -127,20 +127,20 @@ async def test_a_promoted_visitor_gets_the_card_in_his_language_not_the_upgrade_
     await say(tg, OWNER, "/role @nico subscriber", "is now subscriber")
     await notice(tg, VISITOR, "Ahora eres suscriptor")
     card = await card_of(tg, VISITOR, sig.id)
-    assert "1.07965" in caption(card) and card["photo"]
+    assert "1,07965" in caption(card) and card["photo"]
     assert buttons(card) == ["✅ Aprobar", "❌ Rechazar", "ℹ️ Detalles"]
     await press(tg, VISITOR, card, "ℹ️ Detalles")
-    details = await tg.wait_for(VISITOR, lambda m: "1.07592" in caption(m), timeout=10)
+    details = await tg.wait_for(VISITOR, lambda m: "1,07592" in caption(m))
     assert details["message_id"] != card["message_id"]
     texts = [caption(m) for m in await tg.messages(VISITOR) if m["from_bot"]]
     assert not any("⭐" in t and "Mejorar" in t for t in texts)  # no upgrade summary
 
     await pipeline.push_until(60)  # the promoted user's card gets the outcomes like any card
     filled = await tg.wait_for(
-        VISITOR, lambda m: m.get("reply_to_message_id") == card["message_id"], timeout=15,
+        VISITOR, lambda m: m.get("reply_to_message_id") == card["message_id"],
         after_seq=0,
     )  # fmt: skip
-    assert "ejecutada a 1.07592 (estrategia)" in caption(filled)
+    assert "ejecutada a 1,07592 (estrategia)" in caption(filled)
 
 
 async def test_a_banned_user_hears_the_ban_and_nothing_else_until_unbanned(

@@ -13,7 +13,7 @@ from services import access, audit, registration, signals
 from services import notifications as outbox
 from services import users as users_service
 from services.entitlements import Audience
-from services.errors import PermissionDenied
+from services.errors import NoChange, PermissionDenied
 from services.users import TelegramProfile
 from tests.services import terminal_helpers as th
 
@@ -68,12 +68,14 @@ async def test_each_role_change_is_told_in_the_users_saved_language(
 async def test_no_change_no_notice_and_a_banned_user_hears_of_roles_on_unban(
     people: dict[int, users_service.UserInfo],
 ) -> None:
-    await access.set_role(people[OWNER], "@sam", "subscriber")  # already one
+    with pytest.raises(NoChange):
+        await access.set_role(people[OWNER], "@sam", "subscriber")  # already one
     assert await notices(SUB) == []
     await access.set_banned(people[ADMIN], "@sam", banned=True)
     await access.set_role(people[OWNER], "@sam", "public")  # while banned: not told now
     await access.set_banned(people[ADMIN], "@sam", banned=False)
-    await access.set_banned(people[ADMIN], "@sam", banned=False)  # not banned: nothing to tell
+    with pytest.raises(NoChange):
+        await access.set_banned(people[ADMIN], "@sam", banned=False)  # not banned: nothing to tell
     texts = [n.payload["text"] for n in await notices(SUB)]
     assert len(texts) == 2
     assert "suspended your access" in texts[0]
