@@ -4,7 +4,6 @@ count once; admin actions that change nothing say so."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from bot.app import AppRunner
@@ -13,6 +12,7 @@ from models.audit import AuditLog
 from models.users import User, UserStatus
 from services import users as users_service
 from tests.e2e.conftest import OWNER, SUB, VISITOR, say, text
+from tests.waiting import until
 
 IVAN, ZOE = 1000010, 1000011
 Menu = list[dict[str, str]]
@@ -23,13 +23,11 @@ async def menu_until(
 ) -> Menu:
     """The user's menu in their chat once `ok` holds (the default menu is set at start-up in
     the background); fails with the last menu seen."""
-    menu: Menu = []
-    for _ in range(400):
-        menu = await tg.commands(user, user, language_code=language)
-        if ok(menu):
-            return menu
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"menu never matched: {menu}")
+    return await until(
+        lambda: tg.commands(user, user, language_code=language),
+        f"the menu of chat {user} ({language or 'default'}) to match",
+        accept=ok,
+    )
 
 
 def describe(menu: Menu, command: str) -> str:
