@@ -160,7 +160,7 @@ def run_terminals(base_url: str, creds: Creds, conn: Connection, rate: float) ->
 
 
 async def make_devices(count: int) -> tuple[Creds, list[int]]:
-    from services import devices
+    from services.terminals import devices
 
     creds: Creds = []
     pks: list[int] = []
@@ -174,7 +174,7 @@ async def make_devices(count: int) -> tuple[Creds, list[int]]:
 async def fan_out(pks: list[int]) -> float:
     """One signal -> one OPEN per terminal, in one transaction; returns the start time."""
     from models.devices import CommandType
-    from services import ea_commands
+    from services.terminals import commands as ea_commands
 
     payload = {"symbol": "XAUUSD", "side": "buy", "order_type": "market", "volume": "0.10"}
     items = [
@@ -189,11 +189,11 @@ async def fan_out(pks: list[int]) -> float:
 
 
 async def serve(args: argparse.Namespace, db_url: str, data_dir: Path) -> dict[str, Any]:
-    from bot import db
     from bot.app import AppRunner
-    from bot.emulator import EmulatorServer
-    from bot.settings import load_settings
+    from core import db
+    from core.settings import load_settings
     from ea.api import HUB_KEY
+    from tgemu import EmulatorServer
 
     await db.migrate(db_url)
     async with EmulatorServer(TOKEN) as emulator:

@@ -43,14 +43,15 @@ from aiogram.client.telegram import TelegramAPIServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import db  # noqa: E402
-from bot.emulator import DEFAULT_TOKEN, EmulatorServer  # noqa: E402
-from bot.transport import SenderLimits  # noqa: E402
-from jobs.sender import Sender, SenderConfig  # noqa: E402
+from core import db  # noqa: E402
+from jobs.outbox.sender import Sender, SenderConfig  # noqa: E402
+from jobs.outbox.transport import SenderLimits  # noqa: E402
 from models.notifications import Notification, NotificationStatus  # noqa: E402
 from models.signals import ChartFile, Signal  # noqa: E402
 from models.users import Role, User  # noqa: E402
-from services import notifications, users  # noqa: E402
+from services.outbox import notifications
+from services.users import profiles as users
+from tgemu import DEFAULT_TOKEN, EmulatorServer  # noqa: E402
 
 FIRST_USER_ID = 10_000_000
 SIGNAL_TEXT = (

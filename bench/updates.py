@@ -60,7 +60,7 @@ CONTROL_TOKEN = secrets.token_urlsafe(32)
 
 
 def run_emulator(port: int, users: int, ready: mp.Event, control_token: str) -> None:
-    from bot.emulator import EmulatorServer
+    from tgemu import EmulatorServer
 
     async def main() -> None:
         async with EmulatorServer(TOKEN, port=port, control_token=control_token) as server:
@@ -157,7 +157,7 @@ def run_load(url: str, updates: int, users: int, concurrency: int, out: mp.Queue
 
 async def run_app(db_url: str, emulator_url: str, port: int, args: argparse.Namespace) -> dict:
     from bot.app import AppRunner
-    from bot.settings import load_settings
+    from core.settings import load_settings
 
     settings = load_settings(
         _env_file=None,
@@ -213,7 +213,7 @@ async def _drained(runner: AppRunner, timeout_s: float = 120) -> None:
 
 
 async def _emulator_stats(emulator_url: str) -> dict:
-    from bot.emulator import EmulatorClient
+    from tgemu import EmulatorClient
 
     async with EmulatorClient(emulator_url, token=CONTROL_TOKEN) as client:
         return await client.stats()

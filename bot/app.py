@@ -36,35 +36,37 @@ from aiogram.utils.i18n import I18n
 from aiohttp import web
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from bot import db, metrics
 from bot.http_server import count_guard_event, read_limits, serve
 from bot.replica_bus import ReplicaBus, bus_for
-from bot.settings import Settings
 from bot.trading import FeedError, build_trading_loop
-from bot.transport import SenderLimits
-from bot.user_changes import probe_for
 from bot.webhook import JsonReplyRequestHandler
+from core import db, metrics
+from core.db_changes import probe_for
+from core.http.problems import problem_middleware
+from core.settings import Settings
 from ea.api import setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
-from jobs.sender import Sender, SenderConfig
+from jobs.outbox.sender import Sender, SenderConfig
+from jobs.outbox.transport import SenderLimits
 from jobs.trading_loop import TradingLoop
 from middlewares.correlation import CorrelationMiddleware
 from middlewares.i18n import UserLocaleMiddleware
 from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
-from middlewares.users import UserCache, UserMiddleware
+from middlewares.users import UserMiddleware
 from models.users import Role
-from services import notifications, terminal_reports
-from services import secrets as secret_box
-from services import users as users_service
 from services.ops_alerts import OpsAlerts
+from services.outbox import notifications
+from services.terminals import reports as terminal_reports
+from services.terminals import secrets as secret_box
+from services.users import profiles as users_service
+from services.users.cache import UserCache
 from trading.feeds import PushFeed
 from webapp import health, landing
-from webapp.problems import problem_middleware
 
 log = logging.getLogger(__name__)
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -136,7 +138,7 @@ def create_dispatcher(
     """The dispatcher with every middleware; `extra_routers` go before the feature routers.
 
     On SQLite the user cache asks the database whether another process (the CLI) wrote since
-    its last look (`bot.user_changes`); on PostgreSQL the replica bus invalidates it instead.
+    its last look (`core.db_changes`); on PostgreSQL the replica bus invalidates it instead.
     """
     cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:

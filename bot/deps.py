@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, TypedDict
 if TYPE_CHECKING:
     from aiogram.utils.i18n import I18n
 
-    from bot.settings import Settings
-    from middlewares.users import UserCache
+    from core.settings import Settings
     from services.ops_alerts import OpsAlerts
-    from services.users import UserInfo
+    from services.users.cache import UserCache
+    from services.users.profiles import UserInfo
 
 
 class AppDeps(TypedDict):

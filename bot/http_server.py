@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot import metrics
-from bot.settings import Settings
+from core import metrics
+from core.settings import Settings
 from httpguard import ConnectionGuard, GuardedSite, ReadLimits, fit_to_descriptors
 
 SHUTDOWN_TIMEOUT_S = 10.0

@@ -10,7 +10,7 @@ One dedicated connection per replica, outside Tortoise's pool. Each event carrie
 replica's id, so a replica ignores its own (it already acted locally). If the connection
 drops, events from others are missed until it is back (polls still answer by the end of their
 wait); it reconnects every `RECONNECT_S`, and on reconnecting drops the whole user cache (a
-change may have been missed). SQLite has one replica: no bus (bot/user_changes.py instead).
+change may have been missed). SQLite has one replica: no bus (core/db_changes.py instead).
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from typing import Any
 
 import asyncpg
 
-from services import device_auth, ea_commands, terminal_reports
+from services.terminals import commands as ea_commands
+from services.terminals import device_auth
+from services.terminals import reports as terminal_reports
 from trading.candles import Bar, to_unix_s
 
 log = logging.getLogger(__name__)

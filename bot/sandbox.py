@@ -15,18 +15,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.emulator import DEFAULT_PERSONAS, Emulator, EmulatorClient, setup_sandbox
-from bot.emulator.guard import new_control_token
 from bot.sandbox_api import Panels, create_panels_app
+from bot.sandbox_terminal import SandboxTerminal
 from bot.sandbox_watch import PersonaLabels, SignalHoldWatch
-from bot.settings import SANDBOX_OWNER_ID, Settings
 from bot.trading import FeedError, replay_feed
-from ea.client_journal import TerminalJournal
-from ea.client_sandbox import SandboxTerminal
+from core.settings import SANDBOX_OWNER_ID, Settings
+from ea.client.journal import TerminalJournal
 from models.signals import AppSetting
 from models.users import Role
 from services import app_settings
-from services import users as users_service
+from services.users import profiles as users_service
+from tgemu import DEFAULT_PERSONAS, Emulator, EmulatorClient, setup_sandbox
+from tgemu.guard import new_control_token
 from trading.feeds import MarketDataFeed
 from trading.replay import ReplayController
 

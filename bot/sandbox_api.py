@@ -1,6 +1,6 @@
 """The sandbox page's panels API, mounted at ``/sandbox/api/``: the replay controls and the
 sandbox EA's terminal journal. Same guard as the emulator's control API (loopback ``Host``,
-no foreign ``Origin``, the per-start control token, JSON bodies; see ``bot.emulator.guard``).
+no foreign ``Origin``, the per-start control token, JSON bodies; see ``tgemu.guard``).
 
 | route | body / query | answer |
 | --- | --- | --- |
@@ -21,9 +21,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot.emulator.control_io import Body, make_middleware, query_float, query_int
-from bot.emulator.errors import Problem
-from ea.client_journal import TerminalJournal
+from ea.client.journal import TerminalJournal
+from tgemu.control_io import Body, make_middleware, query_float, query_int
+from tgemu.errors import Problem
 from trading.replay import SPEEDS, ReplayController, ReplaySnapshot
 
 MAX_WAIT_S = 30.0

@@ -14,13 +14,14 @@ import contextlib
 import logging
 from collections.abc import Iterable
 
-from bot.emulator import Emulator
 from models.signals import Decision
 from models.users import Role
-from services import approvals, signals
-from services import users as users_service
 from services.errors import NotFound
-from services.signal_views import SignalView
+from services.signals import approvals
+from services.signals import lifecycle as signals
+from services.signals.views import SignalView
+from services.users import profiles as users_service
+from tgemu import Emulator
 from trading.replay import Hold
 
 log = logging.getLogger(__name__)

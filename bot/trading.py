@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from bot.settings import Settings
+from core.settings import Settings
 from jobs.trading_loop import TradingLoop
 from models.signals import SymbolState
 from services.ops_alerts import OpsAlerts
-from services.trading_loop import SymbolRunner
+from services.signals.trading_loop import SymbolRunner
 from trading.brokers.base import BrokerError
 from trading.brokers.mt5 import MT5Broker, Mt5Unavailable
 from trading.candles import load_csv, to_unix_s

@@ -26,7 +26,7 @@ from aiohttp import JsonPayload, web
 from aiohttp.payload import Payload
 from pydantic import ValidationError
 
-from webapp.problems import ProblemError
+from core.http.problems import ProblemError
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

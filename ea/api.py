@@ -39,16 +39,16 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bot import metrics
+from core import metrics
+from core.crypto import encrypt_payload
+from core.http.problems import ProblemError
 from ea import schemas
 from ea.auth import BODY_KEY, DEVICE_KEY, ea_auth_middleware
 from ea.longpoll import LongPollHub, TooManyPolls
-from services import ea_commands
-from services.device_auth import DeviceAuth, DeviceRef
-from services.devices import report_hooks
-from services.secrets import encrypt_payload
+from services.terminals import commands as ea_commands
+from services.terminals.device_auth import DeviceAuth, DeviceRef
+from services.terminals.devices import report_hooks
 from trading.number_text import parse_int
-from webapp.problems import ProblemError
 
 log = logging.getLogger(__name__)
 PREFIX = "/ea/v1"

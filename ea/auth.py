@@ -18,11 +18,11 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from core.http.problems import Handler, ProblemError
 from ea.crypto import canonical_message, sign, sign_request
-from services import device_auth
-from services.device_auth import DeviceAuth
+from services.terminals import device_auth
+from services.terminals.device_auth import DeviceAuth
 from trading.number_text import parse_int
-from webapp.problems import Handler, ProblemError
 
 __all__ = ["BODY_KEY", "DEVICE_KEY", "authenticate", "ea_auth_middleware", "sign_request"]
 

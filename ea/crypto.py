@@ -19,7 +19,7 @@ import hmac
 import secrets
 import time
 
-from services.secrets import SecretError, decrypt_payload, encrypt_payload, payload_key
+from core.crypto import SecretError, decrypt_payload, encrypt_payload, payload_key
 
 __all__ = [
     "SecretError",

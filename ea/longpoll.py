@@ -1,6 +1,6 @@
 """Long polling for terminals: wait for a wake-up, never poll the database in a loop.
 
-Each waiting request holds a future keyed by its device. `services.ea_commands` wakes the
+Each waiting request holds a future keyed by its device. `services.terminals.commands` wakes the
 devices whose commands became pending (after commit); woken pollers re-query the database,
 and the queries of every poller woken in the same event-loop turn are one batched query
 (`services.batching`), so a fan-out to a thousand terminals costs one SELECT, not a thousand.
@@ -25,10 +25,11 @@ import logging
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
-from services import device_auth, ea_commands
 from services.batching import Batcher
-from services.device_auth import DeviceRef, revoked_here
-from services.ea_types import WireCommand
+from services.terminals import commands as ea_commands
+from services.terminals import device_auth
+from services.terminals.device_auth import DeviceRef, revoked_here
+from services.terminals.protocol import WireCommand
 
 log = logging.getLogger(__name__)
 MAX_POLLS_PER_DEVICE = 4

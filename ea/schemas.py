@@ -1,4 +1,4 @@
-"""Strict parsing of what terminals POST, into `services.ea_types` values; wire JSON out.
+"""Strict parsing of what terminals POST, into `services.terminals.protocol` values; wire JSON out.
 
 Numbers are JSON numbers (parsed exactly, as Decimal); times are Unix seconds (UTC). Unknown
 fields are ignored (forward compatibility); a missing field, a wrong type or a value out of
@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from core.http.problems import ProblemError
 from models.devices import CommandStatus
-from services import symbol_map
-from services.ea_types import (
+from services.terminals import symbol_map
+from services.terminals.protocol import (
     AccountReport,
     AckIn,
     BarIn,
@@ -25,7 +26,6 @@ from services.ea_types import (
     SymbolReport,
     WireCommand,
 )
-from webapp.problems import ProblemError
 
 T = TypeVar("T")
 ACK_STATUSES = ("accepted", "placed", "filled", "rejected", "failed", "cancelled", "closed")
@@ -227,7 +227,7 @@ def _symbol(f: Fields) -> SymbolReport:
 
 def parse_symbols(body: bytes) -> tuple[list[SymbolReport], list[SymbolRefusal]]:
     """Each symbol on its own: a wrong type, or a spec outside sane ranges
-    (`services.symbol_map.check_report`: digits, point, tick size, volumes, ...), refuses that
+    (`services.terminals.symbol_map.check_report`: digits, point, tick size, volumes, ...), refuses that
     symbol only; the good ones are kept. A body without a ``symbols`` list is a 422."""
     accepted: list[SymbolReport] = []
     refused: list[SymbolRefusal] = []

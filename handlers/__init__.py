@@ -1,4 +1,8 @@
-"""All routers, included in an explicit order: errors first, the catch-all last."""
+"""aiogram routers, one module per feature, included in an explicit order: errors first, the
+catch-all last. Thin: parse input, call one service, render the result.
+
+Adapters: may import services, models, core and trading; never another adapter or `bot`.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Owner and admin tools: /admin, /users, /role (owner only), /ban, /unban.
 
-Role and ban changes go through `services.access`, which tells the user what changed for them;
+Role and ban changes go through `services.users.access`, which tells the user what changed for them;
 here the own process's cache is invalidated at once and the user's command menu refreshed.
 """
 
@@ -16,12 +16,12 @@ from handlers.commands import cmd
 from handlers.keyboards import AdminCB, admin_keyboard, user_actions_keyboard
 from handlers.menus import refresh_user_menu
 from handlers.render import Html, as_plain_text, fmt, role_name, user_card
-from middlewares.users import UserCache
 from models.users import Role
-from services import access
-from services import users as users_service
-from services.numbers import looks_numeric
-from services.users import UserInfo
+from services.text.numbers import looks_numeric
+from services.users import access
+from services.users import profiles as users_service
+from services.users.cache import UserCache
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 ADMIN = {"role": Role.ADMIN}

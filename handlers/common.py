@@ -28,8 +28,8 @@ from aiogram.utils.i18n import gettext as _
 from handlers.commands import cmd, visible_commands
 from handlers.keyboards import menu_keyboard
 from handlers.render import fmt
-from services.formatting import Term
-from services.users import UserInfo
+from services.text.formatting import Term
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 cancel_router = Router(name=f"{__name__}.cancel")

@@ -18,7 +18,7 @@ from aiogram.types import BufferedInputFile, CallbackQuery, FSInputFile, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import Settings
+from core.settings import Settings
 from handlers.commands import cmd
 from handlers.render import fmt
 from handlers.terminal_views import (
@@ -34,9 +34,10 @@ from handlers.terminal_views import (
 )
 from models.devices import DeviceMode
 from models.users import Role
-from services import devices, terminals
-from services.terminal_settings import FIELDS
-from services.users import UserInfo
+from services.terminals import devices
+from services.terminals import overview as terminals
+from services.terminals.risk_settings import FIELDS
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 SUBSCRIBER = {"role": Role.SUBSCRIBER}

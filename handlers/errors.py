@@ -20,13 +20,13 @@ from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot import metrics
-from bot.logs import correlation_id, new_correlation_id
+from core import metrics
+from core.logs import correlation_id, new_correlation_id
 from handlers.render import as_plain_text, fmt
-from middlewares.i18n import pick_locale
 from services.errors import UserFacingError
 from services.ops_alerts import OpsAlerts
-from services.users import UserInfo
+from services.text.i18n import pick_locale
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
@@ -61,7 +61,10 @@ async def user_facing(
 ) -> bool:
     exc = event.exception
     assert isinstance(exc, UserFacingError)  # narrowed by the filter
-    with i18n.context(), i18n.use_locale(pick_locale(i18n, user, event_from_user)):
+    with (
+        i18n.context(),
+        i18n.use_locale(pick_locale(i18n.available_locales, user, event_from_user)),
+    ):
         try:
             text = fmt(_(exc.key), **exc.params)
         except (KeyError, IndexError, ValueError):  # a catalog entry and its raiser disagree
@@ -99,7 +102,10 @@ async def unexpected(
         exc_info=exc,
         extra={"ref": ref, "update_id": event.update.update_id},
     )
-    with i18n.context(), i18n.use_locale(pick_locale(i18n, user, event_from_user)):
+    with (
+        i18n.context(),
+        i18n.use_locale(pick_locale(i18n.available_locales, user, event_from_user)),
+    ):
         await _reply(event, fmt(_("error.unexpected"), ref=ref))
     await alerts.alert(  # plain text (parse_mode=None); never raises
         f"handler:{type(exc).__name__}",

@@ -11,8 +11,8 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from models.users import Role
-from services.callbacks import UpgradeCB
-from services.numbers import UserIdOrZeroField
+from services.signals.callbacks import UpgradeCB
+from services.text.numbers import UserIdOrZeroField
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español", "ru": "Русский"}
 

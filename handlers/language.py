@@ -13,10 +13,10 @@ from aiogram.utils.i18n import gettext as _
 from handlers.commands import cmd
 from handlers.keyboards import LANGUAGE_NAMES, LangCB, language_keyboard
 from handlers.menus import refresh_user_menu
-from middlewares.users import UserCache
 from models.users import Role
-from services import users as users_service
-from services.users import UserInfo
+from services.users import profiles as users_service
+from services.users.cache import UserCache
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 # What people type after /language: the code, the language's own name, its English name.

@@ -15,8 +15,9 @@ from handlers.commands import cmd
 from handlers.render import as_plain_text, fmt
 from handlers.terminal_views import PosCB, account_line, plain, position_line, profit
 from models.users import Role
-from services import terminals, vocabulary
-from services.users import UserInfo
+from services.terminals import overview as terminals
+from services.text import vocabulary
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 SUBSCRIBER = {"role": Role.SUBSCRIBER}

@@ -3,7 +3,7 @@
 Steps: symbol -> side -> entry -> stop -> take-profit (or "auto" for 3.25 R) -> expiry hours
 (or "auto" for 100) -> note (or "-") -> preview with Publish / Discard. Every question says
 what it is about ("EURUSD BUY, entry 1.08450: the stop?"); a value that fails a check
-(services.manual_checks) is refused with the numbers and the same question comes again. Back
+(services.signals.manual_checks) is refused with the numbers and the same question comes again. Back
 (the button, or /back) returns to the previous step; /cancel leaves at any step. What each
 step asks and shows lives in handlers/post_dialog.py.
 """
@@ -21,7 +21,7 @@ from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.settings import Settings
+from core.settings import Settings
 from handlers.commands import cmd
 from handlers.post_dialog import (
     STEPS,
@@ -37,14 +37,14 @@ from handlers.post_dialog import (
 )
 from handlers.render import as_plain_text, fmt
 from models.users import Role
-from services import manual_checks as checks
-from services import manual_signals as manual
-from services import vocabulary
 from services.errors import UserFacingError
-from services.manual_checks import Market, Note
-from services.numbers import parse_int
 from services.ops_alerts import OpsAlerts
-from services.users import UserInfo
+from services.signals import manual
+from services.signals import manual_checks as checks
+from services.signals.manual_checks import Market, Note
+from services.text import vocabulary
+from services.text.numbers import parse_int
+from services.users.profiles import UserInfo
 from trading.constants import ORDER_EXPIRY_HOURS
 
 router = Router(name=__name__)

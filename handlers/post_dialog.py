@@ -14,16 +14,17 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import Settings
+from core.settings import Settings
 from handlers.render import Html, fmt, locale
 from models.signals import SignalStatus
-from services import app_settings, signals
-from services import manual_checks as checks
+from services import app_settings
 from services.errors import UserFacingError
-from services.formatting import Duration
-from services.manual_checks import Market, Note
-from services.signal_views import SignalView, full_text
-from services.users import UserInfo
+from services.signals import lifecycle as signals
+from services.signals import manual_checks as checks
+from services.signals.manual_checks import Market, Note
+from services.signals.views import SignalView, full_text
+from services.text.formatting import Duration
+from services.users.profiles import UserInfo
 from trading.constants import ORDER_EXPIRY_HOURS
 
 

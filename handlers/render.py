@@ -7,7 +7,7 @@ it: every `.format` of a reply in handlers/ goes through it. Translations and fr
 rendered by `fmt` are `Html` (`Html(_("id"))`: translators write the markup) and are inserted
 as they are.
 
-Every other value is shown for the reader's locale first (`services.formatting.show`): pass a
+Every other value is shown for the reader's locale first (`services.text.formatting.show`): pass a
 `Decimal`, a `datetime`, a `Price`, a `Money`, a `Term` or a `Plural` and `fmt` writes it the
 way a Spanish or Russian reader expects ("1.234,50", "12 мая, 14:00 UTC"); never pre-format
 numbers or dates with f-strings or `strftime`.
@@ -23,9 +23,9 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.commands import visible_commands
 from models.users import Role
-from services import vocabulary
-from services.formatting import Plural, Term, render_plural, show
-from services.users import UserInfo
+from services.text import vocabulary
+from services.text.formatting import Plural, Term, render_plural, show
+from services.users.profiles import UserInfo
 
 
 class Html(str):

@@ -17,13 +17,17 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from handlers.commands import cmd
 from handlers.render import Html, as_plain_text, fmt, locale, plural
 from models.signals import Decision, SignalStatus
-from services import app_settings, approvals, consent, entitlements, signals, vocabulary
-from services.callbacks import ConsentCB, SignalCB, UpgradeCB
-from services.consent import ConsentOutcome, DisclaimerOutdated
-from services.formatting import Signed
+from services import app_settings
 from services.ops_alerts import OpsAlerts
-from services.signal_views import SignalView, full_text, status_line
-from services.users import UserInfo
+from services.signals import approvals, consent
+from services.signals import lifecycle as signals
+from services.signals.callbacks import ConsentCB, SignalCB, UpgradeCB
+from services.signals.consent import ConsentOutcome, DisclaimerOutdated
+from services.signals.views import SignalView, full_text, status_line
+from services.text import vocabulary
+from services.text.formatting import Signed
+from services.users import entitlements
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 ALERT_MAX = 200  # Telegram's limit for a callback query's alert

@@ -5,7 +5,7 @@ travels back in the webhook's HTTP response (bot/webhook.py), one exchange inste
 these are the hottest commands (bench/updates.py). The price: a failure of that send never
 reaches the error router (Telegram, or aiogram's silent_call_request, drops it). So a returned
 method carries only texts that cannot fail on entities: translations and escaped constants,
-nothing a user wrote (tests/bot/test_html_escaping.py checks every locale and role). Any reply
+nothing a user wrote (tests/handlers/test_html_escaping.py checks every locale and role). Any reply
 that interpolates user data (/start greets by name) is awaited, so its failure is handled.
 """
 
@@ -22,11 +22,12 @@ from aiogram.utils.i18n import gettext as _
 from handlers.commands import cmd, start_cmd
 from handlers.keyboards import MenuCB, admin_keyboard, language_keyboard, menu_keyboard
 from handlers.render import Html, fmt, help_text, role_name
-from middlewares.users import UserCache
 from models.users import Role
-from services import app_settings, entitlements
-from services import users as users_service
-from services.users import UserInfo
+from services import app_settings
+from services.users import entitlements
+from services.users import profiles as users_service
+from services.users.cache import UserCache
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 

@@ -11,16 +11,18 @@ from aiogram.types import CallbackQuery, ChatFullInfo, InlineKeyboardMarkup, Mes
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.settings import Settings
+from core.settings import Settings
 from handlers.commands import cmd
 from handlers.render import Html, as_plain_text, fmt, plural
 from models.users import Role
-from services import app_settings, signals, vocabulary
-from services import strategy as strategy_service
+from services import app_settings
 from services.errors import InvalidInput
-from services.numbers import CHAT_ID, SIGNAL_ID, looks_numeric, parse_int
 from services.ops_alerts import OpsAlerts
-from services.users import UserInfo
+from services.signals import lifecycle as signals
+from services.signals import strategy as strategy_service
+from services.text import vocabulary
+from services.text.numbers import CHAT_ID, SIGNAL_ID, looks_numeric, parse_int
+from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 ADMIN = {"role": Role.ADMIN}

@@ -12,12 +12,12 @@ from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.render import Html, fmt
-from services import vocabulary
-from services.copy_sizing import Limits
-from services.formatting import Money, Number, Percent, Relative, Signed
-from services.numbers import TicketField
-from services.terminal_settings import FIELDS
-from services.terminals import AccountView, PositionView, TerminalView
+from services.copy.sizing import Limits
+from services.terminals.overview import AccountView, PositionView, TerminalView
+from services.terminals.risk_settings import FIELDS
+from services.text import vocabulary
+from services.text.formatting import Money, Number, Percent, Relative, Signed
+from services.text.numbers import TicketField
 
 LABELS = {
     "risk_pct": __("devices.label_risk_pct"),

@@ -15,7 +15,9 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from services import device_auth, ea_commands, reconciliation, terminals
+from services.terminals import commands as ea_commands
+from services.terminals import device_auth, reconciliation
+from services.terminals import overview as terminals
 
 log = logging.getLogger(__name__)
 

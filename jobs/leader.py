@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import asyncpg
 from tortoise.backends.base.config_generator import expand_db_url
 
-from bot.db import pg_credentials
+from core.db import pg_credentials
 
 log = logging.getLogger(__name__)
 # One lock per database: advisory lock keys are scoped to the current database.

@@ -1,6 +1,6 @@
 """The trading loop job: closed bars from the feed -> `SymbolRunner` per symbol.
 
-Thin: the logic lives in services/trading_loop.py. Each symbol runs in its own task. A bar that
+Thin: the logic lives in services/signals/trading_loop.py. Each symbol runs in its own task. A bar that
 fails to apply is retried (never skipped), with backoff and an ops alert (rate-limited); as the
 runner rewinds its strategy after a failure, the retry heals once the fault is gone. A failing
 feed is retried the same way. Neither ever holds up the other symbols.
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.ops_alerts import OpsAlerts
-from services.trading_loop import SymbolRunner
+from services.signals.trading_loop import SymbolRunner
 from trading.candles import Bar
 from trading.feeds import MarketDataFeed
 

@@ -17,8 +17,8 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 from aiogram.types.update import UpdateTypeLookupError
 
-from bot import metrics
-from bot.logs import correlation_id, new_correlation_id
+from core import metrics
+from core.logs import correlation_id, new_correlation_id
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from aiogram.dispatcher.flags import get_flag
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
-from bot import metrics
+from core import metrics
 from models.users import Role
 from services import audit
 

@@ -21,9 +21,9 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n
 
-from bot import metrics
-from middlewares.i18n import pick_locale
-from middlewares.users import UserCache
+from core import metrics
+from services.text.i18n import pick_locale
+from services.users.cache import UserCache
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         saved = cache.get(user.id) if isinstance(cache, UserCache) else None
         settings = data.get("settings")
         default = getattr(settings, "default_language", None) or "en"
-        return pick_locale(self.i18n, saved, user, default)
+        return pick_locale(self.i18n.available_locales, saved, user, default)
 
     async def _warn(self, event: TelegramObject, locale: str) -> None:
         with self.i18n.context(), self.i18n.use_locale(locale):

@@ -4,7 +4,7 @@ Banned users stop here: their updates are dropped. The cache never serves a role
 changed elsewhere: this process invalidates what it changes; other PostgreSQL replicas and the
 CLI are heard over the replica bus (a database trigger announces every change: migration 0006),
 and on SQLite, where the CLI is another process with no bus, a `ChangeProbe` asks the database
-whether another connection wrote since the last look (bot/user_changes.py) and the cache is
+whether another connection wrote since the last look (core/db_changes.py) and the cache is
 emptied when one did.
 `first_contact` (workflow data) is True only
 for the update that registered the user: a deep link counts then and never again.
@@ -13,61 +13,18 @@ for the update that registered the user: a deep link counts then and never again
 from __future__ import annotations
 
 import logging
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
-from services import registration
-from services.users import TelegramProfile, UserInfo
+from services.users import registration
+from services.users.cache import ChangeProbe, UserCache
+from services.users.profiles import TelegramProfile, UserInfo
 
 log = logging.getLogger(__name__)
-
-
-class ChangeProbe(Protocol):
-    """Tells whether users may have been changed outside this process since the last call."""
-
-    async def changed(self) -> bool: ...
-
-
-class UserCache:
-    """A small TTL + LRU cache of `UserInfo` by Telegram id. `invalidate` after changes."""
-
-    def __init__(self, ttl_s: float = 30.0, max_size: int = 50_000) -> None:
-        self.ttl_s = ttl_s
-        self.max_size = max_size
-        self._items: OrderedDict[int, tuple[float, UserInfo]] = OrderedDict()
-
-    def get(self, telegram_id: int) -> UserInfo | None:
-        item = self._items.get(telegram_id)
-        if item is None:
-            return None
-        stamp, info = item
-        if time.monotonic() - stamp > self.ttl_s:
-            del self._items[telegram_id]
-            return None
-        self._items.move_to_end(telegram_id)
-        return info
-
-    def put(self, info: UserInfo) -> None:
-        self._items[info.telegram_id] = (time.monotonic(), info)
-        self._items.move_to_end(info.telegram_id)
-        if len(self._items) > self.max_size:
-            self._items.popitem(last=False)
-
-    def invalidate(self, telegram_id: int) -> None:
-        self._items.pop(telegram_id, None)
-
-    def clear(self) -> None:
-        """Forget everyone (another process changed something we cannot pin down)."""
-        self._items.clear()
-
-    def __len__(self) -> int:
-        return len(self._items)
 
 
 def _profile(user: TgUser) -> TelegramProfile:

@@ -1,9 +1,4 @@
-"""Tortoise models, one module per aggregate. `MODEL_MODULES` is what Tortoise loads."""
+"""Tortoise models, one module per aggregate; `core.db.MODEL_MODULES` lists what Tortoise loads.
 
-MODEL_MODULES: list[str] = [
-    "models.users",
-    "models.audit",
-    "models.signals",
-    "models.notifications",
-    "models.devices",
-]
+Models import tortoise only (no app package); migrations/ beside them upgrade SQLite and PostgreSQL.
+"""

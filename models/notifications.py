@@ -21,7 +21,7 @@ class Notification(Model):
     id = fields.BigIntField(primary_key=True)
     chat_id = fields.BigIntField(db_index=True)
     user_id = fields.BigIntField(null=True)  # Telegram id when the chat is a user's
-    # Who it is for (services.entitlements.Audience), asked again just before it is sent.
+    # Who it is for (services.users.entitlements.Audience), asked again just before it is sent.
     audience = fields.CharField(max_length=16, null=True)
     kind = fields.CharField(max_length=48)
     payload: Any = fields.JSONField(default=dict)

@@ -15,7 +15,7 @@ Two kinds, and they add up across replicas differently:
   database cannot answer in time the gauges are left out of that scrape (never stale values)
   and `signaldesk_business_gauges_up` is 0.
 
-The registry here is this module's; `bot.metrics` serves it with the process's own metrics.
+The registry here is this module's; `core.metrics` serves it with the process's own metrics.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Min
 from tortoise.queryset import QuerySet
 
+from core import metrics as process_metrics
 from models.devices import Command, CommandStatus, Device, DeviceStatus
 from models.notifications import Notification, NotificationStatus
 from models.signals import Decision, SignalSource
@@ -120,7 +121,7 @@ class GaugeSample:
     outbox_oldest_pending_age_s: float  # how long the longest-due unsent message has waited
     ea_commands_pending: int  # not yet acknowledged (expired ones leave at the expiry sweep)
     ea_commands_oldest_pending_age_s: float
-    terminals_online: int  # not revoked, seen within `services.terminals.OFFLINE_AFTER_S`
+    terminals_online: int  # not revoked, seen within `services.terminals.overview.OFFLINE_AFTER_S`
     terminals_registered: int  # not revoked
 
 
@@ -139,7 +140,9 @@ async def _count_min(query: QuerySet[Any], field: str) -> tuple[int, datetime | 
 async def sample(now: datetime | None = None) -> GaugeSample:
     """Read the gauges: five aggregate queries, each on an index (outbox by status and due
     time, commands by status and age) or a small table (devices)."""
-    from services.terminals import OFFLINE_AFTER_S  # here: terminals imports the command queue
+    from services.terminals.overview import (
+        OFFLINE_AFTER_S,  # here: terminals imports the command queue
+    )
 
     moment = now or datetime.now(UTC)
     pending, sending = NotificationStatus.PENDING, NotificationStatus.SENDING
@@ -254,3 +257,11 @@ def _retrieve(task: asyncio.Task[GaugeSample]) -> None:
 
 GAUGES = DatabaseGauges()
 REGISTRY.register(GAUGES)
+process_metrics.REGISTRY.register(REGISTRY)
+
+
+async def exposition() -> bytes:
+    """Everything /metrics shows: the database-derived gauges sampled first (bounded wait),
+    then the process's and these business figures in Prometheus' text format."""
+    await GAUGES.refresh()
+    return process_metrics.render()

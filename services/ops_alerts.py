@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from services import notifications as outbox
+from services.outbox import notifications as outbox
 
 log = logging.getLogger(__name__)
 

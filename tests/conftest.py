@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import db
+from core import db
 from tests.dbutil import migrated_database, truncate_all
 
 # Tests never read a developer's .env or real secrets.

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 from tortoise import connections
 
-from bot import db
+from core import db
 
 KEEP_TABLES = {"tortoise_migrations"}
 

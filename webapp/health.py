@@ -7,8 +7,9 @@ import asyncio
 from aiohttp import web
 from tortoise import connections
 
-from bot import db, metrics
-from webapp.problems import problem
+from core import db, metrics
+from core.http.problems import problem
+from services import business_metrics
 
 routes = web.RouteTableDef()
 # A Redis client the app depends on (the shared FSM storage), when REDIS_URL is set.
@@ -45,5 +46,5 @@ async def ready(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 async def metrics_endpoint(_request: web.Request) -> web.Response:
     return web.Response(
-        body=await metrics.render(), headers={"Content-Type": metrics.CONTENT_TYPE}
+        body=await business_metrics.exposition(), headers={"Content-Type": metrics.CONTENT_TYPE}
     )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from services.errors import InvalidInput
-from services.numbers import IntBound, parse_int
+from services.text.numbers import IntBound, parse_int
 from trading.number_text import parse_decimal
 
 

@@ -14,13 +14,14 @@ from typing import Any, TypeVar
 
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from bot import db
 from bot.cli import CliError, int_option
 from bot.cli.run import settings_or_exit
-from services import devices, formatting
-from services import secrets as secret_box
+from core import db
 from services.errors import UserFacingError
-from services.numbers import TELEGRAM_ID
+from services.terminals import devices
+from services.terminals import secrets as secret_box
+from services.text import formatting
+from services.text.numbers import TELEGRAM_ID
 
 T = TypeVar("T")
 

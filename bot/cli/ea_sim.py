@@ -21,11 +21,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.cli import CliError, int_option, number
-from bot.logs import setup_logging
-from ea.client import EAClient, EAConfig, Guards
-from ea.client_exec import MAGIC
-from ea.client_sim import paper_broker, replay_bars
-from services.numbers import INT64_MAX, IntBound
+from core.logs import setup_logging
+from ea.client.execution import MAGIC
+from ea.client.sim import paper_broker, replay_bars
+from ea.client.terminal import EAClient, EAConfig, Guards
+from services.text.numbers import INT64_MAX, IntBound
 from trading.candles import CandleDataError, Candles, load_csv
 from trading.number_text import parse_decimal
 from trading.symbols import UnknownSymbolError

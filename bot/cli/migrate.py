@@ -9,9 +9,9 @@ import json
 import asyncpg
 from tortoise.exceptions import DBConnectionError, OperationalError
 
-from bot import db
 from bot.cli import CliError, CliFailure
 from bot.cli.run import settings_or_exit
+from core import db
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

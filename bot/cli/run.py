@@ -9,8 +9,8 @@ import logging
 import signal
 
 from bot.cli import CliError, CliFailure
-from bot.logs import setup_logging
-from bot.settings import Settings, SettingsError, load_settings
+from core.logs import setup_logging
+from core.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
 

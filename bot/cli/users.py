@@ -1,11 +1,11 @@
 """`python -m bot users show <id|@username> [--json]`, `users list`, and the operator's access
 changes: `users role <user> <public|subscriber|admin>`, `users ban <user>`, `users unban <user>`.
 
-Changes go through `services.access` like the chat's /role and /ban (audited with `via=cli`, the
+Changes go through `services.users.access` like the chat's /role and /ban (audited with `via=cli`, the
 user told in their language through the outbox, which the running bot's sender delivers). The
 running bot stops serving its cached copy of the user at once: on PostgreSQL the database
 announces the change on the replica bus, on SQLite the bot notices another process's write
-(bot/user_changes.py).
+(core/db_changes.py).
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ import dataclasses
 import json
 from typing import Any
 
-from bot import db
 from bot.cli import CliError, int_option
 from bot.cli.run import settings_or_exit
-from services import access
-from services import users as users_service
+from core import db
 from services.errors import InvalidInput, UserFacingError
-from services.numbers import LIST_LIMIT, TELEGRAM_ID
+from services.text.numbers import LIST_LIMIT, TELEGRAM_ID
+from services.users import access
+from services.users import profiles as users_service
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

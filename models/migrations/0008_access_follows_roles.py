@@ -4,7 +4,7 @@ replica bus's channel by the database itself, whoever made it (a replica, the CL
 replica drops its cached copy of that user at once.
 
 SQLite has no cross-process notification; the app notices other processes' writes with
-`PRAGMA data_version` instead (bot/user_changes.py), so no trigger is needed there.
+`PRAGMA data_version` instead (core/db_changes.py), so no trigger is needed there.
 """
 
 from tortoise import fields, migrations

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot import db
+from core import db
 
 ROOT = Path(__file__).resolve().parents[2]
 

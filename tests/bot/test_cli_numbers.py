@@ -1,6 +1,6 @@
 """Decimal command-line options (periods, balances, risk): digits 0-9 only, never an exponent,
 "nan" or another script's digits; a bad one is one line and exit code 2. (Whole-number
-options: `services.numbers`, issue 9 item 3.)
+options: `services.text.numbers`, issue 9 item 3.)
 
 These fail before any database or network is touched, so they run in-process.
 """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import load_settings
 from bot.trading import FeedError, build_trading_loop
+from core.settings import load_settings
 from services.ops_alerts import OpsAlerts
 from tests.fakes.fake_mt5 import FakeMT5
 from trading.brokers.paper import PaperEngine

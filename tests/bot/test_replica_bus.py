@@ -10,9 +10,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from bot import db, replica_bus
+from bot import replica_bus
 from bot.replica_bus import CHANNEL, ReplicaBus
-from services import ea_commands
+from core import db
+from services.terminals import commands as ea_commands
 from tests.dbutil import create_pg_database, drop_pg_database, postgres_server_url
 from tests.waiting import until
 

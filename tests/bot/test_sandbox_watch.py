@@ -8,11 +8,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from bot.emulator import Emulator
 from bot.sandbox_watch import PersonaLabels, SignalHoldWatch
 from models.signals import Approval, Decision, Signal, SignalStatus
 from models.users import Role, User, UserStatus
-from services import users as users_service
+from services.users import profiles as users_service
+from tgemu import Emulator
 
 T0 = datetime(2017, 5, 1, 12, tzinfo=UTC)
 pytestmark = pytest.mark.usefixtures("database")

@@ -11,13 +11,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import db
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient, EmulatorServer
-from bot.settings import Settings, load_settings
+from core import db
+from core.settings import Settings, load_settings
 from models.users import Role
 from services import app_settings as stored_settings
-from services import users as users_service
+from services.users import profiles as users_service
+from tgemu import EmulatorClient, EmulatorServer
 from trading.feeds import PushFeed
 
 TOKEN = "123456789:E2E-test-token-abcdefghijkl"

@@ -18,16 +18,16 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import EmulatorClient, EmulatorServer
 from models.notifications import Notification, NotificationStatus
 from models.signals import Signal
 from models.users import Role, User
 from services import app_settings
-from services import users as users_service
+from services.users import profiles as users_service
 from tests.e2e.conftest import ADMIN, OWNER, SUB, VISITOR
 from tests.e2e.conftest import app_settings as make_settings
 from tests.e2e.test_signals import Pipeline, _app, buttons, caption, card_of
 from tests.waiting import until
+from tgemu import EmulatorClient, EmulatorServer
 from trading.candles import load_csv
 from trading.feeds import PushFeed
 
@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 async def pipeline(
     clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, data_dir: Path
 ) -> AsyncIterator[Pipeline]:
-    from bot import db
+    from core import db
 
     await db.init_db(clean_db)
     await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import aiohttp
 
 from bot.app import AppRunner, build_i18n
-from bot.emulator import EmulatorClient
 from handlers.menus import commands_for
 from models.users import Role, User
 from tests.e2e.conftest import ADMIN, OWNER, SUB, VISITOR
 from tests.waiting import until
+from tgemu import EmulatorClient
 
 
 async def menu(tg: EmulatorClient, user: int) -> list[str]:

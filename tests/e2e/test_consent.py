@@ -17,7 +17,8 @@ import pytest
 from models.audit import AuditLog
 from models.signals import Approval, Consent, Signal, SignalStatus
 from models.users import User
-from services import app_settings, signals
+from services import app_settings
+from services.signals import lifecycle as signals
 from tests.e2e import test_access
 from tests.e2e.conftest import OWNER, SUB
 from tests.e2e.test_access import press

@@ -1,5 +1,5 @@
 """The terminal loop end to end, over real HTTP: signal -> approval in the emulator -> command
--> the Python EA (ea.client) on a paper account fed the same bars -> acks -> execution ->
+-> the Python EA (ea.client.terminal) on a paper account fed the same bars -> acks -> execution ->
 position report -> outcome. Also copy mode, a crash between placing and acking, and a server
 restart in the middle of a long poll. Bars are pushed step by step; every wait is a condition.
 
@@ -21,24 +21,26 @@ from typing import Any
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient, EmulatorServer
 from bot.sandbox import SandboxExtension
-from bot.settings import load_settings
-from ea.client import EAClient, EAConfig
-from ea.client_sandbox import DEVICE_NAME, MarketTee
-from ea.client_sim import feed_bar, paper_broker
-from ea.client_wire import Command
+from bot.sandbox_terminal import DEVICE_NAME, MarketTee
+from core.settings import load_settings
+from ea.client.sim import feed_bar, paper_broker
+from ea.client.terminal import EAClient, EAConfig
+from ea.client.wire import Command
 from models.devices import AccountSnapshot, CommandStatus, DeviceSymbol, Execution, Position
 from models.devices import Command as CommandRow
 from models.devices import Device as DeviceRow
 from models.signals import Signal, SignalStatus
 from models.users import Role, User
-from services import app_settings, devices, ea_commands
-from services import users as users_service
+from services import app_settings
+from services.terminals import commands as ea_commands
+from services.terminals import devices
+from services.users import profiles as users_service
 from tests.e2e.conftest import SUB, free_port
 from tests.e2e.conftest import app_settings as make_settings
 from tests.e2e.test_signals import caption, card_of
 from tests.waiting import until
+from tgemu import EmulatorClient, EmulatorServer
 from trading.brokers.paper import PaperBroker
 from trading.candles import Bar, Candles, load_csv
 from trading.feeds import PushFeed
@@ -49,7 +51,7 @@ NOW = datetime(2030, 1, 1, tzinfo=UTC)
 class MarketClock(datetime):
     """The command queue's clock during a replay: the close of the last bar applied.
 
-    Commands carry the signal's expiry in market (bar) time, while `services.ea_commands`
+    Commands carry the signal's expiry in market (bar) time, while `services.terminals.commands`
     judges expiry by the wall clock; with bars from 2017 every command would be born
     expired. Replays therefore run the queue on the market's clock (reported mismatch).
     """
@@ -142,7 +144,7 @@ async def make_loop(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Callable[..., Awaitable[Loop]]]:
     """``await make_loop(mode)``: the app up, Sam's terminal registered and its EA running."""
-    from bot import db
+    from core import db
 
     monkeypatch.setattr(ea_commands, "datetime", MarketClock)
     await db.init_db(clean_db)

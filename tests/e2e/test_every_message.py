@@ -6,8 +6,8 @@ bot answers only what is addressed to it."""
 from __future__ import annotations
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient
 from tests.e2e.conftest import ADMIN, OWNER, SUB, VISITOR, say, text
+from tgemu import EmulatorClient
 
 GROUP = -100777
 KINDS = {  # what each kind is called in the answer (Sam's app is English)

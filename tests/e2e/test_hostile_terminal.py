@@ -23,8 +23,9 @@ from models.devices import Command, CommandStatus, DeviceMode
 from models.notifications import Notification
 from models.signals import Signal, SignalStatus
 from models.users import Role
-from services import copy_open, devices
-from services import users as users_service
+from services.copy import opening as copy_open
+from services.terminals import devices
+from services.users import profiles as users_service
 from tests.e2e.conftest import OWNER, SUB, VISITOR
 from tests.e2e.test_ea_loop import Loop, make_loop, open_command
 from tests.e2e.test_signals import caption, card_of

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorServer
-from bot.log_filters import ClientErrorFilter, RepeatFilter
-from bot.metrics import REGISTRY
+from core.log_filters import ClientErrorFilter, RepeatFilter
+from core.metrics import REGISTRY
 from tests.e2e.conftest import app_settings, running_app, webhook_settings
 from tests.httpguard.conftest import Raw, get
 from tests.waiting import until
+from tgemu import EmulatorServer
 
 SECRET = "s3cret-for-tests"
 CAP = 16

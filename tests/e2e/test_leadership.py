@@ -10,8 +10,7 @@ import sys
 from pathlib import Path
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient, EmulatorServer
-from services import notifications
+from services.outbox import notifications
 from tests.e2e.conftest import (
     OWNER,
     STARTUP_S,
@@ -23,6 +22,7 @@ from tests.e2e.conftest import (
     webhook_settings,
 )
 from tests.waiting import until
+from tgemu import EmulatorClient, EmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

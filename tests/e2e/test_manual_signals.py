@@ -9,11 +9,11 @@ from decimal import Decimal as D
 from pathlib import Path
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient
 from models.signals import ChartFile, MarketBar, Signal, SignalSource
-from services import formatting
+from services.text import formatting
 from tests.e2e.conftest import OWNER, SUB, say, text
 from tests.waiting import until
+from tgemu import EmulatorClient
 from trading.candles import Candles, load_csv
 from trading.charting import ChartLevels, render_signal_chart
 from trading.detector import Side

@@ -7,12 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient
 from models.audit import AuditLog
 from models.users import User, UserStatus
-from services import users as users_service
+from services.users import profiles as users_service
 from tests.e2e.conftest import OWNER, SUB, VISITOR, say, text
 from tests.waiting import until
+from tgemu import EmulatorClient
 
 IVAN, ZOE = 1000010, 1000011
 Menu = list[dict[str, str]]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.emulator import EmulatorClient
 from models.signals import ChannelRoute
 from tests.e2e.conftest import OWNER, SUB, say, text
+from tgemu import EmulatorClient
 
 HUGE = "99999999999999999999999"
 # Cases the report did not name: the 64-bit edges, signs, zero, digits of other scripts

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from bot.emulator import EmulatorClient
 from models.audit import AuditLog
 from models.signals import ChannelRoute, Signal, SignalStatus, SymbolState
 from tests.e2e.conftest import ADMIN, OWNER, SUB, say, text
 from tests.waiting import until
+from tgemu import EmulatorClient
 from trading.candles import load_csv
 
 CHANNEL = -1001234567890

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import EmulatorClient
 from tests.e2e.conftest import OWNER, say, text
 from tests.e2e.test_manual_signals import feed_bars
+from tgemu import EmulatorClient
 
 
 @pytest.mark.parametrize(

@@ -13,12 +13,13 @@ import aiohttp
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient, EmulatorServer
-from ea.client_http import AuthRejected, SignedClient
+from ea.client.http import AuthRejected, SignedClient
 from models.users import Role
-from services import access, devices, ea_commands, registration
-from services import users as users_service
-from services.users import TelegramProfile
+from services.terminals import commands as ea_commands
+from services.terminals import devices
+from services.users import access, registration
+from services.users import profiles as users_service
+from services.users.profiles import TelegramProfile
 from tests.dbutil import postgres_server_url
 from tests.e2e.conftest import (
     OWNER,
@@ -31,6 +32,7 @@ from tests.e2e.conftest import (
     webhook_settings,
 )
 from tests.waiting import until
+from tgemu import EmulatorClient, EmulatorServer
 from trading.candles import load_csv, to_unix_s
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,11 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient
 from models.audit import AuditLog
 from models.signals import ChannelRoute
 from tests.e2e.conftest import OWNER, SUB, say, text
 from tests.waiting import until
+from tgemu import EmulatorClient
 from trading.candles import load_csv
 from trading.feeds import PushFeed
 

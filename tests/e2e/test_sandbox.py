@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorServer
 from bot.sandbox import SandboxExtension
-from bot.settings import load_settings
+from core.settings import load_settings
 from models.signals import Signal
 from tests.e2e.conftest import app_settings, running_app
 from tests.waiting import DEADLINE_S
+from tgemu import EmulatorServer
 from trading.candles import load_csv
 from trading.feeds import PushFeed
 

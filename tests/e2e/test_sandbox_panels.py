@@ -14,11 +14,11 @@ import aiohttp
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator.guard import TOKEN_HEADER
 from bot.sandbox import SandboxExtension
 from models.signals import Signal
 from tests.e2e.test_ea_loop import approve
 from tests.e2e.test_sandbox import extension, sandbox_settings, start_sandbox
+from tgemu.guard import TOKEN_HEADER
 
 SAM, NICO = 1000002, 1000003
 

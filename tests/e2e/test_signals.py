@@ -17,17 +17,18 @@ from decimal import Decimal as D
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient, EmulatorServer
-from bot.emulator.models import BOT
 from models.audit import AuditLog
 from models.signals import Approval, Signal, SignalStatus
 from models.users import Role
-from services import app_settings, notifications
-from services import users as users_service
-from services.callbacks import SignalCB
+from services import app_settings
+from services.outbox import notifications
+from services.signals.callbacks import SignalCB
+from services.users import profiles as users_service
 from tests.e2e.conftest import ADMIN, SUB, VISITOR
 from tests.e2e.conftest import app_settings as make_settings
 from tests.waiting import until
+from tgemu import EmulatorClient, EmulatorServer
+from tgemu.models import BOT
 from trading.candles import Candles, load_csv
 from trading.feeds import PushFeed
 
@@ -58,7 +59,7 @@ class Pipeline:
 async def pipeline(
     clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, data_dir
 ) -> AsyncIterator[Pipeline]:
-    from bot import db
+    from core import db
 
     await db.init_db(clean_db)
     await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot import app as app_module
-from bot import db
 from bot.app import AppRunner, StartupError, build_i18n
-from bot.emulator import EmulatorClient, EmulatorServer
+from core import db
 from handlers.menus import commands_for
 from models.users import Role
 from tests.e2e.conftest import OWNER, SUB, app_settings, running_app
 from tests.waiting import until
+from tgemu import EmulatorClient, EmulatorServer
 
 
 def owner_commands() -> list[str]:

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorServer
 from tests.e2e.conftest import SUB, app_settings, running_app, webhook_settings
+from tgemu import EmulatorServer
 
 SECRET = "s3cret-for-tests"
 FUZZ = settings(

@@ -13,10 +13,10 @@ import aiohttp
 import pytest
 
 from bot.app import AppRunner
-from bot.emulator import EmulatorClient, EmulatorServer
 from models.notifications import Notification
 from tests.e2e.conftest import SUB, app_settings, running_app, webhook_settings
 from tests.waiting import until
+from tgemu import EmulatorClient, EmulatorServer
 
 SECRET = "s3cret-for-tests"
 JSON = {"Content-Type": "application/json"}

@@ -17,16 +17,16 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot import db
 from bot.app import AppRunner
-from bot.emulator import EmulatorServer
+from core import db
 from ea.api import HUB_KEY
 from ea.crypto import sign_request
-from services import devices
-from services import secrets as secret_box
+from services.terminals import devices
+from services.terminals import secrets as secret_box
 from tests.dbutil import truncate_all
 from tests.e2e.conftest import TOKEN, app_settings, running_app
 from tests.waiting import until
+from tgemu import EmulatorServer
 
 MASTER_KEY = "test-master-key-for-the-ea-suite"
 _telegram_ids = itertools.count(700_000)

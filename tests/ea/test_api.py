@@ -14,9 +14,10 @@ import pytest
 from bot.app import AppRunner
 from ea.crypto import decrypt_payload
 from models.devices import Command, CommandStatus, CommandType
-from services import devices, ea_commands
-from services.device_auth import DeviceRef
-from services.ea_types import AccountReport, AckIn, BarIn, SymbolReport
+from services.terminals import commands as ea_commands
+from services.terminals import devices
+from services.terminals.device_auth import DeviceRef
+from services.terminals.protocol import AccountReport, AckIn, BarIn, SymbolReport
 from tests.ea.conftest import Terminal, bookkeeping_done, new_terminal, polls_waiting
 from tests.waiting import until
 

@@ -15,7 +15,7 @@ from bot.app import AppRunner
 from ea.api import HUB_KEY
 from ea.crypto import new_nonce, sign_request
 from models.devices import Device, DeviceStatus
-from services import devices
+from services.terminals import devices
 from tests.ea.conftest import MASTER_KEY, Terminal, polls_waiting
 from tests.waiting import until
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core.crypto import SecretError, hkdf_sha256
 from ea.crypto import (
     canonical_message,
     decrypt_payload,
@@ -18,8 +19,7 @@ from ea.crypto import (
     sign,
     sign_request,
 )
-from services import secrets as secret_box
-from services.secrets import SecretError, hkdf_sha256
+from services.terminals import secrets as secret_box
 
 
 def test_signature_is_the_documented_hmac() -> None:

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from ea.client import EAClient, EAConfig
+from ea.client.terminal import EAClient, EAConfig
 from models.devices import Command, CommandStatus, CommandType, Execution
-from services import ea_commands
+from services.terminals import commands as ea_commands
 from tests.ea.conftest import Terminal
 from tests.fakes import mt5_api as api
 from tests.fakes.fake_mt5 import FakeMT5

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from yarl import URL
 
 from bot.app import AppRunner
-from services import ea_commands
+from services.terminals import commands as ea_commands
 from tests.ea.conftest import Terminal, new_terminal
 from tests.ea.test_api import make_command
 from tests.httpguard.conftest import Raw

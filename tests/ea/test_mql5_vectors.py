@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 import pytest
 
 from models.devices import CommandType
-from services import ea_commands
+from services.terminals import commands as ea_commands
+from tests.ea.client.test_mql5_source import defines
 from tests.ea.conftest import Terminal
-from tests.ea_client.test_mql5_source import defines
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 VECTOR_ID = "cmd_0123456789abcdef0123456789abcdef"

@@ -12,16 +12,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot import db
 from bot.app import AppRunner
-from bot.emulator import EmulatorServer
-from bot.logs import JsonFormatter
+from core import db
+from core.logs import JsonFormatter
 from ea.crypto import new_nonce
 from models.devices import CommandType, Device
-from services import devices, ea_commands
+from services.terminals import commands as ea_commands
+from services.terminals import devices
 from tests.dbutil import truncate_all
 from tests.e2e.conftest import free_port, running_app
 from tests.ea.conftest import Terminal, ea_settings, new_terminal, polls_waiting
+from tgemu import EmulatorServer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OPEN = {"symbol": "EURUSD", "side": "sell", "volume": "0.5"}

@@ -10,7 +10,7 @@ import pytest
 from bot.app import AppRunner
 from ea.crypto import decrypt_payload
 from models.devices import DeviceSymbol
-from services import symbol_map
+from services.terminals import symbol_map
 from tests.ea.conftest import Terminal, new_terminal
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

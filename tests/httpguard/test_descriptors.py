@@ -24,7 +24,7 @@ SERVER = textwrap.dedent(
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (600, 600))  # hard too: no raising it
     from aiohttp import web
-    from bot.log_filters import ClientErrorFilter, RepeatFilter
+    from core.log_filters import ClientErrorFilter, RepeatFilter
     from httpguard import ConnectionGuard, GuardedSite, ReadLimits, fit_to_descriptors, read_bounds
 
     handler = logging.StreamHandler(sys.stderr)

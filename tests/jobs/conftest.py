@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 from aiogram import Bot
 
-from bot.emulator import EmulatorClient, EmulatorServer
-from tests.emulator.helpers import TOKEN, make_bot
+from tests.tgemu.helpers import TOKEN, make_bot
+from tgemu import EmulatorClient, EmulatorServer
 
 
 @pytest.fixture

@@ -8,16 +8,16 @@ from typing import Any
 
 from aiogram import Bot
 
-from bot.emulator import EmulatorServer
-from bot.emulator.models import MessageRec
-from bot.transport import SenderLimits
-from jobs.sender import Sender, SenderConfig
+from jobs.outbox.sender import Sender, SenderConfig
+from jobs.outbox.transport import SenderLimits
 from models.notifications import Notification
 from models.users import Role
-from services import notifications as outbox
-from services import users
-from services.outbox_queue import OutboxStats
+from services.outbox import notifications as outbox
+from services.outbox.queue import OutboxStats
+from services.users import profiles as users
 from tests.waiting import until
+from tgemu import EmulatorServer
+from tgemu.models import MessageRec
 
 # Telegram's limits scaled up so tests take fractions of a second; the sender stays at or
 # below what the emulator enforces when a test turns its limits on (see `emulator_limits`).

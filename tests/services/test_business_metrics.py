@@ -13,16 +13,19 @@ from typing import Any
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 
-from bot import metrics as process_metrics
 from models.devices import Command, CommandStatus, Device, DeviceStatus
 from models.notifications import Notification, NotificationStatus
 from models.signals import ApprovalSource, Decision, Signal, SignalSource
 from models.users import Role
-from services import app_settings, approvals, business_metrics, copy_engine, ea_commands, signals
+from services import app_settings, business_metrics
 from services.business_metrics import DatabaseGauges, GaugeSample
-from services.ea_types import AckIn
+from services.copy import engine as copy_engine
+from services.signals import approvals
+from services.signals import lifecycle as signals
+from services.terminals import commands as ea_commands
+from services.terminals.protocol import AckIn
 from tests.exposition import value
-from tests.services.terminal_helpers import device, publish, user
+from tests.services.terminals.helpers import device, publish, user
 
 # The wall clock at import, whole seconds: rows are placed around it, and the process's own
 # /metrics samples on the wall clock a little later (the rows are minutes from any boundary).
@@ -31,7 +34,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 async def scrape() -> str:
     """What /metrics serves (the process registry, gauges sampled first)."""
-    return (await process_metrics.render()).decode()
+    return (await business_metrics.exposition()).decode()
 
 
 def gauges_text(gauges: DatabaseGauges) -> str:

@@ -21,9 +21,15 @@ from models.devices import Command, CommandStatus, CommandType, Device, DeviceMo
 from models.notifications import Notification
 from models.signals import ChannelRoute, CloseReason, Decision, Signal, SignalStatus
 from models.users import Role, User
-from services import approvals, copy_engine, copy_open, ea_commands, fanout, signals, symbol_map
+from services.copy import engine as copy_engine
+from services.copy import opening as copy_open
 from services.ops_alerts import OpsAlerts
-from tests.services import terminal_helpers as th
+from services.outbox import fanout
+from services.signals import approvals
+from services.signals import lifecycle as signals
+from services.terminals import commands as ea_commands
+from services.terminals import symbol_map
+from tests.services.terminals import helpers as th
 
 OWNER, SAM, BEA, FREE, CHANNEL = 900, 901, 902, 903, -100500
 OPEN, MODIFY, CANCEL, CLOSE = (CommandType.OPEN, CommandType.MODIFY, CommandType.CANCEL,

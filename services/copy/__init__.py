@@ -1,0 +1,1 @@
+"""Copy mode: signal events become sized EA commands for every subscribed terminal."""

@@ -1,0 +1,240 @@
+"""Who hears about a signal, in which form: the fan-out of signal events into the outbox.
+
+Called inside the transaction of the state change (services/signals/lifecycle.py), so the change and its
+notifications commit together. Paid users get the full card with a chart and buttons at once;
+free users a levels-free summary after a delay; routed channels the public card without buttons.
+Changes are a reply to the original card plus an in-place edit of its status line. Fills and
+exits are told as the strategy's; a user's own execution is their terminal's message
+(services/terminals/fills.py), and a user who approved with no terminal to execute is told so.
+
+Each row carries its audience (services.users.entitlements): the sender asks again just before
+sending, and swaps a card for the variant the user gets by then (`paid_card`, `free_summary`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from models.devices import Command, CommandType
+from models.notifications import Notification
+from models.signals import Approval, ChannelRoute, Decision
+from models.users import Role, User, UserStatus
+from services import app_settings
+from services.isolation import Faults, faults_of
+from services.outbox import notifications as outbox
+from services.signals.charts import ChartFailed, ensure_chart, existing_chart
+from services.signals.views import (
+    SignalView,
+    free_text,
+    full_text,
+    signal_keyboard,
+    update_text,
+    upgrade_keyboard,
+)
+from services.text.i18n import msgid as _
+from services.users import entitlements
+from services.users.entitlements import Audience, Standing
+
+CHART_DIR = Path("data/charts")
+ChartRenderer = Callable[[SignalView], bytes]
+CARD_KINDS = ("signal.new", "signal.channel")
+NO_EXECUTION = _("signal.note_no_execution")  # to approvers without an order on a terminal
+
+
+def _key(view: SignalView, what: str, chat_id: int) -> str:
+    return f"sig:{view.id}:{what}:{chat_id}"
+
+
+async def _chart_id(view: SignalView, chart: ChartRenderer | None, faults: Faults) -> int | None:
+    """The chart of this version; None without a renderer, or when rendering it failed (a
+    fault: the cards go out as text)."""
+    if chart is None:
+        return None
+    try:
+        ref = await ensure_chart(view.id, view.version, lambda: chart(view), CHART_DIR)
+    except ChartFailed as failed:
+        await faults.record("fanout.chart", f"chart v{view.version}", view.id, failed.error)
+        return None
+    return ref.id
+
+
+def _card(
+    text: str, chart_id: int | None, markup: dict[str, Any] | None, reply_to: str | None = None
+) -> dict[str, Any]:
+    if chart_id is not None:
+        return outbox.photo(text, chart_id=chart_id, keyboard=markup, reply_to=reply_to)
+    return outbox.text(text, keyboard=markup, reply_to=reply_to)
+
+
+def _out(
+    view: SignalView,
+    chat_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    key: str,
+    *,
+    user: bool = True,
+    priority: int = 5,
+    not_before: datetime | None = None,
+    audience: Audience = Audience.PAID,
+) -> outbox.Outgoing:
+    return outbox.Outgoing(
+        chat_id=chat_id,
+        kind=kind,
+        payload=payload,
+        dedupe_key=key,
+        user_id=chat_id if user else None,
+        signal_id=view.id,
+        priority=priority,
+        not_before=not_before,
+        audience=audience if user else None,
+    )
+
+
+def free_summary(view: SignalView, language: str | None) -> outbox.Payload:
+    """The free tier's summary: no levels, an upgrade button."""
+    return outbox.text(free_text(view, language), keyboard=upgrade_keyboard(language, "signal"))
+
+
+async def paid_card(view: SignalView, language: str | None) -> outbox.Payload:
+    """The paid card as it is now, with the chart of this version if one was rendered."""
+    chart = await existing_chart(view.id, view.version)
+    visibility = await app_settings.visibility()
+    text = full_text(view, language, visibility)
+    return _card(text, None if chart is None else chart.id, signal_keyboard(view, language))
+
+
+async def free_delay() -> timedelta:
+    return timedelta(hours=await app_settings.free_delay_hours())
+
+
+async def announce(
+    view: SignalView, chart: ChartRenderer | None, faults: Faults | None = None
+) -> int:
+    """Queue the new signal for every reachable user and routed channel; returns the count.
+    Each card is rendered on its own: one that fails is a fault, the others still go."""
+    faults = faults_of(faults)
+    visibility = await app_settings.visibility()
+    free_at = datetime.now(UTC) + await free_delay()
+    chart_id = await _chart_id(view, chart, faults)
+    users = await User.filter(status=UserStatus.ACTIVE).values_list(
+        "telegram_id", "role", "status", "language"
+    )
+    items: list[outbox.Outgoing] = []
+    for tid, role, status, language in users:
+        try:
+            standing = Standing(Role(role), UserStatus(status))
+            if not entitlements.can_receive(standing):
+                continue
+            items.append(_user_card(view, tid, standing, language, visibility, chart_id, free_at))
+        except Exception as exc:  # this user's stored data cannot be rendered
+            await faults.record("fanout.card", f"user {tid}", view.id, exc)
+    for route in await ChannelRoute.filter(symbol=view.symbol):
+        try:
+            card = _valid(_card(full_text(view, "en", visibility), chart_id, None))
+        except Exception as exc:
+            await faults.record("fanout.card", f"chat {route.chat_id}", view.id, exc)
+            continue
+        key = _key(view, "channel", route.chat_id)
+        items.append(
+            _out(view, route.chat_id, "signal.channel", card, key, user=False, priority=2)
+        )
+    return await outbox.enqueue_many(items)
+
+
+def _user_card(
+    view: SignalView,
+    tid: int,
+    standing: Standing,
+    language: str | None,
+    visibility: app_settings.Visibility,
+    chart_id: int | None,
+    free_at: datetime,
+) -> outbox.Outgoing:
+    """The card of one user: the full card for the paid audience, a delayed summary for the
+    rest (the sender asks the entitlement service again when it sends either)."""
+    if entitlements.audience_for(standing) is Audience.PAID:
+        card = _card(
+            full_text(view, language, visibility), chart_id, signal_keyboard(view, language)
+        )
+        return _out(view, tid, "signal.new", _valid(card), _key(view, "new", tid), priority=1)
+    summary = free_summary(view, language)
+    return _out(view, tid, "signal.free", _valid(summary), _key(view, "free", tid),
+                priority=7, not_before=free_at, audience=Audience.FREE)  # fmt: skip
+
+
+def _valid(payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload`, checked as the outbox will check it (so one bad card never fails the batch)."""
+    outbox.validate_payload(payload)
+    return payload
+
+
+async def announce_change(
+    view: SignalView, event: str, chart: ChartRenderer | None, faults: Faults | None = None
+) -> int:
+    """Reply to each original card with what changed and edit its status line in place; a
+    chat whose update cannot be rendered is a fault, the others are told."""
+    faults = faults_of(faults)
+    originals = await Notification.filter(signal_id=view.id, kind__in=CARD_KINDS).values(
+        "chat_id", "user_id", "dedupe_key", "payload"
+    )
+    if not originals:
+        return 0
+    visibility = await app_settings.visibility()
+    ids = [o["user_id"] for o in originals if o["user_id"] is not None]
+    languages = dict(await User.filter(telegram_id__in=ids).values_list("telegram_id", "language"))
+    chart_id = await _chart_id(view, chart, faults) if event == "revised" else None
+    unexecuted = await _approved_without_terminal(view.id) if event == "filled" else set()
+    items: list[outbox.Outgoing] = []
+    for orig in originals:
+        try:
+            items += _change(view, event, orig, languages, visibility, chart_id, unexecuted)
+        except Exception as exc:
+            await faults.record("fanout.change", f"chat {orig['chat_id']}", view.id, exc)
+    return await outbox.enqueue_many(items)
+
+
+def _change(
+    view: SignalView,
+    event: str,
+    orig: dict[str, Any],
+    languages: dict[int, str | None],
+    visibility: app_settings.Visibility,
+    chart_id: int | None,
+    unexecuted: set[int],
+) -> list[outbox.Outgoing]:
+    """The reply and the status-line edit for one original card."""
+    stamp = f"{event}:v{view.version}"
+    chat, is_user, original = orig["chat_id"], orig["user_id"] is not None, orig["dedupe_key"]
+    lang = languages.get(chat) if is_user else "en"
+    note = NO_EXECUTION if is_user and chat in unexecuted else ""
+    reply = _card(
+        update_text(view, lang, visibility, event, note), chart_id, None, reply_to=original
+    )
+    body = full_text(view, lang, visibility)
+    markup = signal_keyboard(view, lang) if is_user else None
+    if orig["payload"].get("method") == "send_photo":
+        edit = outbox.edit_caption(original, body, keyboard=markup)
+    else:
+        edit = outbox.edit_text(original, body, keyboard=markup)
+    return [
+        _out(view, chat, "signal.update", _valid(reply), _key(view, f"upd:{stamp}", chat),
+             user=is_user, priority=3),
+        _out(view, chat, "signal.edit", _valid(edit), _key(view, f"edit:{stamp}", chat),
+             user=is_user, priority=4),
+    ]  # fmt: skip
+
+
+async def _approved_without_terminal(signal_id: int) -> set[int]:
+    """Telegram ids of users who approved the signal but have no order for it on any terminal
+    (none connected, or none in approval mode): the strategy's fill is not theirs."""
+    approved = await Approval.filter(signal_id=signal_id, decision=Decision.APPROVED).values_list(
+        "user__telegram_id", flat=True
+    )
+    ordered = await Command.filter(signal_id=signal_id, type=CommandType.OPEN).values_list(
+        "device__user__telegram_id", flat=True
+    )
+    return {int(str(t)) for t in approved} - {int(str(t)) for t in ordered}

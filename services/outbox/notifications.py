@@ -1,0 +1,232 @@
+"""The notification outbox: everything the bot sends is a row here first.
+
+Producers call `enqueue`/`enqueue_many` inside the same transaction as the state change they
+announce, so a rolled-back change announces nothing and a committed one is never lost. The one
+sender (`jobs/outbox/sender.py`) drains the queue with the operations of `services.outbox.queue`.
+
+Delivery is at-least-once: a row is SENDING from just before its Bot API call until its result
+is written, and `recover_in_flight` at start-up puts such rows back to PENDING, so duplicates
+after a crash are bounded by the rows SENDING at that moment (the count it returns).
+
+This module holds the enqueue API. Payload builders (`text`, `photo`, ...; the payload format)
+are in `services.outbox.payloads`, the sender's queue operations in `services.outbox.queue`;
+both are re-exported here, so `from services import notifications as outbox` reaches it all.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from models.notifications import Notification
+from services.outbox.payloads import (
+    EDITS,
+    Button,
+    Keyboard,
+    Payload,
+    delete,
+    edit_caption,
+    edit_markup,
+    edit_text,
+    inline_keyboard,
+    photo,
+    text,
+    validate_payload,
+)
+from services.outbox.queue import (
+    BATCH,
+    ERROR_MAX,
+    ChartRef,
+    Claimed,
+    OutboxStats,
+    SentResult,
+    chart_ref,
+    chat_unreachable,
+    claim_due,
+    due_now,
+    mark_failed,
+    mark_sending,
+    mark_sent,
+    recover_in_flight,
+    remember_chart_file_id,
+    schedule_retry,
+    skip_chat,
+    stats,
+)
+from services.users.entitlements import Audience
+
+__all__ = [
+    "EDITS",
+    "ERROR_MAX",
+    "Button",
+    "ChartRef",
+    "Claimed",
+    "Keyboard",
+    "OutboxStats",
+    "Outgoing",
+    "Payload",
+    "SentResult",
+    "chart_ref",
+    "chat_unreachable",
+    "claim_due",
+    "delete",
+    "due_now",
+    "edit_caption",
+    "edit_markup",
+    "edit_text",
+    "enqueue",
+    "enqueue_many",
+    "inline_keyboard",
+    "mark_failed",
+    "mark_sending",
+    "mark_sent",
+    "on_enqueued",
+    "photo",
+    "recover_in_flight",
+    "remember_chart_file_id",
+    "schedule_retry",
+    "skip_chat",
+    "stats",
+    "text",
+    "transaction",
+    "validate_payload",
+]
+
+_listeners: list[Callable[[], None]] = []
+_deferred: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "outbox_deferred_wake", default=None
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One notification to queue: a rendered payload for one chat, keyed for idempotency."""
+
+    chat_id: int
+    kind: str
+    payload: Payload
+    dedupe_key: str
+    user_id: int | None = None
+    signal_id: int | None = None
+    priority: int = 5  # lower first
+    not_before: datetime | None = None
+    # Who it is for, asked again just before sending (services.users.entitlements.Audience); a user's
+    # chat defaults to ACTIVE (never to a banned user), other chats are not checked.
+    audience: str | None = None
+
+
+def on_enqueued(listener: Callable[[], None]) -> Callable[[], None]:
+    """Call `listener` (e.g. `Sender.wake`) when rows are queued; returns an unsubscriber."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener) if listener in _listeners else None
+
+
+def _notify() -> None:
+    for listener in list(_listeners):
+        listener()
+
+
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """`in_transaction()` that wakes the sender after commit if the block queued anything.
+
+    Plain `in_transaction()` works too; the sender then finds the rows on its next poll.
+    Nested inside another `transaction()`, the wake waits for the outermost commit.
+    """
+    if _deferred.get() is not None:
+        async with in_transaction():
+            yield
+        return
+    queued: list[int] = []
+    token = _deferred.set(queued)
+    try:
+        async with in_transaction():
+            yield
+    finally:
+        _deferred.reset(token)
+    if queued:
+        _notify()
+
+
+async def enqueue(
+    chat_id: int,
+    kind: str,
+    payload: Payload,
+    dedupe_key: str,
+    *,
+    user_id: int | None = None,
+    signal_id: int | None = None,
+    priority: int = 5,
+    not_before: datetime | None = None,
+    audience: str | None = None,
+) -> bool:
+    """Queue one notification; False if `dedupe_key` was already queued (nothing changes)."""
+    item = Outgoing(
+        chat_id, kind, payload, dedupe_key, user_id, signal_id, priority, not_before, audience
+    )
+    return await enqueue_many([item]) == 1
+
+
+async def enqueue_many(items: Iterable[Outgoing]) -> int:
+    """Queue notifications, ignoring dedupe keys already queued; returns how many are new.
+
+    Runs in the caller's transaction. Conflicts are skipped with INSERT ... ON CONFLICT DO
+    NOTHING, never by catching IntegrityError (which would abort a PostgreSQL transaction);
+    the count may be high if another transaction queues the same key at the same moment.
+    """
+    unique: dict[str, Outgoing] = {}
+    for item in items:
+        validate_payload(item.payload)
+        if item.not_before is not None and item.not_before.utcoffset() is None:
+            msg = f"not_before must be timezone-aware (UTC), got {item.not_before!r}"
+            raise ValueError(msg)
+        unique.setdefault(item.dedupe_key, item)
+    keys = list(unique)
+    for start in range(0, len(keys), BATCH):
+        chunk = keys[start : start + BATCH]
+        for key in await Notification.filter(dedupe_key__in=chunk).values_list(
+            "dedupe_key", flat=True
+        ):
+            unique.pop(str(key), None)
+    if not unique:
+        return 0
+    now = _utcnow()
+    rows = [_row(item, now) for item in unique.values()]
+    await Notification.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+    queued = _deferred.get()
+    if queued is None:
+        _notify()
+    else:
+        queued.append(len(rows))
+    return len(rows)
+
+
+def _row(item: Outgoing, now: datetime) -> Notification:
+    return Notification(
+        chat_id=item.chat_id,
+        user_id=item.user_id,
+        audience=_audience(item),
+        kind=item.kind,
+        payload=item.payload,
+        dedupe_key=item.dedupe_key,
+        depends_on=validate_payload(item.payload),
+        signal_id=item.signal_id,
+        priority=item.priority,
+        next_attempt_at=item.not_before or now,
+        created_at=now,
+    )
+
+
+def _audience(item: Outgoing) -> str | None:
+    if item.audience is not None:
+        return str(Audience(item.audience))  # refuses a misspelt audience at queue time
+    return Audience.ACTIVE.value if item.user_id is not None else None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)

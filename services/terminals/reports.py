@@ -1,0 +1,255 @@
+"""What terminals report: acknowledgements, account and positions, symbols, bars.
+
+Hooks for the EA API (ea/): each runs in the caller's transaction or its own, stores what the
+terminal said and tells the user what matters through the outbox. Fills become `Execution`
+rows (slippage against the requested price, latency from approval or publication), account
+reports become snapshots with a high-water mark that the drawdown guard watches.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from models.devices import AccountSnapshot, Command, Device, DeviceSymbol, Position
+from models.users import Role, User
+from services.copy import engine as copy_engine
+from services.terminals import risk_guard, symbol_map
+from services.terminals.fills import on_ack  # re-exported: the ack hook lives there
+from services.terminals.protocol import (
+    AccountReport,
+    BarIn,
+    PositionIn,
+    SymbolRefusal,
+    SymbolReport,
+)
+from trading.candles import Bar
+from trading.feeds import PushFeed
+
+log = logging.getLogger(__name__)
+_SIGNAL_COMMENT = re.compile(r"^sd:([0-9]{1,10})$")  # ASCII digits only: \d matches any script
+_COMMAND_ID = re.compile(r"(cmd_[0-9a-f]{8,})")
+
+__all__ = ["on_account", "on_ack", "on_bars", "on_symbols", "register", "set_bar_feed"]
+
+
+class DeviceLike(Protocol):
+    """What the EA API hands its hooks (services.terminals.device_auth.DeviceRef): the primary key."""
+
+    @property
+    def id(self) -> int: ...
+
+
+# -- account and positions ----------------------------------------------------------------------
+def drawdown_pct(high_water: Decimal, equity: Decimal) -> Decimal:
+    """Drawdown from the high-water mark in percent: (high_water - equity) / high_water * 100,
+    0 when there is no positive high-water mark; two decimals."""
+    if high_water <= 0:
+        return Decimal(0)
+    return max(Decimal(0), (high_water - equity) / high_water * 100).quantize(Decimal("0.01"))
+
+
+async def command_for_comment(device_pk: int, comment: str) -> str | None:
+    """Our command id behind a broker comment: `sd:<signal id>` (the OPEN of that signal on
+    this device) or a command id, possibly cut to MT5's 31 characters; None for others."""
+    text = comment.strip()
+    match = _SIGNAL_COMMENT.match(text)
+    if match:
+        key = copy_engine.open_key(device_pk, int(match.group(1)))
+        ids = await Command.filter(dedupe_key=key).values_list("id", flat=True)
+        return str(ids[0]) if ids else None
+    match = _COMMAND_ID.search(text)
+    if match:
+        ids = await Command.filter(device_id=device_pk, id__startswith=match.group(1)).values_list(
+            "id", flat=True
+        )
+        return str(ids[0]) if len(ids) == 1 else None
+    return None
+
+
+async def on_account(device: DeviceLike, report: AccountReport) -> AccountSnapshot:
+    """Store the snapshot (high-water mark = max equity seen), replace the position list
+    (parsing our command id from each comment, flagging orphans), then run the drawdown guard."""
+    async with copy_engine.transaction():
+        previous = await AccountSnapshot.filter(device_id=device.id).order_by("-id").first()
+        high = report.equity if previous is None else max(previous.high_water, report.equity)
+        snapshot = await AccountSnapshot.create(
+            device_id=device.id, balance=report.balance, equity=report.equity,
+            margin=report.margin, currency=report.currency[:8], high_water=high,
+            drawdown_pct=drawdown_pct(high, report.equity),
+        )  # fmt: skip
+        await _replace_positions(device.id, report.positions)
+        await risk_guard.check(device.id, snapshot)
+    return snapshot
+
+
+async def _replace_positions(device_pk: int, positions: Sequence[PositionIn]) -> None:
+    existing = {p.ticket: p for p in await Position.filter(device_id=device_pk)}
+    reported = {p.ticket for p in positions}
+    gone = [ticket for ticket in existing if ticket not in reported]
+    if gone:
+        await Position.filter(device_id=device_pk, ticket__in=gone).delete()
+    for p in positions:
+        row = existing.get(p.ticket)
+        if row is not None and row.comment == p.comment[:64]:
+            command_id = row.command_id
+        else:
+            command_id = await command_for_comment(device_pk, p.comment)
+        values: dict[str, Any] = {
+            "symbol": p.symbol[:32], "side": p.side, "volume": p.volume,
+            "open_price": p.open_price, "sl": p.sl, "tp": p.tp, "profit": p.profit,
+            "comment": p.comment[:64], "command_id": command_id, "orphan": command_id is None,
+        }  # fmt: skip
+        if row is None:
+            await Position.create(device_id=device_pk, ticket=p.ticket, **values)
+        elif any(getattr(row, k) != v for k, v in values.items()):  # most reports change P&L
+            await Position.filter(id=row.id).update(**values, updated_at=datetime.now(UTC))
+
+
+# -- symbols ------------------------------------------------------------------------------------
+async def on_symbols(device: DeviceLike, reports: Sequence[SymbolReport]) -> int:
+    """Upsert the terminal's symbols with their automatic mapping (the device's override
+    wins); returns how many rows were written. Symbols not reported are kept. A spec outside
+    sane ranges is recorded as refused (never its numbers), as `on_symbols_refused` does."""
+    row_device = await Device.get(id=device.id)
+    overrides = symbol_map.overrides_of(row_device)
+    existing = {r.name: r for r in await DeviceSymbol.filter(device_id=device.id)}
+    written = 0
+    for report in reports:
+        ours = symbol_map.map_name(report.name, overrides)
+        spec = symbol_map.spec_json(report)
+        try:
+            symbol_map.check_report(report)
+        except ValueError as exc:  # zero tick size, a tick of 1e-40...: never size with it
+            field = str(getattr(exc, "field", "spec"))
+            spec = symbol_map.refused_json(field, str(getattr(exc, "reason", exc)))
+        row = existing.get(report.name)
+        if row is None:
+            await DeviceSymbol.create(
+                device_id=device.id, name=report.name, symbol=ours, spec=spec
+            )
+        elif row.symbol != ours or row.spec != spec:
+            row.symbol, row.spec = ours, spec
+            await row.save(update_fields=["symbol", "spec", "updated_at"])
+        else:
+            continue
+        written += 1
+    return written
+
+
+async def on_symbols_refused(device: DeviceLike, refusals: Sequence[SymbolRefusal]) -> int:
+    """Record the symbols the EA API refused (their numbers are never stored): until the
+    terminal reports a sane spec, signals on them skip it with the reason (`bad_spec`)."""
+    row_device = await Device.get(id=device.id)
+    overrides = symbol_map.overrides_of(row_device)
+    written = 0
+    for refusal in refusals:
+        if refusal.name is None:
+            continue
+        spec = symbol_map.refused_json(refusal.field, refusal.detail)
+        ours = symbol_map.map_name(refusal.name, overrides)
+        await DeviceSymbol.update_or_create(
+            defaults={"symbol": ours, "spec": spec}, device_id=device.id, name=refusal.name
+        )
+        written += 1
+    return written
+
+
+# -- bars ---------------------------------------------------------------------------------------
+_bar_feed: PushFeed | None = None
+_feed_symbols: dict[str, str] = {}  # canonical -> the name the trading loop asks for
+BarListener = Callable[[str, Sequence[Bar]], None]
+_bar_listeners: list[BarListener] = []
+
+
+def add_bar_listener(listener: BarListener) -> Callable[[], None]:
+    """Call ``listener(symbol, bars)`` for the owners' bars this replica accepted (the replica
+    bus hands them to the one running the trading loop); returns an unsubscribe."""
+    _bar_listeners.append(listener)
+    return lambda: _bar_listeners.remove(listener)
+
+
+def push_relayed(symbol: str, bars: Sequence[Bar]) -> int:
+    """Bars another replica accepted from an owner's terminal: into this replica's feed."""
+    feed = _bar_feed
+    if feed is None or symbol not in _feed_symbols.values():
+        return 0
+    return feed.push(symbol, bars)
+
+
+def set_bar_feed(feed: PushFeed | None, symbols: Sequence[str] = ()) -> None:
+    """Route owners' EA bars into `feed` (MARKET_DATA=ea) for `symbols`; None stops it."""
+    global _bar_feed, _feed_symbols
+    _bar_feed = feed
+    _feed_symbols = {symbol_map.canonical(s): s for s in symbols}
+
+
+async def on_bars(ref: DeviceLike, bars: Sequence[BarIn]) -> int:
+    """Closed bars from an OWNER's terminal feed the trading loop when it runs on EA bars;
+    returns how many bars the feed accepted (0 when not applicable)."""
+    feed = _bar_feed
+    if feed is None or not bars:
+        return 0
+    device = await Device.get(id=ref.id)
+    owner = await User.filter(id=device.user_id, role=Role.OWNER).exists()  # type: ignore[attr-defined]
+    if not owner:
+        return 0
+    names = {r.name: r.symbol for r in await DeviceSymbol.filter(device_id=device.id)}
+    by_symbol: dict[str, list[Bar]] = {}
+    for b in bars:
+        ours = names.get(b.symbol) or symbol_map.map_name(
+            b.symbol, symbol_map.overrides_of(device)
+        )
+        target = _feed_symbols.get(symbol_map.canonical(ours)) if ours else None
+        if target is None:
+            continue
+        try:
+            bar = Bar(b.time, b.open, b.high, b.low, b.close, b.volume)
+        except ValueError as exc:
+            log.warning(
+                "bad bar from terminal", extra={"device": device.device_id, "error": str(exc)}
+            )
+            continue
+        by_symbol.setdefault(target, []).append(bar)
+    for symbol, items in by_symbol.items():
+        for listener in list(_bar_listeners):
+            listener(symbol, items)
+    return sum(feed.push(symbol, items) for symbol, items in by_symbol.items())
+
+
+# -- registration -------------------------------------------------------------------------------
+async def _account_hook(device: DeviceLike, report: AccountReport) -> None:
+    await on_account(device, report)
+
+
+async def _symbols_hook(device: DeviceLike, reports: list[SymbolReport]) -> None:
+    await on_symbols(device, reports)
+
+
+async def _refused_hook(device: DeviceLike, refusals: list[SymbolRefusal]) -> None:
+    await on_symbols_refused(device, refusals)
+
+
+async def _bars_hook(device: DeviceLike, bars: list[BarIn]) -> None:
+    await on_bars(device, bars)
+
+
+def register() -> None:
+    """Attach these hooks to the EA API's lists (idempotent; called once at start-up)."""
+    from services.terminals import commands as ea_commands
+    from services.terminals import devices
+
+    pairs: list[tuple[list[Any], Any]] = [
+        (devices.report_hooks.account, _account_hook),
+        (devices.report_hooks.symbols, _symbols_hook),
+        (devices.report_hooks.symbols_refused, _refused_hook),
+        (devices.report_hooks.bars, _bars_hook),
+        (ea_commands.ack_hooks, on_ack),
+    ]
+    for hooks, hook in pairs:
+        if hook not in hooks:
+            hooks.append(hook)
