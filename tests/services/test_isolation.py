@@ -233,7 +233,7 @@ async def test_an_ending_signal_cancels_the_other_orders_when_one_cannot_be(
 async def test_a_closed_signal_closes_the_other_positions_when_one_cannot_be(
     database: str, alerts: OpsAlerts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    th.visibility(monkeypatch, "entry_only")  # the server manages exits: it sends the closes
+    await th.visibility("entry_only")  # the server manages exits: it sends the closes
     devices = await world()
     view = await publish(alerts)
     for ticket, cmd in enumerate((await opens(view.id)).values(), start=100):

@@ -164,7 +164,7 @@ def test_levels_on_a_coarser_terminal_grid_keep_reward_risk() -> None:
 async def test_entry_only_sends_a_wide_safety_stop_and_no_target(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    th.visibility(monkeypatch, "entry_only")
+    await th.visibility("entry_only")
     sam = await th.user(SUB)
     await th.device(sam, mode=DeviceMode.COPY)
     await th.publish()
@@ -236,7 +236,7 @@ async def test_signal_close_closes_filled_positions_when_we_manage_exits(
     reason: CloseReason,
     closes: int,
 ) -> None:
-    th.visibility(monkeypatch, visibility)
+    await th.visibility(visibility)
     sam = await th.user(SUB)
     dev = await th.device(sam, mode=DeviceMode.COPY)
     view = await th.publish()

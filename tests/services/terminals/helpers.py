@@ -130,11 +130,7 @@ def report(
     )  # fmt: skip
 
 
-def visibility(monkeypatch: Any, value: str) -> None:
-    """The owner's visibility setting (app_settings.put cannot store a plain string in a
-    JSONField on Tortoise 1.1: it tries to decode it as JSON)."""
-
-    async def current() -> app_settings.Visibility:
-        return app_settings.Visibility(value)
-
-    monkeypatch.setattr(app_settings, "visibility", current)
+async def visibility(value: str) -> None:
+    """Store the owner's visibility setting, as /visibility does: services read it back."""
+    await app_settings.put("signals.visibility", value)
+    assert (await app_settings.visibility()).value == value

@@ -237,7 +237,7 @@ async def test_a_fill_that_raced_the_signals_end_is_closed_when_we_manage_exits(
     from models.signals import SignalStatus
     from services.signals import lifecycle as signals
 
-    th.visibility(monkeypatch, visibility)
+    await th.visibility(visibility)
     sam = await th.user(SUB)
     dev = await th.device(sam, mode=DeviceMode.COPY)
     view = await th.publish()
