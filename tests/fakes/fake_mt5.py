@@ -80,9 +80,9 @@ class FakeMT5(TradingMixin, BookMixin, NettingMixin):
         self.cursor: dict[str, int] = {}
         for symbol, series in self.candles.items():
             self.cursor[symbol] = start
-            spread = engine.costs(symbol).spread_f
+            spread = engine.market.costs(symbol).spread_f
             close = float(series.close[start - 1])
-            engine.set_quote(symbol, close, close + spread, int(series.time[start]))
+            engine.market.set_quote(symbol, close, close + spread, int(series.time[start]))
 
     # -- test controls ---------------------------------------------------------------------
     def inject(
@@ -121,8 +121,8 @@ class FakeMT5(TradingMixin, BookMixin, NettingMixin):
     def tick(self, symbol: str, bid: float, ask: float | None = None, time_s: int = 0) -> None:
         """A new quote for ``symbol`` (ask = bid + the engine's spread when not given): pending
         orders it reaches fill, levels it reaches close."""
-        costs = self.engine.costs(symbol)
-        now_s = time_s or self.engine.now_s + 60
+        costs = self.engine.market.costs(symbol)
+        now_s = time_s or self.engine.market.now_s + 60
         ask_f = bid + costs.spread_f if ask is None else ask
         self.engine.on_tick(symbol, costs.price(bid), costs.price(ask_f), utc_from_unix_s(now_s))
         self._net()
@@ -170,11 +170,11 @@ class FakeMT5(TradingMixin, BookMixin, NettingMixin):
     def account_info(self) -> Any:
         if self._enter("account_info") is not None:
             return None
-        a = self.engine.account()
+        a = self.engine.ledger.account()
         free = a.equity - a.margin
         level = float(a.equity / a.margin * 100) if a.margin else 0.0
         return api.AccountInfo(
-            self.account_login, 0, self.engine.leverage, 200, 0, self.account_trade_allowed,
+            self.account_login, 0, self.engine.ledger.leverage, 200, 0, self.account_trade_allowed,
             self.account_trade_allowed, self.margin_mode, 2, False,
             float(a.balance), 0.0, float(a.equity - a.balance), float(a.equity),
             float(a.margin), float(free), level, 50.0, 30.0, 0.0, 0.0, 0.0, 0.0, 0.0,
@@ -193,17 +193,17 @@ class FakeMT5(TradingMixin, BookMixin, NettingMixin):
     def symbol_info(self, symbol: str) -> Any:
         if self._enter("symbol_info") is not None:
             return None
-        spec = self.engine.specs.get(symbol)
+        spec = self.engine.market.specs.get(symbol)
         if spec is None:
             self._fail(api.RES_E_NOT_FOUND, "Terminal: Not found")
             return None
         try:
-            tick = self.engine.quote(symbol)
+            tick = self.engine.market.quote(symbol)
         except MarketClosed:  # no quote yet
             tick = None
         bid = float(tick.bid) if tick else 0.0
         ask = float(tick.ask) if tick else 0.0
-        spread = int(self.engine.costs(symbol).spread / spec.point)
+        spread = int(self.engine.market.costs(symbol).spread / spec.point)
         return api.SymbolInfo(
             False, True, True, spec.digits, spread, spec.stops_level, 0, 4, 15,
             self.filling_mode, 127, bid, ask, float(spec.point),
@@ -216,7 +216,7 @@ class FakeMT5(TradingMixin, BookMixin, NettingMixin):
     def symbol_select(self, symbol: str, enable: bool = True) -> bool:
         if self._enter("symbol_select") is not None:
             return False
-        if symbol not in self.engine.specs:
+        if symbol not in self.engine.market.specs:
             self._fail(api.RES_E_NOT_FOUND, "Terminal: Not found")
             return False
         return True
@@ -225,7 +225,7 @@ class FakeMT5(TradingMixin, BookMixin, NettingMixin):
         if self._enter("symbol_info_tick") is not None:
             return None
         try:
-            t = self.engine.quote(symbol)
+            t = self.engine.market.quote(symbol)
         except BrokerError:
             self._fail(api.RES_E_NOT_FOUND, "Terminal: Not found")
             return None

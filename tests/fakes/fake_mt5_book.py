@@ -51,13 +51,13 @@ class BookMixin:
         if not self.connected:
             return ()
         out = []
-        for record in self.engine._all_positions():
+        for record in self.engine.ledger.all_positions():
             r = record.request
             if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
                 continue
             if record.ticket in self.hidden:
                 continue
-            t = self.engine.quote(r.symbol)
+            t = self.engine.market.quote(r.symbol)
             opened = self._server(record.opened_s)
             out.append(api.TradePosition(
                 record.ticket, opened, opened * 1000, opened, opened * 1000,
@@ -65,7 +65,7 @@ class BookMixin:
                 record.ticket, api.DEAL_REASON_EXPERT, float(record.volume), float(record.price),
                 float(record.sl or 0), float(record.tp or 0),
                 float(t.bid if record.is_buy else t.ask), 0.0,
-                float(self.engine.floating_money(record)), r.symbol, r.comment, "",
+                float(self.engine.ledger.floating_money(record)), r.symbol, r.comment, "",
             ))  # fmt: skip
         return tuple(out)
 
@@ -77,7 +77,7 @@ class BookMixin:
         if not self.connected:
             return ()
         out = []
-        for records in self.engine.pending_by_symbol.values():
+        for records in self.engine.ledger.pending_by_symbol.values():
             for record in records.values():
                 r = record.request
                 if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
@@ -108,7 +108,7 @@ class BookMixin:
             return ()
         reasons = {DealReason.SL: api.DEAL_REASON_SL, DealReason.TP: api.DEAL_REASON_TP}
         out = []
-        for d in self.engine.deals:
+        for d in self.engine.ledger.deals:
             server_s = int(d.time.timestamp()) + self.offset_s
             if (ticket is not None and d.ticket != ticket) or d.order in self.hidden:
                 continue
@@ -150,7 +150,7 @@ class BookMixin:
                     continue
                 state: OrderState | None = OrderState.FILLED
             else:
-                state = self.engine.order_states.get(number)
+                state = self.engine.ledger.order_states.get(number)
                 if state is None:  # still pending
                     continue
             volume, price = float(request["volume"]), float(request.get("price", 0.0))

@@ -45,7 +45,7 @@ class NettingMixin:
         """On a netting account, fold every symbol's positions into its oldest one."""
         if not self.netting:
             return
-        for positions in self.engine.open_by_symbol.values():
+        for positions in self.engine.ledger.open_by_symbol.values():
             while len(positions) > 1:
                 base, new = sorted(positions.values(), key=lambda r: (r.opened_s, r.ticket))[:2]
                 if base.is_buy == new.is_buy:
@@ -56,7 +56,7 @@ class NettingMixin:
     def _entry_deal(self, order_ticket: int) -> int:
         return next(
             i
-            for i, d in enumerate(self.engine.deals)
+            for i, d in enumerate(self.engine.ledger.deals)
             if d.order == order_ticket and d.entry == DealEntry.IN
         )
 
@@ -68,16 +68,18 @@ class NettingMixin:
         base.tp = new.tp if new.tp is not None else base.tp
         del positions[new.ticket]
         i = self._entry_deal(new.ticket)
-        self.engine.deals[i] = dataclasses.replace(self.engine.deals[i], position=base.ticket)
+        self.engine.ledger.deals[i] = dataclasses.replace(
+            self.engine.ledger.deals[i], position=base.ticket
+        )
 
     def _reduce(self, positions: dict[int, Record], base: Record, new: Record) -> None:
         engine = self.engine
         lots = min(base.volume, new.volume)
         i = self._entry_deal(new.ticket)
-        entry = engine.deals[i]
-        profit = engine._profit(base, new.price, lots)
-        engine.balance += profit
-        engine.deals[i] = dataclasses.replace(
+        entry = engine.ledger.deals[i]
+        profit = engine.ledger.profit_money(base, new.price, lots)
+        engine.ledger.balance += profit
+        engine.ledger.deals[i] = dataclasses.replace(
             entry, position=base.ticket, entry=DealEntry.OUT, volume=lots, profit_money=profit,
             reason=DealReason.CLIENT,
         )  # fmt: skip
@@ -88,7 +90,9 @@ class NettingMixin:
         if new.volume == 0:
             del positions[new.ticket]
         else:  # a reversal: the rest opens a position of its own
-            engine._book(new, DealEntry.IN, new.volume, new.price, new.opened_s or 0, Decimal(0))
+            engine.ledger.book(
+                new, DealEntry.IN, new.volume, new.price, new.opened_s or 0, Decimal(0)
+            )
 
     def _visible_deal(self, deal: Any) -> bool:
         return deal.order not in self.hidden

@@ -72,7 +72,7 @@ class TradingMixin:
         fields.update(kw)
         symbol = request.get("symbol", "")
         try:
-            t = self.engine.quote(symbol)
+            t = self.engine.market.quote(symbol)
             fields["bid"], fields["ask"] = float(t.bid), float(t.ask)
         except BrokerError:  # unknown symbol or no quote yet
             pass
@@ -132,7 +132,7 @@ class TradingMixin:
             order = dataclasses.replace(order, volume=lots)
         placed = engine.place(order)
         self.placed[placed.ticket] = dict(request)
-        return self._result(retcode, request, deal=engine.deals[-1].ticket,
+        return self._result(retcode, request, deal=engine.ledger.deals[-1].ticket,
                             order=placed.ticket, volume=float(placed.volume), price=float(placed.price))  # fmt: skip
 
     def _dispatch(self, request: dict[str, Any]) -> Any:
@@ -190,13 +190,13 @@ class TradingMixin:
     def order_check(self, request: dict[str, Any]) -> Any:
         if self._enter("order_check") is not None:
             return None
-        a = self.engine.account()
+        a = self.engine.ledger.account()
         retcode, comment = 0, "Done"
         try:
             market = request.get("action") == api.TRADE_ACTION_DEAL
             order = self._order_request(request, market=market)
-            tick = self.engine.quote(order.symbol)
-            costs = self.engine.costs(order.symbol)
+            tick = self.engine.market.quote(order.symbol)
+            costs = self.engine.market.costs(order.symbol)
             check_request(order, costs, tick.bid, tick.ask, None, 0)
         except BrokerError as exc:
             retcode, comment = _RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT), exc.message
