@@ -103,7 +103,7 @@ def run_backtest(
             session.on_setup_events(events)
         equity[k] = session.equity()
     session.finish(utc_from_unix_s(t_all[rng.stop - 1] + tf))
-    equity[-1] = float(engine.balance)
+    equity[-1] = float(engine.ledger.balance)
     return _result(candles, cfg, rng, session, equity)
 
 

@@ -108,12 +108,12 @@ class Session:
         self._log(K.REVISED, ev.bar_time, ev.setup, live.ticket, plan)
 
     def _plan(self, setup: Setup, now: datetime) -> OrderPlan | None:
-        tick = self.engine.quote(self.symbol)
+        tick = self.engine.market.quote(self.symbol)
         try:
             return build_order(
                 setup,
                 self.spec,
-                balance=self.engine.balance,
+                balance=self.engine.ledger.balance,
                 risk_pct=self.config.risk_pct,
                 bid=tick.bid,
                 ask=tick.ask,
@@ -190,7 +190,7 @@ class Session:
             self._log(kind, ev.time, live.setup, ev.ticket, live.plan)
 
     def _close_trade(self, live: _Live) -> None:
-        deals = [d for d in self.engine.deals if d.position == live.ticket]
+        deals = [d for d in self.engine.ledger.deals if d.position == live.ticket]
         entry, out = deals[0], deals[-1]
         if out.entry is not DealEntry.OUT:
             return
@@ -219,7 +219,7 @@ class Session:
 
     # -- end ----------------------------------------------------------------------------------
     def equity(self) -> float:
-        return self.engine.equity_float()
+        return self.engine.ledger.equity_float()
 
     def finish(self, now: datetime) -> None:
         """End of data: cancel pending orders, close open positions at the last close."""

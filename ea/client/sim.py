@@ -33,10 +33,10 @@ def feed_bar(broker: PaperBroker, client: EAClient | None, symbol: str, bar: Bar
     Bars of unknown symbols and bars older than the account's last quote (history replayed
     by a restarted trading loop) are ignored: the market only moves forward.
     """
-    if symbol not in broker.engine.specs:
+    if symbol not in broker.engine.market.specs:
         return
     try:
-        last_close = broker.engine.quote(symbol).time
+        last_close = broker.engine.market.quote(symbol).time
     except MarketClosed:  # no quote yet
         last_close = None
     if last_close is not None and bar.time < last_close:

@@ -1,18 +1,19 @@
-"""The book half of :class:`tests.fakes.fake_mt5.FakeMT5`: ``positions_get``, ``orders_get``,
-``history_deals_get`` and ``history_orders_get`` read the paper engine's positions, pending
+"""The book of :class:`tests.fakes.fake_mt5.FakeMT5`: ``positions_get``, ``orders_get``,
+``history_deals_get`` and ``history_orders_get`` read the paper ledger's positions, pending
 orders, deals and finished orders as MT5's namedtuples, in server time. What the fill race
-hides (:meth:`NettingMixin.hide_fill`) is left out, and a terminal that is not ``connected``
-shows an empty book (as one that has not loaded it yet). A mixin; ``FakeMT5.__init__`` sets
-the state declared here.
+hides (:class:`tests.fakes.fake_mt5_netting.FillRace`) is left out. It reads and owns
+nothing mutable: the ledger, the race and the order desk's ``placed`` requests are given.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from tests.fakes import mt5_api as api
+from tests.fakes.fake_mt5_netting import FillRace
 from trading.brokers.base import DealEntry, DealReason, OrderState, Side
-from trading.brokers.paper import PaperEngine
+from trading.brokers.paper_ledger import Ledger
 
 _HISTORY_STATE = {
     OrderState.FILLED: api.ORDER_STATE_FILLED,
@@ -27,37 +28,34 @@ def as_server_s(value: Any) -> int:
     return int(value.timestamp()) if hasattr(value, "timestamp") else int(value)
 
 
-class BookMixin:
-    """``positions_get``, ``orders_get``, ``history_deals_get``."""
+class Book:
+    """MT5's views of the ledger (times in server time: utc + ``offset_s``)."""
 
-    engine: PaperEngine
-    offset_s: int
-    hidden: dict[int, bool]
-    placed: dict[int, dict[str, Any]]
-    connected: bool
-
-    if TYPE_CHECKING:
-
-        def _enter(self, function: str) -> dict[str, Any] | None: ...
+    def __init__(
+        self,
+        ledger: Ledger,
+        race: FillRace,
+        placed: Mapping[int, Mapping[str, Any]],
+        *,
+        offset_s: int,
+    ) -> None:
+        self.ledger = ledger
+        self.race = race
+        self.placed = placed  # order ticket -> the request that placed it (the desk's)
+        self.offset_s = offset_s
 
     def _server(self, utc_s: int | None) -> int:
         return 0 if utc_s is None else utc_s + self.offset_s
 
-    def positions_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
-    ) -> Any:
-        if self._enter("positions_get") is not None:
-            return None
-        if not self.connected:
-            return ()
+    def positions(self, symbol: str | None = None, ticket: int | None = None) -> tuple[Any, ...]:
         out = []
-        for record in self.engine._all_positions():
+        for record in self.ledger.all_positions():
             r = record.request
             if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
                 continue
-            if record.ticket in self.hidden:
+            if self.race.hides(record.ticket):
                 continue
-            t = self.engine.quote(r.symbol)
+            t = self.ledger.market.quote(r.symbol)
             opened = self._server(record.opened_s)
             out.append(api.TradePosition(
                 record.ticket, opened, opened * 1000, opened, opened * 1000,
@@ -65,19 +63,13 @@ class BookMixin:
                 record.ticket, api.DEAL_REASON_EXPERT, float(record.volume), float(record.price),
                 float(record.sl or 0), float(record.tp or 0),
                 float(t.bid if record.is_buy else t.ask), 0.0,
-                float(self.engine.floating_money(record)), r.symbol, r.comment, "",
+                float(self.ledger.floating_money(record)), r.symbol, r.comment, "",
             ))  # fmt: skip
         return tuple(out)
 
-    def orders_get(
-        self, symbol: str | None = None, group: str | None = None, ticket: int | None = None
-    ) -> Any:
-        if self._enter("orders_get") is not None:
-            return None
-        if not self.connected:
-            return ()
+    def orders(self, symbol: str | None = None, ticket: int | None = None) -> tuple[Any, ...]:
         out = []
-        for records in self.engine.pending_by_symbol.values():
+        for records in self.ledger.pending_by_symbol.values():
             for record in records.values():
                 r = record.request
                 if (symbol and r.symbol != symbol) or (ticket and record.ticket != ticket):
@@ -94,23 +86,18 @@ class BookMixin:
                 ))  # fmt: skip
         return tuple(out)
 
-    def history_deals_get(
+    def history_deals(
         self,
         date_from: Any = None,
         date_to: Any = None,
-        group: str | None = None,
         ticket: int | None = None,
         position: int | None = None,
-    ) -> Any:
-        if self._enter("history_deals_get") is not None:
-            return None
-        if not self.connected:
-            return ()
+    ) -> tuple[Any, ...]:
         reasons = {DealReason.SL: api.DEAL_REASON_SL, DealReason.TP: api.DEAL_REASON_TP}
         out = []
-        for d in self.engine.deals:
+        for d in self.ledger.deals:
             server_s = int(d.time.timestamp()) + self.offset_s
-            if (ticket is not None and d.ticket != ticket) or d.order in self.hidden:
+            if (ticket is not None and d.ticket != ticket) or self.race.hides(d.order):
                 continue
             if position is not None and d.position != position:
                 continue
@@ -128,29 +115,24 @@ class BookMixin:
             ))  # fmt: skip
         return tuple(out)
 
-    def history_orders_get(
+    def history_orders(
         self,
         date_from: Any = None,
         date_to: Any = None,
-        group: str | None = None,
         ticket: int | None = None,
         position: int | None = None,
-    ) -> Any:
+    ) -> tuple[Any, ...]:
         """Finished orders (filled, cancelled, expired) with their final ``state``."""
-        if self._enter("history_orders_get") is not None:
-            return None
-        if not self.connected:
-            return ()
         out = []
         for number, request in self.placed.items():
             if ticket and number != ticket:
                 continue
-            if number in self.hidden:  # the race: the order may be in history, its deal is not
-                if not self.hidden[number]:
+            if self.race.hides(number):  # the race: the order may be in history, its deal is not
+                if not self.race.order_in_history(number):
                     continue
                 state: OrderState | None = OrderState.FILLED
             else:
-                state = self.engine.order_states.get(number)
+                state = self.ledger.order_states.get(number)
                 if state is None:  # still pending
                     continue
             volume, price = float(request["volume"]), float(request.get("price", 0.0))

@@ -1,6 +1,8 @@
-"""The trading half of :class:`tests.fakes.fake_mt5.FakeMT5`: ``order_send`` and
-``order_check`` turn MT5 trade requests into paper-engine calls and answer with MT5's result
-shapes and retcodes. A mixin; ``FakeMT5.__init__`` sets the state declared here.
+"""The order desk of :class:`tests.fakes.fake_mt5.FakeMT5`: turns MT5 trade requests
+(``order_send``, ``order_check``) into paper-engine calls and answers with MT5's result shapes
+and retcodes. It owns the requests that became orders (``placed``: ticket -> request, what
+``history_orders_get`` reports); the terminal's switches, the injected failures and the
+netting after each request stay with the facade.
 
 Filling policies as MT5 checks them: a market deal needs FOK or IOC allowed by the symbol's
 ``filling_mode`` flags, or RETURN on a symbol without either (exchange/instant execution);
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tests.fakes import mt5_api as api
 from tests.fakes.fake_mt5_book import as_server_s
@@ -49,30 +51,22 @@ def _level(value: float | None) -> Decimal | None:
     return None if not value else to_decimal(float(value))
 
 
-class TradingMixin:
-    """``order_send``, ``order_check`` and their request/result translation."""
+class OrderDesk:
+    """Trade requests in, engine calls and MT5 results out (server times: utc + ``offset_s``)."""
 
-    engine: PaperEngine
-    cursor: dict[str, int]
-    offset_s: int
-    filling_mode: int
-    requests: list[dict[str, Any]]
-    connected: bool
-    algo_trading: bool
-    partial_volume: float | None
-    placed: dict[int, dict[str, Any]]
+    def __init__(self, engine: PaperEngine, *, filling_mode: int, offset_s: int) -> None:
+        self.engine = engine
+        self.filling_mode = filling_mode  # the symbols' SYMBOL_FILLING_* flags
+        self.offset_s = offset_s
+        self.placed: dict[int, dict[str, Any]] = {}  # order ticket -> its request
 
-    if TYPE_CHECKING:
-
-        def _enter(self, function: str) -> dict[str, Any] | None: ...
-        def _net(self) -> None: ...
-
-    def _result(self, retcode: int, request: dict[str, Any], **kw: Any) -> Any:
+    def result(self, retcode: int, request: dict[str, Any], **kw: Any) -> Any:
+        """An ``OrderSendResult`` for ``request`` with the current quote of its symbol."""
         fields = {"deal": 0, "order": 0, "volume": 0.0, "price": 0.0, "bid": 0.0, "ask": 0.0}
         fields.update(kw)
         symbol = request.get("symbol", "")
         try:
-            t = self.engine.quote(symbol)
+            t = self.engine.market.quote(symbol)
             fields["bid"], fields["ask"] = float(t.bid), float(t.ask)
         except BrokerError:  # unknown symbol or no quote yet
             pass
@@ -110,93 +104,76 @@ class TradingMixin:
             not market or not self.filling_mode & flags
         )
 
-    def _deal(self, request: dict[str, Any]) -> Any:
+    def _deal(self, request: dict[str, Any], partial_volume: float | None) -> Any:
         engine = self.engine
         if not self._filling_ok(request, market=True):
-            return self._result(
+            return self.result(
                 api.TRADE_RETCODE_INVALID_FILL, request, comment="Unsupported filling mode"
             )
         volume = request.get("volume")
         lots = None if volume is None else to_decimal(float(volume))
-        partial = self.partial_volume is not None and lots is not None
-        if partial:
-            lots = min(lots, to_decimal(self.partial_volume))  # type: ignore[type-var]
-        retcode = api.TRADE_RETCODE_DONE_PARTIAL if partial else api.TRADE_RETCODE_DONE
+        partial = None
+        if partial_volume is not None and lots is not None:
+            partial = lots = min(lots, to_decimal(partial_volume))
+        retcode = api.TRADE_RETCODE_DONE if partial is None else api.TRADE_RETCODE_DONE_PARTIAL
         if request.get("position"):
             comment = str(request.get("comment", "")) or None
             deal = engine.close_at_market(int(request["position"]), lots, comment)
-            return self._result(retcode, request, deal=deal.ticket, order=deal.order,
-                                volume=float(deal.volume), price=float(deal.price))  # fmt: skip
+            return self.result(retcode, request, deal=deal.ticket, order=deal.order,
+                               volume=float(deal.volume), price=float(deal.price))  # fmt: skip
         order = self._order_request(request, market=True)
-        if partial:
-            order = dataclasses.replace(order, volume=lots)
+        if partial is not None:
+            order = dataclasses.replace(order, volume=partial)
         placed = engine.place(order)
         self.placed[placed.ticket] = dict(request)
-        return self._result(retcode, request, deal=engine.deals[-1].ticket,
-                            order=placed.ticket, volume=float(placed.volume), price=float(placed.price))  # fmt: skip
+        return self.result(retcode, request, deal=engine.ledger.deals[-1].ticket, order=placed.ticket,
+                           volume=float(placed.volume), price=float(placed.price))  # fmt: skip
 
-    def _dispatch(self, request: dict[str, Any]) -> Any:
+    def _dispatch(self, request: dict[str, Any], partial_volume: float | None) -> Any:
         engine, action = self.engine, request.get("action")
         if action == api.TRADE_ACTION_DEAL:
-            return self._deal(request)
+            return self._deal(request, partial_volume)
         if action == api.TRADE_ACTION_PENDING:
             if not self._filling_ok(request, market=False):
-                return self._result(
+                return self.result(
                     api.TRADE_RETCODE_INVALID_FILL, request, comment="Unsupported filling mode"
                 )
             placed = engine.place(self._order_request(request, market=False))
             self.placed[placed.ticket] = dict(request)
-            return self._result(api.TRADE_RETCODE_PLACED, request, order=placed.ticket,
-                                volume=float(placed.volume), price=float(placed.price))  # fmt: skip
+            return self.result(api.TRADE_RETCODE_PLACED, request, order=placed.ticket,
+                               volume=float(placed.volume), price=float(placed.price))  # fmt: skip
         if action == api.TRADE_ACTION_MODIFY:
             engine.modify_order(int(request["order"]), to_decimal(float(request["price"])),
                                 _level(request.get("sl")), _level(request.get("tp")))  # fmt: skip
-            return self._result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
+            return self.result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
         if action == api.TRADE_ACTION_SLTP:
             engine.modify_position(int(request["position"]), _level(request.get("sl")),
                                    _level(request.get("tp")))  # fmt: skip
-            return self._result(api.TRADE_RETCODE_DONE, request)
+            return self.result(api.TRADE_RETCODE_DONE, request)
         if action == api.TRADE_ACTION_REMOVE:
             engine.cancel(int(request["order"]))
-            return self._result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
-        return self._result(api.TRADE_RETCODE_INVALID, request, comment="Invalid request")
+            return self.result(api.TRADE_RETCODE_DONE, request, order=int(request["order"]))
+        return self.result(api.TRADE_RETCODE_INVALID, request, comment="Invalid request")
 
-    def order_send(self, request: dict[str, Any]) -> Any:
-        """Every request is kept in ``requests`` (also those answered with a failure)."""
-        failure = self._enter("order_send")
-        if failure is None or failure["retcode"] is not None:
-            self.requests.append(dict(request))
-        if failure is not None and not failure["execute"]:
-            if failure["retcode"] is None:
-                return None
-            return self._result(failure["retcode"], request, comment="Injected failure")
-        if not self.algo_trading:
-            return self._result(api.TRADE_RETCODE_CLIENT_DISABLES_AT, request,
-                                comment="AutoTrading disabled by client")  # fmt: skip
-        if not self.connected:
-            return self._result(api.TRADE_RETCODE_CONNECTION, request, comment="No connection")
+    def send(self, request: dict[str, Any], *, partial_volume: float | None = None) -> Any:
+        """Carry ``request`` out; a refusal of the engine answers with its MT5 retcode.
+        ``partial_volume``: market orders fill only that much (DONE_PARTIAL)."""
         try:
-            result = self._dispatch(request)
+            return self._dispatch(request, partial_volume)
         except BrokerError as exc:
-            result = self._result(_RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT), request,
-                                  comment=exc.message)  # fmt: skip
-        self._net()
-        if failure is not None:  # carried out, but the answer is lost
-            return None if failure["retcode"] is None else result._replace(
-                retcode=failure["retcode"], comment="Injected failure"
-            )  # fmt: skip
-        return result
+            retcode = _RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT)
+            return self.result(retcode, request, comment=exc.message)
 
-    def order_check(self, request: dict[str, Any]) -> Any:
-        if self._enter("order_check") is not None:
-            return None
-        a = self.engine.account()
+    def check(self, request: dict[str, Any]) -> Any:
+        """``order_check``: the engine's checks of ``request`` against the quote, and the
+        account as it stands (margin is not projected)."""
+        a = self.engine.ledger.account()
         retcode, comment = 0, "Done"
         try:
             market = request.get("action") == api.TRADE_ACTION_DEAL
             order = self._order_request(request, market=market)
-            tick = self.engine.quote(order.symbol)
-            costs = self.engine.costs(order.symbol)
+            tick = self.engine.market.quote(order.symbol)
+            costs = self.engine.market.costs(order.symbol)
             check_request(order, costs, tick.bid, tick.ask, None, 0)
         except BrokerError as exc:
             retcode, comment = _RETCODE_OF.get(type(exc), api.TRADE_RETCODE_REJECT), exc.message

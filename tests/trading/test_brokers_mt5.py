@@ -96,7 +96,7 @@ async def test_limit_order_life_cycle_matches_the_paper_engine(candles: Candles)
         (DealEntry.OUT, DealReason.SL, order.sl),
     ]
     assert deals[1].profit_money == D("-20.00")  # 200 points * 0.1 lot
-    assert (await broker.account()).balance == fake.engine.balance == D("9980.00")
+    assert (await broker.account()).balance == fake.engine.ledger.balance == D("9980.00")
 
 
 async def test_market_order_position_modify_and_close(candles: Candles) -> None:

@@ -80,7 +80,7 @@ def test_limit_fills_when_the_bar_touches_it(
     events = bar(eng, 1, 1.1000, high, low, 1.1000)
     assert [e.kind for e in events] == ([PaperEventKind.FILLED] if fills else [])
     if fills:
-        assert eng.positions()[0].open_price == D(price)
+        assert eng.ledger.positions()[0].open_price == D(price)
 
 
 @pytest.mark.parametrize(("low", "fills"), [(1.0990, True), (1.09901, False)])
@@ -100,7 +100,7 @@ def test_a_gap_through_the_limit_fills_at_the_limit_never_better(
     eng = engine()
     eng.place(limit(side, price))
     bar(eng, 1, gap_open, gap_open + 0.0005, gap_open - 0.0005, gap_open)
-    assert eng.deals[-1].price == D(price)
+    assert eng.ledger.deals[-1].price == D(price)
 
 
 @pytest.mark.parametrize(
@@ -162,7 +162,7 @@ def test_pending_order_expires_at_expires_at_and_never_fills_after() -> None:
         (PaperEventKind.EXPIRED, datetime.fromtimestamp(T0 + 3 * H, UTC))
     ]
     assert bar(eng, 3, 1.1, 1.1, 1.0900, 1.1) == []
-    assert eng.orders() == []
+    assert eng.ledger.orders() == []
 
 
 def test_a_bar_that_opens_after_expiry_does_not_fill() -> None:
@@ -184,17 +184,17 @@ def test_accounting_profit_commission_balance_equity_and_history() -> None:
     eng.place(limit(Side.BUY, "1.0950", sl="1.0900", tp="1.1050", lots="0.50"))
     bar(eng, 1, 1.0960, 1.0970, 1.0950, 1.0970)
     # floating: (1.0970 - 1.0950) / 0.00001 * 1 USD * 0.5 lots = 100.00
-    account = eng.account()
+    account = eng.ledger.account()
     assert account.balance == D("9998.25")  # 10,000 - 3.50 * 0.5
     assert account.equity == D("10098.25")
     assert account.margin == D("1.0950") * 100_000 * D("0.5") / 100
     bar(eng, 2, 1.1000, 1.1060, 1.0990, 1.1040)  # TP at 1.1050: +500.00
-    deals = eng.history(datetime(2000, 1, 1, tzinfo=UTC))
+    deals = eng.ledger.history(datetime(2000, 1, 1, tzinfo=UTC))
     assert [(d.entry, d.price, d.profit_money, d.commission_money) for d in deals] == [
         (DealEntry.IN, D("1.0950"), D(0), D("-1.75")),
         (DealEntry.OUT, D("1.1050"), D("500.00"), D("-1.75")),
     ]
-    assert eng.balance == D("10496.50") == eng.account().equity
+    assert eng.ledger.balance == D("10496.50") == eng.ledger.account().equity
 
 
 @pytest.mark.parametrize(
@@ -218,7 +218,7 @@ def test_refusals_raise_typed_errors_with_codes(
     with pytest.raises(error) as info:
         eng.place(request_)
     assert info.value.code == code  # type: ignore[attr-defined]
-    assert eng.orders() == [] and eng.balance == D(10_000)
+    assert eng.ledger.orders() == [] and eng.ledger.balance == D(10_000)
 
 
 def test_no_quote_closed_market_unknown_symbol_and_unknown_ticket() -> None:
@@ -229,7 +229,7 @@ def test_no_quote_closed_market_unknown_symbol_and_unknown_ticket() -> None:
     with pytest.raises(MarketClosed, match="market closed"):
         closed.place(limit(Side.BUY, "1.0950"))
     with pytest.raises(UnknownSymbol):
-        engine().quote("XAUUSD")
+        engine().market.quote("XAUUSD")
     with pytest.raises(OrderNotFound):
         engine().cancel(42)
 
@@ -246,10 +246,10 @@ def test_modify_cancel_and_partial_close() -> None:
     assert position.sl == D("1.0930") and position.tp is None
     deal = eng.close_at_market(ticket, D("0.04"))
     assert deal.volume == D("0.04") and deal.profit_money == D("4.00")  # 10 points * 0.4
-    assert eng.positions()[0].volume == D("0.06")
+    assert eng.ledger.positions()[0].volume == D("0.06")
     other = eng.place(limit(Side.SELL, "1.1050")).ticket
     eng.cancel(other)
-    assert [o.ticket for o in eng.orders()] == []
+    assert [o.ticket for o in eng.ledger.orders()] == []
 
 
 def test_ticks_fill_limits_and_exit_at_the_quote() -> None:
@@ -306,9 +306,11 @@ def test_balance_is_conserved_and_fills_are_never_better_than_the_limit(
         close = round(close + move / 10_000, 5)
         bar(eng, k, o, max(o, close) + 0.0005, min(o, close) - 0.0005, close)
     eng.close_all()
-    deals = eng.deals
-    assert eng.balance == D(10_000) + sum(d.profit_money + d.commission_money for d in deals)
-    assert eng.account().equity == eng.balance
+    deals = eng.ledger.deals
+    assert eng.ledger.balance == D(10_000) + sum(
+        d.profit_money + d.commission_money for d in deals
+    )
+    assert eng.ledger.account().equity == eng.ledger.balance
     for d in deals:
         if d.entry is DealEntry.IN:
             side, price = limits[d.order]

@@ -1,179 +1,93 @@
-"""The paper broker's book: orders, positions, deals and the Decimal ledger.
+"""The paper broker's ledger: the book of pending orders and open positions, the deals and
+the Decimal money (balance, floating profit, margin) of one account.
 
-Bar and tick processing live in :mod:`trading.brokers.paper`, checks and records in
-``paper_rules``; this module holds the state they change. Everything public is Decimal.
+It changes state only as it is told: validation and the fill rules live in
+:class:`trading.brokers.paper.PaperEngine`, the quotes it marks to in
+:class:`trading.brokers.paper_market.Market`. Everything public is Decimal.
+
+Money: ``profit = (exit - entry) * direction * money_per_unit * lots`` rounded half-even to
+cents; commission is ``-commission_per_lot_money * lots`` (cents) on every deal;
+``balance`` moves by ``profit + commission`` of each deal booked, so
+``balance == initial + sum(profit + commission over deals)`` at all times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 
 from trading.brokers.base import (
     AccountInfo,
     Deal,
     DealEntry,
     DealReason,
-    MarketClosed,
     Order,
     OrderNotFound,
-    OrderRequest,
-    OrderResult,
     OrderState,
-    OrderType,
     Position,
     Side,
-    Tick,
-    UnknownSymbol,
 )
-from trading.brokers.paper_rules import (
-    PaperEvent,
-    PaperEventKind,
-    Record,
-    SymbolCosts,
-    check_levels,
-    check_margin,
-    check_request,
-    symbol_costs,
-)
-from trading.symbols import SymbolSpec
-from trading.timeutil import to_unix_s, utc_from_unix_s
+from trading.brokers.paper_market import Market
+from trading.brokers.paper_rules import PaperEvent, PaperEventKind, Record
+from trading.timeutil import utc_from_unix_s
 
 CENT = Decimal("0.01")
 
 
 class Ledger:
-    """State and bookkeeping of one paper account (single currency, no swaps)."""
+    """Book and money of one paper account (single currency, no swaps), marked to ``market``."""
 
     def __init__(
         self,
-        specs: Mapping[str, SymbolSpec],
+        market: Market,
         *,
         balance: Decimal = Decimal(10_000),
         currency: str = "USD",
         leverage: int = 100,
-        spread_points: int | Mapping[str, int] = 0,
         commission_per_lot_money: Decimal = Decimal(0),
-        market_open: Callable[[str, datetime], bool] | None = None,
     ) -> None:
         if balance <= 0 or leverage <= 0 or commission_per_lot_money < 0:
             msg = "balance and leverage must be > 0 and commission_per_lot_money >= 0"
             raise ValueError(msg)
-        self.specs = dict(specs)
+        self.market = market
         self.balance = balance
         self.currency = currency
         self.leverage = leverage
         self.commission_per_lot_money = commission_per_lot_money
-        self.market_open = market_open
-        spreads = spread_points if isinstance(spread_points, Mapping) else {}
-        default = 0 if isinstance(spread_points, Mapping) else spread_points
-        self._costs = {n: symbol_costs(s, spreads.get(n, default)) for n, s in self.specs.items()}
-        self._quotes: dict[str, tuple[float, float, int]] = {}
         self.pending_by_symbol: dict[str, dict[int, Record]] = {}
         self.open_by_symbol: dict[str, dict[int, Record]] = {}
         self.deals: list[Deal] = []
         self.order_states: dict[int, OrderState] = {}  # orders no longer pending
         self._next_ticket = 1
-        self.now_s = 0
 
-    def costs(self, symbol: str) -> SymbolCosts:
-        costs = self._costs.get(symbol)
-        if costs is None:
-            msg = f"unknown symbol {symbol!r}; the paper broker knows {sorted(self._costs)}"
-            raise UnknownSymbol(msg)
-        return costs
-
-    def set_quote(self, symbol: str, bid: float, ask: float, time_s: int) -> None:
-        self._quotes[symbol] = (bid, ask, time_s)
-        self.now_s = max(self.now_s, time_s)
-
-    def quote(self, symbol: str) -> Tick:
-        """The last bid/ask on the tick grid; :class:`MarketClosed` before the first quote."""
-        costs = self.costs(symbol)
-        if symbol not in self._quotes:
-            msg = f"no quote for {symbol} yet: feed a bar or a tick before trading it"
-            raise MarketClosed(msg)
-        bid, ask, time_s = self._quotes[symbol]
-        return Tick(costs.price(bid), costs.price(ask), utc_from_unix_s(time_s))
-
-    def _open_quote(self, symbol: str) -> Tick:
-        tick = self.quote(symbol)
-        if self.market_open is not None and not self.market_open(symbol, tick.time):
-            msg = f"market closed for {symbol} at {tick.time.isoformat()}; retry when it opens"
-            raise MarketClosed(msg)
-        return tick
-
-    def place(self, request: OrderRequest) -> OrderResult:
-        """Validate and place a limit order, or fill a market order at the current ask/bid."""
-        costs = self.costs(request.symbol)
-        tick = self._open_quote(request.symbol)
-        now_s = to_unix_s(tick.time)
-        expires_s = None if request.expires_at is None else to_unix_s(request.expires_at)
-        price = check_request(request, costs, tick.bid, tick.ask, expires_s, now_s)
-        check_margin(self._free_margin(), costs.margin(price, request.volume, self.leverage))
+    # -- the book ------------------------------------------------------------------------
+    def new_ticket(self) -> int:
+        """The next order ticket (a position keeps its opening order's ticket)."""
         ticket = self._next_ticket
         self._next_ticket += 1
-        record = Record(
-            ticket, request, request.side == Side.BUY, request.volume, price, float(price),
-            request.sl, request.tp, now_s, expires_s,
-        )  # fmt: skip
-        filled = request.order_type == OrderType.MARKET
-        if filled:
-            self.fill(record, now_s, fresh_until_s=None)
-        else:
-            self.pending_by_symbol.setdefault(request.symbol, {})[ticket] = record
-        position = ticket if filled else None
-        return OrderResult(
-            ticket, filled, price, request.volume, tick.time, position, request.client_id
-        )
+        return ticket
 
-    def modify_order(
-        self, ticket: int, price: Decimal, sl: Decimal | None, tp: Decimal | None
-    ) -> Order:
-        """Move a pending order's price and levels (the checks of a new order apply)."""
-        record = self._find(self.pending_by_symbol, ticket, "pending order")
-        tick = self._open_quote(record.request.symbol)
-        r = record.request
-        check = OrderRequest(r.symbol, r.side, OrderType.LIMIT, record.volume, price, sl, tp)
-        check_request(check, self.costs(r.symbol), tick.bid, tick.ask, None, 0)
-        record.price, record.price_f, record.sl, record.tp = price, float(price), sl, tp
-        return record.public_order()
+    def add_pending(self, record: Record) -> None:
+        self.pending_by_symbol.setdefault(record.request.symbol, {})[record.ticket] = record
 
-    def modify_position(self, ticket: int, sl: Decimal | None, tp: Decimal | None) -> Position:
-        """Move an open position's stop/take-profit (checked against its exit-side quote)."""
-        record = self._find(self.open_by_symbol, ticket, "open position")
-        tick = self._open_quote(record.request.symbol)
-        exit_price = tick.bid if record.is_buy else tick.ask
-        check_levels(record.is_buy, exit_price, sl, tp, self.costs(record.request.symbol))
-        record.sl, record.tp = sl, tp
-        return self.public_position(record)
+    def pending(self, ticket: int) -> Record:
+        """The pending order ``ticket`` (:class:`OrderNotFound` when it is not pending)."""
+        return _find(self.pending_by_symbol, ticket, "pending order")
+
+    def open_position(self, ticket: int) -> Record:
+        """The open position ``ticket`` (:class:`OrderNotFound` when it is not open)."""
+        return _find(self.open_by_symbol, ticket, "open position")
+
+    def all_positions(self) -> list[Record]:
+        return [p for ps in self.open_by_symbol.values() for p in ps.values()]
 
     def cancel(self, ticket: int) -> None:
         """Delete a pending order (:class:`OrderNotFound` when it is not pending)."""
-        record = self._find(self.pending_by_symbol, ticket, "pending order")
+        record = self.pending(ticket)
         del self.pending_by_symbol[record.request.symbol][ticket]
         self.order_states[ticket] = OrderState.CANCELLED
-
-    def close_at_market(
-        self, ticket: int, volume: Decimal | None = None, comment: str | None = None
-    ) -> Deal:
-        """Close at the current exit-side quote (bid for a buy, ask for a sell)."""
-        record = self._find(self.open_by_symbol, ticket, "open position")
-        tick = self._open_quote(record.request.symbol)
-        price = tick.bid if record.is_buy else tick.ask
-        time_s = to_unix_s(tick.time)
-        return self.close(record, volume, price, time_s, DealReason.CLIENT, comment)
-
-    def close_all(self, reason: DealReason = DealReason.END) -> list[Deal]:
-        """Close every position at its current quote (the end of a backtest)."""
-        deals = []
-        for positions in self.open_by_symbol.values():
-            for record in list(positions.values()):
-                tick = self.quote(record.request.symbol)
-                price = tick.bid if record.is_buy else tick.ask
-                deals.append(self.close(record, None, price, to_unix_s(tick.time), reason))
-        return deals
 
     def expire(self, record: Record, time_s: int) -> PaperEvent:
         """Remove a pending order that reached its ``expires_at`` (stamped with that time)."""
@@ -189,7 +103,7 @@ class Ledger:
         self.order_states[record.ticket] = OrderState.FILLED
         record.opened_s, record.fresh_until_s = time_s, fresh_until_s
         self.open_by_symbol.setdefault(record.request.symbol, {})[record.ticket] = record
-        self._book(record, DealEntry.IN, record.volume, record.price, time_s, Decimal(0))
+        self.book(record, DealEntry.IN, record.volume, record.price, time_s, Decimal(0))
         return PaperEvent(
             PaperEventKind.FILLED, record.ticket, utc_from_unix_s(time_s), record.price
         )
@@ -210,19 +124,25 @@ class Ledger:
         if not Decimal(0) < lots <= record.volume:
             msg = f"close volume {lots} must be > 0 and <= the position's {record.volume} lots"
             raise ValueError(msg)
-        profit = self._profit(record, price, lots)
-        deal = self._book(record, DealEntry.OUT, lots, price, time_s, profit, reason, comment)
+        profit = self.profit_money(record, price, lots)
+        deal = self.book(record, DealEntry.OUT, lots, price, time_s, profit, reason, comment)
         record.volume -= lots
         if record.volume == 0:
-            del self.open_by_symbol[record.request.symbol][record.ticket]
+            self.discard_position(record)
         return deal
 
-    def _profit(self, record: Record, price: Decimal, lots: Decimal) -> Decimal:
+    def discard_position(self, record: Record) -> None:
+        """Take an open position off the book (its deals stay)."""
+        del self.open_by_symbol[record.request.symbol][record.ticket]
+
+    # -- money ---------------------------------------------------------------------------
+    def profit_money(self, record: Record, price: Decimal, lots: Decimal) -> Decimal:
+        """``(price - open) * direction * money_per_unit * lots``, rounded half-even to cents."""
         move = (price - record.price) * (1 if record.is_buy else -1)
-        money = move * self.costs(record.request.symbol).money_per_unit * lots
+        money = move * self.market.costs(record.request.symbol).money_per_unit * lots
         return money.quantize(CENT, ROUND_HALF_EVEN)
 
-    def _book(
+    def book(
         self,
         record: Record,
         entry: DealEntry,
@@ -233,6 +153,8 @@ class Ledger:
         reason: DealReason = DealReason.CLIENT,
         comment: str | None = None,
     ) -> Deal:
+        """Append a deal of ``record`` charging ``commission_per_lot_money * lots`` (cents);
+        the balance moves by ``profit + commission``. An OUT deal is on the opposite side."""
         commission = -(self.commission_per_lot_money * lots).quantize(CENT, ROUND_HALF_EVEN)
         self.balance += profit + commission
         r = record.request
@@ -245,52 +167,55 @@ class Ledger:
         self.deals.append(deal)
         return deal
 
-    @staticmethod
-    def _find(book: dict[str, dict[int, Record]], ticket: int, what: str) -> Record:
-        for records in book.values():
-            if ticket in records:
-                return records[ticket]
-        msg = f"no {what} #{ticket} (filled, closed, expired, cancelled or never placed)"
-        raise OrderNotFound(msg)
+    def amend_deal(self, index: int, **changes: Any) -> Deal:
+        """Replace fields of ``deals[index]`` (as :func:`dataclasses.replace`); the balance
+        moves by the change of its ``profit_money + commission_money``, so it stays the sum
+        of the deals."""
+        old = self.deals[index]
+        new = dataclasses.replace(old, **changes)
+        self.balance += (new.profit_money + new.commission_money) - (
+            old.profit_money + old.commission_money
+        )
+        self.deals[index] = new
+        return new
 
     def floating_money(self, record: Record) -> Decimal:
         """Profit of an open position if closed at the current exit-side quote (cents)."""
-        tick = self.quote(record.request.symbol)
-        return self._profit(record, tick.bid if record.is_buy else tick.ask, record.volume)
+        tick = self.market.quote(record.request.symbol)
+        return self.profit_money(record, tick.bid if record.is_buy else tick.ask, record.volume)
 
     def equity_float(self) -> float:
         """Fast float equity for curves: ``balance + sum(move * money_per_unit * lots)``."""
         equity = float(self.balance)
+        market = self.market
         for symbol, positions in self.open_by_symbol.items():
             if positions:
-                bid, ask, _ = self._quotes[symbol]
-                per_unit = self._costs[symbol].money_per_unit_f
+                bid, ask, _ = market.last(symbol)
+                per_unit = market.costs(symbol).money_per_unit_f
                 for p in positions.values():
                     move = (bid - p.price_f) if p.is_buy else (p.price_f - ask)
                     equity += move * per_unit * float(p.volume)
         return equity
 
-    def _all_positions(self) -> list[Record]:
-        return [p for ps in self.open_by_symbol.values() for p in ps.values()]
-
-    def _free_margin(self) -> Decimal:
+    def free_margin(self) -> Decimal:
         account = self.account()
         return account.equity - account.margin
 
     def account(self) -> AccountInfo:
         """``equity = balance + sum(floating)``, ``margin = sum(open * money_per_unit * lots /
         leverage)`` (see the margin formula of :class:`SymbolCosts`)."""
-        positions = self._all_positions()
+        positions = self.all_positions()
         floating = sum((self.floating_money(p) for p in positions), Decimal(0))
         margin = sum(
             (
-                self._costs[p.request.symbol].margin(p.price, p.volume, self.leverage)
+                self.market.costs(p.request.symbol).margin(p.price, p.volume, self.leverage)
                 for p in positions
             ),
             Decimal(0),
         )
         return AccountInfo(self.balance, self.balance + floating, margin, self.currency)
 
+    # -- public shapes -------------------------------------------------------------------
     def public_position(self, p: Record) -> Position:
         r = p.request
         opened = utc_from_unix_s(p.opened_s if p.opened_s is not None else p.placed_s)
@@ -302,7 +227,7 @@ class Ledger:
     def positions(self, symbol: str | None = None) -> list[Position]:
         return [
             self.public_position(p)
-            for p in self._all_positions()
+            for p in self.all_positions()
             if symbol is None or p.request.symbol == symbol
         ]
 
@@ -316,3 +241,11 @@ class Ledger:
 
     def history(self, since: datetime) -> list[Deal]:
         return [d for d in self.deals if d.time >= since]
+
+
+def _find(book: dict[str, dict[int, Record]], ticket: int, what: str) -> Record:
+    for records in book.values():
+        if ticket in records:
+            return records[ticket]
+    msg = f"no {what} #{ticket} (filled, closed, expired, cancelled or never placed)"
+    raise OrderNotFound(msg)

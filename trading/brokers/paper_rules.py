@@ -1,4 +1,5 @@
-"""The paper broker's records, per-symbol cost constants and checks (what MT5 would refuse).
+"""The paper broker's records, per-symbol cost constants, checks (what MT5 would refuse) and
+the in-bar exit rule (:func:`exit_in_bar`). Pure: no state of its own.
 
 Records keep float copies of their prices for the per-bar hot loop; the rest is Decimal.
 
@@ -63,7 +64,7 @@ class Record:
     placed_s: int
     expires_s: int | None
     opened_s: int | None = None
-    fresh_until_s: int | None = None  # close of the bar it filled in (see paper.exit_in_bar)
+    fresh_until_s: int | None = None  # close of the bar it filled in (see exit_in_bar)
 
     def public_order(self) -> Order:
         r = self.request
@@ -192,3 +193,42 @@ def check_margin(free_margin: Decimal, required: Decimal) -> None:
     if required > free_margin:
         msg = f"not enough money: margin {required:.2f} needed, {free_margin:.2f} free"
         raise NoMoney(msg)
+
+
+def exit_level(pos: Record, reason: DealReason) -> Decimal:
+    """The stop or take-profit price ``pos`` exits at for ``reason`` (an in-bar level hit)."""
+    level = pos.sl if reason == DealReason.SL else pos.tp
+    if level is None:  # unreachable: exit_in_bar only reports levels that are set
+        msg = f"position #{pos.ticket} has no {reason} level"
+        raise RuntimeError(msg)
+    return level
+
+
+def exit_in_bar(
+    is_buy: bool,
+    sl: float | None,
+    tp: float | None,
+    ohlc: tuple[float, float, float, float],
+    *,
+    fresh: bool,
+) -> tuple[DealReason, bool] | None:
+    """``(reason, at_open)`` when a position exits within one bar, else None.
+
+    ``ohlc`` are the bar's EXIT-side prices: bids for a buy position, asks for a sell.
+    ``at_open`` True means the bar opened beyond the level (a gap): the exit price is the open;
+    otherwise it is the level itself. Stop before take-profit when both are touched; ``fresh``
+    (filled within this bar) disables the gap rule and requires the close beyond the TP.
+    """
+    open_, high, low, close = ohlc
+    d = 1.0 if is_buy else -1.0
+    if not fresh:
+        if sl is not None and (open_ - sl) * d <= 0:
+            return DealReason.SL, True
+        if tp is not None and (open_ - tp) * d >= 0:
+            return DealReason.TP, True
+    worst, best = (low, high) if is_buy else (high, low)
+    if sl is not None and (worst - sl) * d <= 0:
+        return DealReason.SL, False
+    if tp is not None and ((close if fresh else best) - tp) * d >= 0:
+        return DealReason.TP, False
+    return None

@@ -168,10 +168,10 @@ async def test_recovery_that_cannot_see_the_broker_never_places(
     client = EAClient(config(server.url, state.path), broker)
     async with running(client):
         await until(lambda: server.polls, accept=lambda n: n >= 3)  # redelivered, not executed
-        assert server.acks == [] and broker.engine.orders() == []
+        assert server.acks == [] and broker.engine.ledger.orders() == []
         broker.down = False
         await acked(server, "cmd_0001", ["placed"])
-    assert len(broker.engine.orders()) == 1
+    assert len(broker.engine.ledger.orders()) == 1
 
 
 async def test_refused_acks_of_a_redelivered_command_back_off(
