@@ -65,7 +65,9 @@ def test_a_bad_user_id_is_named_not_looked_up(
     assert err.count("\n") == 1
 
 
-def test_a_good_limit_and_a_missing_user(env: None, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_good_limit_and_a_missing_user(
+    clean_db: str, env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["users", "list", "--limit", " 5 ", "--json"]) == 0
     assert capsys.readouterr().out.strip() == "[]"
     assert main(["users", "show", "12345"]) == 2
