@@ -50,6 +50,7 @@ from models.notifications import Notification, NotificationStatus  # noqa: E402
 from models.signals import ChartFile, Signal  # noqa: E402
 from models.users import Role, User  # noqa: E402
 from services.outbox import notifications
+from services.outbox.kinds import Prepared
 from services.users import profiles as users
 from tgemu import DEFAULT_TOKEN, EmulatorServer  # noqa: E402
 
@@ -157,8 +158,7 @@ def signal_notifications(
     return [
         notifications.Outgoing(
             chat_id=tid,
-            kind="signal.published",
-            payload=payload,
+            message=Prepared(payload),
             dedupe_key=f"signal:1:v1:{tid}",
             user_id=tid,
             signal_id=1,

@@ -59,10 +59,11 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
-from services.ops_alerts import OpsAlerts
+from services.ops_alerts import GAVE_UP, OpsAlerts
 from services.outbox import notifications
 from services.terminals import reports as terminal_reports
 from services.terminals import secrets as secret_box
+from services.text.formatting import phrase
 from services.users import profiles as users_service
 from services.users.cache import UserCache
 from trading.feeds import PushFeed
@@ -398,7 +399,7 @@ class AppRunner:
     async def _exhausted(self, claimed: Any, error: str) -> None:
         await self.alerts.alert(
             f"outbox:{claimed.kind}",
-            f"⚠️ Gave up sending a {claimed.kind} to {claimed.chat_id}: {error}",
+            phrase(GAVE_UP, kind=claimed.kind, chat=claimed.chat_id, error=error),
         )
 
     async def stop(self) -> None:

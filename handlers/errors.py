@@ -24,7 +24,8 @@ from core import metrics
 from core.logs import correlation_id, new_correlation_id
 from handlers.render import as_plain_text, fmt
 from services.errors import UserFacingError
-from services.ops_alerts import OpsAlerts
+from services.ops_alerts import HANDLER_ERROR, OpsAlerts
+from services.text.formatting import phrase
 from services.text.i18n import pick_locale
 from services.users.profiles import UserInfo
 
@@ -107,8 +108,8 @@ async def unexpected(
         i18n.use_locale(pick_locale(i18n.available_locales, user, event_from_user)),
     ):
         await _reply(event, fmt(_("error.unexpected"), ref=ref))
-    await alerts.alert(  # plain text (parse_mode=None); never raises
+    await alerts.alert(  # plain text (parse_mode=None), in each owner's language; never raises
         f"handler:{type(exc).__name__}",
-        f"⚠️ {type(exc).__name__} in a handler (ref {ref}): {str(exc)[:300]}",
+        phrase(HANDLER_ERROR, error_type=type(exc).__name__, ref=ref, error=str(exc)[:300]),
     )
     return True

@@ -49,7 +49,6 @@ from trading.constants import ORDER_EXPIRY_HOURS
 
 router = Router(name=__name__)
 ADMIN = {"role": Role.ADMIN}
-AUTO = ("auto", "-", "skip")
 ANSWER = F.text & ~F.text.startswith("/")  # a command interrupts the dialog instead
 
 
@@ -174,7 +173,7 @@ async def got_take_profit(
 ) -> None:
     def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
         text = (message.text or "").strip().lower()
-        typed = None if text in AUTO else checks.parse_price(text)
+        typed = None if vocabulary.means_default(text) else checks.parse_price(text)
         entry, stop = Decimal(data["entry"]), Decimal(data["stop"])
         done = checks.check_take_profit(m, data["side"], entry, stop, typed)
         return {"take_profit": None if typed is None else str(done.value)}, done.notes
@@ -188,7 +187,11 @@ async def got_expiry(
 ) -> None:
     def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
         text = (message.text or "").strip().lower()
-        hours = ORDER_EXPIRY_HOURS if text in AUTO else parse_int(text, checks.EXPIRY_HOURS)
+        hours = (
+            ORDER_EXPIRY_HOURS
+            if vocabulary.means_default(text)
+            else parse_int(text, checks.EXPIRY_HOURS)
+        )
         return {"expiry": hours}, ()
 
     await _answer(message, state, settings, user, check)
@@ -200,7 +203,7 @@ async def got_note(
 ) -> None:
     def check(m: Market, data: dict[str, Any]) -> tuple[dict[str, Any], tuple[Note, ...]]:
         text = (message.text or "").strip()
-        return {"note": "" if text.lower() in AUTO else text[:200]}, ()
+        return {"note": "" if vocabulary.means_default(text) else text[:200]}, ()
 
     await _answer(message, state, settings, user, check)
 

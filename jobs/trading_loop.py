@@ -12,10 +12,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.ops_alerts import OpsAlerts
 from services.signals.trading_loop import SymbolRunner
+from services.text.formatting import Duration, Phrase, phrase
+from services.text.i18n import msgid as _
 from trading.candles import Bar
 from trading.feeds import MarketDataFeed
 
@@ -84,7 +86,7 @@ class TradingLoop:
                     runner.replay(seen)
             except Exception as exc:
                 failures += 1
-                await self._report(symbol, "reading bars", exc, failures)
+                await self._report(symbol, phrase(_("ops.loop_read_failed")), exc, failures)
                 await self._backoff(failures)
                 continue
             failures = 0
@@ -107,7 +109,8 @@ class TradingLoop:
                 await runner.process(bar)
             except Exception as exc:
                 attempt += 1
-                await self._report(symbol, f"bar {bar.time:%Y-%m-%d %H:%M}", exc, attempt)
+                failed = phrase(_("ops.loop_bar_failed"), bar=bar.time)
+                await self._report(symbol, failed, exc, attempt)
             else:
                 self.processed += 1
                 if self.on_bar is not None:
@@ -117,20 +120,19 @@ class TradingLoop:
                 self._applying.discard(symbol)
             await self._backoff(attempt)  # stop() ends this wait at once
 
-    async def _report(self, symbol: str, what: str, exc: Exception, attempt: int) -> None:
+    async def _report(self, symbol: str, what: Phrase, exc: Exception, attempt: int) -> None:
         """Log (the traceback on the first failure, one line after) and alert the owners;
         the alert is keyed by symbol and error type, so OpsAlerts sends it once per interval."""
-        extra = {"symbol": symbol, "what": what, "attempt": attempt}
+        extra = {"symbol": symbol, "what": what.key, "attempt": attempt}
         if attempt == 1:
-            log.error("trading loop: %s failed", what, extra=extra, exc_info=exc)
+            log.error("trading loop: %s failed", what.key, extra=extra, exc_info=exc)
         else:
-            log.warning("trading loop: %s still failing: %r", what, exc, extra=extra)
-        await self.alerts.alert(
-            f"loop:{symbol}:{type(exc).__name__}",
-            f"⚠️ Trading loop {symbol}: {what} failed (attempt {attempt}): "
-            f"{type(exc).__name__}: {exc}. Retrying in {_delay_s(attempt):g} s; "
-            "other symbols are not affected.",
-        )
+            log.warning("trading loop: %s still failing: %r", what.key, exc, extra=extra)
+        delay = Duration(timedelta(seconds=_delay_s(attempt)), "second")
+        text = Phrase(what.key, (*what.params, ("symbol", symbol), ("attempt", attempt),
+                                 ("error_type", type(exc).__name__), ("error", str(exc)),
+                                 ("delay", delay)))  # fmt: skip
+        await self.alerts.alert(f"loop:{symbol}:{type(exc).__name__}", text)
 
     async def _backoff(self, attempt: int) -> None:
         """Wait before the next attempt; stop() ends the wait at once."""

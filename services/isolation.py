@@ -18,25 +18,27 @@ import logging
 from typing import Protocol
 
 from services import audit
+from services.text.formatting import Phrase, Term, phrase
+from services.text.i18n import msgid as _
 
 log = logging.getLogger(__name__)
 
-STEPS = {
-    "copy.open": "planning the order",
-    "copy.modify": "moving the order",
-    "copy.cancel": "cancelling the order",
-    "copy.close": "closing the position",
-    "copy.notice": "telling the user why the terminal was skipped",
-    "fanout.card": "rendering the card",
-    "fanout.change": "rendering the update",
-    "fanout.chart": "rendering the chart",
+STEPS = {  # what each step does, in the words of the ops alert
+    "copy.open": _("isolation.step_copy_open"),
+    "copy.modify": _("isolation.step_copy_modify"),
+    "copy.cancel": _("isolation.step_copy_cancel"),
+    "copy.close": _("isolation.step_copy_close"),
+    "copy.notice": _("isolation.step_copy_notice"),
+    "fanout.card": _("isolation.step_fanout_card"),
+    "fanout.change": _("isolation.step_fanout_change"),
+    "fanout.chart": _("isolation.step_fanout_chart"),
 }
 
 
 class AlertSink(Protocol):
     """Where ops alerts go (`services.ops_alerts.OpsAlerts`): rate-limited per key."""
 
-    async def alert(self, key: str, text: str) -> bool: ...
+    async def alert(self, key: str, text: Phrase) -> bool: ...
 
 
 class Faults:
@@ -65,10 +67,8 @@ class Faults:
             step=step, error=error,
         )  # fmt: skip
         if self.alerts is not None:
-            text = (
-                f"⚠️ Signal #{signal_id}: {STEPS.get(step, step)} failed for {target} "
-                f"({error}). That one was skipped; everyone else got the signal."
-            )
+            what = Term(STEPS[step]) if step in STEPS else step
+            text = phrase(_("ops.isolated"), id=signal_id, step=what, target=target, error=error)
             await self.alerts.alert(f"isolated:{step}:{kind}", text)
 
 

@@ -2,6 +2,8 @@
 
 Deduplicated by (key, time bucket): the same problem is reported at most once per interval,
 across restarts and replicas, because the bucket is part of the outbox's unique dedupe key.
+An alert is a `Phrase` (a message id with typed parameters): each owner reads it in the
+language they saved (English for an owner the bot has not met yet).
 """
 
 from __future__ import annotations
@@ -10,9 +12,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
+from models.users import User
 from services.outbox import notifications as outbox
+from services.outbox.kinds import OpsAlert
+from services.text.formatting import Phrase
+from services.text.i18n import msgid as _
 
 log = logging.getLogger(__name__)
+# Alerts raised by the assembly and the error router (the others sit beside their cause).
+GAVE_UP = _("ops.gave_up")  # {kind}, {chat}, {error}
+HANDLER_ERROR = _("ops.handler_error")  # {error_type}, {ref}, {error}
 
 
 class OpsAlerts:
@@ -28,21 +37,22 @@ class OpsAlerts:
         self.clock = clock
         self.wake = wake
 
-    async def alert(self, key: str, text: str) -> bool:
-        """Queue `text` for every owner unless `key` was already alerted in this interval."""
+    async def alert(self, key: str, text: Phrase) -> bool:
+        """Queue `text` for every owner, in their language, unless `key` was already alerted
+        in this interval."""
         bucket = int(self.clock() // self.interval_s)
-        items = [
-            outbox.Outgoing(
-                chat_id=owner,
-                kind="ops.alert",
-                payload=outbox.text(text[:4000], parse_mode=None),
-                dedupe_key=f"ops:{key[:100]}:{bucket}:{owner}",
-                user_id=owner,
-                priority=0,
-            )
-            for owner in self.owners
-        ]
         try:
+            languages = await self._languages()
+            items = [
+                outbox.Outgoing(
+                    chat_id=owner,
+                    message=OpsAlert(languages.get(owner), text),
+                    dedupe_key=f"ops:{key[:100]}:{bucket}:{owner}",
+                    user_id=owner,
+                    priority=0,
+                )
+                for owner in self.owners
+            ]
             queued = await outbox.enqueue_many(items)
         except Exception:  # the alert path must never raise into the failing code path
             log.exception("could not queue an ops alert", extra={"key": key})
@@ -50,3 +60,9 @@ class OpsAlerts:
         if queued and self.wake is not None:
             self.wake()
         return queued > 0
+
+    async def _languages(self) -> dict[int, str]:
+        rows = await User.filter(telegram_id__in=self.owners).values_list(
+            "telegram_id", "language"
+        )
+        return {int(tid): str(language) for tid, language in rows if language}

@@ -20,12 +20,14 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from models.notifications import Notification, NotificationStatus
 from models.users import Role, User, UserStatus
 from services.errors import NotFound
 from services.outbox import fanout
-from services.outbox.payloads import Payload, edit_markup, validate_payload
+from services.outbox.kinds import ButtonsRemoved, Notice, kind_of, render
+from services.outbox.payloads import validate_payload
 from services.outbox.queue import ERROR_MAX, Claimed
 from services.signals import lifecycle as signals
 from services.signals.views import SignalView
@@ -47,10 +49,13 @@ class Screening:
 
 @dataclass(frozen=True, slots=True)
 class _Variant:
-    kind: str
-    payload: Payload
+    message: Notice
     audience: Audience
     at: datetime | None = None  # later than now: re-queued for then instead of sent
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +93,8 @@ async def screen(items: Sequence[Claimed]) -> Screening:
             await _store(item, variant)
             deferred += 1
         else:
-            await _store(item, variant)
-            send.append(replace(item, kind=variant.kind, payload=variant.payload,
+            payload = await _store(item, variant)
+            send.append(replace(item, kind=variant.kind, payload=payload,
                                 audience=variant.audience.value))  # fmt: skip
             swapped += 1
     return Screening(send, swapped, deferred, skipped)
@@ -106,15 +111,15 @@ async def _variant(
         view = await _view(item.signal_id, views)
         if view is None or not view.is_open:
             return None  # the signal ended before its summary was due: /history has it
-        return _Variant("signal.new", await fanout.paid_card(view, to.language), Audience.PAID)
+        return _Variant(await fanout.paid_card(view, to.language), Audience.PAID)
     if item.kind == "signal.new" and now is Audience.FREE:
         view = await _view(item.signal_id, views)
         if view is None:
             return None
         at = await _queued_at(item.id) + await fanout.free_delay()
-        return _Variant("signal.free", fanout.free_summary(view, to.language), Audience.FREE, at)
+        return _Variant(fanout.free_summary(view, to.language), Audience.FREE, at)
     if item.kind == "signal.edit" and audience is Audience.PAID and item.payload.get("edit_of"):
-        return _Variant("signal.edit", edit_markup(str(item.payload["edit_of"])), Audience.ACTIVE)
+        return _Variant(ButtonsRemoved(str(item.payload["edit_of"])), Audience.ACTIVE)
     return None
 
 
@@ -132,12 +137,14 @@ async def _queued_at(notification_id: int) -> datetime:
     return row.created_at
 
 
-async def _store(item: Claimed, variant: _Variant) -> None:
+async def _store(item: Claimed, variant: _Variant) -> dict[str, Any]:
+    """Store the variant on the row; returns its payload."""
+    payload = render(variant.message)
     changes: dict[str, object] = {
         "kind": variant.kind,
-        "payload": variant.payload,
+        "payload": payload,
         "audience": variant.audience.value,
-        "depends_on": validate_payload(variant.payload),
+        "depends_on": validate_payload(payload),
     }
     if variant.at is not None:
         changes["next_attempt_at"] = variant.at
@@ -146,6 +153,7 @@ async def _store(item: Claimed, variant: _Variant) -> None:
         "outbox: swapped for the user's access now",
         extra={"id": item.id, "from": item.kind, "to": variant.kind, "user_id": item.user_id},
     )
+    return payload
 
 
 async def _skip(item: Claimed, audience: Audience, standing: Standing) -> None:

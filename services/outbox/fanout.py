@@ -25,15 +25,16 @@ from models.users import Role, User, UserStatus
 from services import app_settings
 from services.isolation import Faults, faults_of
 from services.outbox import notifications as outbox
-from services.signals.charts import ChartFailed, ensure_chart, existing_chart
-from services.signals.views import (
-    SignalView,
-    free_text,
-    full_text,
-    signal_keyboard,
-    update_text,
-    upgrade_keyboard,
+from services.outbox.kinds import (
+    CardEdit,
+    ChannelCard,
+    FreeSummary,
+    Notice,
+    SignalCard,
+    SignalUpdate,
 )
+from services.signals.charts import ChartFailed, ensure_chart, existing_chart
+from services.signals.views import SignalView
 from services.text.i18n import msgid as _
 from services.users import entitlements
 from services.users.entitlements import Audience, Standing
@@ -61,19 +62,10 @@ async def _chart_id(view: SignalView, chart: ChartRenderer | None, faults: Fault
     return ref.id
 
 
-def _card(
-    text: str, chart_id: int | None, markup: dict[str, Any] | None, reply_to: str | None = None
-) -> dict[str, Any]:
-    if chart_id is not None:
-        return outbox.photo(text, chart_id=chart_id, keyboard=markup, reply_to=reply_to)
-    return outbox.text(text, keyboard=markup, reply_to=reply_to)
-
-
 def _out(
     view: SignalView,
     chat_id: int,
-    kind: str,
-    payload: dict[str, Any],
+    message: Notice,
     key: str,
     *,
     user: bool = True,
@@ -83,8 +75,7 @@ def _out(
 ) -> outbox.Outgoing:
     return outbox.Outgoing(
         chat_id=chat_id,
-        kind=kind,
-        payload=payload,
+        message=message,
         dedupe_key=key,
         user_id=chat_id if user else None,
         signal_id=view.id,
@@ -94,17 +85,16 @@ def _out(
     )
 
 
-def free_summary(view: SignalView, language: str | None) -> outbox.Payload:
+def free_summary(view: SignalView, language: str | None) -> FreeSummary:
     """The free tier's summary: no levels, an upgrade button."""
-    return outbox.text(free_text(view, language), keyboard=upgrade_keyboard(language, "signal"))
+    return FreeSummary(view, language)
 
 
-async def paid_card(view: SignalView, language: str | None) -> outbox.Payload:
+async def paid_card(view: SignalView, language: str | None) -> SignalCard:
     """The paid card as it is now, with the chart of this version if one was rendered."""
     chart = await existing_chart(view.id, view.version)
     visibility = await app_settings.visibility()
-    text = full_text(view, language, visibility)
-    return _card(text, None if chart is None else chart.id, signal_keyboard(view, language))
+    return SignalCard(view, language, visibility, None if chart is None else chart.id)
 
 
 async def free_delay() -> timedelta:
@@ -133,15 +123,12 @@ async def announce(
         except Exception as exc:  # this user's stored data cannot be rendered
             await faults.record("fanout.card", f"user {tid}", view.id, exc)
     for route in await ChannelRoute.filter(symbol=view.symbol):
+        key = _key(view, "channel", route.chat_id)
         try:
-            card = _valid(_card(full_text(view, "en", visibility), chart_id, None))
+            card = ChannelCard(view, visibility, chart_id)
+            items.append(_valid(_out(view, route.chat_id, card, key, user=False, priority=2)))
         except Exception as exc:
             await faults.record("fanout.card", f"chat {route.chat_id}", view.id, exc)
-            continue
-        key = _key(view, "channel", route.chat_id)
-        items.append(
-            _out(view, route.chat_id, "signal.channel", card, key, user=False, priority=2)
-        )
     return await outbox.enqueue_many(items)
 
 
@@ -157,19 +144,17 @@ def _user_card(
     """The card of one user: the full card for the paid audience, a delayed summary for the
     rest (the sender asks the entitlement service again when it sends either)."""
     if entitlements.audience_for(standing) is Audience.PAID:
-        card = _card(
-            full_text(view, language, visibility), chart_id, signal_keyboard(view, language)
-        )
-        return _out(view, tid, "signal.new", _valid(card), _key(view, "new", tid), priority=1)
+        card = SignalCard(view, language, visibility, chart_id)
+        return _valid(_out(view, tid, card, _key(view, "new", tid), priority=1))
     summary = free_summary(view, language)
-    return _out(view, tid, "signal.free", _valid(summary), _key(view, "free", tid),
-                priority=7, not_before=free_at, audience=Audience.FREE)  # fmt: skip
+    return _valid(_out(view, tid, summary, _key(view, "free", tid),
+                       priority=7, not_before=free_at, audience=Audience.FREE))  # fmt: skip
 
 
-def _valid(payload: dict[str, Any]) -> dict[str, Any]:
-    """`payload`, checked as the outbox will check it (so one bad card never fails the batch)."""
-    outbox.validate_payload(payload)
-    return payload
+def _valid(item: outbox.Outgoing) -> outbox.Outgoing:
+    """`item`, checked as the outbox will check it (so one bad card never fails the batch)."""
+    outbox.validate_payload(item.payload)
+    return item
 
 
 async def announce_change(
@@ -211,20 +196,14 @@ def _change(
     chat, is_user, original = orig["chat_id"], orig["user_id"] is not None, orig["dedupe_key"]
     lang = languages.get(chat) if is_user else "en"
     note = NO_EXECUTION if is_user and chat in unexecuted else ""
-    reply = _card(
-        update_text(view, lang, visibility, event, note), chart_id, None, reply_to=original
-    )
-    body = full_text(view, lang, visibility)
-    markup = signal_keyboard(view, lang) if is_user else None
-    if orig["payload"].get("method") == "send_photo":
-        edit = outbox.edit_caption(original, body, keyboard=markup)
-    else:
-        edit = outbox.edit_text(original, body, keyboard=markup)
+    reply = SignalUpdate(view, lang, visibility, event, original, note, chart_id)
+    is_photo = orig["payload"].get("method") == "send_photo"
+    edit = CardEdit(view, lang, visibility, original, photo=is_photo, buttons=is_user)
     return [
-        _out(view, chat, "signal.update", _valid(reply), _key(view, f"upd:{stamp}", chat),
-             user=is_user, priority=3),
-        _out(view, chat, "signal.edit", _valid(edit), _key(view, f"edit:{stamp}", chat),
-             user=is_user, priority=4),
+        _valid(_out(view, chat, reply, _key(view, f"upd:{stamp}", chat), user=is_user,
+                    priority=3)),
+        _valid(_out(view, chat, edit, _key(view, f"edit:{stamp}", chat), user=is_user,
+                    priority=4)),
     ]  # fmt: skip
 
 

@@ -18,12 +18,13 @@ from __future__ import annotations
 import contextvars
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
 from models.notifications import Notification
+from services.outbox.kinds import Notice, kind_of, render
 from services.outbox.payloads import (
     EDITS,
     Button,
@@ -105,11 +106,11 @@ _deferred: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One notification to queue: a rendered payload for one chat, keyed for idempotency."""
+    """One notification to queue for one chat, keyed for idempotency: a typed `message`
+    (services.outbox.kinds), rendered once here into the stored `kind` and `payload`."""
 
     chat_id: int
-    kind: str
-    payload: Payload
+    message: Notice
     dedupe_key: str
     user_id: int | None = None
     signal_id: int | None = None
@@ -118,6 +119,12 @@ class Outgoing:
     # Who it is for, asked again just before sending (services.users.entitlements.Audience); a user's
     # chat defaults to ACTIVE (never to a banned user), other chats are not checked.
     audience: str | None = None
+    kind: str = field(init=False)
+    payload: Payload = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", kind_of(self.message))
+        object.__setattr__(self, "payload", render(self.message))
 
 
 def on_enqueued(listener: Callable[[], None]) -> Callable[[], None]:
@@ -155,8 +162,7 @@ async def transaction() -> AsyncIterator[None]:
 
 async def enqueue(
     chat_id: int,
-    kind: str,
-    payload: Payload,
+    message: Notice,
     dedupe_key: str,
     *,
     user_id: int | None = None,
@@ -167,7 +173,7 @@ async def enqueue(
 ) -> bool:
     """Queue one notification; False if `dedupe_key` was already queued (nothing changes)."""
     item = Outgoing(
-        chat_id, kind, payload, dedupe_key, user_id, signal_id, priority, not_before, audience
+        chat_id, message, dedupe_key, user_id, signal_id, priority, not_before, audience
     )
     return await enqueue_many([item]) == 1
 

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 Payload = dict[str, Any]
-Keyboard = Mapping[str, Any]
 _REQUIRED: dict[str, tuple[str, ...]] = {
     "send_message": ("text",),
     "send_photo": ("photo",),
@@ -48,14 +47,29 @@ class Button:
         return {key: value for key, value in data.items() if value is not None}
 
 
-def inline_keyboard(rows: Iterable[Iterable[Button]]) -> dict[str, Any]:
-    """Rows of buttons as the JSON `reply_markup` a payload carries."""
-    return {"inline_keyboard": [[button.as_json() for button in row] for row in rows]}
+@dataclass(frozen=True, slots=True)
+class Keyboard:
+    """An inline keyboard: rows of `Button`s. The one way services build keyboards (handlers
+    use aiogram's `InlineKeyboardBuilder`); a payload stores it as Bot API JSON."""
+
+    rows: tuple[tuple[Button, ...], ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The keyboard as the JSON `reply_markup` a payload carries."""
+        return {"inline_keyboard": [[button.as_json() for button in row] for row in self.rows]}
+
+
+def inline_keyboard(rows: Iterable[Iterable[Button]]) -> Keyboard:
+    """A keyboard from rows of buttons."""
+    return Keyboard(tuple(tuple(row) for row in rows))
+
+
+def _markup(keyboard: Keyboard | None) -> dict[str, Any] | None:
+    return None if keyboard is None else keyboard.as_json()
 
 
 def _base(method: str, parse_mode: str | None, keyboard: Keyboard | None) -> Payload:
-    markup = None if keyboard is None else dict(keyboard)
-    return {"method": method, "parse_mode": parse_mode, "reply_markup": markup}
+    return {"method": method, "parse_mode": parse_mode, "reply_markup": _markup(keyboard)}
 
 
 def text(
@@ -109,8 +123,7 @@ def edit_caption(
 
 def edit_markup(edit_of: str, keyboard: Keyboard | None = None) -> Payload:
     """Replace (None: remove) the inline keyboard of notification `edit_of`'s message."""
-    markup = None if keyboard is None else dict(keyboard)
-    return {"method": "edit_markup", "reply_markup": markup, "edit_of": edit_of}
+    return {"method": "edit_markup", "reply_markup": _markup(keyboard), "edit_of": edit_of}
 
 
 def delete(edit_of: str) -> Payload:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from html import escape
-from typing import Any
 
 from models.signals import CloseReason, SignalStatus
 from services.app_settings import Visibility
+from services.outbox.payloads import Button, Keyboard, inline_keyboard
 from services.signals.callbacks import SignalCB, UpgradeCB
 from services.text import formatting
 from services.text.i18n import Translate, translator
@@ -166,14 +166,12 @@ def _event_head(view: SignalView, _: Translate, event: str, locale: str | None) 
     return _(f"signal.event_{event}").format(price="?", **values)
 
 
-def keyboard(buttons: list[list[tuple[str, str]]]) -> dict[str, Any]:
-    """An inline keyboard payload from rows of (text, callback_data)."""
-    return {
-        "inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in buttons]
-    }
+def keyboard(buttons: list[list[tuple[str, str]]]) -> Keyboard:
+    """An inline keyboard from rows of (text, callback_data)."""
+    return inline_keyboard([Button(t, callback_data=d) for t, d in row] for row in buttons)
 
 
-def signal_keyboard(view: SignalView, locale: str | None) -> dict[str, Any] | None:
+def signal_keyboard(view: SignalView, locale: str | None) -> Keyboard | None:
     """Approve / Reject / Details while the approval window is open; none after."""
     if not view.is_open:
         return None
@@ -189,6 +187,6 @@ def signal_keyboard(view: SignalView, locale: str | None) -> dict[str, Any] | No
     )
 
 
-def upgrade_keyboard(locale: str | None, source: str) -> dict[str, Any]:
+def upgrade_keyboard(locale: str | None, source: str) -> Keyboard:
     _ = translator(locale)
     return keyboard([[(_("signal.btn_upgrade"), UpgradeCB(source=source).pack())]])

@@ -27,13 +27,14 @@ from services import app_settings
 from services.copy import engine as copy_engine
 from services.copy.sizing import profit_money, slippage_points
 from services.outbox import notifications as outbox
+from services.outbox.kinds import TerminalAlert
 from services.terminals import messages as tm
 from services.terminals import symbol_map
 from services.terminals.commands import CommandInfo
 from services.terminals.messages import msgid as _
 from services.terminals.protocol import AckIn
 from services.text import vocabulary
-from services.text.formatting import Price, Signed
+from services.text.formatting import Price, Signed, phrase
 
 S = CommandStatus
 APPLIED_MODIFY = (S.PLACED, S.FILLED)
@@ -107,14 +108,14 @@ async def _filled(command: CommandInfo, ack: AckIn) -> None:
             latency_ms=await latency_ms(command, device, filled_at), filled_at=filled_at,
         )  # fmt: skip
         to = tm.recipient(device.user)
-        text = tm.render(
-            to, _("terminal.filled"), name=escape(device.name), id=command.signal_id,
+        text = phrase(
+            _("terminal.filled"), name=escape(device.name), id=command.signal_id,
             price=price if spec is None else Price(price, spec.digits),
             slippage=slip if slip is not None else "?",
             side=vocabulary.side(body["side"]), volume=volume,
         )  # fmt: skip
-        await outbox.enqueue_many([tm.item(to, "terminal.filled", f"ack:{command.id}:filled",
-                                           text, signal_id=command.signal_id)])  # fmt: skip
+        await outbox.enqueue_many([tm.item(to, tm.fill(to, text), f"ack:{command.id}:filled",
+                                           signal_id=command.signal_id)])  # fmt: skip
         await _close_if_signal_ended(command, ack.ticket or command.ticket)
 
 
@@ -158,13 +159,13 @@ async def _closed(command: CommandInfo, ack: AckIn) -> None:
         execution.profit = profit
         await execution.save(update_fields=["closed_at", "close_price", "profit"])
         to = tm.recipient(device.user)
-        text = tm.render(
-            to, _("terminal.closed"), name=escape(device.name), id=execution.signal_id,
+        text = phrase(
+            _("terminal.closed"), name=escape(device.name), id=execution.signal_id,
             price=ack.price if ack.price is not None else "?", volume=execution.volume,
             profit=Signed(profit) if profit is not None else "?",
         )  # fmt: skip
-        await outbox.enqueue_many([tm.item(to, "terminal.closed", f"exec:{execution.id}:closed",
-                                           text, signal_id=execution.signal_id)])  # fmt: skip
+        await outbox.enqueue_many([tm.item(to, tm.closed(to, text), f"exec:{execution.id}:closed",
+                                           signal_id=execution.signal_id)])  # fmt: skip
 
 
 async def _profit(device: Device, execution: Execution, close: Decimal | None) -> Decimal | None:
@@ -185,10 +186,11 @@ async def _refused(command: CommandInfo, ack: AckIn) -> None:
         CommandType.CLOSE: _("terminal.rejected_close"),
     }.get(kind, _("terminal.rejected_update"))
     to = tm.recipient(device.user)
-    text = tm.render(
-        to, key, name=escape(device.name), id=command.signal_id,
+    text = phrase(
+        key, name=escape(device.name), id=command.signal_id,
         ticket=command.payload.get("ticket") or "?",
         error=escape(ack.error) if ack.error else vocabulary.command_status(ack.status),
     )  # fmt: skip
-    await outbox.enqueue_many([tm.item(to, "terminal.rejected", f"ack:{command.id}:{ack.status}",
-                                       text, signal_id=command.signal_id)])  # fmt: skip
+    alert = TerminalAlert("rejected", to.language, text)
+    await outbox.enqueue_many([tm.item(to, alert, f"ack:{command.id}:{ack.status}",
+                                       signal_id=command.signal_id)])  # fmt: skip

@@ -1,7 +1,8 @@
 """The one formatter for what terminals cause us to tell people (fills, skips, guard, offline).
 
-Typed inputs in, outbox items (`notifications.Outgoing`) out, rendered in the recipient's
-language. Device names are user input: always escaped.
+Typed inputs in, outbox items (`notifications.Outgoing` carrying a typed kind of
+`services.outbox.kinds`: `Fill`, `PositionClosed`, `TerminalAlert`) out, rendered in the
+recipient's language when queued. Device names are user input: always escaped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 
 from models.users import Role, User, UserStatus
 from services.outbox import notifications as outbox
-from services.text.formatting import Plural, render_plural
+from services.outbox.kinds import Fill, PositionClosed, TerminalAlert
+from services.text.formatting import Phrase, Plural, phrase, render_plural
 from services.text.formatting import render as render_text
 
 
@@ -76,18 +78,16 @@ def skip_reason(to: Recipient, code: str, params: dict[str, Any]) -> str:
 
 def item(
     to: Recipient,
-    kind: str,
+    message: Fill | PositionClosed | TerminalAlert,
     dedupe_key: str,
-    body: str,
     *,
     signal_id: int | None = None,
     priority: int = 4,
 ) -> outbox.Outgoing:
-    """One text message to a user through the outbox."""
+    """One message to a user through the outbox (its `language` is the recipient's)."""
     return outbox.Outgoing(
         chat_id=to.telegram_id,
-        kind=kind,
-        payload=outbox.text(body),
+        message=message,
         dedupe_key=dedupe_key,
         user_id=to.telegram_id,
         signal_id=signal_id,
@@ -98,15 +98,23 @@ def item(
 def skip_notice(
     to: Recipient, device_pk: int, name: str, signal_id: int, code: str, params: dict[str, Any]
 ) -> outbox.Outgoing:
-    body = render(
-        to, _("copy.skipped"), id=signal_id, name=escape(name),
-        reason=skip_reason(to, code, params),
-    )  # fmt: skip
-    return item(to, "terminal.skip", skip_key(device_pk, signal_id), body, signal_id=signal_id)
+    body = phrase(
+        _("copy.skipped"), id=signal_id, name=escape(name), reason=skip_reason(to, code, params)
+    )
+    alert = TerminalAlert("skip", to.language, body)
+    return item(to, alert, skip_key(device_pk, signal_id), signal_id=signal_id)
 
 
 def skip_key(device_pk: int, signal_id: int) -> str:
     return f"copy:skip:{device_pk}:{signal_id}"
+
+
+def fill(to: Recipient, body: Phrase) -> Fill:
+    return Fill(to.language, body)
+
+
+def closed(to: Recipient, body: Phrase) -> PositionClosed:
+    return PositionClosed(to.language, body)
 
 
 def name(value: str) -> str:

@@ -17,10 +17,12 @@ from services.copy import engine as copy_engine
 from services.copy.sizing import Limits
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.outbox import notifications as outbox
+from services.outbox.kinds import TerminalAlert
 from services.terminals import messages as tm
 from services.terminals import risk_guard
 from services.terminals.messages import msgid as _
 from services.terminals.risk_settings import FIELDS, parse_setting
+from services.text.formatting import phrase
 from services.users import entitlements
 from services.users.profiles import UserInfo
 
@@ -225,12 +227,12 @@ async def _flip(device: Device, *, offline: bool) -> int:
         if not changed:
             return 0
         to = tm.recipient(device.user)
-        kind = "terminal.offline" if offline else "terminal.online"
         key = _("terminal.offline") if offline else _("terminal.online")
-        text = tm.render(to, key, name=tm.name(device.name), when=seen)
+        text = phrase(key, name=tm.name(device.name), when=seen)
+        alert = TerminalAlert("offline" if offline else "online", to.language, text)
         stamp = int(seen.timestamp())
         await outbox.enqueue_many(
-            [tm.item(to, kind, f"dev:{device.id}:{'off' if offline else 'on'}:{stamp}", text)]
+            [tm.item(to, alert, f"dev:{device.id}:{'off' if offline else 'on'}:{stamp}")]
         )
     return 1
 

@@ -24,9 +24,11 @@ from models.devices import (
     Position,
 )
 from services.outbox import notifications as outbox
+from services.outbox.kinds import TerminalAlert
 from services.terminals import messages as tm
 from services.terminals.messages import msgid as _
 from services.text import vocabulary
+from services.text.formatting import phrase
 
 log = logging.getLogger(__name__)
 GRACE = timedelta(seconds=5)  # a report this soon after the fill may predate it at the terminal
@@ -75,16 +77,17 @@ async def _report(device: Device, findings: list[Finding], positions: dict[int, 
     for f in findings:
         if f.kind == "missing":
             key = f"recon:missing:{f.command_id}"
-            text = tm.render(to, _("recon.missing"), name=tm.name(device.name), id=f.signal_id,
-                             ticket=f.ticket or "?")  # fmt: skip
+            text = phrase(_("recon.missing"), name=tm.name(device.name), id=f.signal_id,
+                          ticket=f.ticket or "?")  # fmt: skip
         else:
             pos = positions[f.ticket or 0]
             key = f"recon:orphan:{device.id}:{f.ticket}"
-            text = tm.render(
-                to, _("recon.orphan"), name=tm.name(device.name), symbol=tm.name(pos.symbol),
+            text = phrase(
+                _("recon.orphan"), name=tm.name(device.name), symbol=tm.name(pos.symbol),
                 side=vocabulary.side(pos.side), volume=pos.volume.normalize(), ticket=f.ticket,
             )  # fmt: skip
-        item = tm.item(to, "terminal.recon", key, text, signal_id=f.signal_id)
+        alert = TerminalAlert("recon", to.language, text)
+        item = tm.item(to, alert, key, signal_id=f.signal_id)
         async with outbox.transaction():
             new = await outbox.enqueue_many([item])
         if new:

@@ -27,9 +27,10 @@ from models.devices import (
 from services import audit
 from services.copy import engine as copy_engine
 from services.outbox import notifications as outbox
+from services.outbox.kinds import TerminalAlert
 from services.terminals import messages as tm
 from services.terminals.messages import msgid as _
-from services.text.formatting import Money, Percent, plural
+from services.text.formatting import Money, Percent, phrase, plural
 
 log = logging.getLogger(__name__)
 PAUSED_REASON = "drawdown"
@@ -106,20 +107,16 @@ async def _notices(
         "cancels": plural("unit.pending_orders", trip.cancels),
     }  # fmt: skip
     key = f"guard:{device.id}:{snapshot.id}"
-    items = [
-        tm.item(
-            user, "terminal.guard", key, tm.render(user, _("guard.tripped"), **numbers), priority=1
-        )
-    ]
+    tripped = TerminalAlert("guard", user.language, phrase(_("guard.tripped"), **numbers))
+    items = [tm.item(user, tripped, key, priority=1)]
     if device.mode == DeviceMode.COPY:
         who = escape(device.user.username or device.user.first_name or str(user.telegram_id))
         for owner in await tm.owners():
             if owner.telegram_id == user.telegram_id:
                 continue
-            text = tm.render(owner, _("guard.tripped_owner"), user=who, **numbers)
-            items.append(
-                tm.item(owner, "terminal.guard", f"{key}:owner:{owner.telegram_id}", text)
-            )
+            text = phrase(_("guard.tripped_owner"), user=who, **numbers)
+            alert = TerminalAlert("guard", owner.language, text)
+            items.append(tm.item(owner, alert, f"{key}:owner:{owner.telegram_id}"))
     return items
 
 

@@ -120,6 +120,19 @@ def plural(key: str, n: int, **params: object) -> Plural:
     return Plural(key, n, tuple(params.items()))
 
 
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """A whole message not yet in anyone's language: message id `key` and its typed `params`,
+    rendered later for each reader (`render_phrase`)."""
+
+    key: str
+    params: tuple[tuple[str, object], ...] = ()
+
+
+def phrase(key: str, **params: object) -> Phrase:
+    return Phrase(key, tuple(params.items()))
+
+
 # -- numbers ----------------------------------------------------------------------------------
 def _locale(code: str | None) -> Locale:
     return _parsed(code if code in LANGUAGES else "en")
@@ -247,6 +260,8 @@ def show(value: object, locale: str | None) -> str:  # noqa: C901 - one case per
         return translator(locale)(value.key)
     if isinstance(value, Plural):
         return render_plural(locale, value)
+    if isinstance(value, Phrase):
+        return render_phrase(locale, value)
     if isinstance(value, Decimal | float):
         return number(value, locale)
     if isinstance(value, Number):
@@ -279,6 +294,11 @@ def render_plural(locale: str | None, phrase: Plural) -> str:
     return template.format(
         n=number(phrase.n, locale), **{k: show(v, locale) for k, v in params.items()}
     )
+
+
+def render_phrase(locale: str | None, message: Phrase) -> str:
+    """`message` in `locale` (`render`)."""
+    return render(locale, message.key, **dict(message.params))
 
 
 def render(locale: str | None, key: str, **params: Any) -> str:

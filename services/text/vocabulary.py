@@ -16,6 +16,7 @@ from models.users import Role, UserStatus
 from services.app_settings import Visibility
 from services.text.formatting import Term
 from services.text.i18n import LANGUAGES, translator
+from services.text.i18n import msgid as _
 
 # What people also call a role (besides its stored name and its translations).
 ROLE_ALIASES: dict[Role, tuple[str, ...]] = {
@@ -90,6 +91,25 @@ def parse_side(word: str) -> str | None:
     """ "buy" or "sell" for what a person types in any shipped language ("Compra", "продажа",
     "SELL", "long"), or None."""
     return _side_words().get(word.strip().casefold())
+
+
+# What a person types to take a question's default (/post: "auto" take-profit or expiry, no
+# note), besides the words of every shipped language (`post.word_auto`, `post.word_skip`).
+DEFAULT_WORDS = ("-", "auto", "default", "skip", "automático", "omitir", "авто", "пропустить")
+DEFAULT_KEYS = (_("post.word_auto"), _("post.word_skip"))
+
+
+@lru_cache(maxsize=1)
+def _default_words() -> frozenset[str]:
+    words = set(DEFAULT_WORDS)
+    words |= {translator(lang)(key) for lang in LANGUAGES for key in DEFAULT_KEYS}
+    return frozenset(word.casefold() for word in words)
+
+
+def means_default(word: str) -> bool:
+    """Whether `word` asks for a question's default ("auto", "Авто", "omitir", "-"), in any
+    shipped language, case-insensitive."""
+    return word.strip().casefold() in _default_words()
 
 
 @lru_cache(maxsize=1)

@@ -21,9 +21,8 @@ from models.users import Role, User, UserStatus
 from services import audit
 from services.errors import InvalidInput, NoChange, PermissionDenied
 from services.outbox import notifications as outbox
+from services.outbox.kinds import AccessChange, AccessNotice
 from services.text import vocabulary
-from services.text.i18n import msgid as _
-from services.text.i18n import translator
 from services.users import entitlements
 from services.users.entitlements import Audience, Tier
 from services.users.profiles import ASSIGNABLE_ROLES, UserInfo, find, get_by_telegram_id
@@ -97,9 +96,9 @@ async def set_banned(actor: Actor, query: str, *, banned: bool) -> UserInfo:
             target=str(target.telegram_id), **_via(actor),
         )  # fmt: skip
         if banned:
-            await _tell(target, _("access.banned"), entry.id, role=target.role)
+            await _tell(target, "access.banned", entry.id, role=target.role)
         else:
-            await _tell(target, _("access.unbanned"), entry.id, role=target.role)
+            await _tell(target, "access.unbanned", entry.id, role=target.role)
     return await get_by_telegram_id(target.telegram_id)
 
 
@@ -111,19 +110,18 @@ def _may_ban(actor: Actor, target: UserInfo) -> bool:
     return not target.role.at_least(actor.role)
 
 
-def _role_notice(old: Role, new: Role) -> str:
+def _role_notice(old: Role, new: Role) -> AccessChange:
     if new.rank > old.rank:
-        return _("access.promoted_admin") if new is Role.ADMIN else _("access.promoted_subscriber")
+        return "access.promoted_admin" if new is Role.ADMIN else "access.promoted_subscriber"
     if new is Role.PUBLIC:
-        return _("access.demoted_public")
-    return _("access.demoted_subscriber")
+        return "access.demoted_public"
+    return "access.demoted_subscriber"
 
 
-async def _tell(target: UserInfo, key: str, change_id: int, *, role: Role) -> None:
+async def _tell(target: UserInfo, change: AccessChange, change_id: int, *, role: Role) -> None:
     """Queue the notice of one change (keyed by its audit row) in the user's language."""
-    tr = translator(target.language)
-    body = tr(key).format(role=tr(f"role.{role.value}"))
+    notice = AccessNotice(change, target.language, role)
     await outbox.enqueue(
-        target.telegram_id, key, outbox.text(body), f"access:{target.telegram_id}:{change_id}",
+        target.telegram_id, notice, f"access:{target.telegram_id}:{change_id}",
         user_id=target.telegram_id, priority=1, audience=Audience.ACCOUNT,
     )  # fmt: skip

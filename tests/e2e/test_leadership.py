@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.app import AppRunner
 from services.outbox import notifications
+from services.outbox.kinds import Prepared
 from tests.e2e.conftest import (
     OWNER,
     STARTUP_S,
@@ -65,7 +66,7 @@ async def test_a_standby_replica_takes_over_when_the_leader_is_killed(
         assert standby.sender is None and standby.ea_jobs is None
 
         # Queued on the standby, delivered by the leader's sender.
-        await notifications.enqueue(SUB, "test", notifications.text("one"), "lead:1")
+        await notifications.enqueue(SUB, Prepared(notifications.text("one")), "lead:1")
         await tg.wait_for(SUB, lambda m: m["text"] == "one", after_seq=0)
         # Killed between a send and its bookkeeping (at most `flush_s`, 50 ms), the row
         # would be re-sent by the next leader: at least once, never lost.
@@ -76,7 +77,7 @@ async def test_a_standby_replica_takes_over_when_the_leader_is_killed(
         await until(lambda: leadership.is_leader, "the standby to take over")
         assert standby.sender is not None and standby.ea_jobs is not None
 
-        await notifications.enqueue(SUB, "test", notifications.text("two"), "lead:2")
+        await notifications.enqueue(SUB, Prepared(notifications.text("two")), "lead:2")
         await tg.wait_for(SUB, lambda m: m["text"] == "two", after_seq=0)
         texts = [m["text"] for m in await tg.messages(SUB)]
         assert texts == ["one", "two"]

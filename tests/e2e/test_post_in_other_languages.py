@@ -42,3 +42,30 @@ async def test_a_word_that_is_no_side_asks_again_in_the_owners_words(
     assert text(await say(tg, OWNER, "держать")) == (
         "Нажмите «Покупка» или «Продажа» (или напишите покупка / продажа)."
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "auto", "skip", "expiry_q", "note_q", "preview"),
+    [
+        ("es", "Automático", "omitir", "caducidad de la orden en horas", "justificación",
+         "Vista previa"),
+        ("ru", "Авто", "Пропустить", "срок действия ордера в часах", "пояснение",
+         "Предпросмотр"),
+        ("en", "AUTO", "skip", "order expiry in hours", "rationale", "Preview"),
+    ],
+)  # fmt: skip
+async def test_the_defaults_taken_with_the_owners_words(
+    owner_app, tg: EmulatorClient, data_dir: Path, lang: str, auto: str, skip: str,
+    expiry_q: str, note_q: str, preview: str,
+) -> None:  # fmt: skip
+    await feed_bars(owner_app, data_dir)
+    await say(tg, OWNER, f"/language {lang}")
+    await say(tg, OWNER, "/post")
+    await say(tg, OWNER, "eurusd")
+    await say(tg, OWNER, "buy")
+    await say(tg, OWNER, "1.07")
+    await say(tg, OWNER, "1.065")
+    assert expiry_q in text(await say(tg, OWNER, auto))  # the take-profit at 3.25 R
+    assert note_q in text(await say(tg, OWNER, auto))  # the default expiry
+    shown = text(await say(tg, OWNER, skip))  # no rationale
+    assert preview in shown and skip not in shown

@@ -86,7 +86,7 @@ async def test_a_bar_that_keeps_failing_holds_up_only_its_symbol(database: str) 
         await until(lambda: len(fine.applied) == 5 and stuck.attempts >= 20, timeout_s=30)
         assert stuck.applied == []  # never skipped: the same first bar, again and again
         (alert,) = await alerts_for("XAUUSD")  # many attempts, one alert in the interval
-        assert "bar 2024-01-02 00:00 failed (attempt 1): RuntimeError" in alert
+        assert "the bar of Jan 2, 2024, 00:00 UTC failed (attempt 1): RuntimeError" in alert
         assert "other symbols are not affected" in alert
         assert await alerts_for("EURUSD") == []
         stuck.error = None  # the fault is gone: it heals without a restart

@@ -24,7 +24,7 @@ from models.users import Role, User
 from services.copy import engine as copy_engine
 from services.copy import opening as copy_open
 from services.ops_alerts import OpsAlerts
-from services.outbox import fanout
+from services.outbox import fanout, kinds
 from services.signals import approvals
 from services.signals import lifecycle as signals
 from services.terminals import commands as ea_commands
@@ -158,7 +158,7 @@ async def test_one_users_card_failing_does_not_stop_the_others(
 ) -> None:
     devices = await world()
     await User.filter(telegram_id=BEA).update(language="xx")
-    fail_when(monkeypatch, fanout, "full_text", lambda _v, lang, *_: lang == "xx", KeyError("x"))
+    fail_when(monkeypatch, kinds, "full_text", lambda _v, lang, *_: lang == "xx", KeyError("x"))
     view = await publish(alerts)
     assert await chats("signal.new", view.id) == {OWNER, SAM}
     assert await chats("signal.channel", view.id) == {CHANNEL}
@@ -191,7 +191,7 @@ async def test_revise_moves_the_other_orders_and_tells_the_other_chats(
     assert len(await opens(view.id)) == 2
     await User.filter(telegram_id=BEA).update(language="xx")
     fail_when(monkeypatch, copy_engine, "terminal_levels", for_victim_spec, InvalidOperation())
-    fail_when(monkeypatch, fanout, "update_text", lambda _v, lang, *_: lang == "xx",
+    fail_when(monkeypatch, kinds, "update_text", lambda _v, lang, *_: lang == "xx",
               RuntimeError("a bug"))  # fmt: skip
     key = (await Signal.get(id=view.id)).setup_key
     revised = await signals.revise(key, 2, D("1.07700"), D("1.08000"), D("1.06725"), alerts=alerts)
@@ -240,7 +240,7 @@ async def test_a_closed_signal_closes_the_other_positions_when_one_cannot_be(
         await th.set_status(cmd.id, CommandStatus.FILLED, ticket=ticket)
     await _break_payload(devices["victim"], view.id, side="sideways")
     await User.filter(telegram_id=BEA).update(language="xx")
-    fail_when(monkeypatch, fanout, "update_text", lambda _v, lang, *_: lang == "xx",
+    fail_when(monkeypatch, kinds, "update_text", lambda _v, lang, *_: lang == "xx",
               InvalidOperation())  # fmt: skip
     await signals.transition(view.id, SignalStatus.FILLED, price=th.ENTRY, alerts=alerts)
     await signals.transition(

@@ -6,6 +6,7 @@ import asyncio
 
 from models.notifications import Notification
 from services.ops_alerts import OpsAlerts
+from services.text.formatting import phrase
 from tests.waiting import until
 
 
@@ -21,11 +22,11 @@ async def test_alerts_reach_every_owner_once_per_interval(database: str) -> None
     clock = Clock()
     woken: list[bool] = []
     alerts = OpsAlerts([1, 2], interval_s=300, clock=clock, wake=lambda: woken.append(True))
-    assert await alerts.alert("job:x", "boom")
-    assert not await alerts.alert("job:x", "boom again")  # same interval: deduplicated
-    assert await alerts.alert("job:y", "other problem")
+    assert await alerts.alert("job:x", phrase("boom"))
+    assert not await alerts.alert("job:x", phrase("boom again"))  # same interval: deduplicated
+    assert await alerts.alert("job:y", phrase("other problem"))
     clock.now += 300
-    assert await alerts.alert("job:x", "boom later")
+    assert await alerts.alert("job:x", phrase("boom later"))
     rows = await Notification.filter(kind="ops.alert").order_by("id")
     assert [(r.chat_id, r.payload["text"]) for r in rows] == [
         (1, "boom"), (2, "boom"), (1, "other problem"), (2, "other problem"),

@@ -16,6 +16,7 @@ from models.notifications import NotificationStatus
 from models.signals import ChartFile, Signal
 from models.users import UserStatus
 from services.outbox import notifications as outbox
+from services.outbox.kinds import Prepared
 from services.outbox.notifications import Claimed, Outgoing
 from services.users import profiles as users
 from tests.jobs.helpers import (
@@ -37,7 +38,7 @@ KEYBOARD = outbox.inline_keyboard([[outbox.Button("Approve", callback_data="sig:
 
 def signal_to(ids: list[int], version: int = 1) -> list[Outgoing]:
     payload = outbox.text(f"<b>XAUUSD BUY</b> v{version}", keyboard=KEYBOARD)
-    return [Outgoing(t, "signal", payload, f"sig:1:v{version}:{t}", user_id=t) for t in ids]
+    return [Outgoing(t, Prepared(payload), f"sig:1:v{version}:{t}", user_id=t) for t in ids]
 
 
 async def test_fanout_reaches_every_reachable_user_exactly_once(
@@ -47,7 +48,7 @@ async def test_fanout_reaches_every_reachable_user_exactly_once(
     blocker = ids[7]
     await control.block(blocker)
     follow_ups = [
-        Outgoing(t, "update", outbox.text("TP1 hit", reply_to=f"sig:1:v1:{t}"), f"tp1:{t}", t)
+        Outgoing(t, Prepared(outbox.text("TP1 hit", reply_to=f"sig:1:v1:{t}")), f"tp1:{t}", t)
         for t in ids
     ]
     async with running(bot) as sender:
@@ -61,7 +62,7 @@ async def test_fanout_reaches_every_reachable_user_exactly_once(
             continue
         assert [m.text for m in sent] == ["XAUUSD BUY v1", "TP1 hit"]
         assert sent[1].reply_to_message_id == sent[0].message_id
-        assert sent[0].reply_markup == KEYBOARD
+        assert sent[0].reply_markup == KEYBOARD.as_json()
     state = await rows()
     assert state[f"sig:1:v1:{blocker}"].status == NotificationStatus.SKIPPED
     assert state[f"tp1:{blocker}"].status == NotificationStatus.SKIPPED
@@ -78,7 +79,7 @@ async def test_injected_403_skips_only_that_users_queue(
     victim, other = await subscribers(server, 2)
     await control.inject_fault("sendMessage", 403, chat_id=victim)
     items = [
-        Outgoing(t, "n", outbox.text(f"m{i}"), f"{t}:{i}", t)
+        Outgoing(t, Prepared(outbox.text(f"m{i}")), f"{t}:{i}", t)
         for t in (victim, other)
         for i in range(3)
     ]
@@ -99,15 +100,17 @@ async def test_replies_and_edits_wait_for_their_original(
     chat, failing = await subscribers(server, 2)
     await control.inject_fault("sendMessage", 400, chat_id=failing, description="Bad Request: x")
     items = [
-        Outgoing(chat, "n", outbox.text("original", keyboard=KEYBOARD), "orig"),
-        Outgoing(chat, "n", outbox.text("reply", reply_to="orig"), "reply"),
-        Outgoing(chat, "n", outbox.edit_text("orig", "original v2"), "edit"),  # drops keyboard
-        Outgoing(chat, "n", outbox.text("bye"), "bye"),
-        Outgoing(chat, "n", outbox.delete("bye"), "delete"),
-        Outgoing(chat, "n", outbox.edit_text("orig", "original v2"), "same"),  # not modified
-        Outgoing(failing, "n", outbox.text("lost"), "lost"),
-        Outgoing(failing, "n", outbox.edit_text("lost", "never"), "lost-edit"),
-        Outgoing(failing, "n", outbox.text("re", reply_to="lost"), "lost-reply"),
+        Outgoing(chat, Prepared(outbox.text("original", keyboard=KEYBOARD)), "orig"),
+        Outgoing(chat, Prepared(outbox.text("reply", reply_to="orig")), "reply"),
+        Outgoing(
+            chat, Prepared(outbox.edit_text("orig", "original v2")), "edit"
+        ),  # drops keyboard
+        Outgoing(chat, Prepared(outbox.text("bye")), "bye"),
+        Outgoing(chat, Prepared(outbox.delete("bye")), "delete"),
+        Outgoing(chat, Prepared(outbox.edit_text("orig", "original v2")), "same"),  # not modified
+        Outgoing(failing, Prepared(outbox.text("lost")), "lost"),
+        Outgoing(failing, Prepared(outbox.edit_text("lost", "never")), "lost-edit"),
+        Outgoing(failing, Prepared(outbox.text("re", reply_to="lost")), "lost-reply"),
     ]
     async with running(bot):
         await outbox.enqueue_many(items)  # all queued before the originals are sent
@@ -134,10 +137,10 @@ async def test_chart_is_uploaded_once_then_sent_by_file_id(
     chart = await _chart(path)
     payload = outbox.photo("<b>XAUUSD</b> setup", chart_id=chart.id, keyboard=KEYBOARD)
     async with running(bot):
-        await outbox.enqueue_many([Outgoing(t, "chart", payload, f"c:{t}", t) for t in ids[:8]])
+        await outbox.enqueue_many([Outgoing(t, Prepared(payload), f"c:{t}", t) for t in ids[:8]])
         await drained()
     async with running(bot):  # a new sender: the file_id comes from the database
-        await outbox.enqueue_many([Outgoing(t, "chart", payload, f"c:{t}", t) for t in ids[8:]])
+        await outbox.enqueue_many([Outgoing(t, Prepared(payload), f"c:{t}", t) for t in ids[8:]])
         await drained()
     uploads = [f for f in server.emulator.files.values() if f.data is not None]
     assert len(uploads) == 1
@@ -155,13 +158,13 @@ async def test_photo_by_path_and_by_file_id_and_caption_edits(
     path = tmp_path / "card.png"
     path.write_bytes(png(32, 32))
     async with running(bot):
-        await outbox.enqueue(first, "n", outbox.photo("v1", path=str(path)), "p1")
+        await outbox.enqueue(first, Prepared(outbox.photo("v1", path=str(path))), "p1")
         await drained()
         [uploaded] = [f.file_id for f in server.emulator.files.values()]
         await outbox.enqueue_many(
             [
-                Outgoing(second, "n", outbox.photo("v1", file_id=uploaded), "p2"),
-                Outgoing(second, "n", outbox.edit_caption("p2", "<i>v2</i>"), "p2-edit"),
+                Outgoing(second, Prepared(outbox.photo("v1", file_id=uploaded)), "p2"),
+                Outgoing(second, Prepared(outbox.edit_caption("p2", "<i>v2</i>")), "p2-edit"),
             ]
         )
         await drained()
@@ -193,8 +196,10 @@ async def test_no_429_when_the_emulator_enforces_the_same_limits(
     ids = await subscribers(server, 30)
     group = -100500
     await control.add_chat(group, "supergroup", "Traders", members=ids[:2])
-    items = [Outgoing(t, "n", outbox.text(f"m{i}"), f"{t}:{i}", t) for i in range(4) for t in ids]
-    items += [Outgoing(group, "n", outbox.text(f"g{i}"), f"g:{i}") for i in range(8)]
+    items = [
+        Outgoing(t, Prepared(outbox.text(f"m{i}")), f"{t}:{i}", t) for i in range(4) for t in ids
+    ]
+    items += [Outgoing(group, Prepared(outbox.text(f"g{i}")), f"g:{i}") for i in range(8)]
     started = time.monotonic()
     async with running(bot) as sender:
         await outbox.enqueue_many(items)
@@ -215,9 +220,9 @@ async def test_injected_429_pauses_all_sending_then_delivers(
     await control.inject_fault("sendMessage", 429, retry_after=1)
     started = datetime.now(UTC)
     async with running(bot) as sender:
-        await outbox.enqueue(first, "n", outbox.text("a"), "a")
+        await outbox.enqueue(first, Prepared(outbox.text("a")), "a")
         await until(lambda: sender.counters["throttled_429"], accept=lambda n: n == 1)
-        await outbox.enqueue(second, "n", outbox.text("b"), "b")
+        await outbox.enqueue(second, Prepared(outbox.text("b")), "b")
         await drained()
     state = await rows()
     assert {r.status for r in state.values()} == {NotificationStatus.SENT}
@@ -235,7 +240,7 @@ async def test_stop_during_a_429_pause_requeues_without_counting(
     await control.inject_fault("sendMessage", 429, retry_after=30)
     sender = Sender(bot, FAST)
     await sender.start()
-    await outbox.enqueue(user, "n", outbox.text("a"), "a")
+    await outbox.enqueue(user, Prepared(outbox.text("a")), "a")
     sender.wake()
     await until(lambda: sender.counters["throttled_429"], accept=lambda n: n == 1)
     await asyncio.wait_for(sender.stop(), timeout=15)  # at once, not after the 30 s pause
@@ -255,8 +260,8 @@ async def test_400_fails_at_once_and_500_is_retried_with_backoff(
     async with running(bot) as sender:
         await outbox.enqueue_many(
             [
-                Outgoing(bad, "n", outbox.text("<b"), "bad"),
-                Outgoing(flaky, "n", outbox.text("ok"), "ok"),
+                Outgoing(bad, Prepared(outbox.text("<b")), "bad"),
+                Outgoing(flaky, Prepared(outbox.text("ok")), "ok"),
             ]
         )
         await drained()
@@ -280,7 +285,7 @@ async def test_exhausted_retries_fail_and_alert_the_owner(
         alerts.append((item, error))
 
     async with running(bot, on_exhausted=alert):
-        await outbox.enqueue(user, "n", outbox.text("x"), "x")
+        await outbox.enqueue(user, Prepared(outbox.text("x")), "x")
         await drained()
     row = (await rows())["x"]
     assert (row.status, row.attempts) == (NotificationStatus.FAILED, FAST.max_attempts)

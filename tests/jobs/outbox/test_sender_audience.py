@@ -15,6 +15,7 @@ from services import app_settings
 from services.outbox import notifications as outbox
 from services.signals import lifecycle as signals
 from services.terminals import messages as tm
+from services.text.formatting import phrase
 from services.users import access, registration
 from services.users.entitlements import Audience
 from services.users.profiles import TelegramProfile, UserInfo
@@ -99,7 +100,9 @@ async def test_a_banned_user_gets_the_ban_notice_and_nothing_else(
         await access.set_banned(owner, "@sam", banned=True)
         await signals.transition(view.id, SignalStatus.FILLED, price=th.ENTRY)
         to = tm.Recipient(SUB, None)
-        await outbox.enqueue_many([tm.item(to, "terminal.filled", "ack:x:filled", "your fill")])
+        fill = tm.fill(to, phrase("terminal.filled", name="T1", id=view.id, price=th.ENTRY,
+                                  slippage=0, side="BUY", volume=1))  # fmt: skip
+        await outbox.enqueue_many([tm.item(to, fill, "ack:x:filled")])
         await drained()
     [card_now, notice] = bot_messages(server, SUB)
     assert card_now.message_id == card.message_id and card_now.edits == []  # not edited

@@ -9,6 +9,7 @@ from aiogram import Bot
 from jobs.outbox.sender import Sender
 from models.notifications import Notification, NotificationStatus
 from services.outbox import notifications as outbox
+from services.outbox.kinds import Prepared
 from services.outbox.notifications import Outgoing
 from tests.jobs.helpers import FAST, bot_messages, drained, emulator_limits
 from tests.waiting import until
@@ -23,7 +24,7 @@ async def fan_out(server: EmulatorServer) -> list[int]:
     for telegram_id in ids:
         server.emulator.add_user(telegram_id, f"Sub {telegram_id}")
     payload = outbox.text("<b>EURUSD SELL</b> 1.0850")
-    await outbox.enqueue_many([Outgoing(t, "signal", payload, f"s:{t}", t) for t in ids])
+    await outbox.enqueue_many([Outgoing(t, Prepared(payload), f"s:{t}", t) for t in ids])
     return ids
 
 

@@ -9,6 +9,7 @@ from models.notifications import NotificationStatus
 from services import business_metrics
 from services.business_metrics import SEND_RESULTS
 from services.outbox import notifications as outbox
+from services.outbox.kinds import Prepared
 from services.outbox.notifications import Outgoing
 from tests.exposition import value
 from tests.jobs.helpers import drained, rows, running, subscribers
@@ -33,12 +34,12 @@ async def test_each_send_result_is_counted_once_recorded(
     await control.inject_fault("sendMessage", 429, chat_id=paused, retry_after=1)
     await control.inject_fault("sendMessage", 502, chat_id=doomed, times=-1)
     before = await sent_by_result()
-    items = [Outgoing(fine, "n", outbox.text(f"m{i}"), f"fine-{i}") for i in range(3)]
+    items = [Outgoing(fine, Prepared(outbox.text(f"m{i}")), f"fine-{i}") for i in range(3)]
     items += [
-        Outgoing(chat, "n", outbox.text("x"), f"to-{chat}")
+        Outgoing(chat, Prepared(outbox.text("x")), f"to-{chat}")
         for chat in (bad, flaky, blocker, paused, doomed)
     ]
-    items.append(Outgoing(blocker, "n", outbox.text("y"), "skipped-with-its-chat"))
+    items.append(Outgoing(blocker, Prepared(outbox.text("y")), "skipped-with-its-chat"))
     async with running(bot):
         async with outbox.transaction():
             await outbox.enqueue_many(items)

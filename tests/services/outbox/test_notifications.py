@@ -10,6 +10,7 @@ from tortoise.transactions import in_transaction
 from models.notifications import Notification, NotificationStatus
 from models.users import Role, UserStatus
 from services.outbox import notifications as outbox
+from services.outbox.kinds import Prepared
 from services.outbox.notifications import Outgoing
 from services.users import profiles as users
 
@@ -17,7 +18,7 @@ LATER = datetime.now(UTC) + timedelta(days=1)
 
 
 def note(chat_id: int, key: str, payload: outbox.Payload | None = None, **kw: object) -> Outgoing:
-    return Outgoing(chat_id, "test", payload or outbox.text(f"hello {key}"), key, **kw)  # type: ignore[arg-type]
+    return Outgoing(chat_id, Prepared(payload or outbox.text(f"hello {key}")), key, **kw)  # type: ignore[arg-type]
 
 
 async def statuses() -> dict[str, str]:
@@ -26,8 +27,8 @@ async def statuses() -> dict[str, str]:
 
 
 async def test_enqueue_is_idempotent_on_the_dedupe_key(database: str) -> None:
-    assert await outbox.enqueue(1, "test", outbox.text("hi"), "k1", user_id=1) is True
-    assert await outbox.enqueue(1, "test", outbox.text("changed"), "k1") is False
+    assert await outbox.enqueue(1, Prepared(outbox.text("hi")), "k1", user_id=1) is True
+    assert await outbox.enqueue(1, Prepared(outbox.text("changed")), "k1") is False
     row = await Notification.get(dedupe_key="k1")
     assert (row.payload["text"], row.status, row.attempts) == ("hi", NotificationStatus.PENDING, 0)
     items = [note(1, "k1"), note(2, "k2"), note(2, "k2"), note(3, "k3")]
@@ -39,8 +40,8 @@ async def test_enqueue_joins_the_callers_transaction(database: str) -> None:
     """A duplicate inside a transaction must not abort it (PostgreSQL), and rollback drops all."""
     with pytest.raises(RuntimeError):
         async with in_transaction():
-            assert await outbox.enqueue(1, "test", outbox.text("a"), "tx") is True
-            assert await outbox.enqueue(1, "test", outbox.text("a"), "tx") is False
+            assert await outbox.enqueue(1, Prepared(outbox.text("a")), "tx") is True
+            assert await outbox.enqueue(1, Prepared(outbox.text("a")), "tx") is False
             assert await outbox.enqueue_many([note(2, "tx"), note(2, "tx2")]) == 1
             assert await Notification.all().count() == 2  # the transaction is still usable
             raise RuntimeError("the state change failed")
@@ -55,19 +56,19 @@ async def test_transaction_wakes_listeners_only_after_commit(database: str) -> N
     unsubscribe = outbox.on_enqueued(lambda: woken.append(True))
     try:
         async with outbox.transaction():
-            await outbox.enqueue(1, "test", outbox.text("a"), "w1")
+            await outbox.enqueue(1, Prepared(outbox.text("a")), "w1")
             assert woken == []
         assert len(woken) == 1
         with pytest.raises(RuntimeError):
             async with outbox.transaction():
-                await outbox.enqueue(1, "test", outbox.text("a"), "w2")
+                await outbox.enqueue(1, Prepared(outbox.text("a")), "w2")
                 raise RuntimeError
         assert len(woken) == 1
-        await outbox.enqueue(1, "test", outbox.text("a"), "w3")  # no transaction: at once
+        await outbox.enqueue(1, Prepared(outbox.text("a")), "w3")  # no transaction: at once
         assert len(woken) == 2
         async with outbox.transaction():
             async with outbox.transaction():
-                await outbox.enqueue(1, "test", outbox.text("a"), "w4")
+                await outbox.enqueue(1, Prepared(outbox.text("a")), "w4")
             assert len(woken) == 2  # nested: waits for the outer commit
         assert len(woken) == 3
     finally:
@@ -76,7 +77,7 @@ async def test_transaction_wakes_listeners_only_after_commit(database: str) -> N
 
 async def test_not_before_must_be_aware(database: str) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        await outbox.enqueue(1, "t", outbox.text("x"), "k", not_before=datetime(2030, 1, 1))  # noqa: DTZ001
+        await outbox.enqueue(1, Prepared(outbox.text("x")), "k", not_before=datetime(2030, 1, 1))  # noqa: DTZ001
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ async def test_bad_payloads_are_refused_before_queueing(
     database: str, payload: outbox.Payload, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        await outbox.enqueue(1, "test", payload, "bad")
+        await outbox.enqueue(1, Prepared(payload), "bad")
     assert await Notification.all().count() == 0
 
 
@@ -106,7 +107,7 @@ def test_payload_helpers_build_the_documented_shape() -> None:
             ]
         ]
     )
-    assert keyboard == {
+    assert keyboard.as_json() == {
         "inline_keyboard": [
             [{"text": "Approve", "callback_data": "sig:a:1"}, {"text": "Web", "url": "https://x"}]
         ]
