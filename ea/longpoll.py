@@ -1,10 +1,10 @@
 """Long polling for terminals: wait for a wake-up, never poll the database in a loop.
 
-Each waiting request holds a future keyed by its device. `services.terminals.commands` wakes the
-devices whose commands became pending (after commit); woken pollers re-query the database,
+Each waiting request holds a future keyed by its device. The bus wakes the devices whose
+commands became pending (`CommandsPending`, after commit); woken pollers re-query the database,
 and the queries of every poller woken in the same event-loop turn are one batched query
 (`services.batching`), so a fan-out to a thousand terminals costs one SELECT, not a thousand.
-On PostgreSQL, wake-ups from other replicas arrive over the replica bus (`bot.replica_bus`);
+On PostgreSQL, wake-ups from other replicas arrive over the replica bus (`core.bus_pg`);
 when the wait ends without a wake-up the poller queries once more anyway, so a command whose
 wake-up was lost (the bus reconnecting) is delivered by then at the latest. On shutdown every
 waiter is released with an empty answer.
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from services.batching import Batcher
@@ -52,24 +52,20 @@ class LongPollHub:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe: Callable[[], None] | None = None
         self.closed = False
         self.batches = 0  # pending-commands queries run (one per batch of pollers)
         self.ended_by_revocation = 0  # polls answered early because their device was revoked
 
     def start(self) -> None:
-        """Subscribe to command wake-ups (call inside the serving event loop)."""
+        """Take wake-ups (`wake`, which the assembly subscribes to `CommandsPending`) from now
+        on (call inside the serving event loop)."""
         self._loop = asyncio.get_running_loop()
         self.closed = False
-        self._unsubscribe = ea_commands.add_wake_listener(self.wake)
         self._watch = self._loop.create_task(self._watch_revocations(), name="ea-revocations")
 
     async def close(self) -> None:
         """Release every waiting poller (they answer at once) and finish bookkeeping."""
         self.closed = True
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -77,23 +77,6 @@ def mark_revoked(device_id: str, *, revoked: bool = True) -> None:
     else:
         _revoked_here.discard(device_id)
     forget(device_id)
-
-
-RevocationListener = Callable[[str, int], None]
-_revocation_listeners: list[RevocationListener] = []
-
-
-def add_revocation_listener(listener: RevocationListener) -> Callable[[], None]:
-    """Call ``listener(device_id, device_pk)`` after a revocation commits; returns an
-    unsubscribe (the replica bus tells the other replicas)."""
-    _revocation_listeners.append(listener)
-    return lambda: _revocation_listeners.remove(listener)
-
-
-def announce_revoked(device_id: str, device_pk: int) -> None:
-    """The revocation of this device is committed: tell whoever listens."""
-    for listener in list(_revocation_listeners):
-        listener(device_id, device_pk)
 
 
 def revoked_here(device_id: str) -> bool:

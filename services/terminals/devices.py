@@ -17,14 +17,16 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
+from core import bus
 from models.devices import Device, DeviceMode, DeviceStatus
 from models.users import Role
 from services import audit
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.events import DeviceRevoked
 from services.terminals import commands as ea_commands
 from services.terminals import secrets as secret_box
 from services.terminals.device_auth import DeviceAuth as DeviceAuth
-from services.terminals.device_auth import DeviceRef, announce_revoked, forget, mark_revoked
+from services.terminals.device_auth import DeviceRef, forget, mark_revoked
 from services.terminals.device_auth import get_for_auth as get_for_auth
 from services.terminals.device_auth import touch as touch
 from services.terminals.protocol import AccountReport, BarIn, SymbolRefusal, SymbolReport
@@ -276,6 +278,6 @@ async def revoke(actor: UserInfo | None, device_id: str) -> DeviceInfo:
     except BaseException:
         mark_revoked(row.device_id, revoked=False)
         raise
+    bus.publish(DeviceRevoked(row.device_id))  # refused on the other replicas too
     ea_commands.notify([row.id])  # open long polls of this device end now
-    announce_revoked(row.device_id, row.id)  # and on the other replicas
     return _with_user(row)
