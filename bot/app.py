@@ -65,15 +65,17 @@ from services.events import (
     REPLICA_EVENTS,
     BarsReported,
     CommandsPending,
+    DeviceChanged,
     DeviceRevoked,
     OutboxChanged,
+    RevocationPending,
     UserChanged,
 )
 from services.ops_alerts import OpsAlerts
 from services.outbox.queue import Claimed
-from services.terminals import device_auth
 from services.terminals import reports as terminal_reports
 from services.terminals import secrets as secret_box
+from services.terminals.device_auth import Credentials
 from services.users import profiles as users_service
 from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
@@ -177,7 +179,11 @@ def create_dispatcher(
 
 
 def create_web_app(
-    settings: Settings, bot: Bot, dp: Dispatcher, limits: ReadLimits | None = None
+    settings: Settings,
+    bot: Bot,
+    dp: Dispatcher,
+    credentials: Credentials,
+    limits: ReadLimits | None = None,
 ) -> web.Application:
     bounds = read_bounds(limits or read_limits(settings), on_event=count_guard_event)
     app = web.Application(
@@ -192,7 +198,7 @@ def create_web_app(
     if redis is not None:
         app[health.REDIS_KEY] = redis
     # /ea/v1 and its long-poll hub
-    setup_ea_routes(app, revocation_check_s=settings.revocation_check_s)
+    setup_ea_routes(app, credentials, revocation_check_s=settings.revocation_check_s)
     return app
 
 
@@ -219,6 +225,7 @@ class AppRunner:
     migrate: bool = True
     feeds: dict[str, MarketDataFeed] | None = None  # per-symbol market data over MARKET_DATA
     bus: Bus = field(init=False, default_factory=Bus)  # this process's events
+    credentials: Credentials = field(init=False, default_factory=Credentials)  # EA API's
     bot: Bot = field(init=False)
     dp: Dispatcher = field(init=False)
     web_app: web.Application = field(init=False)
@@ -287,7 +294,9 @@ class AppRunner:
             self.settings, self.bot, self.i18n, alerts=self.alerts, user_cache=self.user_cache
         )
         self.limits = read_limits(self.settings)
-        self.web_app = create_web_app(self.settings, self.bot, self.dp, self.limits)
+        self.web_app = create_web_app(
+            self.settings, self.bot, self.dp, self.credentials, self.limits
+        )
         terminal_reports.register(self.bars)  # EA reports, acks -> executions, positions...
         hub = self.web_app[HUB_KEY]  # commands pending -> the terminals' long polls answer
         self._unsubscribe.append(
@@ -359,11 +368,16 @@ class AppRunner:
 
     def _wire(self) -> None:
         """Who hears which event (the long-poll hub is subscribed once the web app exists)."""
-        bars = self.bars
+        bars, credentials = self.bars, self.credentials
         assert bars is not None
         self._unsubscribe = [
             self.bus.subscribe(OutboxChanged, lambda _e: self._wake_sender()),
-            self.bus.subscribe(DeviceRevoked, lambda e: device_auth.mark_revoked(e.public_id)),
+            self.bus.subscribe(DeviceChanged, lambda e: credentials.forget(e.public_id)),
+            self.bus.subscribe(
+                RevocationPending,
+                lambda e: credentials.mark_revoked(e.public_id, revoked=not e.failed),
+            ),
+            self.bus.subscribe(DeviceRevoked, lambda e: credentials.mark_revoked(e.public_id)),
             self.bus.subscribe(BarsReported, bars.relayed),
             self.bus.subscribe(UserChanged, self._user_changed),
         ]

@@ -27,8 +27,7 @@ from typing import Any
 
 from services.batching import Batcher
 from services.terminals import commands as ea_commands
-from services.terminals import device_auth
-from services.terminals.device_auth import DeviceRef, revoked_here
+from services.terminals.device_auth import Credentials, DeviceRef
 from services.terminals.protocol import WireCommand
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,10 @@ class TooManyPolls(Exception):
 class LongPollHub:
     """Per-device waiters of this process, and one batched pending-commands query."""
 
-    def __init__(self, revocation_check_s: float = REVOCATION_CHECK_S) -> None:
+    def __init__(
+        self, credentials: Credentials, revocation_check_s: float = REVOCATION_CHECK_S
+    ) -> None:
+        self._credentials = credentials
         self._waiters: dict[int, set[asyncio.Future[None]]] = {}
         self._revocation_check_s = revocation_check_s
         self._watch: asyncio.Task[None] | None = None
@@ -121,7 +123,7 @@ class LongPollHub:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.setdefault(device_pk, set()).add(waiter)
             try:
-                if revoked_here(device.device_id):
+                if self._credentials.revoked_here(device.device_id):
                     self.ended_by_revocation += 1
                     return []
                 # Subscribed before querying: a wake-up between the two is not lost.
@@ -144,7 +146,7 @@ class LongPollHub:
             if not self._waiters:
                 continue
             try:
-                revoked = await device_auth.find_revoked(list(self._waiters))
+                revoked = await self._credentials.find_revoked(list(self._waiters))
             except Exception as exc:  # the database is away: the next round tries again
                 log.warning("revocation check failed", extra={"error": repr(exc)})
                 continue

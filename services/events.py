@@ -65,6 +65,22 @@ class DeviceRevoked(ReplicaEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class RevocationPending(Event):
+    """A device's revocation is about to commit (`failed`: it did not): refuse the device here
+    at once, before the commit, so no request slips through meanwhile."""
+
+    public_id: str
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChanged(Event):
+    """A device's row changed (mode, encryption, a new device): cached credentials are stale."""
+
+    public_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class BarsReported(ReplicaEvent):
     """Closed bars an owner's terminal reported for `symbol` (the trading loop's name), accepted
     by one replica: the replica running the trading loop feeds them to it."""
