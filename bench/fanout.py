@@ -44,11 +44,13 @@ from aiogram.client.telegram import TelegramAPIServer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import db  # noqa: E402
+from core.bus import Bus  # noqa: E402
 from jobs.outbox.sender import Sender, SenderConfig  # noqa: E402
 from jobs.outbox.transport import SenderLimits  # noqa: E402
 from models.notifications import Notification, NotificationStatus  # noqa: E402
 from models.signals import ChartFile, Signal  # noqa: E402
 from models.users import Role, User  # noqa: E402
+from services.events import OutboxChanged  # noqa: E402
 from services.outbox import notifications
 from services.outbox.kinds import Prepared
 from services.users import profiles as users
@@ -215,7 +217,9 @@ async def publish(args: argparse.Namespace, bot: Bot, ids: list[int]) -> dict[st
     """Queue the signal for everyone in one transaction and wait until the outbox is empty."""
     sender = make_sender(bot, args)
     await sender.start()
-    unsubscribe = notifications.on_enqueued(sender.wake)
+    events = Bus()
+    events.activate()  # this run's bus, as the app's assembly makes one per process
+    unsubscribe = events.subscribe(OutboxChanged, lambda _event: sender.wake())
     # The sender starts with an empty bucket; a bar closes long after start-up, when it is full.
     await asyncio.sleep(sender.config.limits.global_burst / args.rate)
     run: dict[str, Any] = {"started": datetime.now(UTC), "crash": None}

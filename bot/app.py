@@ -12,10 +12,10 @@ import gc
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 from aiogram import Bot, Dispatcher, Router
@@ -34,17 +34,19 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot.http_server import count_guard_event, read_limits, serve
-from bot.replica_bus import ReplicaBus, bus_for
 from bot.trading import FeedError, build_trading_loop
 from bot.webhook import JsonReplyRequestHandler
 from core import db, metrics
+from core.bus import Bus
+from core.bus_pg import PgBridge
 from core.db_changes import probe_for
 from core.http.problems import problem_middleware
 from core.settings import Settings
-from ea.api import setup_ea_routes
+from ea.api import HUB_KEY, setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
@@ -59,14 +61,25 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
+from services.events import (
+    REPLICA_EVENTS,
+    BarsReported,
+    CommandsPending,
+    DeviceChanged,
+    DeviceRevoked,
+    OutboxChanged,
+    RevocationPending,
+    UserChanged,
+)
 from services.ops_alerts import GAVE_UP, OpsAlerts
-from services.outbox import notifications
+from services.outbox.queue import Claimed
 from services.terminals import reports as terminal_reports
 from services.terminals import secrets as secret_box
+from services.terminals.device_auth import Credentials
 from services.text.formatting import phrase
 from services.users import profiles as users_service
 from services.users.cache import UserCache
-from trading.feeds import PushFeed
+from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
 
 log = logging.getLogger(__name__)
@@ -167,7 +180,11 @@ def create_dispatcher(
 
 
 def create_web_app(
-    settings: Settings, bot: Bot, dp: Dispatcher, limits: ReadLimits | None = None
+    settings: Settings,
+    bot: Bot,
+    dp: Dispatcher,
+    credentials: Credentials,
+    limits: ReadLimits | None = None,
 ) -> web.Application:
     bounds = read_bounds(limits or read_limits(settings), on_event=count_guard_event)
     app = web.Application(
@@ -182,18 +199,34 @@ def create_web_app(
     if redis is not None:
         app[health.REDIS_KEY] = redis
     # /ea/v1 and its long-poll hub
-    setup_ea_routes(app, revocation_check_s=settings.revocation_check_s)
+    setup_ea_routes(app, credentials, revocation_check_s=settings.revocation_check_s)
     return app
+
+
+class Extension(Protocol):
+    """Something run alongside the app (the sandbox): called at each step of start and stop."""
+
+    async def before_bot(self, runner: AppRunner) -> None: ...
+    async def before_web(self, runner: AppRunner) -> None: ...
+    async def after_web(self, runner: AppRunner) -> None: ...
+    async def before_web_stop(self, runner: AppRunner) -> None: ...
+    async def on_stop(self, runner: AppRunner) -> None: ...
 
 
 @dataclass
 class AppRunner:
-    """Owns the process's moving parts; `start()`/`stop()` are used by the CLI and the tests."""
+    """Owns the process's moving parts; `start()`/`stop()` are used by the CLI and the tests.
+
+    It is the one place that knows who hears whom: `_wire` subscribes the listeners to the
+    events services publish on the bus (`services.events`).
+    """
 
     settings: Settings
     api_base: str | None = None
     migrate: bool = True
-    feeds: dict[str, Any] | None = None  # per-symbol market data overriding MARKET_DATA
+    feeds: dict[str, MarketDataFeed] | None = None  # per-symbol market data over MARKET_DATA
+    bus: Bus = field(init=False, default_factory=Bus)  # this process's events
+    credentials: Credentials = field(init=False, default_factory=Credentials)  # EA API's
     bot: Bot = field(init=False)
     dp: Dispatcher = field(init=False)
     web_app: web.Application = field(init=False)
@@ -203,21 +236,22 @@ class AppRunner:
     user_cache: UserCache = field(init=False)
     port: int = field(init=False, default=0)
     _runner: web.AppRunner | None = field(init=False, default=None)
-    _tasks: set[asyncio.Task[Any]] = field(init=False, default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _webhook: JsonReplyRequestHandler | None = field(init=False, default=None)
-    _polling: asyncio.Task[Any] | None = field(init=False, default=None)
-    extensions: list[Any] = field(init=False, default_factory=list)
+    _polling: asyncio.Task[None] | None = field(init=False, default=None)
+    extensions: list[Extension] = field(init=False, default_factory=list)
     sender: Sender | None = field(init=False, default=None)  # only on the scheduler leader
     alerts: OpsAlerts = field(init=False)
     leadership: Leadership | None = field(init=False, default=None)
     _push: PushFeed | None = field(init=False, default=None)
-    _bus: ReplicaBus | None = field(init=False, default=None)  # PostgreSQL: events to replicas
+    bars: terminal_reports.BarRouter | None = field(init=False, default=None)  # owners' EA bars
+    _bridge: PgBridge | None = field(init=False, default=None)  # PostgreSQL: events to replicas
     trading_loop: TradingLoop | None = field(init=False, default=None)
     _loop_running: bool = field(init=False, default=False)
-    _unsubscribe: Any = field(init=False, default=None)
+    _unsubscribe: list[Callable[[], None]] = field(init=False, default_factory=list)
     _ui_idle: bool = field(init=False, default=True)
     _phase: str = field(init=False, default="start-up")  # what a start-up failure is about
-    ea_jobs: Any = field(init=False, default=None)  # the terminals' APScheduler
+    ea_jobs: AsyncIOScheduler | None = field(init=False, default=None)  # the terminals' jobs
 
     async def start(self) -> None:
         """Bring everything up; on failure take down what started and raise `StartupError`
@@ -239,13 +273,16 @@ class AppRunner:
             await db.migrate(self.settings.database_url)
         await db.init_db(self.settings.database_url)
         self.user_cache = UserCache(ttl_s=self.settings.user_cache_ttl_s)
-        self._bus = bus_for(
-            db.pg_credentials(self.settings.database_url),
-            on_user_changed=self.user_cache.invalidate,
-            on_missed=self.user_cache.clear,
-        )
-        if self._bus is not None:
-            await self._bus.start()
+        self.bus.activate()  # the tasks started from here on publish on it
+        self._push = PushFeed() if self.settings.market_data == "ea" else None
+        self.bars = terminal_reports.BarRouter(self._push, self.settings.symbols)
+        self._wire()
+        credentials = db.pg_credentials(self.settings.database_url)
+        if credentials is not None:
+            self._bridge = PgBridge(
+                credentials, self.bus, REPLICA_EVENTS, on_reconnect=lambda: UserChanged(None)
+            )
+            await self._bridge.start()
         self._phase = "start-up"
         key = self.settings.master_key
         secret_box.configure(key.get_secret_value() if key else None, self.settings.data_dir)
@@ -258,8 +295,14 @@ class AppRunner:
             self.settings, self.bot, self.i18n, alerts=self.alerts, user_cache=self.user_cache
         )
         self.limits = read_limits(self.settings)
-        self.web_app = create_web_app(self.settings, self.bot, self.dp, self.limits)
-        terminal_reports.register()  # EA reports, acks -> executions, positions, the guard
+        self.web_app = create_web_app(
+            self.settings, self.bot, self.dp, self.credentials, self.limits
+        )
+        terminal_reports.register(self.bars)  # EA reports, acks -> executions, positions...
+        hub = self.web_app[HUB_KEY]  # commands pending -> the terminals' long polls answer
+        self._unsubscribe.append(
+            self.bus.subscribe(CommandsPending, lambda e: hub.wake(e.device_ids))
+        )
         if self.settings.webhook_url:
             self._mount_webhook()
         for ext in self.extensions:
@@ -270,9 +313,6 @@ class AppRunner:
         for ext in self.extensions:
             await ext.after_web(self)
         self._spawn(self._configure_ui())
-        self._unsubscribe = notifications.on_enqueued(self._wake_sender)
-        self._push = PushFeed() if self.settings.market_data == "ea" else None
-        terminal_reports.set_bar_feed(self._push, self.settings.symbols)  # owners' EA bars
         self.leadership = Leadership(
             lock_for(self.settings.database_url),
             on_elected=self._lead,
@@ -327,7 +367,29 @@ class AppRunner:
     def base_url(self) -> str:
         return f"http://{self.settings.web_host}:{self.port}"
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+    def _wire(self) -> None:
+        """Who hears which event (the long-poll hub is subscribed once the web app exists)."""
+        bars, credentials = self.bars, self.credentials
+        assert bars is not None
+        self._unsubscribe = [
+            self.bus.subscribe(OutboxChanged, lambda _e: self._wake_sender()),
+            self.bus.subscribe(DeviceChanged, lambda e: credentials.forget(e.public_id)),
+            self.bus.subscribe(
+                RevocationPending,
+                lambda e: credentials.mark_revoked(e.public_id, revoked=not e.failed),
+            ),
+            self.bus.subscribe(DeviceRevoked, lambda e: credentials.mark_revoked(e.public_id)),
+            self.bus.subscribe(BarsReported, bars.relayed),
+            self.bus.subscribe(UserChanged, self._user_changed),
+        ]
+
+    def _user_changed(self, event: UserChanged) -> None:
+        if event.telegram_id is None:
+            self.user_cache.clear()
+        else:
+            self.user_cache.invalidate(event.telegram_id)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -396,7 +458,7 @@ class AppRunner:
         if self.sender is not None:
             self.sender.wake()
 
-    async def _exhausted(self, claimed: Any, error: str) -> None:
+    async def _exhausted(self, claimed: Claimed, error: str) -> None:
         await self.alerts.alert(
             f"outbox:{claimed.kind}",
             phrase(GAVE_UP, kind=claimed.kind, chat=claimed.chat_id, error=error),
@@ -411,17 +473,19 @@ class AppRunner:
         await self._stop_duties(sender=False)  # the sender drains what in-flight updates queue
         for ext in self.extensions:  # e.g. clients of our web server, before it closes
             await ext.before_web_stop(self)
-        terminal_reports.set_bar_feed(None)
+        if self.bars is not None:
+            self.bars.close()
         await self._stop_updates()
-        if self._unsubscribe is not None:
-            self._unsubscribe()
         if self.leadership is not None:
             await self._stop_duties()
             await self.leadership.resign()  # a standby replica takes over at once
         for ext in reversed(self.extensions):
             await ext.on_stop(self)
-        if self._bus is not None:
-            await self._bus.close()
+        if self._bridge is not None:
+            await self._bridge.close()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         if hasattr(self, "bot"):
             await self.bot.session.close()
         if hasattr(self, "dp"):

@@ -162,7 +162,9 @@ class SandboxExtension:
         )
         if runner.feeds:
             runner.feeds = self.terminal.tee(runner.feeds)
-        await self.terminal.start(self.owner_id, settings.owners, runner.base_url)
+        await self.terminal.start(
+            self.owner_id, settings.owners, runner.base_url, runner.credentials
+        )
 
     async def before_web_stop(self, runner: AppRunner) -> None:
         """The sandbox EA is a client of our web server (the trading loop, which moves its

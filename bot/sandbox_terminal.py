@@ -16,7 +16,8 @@ from pathlib import Path
 from ea.client.journal import TerminalJournal
 from ea.client.sim import feed_bar, paper_broker
 from ea.client.terminal import EAClient, EAConfig
-from services.terminals import device_auth, devices
+from services.terminals import devices
+from services.terminals.device_auth import Credentials
 from services.users import profiles as users_service
 from trading.candles import Bar
 from trading.feeds import MarketDataFeed
@@ -48,12 +49,14 @@ class MarketTee:
         return [bar]
 
 
-async def owner_device(owner_telegram_id: int, owners: frozenset[int]) -> tuple[str, str]:
+async def owner_device(
+    owner_telegram_id: int, owners: frozenset[int], credentials: Credentials
+) -> tuple[str, str]:
     """The owner's live sandbox device, created if there is none: ``(device_id, secret)``."""
     owner = await users_service.get_by_telegram_id(owner_telegram_id)
     for info in await devices.list_devices(owner):
         if info.name == DEVICE_NAME:
-            auth = await device_auth.get_for_auth(info.device_id)
+            auth = await credentials.get_for_auth(info.device_id)
             if auth is not None and not auth.revoked:
                 return info.device_id, auth.secret
     new = await devices.create_device(owner_telegram_id, DEVICE_NAME, owners=owners)
@@ -80,8 +83,10 @@ class SandboxTerminal:
     def _market(self, symbol: str, bar: Bar) -> None:
         feed_bar(self.broker, self.client, symbol, bar)
 
-    async def start(self, owner_telegram_id: int, owners: frozenset[int], server: str) -> None:
-        device_id, secret = await owner_device(owner_telegram_id, owners)
+    async def start(
+        self, owner_telegram_id: int, owners: frozenset[int], server: str, credentials: Credentials
+    ) -> None:
+        device_id, secret = await owner_device(owner_telegram_id, owners, credentials)
         config = EAConfig(
             device_id=device_id, secret=secret, state_path=self.state_path, server=server,
             symbols=self.symbols, account_interval_s=5.0,

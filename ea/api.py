@@ -43,10 +43,10 @@ from core import metrics
 from core.crypto import encrypt_payload
 from core.http.problems import ProblemError
 from ea import schemas
-from ea.auth import BODY_KEY, DEVICE_KEY, ea_auth_middleware
+from ea.auth import BODY_KEY, CREDENTIALS_KEY, DEVICE_KEY, ea_auth_middleware
 from ea.longpoll import LongPollHub, TooManyPolls
 from services.terminals import commands as ea_commands
-from services.terminals.device_auth import DeviceAuth, DeviceRef
+from services.terminals.device_auth import Credentials, DeviceAuth, DeviceRef
 from services.terminals.devices import report_hooks
 from trading.number_text import parse_int
 
@@ -178,10 +178,14 @@ async def post_bars(request: web.Request) -> web.Response:
     return await _dispatch("bars", report_hooks.bars, request[DEVICE_KEY], bars)
 
 
-def setup_ea_routes(app: web.Application, *, revocation_check_s: float = 2.0) -> LongPollHub:
-    """Mount /ea/v1 on ``app`` with its own long-poll hub (started and closed with the app)."""
+def setup_ea_routes(
+    app: web.Application, credentials: Credentials, *, revocation_check_s: float = 2.0
+) -> LongPollHub:
+    """Mount /ea/v1 on ``app`` with its own long-poll hub (started and closed with the app),
+    authenticating terminals with ``credentials``."""
     ea_app = web.Application(middlewares=[ea_auth_middleware])
-    hub = LongPollHub(revocation_check_s=revocation_check_s)
+    ea_app[CREDENTIALS_KEY] = credentials
+    hub = LongPollHub(credentials, revocation_check_s=revocation_check_s)
     ea_app[HUB_KEY] = hub
     ea_app.add_routes(routes)
 

@@ -20,11 +20,17 @@ from aiohttp import web
 
 from core.http.problems import Handler, ProblemError
 from ea.crypto import canonical_message, sign, sign_request
-from services.terminals import device_auth
-from services.terminals.device_auth import DeviceAuth
+from services.terminals.device_auth import Credentials, DeviceAuth
 from trading.number_text import parse_int
 
-__all__ = ["BODY_KEY", "DEVICE_KEY", "authenticate", "ea_auth_middleware", "sign_request"]
+__all__ = [
+    "BODY_KEY",
+    "CREDENTIALS_KEY",
+    "DEVICE_KEY",
+    "authenticate",
+    "ea_auth_middleware",
+    "sign_request",
+]
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
@@ -35,6 +41,7 @@ NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 SIGNATURE_RE = re.compile(r"[0-9a-f]{64}")
 DEVICE_KEY = web.RequestKey("ea_device", DeviceAuth)
 BODY_KEY = web.RequestKey("ea_body", bytes)
+CREDENTIALS_KEY = web.AppKey("ea_credentials", Credentials)  # on the /ea/v1 sub-app
 
 
 def _refuse(detail: str, device_id: str = "", **extra: object) -> NoReturn:
@@ -84,13 +91,14 @@ async def authenticate(request: web.Request) -> tuple[DeviceAuth, bytes]:
         detail = f"X-Timestamp is more than {MAX_SKEW_S} s from the server clock"
         _refuse(detail, device_id, server_time=now)
     body = await read_body(request)
-    device = await device_auth.get_for_auth(device_id)
+    credentials = request.app[CREDENTIALS_KEY]
+    device = await credentials.get_for_auth(device_id)
     if device is None or device.revoked:
         _refuse("unknown or revoked device", device_id)
     message = canonical_message(request.method, request.raw_path, timestamp, nonce, body)
     if not hmac.compare_digest(sign(device.secret, message), signature):
         _refuse("bad signature", device_id)
-    if not await device_auth.consume_nonce(device_id, nonce):
+    if not await credentials.consume_nonce(device_id, nonce):
         _refuse("nonce already used", device_id)
     return device, body
 
@@ -101,5 +109,5 @@ async def ea_auth_middleware(request: web.Request, handler: Handler) -> web.Stre
     device, body = await authenticate(request)
     request[DEVICE_KEY] = device
     request[BODY_KEY] = body
-    await device_auth.touch(device)
+    await request.app[CREDENTIALS_KEY].touch(device)
     return await handler(request)

@@ -1,10 +1,10 @@
 """Long polling for terminals: wait for a wake-up, never poll the database in a loop.
 
-Each waiting request holds a future keyed by its device. `services.terminals.commands` wakes the
-devices whose commands became pending (after commit); woken pollers re-query the database,
+Each waiting request holds a future keyed by its device. The bus wakes the devices whose
+commands became pending (`CommandsPending`, after commit); woken pollers re-query the database,
 and the queries of every poller woken in the same event-loop turn are one batched query
 (`services.batching`), so a fan-out to a thousand terminals costs one SELECT, not a thousand.
-On PostgreSQL, wake-ups from other replicas arrive over the replica bus (`bot.replica_bus`);
+On PostgreSQL, wake-ups from other replicas arrive over the replica bus (`core.bus_pg`);
 when the wait ends without a wake-up the poller queries once more anyway, so a command whose
 wake-up was lost (the bus reconnecting) is delivered by then at the latest. On shutdown every
 waiter is released with an empty answer.
@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Coroutine, Sequence
 from typing import Any
 
 from services.batching import Batcher
 from services.terminals import commands as ea_commands
-from services.terminals import device_auth
-from services.terminals.device_auth import DeviceRef, revoked_here
+from services.terminals.device_auth import Credentials, DeviceRef
 from services.terminals.protocol import WireCommand
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,10 @@ class TooManyPolls(Exception):
 class LongPollHub:
     """Per-device waiters of this process, and one batched pending-commands query."""
 
-    def __init__(self, revocation_check_s: float = REVOCATION_CHECK_S) -> None:
+    def __init__(
+        self, credentials: Credentials, revocation_check_s: float = REVOCATION_CHECK_S
+    ) -> None:
+        self._credentials = credentials
         self._waiters: dict[int, set[asyncio.Future[None]]] = {}
         self._revocation_check_s = revocation_check_s
         self._watch: asyncio.Task[None] | None = None
@@ -52,24 +54,20 @@ class LongPollHub:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._unsubscribe: Callable[[], None] | None = None
         self.closed = False
         self.batches = 0  # pending-commands queries run (one per batch of pollers)
         self.ended_by_revocation = 0  # polls answered early because their device was revoked
 
     def start(self) -> None:
-        """Subscribe to command wake-ups (call inside the serving event loop)."""
+        """Take wake-ups (`wake`, which the assembly subscribes to `CommandsPending`) from now
+        on (call inside the serving event loop)."""
         self._loop = asyncio.get_running_loop()
         self.closed = False
-        self._unsubscribe = ea_commands.add_wake_listener(self.wake)
         self._watch = self._loop.create_task(self._watch_revocations(), name="ea-revocations")
 
     async def close(self) -> None:
         """Release every waiting poller (they answer at once) and finish bookkeeping."""
         self.closed = True
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
@@ -125,7 +123,7 @@ class LongPollHub:
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.setdefault(device_pk, set()).add(waiter)
             try:
-                if revoked_here(device.device_id):
+                if self._credentials.revoked_here(device.device_id):
                     self.ended_by_revocation += 1
                     return []
                 # Subscribed before querying: a wake-up between the two is not lost.
@@ -148,7 +146,7 @@ class LongPollHub:
             if not self._waiters:
                 continue
             try:
-                revoked = await device_auth.find_revoked(list(self._waiters))
+                revoked = await self._credentials.find_revoked(list(self._waiters))
             except Exception as exc:  # the database is away: the next round tries again
                 log.warning("revocation check failed", extra={"error": repr(exc)})
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core import db
+from core.bus import Bus
 from tests.dbutil import migrated_database, truncate_all
 
 # Tests never read a developer's .env or real secrets.
@@ -44,3 +46,13 @@ async def database(clean_db: str) -> AsyncIterator[str]:
 @pytest.fixture
 def data_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+@pytest.fixture
+async def bus() -> AsyncIterator[Bus]:
+    """This test's event bus, active for it (what the app's assembly does per process)."""
+    events = Bus()
+    token = events.activate()
+    yield events
+    with contextlib.suppress(ValueError):  # set in another context: it ends with it
+        Bus.deactivate(token)

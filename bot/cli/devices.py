@@ -10,18 +10,23 @@ import argparse
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot.cli import CliError, int_option
 from bot.cli.run import settings_or_exit
 from core import db
+from core.bus import Bus
 from services.errors import UserFacingError
+from services.events import REPLICA_EVENTS
 from services.terminals import devices
 from services.terminals import secrets as secret_box
 from services.text import formatting
 from services.text.numbers import TELEGRAM_ID
+
+if TYPE_CHECKING:
+    from core.bus_pg import PgBridge
 
 T = TypeVar("T")
 
@@ -55,14 +60,14 @@ def _run(make: Callable[[], Awaitable[T]], *, announce: bool = False) -> T:
         await db.init_db(settings.database_url)
         key = settings.master_key
         secret_box.configure(key.get_secret_value() if key else None, settings.data_dir)
-        bus = _bus(settings.database_url) if announce else None
+        bridge = _bridge(settings.database_url) if announce else None
         try:
-            if bus is not None:
-                await bus.start()
+            if bridge is not None:
+                await bridge.start()
             return await make()
         finally:
-            if bus is not None:
-                await bus.close()  # after its notifications went out
+            if bridge is not None:
+                await bridge.close()  # after its notifications went out
             await db.close_db()
 
     try:
@@ -74,10 +79,16 @@ def _run(make: Callable[[], Awaitable[T]], *, announce: bool = False) -> T:
         raise CliError(msg) from None
 
 
-def _bus(database_url: str) -> Any:
-    from bot.replica_bus import bus_for  # only for a revoke: asyncpg and the services
+def _bridge(database_url: str) -> PgBridge | None:
+    """A bus for this command, bridged to the replicas on PostgreSQL (None on SQLite)."""
+    from core.bus_pg import PgBridge  # only for a revoke: asyncpg
 
-    return bus_for(db.pg_credentials(database_url))
+    credentials = db.pg_credentials(database_url)
+    if credentials is None:
+        return None
+    bus = Bus()
+    bus.activate()
+    return PgBridge(credentials, bus, REPLICA_EVENTS)
 
 
 def _english(exc: UserFacingError) -> str:

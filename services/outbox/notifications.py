@@ -15,15 +15,16 @@ both are re-exported here, so `from services import notifications as outbox` rea
 
 from __future__ import annotations
 
-import contextvars
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
+from core import bus
 from models.notifications import Notification
+from services.events import OutboxChanged
 from services.outbox.kinds import Notice, kind_of, render
 from services.outbox.payloads import (
     EDITS,
@@ -86,7 +87,6 @@ __all__ = [
     "mark_failed",
     "mark_sending",
     "mark_sent",
-    "on_enqueued",
     "photo",
     "recover_in_flight",
     "remember_chart_file_id",
@@ -97,11 +97,6 @@ __all__ = [
     "transaction",
     "validate_payload",
 ]
-
-_listeners: list[Callable[[], None]] = []
-_deferred: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "outbox_deferred_wake", default=None
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,37 +122,17 @@ class Outgoing:
         object.__setattr__(self, "payload", render(self.message))
 
 
-def on_enqueued(listener: Callable[[], None]) -> Callable[[], None]:
-    """Call `listener` (e.g. `Sender.wake`) when rows are queued; returns an unsubscriber."""
-    _listeners.append(listener)
-    return lambda: _listeners.remove(listener) if listener in _listeners else None
-
-
-def _notify() -> None:
-    for listener in list(_listeners):
-        listener()
-
-
 @asynccontextmanager
 async def transaction() -> AsyncIterator[None]:
     """`in_transaction()` that wakes the sender after commit if the block queued anything.
 
     Plain `in_transaction()` works too; the sender then finds the rows on its next poll.
-    Nested inside another `transaction()`, the wake waits for the outermost commit.
+    Nested inside another `transaction()` (or the command queue's), the wake waits for the
+    outermost commit: `OutboxChanged` is held on the bus until then (`core.bus`).
     """
-    if _deferred.get() is not None:
+    with bus.deferred():
         async with in_transaction():
             yield
-        return
-    queued: list[int] = []
-    token = _deferred.set(queued)
-    try:
-        async with in_transaction():
-            yield
-    finally:
-        _deferred.reset(token)
-    if queued:
-        _notify()
 
 
 async def enqueue(
@@ -204,11 +179,7 @@ async def enqueue_many(items: Iterable[Outgoing]) -> int:
     now = _utcnow()
     rows = [_row(item, now) for item in unique.values()]
     await Notification.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
-    queued = _deferred.get()
-    if queued is None:
-        _notify()
-    else:
-        queued.append(len(rows))
+    bus.publish(OutboxChanged())  # the sender wakes (after the commit, in `transaction()`)
     return len(rows)
 
 

@@ -5,8 +5,8 @@ approval or copy fan-out never makes a second one), served by the long poll unti
 acknowledged (redelivery carries the same id), and moved through `services.terminals.command_states`
 by acks: a repeated ack answers the stored result, an impossible one is a conflict (409).
 
-Waking long-pollers: commands are only visible after their transaction commits, so
-`transaction()` collects the devices to wake and wakes them after the commit. `create` used
+Waking long-pollers: commands are only visible after their transaction commits, so inside
+`transaction()` the `CommandsPending` event waits on the bus for the commit (`core.bus`). `create` used
 in autocommit mode wakes at once; used inside some other transaction it wakes at once and
 again shortly after (`LATE_WAKES_S`), and pollers re-query the database when they wake and
 when their wait ends, so a command is never lost, only possibly late. Use `transaction()`.
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,21 +32,22 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core import bus
 from models.devices import Command, CommandStatus, CommandType
 from services import business_metrics
 from services.errors import AppError
+from services.events import CommandsPending
 from services.terminals.command_states import AckVerdict, judge
 from services.terminals.payloads import ack_record, normalise_payload, wire_command
 from services.terminals.protocol import AckIn, WireCommand
 
 CHUNK = 1000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 LATE_WAKES_S: tuple[float, ...] = (0.1, 1.0, 5.0)
-WakeListener = Callable[[Sequence[int]], None]
 AckHook = Callable[["CommandInfo", AckIn], Awaitable[None]]
 
 ack_hooks: list[AckHook] = []
-_wake_listeners: list[WakeListener] = []
-_wakes_after_commit: ContextVar[set[int] | None] = ContextVar("ea_wakes", default=None)
+# The devices woken inside `transaction()` (the unit of work's, like Tortoise's connection).
+_woken: ContextVar[set[int] | None] = ContextVar("ea_woken", default=None)
 
 
 class UnknownCommand(AppError):
@@ -103,38 +104,35 @@ class AckResult:
     ticket: int | None
 
 
-def add_wake_listener(listener: WakeListener) -> Callable[[], None]:
-    """Call ``listener(device_pks)`` when commands become pending; returns an unsubscribe."""
-    _wake_listeners.append(listener)
-    return lambda: _wake_listeners.remove(listener)
-
-
-def notify(device_pks: Iterable[int], *, exclude: WakeListener | None = None) -> None:
-    """Wake long-pollers of these devices now (they re-query the database); `exclude` is the
-    listener the wake-up came from (another replica's, relayed: not to be sent back)."""
-    pks = sorted(set(device_pks))
+def notify(device_pks: Iterable[int]) -> None:
+    """Wake long-pollers of these devices (they re-query the database): `CommandsPending` on
+    the bus, held until the commit inside `transaction()`."""
+    pks = tuple(sorted(set(device_pks)))
     if pks:
-        for listener in list(_wake_listeners):
-            if listener is not exclude:
-                listener(pks)
+        bus.publish(CommandsPending(pks))
 
 
 @asynccontextmanager
 async def transaction() -> AsyncIterator[None]:
     """``in_transaction()`` that wakes pollers of the commands created inside after commit."""
-    outer = _wakes_after_commit.get()
-    foreign = outer is None and _in_foreign_transaction()  # someone else commits, later
-    wakes: set[int] = set() if outer is None else outer
-    token = _wakes_after_commit.set(wakes)
-    try:
+    foreign = _woken.get() is None and _in_foreign_transaction()  # someone else commits, later
+    with bus.deferred(), _collecting() as wakes:
         async with in_transaction():
             yield
+    if foreign and wakes:
+        _wake_later(sorted(wakes))
+
+
+@contextmanager
+def _collecting() -> Iterator[set[int]]:
+    """The devices woken inside (to wake them again later when a foreign block commits)."""
+    outer = _woken.get()
+    wakes: set[int] = set() if outer is None else outer
+    token = _woken.set(wakes)
+    try:
+        yield wakes
     finally:
-        _wakes_after_commit.reset(token)
-    if outer is None:  # the outermost block of ours: committed now, unless foreign
-        notify(wakes)
-        if foreign and wakes:
-            _wake_later(sorted(wakes))
+        _woken.reset(token)
 
 
 def _in_foreign_transaction() -> bool:
@@ -148,12 +146,11 @@ def _wake_later(pks: list[int]) -> None:
 
 
 def _schedule_wake(pks: list[int]) -> None:
-    collected = _wakes_after_commit.get()
-    if collected is not None:
-        collected.update(pks)
-        return
+    woken = _woken.get()
+    if woken is not None:
+        woken.update(pks)
     notify(pks)
-    if _in_foreign_transaction():
+    if woken is None and _in_foreign_transaction():
         _wake_later(pks)
 
 

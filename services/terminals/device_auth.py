@@ -1,8 +1,10 @@
 """What the EA API needs per request, cheaply: the device's key, replay protection, last-seen.
 
+One `Credentials` object per process (the assembly creates it) owns the state below.
+
 - `get_for_auth` answers from a small in-process cache (TTL `AUTH_CACHE_TTL_S`). A revoke in
   this process takes effect at once (`mark_revoked` is checked before the cache); another
-  replica notices within the TTL. That staleness is the price of not reading the device row
+  replica hears of it on the bus (`DeviceRevoked`), or notices within the TTL without one. That staleness is the price of not reading the device row
   on every request; set the TTL to 0 to read it every time. Devices with open long polls are
   checked more often (`find_revoked`, every REVOCATION_CHECK_S), so a revocation by another
   process (the CLI, a replica without the bus) ends their polls and refuses them soon.
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -61,118 +63,108 @@ class DeviceAuth:
         return self.status is DeviceStatus.REVOKED
 
 
-_cache: dict[str, tuple[float, DeviceAuth]] = {}
-_revoked_here: set[str] = set()
-
-
-def forget(device_id: str) -> None:
-    """Drop the cached entry (after any change to the device row)."""
-    _cache.pop(device_id, None)
-
-
-def mark_revoked(device_id: str, *, revoked: bool = True) -> None:
-    """Refuse this device in this process from now on (``revoked=False`` undoes a failed revoke)."""
-    if revoked:
-        _revoked_here.add(device_id)
-    else:
-        _revoked_here.discard(device_id)
-    forget(device_id)
-
-
-RevocationListener = Callable[[str, int], None]
-_revocation_listeners: list[RevocationListener] = []
-
-
-def add_revocation_listener(listener: RevocationListener) -> Callable[[], None]:
-    """Call ``listener(device_id, device_pk)`` after a revocation commits; returns an
-    unsubscribe (the replica bus tells the other replicas)."""
-    _revocation_listeners.append(listener)
-    return lambda: _revocation_listeners.remove(listener)
-
-
-def announce_revoked(device_id: str, device_pk: int) -> None:
-    """The revocation of this device is committed: tell whoever listens."""
-    for listener in list(_revocation_listeners):
-        listener(device_id, device_pk)
-
-
-def revoked_here(device_id: str) -> bool:
-    """Revoked here or announced by another replica (open long polls end at once)."""
-    return device_id in _revoked_here
-
-
 REVOKED_QUERY_CHUNK = 500  # device ids per query (SQLite's bound parameters)
 
 
-async def find_revoked(device_pks: Sequence[int]) -> list[tuple[str, int]]:
-    """(public id, primary key) of those devices that the database says are revoked but this
-    process did not know of (revoked by the CLI, or by another replica while the bus was
-    away); from now on they are refused here too (`mark_revoked`)."""
-    found: list[tuple[str, int]] = []
-    pks = sorted(set(device_pks))
-    for start in range(0, len(pks), REVOKED_QUERY_CHUNK):
-        rows = await Device.filter(
-            id__in=pks[start : start + REVOKED_QUERY_CHUNK], status=DeviceStatus.REVOKED
-        ).values_list("device_id", "id")
-        for device_id, pk in rows:
-            if device_id not in _revoked_here:
-                mark_revoked(str(device_id))
-                found.append((str(device_id), int(pk)))
-    return found
+class Credentials:
+    """This process's view of the devices calling the EA API: a credentials cache, the
+    revocations known here, last-seen bookkeeping and replay protection. The assembly creates
+    one and subscribes it to `DeviceChanged`, `RevocationPending` and `DeviceRevoked`."""
 
+    def __init__(
+        self, ttl_s: float = AUTH_CACHE_TTL_S, touch_interval_s: float = TOUCH_INTERVAL_S
+    ) -> None:
+        self.ttl_s = ttl_s  # 0: read the device row on every request
+        self.touch_interval_s = touch_interval_s
+        self._cache: dict[str, tuple[float, DeviceAuth]] = {}
+        self._revoked_here: set[str] = set()
+        self._touched: dict[str, float] = {}  # by public id: primary keys are reused in tests
+        self._touch_batcher: Batcher[int, None] = Batcher(_touch_batch, name="device.touch")
+        self._nonces = _NonceStore()
 
-async def get_for_auth(device_id: str) -> DeviceAuth | None:
-    """The device's credentials (secret unsealed) or None if unknown; check ``.revoked`` too."""
-    now = time.monotonic()
-    hit = _cache.get(device_id)
-    if hit is not None and hit[0] > now and device_id not in _revoked_here:
-        return hit[1]
-    row = await Device.get_or_none(device_id=device_id).only(
-        "id", "device_id", "user_id", "secret_enc", "status", "encrypt_payloads"
-    )
-    if row is None:
-        return None
-    secret = secret_box.unseal(row.secret_enc, context=device_id)
-    status = DeviceStatus(row.status)
-    if device_id in _revoked_here:
-        status = DeviceStatus.REVOKED
-    auth = DeviceAuth(
-        id=row.id,
-        device_id=device_id,
-        user_id=row.user_id,  # type: ignore[attr-defined]
-        secret=secret,
-        status=status,
-        encrypt=row.encrypt_payloads,
-        payload_key=payload_key(secret),
-    )
-    if AUTH_CACHE_TTL_S > 0:
-        if len(_cache) >= AUTH_CACHE_MAX:
-            _cache.clear()
-        _cache[device_id] = (now + AUTH_CACHE_TTL_S, auth)
-    return auth
+    def forget(self, device_id: str) -> None:
+        """Drop the cached entry (after any change to the device row)."""
+        self._cache.pop(device_id, None)
+
+    def mark_revoked(self, device_id: str, *, revoked: bool = True) -> None:
+        """Refuse this device here from now on (``revoked=False`` undoes a failed revoke)."""
+        if revoked:
+            self._revoked_here.add(device_id)
+        else:
+            self._revoked_here.discard(device_id)
+        self.forget(device_id)
+
+    def revoked_here(self, device_id: str) -> bool:
+        """Revoked here or announced by another replica (open long polls end at once)."""
+        return device_id in self._revoked_here
+
+    async def find_revoked(self, device_pks: Sequence[int]) -> list[tuple[str, int]]:
+        """(public id, primary key) of those devices that the database says are revoked but
+        this process did not know of (revoked by the CLI, or by another replica while the bus
+        was away); from now on they are refused here too (`mark_revoked`)."""
+        found: list[tuple[str, int]] = []
+        pks = sorted(set(device_pks))
+        for start in range(0, len(pks), REVOKED_QUERY_CHUNK):
+            rows = await Device.filter(
+                id__in=pks[start : start + REVOKED_QUERY_CHUNK], status=DeviceStatus.REVOKED
+            ).values_list("device_id", "id")
+            for device_id, pk in rows:
+                if device_id not in self._revoked_here:
+                    self.mark_revoked(str(device_id))
+                    found.append((str(device_id), int(pk)))
+        return found
+
+    async def get_for_auth(self, device_id: str) -> DeviceAuth | None:
+        """The device's credentials (secret unsealed) or None if unknown; check ``.revoked``."""
+        now = time.monotonic()
+        hit = self._cache.get(device_id)
+        if hit is not None and hit[0] > now and device_id not in self._revoked_here:
+            return hit[1]
+        row = await Device.get_or_none(device_id=device_id).only(
+            "id", "device_id", "user_id", "secret_enc", "status", "encrypt_payloads"
+        )
+        if row is None:
+            return None
+        secret = secret_box.unseal(row.secret_enc, context=device_id)
+        status = DeviceStatus(row.status)
+        if device_id in self._revoked_here:
+            status = DeviceStatus.REVOKED
+        auth = DeviceAuth(
+            id=row.id,
+            device_id=device_id,
+            user_id=row.user_id,  # type: ignore[attr-defined]
+            secret=secret,
+            status=status,
+            encrypt=row.encrypt_payloads,
+            payload_key=payload_key(secret),
+        )
+        if self.ttl_s > 0:
+            if len(self._cache) >= AUTH_CACHE_MAX:
+                self._cache.clear()
+            self._cache[device_id] = (now + self.ttl_s, auth)
+        return auth
+
+    async def touch(self, device: DeviceRef | DeviceAuth) -> None:
+        """Record that the device was seen: at most one (batched) write per interval."""
+        now = time.monotonic()
+        last = self._touched.get(device.device_id)
+        if last is not None and now - last < self.touch_interval_s:
+            return
+        self._touched[device.device_id] = now
+        try:
+            await self._touch_batcher.submit(device.id)
+        except Exception as exc:  # last-seen is bookkeeping: never fail the request for it
+            self._touched.pop(device.device_id, None)
+            log.warning("could not record last_seen_at", extra={"error": repr(exc)})
+
+    async def consume_nonce(self, device_id: str, nonce: str) -> bool:
+        """True if this (device, nonce) was not seen within `NONCE_WINDOW_S`; records it."""
+        return await self._nonces.batcher.submit((device_id, nonce))
 
 
 async def _touch_batch(pks: Sequence[int]) -> list[None]:
     await Device.filter(id__in=sorted(set(pks))).update(last_seen_at=datetime.now(UTC))
     return [None] * len(pks)
-
-
-_touched: dict[str, float] = {}  # by public id: primary keys are reused after test truncations
-_touch_batcher: Batcher[int, None] = Batcher(_touch_batch, name="device.touch")
-
-
-async def touch(device: DeviceRef | DeviceAuth) -> None:
-    """Record that the device was seen: at most one (batched) write per `TOUCH_INTERVAL_S`."""
-    now = time.monotonic()
-    last = _touched.get(device.device_id)
-    if last is not None and now - last < TOUCH_INTERVAL_S:
-        return
-    _touched[device.device_id] = now
-    try:
-        await _touch_batcher.submit(device.id)
-    except Exception as exc:  # last-seen is bookkeeping: never fail the request for it
-        _touched.pop(device.device_id, None)
-        log.warning("could not record last_seen_at", extra={"error": repr(exc)})
 
 
 class _NonceStore:
@@ -220,11 +212,3 @@ async def prune_nonces(now: datetime | None = None) -> int:
     """Delete nonces older than the replay window; returns how many."""
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=NONCE_WINDOW_S)
     return int(await UsedNonce.filter(seen_at__lt=cutoff).delete())
-
-
-_nonces = _NonceStore()
-
-
-async def consume_nonce(device_id: str, nonce: str) -> bool:
-    """True if this (device, nonce) was not seen within `NONCE_WINDOW_S`; records it."""
-    return await _nonces.batcher.submit((device_id, nonce))

@@ -17,16 +17,16 @@ from datetime import UTC, datetime
 
 from tortoise.transactions import in_transaction
 
+from core import bus
 from models.devices import Device, DeviceMode, DeviceStatus
 from models.users import Role
 from services import audit
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.events import DeviceChanged, DeviceRevoked, RevocationPending
 from services.terminals import commands as ea_commands
 from services.terminals import secrets as secret_box
 from services.terminals.device_auth import DeviceAuth as DeviceAuth
-from services.terminals.device_auth import DeviceRef, announce_revoked, forget, mark_revoked
-from services.terminals.device_auth import get_for_auth as get_for_auth
-from services.terminals.device_auth import touch as touch
+from services.terminals.device_auth import DeviceRef
 from services.terminals.protocol import AccountReport, BarIn, SymbolRefusal, SymbolReport
 from services.users import profiles as users_service
 from services.users import registration
@@ -170,7 +170,7 @@ async def create_device(
             name=clean,
             mode=kind.value,
         )
-    forget(device_id)
+    bus.publish(DeviceChanged(device_id))
     return NewDevice(device_id=device_id, secret=secret, device=_info(row, user.telegram_id))
 
 
@@ -228,7 +228,7 @@ async def _save(row: Device, actor: UserInfo | None, action: str, **data: object
             target=row.device_id,
             **{k: getattr(v, "value", v) for k, v in data.items()},
         )
-    forget(row.device_id)
+    bus.publish(DeviceChanged(row.device_id))
     return _with_user(row)
 
 
@@ -262,7 +262,7 @@ async def revoke(actor: UserInfo | None, device_id: str) -> DeviceInfo:
     if row.status == DeviceStatus.REVOKED:
         return _with_user(row)
     row.status, row.revoked_at = DeviceStatus.REVOKED, datetime.now(UTC)
-    mark_revoked(row.device_id)  # before the commit: no request may slip through meanwhile
+    bus.publish(RevocationPending(row.device_id))  # before the commit: none slips through
     try:
         async with in_transaction():
             await row.save(update_fields=["status", "revoked_at"])
@@ -274,8 +274,8 @@ async def revoke(actor: UserInfo | None, device_id: str) -> DeviceInfo:
                 cancelled_commands=cancelled,
             )
     except BaseException:
-        mark_revoked(row.device_id, revoked=False)
+        bus.publish(RevocationPending(row.device_id, failed=True))
         raise
+    bus.publish(DeviceRevoked(row.device_id))  # refused on the other replicas too
     ea_commands.notify([row.id])  # open long polls of this device end now
-    announce_revoked(row.device_id, row.id)  # and on the other replicas
     return _with_user(row)

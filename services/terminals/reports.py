@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from core import bus
 from models.devices import AccountSnapshot, Command, Device, DeviceSymbol, Position
 from models.users import Role, User
 from services.copy import engine as copy_engine
+from services.events import BarsReported
 from services.terminals import risk_guard, symbol_map
 from services.terminals.fills import on_ack  # re-exported: the ack hook lives there
 from services.terminals.protocol import (
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 _SIGNAL_COMMENT = re.compile(r"^sd:([0-9]{1,10})$")  # ASCII digits only: \d matches any script
 _COMMAND_ID = re.compile(r"(cmd_[0-9a-f]{8,})")
 
-__all__ = ["on_account", "on_ack", "on_bars", "on_symbols", "register", "set_bar_feed"]
+__all__ = ["BarRouter", "on_account", "on_ack", "on_symbols", "register"]
 
 
 class DeviceLike(Protocol):
@@ -160,65 +162,68 @@ async def on_symbols_refused(device: DeviceLike, refusals: Sequence[SymbolRefusa
 
 
 # -- bars ---------------------------------------------------------------------------------------
-_bar_feed: PushFeed | None = None
-_feed_symbols: dict[str, str] = {}  # canonical -> the name the trading loop asks for
-BarListener = Callable[[str, Sequence[Bar]], None]
-_bar_listeners: list[BarListener] = []
+class BarRouter:
+    """Owners' EA bars into the trading loop's feed (MARKET_DATA=ea), for its `symbols`.
 
+    Bars this replica accepts are published (`BarsReported`): the replica bus hands them to
+    the replica running the trading loop, where `relayed` puts them into its feed.
+    """
 
-def add_bar_listener(listener: BarListener) -> Callable[[], None]:
-    """Call ``listener(symbol, bars)`` for the owners' bars this replica accepted (the replica
-    bus hands them to the one running the trading loop); returns an unsubscribe."""
-    _bar_listeners.append(listener)
-    return lambda: _bar_listeners.remove(listener)
+    def __init__(self, feed: PushFeed | None, symbols: Sequence[str] = ()) -> None:
+        self._feed = feed
+        self._symbols = {symbol_map.canonical(s): s for s in symbols}  # canonical -> loop's
+        self._own: BarsReported | None = None  # being published by us: already in the feed
 
+    def close(self) -> None:
+        """Stop feeding (shutting down)."""
+        self._feed = None
 
-def push_relayed(symbol: str, bars: Sequence[Bar]) -> int:
-    """Bars another replica accepted from an owner's terminal: into this replica's feed."""
-    feed = _bar_feed
-    if feed is None or symbol not in _feed_symbols.values():
-        return 0
-    return feed.push(symbol, bars)
+    def relayed(self, event: BarsReported) -> int:
+        """Bars another replica accepted from an owner's terminal: into this replica's feed."""
+        feed = self._feed
+        if event is self._own or feed is None or event.symbol not in self._symbols.values():
+            return 0
+        return feed.push(event.symbol, event.bars)
 
+    async def on_bars(self, ref: DeviceLike, bars: Sequence[BarIn]) -> int:
+        """Closed bars from an OWNER's terminal feed the trading loop when it runs on EA bars;
+        returns how many bars the feed accepted (0 when not applicable)."""
+        feed = self._feed
+        if feed is None or not bars:
+            return 0
+        device = await Device.get(id=ref.id)
+        owner = await User.filter(id=device.user_id, role=Role.OWNER).exists()  # type: ignore[attr-defined]
+        if not owner:
+            return 0
+        accepted = 0
+        for symbol, items in (await self._by_symbol(device, bars)).items():
+            accepted += feed.push(symbol, items)
+            self._own = BarsReported(symbol, tuple(items))
+            try:
+                bus.publish(self._own)
+            finally:
+                self._own = None
+        return accepted
 
-def set_bar_feed(feed: PushFeed | None, symbols: Sequence[str] = ()) -> None:
-    """Route owners' EA bars into `feed` (MARKET_DATA=ea) for `symbols`; None stops it."""
-    global _bar_feed, _feed_symbols
-    _bar_feed = feed
-    _feed_symbols = {symbol_map.canonical(s): s for s in symbols}
-
-
-async def on_bars(ref: DeviceLike, bars: Sequence[BarIn]) -> int:
-    """Closed bars from an OWNER's terminal feed the trading loop when it runs on EA bars;
-    returns how many bars the feed accepted (0 when not applicable)."""
-    feed = _bar_feed
-    if feed is None or not bars:
-        return 0
-    device = await Device.get(id=ref.id)
-    owner = await User.filter(id=device.user_id, role=Role.OWNER).exists()  # type: ignore[attr-defined]
-    if not owner:
-        return 0
-    names = {r.name: r.symbol for r in await DeviceSymbol.filter(device_id=device.id)}
-    by_symbol: dict[str, list[Bar]] = {}
-    for b in bars:
-        ours = names.get(b.symbol) or symbol_map.map_name(
-            b.symbol, symbol_map.overrides_of(device)
-        )
-        target = _feed_symbols.get(symbol_map.canonical(ours)) if ours else None
-        if target is None:
-            continue
-        try:
-            bar = Bar(b.time, b.open, b.high, b.low, b.close, b.volume)
-        except ValueError as exc:
-            log.warning(
-                "bad bar from terminal", extra={"device": device.device_id, "error": str(exc)}
+    async def _by_symbol(self, device: Device, bars: Sequence[BarIn]) -> dict[str, list[Bar]]:
+        names = {r.name: r.symbol for r in await DeviceSymbol.filter(device_id=device.id)}
+        by_symbol: dict[str, list[Bar]] = {}
+        for b in bars:
+            ours = names.get(b.symbol) or symbol_map.map_name(
+                b.symbol, symbol_map.overrides_of(device)
             )
-            continue
-        by_symbol.setdefault(target, []).append(bar)
-    for symbol, items in by_symbol.items():
-        for listener in list(_bar_listeners):
-            listener(symbol, items)
-    return sum(feed.push(symbol, items) for symbol, items in by_symbol.items())
+            target = self._symbols.get(symbol_map.canonical(ours)) if ours else None
+            if target is None:
+                continue
+            try:
+                bar = Bar(b.time, b.open, b.high, b.low, b.close, b.volume)
+            except ValueError as exc:
+                log.warning(
+                    "bad bar from terminal", extra={"device": device.device_id, "error": str(exc)}
+                )
+                continue
+            by_symbol.setdefault(target, []).append(bar)
+        return by_symbol
 
 
 # -- registration -------------------------------------------------------------------------------
@@ -234,12 +239,9 @@ async def _refused_hook(device: DeviceLike, refusals: list[SymbolRefusal]) -> No
     await on_symbols_refused(device, refusals)
 
 
-async def _bars_hook(device: DeviceLike, bars: list[BarIn]) -> None:
-    await on_bars(device, bars)
-
-
-def register() -> None:
-    """Attach these hooks to the EA API's lists (idempotent; called once at start-up)."""
+def register(bars: BarRouter | None = None) -> None:
+    """Attach these hooks to the EA API's lists (idempotent; called once at start-up); owners'
+    bars go to `bars`, if given."""
     from services.terminals import commands as ea_commands
     from services.terminals import devices
 
@@ -247,9 +249,11 @@ def register() -> None:
         (devices.report_hooks.account, _account_hook),
         (devices.report_hooks.symbols, _symbols_hook),
         (devices.report_hooks.symbols_refused, _refused_hook),
-        (devices.report_hooks.bars, _bars_hook),
         (ea_commands.ack_hooks, on_ack),
     ]
+    if bars is not None:
+        devices.report_hooks.bars.clear()  # one router per process: the latest assembly's
+        pairs.append((devices.report_hooks.bars, bars.on_bars))
     for hooks, hook in pairs:
         if hook not in hooks:
             hooks.append(hook)

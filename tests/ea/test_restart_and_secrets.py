@@ -109,7 +109,7 @@ async def test_secret_is_sealed_in_the_database_and_never_logged(
     assert row["secret_enc"].startswith("v1:")
     assert all(made.secret not in str(value) for value in row.values())
     assert made.secret not in repr(made) and made.secret not in repr(
-        await devices.get_for_auth(t.device_id)
+        await app.credentials.get_for_auth(t.device_id)
     )
     assert len(all_logs) > 5  # the capture works (tortoise logs every query at DEBUG)
     assert [line for line in all_logs if made.secret in line] == []

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from aiogram import Bot
 
+from core import bus
+from core.bus import Bus
 from jobs.outbox.sender import Sender, SenderConfig
 from jobs.outbox.transport import SenderLimits
 from models.notifications import Notification
 from models.users import Role
+from services.events import OutboxChanged
 from services.outbox import notifications as outbox
 from services.outbox.queue import OutboxStats
 from services.users import profiles as users
@@ -57,11 +61,15 @@ async def running(bot: Bot, config: SenderConfig = FAST, **options: Any) -> Asyn
     """A started sender woken by every enqueue; stopped gracefully at the end."""
     sender = Sender(bot, config, **options)
     await sender.start()
-    unsubscribe = outbox.on_enqueued(sender.wake)
+    events = bus.active() or Bus()
+    token = events.activate()
+    unsubscribe = events.subscribe(OutboxChanged, lambda _event: sender.wake())
     try:
         yield sender
     finally:
         unsubscribe()
+        with contextlib.suppress(ValueError):
+            Bus.deactivate(token)
         await sender.stop()
 
 

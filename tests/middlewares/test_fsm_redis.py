@@ -20,6 +20,7 @@ from bot.app import build_i18n, create_dispatcher, create_web_app
 from core.settings import Settings, load_settings
 from models.users import Role
 from services.signals import market_data
+from services.terminals.device_auth import Credentials
 from services.text import formatting
 from services.users import profiles as users_service
 from tests.handlers.recording import RecordingSession, make_bot, text_update
@@ -133,7 +134,7 @@ async def test_ready_reports_redis(database: str, redis_url: str) -> None:
         bot: Bot
         bot, _ = make_bot()
         dp = create_dispatcher(settings_with(url), bot, build_i18n())
-        app: web.Application = create_web_app(settings_with(url), bot, dp)
+        app: web.Application = create_web_app(settings_with(url), bot, dp, Credentials())
         async with TestClient(TestServer(app)) as client:
             resp = await asyncio.wait_for(client.get("/ready"), 30)  # catches a hang only
             body = await resp.json()

@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from tortoise.transactions import in_transaction
 
+from core.bus import Bus
 from models.notifications import Notification, NotificationStatus
 from models.users import Role, UserStatus
+from services.events import OutboxChanged
 from services.outbox import notifications as outbox
 from services.outbox.kinds import Prepared
 from services.outbox.notifications import Outgoing
 from services.users import profiles as users
+from tests.buses import heard
 
 LATER = datetime.now(UTC) + timedelta(days=1)
 
@@ -51,28 +54,24 @@ async def test_enqueue_joins_the_callers_transaction(database: str) -> None:
     assert await statuses() == {"tx": "pending"}
 
 
-async def test_transaction_wakes_listeners_only_after_commit(database: str) -> None:
-    woken: list[bool] = []
-    unsubscribe = outbox.on_enqueued(lambda: woken.append(True))
-    try:
+async def test_transaction_wakes_listeners_only_after_commit(database: str, bus: Bus) -> None:
+    woken = heard(bus, OutboxChanged)
+    async with outbox.transaction():
+        await outbox.enqueue(1, Prepared(outbox.text("a")), "w1")
+        assert woken == []
+    assert len(woken) == 1
+    with pytest.raises(RuntimeError):
         async with outbox.transaction():
-            await outbox.enqueue(1, Prepared(outbox.text("a")), "w1")
-            assert woken == []
-        assert len(woken) == 1
-        with pytest.raises(RuntimeError):
-            async with outbox.transaction():
-                await outbox.enqueue(1, Prepared(outbox.text("a")), "w2")
-                raise RuntimeError
-        assert len(woken) == 1
-        await outbox.enqueue(1, Prepared(outbox.text("a")), "w3")  # no transaction: at once
-        assert len(woken) == 2
+            await outbox.enqueue(1, Prepared(outbox.text("a")), "w2")
+            raise RuntimeError
+    assert len(woken) == 1
+    await outbox.enqueue(1, Prepared(outbox.text("a")), "w3")  # no transaction: at once
+    assert len(woken) == 2
+    async with outbox.transaction():
         async with outbox.transaction():
-            async with outbox.transaction():
-                await outbox.enqueue(1, Prepared(outbox.text("a")), "w4")
-            assert len(woken) == 2  # nested: waits for the outer commit
-        assert len(woken) == 3
-    finally:
-        unsubscribe()
+            await outbox.enqueue(1, Prepared(outbox.text("a")), "w4")
+        assert len(woken) == 2  # nested: waits for the outer commit
+    assert len(woken) == 3
 
 
 async def test_not_before_must_be_aware(database: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,8 +11,10 @@ from typing import Any
 import pytest
 from tortoise.transactions import in_transaction
 
+from core.bus import Bus
 from models.devices import Command, CommandStatus, CommandType
 from services.batching import Batcher
+from services.events import CommandsPending
 from services.terminals import commands as ea_commands
 from services.terminals import devices
 from services.terminals import secrets as secret_box
@@ -32,11 +33,10 @@ def _key(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def wakes() -> Iterator[list[list[int]]]:
+def wakes(bus: Bus) -> list[list[int]]:
     calls: list[list[int]] = []
-    unsubscribe = ea_commands.add_wake_listener(lambda pks: calls.append(list(pks)))
-    yield calls
-    unsubscribe()
+    bus.subscribe(CommandsPending, lambda event: calls.append(list(event.device_ids)))
+    return calls
 
 
 async def device_pk(telegram_id: int = 1) -> int:

@@ -9,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from core.bus import Bus
 from models.devices import Command, CommandStatus, Device, DeviceStatus, UsedNonce
 from models.users import Role, User
 from services import audit
 from services.errors import InvalidInput, NotFound, PermissionDenied
+from services.events import DeviceChanged, DeviceRevoked, RevocationPending
 from services.terminals import commands as ea_commands
 from services.terminals import device_auth, devices
 from services.terminals import secrets as secret_box
+from services.terminals.device_auth import Credentials
 from services.users import profiles as users_service
 from services.users.profiles import UserInfo
+from tests.buses import heard
 from tests.waiting import until
 
 
@@ -99,10 +103,24 @@ async def test_ownership_rules(database: str) -> None:
     assert actions == ["device.revoked", "device.mode_changed", "device.renamed"]
 
 
-async def test_revoke_cancels_pending_commands_only_and_kills_auth(database: str) -> None:
+@pytest.fixture
+def credentials(bus: Bus) -> Credentials:
+    """The EA API's credentials, subscribed as the app's assembly subscribes them."""
+    made = Credentials()
+    bus.subscribe(DeviceChanged, lambda e: made.forget(e.public_id))
+    bus.subscribe(
+        RevocationPending, lambda e: made.mark_revoked(e.public_id, revoked=not e.failed)
+    )
+    bus.subscribe(DeviceRevoked, lambda e: made.mark_revoked(e.public_id))
+    return made
+
+
+async def test_revoke_cancels_pending_commands_only_and_kills_auth(
+    database: str, credentials: Credentials, bus: Bus
+) -> None:
     made = await devices.create_device(5, "T")
     pk = made.device.id
-    auth = await devices.get_for_auth(made.device_id)
+    auth = await credentials.get_for_auth(made.device_id)
     assert auth is not None and not auth.revoked and auth.secret == made.secret
     payload = {"symbol": "EURUSD", "side": "buy"}
     pending = await ea_commands.create(pk, "open", payload, signal_id=1, dedupe_key="p",
@@ -110,57 +128,62 @@ async def test_revoke_cancels_pending_commands_only_and_kills_auth(database: str
     filled = await ea_commands.create(pk, "open", payload, signal_id=2, dedupe_key="f",
                                       expires_at=None)  # fmt: skip
     await Command.filter(id=filled).update(status=CommandStatus.FILLED)
+    revocations = heard(bus, DeviceRevoked)
     info = await devices.revoke(None, made.device_id)
+    assert revocations == [DeviceRevoked(made.device_id)]  # to the other replicas
     assert info.status is DeviceStatus.REVOKED and info.revoked_at is not None
     assert (await Command.get(id=pending)).status == CommandStatus.CANCELLED
     assert (await Command.get(id=filled)).status == CommandStatus.FILLED
-    revoked = await devices.get_for_auth(made.device_id)
+    revoked = await credentials.get_for_auth(made.device_id)
     assert revoked is not None and revoked.revoked
     assert (await devices.revoke(None, made.device_id)).revoked_at == info.revoked_at
     entries = await audit.recent(action="device.revoked")
     assert len(entries) == 1 and entries[0].data["cancelled_commands"] == 1
 
 
-async def test_auth_cache_and_ttl(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_auth_cache_and_ttl(database: str, credentials: Credentials) -> None:
     made = await devices.create_device(6, "T")
-    first = await devices.get_for_auth(made.device_id)
+    first = await credentials.get_for_auth(made.device_id)
     await Device.filter(device_id=made.device_id).update(encrypt_payloads=True)
-    assert await devices.get_for_auth(made.device_id) is first  # cached
-    monkeypatch.setattr(device_auth, "AUTH_CACHE_TTL_S", 0.0)
-    device_auth.forget(made.device_id)
-    fresh = await devices.get_for_auth(made.device_id)
-    assert fresh is not None and fresh.encrypt
-    assert await devices.get_for_auth("dev_unknown00000") is None
+    assert await credentials.get_for_auth(made.device_id) is first  # cached
     changed = await devices.set_encryption(None, made.device_id, enabled=False)
     assert not changed.encrypt_payloads
+    again = await credentials.get_for_auth(made.device_id)  # the change dropped the entry
+    assert again is not first and again is not None and not again.encrypt
+    uncached = Credentials(ttl_s=0.0)
+    await Device.filter(device_id=made.device_id).update(encrypt_payloads=True)
+    fresh = await uncached.get_for_auth(made.device_id)
+    assert fresh is not None and fresh.encrypt
+    assert await uncached.get_for_auth(made.device_id) is not fresh  # read every time
+    assert await uncached.get_for_auth("dev_unknown00000") is None
 
 
-async def test_touch_writes_at_most_once_per_interval(
-    database: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_touch_writes_at_most_once_per_interval(database: str) -> None:
     made = await devices.create_device(7, "T")
     ref = device_auth.DeviceRef(made.device.id, made.device_id, made.device.user_id)
-    await devices.touch(ref)
+    credentials = Credentials()
+    await credentials.touch(ref)
     seen = (await Device.get(id=made.device.id)).last_seen_at
     assert seen is not None
-    await devices.touch(ref)
+    await credentials.touch(ref)
     assert (await Device.get(id=made.device.id)).last_seen_at == seen
-    monkeypatch.setattr(device_auth, "TOUCH_INTERVAL_S", 0.0)
+    credentials.touch_interval_s = 0.0
     await until(lambda: datetime.now(UTC) > seen, "the clock past the first touch")
-    await devices.touch(ref)
+    await credentials.touch(ref)
     assert (await Device.get(id=made.device.id)).last_seen_at > seen
 
 
 async def test_nonces_once_per_window_even_concurrently(database: str) -> None:
-    assert await device_auth.consume_nonce("dev_a", "n" * 16)
-    assert not await device_auth.consume_nonce("dev_a", "n" * 16)
-    assert await device_auth.consume_nonce("dev_b", "n" * 16)  # per device
+    credentials = Credentials()
+    assert await credentials.consume_nonce("dev_a", "n" * 16)
+    assert not await credentials.consume_nonce("dev_a", "n" * 16)
+    assert await credentials.consume_nonce("dev_b", "n" * 16)  # per device
     results = await asyncio.gather(
-        *(device_auth.consume_nonce("dev_a", "m" * 16) for _ in range(20))
+        *(credentials.consume_nonce("dev_a", "m" * 16) for _ in range(20))
     )
     assert sorted(results) == [False] * 19 + [True]
     old = datetime.now(UTC) - timedelta(seconds=device_auth.NONCE_WINDOW_S + 5)
     await UsedNonce.filter(nonce="n" * 16).update(seen_at=old)
-    assert await device_auth.consume_nonce("dev_a", "n" * 16)  # outside the window again
+    assert await credentials.consume_nonce("dev_a", "n" * 16)  # outside the window again
     assert await device_auth.prune_nonces() == 1  # dev_b's old row
     assert await UsedNonce.filter(device_id="dev_a").count() == 2

@@ -7,6 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from core.bus import Bus
 from models.devices import (
     AccountSnapshot,
     CommandStatus,
@@ -17,12 +18,15 @@ from models.devices import (
     Position,
 )
 from models.users import Role
+from services.events import BarsReported
 from services.terminals import commands as ea_commands
 from services.terminals import devices, symbol_map
 from services.terminals import reports as terminal_reports
 from services.terminals.device_auth import DeviceRef
 from services.terminals.protocol import AccountReport, AckIn, BarIn, PositionIn
+from tests.buses import heard
 from tests.services.terminals import helpers as th
+from trading.candles import Bar
 from trading.feeds import PushFeed
 
 SUB, OWNER = 601, 602
@@ -185,7 +189,9 @@ async def test_symbols_report_maps_broker_names(database: str) -> None:
     assert (spec["digits"], spec["point"], spec["volume_step"]) == (2, "0.01", "0.01")
 
 
-async def test_owner_bars_feed_the_loop_only_when_it_runs_on_ea_bars(database: str) -> None:
+async def test_owner_bars_feed_the_loop_only_when_it_runs_on_ea_bars(
+    database: str, bus: Bus
+) -> None:
     owner = await th.user(OWNER, Role.OWNER, "Olga")
     sam = await th.user(SUB)
     own_dev, sub_dev = await th.device(owner), await th.device(sam)
@@ -195,16 +201,24 @@ async def test_owner_bars_feed_the_loop_only_when_it_runs_on_ea_bars(database: s
     ]
     bars.append(BarIn("EURUSD.r", start, 1.1, 1.0, 1.2, 1.15, 1))  # high < low: dropped
     bars.append(BarIn("US30", start, 1.0, 1.0, 1.0, 1.0, 1))  # not a symbol we trade
-    assert await terminal_reports.on_bars(ref(own_dev), bars) == 0  # no EA feed configured
+    no_feed = terminal_reports.BarRouter(None, ("EURUSD",))
+    assert await no_feed.on_bars(ref(own_dev), bars) == 0  # no EA feed configured
     feed = PushFeed(clock=lambda: datetime(2031, 1, 1, tzinfo=UTC))
-    terminal_reports.set_bar_feed(feed, ("EURUSD",))
-    try:
-        assert await terminal_reports.on_bars(ref(sub_dev), bars) == 0  # not the owner's
-        assert await terminal_reports.on_bars(ref(own_dev), bars) == 3
-    finally:
-        terminal_reports.set_bar_feed(None)
+    router = terminal_reports.BarRouter(feed, ("EURUSD",))
+    reported = heard(bus, BarsReported)
+    relayed: list[int] = []  # the app subscribes the router for other replicas' bars
+    bus.subscribe(BarsReported, lambda event: relayed.append(router.relayed(event)))
+    assert await router.on_bars(ref(sub_dev), bars) == 0  # not the owner's
+    assert reported == []
+    assert await router.on_bars(ref(own_dev), bars) == 3
+    assert [(e.symbol, len(e.bars)) for e in reported] == [("EURUSD", 3)]  # to the replicas
+    assert relayed == [0]  # our own: already in the feed
+    later = Bar(start + timedelta(hours=3), 1.1, 1.2, 1.0, 1.15, 10)
+    assert router.relayed(BarsReported("EURUSD", (later,))) == 1  # another replica's
+    assert router.relayed(BarsReported("US30", (later,))) == 0  # not a symbol we trade
+    router.close()
     got = await feed.next_closed_bars("EURUSD")
-    assert [b.time for b in got] == [start + timedelta(hours=i) for i in range(3)]
+    assert [b.time for b in got] == [start + timedelta(hours=i) for i in range(4)]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
-"""The replica bus on its own: it hears other replicas' events, ignores its own, survives bad
-payloads and reconnects when its connection is cut."""
+"""The replica bridge on its own: it hears other replicas' events and publishes them on the local
+bus, ignores its own, never sends back what it heard, survives bad payloads and reconnects when
+its connection is cut."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from bot import replica_bus
-from bot.replica_bus import CHANNEL, ReplicaBus
-from core import db
-from services.terminals import commands as ea_commands
+from core import bus_pg, db
+from core.bus import Bus
+from core.bus_pg import CHANNEL, PgBridge
+from services.events import REPLICA_EVENTS, CommandsPending, DeviceRevoked, UserChanged
+from tests.buses import heard
 from tests.dbutil import create_pg_database, drop_pg_database, postgres_server_url
 from tests.waiting import until
 
@@ -31,16 +33,28 @@ async def credentials() -> AsyncIterator[dict[str, object]]:
     await drop_pg_database(url)
 
 
+def _from(payload: str, origin: str) -> bool:
+    try:
+        event = json.loads(payload)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and event.get("origin") == origin
+
+
 async def test_hears_others_ignores_itself_and_reconnects(
     credentials: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(replica_bus, "RECONNECT_S", 0.05)
+    monkeypatch.setattr(bus_pg, "RECONNECT_S", 0.05)
+    events = Bus()
+    pending = heard(events, CommandsPending)
     woken: list[list[int]] = []
-    unsubscribe = ea_commands.add_wake_listener(woken.append)
-    bus = ReplicaBus(credentials)
+    events.subscribe(CommandsPending, lambda e: woken.append(list(e.device_ids)))
+    bus = PgBridge(credentials, events, REPLICA_EVENTS)
     await bus.start()
     assert bus.listens == 1
     other = await asyncpg.connect(**credentials)  # type: ignore[arg-type]
+    sent: list[str] = []
+    await other.add_listener(CHANNEL, lambda *args: sent.append(args[3]))
 
     async def send(event: object) -> None:
         await other.execute("SELECT pg_notify($1, $2)", CHANNEL, json.dumps(event))
@@ -65,22 +79,34 @@ async def test_hears_others_ignores_itself_and_reconnects(
         await until(
             lambda: woken[-1], "the event after the reconnection", accept=lambda w: w == [11]
         )
+        events.publish(DeviceRevoked("dev_mine"))  # ours: to the others, with our origin
+        await until(
+            lambda: sent,
+            "our event on the channel",
+            accept=lambda s: any("dev_mine" in p for p in s),
+        )
+        faked = {"wake": [9], "origin": bus.origin}  # the test's, above
+        ours = [json.loads(p) for p in sent if _from(p, bus.origin)]
+        assert [e for e in ours if e != faked] == [{"revoked": "dev_mine", "origin": bus.origin}]
     finally:
-        unsubscribe()
         await other.close()
         await bus.close()
     assert bus.received == 3
+    assert len(pending) == 3
 
 
 async def test_a_users_change_drops_him_from_the_cache_and_a_reconnect_drops_everyone(
     credentials: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(replica_bus, "RECONNECT_S", 0.05)
+    monkeypatch.setattr(bus_pg, "RECONNECT_S", 0.05)
+    events = Bus()
     changed: list[int] = []
     missed: list[bool] = []
-    bus = ReplicaBus(
-        credentials, on_user_changed=changed.append, on_missed=lambda: missed.append(True)
+    events.subscribe(
+        UserChanged,
+        lambda e: changed.append(e.telegram_id) if e.telegram_id else missed.append(True),
     )
+    bus = PgBridge(credentials, events, REPLICA_EVENTS, on_reconnect=lambda: UserChanged(None))
     await bus.start()
     other = await asyncpg.connect(**credentials)  # type: ignore[arg-type]
     try:

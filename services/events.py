@@ -1,0 +1,142 @@
+"""The app's events: what services publish on the bus (`core.bus`) and who usually hears them.
+
+The assembly (`bot/app.py`) subscribes the listeners; the replica events also travel between
+replicas over PostgreSQL (`core.bus_pg`), in the JSON shapes below (PostgreSQL's NOTIFY
+payloads stay under 8,000 bytes, so big events are sent in chunks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Self
+
+from core.bus import Event, ReplicaEvent
+from trading.candles import Bar, to_unix_s
+
+WAKE_CHUNK = 500  # device ids per NOTIFY
+BAR_CHUNK = 50  # bars per NOTIFY (about 90 bytes each)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandsPending(ReplicaEvent):
+    """Commands became pending (committed) for these devices: their long polls answer now.
+    Also published for a revoked device, so its open polls end."""
+
+    topic: ClassVar[str] = "wake"
+    device_ids: tuple[int, ...]
+
+    @classmethod
+    def merge(cls, events: Sequence[Self]) -> list[Self]:
+        ids = sorted({pk for event in events for pk in event.device_ids})
+        return [cls(tuple(ids))] if ids else []
+
+    def to_wire(self) -> list[dict[str, Any]]:
+        pks = list(self.device_ids)
+        return [{"wake": pks[i : i + WAKE_CHUNK]} for i in range(0, len(pks), WAKE_CHUNK)]
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self | None:
+        pks = data.get("wake")
+        if not isinstance(pks, list):
+            return None
+        return cls(tuple(pk for pk in pks if _is_int(pk)))
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRevoked(ReplicaEvent):
+    """A device's revocation committed: refuse it from now on (credentials caches)."""
+
+    topic: ClassVar[str] = "revoked"
+    public_id: str
+
+    def to_wire(self) -> list[dict[str, Any]]:
+        return [{"revoked": self.public_id}]
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self | None:
+        public_id = data.get("revoked")
+        return cls(public_id) if isinstance(public_id, str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationPending(Event):
+    """A device's revocation is about to commit (`failed`: it did not): refuse the device here
+    at once, before the commit, so no request slips through meanwhile."""
+
+    public_id: str
+    failed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChanged(Event):
+    """A device's row changed (mode, encryption, a new device): cached credentials are stale."""
+
+    public_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class BarsReported(ReplicaEvent):
+    """Closed bars an owner's terminal reported for `symbol` (the trading loop's name), accepted
+    by one replica: the replica running the trading loop feeds them to it."""
+
+    topic: ClassVar[str] = "bars"
+    symbol: str
+    bars: tuple[Bar, ...]
+
+    def to_wire(self) -> list[dict[str, Any]]:
+        rows = [[to_unix_s(b.time), b.open, b.high, b.low, b.close, b.volume] for b in self.bars]
+        return [
+            {"symbol": self.symbol, "bars": rows[i : i + BAR_CHUNK]}
+            for i in range(0, len(rows), BAR_CHUNK)
+        ]
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self | None:
+        rows, symbol = data.get("bars"), data.get("symbol")
+        if not isinstance(rows, list) or not isinstance(symbol, str):
+            return None
+        try:
+            bars = tuple(
+                Bar(datetime.fromtimestamp(t, UTC), o, h, low, c, v) for t, o, h, low, c, v in rows
+            )
+        except (TypeError, ValueError):
+            return None
+        return cls(symbol, bars)
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanged(ReplicaEvent):
+    """A user's role, status or language changed (`telegram_id`), or, with None, changes may
+    have been missed (the bridge reconnected): cached users are stale. On PostgreSQL the
+    database announces it itself (a trigger on `users`, migrations 0006 and 0008)."""
+
+    topic: ClassVar[str] = "user"
+    telegram_id: int | None
+
+    def to_wire(self) -> list[dict[str, Any]]:
+        return [] if self.telegram_id is None else [{"user": self.telegram_id}]
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self | None:
+        user = data.get("user")
+        return cls(user) if _is_int(user) else None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxChanged(Event):
+    """Notifications were queued (committed): the sender looks now, not at its next poll."""
+
+    @classmethod
+    def merge(cls, events: Sequence[Self]) -> list[Self]:
+        return list(events[:1])
+
+
+REPLICA_EVENTS: tuple[type[ReplicaEvent], ...] = (
+    UserChanged, DeviceRevoked, BarsReported, CommandsPending,
+)  # fmt: skip
