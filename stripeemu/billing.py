@@ -1,0 +1,349 @@
+"""What a paid checkout makes and what happens to it later: subscriptions with their items and
+periods, invoices, payment intents, charges and refunds (Stripe's shapes for API 2026-10)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from stripeemu.errors import StripeError, invalid, missing
+from stripeemu.resources import INTERVALS
+from stripeemu.store import new_id
+
+if TYPE_CHECKING:
+    from stripeemu.emulator import StripeEmulator
+
+TEST_CARD = "4242424242424242"
+
+
+def period_s(price: dict[str, Any]) -> int:
+    recurring = price["recurring"]
+    return int(INTERVALS[recurring["interval"]] * recurring["interval_count"])
+
+
+def card_details(number: str) -> dict[str, Any]:
+    """A card's public details; the fingerprint depends on the number only, as Stripe's."""
+    return {
+        "brand": "visa" if number.startswith("4") else "mastercard",
+        "country": "US",
+        "exp_month": 12,
+        "exp_year": 2034,
+        "fingerprint": hashlib.sha256(number.encode()).hexdigest()[:16],
+        "funding": "credit",
+        "last4": number[-4:],
+    }
+
+
+def new_subscription(
+    emu: StripeEmulator, customer_id: str, items: list[dict[str, Any]], metadata: dict[str, str]
+) -> dict[str, Any]:
+    now = emu.now()
+    sub_id = new_id("sub", 24)
+    sub_items = []
+    for item in items:
+        price = item["price"]
+        sub_items.append(
+            {
+                "id": new_id("si", 14),
+                "object": "subscription_item",
+                "created": now,
+                "current_period_end": now + period_s(price),
+                "current_period_start": now,
+                "discounts": [],
+                "metadata": {},
+                "price": price,
+                "quantity": item["quantity"],
+                "subscription": sub_id,
+                "tax_rates": [],
+            }
+        )
+    return emu.put(
+        {
+            "id": sub_id,
+            "object": "subscription",
+            "billing_cycle_anchor": now,
+            "cancel_at": None,
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+            "collection_method": "charge_automatically",
+            "created": now,
+            "currency": items[0]["currency"],
+            "customer": customer_id,
+            "default_payment_method": None,
+            "description": None,
+            "discounts": [],
+            "ended_at": None,
+            "items": {
+                "object": "list",
+                "data": sub_items,
+                "has_more": False,
+                "total_count": len(sub_items),
+                "url": f"/v1/subscription_items?subscription={sub_id}",
+            },
+            "latest_invoice": None,
+            "livemode": False,
+            "metadata": metadata,
+            "pause_collection": None,
+            "pending_update": None,
+            "start_date": now,
+            "status": "incomplete",
+            "trial_end": None,
+            "trial_start": None,
+            "_pending_proration": 0,
+        }
+    )
+
+
+def new_invoice(
+    emu: StripeEmulator, sub: dict[str, Any], reason: str, amount: int | None = None
+) -> dict[str, Any]:
+    """An open invoice for the subscription's current period (or a one-off `amount`)."""
+    now = emu.now()
+    invoice_id = new_id("in", 24)
+    customer = emu.store.get(sub["customer"])
+    lines = []
+    for item in sub["items"]["data"]:
+        line_amount = item["price"]["unit_amount"] * item["quantity"] if amount is None else amount
+        lines.append(
+            {
+                "id": new_id("il", 24),
+                "object": "line_item",
+                "amount": line_amount,
+                "currency": sub["currency"],
+                "description": f"{item['quantity']} × {emu.store.get(item['price']['product'])['name']}",
+                "invoice": invoice_id,
+                "livemode": False,
+                "metadata": {},
+                "parent": {
+                    "type": "subscription_item_details",
+                    "subscription_item_details": {
+                        "subscription": sub["id"],
+                        "subscription_item": item["id"],
+                        "proration": amount is not None,
+                    },
+                },
+                "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
+                "pricing": {
+                    "type": "price_details",
+                    "price_details": {"price": item["price"]["id"], "product": item["price"]["product"]},
+                    "unit_amount_decimal": str(item["price"]["unit_amount"]),
+                },
+                "quantity": item["quantity"],
+            }
+        )
+        if amount is not None:
+            break
+    total = sum(line["amount"] for line in lines) + (sub.get("_pending_proration", 0) if amount is None else 0)
+    if amount is None:
+        sub["_pending_proration"] = 0
+    first = sub["items"]["data"][0]
+    return emu.put(
+        {
+            "id": invoice_id,
+            "object": "invoice",
+            "amount_due": total,
+            "amount_paid": 0,
+            "amount_remaining": total,
+            "attempt_count": 0,
+            "attempted": False,
+            "billing_reason": reason,
+            "collection_method": "charge_automatically",
+            "created": now,
+            "currency": sub["currency"],
+            "customer": sub["customer"],
+            "customer_email": customer["email"],
+            "customer_name": customer["name"],
+            "hosted_invoice_url": f"{emu.public_url}/i/{invoice_id}",
+            "invoice_pdf": None,
+            "lines": {"object": "list", "data": lines, "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines"},
+            "livemode": False,
+            "metadata": {},
+            "next_payment_attempt": None,
+            "number": f"{customer['invoice_prefix']}-{len(emu.store.all('invoices')) + 1:04d}",
+            "parent": {
+                "type": "subscription_details",
+                "quote_details": None,
+                "subscription_details": {"metadata": dict(sub["metadata"]), "subscription": sub["id"]},
+            },
+            "payments": {"object": "list", "data": [], "has_more": False, "url": "/v1/invoice_payments"},
+            "period_end": first["current_period_end"] if amount is None else now,
+            "period_start": first["current_period_start"] if amount is None else now,
+            "status": "open",
+            "status_transitions": {"finalized_at": now, "marked_uncollectible_at": None, "paid_at": None, "voided_at": None},
+            "subtotal": total,
+            "total": total,
+        }
+    )
+
+
+def charge(
+    emu: StripeEmulator,
+    *,
+    amount: int,
+    currency: str,
+    customer_id: str | None,
+    email: str | None,
+    card: str,
+    metadata: dict[str, str],
+    description: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A succeeded PaymentIntent and its Charge, paid by `card`."""
+    now = emu.now()
+    pi_id = new_id("pi", 24)
+    charge_id = new_id("ch", 24)
+    details = card_details(card)
+    intent = emu.put(
+        {
+            "id": pi_id,
+            "object": "payment_intent",
+            "amount": amount,
+            "amount_capturable": 0,
+            "amount_received": amount,
+            "capture_method": "automatic",
+            "client_secret": f"{pi_id}_secret_{new_id('x', 24)[2:]}",
+            "confirmation_method": "automatic",
+            "created": now,
+            "currency": currency,
+            "customer": customer_id,
+            "description": description,
+            "last_payment_error": None,
+            "latest_charge": charge_id,
+            "livemode": False,
+            "metadata": metadata,
+            "payment_method": new_id("pm", 24),
+            "payment_method_types": ["card"],
+            "status": "succeeded",
+        }
+    )
+    emu.put(
+        {
+            "id": charge_id,
+            "object": "charge",
+            "amount": amount,
+            "amount_captured": amount,
+            "amount_refunded": 0,
+            "balance_transaction": new_id("txn", 24),
+            "billing_details": {"email": email, "name": None, "phone": None, "address": None},
+            "captured": True,
+            "created": now,
+            "currency": currency,
+            "customer": customer_id,
+            "description": description,
+            "disputed": False,
+            "failure_code": None,
+            "failure_message": None,
+            "livemode": False,
+            "metadata": metadata,
+            "outcome": {"network_status": "approved_by_network", "risk_level": "normal", "seller_message": "Payment complete.", "type": "authorized"},
+            "paid": True,
+            "payment_intent": pi_id,
+            "payment_method": intent["payment_method"],
+            "payment_method_details": {"type": "card", "card": details},
+            "receipt_email": email,
+            "receipt_url": f"{emu.public_url}/r/{charge_id}",
+            "refunded": False,
+            "status": "succeeded",
+        }
+    )
+    return intent, emu.store.get(charge_id)
+
+
+def pay_invoice(emu: StripeEmulator, invoice: dict[str, Any], card: str) -> None:
+    """Mark `invoice` paid; a non-zero amount is charged to `card`."""
+    now = emu.now()
+    invoice["attempt_count"] += 1
+    invoice["attempted"] = True
+    if invoice["amount_due"] > 0:
+        intent, _ = charge(
+            emu,
+            amount=invoice["amount_due"],
+            currency=invoice["currency"],
+            customer_id=invoice["customer"],
+            email=invoice["customer_email"],
+            card=card,
+            metadata={},
+            description="Subscription update" if invoice["billing_reason"] == "subscription_update" else "Subscription creation" if invoice["billing_reason"] == "subscription_create" else "Subscription cycle",
+        )
+        invoice["payments"]["data"].append(
+            {
+                "id": new_id("inpay", 24),
+                "object": "invoice_payment",
+                "amount_paid": invoice["amount_due"],
+                "amount_requested": invoice["amount_due"],
+                "created": now,
+                "currency": invoice["currency"],
+                "invoice": invoice["id"],
+                "is_default": True,
+                "livemode": False,
+                "payment": {"type": "payment_intent", "payment_intent": intent["id"]},
+                "status": "paid",
+                "status_transitions": {"canceled_at": None, "paid_at": now},
+            }
+        )
+    invoice["amount_paid"] = invoice["amount_due"]
+    invoice["amount_remaining"] = 0
+    invoice["next_payment_attempt"] = None
+    invoice["status"] = "paid"
+    invoice["status_transitions"]["paid_at"] = now
+
+
+def refund(emu: StripeEmulator, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A succeeded refund of a charge (`charge` or `payment_intent`), full or `amount`."""
+    if params.get("charge") and params.get("payment_intent"):
+        raise invalid("charge", "You may only specify one of these parameters: charge, payment_intent.", "")
+    if params.get("payment_intent"):
+        intent = emu.store.get(str(params["payment_intent"]), "payment_intent", "payment_intent")
+        target = emu.store.get(intent["latest_charge"])
+    elif params.get("charge"):
+        target = emu.store.get(str(params["charge"]), "charge", "charge")
+    else:
+        raise missing("charge")
+    remaining = target["amount"] - target["amount_refunded"]
+    if remaining <= 0:
+        raise StripeError(
+            400,
+            f"Charge {target['id']} has already been refunded.",
+            code="charge_already_refunded",
+        )
+    raw_amount = params.get("amount")
+    amount = remaining if raw_amount in (None, "") else _amount(raw_amount)
+    if amount > remaining:
+        raise StripeError(
+            400,
+            f"Refund amount ({amount}) is greater than unrefunded amount on charge ({remaining})",
+            code="amount_too_large",
+            param="amount",
+        )
+    reason = params.get("reason") or None
+    if reason not in (None, "duplicate", "fraudulent", "requested_by_customer"):
+        raise invalid("reason", f"Invalid reason: {reason}", "parameter_invalid_string")
+    refund_obj = emu.put(
+        {
+            "id": new_id("re", 24),
+            "object": "refund",
+            "amount": amount,
+            "balance_transaction": new_id("txn", 24),
+            "charge": target["id"],
+            "created": emu.now(),
+            "currency": target["currency"],
+            "metadata": dict(params.get("metadata") or {}),
+            "payment_intent": target["payment_intent"],
+            "reason": reason,
+            "receipt_number": None,
+            "status": "succeeded",
+        }
+    )
+    target["amount_refunded"] += amount
+    target["refunded"] = target["amount_refunded"] == target["amount"]
+    return refund_obj, target
+
+
+def _amount(raw: Any) -> int:
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise invalid("amount", f"Invalid integer: {raw}", "parameter_invalid_integer") from None
+    if value < 1:
+        raise invalid("amount", "This value must be greater than or equal to 1.", "parameter_invalid_integer")
+    return value
