@@ -50,4 +50,11 @@ from stripeemu.emulator import API_VERSION, StripeEmulator
 from stripeemu.server import StripeEmuServer, create_app
 from stripeemu.webhooks import Event, signature_header
 
-__all__ = ["API_VERSION", "Event", "StripeEmuServer", "StripeEmulator", "create_app", "signature_header"]
+__all__ = [
+    "API_VERSION",
+    "Event",
+    "StripeEmuServer",
+    "StripeEmulator",
+    "create_app",
+    "signature_header",
+]

@@ -97,7 +97,11 @@ def endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response
 
 
 async def _call(
-    handler: Handler, emu: StripeEmulator, request: web.Request, params: dict[str, Any], req: tuple[str, str | None]
+    handler: Handler,
+    emu: StripeEmulator,
+    request: web.Request,
+    params: dict[str, Any],
+    req: tuple[str, str | None],
 ) -> Any:
     request[REQUEST] = req
     obj = handler(emu, request, params)
@@ -147,7 +151,9 @@ def _get(kind: str, name: str = "id") -> Handler:
     return lambda emu, request, params: emu.store.get(request.match_info[name], kind)
 
 
-def _listing(url: str, rows: Callable[[StripeEmulator, dict[str, Any]], list[dict[str, Any]]]) -> Handler:
+def _listing(
+    url: str, rows: Callable[[StripeEmulator, dict[str, Any]], list[dict[str, Any]]]
+) -> Handler:
     return lambda emu, request, params: list_object(url, rows(emu, params), params)
 
 
@@ -155,7 +161,11 @@ def _invoices(emu: StripeEmulator, params: dict[str, Any]) -> list[dict[str, Any
     rows = emu.store.all("invoices")
     if params.get("subscription"):
         emu.store.get(str(params["subscription"]), "subscription", "subscription")
-        rows = [i for i in rows if i["parent"]["subscription_details"]["subscription"] == params["subscription"]]
+        rows = [
+            i
+            for i in rows
+            if i["parent"]["subscription_details"]["subscription"] == params["subscription"]
+        ]
     if params.get("customer"):
         rows = [i for i in rows if i["customer"] == params["customer"]]
     if params.get("status"):
@@ -177,9 +187,11 @@ def _subscriptions(emu: StripeEmulator, params: dict[str, Any]) -> list[dict[str
 
 def _line_items(emu: StripeEmulator, request: web.Request, params: dict[str, Any]) -> Any:
     session = emu.store.get(request.match_info["id"], "checkout.session")
-    return list_object(session["_line_items"]["url"], [
-        {**item, "_seq": n} for n, item in enumerate(session["_line_items"]["data"])
-    ], params)
+    return list_object(
+        session["_line_items"]["url"],
+        [{**item, "_seq": n} for n, item in enumerate(session["_line_items"]["data"])],
+        params,
+    )
 
 
 def _cancel(emu: StripeEmulator, request: web.Request, params: dict[str, Any]) -> Any:
@@ -194,20 +206,32 @@ def add_api_routes(app: web.Application) -> None:
     r.add_get("/v1/customers", endpoint(_listing("/v1/customers", resources.list_customers)))
     r.add_get(
         "/v1/customers/search",
-        endpoint(lambda e, q, p: search_object("/v1/customers/search", resources.search_customers(e, p), p)),
+        endpoint(
+            lambda e, q, p: search_object(
+                "/v1/customers/search", resources.search_customers(e, p), p
+            )
+        ),
     )
     r.add_get("/v1/customers/{id}", endpoint(_get("customer")))
-    r.add_post("/v1/customers/{id}", endpoint(lambda e, q, p: resources.update_customer(e, q.match_info["id"], p)))
+    r.add_post(
+        "/v1/customers/{id}",
+        endpoint(lambda e, q, p: resources.update_customer(e, q.match_info["id"], p)),
+    )
     r.add_post("/v1/products", endpoint(lambda e, q, p: resources.create_product(e, p)))
     r.add_get("/v1/products", endpoint(_listing("/v1/products", resources.list_products)))
     r.add_get("/v1/products/{id}", endpoint(_get("product")))
     r.add_post("/v1/prices", endpoint(lambda e, q, p: resources.create_price(e, p)))
     r.add_get("/v1/prices", endpoint(_listing("/v1/prices", resources.list_prices)))
     r.add_get("/v1/prices/{id}", endpoint(_get("price")))
-    r.add_post("/v1/checkout/sessions", endpoint(lambda e, q, p: sessions.create_checkout_session(e, p)))
+    r.add_post(
+        "/v1/checkout/sessions", endpoint(lambda e, q, p: sessions.create_checkout_session(e, p))
+    )
     r.add_get("/v1/checkout/sessions/{id}", endpoint(_get("checkout.session")))
     r.add_get("/v1/checkout/sessions/{id}/line_items", endpoint(_line_items))
-    r.add_post("/v1/billing_portal/sessions", endpoint(lambda e, q, p: sessions.create_portal_session(e, p)))
+    r.add_post(
+        "/v1/billing_portal/sessions",
+        endpoint(lambda e, q, p: sessions.create_portal_session(e, p)),
+    )
     r.add_get("/v1/subscriptions", endpoint(_listing("/v1/subscriptions", _subscriptions)))
     r.add_get("/v1/subscriptions/{id}", endpoint(_get("subscription")))
     r.add_post(

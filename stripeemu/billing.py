@@ -123,10 +123,16 @@ def new_invoice(
                         "proration": amount is not None,
                     },
                 },
-                "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
+                "period": {
+                    "start": item["current_period_start"],
+                    "end": item["current_period_end"],
+                },
                 "pricing": {
                     "type": "price_details",
-                    "price_details": {"price": item["price"]["id"], "product": item["price"]["product"]},
+                    "price_details": {
+                        "price": item["price"]["id"],
+                        "product": item["price"]["product"],
+                    },
                     "unit_amount_decimal": str(item["price"]["unit_amount"]),
                 },
                 "quantity": item["quantity"],
@@ -134,7 +140,9 @@ def new_invoice(
         )
         if amount is not None:
             break
-    total = sum(line["amount"] for line in lines) + (sub.get("_pending_proration", 0) if amount is None else 0)
+    total = sum(line["amount"] for line in lines) + (
+        sub.get("_pending_proration", 0) if amount is None else 0
+    )
     if amount is None:
         sub["_pending_proration"] = 0
     first = sub["items"]["data"][0]
@@ -156,7 +164,12 @@ def new_invoice(
             "customer_name": customer["name"],
             "hosted_invoice_url": f"{emu.public_url}/i/{invoice_id}",
             "invoice_pdf": None,
-            "lines": {"object": "list", "data": lines, "has_more": False, "url": f"/v1/invoices/{invoice_id}/lines"},
+            "lines": {
+                "object": "list",
+                "data": lines,
+                "has_more": False,
+                "url": f"/v1/invoices/{invoice_id}/lines",
+            },
             "livemode": False,
             "metadata": {},
             "next_payment_attempt": None,
@@ -164,13 +177,26 @@ def new_invoice(
             "parent": {
                 "type": "subscription_details",
                 "quote_details": None,
-                "subscription_details": {"metadata": dict(sub["metadata"]), "subscription": sub["id"]},
+                "subscription_details": {
+                    "metadata": dict(sub["metadata"]),
+                    "subscription": sub["id"],
+                },
             },
-            "payments": {"object": "list", "data": [], "has_more": False, "url": "/v1/invoice_payments"},
+            "payments": {
+                "object": "list",
+                "data": [],
+                "has_more": False,
+                "url": "/v1/invoice_payments",
+            },
             "period_end": first["current_period_end"] if amount is None else now,
             "period_start": first["current_period_start"] if amount is None else now,
             "status": "open",
-            "status_transitions": {"finalized_at": now, "marked_uncollectible_at": None, "paid_at": None, "voided_at": None},
+            "status_transitions": {
+                "finalized_at": now,
+                "marked_uncollectible_at": None,
+                "paid_at": None,
+                "voided_at": None,
+            },
             "subtotal": total,
             "total": total,
         }
@@ -235,7 +261,12 @@ def charge(
             "failure_message": None,
             "livemode": False,
             "metadata": metadata,
-            "outcome": {"network_status": "approved_by_network", "risk_level": "normal", "seller_message": "Payment complete.", "type": "authorized"},
+            "outcome": {
+                "network_status": "approved_by_network",
+                "risk_level": "normal",
+                "seller_message": "Payment complete.",
+                "type": "authorized",
+            },
             "paid": True,
             "payment_intent": pi_id,
             "payment_method": intent["payment_method"],
@@ -263,7 +294,11 @@ def pay_invoice(emu: StripeEmulator, invoice: dict[str, Any], card: str) -> None
             email=invoice["customer_email"],
             card=card,
             metadata={},
-            description="Subscription update" if invoice["billing_reason"] == "subscription_update" else "Subscription creation" if invoice["billing_reason"] == "subscription_create" else "Subscription cycle",
+            description="Subscription update"
+            if invoice["billing_reason"] == "subscription_update"
+            else "Subscription creation"
+            if invoice["billing_reason"] == "subscription_create"
+            else "Subscription cycle",
         )
         invoice["payments"]["data"].append(
             {
@@ -291,7 +326,9 @@ def pay_invoice(emu: StripeEmulator, invoice: dict[str, Any], card: str) -> None
 def refund(emu: StripeEmulator, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A succeeded refund of a charge (`charge` or `payment_intent`), full or `amount`."""
     if params.get("charge") and params.get("payment_intent"):
-        raise invalid("charge", "You may only specify one of these parameters: charge, payment_intent.", "")
+        raise invalid(
+            "charge", "You may only specify one of these parameters: charge, payment_intent.", ""
+        )
     if params.get("payment_intent"):
         intent = emu.store.get(str(params["payment_intent"]), "payment_intent", "payment_intent")
         target = emu.store.get(intent["latest_charge"])
@@ -345,5 +382,7 @@ def _amount(raw: Any) -> int:
     except (TypeError, ValueError):
         raise invalid("amount", f"Invalid integer: {raw}", "parameter_invalid_integer") from None
     if value < 1:
-        raise invalid("amount", "This value must be greater than or equal to 1.", "parameter_invalid_integer")
+        raise invalid(
+            "amount", "This value must be greater than or equal to 1.", "parameter_invalid_integer"
+        )
     return value

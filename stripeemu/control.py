@@ -65,7 +65,12 @@ async def _events(request: web.Request) -> web.Response:
     except StripeError as exc:
         return json_response(exc.status, exc.body(), new_id("req", 14), emu)
     body = [
-        {"id": e.id, "type": e.type, "delivered": e.delivered, "deliveries": [d.status for d in e.deliveries]}
+        {
+            "id": e.id,
+            "type": e.type,
+            "delivered": e.delivered,
+            "deliveries": [d.status for d in e.deliveries],
+        }
         for e in emu.events
     ]
     return json_response(200, {"object": "list", "data": body}, new_id("req", 14), emu)
@@ -77,7 +82,9 @@ async def _redeliver(request: web.Request) -> web.Response:
         authenticate(emu, request)
         event = next((e for e in emu.events if e.id == request.match_info["id"]), None)
         if event is None:
-            raise StripeError(404, f"No such event: '{request.match_info['id']}'", code="resource_missing")
+            raise StripeError(
+                404, f"No such event: '{request.match_info['id']}'", code="resource_missing"
+            )
         (delivery,) = await emu.deliver(event)
     except StripeError as exc:
         return json_response(exc.status, exc.body(), new_id("req", 14), emu)
@@ -88,11 +95,17 @@ def add_control_routes(app: web.Application) -> None:
     r = app.router
     r.add_post(
         "/_control/checkout/sessions/{id}/complete",
-        _action(lambda e, q, p: e.complete_checkout(
-            q.match_info["id"], email=p.get("email") or None, card=p.get("card") or "4242424242424242"
-        )),
+        _action(
+            lambda e, q, p: e.complete_checkout(
+                q.match_info["id"],
+                email=p.get("email") or None,
+                card=p.get("card") or "4242424242424242",
+            )
+        ),
     )
-    r.add_post("/_control/subscriptions/{id}/renew", _action(lambda e, q, p: e.renew(q.match_info["id"])))
+    r.add_post(
+        "/_control/subscriptions/{id}/renew", _action(lambda e, q, p: e.renew(q.match_info["id"]))
+    )
     r.add_post(
         "/_control/subscriptions/{id}/fail_renewal",
         _action(lambda e, q, p: e.fail_renewal(q.match_info["id"])),

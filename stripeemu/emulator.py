@@ -46,7 +46,9 @@ class StripeEmulator:
         self.public_url = public_url
         self.store = Store()
         self.events: list[Event] = []
-        self.sender = WebhookSender(url=webhook_url, secret=webhook_secret, signing_clock=signing_clock)
+        self.sender = WebhookSender(
+            url=webhook_url, secret=webhook_secret, signing_clock=signing_clock
+        )
         self._seq = 0
 
     # bookkeeping ---------------------------------------------------------------------------
@@ -134,21 +136,34 @@ class StripeEmulator:
         events Stripe sends with it."""
         session = self.store.get(session_id, "checkout.session")
         if session["status"] != "open":
-            raise StripeError(400, f"This Checkout Session is no longer open ({session['status']}).")
+            raise StripeError(
+                400, f"This Checkout Session is no longer open ({session['status']})."
+            )
         email = email or session["customer_email"] or "buyer@example.com"
         customer_id = session["customer"]
-        needs_customer = session["mode"] == "subscription" or session["customer_creation"] == "always"
+        needs_customer = (
+            session["mode"] == "subscription" or session["customer_creation"] == "always"
+        )
         if customer_id is None and needs_customer:
             customer_id = create_customer(self, {"email": email})["id"]
         items = session["_line_items"]["data"]
         session.update(
             customer=customer_id,
-            customer_details={"email": email, "name": None, "phone": None, "address": None, "tax_exempt": "none", "tax_ids": []},
+            customer_details={
+                "email": email,
+                "name": None,
+                "phone": None,
+                "address": None,
+                "tax_exempt": "none",
+                "tax_ids": [],
+            },
             status="complete",
             payment_status="paid",
         )
         if session["mode"] == "subscription":
-            sub = billing.new_subscription(self, customer_id, items, session["_subscription_data"]["metadata"])
+            sub = billing.new_subscription(
+                self, customer_id, items, session["_subscription_data"]["metadata"]
+            )
             invoice = billing.new_invoice(self, sub, "subscription_create")
             billing.pay_invoice(self, invoice, card)
             sub.update(status="active", latest_invoice=invoice["id"], _card=card)
@@ -228,11 +243,15 @@ class StripeEmulator:
             self.emit("customer.subscription.updated", sub, _changed(before, sub))
         return self.store.render(sub)
 
-    def cancel_now(self, subscription_id: str, reason: str = "cancellation_requested") -> dict[str, Any]:
+    def cancel_now(
+        self, subscription_id: str, reason: str = "cancellation_requested"
+    ) -> dict[str, Any]:
         """The subscription ends at once (`customer.subscription.deleted`)."""
         return self._end(self._live(subscription_id), reason)
 
-    def refund(self, params: dict[str, Any], request: tuple[str | None, str | None] = (None, None)) -> dict[str, Any]:
+    def refund(
+        self, params: dict[str, Any], request: tuple[str | None, str | None] = (None, None)
+    ) -> dict[str, Any]:
         """A refund (API or dashboard): `charge` or `payment_intent`, optional `amount`;
         `charge.refunded` with the charge as it is after."""
         before_charge = None
@@ -240,12 +259,19 @@ class StripeEmulator:
         if target_id:
             before_charge = copy.deepcopy(self.store.get(str(target_id), "charge", "charge"))
         refund_obj, target = billing.refund(self, params)
-        before_charge = before_charge or {**target, "amount_refunded": target["amount_refunded"] - refund_obj["amount"], "refunded": False}
+        before_charge = before_charge or {
+            **target,
+            "amount_refunded": target["amount_refunded"] - refund_obj["amount"],
+            "refunded": False,
+        }
         self.emit("charge.refunded", target, _changed(before_charge, target), request)
         return refund_obj
 
     def update_subscription(
-        self, subscription_id: str, params: dict[str, Any], request: tuple[str | None, str | None] = (None, None)
+        self,
+        subscription_id: str,
+        params: dict[str, Any],
+        request: tuple[str | None, str | None] = (None, None),
     ) -> dict[str, Any]:
         """POST /v1/subscriptions/{id}: cancel_at_period_end, metadata, an item's price (with
         proration_behavior create_prorations | none | always_invoice)."""
@@ -253,11 +279,19 @@ class StripeEmulator:
         before = copy.deepcopy(sub)
         behavior = params.get("proration_behavior") or "create_prorations"
         if behavior not in ("create_prorations", "none", "always_invoice"):
-            raise invalid("proration_behavior", f"Invalid proration_behavior: {behavior}", "parameter_invalid_string")
+            raise invalid(
+                "proration_behavior",
+                f"Invalid proration_behavior: {behavior}",
+                "parameter_invalid_string",
+            )
         flag = forms.boolean(params, "cancel_at_period_end")
         if flag is not None:
             end = sub["items"]["data"][0]["current_period_end"]
-            sub.update(cancel_at_period_end=flag, cancel_at=end if flag else None, canceled_at=self.now() if flag else None)
+            sub.update(
+                cancel_at_period_end=flag,
+                cancel_at=end if flag else None,
+                canceled_at=self.now() if flag else None,
+            )
             sub["cancellation_details"]["reason"] = "cancellation_requested" if flag else None
         for key, value in forms.string_map(params, "metadata").items():
             if value == "":
@@ -286,22 +320,32 @@ class StripeEmulator:
         item = next((it for it in items if it["id"] == change.get("id")), None)
         if item is None:
             if change.get("id"):
-                raise invalid(f"{where}[id]", f"No such subscription item: '{change['id']}'", "resource_missing")
+                raise invalid(
+                    f"{where}[id]",
+                    f"No such subscription item: '{change['id']}'",
+                    "resource_missing",
+                )
             if len(items) != 1:
-                raise invalid(f"{where}[id]", "Missing required param: items[][id].", "parameter_missing")
+                raise invalid(
+                    f"{where}[id]", "Missing required param: items[][id].", "parameter_missing"
+                )
             item = items[0]
         if not change.get("price"):
             return 0
         price = self.store.get(str(change["price"]), "price", f"{where}[price]")
         if price["type"] != "recurring" or price["currency"] != sub["currency"]:
-            raise invalid(f"{where}[price]", "The price must be recurring and in the subscription's currency.", "")
+            raise invalid(
+                f"{where}[price]",
+                "The price must be recurring and in the subscription's currency.",
+                "",
+            )
         start, end = item["current_period_start"], item["current_period_end"]
-        left = max(0, end - self.now()) / max(1, end - start)
-        old_amount = item["price"]["unit_amount"] * item["quantity"]
+        left: float = max(0, end - self.now()) / max(1, end - start)
+        old_amount = int(item["price"]["unit_amount"]) * int(item["quantity"])
         item["price"] = price
         if change.get("quantity"):
             item["quantity"] = int(change["quantity"])
-        return round((price["unit_amount"] * item["quantity"] - old_amount) * left)
+        return round((int(price["unit_amount"]) * int(item["quantity"]) - old_amount) * left)
 
     def _live(self, subscription_id: str) -> dict[str, Any]:
         sub = self.store.get(subscription_id, "subscription")
@@ -320,7 +364,12 @@ class StripeEmulator:
 
     def _end(self, sub: dict[str, Any], reason: str) -> dict[str, Any]:
         now = self.now()
-        sub.update(status="canceled", ended_at=now, canceled_at=sub["canceled_at"] or now, cancel_at=sub["cancel_at"] or now)
+        sub.update(
+            status="canceled",
+            ended_at=now,
+            canceled_at=sub["canceled_at"] or now,
+            cancel_at=sub["cancel_at"] or now,
+        )
         sub["cancellation_details"]["reason"] = reason
         self.emit("customer.subscription.deleted", sub)
         return self.store.render(sub)

@@ -39,9 +39,7 @@ class StripeError(Exception):
 
 
 def no_such(kind: str, object_id: str, param: str = "id") -> StripeError:
-    return StripeError(
-        404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param
-    )
+    return StripeError(404, f"No such {kind}: '{object_id}'", code="resource_missing", param=param)
 
 
 def missing(param: str) -> StripeError:

@@ -25,7 +25,7 @@ def decode(text: str) -> dict[str, Any]:
             raise invalid(key, f"Invalid parameter name: {key}", code="parameter_unknown")
         parts = [match.group(1), *re.findall(r"\[([^\[\]]*)\]", match.group(2))]
         _put(root, parts, value)
-    return _listify(root)
+    return {key: _listify(value) for key, value in root.items()}
 
 
 def _put(node: dict[str, Any], parts: list[str], value: str) -> None:
@@ -66,7 +66,9 @@ def integer(params: dict[str, Any], name: str, default: int | None = None) -> in
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise invalid(name, f"Invalid integer: {value}", code="parameter_invalid_integer") from None
+        raise invalid(
+            name, f"Invalid integer: {value}", code="parameter_invalid_integer"
+        ) from None
 
 
 def boolean(params: dict[str, Any], name: str, default: bool | None = None) -> bool | None:
@@ -74,7 +76,7 @@ def boolean(params: dict[str, Any], name: str, default: bool | None = None) -> b
     if value is None or value == "":
         return default
     if value in ("true", "false"):
-        return value == "true"
+        return bool(value == "true")
     raise invalid(name, f"Invalid boolean: {value}", code="parameter_invalid_boolean")
 
 

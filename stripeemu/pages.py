@@ -43,7 +43,9 @@ async def checkout_page(request: web.Request) -> web.Response:
     )
     email = escape(session["customer_email"] or "")
     cancel = (
-        f'<p><a href="{escape(session["cancel_url"])}">Back</a></p>' if session["cancel_url"] else ""
+        f'<p><a href="{escape(session["cancel_url"])}">Back</a></p>'
+        if session["cancel_url"]
+        else ""
     )
     body = (
         f"<ul>{rows}</ul><p>Total: <b>{_money(session['amount_total'], session['currency'])}</b>"
@@ -78,7 +80,8 @@ async def portal_page(request: web.Request) -> web.Response:
     except StripeError:
         return _html("Not found", "<p>This portal session does not exist.</p>", 404)
     subs = [
-        s for s in emu.store.all("subscriptions")
+        s
+        for s in emu.store.all("subscriptions")
         if s["customer"] == portal["customer"] and s["status"] != "canceled"
     ]
     rows = []
@@ -94,7 +97,9 @@ async def portal_page(request: web.Request) -> web.Response:
             )
         rows.append(f"<li>{escape(name)} ({escape(sub['status'])}) {action}</li>")
     back = (
-        f'<p><a href="{escape(portal["return_url"])}">Return</a></p>' if portal["return_url"] else ""
+        f'<p><a href="{escape(portal["return_url"])}">Return</a></p>'
+        if portal["return_url"]
+        else ""
     )
     return _html("Your subscriptions", f"<ul>{''.join(rows) or '<li>None</li>'}</ul>{back}")
 

@@ -11,7 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from stripeemu import forms
-from stripeemu.errors import StripeError, invalid, missing
+from stripeemu.errors import invalid, missing
 from stripeemu.store import new_id
 
 if TYPE_CHECKING:
@@ -65,7 +65,9 @@ def create_customer(emu: StripeEmulator, params: dict[str, Any]) -> dict[str, An
     )
 
 
-def update_customer(emu: StripeEmulator, customer_id: str, params: dict[str, Any]) -> dict[str, Any]:
+def update_customer(
+    emu: StripeEmulator, customer_id: str, params: dict[str, Any]
+) -> dict[str, Any]:
     customer = emu.store.get(customer_id, "customer")
     for name in ("email", "name", "phone", "description"):
         if name in params:
@@ -135,11 +137,17 @@ def _unit_amount(params: dict[str, Any], where: str) -> int:
         try:
             amount = int(str(params["unit_amount_decimal"]).split(".")[0])
         except ValueError:
-            raise invalid(f"{where}unit_amount_decimal", "Invalid decimal", "parameter_invalid_string") from None
+            raise invalid(
+                f"{where}unit_amount_decimal", "Invalid decimal", "parameter_invalid_string"
+            ) from None
     if amount is None:
         raise missing(f"{where}unit_amount")
     if amount < 0:
-        raise invalid(f"{where}unit_amount", "This value must be greater than or equal to 0.", "parameter_invalid_integer")
+        raise invalid(
+            f"{where}unit_amount",
+            "This value must be greater than or equal to 0.",
+            "parameter_invalid_integer",
+        )
     return amount
 
 
@@ -163,7 +171,9 @@ def _recurring(params: dict[str, Any], where: str) -> dict[str, Any] | None:
     }
 
 
-def create_price(emu: StripeEmulator, params: dict[str, Any], *, where: str = "") -> dict[str, Any]:
+def create_price(
+    emu: StripeEmulator, params: dict[str, Any], *, where: str = ""
+) -> dict[str, Any]:
     """A price; `where` prefixes error params when it comes from a session's `price_data`."""
     currency = str(_required(params, "currency")).lower() if not where else None
     currency = currency or str(params.get("currency") or "").lower()

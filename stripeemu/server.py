@@ -59,7 +59,9 @@ class StripeEmuServer:
         return self.emulator.webhook_secret
 
     async def start(self) -> str:
-        self.runner = web.AppRunner(create_app(self.emulator), access_log=None, shutdown_timeout=2.0)
+        self.runner = web.AppRunner(
+            create_app(self.emulator), access_log=None, shutdown_timeout=2.0
+        )
         await self.runner.setup()
         site = web.TCPSite(self.runner, self.host, self.port)
         await site.start()

@@ -35,7 +35,11 @@ def _line_items(emu: StripeEmulator, params: dict[str, Any], mode: str) -> list[
             raise missing(f"{where}[price]")
         quantity = forms.integer(entry, "quantity", 1) or 0
         if quantity < 1:
-            raise invalid(f"{where}[quantity]", "This value must be greater than or equal to 1.", "parameter_invalid_integer")
+            raise invalid(
+                f"{where}[quantity]",
+                "This value must be greater than or equal to 1.",
+                "parameter_invalid_integer",
+            )
         amount = price["unit_amount"] * quantity
         items.append(
             {
@@ -76,7 +80,11 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
     if not mode:
         raise missing("mode")
     if mode not in ("payment", "subscription"):
-        raise invalid("mode", f"Invalid mode: {mode} (this emulator supports payment and subscription)", "parameter_invalid_string")
+        raise invalid(
+            "mode",
+            f"Invalid mode: {mode} (this emulator supports payment and subscription)",
+            "parameter_invalid_string",
+        )
     ui_mode = params.get("ui_mode") or "hosted"
     if ui_mode == "hosted" and not params.get("success_url"):
         raise missing("success_url")
@@ -84,11 +92,17 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
     if customer:
         emu.store.get(str(customer), "customer", "customer")
         if params.get("customer_email"):
-            raise invalid("customer_email", "You may only specify one of these parameters: customer, customer_email.", "")
+            raise invalid(
+                "customer_email",
+                "You may only specify one of these parameters: customer, customer_email.",
+                "",
+            )
     items = _line_items(emu, params, str(mode))
     subscription_data = params.get("subscription_data") or {}
     if subscription_data and mode != "subscription":
-        raise invalid("subscription_data", "You can not pass `subscription_data` in `payment` mode.", "")
+        raise invalid(
+            "subscription_data", "You can not pass `subscription_data` in `payment` mode.", ""
+        )
     now = emu.now()
     session_id = new_id("cs_test", 58)
     total = sum(item["amount_total"] for item in items)
@@ -103,7 +117,9 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
             "created": now,
             "currency": items[0]["currency"],
             "customer": customer,
-            "customer_creation": None if customer or mode == "subscription" else params.get("customer_creation") or "if_required",
+            "customer_creation": None
+            if customer or mode == "subscription"
+            else params.get("customer_creation") or "if_required",
             "customer_details": None,
             "customer_email": params.get("customer_email") or None,
             "expires_at": forms.integer(params, "expires_at", now + SESSION_TTL_S),
@@ -130,7 +146,9 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
                 "metadata": forms.string_map(subscription_data, "metadata"),
                 "trial_period_days": forms.integer(subscription_data, "trial_period_days"),
             },
-            "_payment_intent_metadata": forms.string_map(params.get("payment_intent_data") or {}, "metadata"),
+            "_payment_intent_metadata": forms.string_map(
+                params.get("payment_intent_data") or {}, "metadata"
+            ),
         }
     )
 

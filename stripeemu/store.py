@@ -65,12 +65,14 @@ class Store:
 
     def render(self, obj: dict[str, Any], expand: list[str] | None = None) -> dict[str, Any]:
         """A copy for the wire: private keys dropped, `expand` paths replaced by objects."""
-        out = _public(obj)
+        out: dict[str, Any] = _public(obj)
         for path in expand or []:
             self._expand(out, obj, path.split("."), path)
         return out
 
-    def _expand(self, out: dict[str, Any], source: dict[str, Any], parts: list[str], path: str) -> None:
+    def _expand(
+        self, out: dict[str, Any], source: dict[str, Any], parts: list[str], path: str
+    ) -> None:
         head, rest = parts[0], parts[1:]
         if head == "data" and out.get("object") == "list":
             for item_out, item in zip(out["data"], source["data"], strict=True):
@@ -89,7 +91,9 @@ class Store:
             if rest:
                 self._expand(out[head], target, rest, path)
         elif isinstance(value, dict) and rest:
-            self._expand(value, source[head] if isinstance(source.get(head), dict) else value, rest, path)
+            self._expand(
+                value, source[head] if isinstance(source.get(head), dict) else value, rest, path
+            )
         elif value is not None and not isinstance(value, dict):
             raise invalid("expand", f"This property cannot be expanded ({path}).", "")
 

@@ -76,13 +76,18 @@ async def server(endpoint: Endpoint, clock: FakeClock) -> AsyncIterator[StripeEm
 async def client(server: StripeEmuServer) -> AsyncIterator[stripe.StripeClient]:
     http = stripe.AIOHTTPClient()
     sdk = stripe.StripeClient(
-        server.secret_key, base_addresses={"api": server.url}, http_client=http, max_network_retries=0
+        server.secret_key,
+        base_addresses={"api": server.url},
+        http_client=http,
+        max_network_retries=0,
     )
     yield sdk
     await http.close_async()
 
 
-async def price(client: stripe.StripeClient, amount: int = 9900, lookup_key: str = "starter") -> stripe.Price:
+async def price(
+    client: stripe.StripeClient, amount: int = 9900, lookup_key: str = "starter"
+) -> stripe.Price:
     product = await client.v1.products.create_async(params={"name": "Starter"})
     return await client.v1.prices.create_async(
         params={
@@ -95,7 +100,9 @@ async def price(client: stripe.StripeClient, amount: int = 9900, lookup_key: str
     )
 
 
-async def subscription_checkout(client: stripe.StripeClient, price_id: str) -> stripe.checkout.Session:
+async def subscription_checkout(
+    client: stripe.StripeClient, price_id: str
+) -> stripe.checkout.Session:
     return await client.v1.checkout.sessions.create_async(
         params={
             "mode": "subscription",

@@ -9,7 +9,9 @@ from stripeemu import StripeEmuServer
 from tests.stripeemu.conftest import price, subscription_checkout
 
 
-async def test_customer_create_retrieve_update_list_and_search(client: stripe.StripeClient) -> None:
+async def test_customer_create_retrieve_update_list_and_search(
+    client: stripe.StripeClient,
+) -> None:
     created = await client.v1.customers.create_async(
         params={"email": "sam@example.com", "name": "Sam", "metadata": {"tg": "42"}}
     )
@@ -44,13 +46,19 @@ async def test_prices_by_lookup_key_and_duplicate_key(client: stripe.StripeClien
     assert "lookup key" in str(caught.value.user_message)
 
 
-async def test_checkout_session_and_expand(client: stripe.StripeClient, server: StripeEmuServer) -> None:
+async def test_checkout_session_and_expand(
+    client: stripe.StripeClient, server: StripeEmuServer
+) -> None:
     starter = await price(client)
     session = await subscription_checkout(client, starter.id)
     assert session.id.startswith("cs_test_")
     assert session.url is not None
     assert session.url.startswith(server.url)
-    assert (session.status, session.payment_status, session.mode) == ("open", "unpaid", "subscription")
+    assert (session.status, session.payment_status, session.mode) == (
+        "open",
+        "unpaid",
+        "subscription",
+    )
     assert session.client_reference_id == "user-42"
     assert session.amount_total == 9900
     server.emulator.complete_checkout(session.id)
@@ -73,13 +81,19 @@ async def test_checkout_session_and_expand(client: stripe.StripeClient, server: 
     assert [i.quantity for i in items.data] == [1]
 
 
-async def test_payment_mode_with_price_data(client: stripe.StripeClient, server: StripeEmuServer) -> None:
+async def test_payment_mode_with_price_data(
+    client: stripe.StripeClient, server: StripeEmuServer
+) -> None:
     session = await client.v1.checkout.sessions.create_async(
         params={
             "mode": "payment",
             "line_items": [
                 {
-                    "price_data": {"currency": "usd", "unit_amount": 2500, "product_data": {"name": "90 days"}},
+                    "price_data": {
+                        "currency": "usd",
+                        "unit_amount": 2500,
+                        "product_data": {"name": "90 days"},
+                    },
                     "quantity": 2,
                 }
             ],
@@ -89,7 +103,9 @@ async def test_payment_mode_with_price_data(client: stripe.StripeClient, server:
     )
     assert session.amount_total == 5000
     server.emulator.complete_checkout(session.id, email="buyer@example.com")
-    got = await client.v1.checkout.sessions.retrieve_async(session.id, params={"expand": ["payment_intent"]})
+    got = await client.v1.checkout.sessions.retrieve_async(
+        session.id, params={"expand": ["payment_intent"]}
+    )
     assert isinstance(got.payment_intent, stripe.PaymentIntent)
     assert got.payment_intent.status == "succeeded"
     assert got.payment_intent.metadata["order"] == "7"
@@ -103,7 +119,15 @@ async def test_subscription_mode_refuses_one_time_prices(client: stripe.StripeCl
         await client.v1.checkout.sessions.create_async(
             params={
                 "mode": "subscription",
-                "line_items": [{"price_data": {"currency": "usd", "unit_amount": 1, "product_data": {"name": "x"}}}],
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": 1,
+                            "product_data": {"name": "x"},
+                        }
+                    }
+                ],
                 "success_url": "https://app.test/ok",
             }
         )
@@ -115,10 +139,19 @@ async def test_subscription_mode_refuses_one_time_prices(client: stripe.StripeCl
     [
         ({"line_items": [{"price": "price_x"}], "success_url": "https://a.test"}, "mode"),
         ({"mode": "subscription", "success_url": "https://a.test"}, "line_items"),
-        ({"mode": "subscription", "line_items": [{"price": "price_nope"}], "success_url": "https://a"}, "line_items[0][price]"),
+        (
+            {
+                "mode": "subscription",
+                "line_items": [{"price": "price_nope"}],
+                "success_url": "https://a",
+            },
+            "line_items[0][price]",
+        ),
     ],
 )
-async def test_session_parameter_errors(client: stripe.StripeClient, params: dict, param: str) -> None:
+async def test_session_parameter_errors(
+    client: stripe.StripeClient, params: dict, param: str
+) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         await client.v1.checkout.sessions.create_async(params=params)
     assert caught.value.param == param
@@ -147,7 +180,9 @@ async def test_idempotent_replay_and_conflict(client: stripe.StripeClient) -> No
 
 async def test_wrong_key_is_401(server: StripeEmuServer) -> None:
     http = stripe.AIOHTTPClient()
-    bad = stripe.StripeClient("sk_test_wrong_key_123456", base_addresses={"api": server.url}, http_client=http)
+    bad = stripe.StripeClient(
+        "sk_test_wrong_key_123456", base_addresses={"api": server.url}, http_client=http
+    )
     try:
         with pytest.raises(stripe.AuthenticationError) as caught:
             await bad.v1.customers.create_async(params={"email": "a@example.com"})
@@ -168,7 +203,9 @@ async def test_wrong_key_is_401(server: StripeEmuServer) -> None:
         (lambda c: c.v1.customers.retrieve_async("sub_wrongkind"), "customer"),
     ],
 )
-async def test_unknown_ids_are_resource_missing(client: stripe.StripeClient, call, noun: str) -> None:
+async def test_unknown_ids_are_resource_missing(
+    client: stripe.StripeClient, call, noun: str
+) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         await call(client)
     assert caught.value.http_status == 404
