@@ -19,7 +19,8 @@ from aiohttp import web
 
 from stripeemu import forms, resources, sessions
 from stripeemu.emulator import StripeEmulator
-from stripeemu.errors import StripeError
+from stripeemu.errors import StripeError, unknown
+from stripeemu.known_params import KNOWN_PARAMS
 from stripeemu.store import list_object, new_id, search_object
 
 EMULATOR: web.AppKey[StripeEmulator] = web.AppKey("stripe_emulator", StripeEmulator)
@@ -75,6 +76,7 @@ def endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response
             authenticate(emu, request)
             text = await request.text() if request.method == "POST" else request.query_string
             params = forms.decode(text)
+            _check_names(request, params)
             key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
             fingerprint = f"{request.method} {request.path} {json.dumps(params, sort_keys=True)}"
             if key:
@@ -116,6 +118,16 @@ async def _call(
         ]
         return rendered
     return emu.store.render(obj, expand)
+
+
+def _check_names(request: web.Request, params: dict[str, Any]) -> None:
+    resource = request.match_info.route.resource
+    known = KNOWN_PARAMS.get(f"{request.method} {resource.canonical if resource else ''}")
+    if known is None:
+        return
+    for name in params:
+        if name not in known:
+            raise unknown(name)
 
 
 def _replay(

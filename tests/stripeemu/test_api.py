@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 import stripe
 
-from stripeemu import StripeEmuServer
+from stripeemu import StripeEmuServer, create_app
+from stripeemu.known_params import KNOWN_PARAMS
 from tests.stripeemu.conftest import price, subscription_checkout
 
 
@@ -223,3 +225,86 @@ async def test_portal_session(client: stripe.StripeClient, server: StripeEmuServ
     assert portal.return_url == "https://app.test/account"
     with pytest.raises(stripe.InvalidRequestError):
         await client.v1.billing_portal.sessions.create_async(params={"customer": "cus_none"})
+
+
+SDK_PARAMS = {
+    "POST /v1/customers": "CustomerCreateParams",
+    "POST /v1/customers/{id}": "CustomerUpdateParams",
+    "GET /v1/customers": "CustomerListParams",
+    "GET /v1/customers/search": "CustomerSearchParams",
+    "GET /v1/customers/{id}": "CustomerRetrieveParams",
+    "POST /v1/products": "ProductCreateParams",
+    "GET /v1/products": "ProductListParams",
+    "GET /v1/products/{id}": "ProductRetrieveParams",
+    "POST /v1/prices": "PriceCreateParams",
+    "GET /v1/prices": "PriceListParams",
+    "GET /v1/prices/{id}": "PriceRetrieveParams",
+    "POST /v1/checkout/sessions": "checkout.SessionCreateParams",
+    "GET /v1/checkout/sessions/{id}": "checkout.SessionRetrieveParams",
+    "GET /v1/checkout/sessions/{id}/line_items": "checkout.SessionLineItemListParams",
+    "POST /v1/billing_portal/sessions": "billing_portal.SessionCreateParams",
+    "GET /v1/subscriptions": "SubscriptionListParams",
+    "GET /v1/subscriptions/{id}": "SubscriptionRetrieveParams",
+    "POST /v1/subscriptions/{id}": "SubscriptionUpdateParams",
+    "DELETE /v1/subscriptions/{id}": "SubscriptionCancelParams",
+    "GET /v1/invoices": "InvoiceListParams",
+    "GET /v1/invoices/{id}": "InvoiceRetrieveParams",
+    "POST /v1/refunds": "RefundCreateParams",
+    "GET /v1/refunds/{id}": "RefundRetrieveParams",
+    "GET /v1/charges/{id}": "ChargeRetrieveParams",
+    "GET /v1/payment_intents/{id}": "PaymentIntentRetrieveParams",
+    "GET /v1/events/{id}": "EventRetrieveParams",
+}
+
+
+def test_known_params_are_the_installed_sdks() -> None:
+    options = stripe.RequestOptions.__required_keys__ | stripe.RequestOptions.__optional_keys__
+    assert set(KNOWN_PARAMS) == set(SDK_PARAMS)
+    for route, dotted in SDK_PARAMS.items():
+        namespace = stripe.params
+        for part in dotted.split("."):
+            namespace = getattr(namespace, part)
+        typed = (namespace.__required_keys__ | namespace.__optional_keys__) - options
+        assert KNOWN_PARAMS[route] == typed, route
+
+
+async def test_every_served_route_has_its_param_list(server: StripeEmuServer) -> None:
+    served = {
+        f"{route.method} {route.resource.canonical}"
+        for route in create_app(server.emulator).router.routes()
+        if route.method != "HEAD"
+        and route.resource is not None
+        and route.resource.canonical.startswith("/v1/")
+    }
+    assert served == set(KNOWN_PARAMS)
+
+
+async def test_unknown_param_is_refused_at_any_route(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.customers.create_async(params={"emial": "typo@example.com"})  # type: ignore[typeddict-unknown-key]
+    assert (caught.value.code, caught.value.param) == ("parameter_unknown", "emial")
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.invoices.list_async(params={"subscriptoin": "sub_x"})  # type: ignore[typeddict-unknown-key]
+    assert caught.value.code == "parameter_unknown"
+
+
+async def test_curl_style_lists_and_response_headers(
+    server: StripeEmuServer, client: stripe.StripeClient
+) -> None:
+    starter = await price(client)
+    session = await subscription_checkout(client, starter.id)
+    async with aiohttp.ClientSession() as http:
+        got = await http.get(
+            f"{server.url}/v1/checkout/sessions/{session.id}?expand[]=line_items",
+            headers={"Authorization": f"Bearer {server.secret_key}"},
+        )
+        body = await got.json()
+        assert body["line_items"]["data"][0]["price"]["id"] == starter.id
+        assert got.headers["Stripe-Version"] == stripe.api_version
+        assert got.headers["Request-Id"].startswith("req_")
+        bad = await http.get(
+            f"{server.url}/v1/checkout/sessions/{session.id}?expand[]=client_reference_id",
+            headers={"Authorization": f"Bearer {server.secret_key}"},
+        )
+        assert bad.status == 400
+        assert (await bad.json())["error"]["param"] == "expand"
