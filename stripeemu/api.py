@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,7 @@ from stripeemu.errors import StripeError, unknown
 from stripeemu.known_params import KNOWN_PARAMS
 from stripeemu.store import list_object, new_id, search_object
 
+logger = logging.getLogger(__name__)
 EMULATOR: web.AppKey[StripeEmulator] = web.AppKey("stripe_emulator", StripeEmulator)
 REQUEST: web.RequestKey[tuple[str | None, str | None]] = web.RequestKey("stripe_request", tuple)
 IDEMPOTENCY: web.AppKey[OrderedDict[str, Any]] = web.AppKey("stripe_idempotency", OrderedDict)
@@ -72,6 +74,7 @@ def endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response
     async def route(request: web.Request) -> web.Response:
         emu = request.app[EMULATOR]
         request_id = new_id("req", 14)
+        key: str | None = None
         try:
             authenticate(emu, request)
             text = await request.text() if request.method == "POST" else request.query_string
@@ -88,6 +91,10 @@ def endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response
             status, body = exc.status, exc.body()
             if exc.status != 402:
                 return json_response(status, body, request_id, emu)
+        except Exception:  # a bug here answers as Stripe's 500 does, and says so in the log
+            logger.exception("stripe emulator failed on %s %s", request.method, request.path)
+            body = {"error": {"type": "api_error", "message": "An unknown error occurred"}}
+            return json_response(500, body, request_id, emu)
         if key:
             store = request.app[IDEMPOTENCY]
             store[key] = (fingerprint, status, body)

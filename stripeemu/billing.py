@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from stripeemu import forms
 from stripeemu.errors import StripeError, invalid, missing
 from stripeemu.resources import INTERVALS
 from stripeemu.store import new_id
@@ -14,6 +15,28 @@ if TYPE_CHECKING:
     from stripeemu.emulator import StripeEmulator
 
 TEST_CARD = "4242424242424242"
+# Stripe's test cards that are declined, and the decline code each gives
+DECLINED_CARDS = {
+    "4000000000000002": "generic_decline",
+    "4000000000009995": "insufficient_funds",
+    "4000000000000069": "expired_card",
+}
+
+
+def check_card(number: str) -> None:
+    """Stripe's 402 `card_declined` for its declining test cards."""
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        raise StripeError(
+            402, "Your card number is incorrect.", type_="card_error", code="incorrect_number"
+        )
+    if number in DECLINED_CARDS:
+        raise StripeError(
+            402,
+            "Your card was declined.",
+            type_="card_error",
+            code="card_declined",
+            decline_code=DECLINED_CARDS[number],
+        )
 
 
 def period_s(price: dict[str, Any]) -> int:
@@ -95,56 +118,63 @@ def new_subscription(
     )
 
 
+def _line(
+    emu: StripeEmulator, invoice_id: str, sub: dict[str, Any], item: dict[str, Any], amount: int
+) -> dict[str, Any]:
+    """An invoice line for `item`; an `amount` other than the item's price is a proration."""
+    price = item["price"]
+    proration = amount != price["unit_amount"] * item["quantity"]
+    name = emu.store.get(price["product"])["name"]
+    return {
+        "id": new_id("il", 24),
+        "object": "line_item",
+        "amount": amount,
+        "currency": sub["currency"],
+        "description": f"Proration ({name})" if proration else f"{item['quantity']} × {name}",
+        "invoice": invoice_id,
+        "livemode": False,
+        "metadata": {},
+        "parent": {
+            "type": "subscription_item_details",
+            "subscription_item_details": {
+                "subscription": sub["id"],
+                "subscription_item": item["id"],
+                "proration": proration,
+            },
+        },
+        "period": {"start": item["current_period_start"], "end": item["current_period_end"]},
+        "pricing": {
+            "type": "price_details",
+            "price_details": {"price": price["id"], "product": price["product"]},
+            "unit_amount_decimal": str(price["unit_amount"]),
+        },
+        "quantity": item["quantity"],
+    }
+
+
 def new_invoice(
     emu: StripeEmulator, sub: dict[str, Any], reason: str, amount: int | None = None
 ) -> dict[str, Any]:
-    """An open invoice for the subscription's current period (or a one-off `amount`)."""
+    """An open invoice for the subscription's current period with the prorations pending
+    since the last one, or for a proration `amount` alone. A credit larger than the invoice
+    stays pending (Stripe keeps it as customer balance)."""
     now = emu.now()
     invoice_id = new_id("in", 24)
     customer = emu.store.get(sub["customer"])
-    lines = []
-    for item in sub["items"]["data"]:
-        line_amount = item["price"]["unit_amount"] * item["quantity"] if amount is None else amount
-        lines.append(
-            {
-                "id": new_id("il", 24),
-                "object": "line_item",
-                "amount": line_amount,
-                "currency": sub["currency"],
-                "description": f"{item['quantity']} × {emu.store.get(item['price']['product'])['name']}",
-                "invoice": invoice_id,
-                "livemode": False,
-                "metadata": {},
-                "parent": {
-                    "type": "subscription_item_details",
-                    "subscription_item_details": {
-                        "subscription": sub["id"],
-                        "subscription_item": item["id"],
-                        "proration": amount is not None,
-                    },
-                },
-                "period": {
-                    "start": item["current_period_start"],
-                    "end": item["current_period_end"],
-                },
-                "pricing": {
-                    "type": "price_details",
-                    "price_details": {
-                        "price": item["price"]["id"],
-                        "product": item["price"]["product"],
-                    },
-                    "unit_amount_decimal": str(item["price"]["unit_amount"]),
-                },
-                "quantity": item["quantity"],
-            }
-        )
-        if amount is not None:
-            break
-    total = sum(line["amount"] for line in lines) + (
-        sub.get("_pending_proration", 0) if amount is None else 0
-    )
+    items = sub["items"]["data"]
+    if amount is not None:
+        lines = [_line(emu, invoice_id, sub, items[0], amount)]
+    else:
+        lines = [
+            _line(emu, invoice_id, sub, item, item["price"]["unit_amount"] * item["quantity"])
+            for item in items
+        ]
+        if sub["_pending_proration"]:
+            lines.append(_line(emu, invoice_id, sub, items[0], sub["_pending_proration"]))
+    total = sum(line["amount"] for line in lines)
     if amount is None:
-        sub["_pending_proration"] = 0
+        sub["_pending_proration"] = min(0, total)
+    total = max(0, total)
     first = sub["items"]["data"][0]
     return emu.put(
         {
@@ -323,8 +353,8 @@ def pay_invoice(emu: StripeEmulator, invoice: dict[str, Any], card: str) -> None
     invoice["status_transitions"]["paid_at"] = now
 
 
-def refund(emu: StripeEmulator, params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A succeeded refund of a charge (`charge` or `payment_intent`), full or `amount`."""
+def refund_target(emu: StripeEmulator, params: dict[str, Any]) -> dict[str, Any]:
+    """The charge a refund is for: `charge`, or the `payment_intent`'s latest charge."""
     if params.get("charge") and params.get("payment_intent"):
         raise invalid(
             "charge", "You may only specify one of these parameters: charge, payment_intent.", ""
@@ -336,6 +366,11 @@ def refund(emu: StripeEmulator, params: dict[str, Any]) -> tuple[dict[str, Any],
         target = emu.store.get(str(params["charge"]), "charge", "charge")
     else:
         raise missing("charge")
+    return target
+
+
+def refund(emu: StripeEmulator, target: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+    """A succeeded refund of `target` (a charge), in full or `amount`; the charge follows."""
     remaining = target["amount"] - target["amount_refunded"]
     if remaining <= 0:
         raise StripeError(
@@ -364,7 +399,7 @@ def refund(emu: StripeEmulator, params: dict[str, Any]) -> tuple[dict[str, Any],
             "charge": target["id"],
             "created": emu.now(),
             "currency": target["currency"],
-            "metadata": dict(params.get("metadata") or {}),
+            "metadata": forms.string_map(params, "metadata"),
             "payment_intent": target["payment_intent"],
             "reason": reason,
             "receipt_number": None,
@@ -373,7 +408,7 @@ def refund(emu: StripeEmulator, params: dict[str, Any]) -> tuple[dict[str, Any],
     )
     target["amount_refunded"] += amount
     target["refunded"] = target["amount_refunded"] == target["amount"]
-    return refund_obj, target
+    return refund_obj
 
 
 def _amount(raw: Any) -> int:

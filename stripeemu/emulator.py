@@ -135,10 +135,13 @@ class StripeEmulator:
         its paid first invoice, or the one-off payment; `checkout.session.completed` and the
         events Stripe sends with it."""
         session = self.store.get(session_id, "checkout.session")
+        if session["status"] == "open" and self.now() >= session["expires_at"]:
+            session["status"] = "expired"
         if session["status"] != "open":
             raise StripeError(
                 400, f"This Checkout Session is no longer open ({session['status']})."
             )
+        billing.check_card(card)
         email = email or session["customer_email"] or "buyer@example.com"
         customer_id = session["customer"]
         needs_customer = (
@@ -217,6 +220,8 @@ class StripeEmulator:
         before = copy.deepcopy(sub)
         latest = self.store.get(sub["latest_invoice"]) if sub["latest_invoice"] else None
         if latest is None or latest["status"] != "open":
+            if sub["cancel_at_period_end"]:  # nothing to charge: it ends
+                return self._end(sub, "cancellation_requested")
             self._advance(sub)
             latest = billing.new_invoice(self, sub, "subscription_cycle")
         latest["attempt_count"] += 1
@@ -254,17 +259,10 @@ class StripeEmulator:
     ) -> dict[str, Any]:
         """A refund (API or dashboard): `charge` or `payment_intent`, optional `amount`;
         `charge.refunded` with the charge as it is after."""
-        before_charge = None
-        target_id = params.get("charge")
-        if target_id:
-            before_charge = copy.deepcopy(self.store.get(str(target_id), "charge", "charge"))
-        refund_obj, target = billing.refund(self, params)
-        before_charge = before_charge or {
-            **target,
-            "amount_refunded": target["amount_refunded"] - refund_obj["amount"],
-            "refunded": False,
-        }
-        self.emit("charge.refunded", target, _changed(before_charge, target), request)
+        target = billing.refund_target(self, params)
+        before = copy.deepcopy(target)
+        refund_obj = billing.refund(self, target, params)
+        self.emit("charge.refunded", target, _changed(before, target), request)
         return refund_obj
 
     def update_subscription(
@@ -284,38 +282,43 @@ class StripeEmulator:
                 f"Invalid proration_behavior: {behavior}",
                 "parameter_invalid_string",
             )
+        work = copy.deepcopy(sub)  # all or nothing: a refused param leaves `sub` as it was
         flag = forms.boolean(params, "cancel_at_period_end")
         if flag is not None:
-            end = sub["items"]["data"][0]["current_period_end"]
-            sub.update(
+            end = work["items"]["data"][0]["current_period_end"]
+            work.update(
                 cancel_at_period_end=flag,
                 cancel_at=end if flag else None,
                 canceled_at=self.now() if flag else None,
             )
-            sub["cancellation_details"]["reason"] = "cancellation_requested" if flag else None
+            work["cancellation_details"]["reason"] = "cancellation_requested" if flag else None
         for key, value in forms.string_map(params, "metadata").items():
             if value == "":
-                sub["metadata"].pop(key, None)
+                work["metadata"].pop(key, None)
             else:
-                sub["metadata"][key] = value
-        credit = 0
-        for i, change in enumerate(forms.listed(params, "items")):
-            credit += self._change_item(sub, i, change)
-        if credit and behavior == "always_invoice":
-            invoice = billing.new_invoice(self, sub, "subscription_update", amount=credit)
-            if credit > 0:
-                billing.pay_invoice(self, invoice, sub.get("_card", billing.TEST_CARD))
-                sub["latest_invoice"] = invoice["id"]
-                self.emit("invoice.paid", invoice, request=request)
-        elif credit and behavior == "create_prorations":
-            sub["_pending_proration"] += credit
+                work["metadata"][key] = value
+        proration = sum(
+            self._change_item(work, i, change)
+            for i, change in enumerate(forms.listed(params, "items"))
+        )
+        sub.clear()
+        sub.update(work)
+        if proration > 0 and behavior == "always_invoice":
+            invoice = billing.new_invoice(self, sub, "subscription_update", amount=proration)
+            billing.pay_invoice(self, invoice, sub.get("_card", billing.TEST_CARD))
+            sub["latest_invoice"] = invoice["id"]
+            self.emit("invoice.paid", invoice, request=request)
+        elif proration and behavior != "none":  # a credit, or charged with the next invoice
+            sub["_pending_proration"] += proration
         if sub != before:
             self.emit("customer.subscription.updated", sub, _changed(before, sub), request)
         return sub
 
-    def _change_item(self, sub: dict[str, Any], index: int, change: dict[str, Any]) -> int:
+    def _change_item(self, sub: dict[str, Any], index: int, change: Any) -> int:
         """Swap an item's price; the proration (unused time credited, the rest charged)."""
         where = f"items[{index}]"
+        if not isinstance(change, dict):
+            raise invalid(where, f"Invalid object: {where}", "parameter_invalid_string")
         items = sub["items"]["data"]
         item = next((it for it in items if it["id"] == change.get("id")), None)
         if item is None:

@@ -20,6 +20,7 @@ class StripeError(Exception):
         type_: str = "invalid_request_error",
         code: str | None = None,
         param: str | None = None,
+        decline_code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
@@ -27,6 +28,7 @@ class StripeError(Exception):
         self.type = type_
         self.code = code
         self.param = param
+        self.decline_code = decline_code
 
     def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"message": self.message, "type": self.type}
@@ -35,6 +37,8 @@ class StripeError(Exception):
             error["doc_url"] = DOCS + self.code.replace("_", "-")
         if self.param:
             error["param"] = self.param
+        if self.decline_code:
+            error["decline_code"] = self.decline_code
         return {"error": error}
 
 

@@ -80,6 +80,16 @@ def boolean(params: dict[str, Any], name: str, default: bool | None = None) -> b
     raise invalid(name, f"Invalid boolean: {value}", code="parameter_invalid_boolean")
 
 
+def mapping(params: dict[str, Any], name: str) -> dict[str, Any]:
+    """A nested hash (`price_data`, `subscription_data`, ...); absent is empty."""
+    value = params.get(name)
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise invalid(name, f"Invalid object: {name}", code="parameter_invalid_string")
+    return value
+
+
 def string_map(params: dict[str, Any], name: str) -> dict[str, str]:
     """A `metadata`-like hash of strings (an empty string unsets a key, as Stripe's)."""
     value = params.get(name)

@@ -4,6 +4,7 @@ cancels a subscription at period end and returns to `return_url`."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from html import escape
 
 from aiohttp import web
@@ -89,7 +90,8 @@ async def portal_page(request: web.Request) -> web.Response:
         item = sub["items"]["data"][0]
         name = emu.store.get(item["price"]["product"])["name"]
         if sub["cancel_at_period_end"]:
-            action = f"<small>ends at {item['current_period_end']}</small>"
+            ends = datetime.fromtimestamp(item["current_period_end"], UTC).date().isoformat()
+            action = f"<small>ends on {ends}</small>"
         else:
             action = (
                 f'<form method="post" action="/p/session/{portal["id"]}/cancel/{sub["id"]}">'

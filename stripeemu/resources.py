@@ -27,6 +27,11 @@ def _required(params: dict[str, Any], name: str) -> Any:
     return value
 
 
+def _at(where: str, name: str) -> str:
+    """A param's name as Stripe reports it: `line_items[0][price_data][currency]`."""
+    return f"{where}[{name}]" if where else name
+
+
 def _metadata(params: dict[str, Any], current: dict[str, str] | None = None) -> dict[str, str]:
     merged = dict(current or {})
     for key, value in forms.string_map(params, "metadata").items():
@@ -138,13 +143,13 @@ def _unit_amount(params: dict[str, Any], where: str) -> int:
             amount = int(str(params["unit_amount_decimal"]).split(".")[0])
         except ValueError:
             raise invalid(
-                f"{where}unit_amount_decimal", "Invalid decimal", "parameter_invalid_string"
+                _at(where, "unit_amount_decimal"), "Invalid decimal", "parameter_invalid_string"
             ) from None
     if amount is None:
-        raise missing(f"{where}unit_amount")
+        raise missing(_at(where, "unit_amount"))
     if amount < 0:
         raise invalid(
-            f"{where}unit_amount",
+            _at(where, "unit_amount"),
             "This value must be greater than or equal to 0.",
             "parameter_invalid_integer",
         )
@@ -152,13 +157,13 @@ def _unit_amount(params: dict[str, Any], where: str) -> int:
 
 
 def _recurring(params: dict[str, Any], where: str) -> dict[str, Any] | None:
-    recurring = params.get("recurring")
+    recurring = forms.mapping(params, "recurring")
     if not recurring:
         return None
     interval = recurring.get("interval")
     if interval not in INTERVALS:
         raise invalid(
-            f"{where}recurring[interval]",
+            _at(where, "recurring") + "[interval]",
             "Invalid recurring[interval]: must be one of day, month, week, or year",
             "parameter_invalid_string",
         )
@@ -175,22 +180,22 @@ def create_price(
     emu: StripeEmulator, params: dict[str, Any], *, where: str = ""
 ) -> dict[str, Any]:
     """A price; `where` prefixes error params when it comes from a session's `price_data`."""
-    currency = str(_required(params, "currency")).lower() if not where else None
-    currency = currency or str(params.get("currency") or "").lower()
+    currency = str(params.get("currency") or "").lower()
     if not currency:
-        raise missing(f"{where}currency")
-    product_id = params.get("product")
-    if product_id:
-        emu.store.get(str(product_id), "product", f"{where}product")
-    elif params.get("product_data"):
-        product_id = create_product(emu, params["product_data"])["id"]
-    else:
-        raise missing(f"{where}product")
-    lookup_key = params.get("lookup_key") or None
-    if lookup_key:
-        _take_lookup_key(emu, lookup_key, forms.boolean(params, "transfer_lookup_key", False))
+        raise missing(_at(where, "currency"))
     amount = _unit_amount(params, where)
     recurring = _recurring(params, where)
+    product_id = params.get("product")
+    if product_id:
+        emu.store.get(str(product_id), "product", _at(where, "product"))
+    elif not params.get("product_data"):
+        raise missing(_at(where, "product"))
+    lookup_key = params.get("lookup_key") or None
+    holder = _lookup_key_holder(emu, lookup_key, forms.boolean(params, "transfer_lookup_key"))
+    if not product_id:
+        product_id = create_product(emu, forms.mapping(params, "product_data"))["id"]
+    if holder is not None:
+        holder["lookup_key"] = None  # transferred
     return emu.put(
         {
             "id": new_id("price", 24),
@@ -216,16 +221,20 @@ def create_price(
     )
 
 
-def _take_lookup_key(emu: StripeEmulator, lookup_key: str, transfer: bool | None) -> None:
-    for price in emu.store.all("prices"):
-        if price["lookup_key"] == lookup_key:
-            if not transfer:
-                raise invalid(
-                    "lookup_key",
-                    f"A price (`{price['id']}`) already uses that lookup key.",
-                    "parameter_invalid_string",
-                )
-            price["lookup_key"] = None
+def _lookup_key_holder(
+    emu: StripeEmulator, lookup_key: str | None, transfer: bool | None
+) -> dict[str, Any] | None:
+    """The price that has `lookup_key` now, when it may be transferred; refused otherwise."""
+    holder = next(
+        (p for p in emu.store.all("prices") if lookup_key and p["lookup_key"] == lookup_key), None
+    )
+    if holder is not None and not transfer:
+        raise invalid(
+            "lookup_key",
+            f"A price (`{holder['id']}`) already uses that lookup key.",
+            "parameter_invalid_string",
+        )
+    return holder
 
 
 def list_prices(emu: StripeEmulator, params: dict[str, Any]) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from stripeemu import forms
-from stripeemu.errors import StripeError, invalid, missing
+from stripeemu.errors import invalid, missing
 from stripeemu.resources import create_price
 from stripeemu.store import new_id
 
@@ -29,7 +29,9 @@ def _line_items(emu: StripeEmulator, params: dict[str, Any], mode: str) -> list[
             if not price["active"]:
                 raise invalid(f"{where}[price]", f"The price `{price['id']}` is not active.", "")
         elif entry.get("price_data"):
-            price = create_price(emu, entry["price_data"], where=f"{where}[price_data]")
+            price = create_price(
+                emu, forms.mapping(entry, "price_data"), where=f"{where}[price_data]"
+            )
             price["active"] = False  # inline prices are not reusable, as Stripe's
         else:
             raise missing(f"{where}[price]")
@@ -98,7 +100,7 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
                 "",
             )
     items = _line_items(emu, params, str(mode))
-    subscription_data = params.get("subscription_data") or {}
+    subscription_data = forms.mapping(params, "subscription_data")
     if subscription_data and mode != "subscription":
         raise invalid(
             "subscription_data", "You can not pass `subscription_data` in `payment` mode.", ""
@@ -147,7 +149,7 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
                 "trial_period_days": forms.integer(subscription_data, "trial_period_days"),
             },
             "_payment_intent_metadata": forms.string_map(
-                params.get("payment_intent_data") or {}, "metadata"
+                forms.mapping(params, "payment_intent_data"), "metadata"
             ),
         }
     )
@@ -174,11 +176,3 @@ def create_portal_session(emu: StripeEmulator, params: dict[str, Any]) -> dict[s
             "url": f"{emu.public_url}/p/session/{session_id}",
         }
     )
-
-
-def require_open(session: dict[str, Any]) -> None:
-    if session["status"] != "open":
-        raise StripeError(
-            400,
-            f"This Checkout Session is no longer active (status {session['status']}).",
-        )

@@ -9,6 +9,7 @@ import pytest
 import stripe
 
 from stripeemu import API_VERSION, StripeEmulator, StripeEmuServer, signature_header
+from stripeemu.errors import StripeError
 from tests.stripeemu.conftest import Endpoint, FakeClock, price, subscription_checkout, verified
 
 MONTH_S = 30 * 86400
@@ -290,3 +291,102 @@ async def test_control_api_and_hosted_pages(
         )
         assert (await again.json())["status"] == 200
     assert len(endpoint.received) == 7
+
+
+async def test_prorations_wait_for_the_next_invoice(
+    client: stripe.StripeClient, server: StripeEmuServer, clock: FakeClock
+) -> None:
+    session = await _paid_subscription(client, server)
+    sub = await client.v1.subscriptions.retrieve_async(str(session.subscription))
+    elite = await price(client, 49900, "elite")
+    clock.now += MONTH_S // 2  # half the period used: half the difference is due
+    await client.v1.subscriptions.update_async(
+        sub.id, params={"items": [{"id": sub.items.data[0].id, "price": elite.id}]}
+    )
+    assert (await client.v1.invoices.list_async(params={"subscription": sub.id})).data[
+        0
+    ].billing_reason == ("subscription_create")
+    clock.now += MONTH_S // 2
+    server.emulator.renew(sub.id)
+    latest = (await client.v1.invoices.list_async(params={"subscription": sub.id})).data[0]
+    assert latest.amount_paid == 49900 + (49900 - 9900) // 2
+    assert [line.amount for line in latest.lines.data] == [49900, 20000]
+
+
+async def test_a_downgrade_credit_is_carried_over(
+    client: stripe.StripeClient, server: StripeEmuServer, clock: FakeClock
+) -> None:
+    session = await _paid_subscription(client, server)
+    sub = await client.v1.subscriptions.retrieve_async(str(session.subscription))
+    tiny = await price(client, 100, "tiny")
+    await client.v1.subscriptions.update_async(
+        sub.id,
+        params={
+            "items": [{"id": sub.items.data[0].id, "price": tiny.id}],
+            "proration_behavior": "always_invoice",
+        },
+    )
+    server.emulator.renew(sub.id)  # the 98.00 credit covers the 1.00 renewal
+    latest = (await client.v1.invoices.list_async(params={"subscription": sub.id})).data[0]
+    assert (latest.amount_due, latest.status, latest.payments.data) == (0, "paid", [])  # type: ignore[union-attr]
+
+
+async def test_a_refused_update_changes_nothing(
+    client: stripe.StripeClient, server: StripeEmuServer, endpoint: Endpoint
+) -> None:
+    session = await _paid_subscription(client, server)
+    sub_id = str(session.subscription)
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.subscriptions.update_async(
+            sub_id,
+            params={
+                "cancel_at_period_end": True,
+                "items": [{"id": "si_nope", "price": "price_x"}],
+            },
+        )
+    assert caught.value.param == "items[0][id]"
+    assert (await client.v1.subscriptions.retrieve_async(sub_id)).cancel_at_period_end is False
+    await server.emulator.flush()
+    assert len(endpoint.received) == 3
+
+
+async def test_a_canceling_subscription_ends_instead_of_failing(
+    client: stripe.StripeClient, server: StripeEmuServer, endpoint: Endpoint
+) -> None:
+    session = await _paid_subscription(client, server)
+    server.emulator.cancel_at_period_end(str(session.subscription))
+    server.emulator.fail_renewal(str(session.subscription))
+    await server.emulator.flush()
+    assert endpoint.types(server.webhook_secret)[-1] == "customer.subscription.deleted"
+
+
+async def test_declined_card_and_expired_session(
+    client: stripe.StripeClient, server: StripeEmuServer, clock: FakeClock
+) -> None:
+    session = await subscription_checkout(client, (await price(client)).id)
+    with pytest.raises(StripeError) as caught:
+        server.emulator.complete_checkout(session.id, card="4000000000000002")
+    assert caught.value.status == 402
+    assert caught.value.body()["error"] == {
+        "message": "Your card was declined.",
+        "type": "card_error",
+        "code": "card_declined",
+        "doc_url": "https://docs.stripe.com/error-codes/card-declined",
+        "decline_code": "generic_decline",
+    }
+    async with aiohttp.ClientSession() as http:
+        answer = await http.post(
+            f"{server.url}/_control/checkout/sessions/{session.id}/complete",
+            data={"card": "4000000000009995"},
+            headers={"Authorization": f"Bearer {server.secret_key}"},
+        )
+        assert answer.status == 402
+        assert (await answer.json())["error"]["decline_code"] == "insufficient_funds"
+        page = await http.post(session.url, data={"email": "a@b.c", "card": "4000000000000002"})
+        assert page.status == 402
+        assert "declined" in await page.text()
+    assert (await client.v1.checkout.sessions.retrieve_async(session.id)).status == "open"
+    clock.now += 24 * 3600
+    with pytest.raises(StripeError, match="no longer open"):
+        server.emulator.complete_checkout(session.id)
+    assert (await client.v1.checkout.sessions.retrieve_async(session.id)).status == "expired"
