@@ -120,6 +120,15 @@ class StripeEmulator:
             out.append(await self.sender.deliver(event, signed_at=signed_at))
         return out
 
+    def signed(
+        self, event: Event | str, *, signed_at: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The exact body and headers (`Stripe-Signature`) a delivery of `event` would carry."""
+        found = (
+            event if isinstance(event, Event) else next(e for e in self.events if e.id == event)
+        )
+        return self.sender.signed(found, signed_at=signed_at)
+
     async def flush(self) -> None:
         await self.sender.flush()
 

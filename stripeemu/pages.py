@@ -71,7 +71,7 @@ async def checkout_pay(request: web.Request) -> web.Response:
         return _html("Checkout", f"<p>{escape(exc.message)}</p>", exc.status)
     await emu.flush()  # the app has heard of the payment before the buyer lands on its page
     target = (session["success_url"] or "").replace("{CHECKOUT_SESSION_ID}", session["id"])
-    raise web.HTTPSeeOther(target or f"/c/pay/{session['id']}")
+    raise web.HTTPSeeOther(target or request.path)
 
 
 async def portal_page(request: web.Request) -> web.Response:
@@ -94,7 +94,7 @@ async def portal_page(request: web.Request) -> web.Response:
             action = f"<small>ends on {ends}</small>"
         else:
             action = (
-                f'<form method="post" action="/p/session/{portal["id"]}/cancel/{sub["id"]}">'
+                f'<form method="post" action="{portal["id"]}/cancel/{sub["id"]}">'
                 '<button type="submit">Cancel plan</button></form>'
             )
         rows.append(f"<li>{escape(name)} ({escape(sub['status'])}) {action}</li>")
@@ -117,7 +117,7 @@ async def portal_cancel(request: web.Request) -> web.Response:
     except StripeError as exc:
         return _html("Portal", f"<p>{escape(exc.message)}</p>", exc.status)
     await emu.flush()
-    raise web.HTTPSeeOther(portal["return_url"] or f"/p/session/{portal['id']}")
+    raise web.HTTPSeeOther(portal["return_url"] or request.path.rsplit("/cancel/", 1)[0])
 
 
 def add_page_routes(app: web.Application) -> None:

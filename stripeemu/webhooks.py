@@ -94,18 +94,29 @@ class WebhookSender:
         """Until every queued event has been delivered or given up on."""
         await self._queue.join()
 
-    async def deliver(self, event: Event, *, signed_at: int | None = None) -> Delivery:
-        """Post `event` once (whatever its history), signed at `signed_at` (default: now)."""
-        if not self.url:
-            msg = "no webhook endpoint configured"
-            raise RuntimeError(msg)
-        body = event.body()
+    def signed(
+        self, event: Event, *, signed_at: int | None = None
+    ) -> tuple[bytes, dict[str, str]]:
+        """The body and headers Stripe would post for `event` (for posting it yourself)."""
         ts = int(self.signing_clock()) if signed_at is None else signed_at
+        return self._signed(event, ts)
+
+    def _signed(self, event: Event, ts: int) -> tuple[bytes, dict[str, str]]:
+        body = event.body()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "Stripe-Signature": signature_header(body, self.secret, ts),
             "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
         }
+        return body, headers
+
+    async def deliver(self, event: Event, *, signed_at: int | None = None) -> Delivery:
+        """Post `event` once (whatever its history), signed at `signed_at` (default: now)."""
+        if not self.url:
+            msg = "no webhook endpoint configured"
+            raise RuntimeError(msg)
+        ts = int(self.signing_clock()) if signed_at is None else signed_at
+        body, headers = self._signed(event, ts)
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         try:

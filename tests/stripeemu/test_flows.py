@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 
 import aiohttp
 import pytest
 import stripe
+from aiohttp import web
+from yarl import URL
 
-from stripeemu import API_VERSION, StripeEmulator, StripeEmuServer, signature_header
+from stripeemu import API_VERSION, StripeEmulator, StripeEmuServer, create_app, signature_header
 from stripeemu.errors import StripeError
 from tests.stripeemu.conftest import Endpoint, FakeClock, price, subscription_checkout, verified
 
@@ -390,3 +393,59 @@ async def test_declined_card_and_expired_session(
     with pytest.raises(StripeError, match="no longer open"):
         server.emulator.complete_checkout(session.id)
     assert (await client.v1.checkout.sessions.retrieve_async(session.id)).status == "expired"
+
+
+async def test_mounted_under_a_prefix(endpoint: Endpoint) -> None:
+    """As the sandbox mounts it: the SDK's base address and the hosted pages carry the prefix."""
+    emu = StripeEmulator(webhook_url=endpoint.url)
+    host = web.Application()
+    host.add_subapp("/stripe/", create_app(emu))
+    runner = web.AppRunner(host, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    address, port = runner.addresses[0][:2]
+    base = f"http://{address}:{port}/stripe"
+    emu.public_url = base
+    http_client = stripe.AIOHTTPClient()
+    client = stripe.StripeClient(
+        emu.secret_key, base_addresses={"api": base}, http_client=http_client
+    )
+    try:
+        session = await subscription_checkout(client, (await price(client)).id)
+        assert session.url == f"{base}/c/pay/{session.id}"
+        async with aiohttp.ClientSession() as http:
+            await http.post(session.url, data={"email": "m@example.com"}, allow_redirects=False)
+            got = await client.v1.checkout.sessions.retrieve_async(session.id)
+            portal = await client.v1.billing_portal.sessions.create_async(
+                params={"customer": str(got.customer)}
+            )
+            page = await (await http.get(portal.url)).text()
+            action = page.split('action="', 1)[1].split('"', 1)[0]
+            back = await http.post(URL(portal.url).join(URL(action)), allow_redirects=False)
+            assert back.headers["Location"] == f"/stripe/p/session/{portal.id}"
+        assert (
+            await client.v1.subscriptions.retrieve_async(str(got.subscription))
+        ).cancel_at_period_end
+    finally:
+        await http_client.close_async()
+        await runner.cleanup()
+    assert endpoint.types(emu.webhook_secret)[-1] == "customer.subscription.updated"
+
+
+async def test_signed_for_posting_yourself(
+    client: stripe.StripeClient, server: StripeEmuServer
+) -> None:
+    emu = server.emulator
+    session = await subscription_checkout(client, (await price(client)).id)
+    emu.complete_checkout(session.id)
+    event = emu.events_of("checkout.session.completed")[0]
+    body, headers = emu.signed(event.id)
+    assert (
+        stripe.Webhook.construct_event(body, headers["Stripe-Signature"], emu.webhook_secret).id
+        == event.id
+    )
+    stale_body, stale = emu.signed(event, signed_at=int(time.time()) - 600)
+    with pytest.raises(stripe.SignatureVerificationError):
+        stripe.Webhook.construct_event(
+            stale_body, stale["Stripe-Signature"], emu.webhook_secret, tolerance=300
+        )
