@@ -58,9 +58,15 @@ def card_details(number: str) -> dict[str, Any]:
 
 
 def new_subscription(
-    emu: StripeEmulator, customer_id: str, items: list[dict[str, Any]], metadata: dict[str, str]
+    emu: StripeEmulator,
+    customer_id: str,
+    items: list[dict[str, Any]],
+    metadata: dict[str, str],
+    trial_days: int | None = None,
 ) -> dict[str, Any]:
+    """An incomplete subscription; with `trial_days` its first period is the trial."""
     now = emu.now()
+    trial_end = now + trial_days * 86400 if trial_days else None
     sub_id = new_id("sub", 24)
     sub_items = []
     for item in items:
@@ -70,7 +76,7 @@ def new_subscription(
                 "id": new_id("si", 14),
                 "object": "subscription_item",
                 "created": now,
-                "current_period_end": now + period_s(price),
+                "current_period_end": trial_end or now + period_s(price),
                 "current_period_start": now,
                 "discounts": [],
                 "metadata": {},
@@ -111,26 +117,40 @@ def new_subscription(
             "pending_update": None,
             "start_date": now,
             "status": "incomplete",
-            "trial_end": None,
-            "trial_start": None,
+            "trial_end": trial_end,
+            "trial_start": now if trial_end else None,
             "_pending_proration": 0,
         }
     )
 
 
 def _line(
-    emu: StripeEmulator, invoice_id: str, sub: dict[str, Any], item: dict[str, Any], amount: int
+    emu: StripeEmulator,
+    invoice_id: str,
+    sub: dict[str, Any],
+    item: dict[str, Any],
+    amount: int | None = None,
+    *,
+    trial: bool = False,
 ) -> dict[str, Any]:
-    """An invoice line for `item`; an `amount` other than the item's price is a proration."""
+    """An invoice line for `item`: its price, a proration `amount`, or the free `trial`."""
     price = item["price"]
-    proration = amount != price["unit_amount"] * item["quantity"]
+    proration = amount is not None
+    if amount is None:
+        amount = 0 if trial else price["unit_amount"] * item["quantity"]
     name = emu.store.get(price["product"])["name"]
     return {
         "id": new_id("il", 24),
         "object": "line_item",
         "amount": amount,
         "currency": sub["currency"],
-        "description": f"Proration ({name})" if proration else f"{item['quantity']} × {name}",
+        "description": (
+            f"Trial period for {name}"
+            if trial
+            else f"Proration ({name})"
+            if proration
+            else f"{item['quantity']} × {name}"
+        ),
         "invoice": invoice_id,
         "livemode": False,
         "metadata": {},
@@ -165,10 +185,8 @@ def new_invoice(
     if amount is not None:
         lines = [_line(emu, invoice_id, sub, items[0], amount)]
     else:
-        lines = [
-            _line(emu, invoice_id, sub, item, item["price"]["unit_amount"] * item["quantity"])
-            for item in items
-        ]
+        trial = sub["status"] == "incomplete" and sub["trial_end"] is not None
+        lines = [_line(emu, invoice_id, sub, item, trial=trial) for item in items]
         if sub["_pending_proration"]:
             lines.append(_line(emu, invoice_id, sub, items[0], sub["_pending_proration"]))
     total = sum(line["amount"] for line in lines)

@@ -173,12 +173,14 @@ class StripeEmulator:
             payment_status="paid",
         )
         if session["mode"] == "subscription":
+            terms = session["_subscription_data"]
             sub = billing.new_subscription(
-                self, customer_id, items, session["_subscription_data"]["metadata"]
+                self, customer_id, items, terms["metadata"], terms["trial_period_days"]
             )
             invoice = billing.new_invoice(self, sub, "subscription_create")
             billing.pay_invoice(self, invoice, card)
-            sub.update(status="active", latest_invoice=invoice["id"], _card=card)
+            status = "trialing" if sub["trial_end"] else "active"
+            sub.update(status=status, latest_invoice=invoice["id"], _card=card)
             session.update(subscription=sub["id"], invoice=invoice["id"])
             self.emit("customer.subscription.created", sub)
             self.emit("checkout.session.completed", session)

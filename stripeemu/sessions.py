@@ -146,13 +146,24 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
             },
             "_subscription_data": {
                 "metadata": forms.string_map(subscription_data, "metadata"),
-                "trial_period_days": forms.integer(subscription_data, "trial_period_days"),
+                "trial_period_days": _trial_days(subscription_data),
             },
             "_payment_intent_metadata": forms.string_map(
                 forms.mapping(params, "payment_intent_data"), "metadata"
             ),
         }
     )
+
+
+def _trial_days(subscription_data: dict[str, Any]) -> int | None:
+    days = forms.integer(subscription_data, "trial_period_days")
+    if days is not None and not 1 <= days <= 730:
+        raise invalid(
+            "subscription_data[trial_period_days]",
+            "The trial period must be between 1 and 730 days.",
+            "parameter_invalid_integer",
+        )
+    return days
 
 
 def create_portal_session(emu: StripeEmulator, params: dict[str, Any]) -> dict[str, Any]:

@@ -449,3 +449,48 @@ async def test_signed_for_posting_yourself(
         stripe.Webhook.construct_event(
             stale_body, stale["Stripe-Signature"], emu.webhook_secret, tolerance=300
         )
+
+
+async def test_a_trial_is_free_then_renews_at_its_end(
+    client: stripe.StripeClient, server: StripeEmuServer, endpoint: Endpoint, clock: FakeClock
+) -> None:
+    starter = await price(client)
+    session = await client.v1.checkout.sessions.create_async(
+        params={
+            "mode": "subscription",
+            "line_items": [{"price": starter.id, "quantity": 1}],
+            "subscription_data": {"trial_period_days": 7},
+            "success_url": "https://app.test/ok",
+        }
+    )
+    done = server.emulator.complete_checkout(session.id)
+    sub = await client.v1.subscriptions.retrieve_async(str(done["subscription"]))
+    trial_end = int(clock.now) + 7 * 86400
+    assert (sub.status, sub.trial_end, sub.items.data[0].current_period_end) == (
+        "trialing",
+        trial_end,
+        trial_end,
+    )
+    first = await client.v1.invoices.retrieve_async(str(sub.latest_invoice))
+    assert (first.amount_paid, first.status, first.payments.data) == (0, "paid", [])  # type: ignore[union-attr]
+    clock.now = trial_end
+    server.emulator.renew(sub.id)
+    await server.emulator.flush()
+    renewed = await client.v1.subscriptions.retrieve_async(sub.id)
+    assert renewed.status == "active"
+    assert renewed.items.data[0].current_period_end == trial_end + MONTH_S
+    updated = verified(endpoint.received[-1], server.webhook_secret)
+    assert updated.data.previous_attributes["status"] == "trialing"
+    assert (
+        await client.v1.invoices.retrieve_async(str(renewed.latest_invoice))
+    ).amount_paid == 9900
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.checkout.sessions.create_async(
+            params={
+                "mode": "subscription",
+                "line_items": [{"price": starter.id}],
+                "subscription_data": {"trial_period_days": 0},
+                "success_url": "https://app.test/ok",
+            }
+        )
+    assert caught.value.param == "subscription_data[trial_period_days]"
