@@ -481,9 +481,12 @@ async def test_a_trial_is_free_then_renews_at_its_end(
     assert renewed.items.data[0].current_period_end == trial_end + MONTH_S
     updated = verified(endpoint.received[-1], server.webhook_secret)
     assert updated.data.previous_attributes["status"] == "trialing"
-    assert (
-        await client.v1.invoices.retrieve_async(str(renewed.latest_invoice))
-    ).amount_paid == 9900
+    second = await client.v1.invoices.retrieve_async(str(renewed.latest_invoice))
+    assert second.amount_paid == 9900
+    assert [line.description for line in (*first.lines.data, *second.lines.data)] == [
+        "Trial period for Starter",
+        "1 × Starter",
+    ]
     with pytest.raises(stripe.InvalidRequestError) as caught:
         await client.v1.checkout.sessions.create_async(
             params={
