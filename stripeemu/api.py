@@ -97,7 +97,7 @@ def endpoint(handler: Handler) -> Callable[[web.Request], Awaitable[web.Response
             return json_response(500, body, request_id, emu)
         if key:
             store = request.app[IDEMPOTENCY]
-            store[key] = (fingerprint, status, body)
+            store[key] = (fingerprint, status, body, request_id)
             while len(store) > MAX_KEYS:
                 store.popitem(last=False)
         return json_response(status, body, request_id, emu)
@@ -143,7 +143,7 @@ def _replay(
     stored = store.get(key)
     if stored is None:
         return None
-    first, status, body = stored
+    first, status, body, original = stored
     if first != fingerprint:
         err = StripeError(
             400,
@@ -155,7 +155,7 @@ def _replay(
         return json_response(400, err.body(), new_id("req", 14), emu)
     response = json_response(status, body, new_id("req", 14), emu)
     response.headers["Idempotent-Replayed"] = "true"
-    response.headers["Original-Request"] = "replayed"
+    response.headers["Original-Request"] = original
     return response
 
 

@@ -169,6 +169,8 @@ async def test_idempotent_replay_and_conflict(client: stripe.StripeClient) -> No
     assert again.id == first.id
     assert again.last_response is not None
     assert again.last_response.headers.get("Idempotent-Replayed") == "true"
+    assert first.last_response is not None
+    assert again.last_response.headers["Original-Request"] == first.last_response.request_id
     assert len((await client.v1.customers.list_async()).data) == 1
     with pytest.raises(stripe.IdempotencyError) as caught:
         await client.v1.customers.create_async(
