@@ -90,13 +90,31 @@ def mapping(params: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
+METADATA_KEYS = 50
+METADATA_KEY_CHARS = 40
+METADATA_VALUE_CHARS = 500
+
+
 def string_map(params: dict[str, Any], name: str) -> dict[str, str]:
-    """A `metadata`-like hash of strings (an empty string unsets a key, as Stripe's)."""
+    """A `metadata` hash of strings (an empty string unsets a key), within Stripe's limits:
+    50 keys, keys up to 40 characters, values up to 500."""
     value = params.get(name)
     if value is None or value == "":
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
         raise invalid(name, f"Invalid hash: {name}", code="parameter_invalid_string")
+    if len(value) > METADATA_KEYS:
+        raise invalid(
+            name, f"You can specify up to {METADATA_KEYS} keys.", "parameter_invalid_string"
+        )
+    for key, text in value.items():
+        if len(key) > METADATA_KEY_CHARS or len(text) > METADATA_VALUE_CHARS:
+            raise invalid(
+                f"{name}[{key}]",
+                f"Metadata keys can be up to {METADATA_KEY_CHARS} characters long and values "
+                f"up to {METADATA_VALUE_CHARS} characters long.",
+                "parameter_invalid_string",
+            )
     return dict(value)
 
 

@@ -99,12 +99,21 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
                 "You may only specify one of these parameters: customer, customer_email.",
                 "",
             )
-    items = _line_items(emu, params, str(mode))
     subscription_data = forms.mapping(params, "subscription_data")
     if subscription_data and mode != "subscription":
         raise invalid(
             "subscription_data", "You can not pass `subscription_data` in `payment` mode.", ""
         )
+    trial_days = _trial_days(subscription_data)
+    reference = params.get("client_reference_id") or None
+    if reference is not None and len(str(reference)) > 200:
+        raise invalid(
+            "client_reference_id",
+            "client_reference_id must be at most 200 characters.",
+            "parameter_invalid_string",
+        )
+    metadata = forms.string_map(params, "metadata")
+    items = _line_items(emu, params, str(mode))  # last: inline prices are stored as made
     now = emu.now()
     session_id = new_id("cs_test", 58)
     total = sum(item["amount_total"] for item in items)
@@ -115,7 +124,7 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
             "amount_subtotal": total,
             "amount_total": total,
             "cancel_url": params.get("cancel_url") or None,
-            "client_reference_id": params.get("client_reference_id") or None,
+            "client_reference_id": reference,
             "created": now,
             "currency": items[0]["currency"],
             "customer": customer,
@@ -128,7 +137,7 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
             "invoice": None,
             "livemode": False,
             "locale": params.get("locale") or None,
-            "metadata": forms.string_map(params, "metadata"),
+            "metadata": metadata,
             "mode": mode,
             "payment_intent": None,
             "payment_method_types": forms.listed(params, "payment_method_types") or ["card"],
@@ -146,7 +155,7 @@ def create_checkout_session(emu: StripeEmulator, params: dict[str, Any]) -> dict
             },
             "_subscription_data": {
                 "metadata": forms.string_map(subscription_data, "metadata"),
-                "trial_period_days": _trial_days(subscription_data),
+                "trial_period_days": trial_days,
             },
             "_payment_intent_metadata": forms.string_map(
                 forms.mapping(params, "payment_intent_data"), "metadata"

@@ -310,3 +310,41 @@ async def test_curl_style_lists_and_response_headers(
         )
         assert bad.status == 400
         assert (await bad.json())["error"]["param"] == "expand"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "param"),
+    [
+        ({f"k{i}": "v" for i in range(51)}, "metadata"),
+        ({"k" * 41: "v"}, "metadata[" + "k" * 41 + "]"),
+        ({"k": "v" * 501}, "metadata[k]"),
+    ],
+)
+async def test_metadata_limits(client: stripe.StripeClient, metadata: dict, param: str) -> None:
+    with pytest.raises(stripe.InvalidRequestError) as caught:
+        await client.v1.customers.create_async(params={"metadata": metadata})
+    assert caught.value.param == param
+    assert (await client.v1.customers.list_async()).data == []
+
+
+async def test_a_refused_session_stores_nothing(
+    client: stripe.StripeClient, server: StripeEmuServer
+) -> None:
+    with pytest.raises(stripe.InvalidRequestError):
+        await client.v1.checkout.sessions.create_async(
+            params={
+                "mode": "payment",
+                "line_items": [
+                    {
+                        "price_data": {
+                            "currency": "usd",
+                            "unit_amount": 1,
+                            "product_data": {"name": "x"},
+                        }
+                    }
+                ],
+                "subscription_data": {"trial_period_days": 3},
+                "success_url": "https://app.test/ok",
+            }
+        )
+    assert server.emulator.store.all("prices") == server.emulator.store.all("products") == []
