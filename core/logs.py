@@ -90,7 +90,7 @@ class TextFormatter(logging.Formatter):
 # against the packages pyproject.toml ships.
 APP_LOGGERS = (
     "bot", "handlers", "middlewares", "webapp", "ea", "jobs", "services", "trading", "models",
-    "core", "tgemu", "httpguard", "__main__",
+    "core", "tgemu", "httpguard", "stripeemu", "__main__",
 )  # fmt: skip
 THIRD_PARTY_FLOOR = logging.WARNING
 
