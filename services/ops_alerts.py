@@ -7,9 +7,9 @@ across restarts and replicas, because the bucket is part of the outbox's unique 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 
+from core.clock import timestamp
 from services.outbox import notifications as outbox
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ class OpsAlerts:
         self,
         owners: Iterable[int],
         interval_s: float = 300.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = timestamp,
         wake: Callable[[], None] | None = None,
     ) -> None:
         self.owners = tuple(owners)

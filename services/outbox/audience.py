@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
+from core import clock
 from models.notifications import Notification, NotificationStatus
 from models.users import Role, User, UserStatus
 from services.errors import NotFound
@@ -84,7 +85,7 @@ async def screen(items: Sequence[Claimed]) -> Screening:
         if variant is None:
             await _skip(item, audience, to.standing)
             skipped += 1
-        elif variant.at is not None and variant.at > datetime.now(UTC):
+        elif variant.at is not None and variant.at > clock.now():
             await _store(item, variant)
             deferred += 1
         else:

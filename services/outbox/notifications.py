@@ -19,10 +19,11 @@ import contextvars
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from core import clock
 from models.notifications import Notification
 from services.outbox.payloads import (
     EDITS,
@@ -229,4 +230,4 @@ def _audience(item: Outgoing) -> str | None:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
