@@ -1,5 +1,6 @@
 """Shared infrastructure imported by everyone: settings, logging, metrics, database set-up and
-the SQLite change probe, the AEAD/HKDF primitives, HTTP helpers (`core.http`).
+the SQLite change probe, the AEAD/HKDF primitives, HTTP helpers (`core.http`), and the process
+clock (`core.clock`: every "now" of the app).
 
 Imports no app package except the two libraries below it: `httpguard` (aiohttp read bounds)
 and `trading`'s pure text parsers.
