@@ -86,7 +86,7 @@ def _headers(request: web.Request) -> tuple[str, int, str, str, str]:
 async def authenticate(request: web.Request) -> tuple[DeviceAuth, bytes]:
     """The calling device and the raw body, or a 401/413 `ProblemError`."""
     device_id, seconds, timestamp, nonce, signature = _headers(request)
-    now = int(time.time())
+    now = int(time.time())  # freshness vs the peer's real clock: not core.clock (see there)
     if abs(now - seconds) > MAX_SKEW_S:
         detail = f"X-Timestamp is more than {MAX_SKEW_S} s from the server clock"
         _refuse(detail, device_id, server_time=now)

@@ -4,7 +4,7 @@ the symbol, the side and the levels given so far) and the preview. The flow is h
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from core import clock
 from core.settings import Settings
 from handlers.render import Html, fmt, locale
 from models.signals import SignalStatus
@@ -135,7 +136,7 @@ def request_of(data: dict[str, Any]) -> checks.ManualRequest:
 
 
 def _preview(draft: checks.ManualDraft) -> SignalView:
-    now = datetime.now(UTC)
+    now = clock.now()
     return SignalView(
         id=0, symbol=draft.symbol, side=draft.side, status=SignalStatus.PUBLISHED,
         close_reason=None, version=1, entry=draft.entry, stop=draft.stop,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from aiogram.filters.callback_data import CallbackData
@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from core import clock
 from handlers.render import Html, fmt
 from services.copy.sizing import Limits
 from services.terminals.overview import AccountView, PositionView, TerminalView
@@ -79,7 +80,7 @@ def seen(view: TerminalView, now: datetime | None = None) -> Html:
         return Html("🟢 " + _("devices.online"))
     if view.last_seen_at is None:
         return fmt("⚪ {when}", when=when(None))
-    ago = Relative(view.last_seen_at, now or datetime.now(UTC))
+    ago = Relative(view.last_seen_at, now or clock.now())
     return fmt("⚪ {when} ({ago})", when=view.last_seen_at, ago=ago)
 
 

@@ -11,10 +11,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core import clock
 from services.terminals import commands as ea_commands
 from services.terminals import device_auth, reconciliation
 from services.terminals import overview as terminals
@@ -84,7 +85,7 @@ def build_scheduler(intervals: EaJobIntervals | None = None) -> AsyncIOScheduler
         (reconcile_job, every.reconcile_s),
         (prune_job, every.prune_s),
     )
-    now = datetime.now(UTC)
+    now = clock.now()
     for job, seconds in jobs:
         scheduler.add_job(
             _safe(job), "interval", seconds=seconds, id=job.__name__, next_run_time=now

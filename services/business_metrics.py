@@ -24,7 +24,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter
@@ -33,6 +33,7 @@ from tortoise.expressions import Q
 from tortoise.functions import Count, Min
 from tortoise.queryset import QuerySet
 
+from core import clock
 from core import metrics as process_metrics
 from models.devices import Command, CommandStatus, Device, DeviceStatus
 from models.notifications import Notification, NotificationStatus
@@ -144,7 +145,7 @@ async def sample(now: datetime | None = None) -> GaugeSample:
         OFFLINE_AFTER_S,  # here: terminals imports the command queue
     )
 
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     pending, sending = NotificationStatus.PENDING, NotificationStatus.SENDING
     due = Notification.filter(Q(status=sending) | Q(status=pending, next_attempt_at__lte=moment))
     due_n, due_first = await _count_min(due, "next_attempt_at")
@@ -199,7 +200,7 @@ class DatabaseGauges:
         self,
         timeout_s: float = SAMPLE_TIMEOUT_S,
         sampler: Callable[[datetime], Coroutine[Any, Any, GaugeSample]] = sample,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = clock.now,
     ) -> None:
         self.timeout_s = timeout_s
         self._sampler = sampler

@@ -9,9 +9,9 @@ language they saved (English for an owner the bot has not met yet).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 
+from core.clock import timestamp
 from models.users import User
 from services.outbox import notifications as outbox
 from services.outbox.kinds import OpsAlert
@@ -29,7 +29,7 @@ class OpsAlerts:
         self,
         owners: Iterable[int],
         interval_s: float = 300.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = timestamp,
         wake: Callable[[], None] | None = None,
     ) -> None:
         self.owners = tuple(owners)

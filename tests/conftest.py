@@ -5,10 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from core import clock as process_clock
 from core import db
 from core.bus import Bus
 from tests.dbutil import migrated_database, truncate_all
@@ -16,6 +18,15 @@ from tests.dbutil import migrated_database, truncate_all
 # Tests never read a developer's .env or real secrets.
 for _name in ("BOT_TOKEN", "WEBHOOK_URL", "WEBHOOK_SECRET", "OWNER_IDS", "MASTER_KEY"):
     os.environ.pop(_name, None)
+
+
+@pytest.fixture
+def clock() -> Iterator[process_clock.ManualClock]:
+    """The process clock, standing still at 2030-01-01 00:00 UTC until the test moves it
+    (`set`, `advance`); the system clock is back after the test."""
+    manual = process_clock.ManualClock(datetime(2030, 1, 1, tzinfo=UTC))
+    with process_clock.using(manual):
+        yield manual
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,10 @@ import heapq
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from core import clock
 from jobs.outbox.transport import Verdict, describe
 from services import business_metrics
 from services.outbox import notifications
@@ -116,4 +117,4 @@ class ResultsMixin:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()

@@ -37,12 +37,13 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
 
+from core import clock
 from jobs.outbox.delivery import DeliveryMixin
 from jobs.outbox.pacing import PacingMixin, Ticket
 from jobs.outbox.results import ExhaustedHook, ResultsMixin
@@ -286,4 +287,4 @@ class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()

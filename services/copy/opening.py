@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from tortoise.expressions import Q
 from tortoise.functions import Count, Max
 
+from core import clock
 from models.devices import (
     AccountSnapshot,
     Command,
@@ -223,7 +224,7 @@ async def open_on(
     if not devices:
         return []
     faults = faults_of(faults)
-    ctx = await load_context(devices, view, datetime.now(UTC))
+    ctx = await load_context(devices, view, clock.now())
     items: list[ea_commands.NewCommand] = []
     skips: list[tuple[Device, Skip]] = []
     for device in devices:
@@ -283,7 +284,7 @@ def delivery_deadline(view: SignalView, now: datetime | None = None) -> datetime
     demos) market time lies in the past: the command then gets the order's whole life from now,
     and the signal's own expiry still cancels it through a CANCEL command.
     """
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     if view.expires_at > moment:
         return view.expires_at
     return moment + (view.expires_at - view.published_at)

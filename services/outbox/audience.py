@@ -19,9 +19,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from core import clock
 from models.notifications import Notification, NotificationStatus
 from models.users import Role, User, UserStatus
 from services.errors import NotFound
@@ -89,7 +90,7 @@ async def screen(items: Sequence[Claimed]) -> Screening:
         if variant is None:
             await _skip(item, audience, to.standing)
             skipped += 1
-        elif variant.at is not None and variant.at > datetime.now(UTC):
+        elif variant.at is not None and variant.at > clock.now():
             await _store(item, variant)
             deferred += 1
         else:

@@ -14,10 +14,11 @@ sending, and swaps a card for the variant the user gets by then (`paid_card`, `f
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from core import clock
 from models.devices import Command, CommandType
 from models.notifications import Notification
 from models.signals import Approval, ChannelRoute, Decision
@@ -108,7 +109,7 @@ async def announce(
     Each card is rendered on its own: one that fails is a fault, the others still go."""
     faults = faults_of(faults)
     visibility = await app_settings.visibility()
-    free_at = datetime.now(UTC) + await free_delay()
+    free_at = clock.now() + await free_delay()
     chart_id = await _chart_id(view, chart, faults)
     users = await User.filter(status=UserStatus.ACTIVE).values_list(
         "telegram_id", "role", "status", "language"

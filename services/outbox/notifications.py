@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from core import bus
+from core import bus, clock
 from models.notifications import Notification
 from services.events import OutboxChanged
 from services.outbox.kinds import Notice, kind_of, render
@@ -206,4 +206,4 @@ def _audience(item: Outgoing) -> str | None:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise.expressions import F, Q, Subquery
 from tortoise.functions import Count
 from tortoise.transactions import in_transaction
 
+from core import clock
 from models.notifications import Notification, NotificationStatus
 from models.signals import ChartFile
 from services.outbox.payloads import EDITS, Payload
@@ -197,7 +198,7 @@ async def due_now(user_id: int, kinds: Sequence[str]) -> int:
     which the sender then swaps for what the user gets now); returns how many."""
     return await Notification.filter(
         user_id=user_id, kind__in=list(kinds), status=NotificationStatus.PENDING
-    ).update(next_attempt_at=datetime.now(UTC))
+    ).update(next_attempt_at=clock.now())
 
 
 async def recover_in_flight() -> int:

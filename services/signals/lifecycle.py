@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from core import clock
 from models.signals import CloseReason, Signal, SignalRevision, SignalSource, SignalStatus
 from services import audit, business_metrics
 from services.copy import engine as copy_engine
@@ -230,7 +231,7 @@ async def transition(
             old=vocabulary.signal_status(old),
             new=vocabulary.signal_status(new),
         )
-    moment = at or datetime.now(UTC)
+    moment = at or clock.now()
     async with copy_engine.transaction():
         row.status = new
         if new is S.FILLED:

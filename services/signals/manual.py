@@ -10,8 +10,9 @@ other way in (the ingest API) go through here.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from core import clock
 from models.signals import SignalSource
 from services.errors import InvalidInput
 from services.isolation import AlertSink
@@ -36,7 +37,7 @@ async def market(symbol: str, limits: ManualLimits, now: datetime | None = None)
     """The market a manual signal on `symbol` is checked against (GOLD and XAUUSD are one
     instrument: the name the feed runs wins). Refused when no live feed serves the symbol."""
     name = check_symbol(symbol)
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     target = await market_data.fed_name(name, moment)
     if target is None:
         fed = await market_data.live_symbols(moment)
@@ -69,7 +70,7 @@ async def publish(
 ) -> SignalView:
     """Check `request` against a fresh price and publish it, with a chart of the feed's
     recent bars (levels drawn, no Fib points)."""
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     m = await market(request.symbol, limits, moment)
     checked = validate(m, request)
     candles = await market_data.recent_candles(checked.symbol, CHART_BARS)

@@ -11,12 +11,13 @@ feed stale, three missing hours of an open market do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
+from core import clock
 from models.signals import MarketBar
 from services.terminals.symbol_map import canonical
 from trading.candles import Bar, Candles, to_unix_s
@@ -59,7 +60,7 @@ async def record_bar(symbol: str, bar: Bar, timeframe_s: int, now: datetime | No
     Idempotent on (symbol, bar time): the loop may apply a bar again after a failure."""
     values: dict[str, Any] = {
         "timeframe_s": timeframe_s, "open": bar.open, "high": bar.high, "low": bar.low,
-        "close": bar.close, "volume": bar.volume, "recorded_at": now or datetime.now(UTC),
+        "close": bar.close, "volume": bar.volume, "recorded_at": now or clock.now(),
     }  # fmt: skip
     updated = await MarketBar.filter(symbol=symbol, time=bar.time).update(**values)
     if not updated:
@@ -83,12 +84,12 @@ def _quote(row: MarketBar, now: datetime) -> Quote:
 async def quote(symbol: str, now: datetime | None = None) -> Quote | None:
     """The last known price of `symbol`, or None when no bar of it was ever stored."""
     row = await MarketBar.filter(symbol=symbol).order_by("-time").first()
-    return None if row is None else _quote(row, now or datetime.now(UTC))
+    return None if row is None else _quote(row, now or clock.now())
 
 
 async def live_symbols(now: datetime | None = None) -> tuple[str, ...]:
     """Symbols whose feed is live now, sorted by name."""
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     names = await MarketBar.all().distinct().values_list("symbol", flat=True)
     out = []
     for name in sorted(set(names)):

@@ -4,10 +4,11 @@ what subscribers see. Manual signals live in `services.signals.manual`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from core import clock
 from models.signals import ChannelRoute, Signal, SignalStatus, SymbolState
 from services import app_settings, audit
 from services.app_settings import Visibility
@@ -59,7 +60,7 @@ def check_symbol(symbol: str) -> str:
 
 
 async def status(symbols: tuple[str, ...], now: datetime | None = None) -> list[SymbolStatus]:
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     open_states = [SignalStatus.PUBLISHED, SignalStatus.REVISED, SignalStatus.FILLED]
     out = []
     for symbol in symbols:

@@ -17,11 +17,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
 
+from core import clock
 from models.signals import CloseReason, SignalSource, SignalStatus, SymbolState
 from services.errors import InvalidInput
 from services.isolation import AlertSink
@@ -272,7 +273,7 @@ class SymbolRunner:
         return render
 
     def market_open(self, now: datetime | None = None) -> bool:
-        return is_open(self.spec, now or datetime.now(UTC))
+        return is_open(self.spec, now or clock.now())
 
 
 def candles_of(symbol: str, bars: list[Bar], timeframe_s: int) -> Candles:

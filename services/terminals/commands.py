@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterat
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from tortoise import connections
@@ -32,7 +32,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from core import bus
+from core import bus, clock
 from models.devices import Command, CommandStatus, CommandType
 from services import business_metrics
 from services.errors import AppError
@@ -179,7 +179,7 @@ async def create_many(items: Sequence[NewCommand]) -> list[str | None]:
     """
     if not items:
         return []
-    now = datetime.now(UTC)
+    now = clock.now()
     encode = Command._meta.fields_map["payload"].to_db_value
     rows = [
         (f"cmd_{uuid.uuid4().hex}", item.device_pk, item.type.value, CommandStatus.PENDING.value,
@@ -225,7 +225,7 @@ async def fetch_pending(
 
     One query per `CHUNK` devices: a thousand woken pollers cost one round trip.
     """
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     found: dict[int, list[WireCommand]] = {pk: [] for pk in device_pks}
     fresh: list[str] = []
     unique = sorted(found)
@@ -248,7 +248,7 @@ async def fetch_pending(
 
 async def mark_delivered(command_ids: Sequence[str], now: datetime | None = None) -> None:
     """Stamp ``delivered_at`` on first delivery (redeliveries keep the first time)."""
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     for start in range(0, len(command_ids), CHUNK):
         await Command.filter(
             id__in=list(command_ids[start : start + CHUNK]), delivered_at__isnull=True
@@ -296,7 +296,7 @@ _REFUSAL: dict[type[AppError], str] = {
 
 
 async def _apply(row: Command, ack_in: AckIn) -> None:
-    now = datetime.now(UTC)
+    now = clock.now()
     row.status = ack_in.status
     if ack_in.ticket is not None:
         row.ticket = ack_in.ticket
@@ -330,7 +330,7 @@ def _info(row: Command, previous: CommandStatus) -> CommandInfo:
 
 async def expire_stale(now: datetime | None = None) -> int:
     """Pending commands past ``expires_at`` become expired; returns how many."""
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     return int(
         await Command.filter(status=CommandStatus.PENDING, expires_at__lte=moment).update(
             status=CommandStatus.EXPIRED, updated_at=moment
@@ -340,7 +340,7 @@ async def expire_stale(now: datetime | None = None) -> int:
 
 async def cancel_pending_for_device(device_pk: int, reason: str = "device revoked") -> int:
     """Cancel every pending command of the device (revocation); returns how many."""
-    now = datetime.now(UTC)
+    now = clock.now()
     return int(
         await Command.filter(device_id=device_pk, status=CommandStatus.PENDING).update(
             status=CommandStatus.CANCELLED, error=reason[:255], updated_at=now

@@ -20,8 +20,9 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from core import clock
 from core.crypto import payload_key
 from models.devices import Device, DeviceStatus, UsedNonce
 from services.batching import Batcher
@@ -163,7 +164,7 @@ class Credentials:
 
 
 async def _touch_batch(pks: Sequence[int]) -> list[None]:
-    await Device.filter(id__in=sorted(set(pks))).update(last_seen_at=datetime.now(UTC))
+    await Device.filter(id__in=sorted(set(pks))).update(last_seen_at=clock.now())
     return [None] * len(pks)
 
 
@@ -173,7 +174,7 @@ class _NonceStore:
         self.batcher: Batcher[tuple[str, str], bool] = Batcher(self._consume, name="ea.nonce")
 
     async def _consume(self, items: Sequence[tuple[str, str]]) -> list[bool]:
-        now = datetime.now(UTC)
+        now = clock.now()
         first: list[bool] = []
         unique: dict[tuple[str, str], None] = {}
         for item in items:  # the same nonce twice in one batch: only the first one counts
@@ -210,5 +211,5 @@ class _NonceStore:
 
 async def prune_nonces(now: datetime | None = None) -> int:
     """Delete nonces older than the replay window; returns how many."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(seconds=NONCE_WINDOW_S)
+    cutoff = (now or clock.now()) - timedelta(seconds=NONCE_WINDOW_S)
     return int(await UsedNonce.filter(seen_at__lt=cutoff).delete())

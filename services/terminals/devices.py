@@ -13,11 +13,11 @@ import re
 import secrets as _random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from core import bus
+from core import bus, clock
 from models.devices import Device, DeviceMode, DeviceStatus
 from models.users import Role
 from services import audit
@@ -261,7 +261,7 @@ async def revoke(actor: UserInfo | None, device_id: str) -> DeviceInfo:
     row = await _load(actor, device_id, manage=actor is None or actor.role is not Role.OWNER)
     if row.status == DeviceStatus.REVOKED:
         return _with_user(row)
-    row.status, row.revoked_at = DeviceStatus.REVOKED, datetime.now(UTC)
+    row.status, row.revoked_at = DeviceStatus.REVOKED, clock.now()
     bus.publish(RevocationPending(row.device_id))  # before the commit: none slips through
     try:
         async with in_transaction():

@@ -9,10 +9,11 @@ trade: their terminal's fill price, side and volume (the signal's replies tell t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from html import escape
 
+from core import clock
 from models.devices import (
     Command,
     CommandStatus,
@@ -98,7 +99,7 @@ async def _filled(command: CommandInfo, ack: AckIn) -> None:
     slip = None
     if requested is not None and spec is not None:
         slip = slippage_points(body["side"], requested, price, spec.point)
-    filled_at = ack.time or datetime.now(UTC)
+    filled_at = ack.time or clock.now()
     volume = ack.volume if ack.volume is not None else Decimal(str(body.get("volume") or 0))
     async with outbox.transaction():
         await Execution.create(
@@ -152,9 +153,9 @@ async def _closed(command: CommandInfo, ack: AckIn) -> None:
     async with outbox.transaction():
         # A CLOSE done means the position's OPEN is done too (FILLED -> CLOSED, as its ack would).
         await Command.filter(id=execution.command_id, status=S.FILLED).update(  # type: ignore[attr-defined]
-            status=S.CLOSED, updated_at=datetime.now(UTC)
+            status=S.CLOSED, updated_at=clock.now()
         )
-        execution.closed_at = ack.time or datetime.now(UTC)
+        execution.closed_at = ack.time or clock.now()
         execution.close_price = ack.price
         execution.profit = profit
         await execution.save(update_fields=["closed_at", "close_price", "profit"])

@@ -8,9 +8,10 @@ user's terminal. Offline detection lives here too (a job runs `detect_offline`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from core import clock
 from models.devices import AccountSnapshot, Command, CopySettings, Device, DeviceStatus, Position
 from services import audit
 from services.copy import engine as copy_engine
@@ -113,13 +114,13 @@ async def _view(device: Device, now: datetime) -> TerminalView:
 async def terminals(user: UserInfo) -> list[TerminalView]:
     """The user's terminals (revoked ones hidden), oldest first."""
     require_entitled(user)
-    now = datetime.now(UTC)
+    now = clock.now()
     rows = await Device.filter(user_id=user.id).exclude(status=DeviceStatus.REVOKED).order_by("id")
     return [await _view(d, now) for d in rows]
 
 
 async def terminal(user: UserInfo, device_id: str) -> TerminalView:
-    return await _view(await owned(user, device_id), datetime.now(UTC))
+    return await _view(await owned(user, device_id), clock.now())
 
 
 async def positions(user: UserInfo, device_id: str) -> list[PositionView]:
@@ -203,7 +204,7 @@ class OfflineSweep:
 async def detect_offline(now: datetime | None = None) -> OfflineSweep:
     """One "offline" notice when a terminal goes unseen for OFFLINE_AFTER_S, one "back online"
     when it is seen again. Exactly once each: a conditional update on `offline_notified`."""
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     cutoff = moment - timedelta(seconds=OFFLINE_AFTER_S)
     live = [DeviceStatus.ACTIVE, DeviceStatus.PAUSED]
     went = await Device.filter(
@@ -239,7 +240,7 @@ async def _flip(device: Device, *, offline: bool) -> int:
 
 async def prune_snapshots(now: datetime | None = None) -> int:
     """Drop account snapshots older than SNAPSHOT_KEEP_DAYS (the newest per device stays)."""
-    cutoff = (now or datetime.now(UTC)) - timedelta(days=SNAPSHOT_KEEP_DAYS)
+    cutoff = (now or clock.now()) - timedelta(days=SNAPSHOT_KEEP_DAYS)
     keep = []
     for pk in await Device.all().values_list("id", flat=True):
         last = await AccountSnapshot.filter(device_id=pk).order_by("-id").first()

@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from core import bus
+from core import bus, clock
 from models.devices import AccountSnapshot, Command, Device, DeviceSymbol, Position
 from models.users import Role, User
 from services.copy import engine as copy_engine
@@ -109,7 +108,7 @@ async def _replace_positions(device_pk: int, positions: Sequence[PositionIn]) ->
         if row is None:
             await Position.create(device_id=device_pk, ticket=p.ticket, **values)
         elif any(getattr(row, k) != v for k, v in values.items()):  # most reports change P&L
-            await Position.filter(id=row.id).update(**values, updated_at=datetime.now(UTC))
+            await Position.filter(id=row.id).update(**values, updated_at=clock.now())
 
 
 # -- symbols ------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from babel import Locale
 from babel.dates import format_skeleton, format_timedelta
 from babel.numbers import NumberPattern, format_currency, format_decimal, get_currency_precision
 
+import core.clock
 from services.text.i18n import LANGUAGES, ngettext, translator
 
 TimeUnit = Literal["year", "month", "week", "day", "hour", "minute", "second"]
@@ -219,7 +220,7 @@ def when(moment: datetime, locale: str | None, now: datetime | None = None) -> s
     it is not the current one ("12 May 2017, 14:00 UTC")."""
     loc = _locale(locale)
     at = _utc(moment)
-    current = (now or datetime.now(UTC)).astimezone(UTC).year
+    current = (now or core.clock.now()).astimezone(UTC).year
     day = format_skeleton("MMMd" if at.year == current else "yMMMd", at, tzinfo=UTC, locale=loc)
     clock = format_skeleton("Hm", at, tzinfo=UTC, locale=loc)
     combined = str(loc.datetime_formats["medium"]).format(clock, day)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from core import clock
 from models.users import Role, User, UserStatus
 from services import audit
 from services.errors import InvalidInput, NotFound
@@ -86,7 +87,7 @@ async def apply_referral(
     user who registered more than `REFERRAL_WINDOW` ago: a referral rewards bringing someone
     new, not a link an existing user happens to open later.
     """
-    moment = now or datetime.now(UTC)
+    moment = now or clock.now()
     async with in_transaction():
         row = await User.get(id=user_id)
         if row.referred_by_id is not None:  # type: ignore[attr-defined]

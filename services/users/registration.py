@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
+from core import clock
 from models.users import Role, User, UserStatus
 from services.batching import Batcher
 from services.users.profiles import TelegramProfile, UserInfo, new_referral_code, to_info
@@ -113,7 +113,7 @@ async def _register(
     transaction. Rows it skipped (created meanwhile by another update, or the rare
     referral-code collision) go through `_create`, which re-reads or retries. Each user comes
     with whether this call created them."""
-    now = datetime.now(UTC)
+    now = clock.now()
     infos = {
         p.telegram_id: UserInfo(
             id=0, telegram_id=p.telegram_id, username=p.username, first_name=p.first_name,

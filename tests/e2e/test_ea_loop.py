@@ -23,6 +23,7 @@ import pytest
 from bot.app import AppRunner
 from bot.sandbox import SandboxExtension
 from bot.sandbox_terminal import DEVICE_NAME, MarketTee
+from core.clock import ManualClock
 from core.settings import load_settings
 from ea.client.sim import feed_bar, paper_broker
 from ea.client.terminal import EAClient, EAConfig
@@ -33,7 +34,6 @@ from models.devices import Device as DeviceRow
 from models.signals import Signal, SignalStatus
 from models.users import Role, User
 from services import app_settings
-from services.terminals import commands as ea_commands
 from services.terminals import devices
 from services.users import profiles as users_service
 from tests.e2e.conftest import SUB, free_port
@@ -45,22 +45,7 @@ from trading.brokers.paper import PaperBroker
 from trading.candles import Bar, Candles, load_csv
 from trading.feeds import PushFeed
 
-NOW = datetime(2030, 1, 1, tzinfo=UTC)
-
-
-class MarketClock(datetime):
-    """The command queue's clock during a replay: the close of the last bar applied.
-
-    Commands carry the signal's expiry in market (bar) time, while `services.terminals.commands`
-    judges expiry by the wall clock; with bars from 2017 every command would be born
-    expired. Replays therefore run the queue on the market's clock (reported mismatch).
-    """
-
-    now_utc: datetime = datetime(2017, 1, 1, tzinfo=UTC)
-
-    @classmethod
-    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
-        return cls.now_utc if tz is None else cls.now_utc.astimezone(tz)
+NOW = datetime(2030, 1, 1, tzinfo=UTC)  # the feeds' "closed by": every pushed bar is closed
 
 
 class Crash(Exception):
@@ -73,6 +58,7 @@ class Loop:
 
     settings: Any
     candles: Candles
+    clock: ManualClock
     tg: EmulatorClient
     state_path: Path
     broker: PaperBroker
@@ -100,9 +86,10 @@ class Loop:
         self.app = None
 
     def _market(self, symbol: str, bar: Bar) -> None:
-        """A bar closes: the terminal's market moves, the command queue's clock too."""
+        """A bar closes: the terminal's market moves, the process clock too (the app runs on
+        market time, so a command's expiry, in bar time, is judged on the bar clock)."""
         feed_bar(self.broker, self.client, symbol, bar)
-        MarketClock.now_utc = bar.time + timedelta(hours=1)
+        self.clock.set(bar.time + timedelta(hours=1))
 
     def _applied(self, symbol: str, bar: Bar) -> None:
         self.last_applied = bar.time
@@ -141,12 +128,11 @@ async def make_loop(
     tg: EmulatorClient,
     data_dir: Path,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    clock: ManualClock,
 ) -> AsyncIterator[Callable[..., Awaitable[Loop]]]:
     """``await make_loop(mode)``: the app up, Sam's terminal registered and its EA running."""
     from core import db
 
-    monkeypatch.setattr(ea_commands, "datetime", MarketClock)
     await db.init_db(clean_db)
     await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)
     await app_settings.put("signals.free_delay_hours", 0)
@@ -159,7 +145,9 @@ async def make_loop(
     loops: list[Loop] = []
 
     async def make(mode: str = "approval") -> Loop:
-        loop = Loop(settings, candles, tg, tmp_path / "ea-state.json", paper_broker(["EURUSD"]))
+        loop = Loop(
+            settings, candles, clock, tg, tmp_path / "ea-state.json", paper_broker(["EURUSD"])
+        )
         loops.append(loop)
         await loop.start_app()
         new = await devices.create_device(SUB, "Sam's MT5", mode)
@@ -287,9 +275,8 @@ async def test_server_restart_mid_long_poll(make_loop: Any) -> None:
 
 
 async def test_sandbox_runs_one_ea_for_the_owner(
-    clean_db: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    clean_db: str, data_dir: Path, tmp_path: Path, clock: ManualClock
 ) -> None:
-    monkeypatch.setattr(ea_commands, "datetime", MarketClock)
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     settings = load_settings(
         _env_file=None, database_url=clean_db, web_port=0, log_json=False,
@@ -297,7 +284,7 @@ async def test_sandbox_runs_one_ea_for_the_owner(
     )  # fmt: skip
     feed = PushFeed(clock=lambda: NOW)
     feed.push("EURUSD", [candles.bar(i) for i in range(38)])
-    MarketClock.now_utc = candles.close_time_utc(37)
+    clock.set(candles.close_time_utc(37))  # the app runs on the replay's market time
     ext = SandboxExtension()
     runner = AppRunner(settings, migrate=False, feeds={"EURUSD": feed})
     runner.extensions.append(ext)

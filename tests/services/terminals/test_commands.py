@@ -12,6 +12,7 @@ import pytest
 from tortoise.transactions import in_transaction
 
 from core.bus import Bus
+from core.clock import ManualClock
 from models.devices import Command, CommandStatus, CommandType
 from services.batching import Batcher
 from services.events import CommandsPending
@@ -154,6 +155,24 @@ async def test_pending_serves_oldest_first_and_skips_expired(database: str) -> N
     assert (await Command.get(id=first)).delivered_at == stamp
     assert await ea_commands.expire_stale() == 1
     assert await Command.filter(status=S.EXPIRED).count() == 1
+
+
+async def test_a_command_expires_when_the_process_clock_passes_its_expiry(
+    database: str, clock: ManualClock
+) -> None:
+    pk = await device_pk()
+    expires = clock.now() + timedelta(minutes=5)
+    command_id = await create(pk, "late", expires_at=expires)
+    row = await Command.get(id=command_id)
+    assert row.created_at == clock.now()  # stamped on the process clock
+    clock.advance(timedelta(minutes=4))
+    assert [c.id for c in await ea_commands.pending(pk)] == [command_id]
+    assert (await Command.get(id=command_id)).delivered_at == clock.now()
+    assert await ea_commands.expire_stale() == 0
+    clock.advance(timedelta(minutes=1))  # now == expires_at: no longer offered
+    assert await ea_commands.pending(pk) == []
+    assert await ea_commands.expire_stale() == 1
+    assert (await Command.get(id=command_id)).status == S.EXPIRED
 
 
 async def test_ack_state_machine(database: str) -> None:
