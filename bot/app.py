@@ -37,6 +37,7 @@ from aiohttp import web
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot.http_server import count_guard_event, read_limits, serve
+from bot.internals import polling_update_tasks
 from bot.replica_bus import ReplicaBus, bus_for
 from bot.trading import FeedError, build_trading_loop
 from bot.webhook import JsonReplyRequestHandler
@@ -436,7 +437,7 @@ class AppRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
             # aiogram does not wait for the updates it is still handling: we do.
-            handling = list(self.dp._handle_update_tasks)
+            handling = list(polling_update_tasks(self.dp))
             if handling:
                 await asyncio.wait(handling, timeout=IN_FLIGHT_TIMEOUT_S)
         for task in list(self._tasks):  # the UI setup: only ever cancelled between its calls
@@ -450,7 +451,7 @@ class AppRunner:
         if self._runner is not None:
             await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
         if self._webhook is not None:
-            pending = list(self._webhook._background_feed_update_tasks)
+            pending = list(self._webhook.background_tasks)
             await asyncio.gather(*pending, return_exceptions=True)
 
 
