@@ -60,6 +60,7 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
+from services.context import AppDeps
 from services.ops_alerts import OpsAlerts
 from services.outbox import notifications
 from services.terminals import reports as terminal_reports
@@ -144,13 +145,8 @@ def create_dispatcher(
     cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
-    dp = Dispatcher(
-        storage=fsm_storage(settings),
-        settings=settings,
-        i18n=i18n,
-        alerts=alerts,
-        user_cache=cache,
-    )
+    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache)
+    dp = Dispatcher(storage=fsm_storage(settings), i18n=i18n, **deps)
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
     dp.update.outer_middleware(ThrottlingMiddleware(buckets, i18n))
