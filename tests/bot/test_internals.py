@@ -1,13 +1,17 @@
-"""The one aiogram internal the assembly reads (`bot.internals`): fails if it goes away."""
+"""The aiogram internals the assembly relies on (`bot.internals`, the webhook reply hook):
+these fail if aiogram renames or drops them."""
 
 from __future__ import annotations
 
 import asyncio
 
 from aiogram import Dispatcher
-from aiogram.types import Message
+from aiogram.methods import SendMessage, SendPhoto
+from aiogram.types import BufferedInputFile, Message
+from aiohttp import JsonPayload, MultipartWriter
 
 from bot.internals import polling_update_tasks
+from bot.webhook import JsonReplyRequestHandler
 from tests.tgemu.helpers import TOKEN, USER_ID, make_bot, polling
 from tests.waiting import until
 from tgemu import EmulatorServer
@@ -36,3 +40,14 @@ async def test_polling_update_tasks_hold_the_updates_being_handled() -> None:
                 assert tasks[0].done() and tasks[0].exception() is None
         finally:
             await bot.session.close()
+
+
+def test_webhook_replies_with_an_upload_fall_back_to_aiogram_multipart() -> None:
+    """`JsonReplyRequestHandler` overrides aiogram's protected `_build_response_writer` hook
+    and calls it (via super) for uploads: this fails if aiogram renames or drops it."""
+    bot = make_bot("http://127.0.0.1:9")
+    handler = JsonReplyRequestHandler(Dispatcher(), bot)
+    photo = SendPhoto(chat_id=1, photo=BufferedInputFile(b"png", "a.png"))
+    assert isinstance(handler._build_response_writer(bot, photo), MultipartWriter)
+    text = SendMessage(chat_id=1, text="hi")
+    assert isinstance(handler._build_response_writer(bot, text), JsonPayload)
