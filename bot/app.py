@@ -38,6 +38,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from tortoise.exceptions import DBConnectionError, OperationalError
 
 from bot.http_server import count_guard_event, read_limits, serve
+from bot.internals import polling_update_tasks
 from bot.trading import FeedError, build_trading_loop
 from bot.webhook import JsonReplyRequestHandler
 from core import db, metrics
@@ -61,6 +62,7 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
+from services.context import AppDeps
 from services.events import (
     REPLICA_EVENTS,
     BarsReported,
@@ -157,13 +159,8 @@ def create_dispatcher(
     cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
-    dp = Dispatcher(
-        storage=fsm_storage(settings),
-        settings=settings,
-        i18n=i18n,
-        alerts=alerts,
-        user_cache=cache,
-    )
+    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache)
+    dp = Dispatcher(storage=fsm_storage(settings), i18n=i18n, **deps)
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
     dp.update.outer_middleware(ThrottlingMiddleware(buckets, i18n))
@@ -501,7 +498,7 @@ class AppRunner:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
             # aiogram does not wait for the updates it is still handling: we do.
-            handling = list(self.dp._handle_update_tasks)
+            handling = list(polling_update_tasks(self.dp))
             if handling:
                 await asyncio.wait(handling, timeout=IN_FLIGHT_TIMEOUT_S)
         for task in list(self._tasks):  # the UI setup: only ever cancelled between its calls
@@ -515,7 +512,7 @@ class AppRunner:
         if self._runner is not None:
             await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
         if self._webhook is not None:
-            pending = list(self._webhook._background_feed_update_tasks)
+            pending = list(self._webhook.background_tasks)
             await asyncio.gather(*pending, return_exceptions=True)
 
 

@@ -33,6 +33,14 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 class JsonReplyRequestHandler(SimpleRequestHandler):
+    """`SimpleRequestHandler` that validates its input and answers JSON. The updates it hands
+    to background tasks are kept in `background_tasks` (ours, not aiogram's private set), so
+    the runner can wait for them at shutdown."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.background_tasks: set[asyncio.Task[None]] = set()
+
     def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
         if not self.secret_token:
             return True
@@ -48,8 +56,8 @@ class JsonReplyRequestHandler(SimpleRequestHandler):
         update = await self._parse_update(bot, request)
         if self.handle_in_background:
             task = asyncio.create_task(self._feed_in_background(bot, update))
-            self._background_feed_update_tasks.add(task)
-            task.add_done_callback(self._background_feed_update_tasks.discard)
+            self.background_tasks.add(task)
+            task.add_done_callback(self.background_tasks.discard)
             return web.json_response({}, dumps=bot.session.json_dumps)
         result = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
         return web.Response(body=self._build_response_writer(bot=bot, result=result))

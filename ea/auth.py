@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from core.http.bodies import read_body
 from core.http.problems import Handler, ProblemError
 from ea.crypto import canonical_message, sign, sign_request
 from services.terminals.device_auth import Credentials, DeviceAuth
@@ -49,21 +50,6 @@ def _refuse(detail: str, device_id: str = "", **extra: object) -> NoReturn:
     raise ProblemError(401, "Unauthorized", detail, **extra)
 
 
-async def read_body(request: web.Request, limit: int = MAX_BODY_BYTES) -> bytes:
-    """The raw body, or 413 as soon as it exceeds ``limit`` bytes."""
-    too_large = ProblemError(413, "Payload Too Large", f"the body must be at most {limit} bytes")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise too_large
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _headers(request: web.Request) -> tuple[str, int, str, str, str]:
     """(device id, timestamp, its text as signed, nonce, signature), or 401."""
     h = request.headers
@@ -90,7 +76,7 @@ async def authenticate(request: web.Request) -> tuple[DeviceAuth, bytes]:
     if abs(now - seconds) > MAX_SKEW_S:
         detail = f"X-Timestamp is more than {MAX_SKEW_S} s from the server clock"
         _refuse(detail, device_id, server_time=now)
-    body = await read_body(request)
+    body = await read_body(request, MAX_BODY_BYTES)
     credentials = request.app[CREDENTIALS_KEY]
     device = await credentials.get_for_auth(device_id)
     if device is None or device.revoked:

@@ -8,12 +8,12 @@ that is not a JSON object answers 400. Never a 500.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from core.http.bodies import parse_json_object
 from core.http.problems import ProblemError
 from models.devices import CommandStatus
 from services.terminals import symbol_map
@@ -51,23 +51,6 @@ def storable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
-
-
-def _no_constants(name: str) -> Any:
-    msg = f"{name} is not a valid JSON number"
-    raise ValueError(msg)
-
-
-def parse_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or 400."""
-    try:
-        value = json.loads(body, parse_float=Decimal, parse_constant=_no_constants)
-    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        detail = f"malformed JSON: {str(exc)[:120]}" if body else "empty body: send a JSON object"
-        raise ProblemError(400, "Bad Request", detail) from None
-    if not isinstance(value, dict):
-        raise ProblemError(400, "Bad Request", "the body must be a JSON object")
-    return value
 
 
 class Fields:
@@ -168,7 +151,7 @@ def _present(f: Fields, name: str, value: T | None) -> T:
 
 
 def parse_ack(body: bytes) -> AckIn:
-    f = Fields(parse_object(body))
+    f = Fields(parse_json_object(body))
     return AckIn(
         command_id=f.name("command_id", 40),
         status=CommandStatus(f.choice("status", ACK_STATUSES)),
@@ -200,7 +183,7 @@ def _position(f: Fields) -> PositionIn:
 
 
 def parse_account(body: bytes) -> AccountReport:
-    f = Fields(parse_object(body))
+    f = Fields(parse_json_object(body))
     return AccountReport(
         balance=f.required_number("balance"),
         equity=f.required_number("equity"),
@@ -231,7 +214,7 @@ def parse_symbols(body: bytes) -> tuple[list[SymbolReport], list[SymbolRefusal]]
     symbol only; the good ones are kept. A body without a ``symbols`` list is a 422."""
     accepted: list[SymbolReport] = []
     refused: list[SymbolRefusal] = []
-    for path, item in Fields(parse_object(body)).raw_items("symbols"):
+    for path, item in Fields(parse_json_object(body)).raw_items("symbols"):
         name = item.get("name") if isinstance(item, dict) else None
         name = name[:32] if isinstance(name, str) and storable(name[:32]) else None
         try:
@@ -271,7 +254,7 @@ def _bar(f: Fields) -> BarIn:
 
 
 def parse_bars(body: bytes) -> list[BarIn]:
-    return Fields(parse_object(body)).items("bars", _bar)
+    return Fields(parse_json_object(body)).items("bars", _bar)
 
 
 def _num(value: Decimal | None) -> float | int | None:

@@ -36,8 +36,15 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
 )
 
 
-def _detach(router: Router) -> None:
-    """Routers are module singletons; a second app in one process (tests) re-attaches them."""
+def detach_router(router: Router) -> None:
+    """Take `router` out of its parent so another app in this process can include it.
+
+    Routers are module singletons, and a second app in one process (the tests) includes them
+    again. aiogram (3.31) has no public way to detach a router: `include_router` sets the
+    `parent_router` property, whose setter refuses a router that has a parent and accepts no
+    None. So this clears the private ``_parent_router`` the property reads, here only;
+    tests/handlers/test_detach.py fails if that attribute disappears.
+    """
     parent = router.parent_router
     if parent is not None:
         parent.sub_routers.remove(router)
@@ -47,6 +54,6 @@ def _detach(router: Router) -> None:
 def build_root_router() -> Router:
     root = Router(name="root")
     for router in FEATURE_ROUTERS:
-        _detach(router)
+        detach_router(router)
         root.include_router(router)
     return root

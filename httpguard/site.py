@@ -14,7 +14,7 @@ class GuardedSite(web.BaseSite):
 
     `web.BaseSite` is aiohttp's extension point for sites: a subclass opens its server in
     `start()` and keeps it in ``self._server``, which `stop()` and `runner.addresses` read;
-    aiohttp's own TCPSite, UnixSite and SockSite do exactly this (tests/bot/test_http_guard.py
+    aiohttp's own TCPSite, UnixSite and SockSite do exactly this (tests/httpguard/test_guard.py
     fails if that contract changes).
     """
 

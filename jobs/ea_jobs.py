@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -61,21 +62,40 @@ async def prune_job() -> None:
     log.info("pruned", extra={"snapshots": pruned, "nonces": nonces})
 
 
-def _safe(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+class EaScheduler(AsyncIOScheduler):
+    """An `AsyncIOScheduler` that knows which of its jobs are running: every job is wrapped
+    (`_safe`) to sit in `running` while it runs. APScheduler 3 has no public way to list
+    running jobs (its asyncio executor keeps them private), and `stop_scheduler` waits for
+    them."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.running_jobs: set[asyncio.Task[Any]] = set()
+
+
+def _safe(
+    job: Callable[[], Awaitable[None]], running: set[asyncio.Task[Any]]
+) -> Callable[[], Awaitable[None]]:
     async def run() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            running.add(task)
         try:
             await job()
         except Exception:
             log.exception("ea job failed", extra={"job": job.__name__})
+        finally:
+            if task is not None:
+                running.discard(task)
 
     run.__name__ = job.__name__
     return run
 
 
-def build_scheduler(intervals: EaJobIntervals | None = None) -> AsyncIOScheduler:
+def build_scheduler(intervals: EaJobIntervals | None = None) -> EaScheduler:
     """The scheduler with every terminal job; call `.start()` inside the running loop."""
     every = intervals or EaJobIntervals()
-    scheduler = AsyncIOScheduler(
+    scheduler = EaScheduler(
         timezone=UTC,
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
     )
@@ -88,20 +108,23 @@ def build_scheduler(intervals: EaJobIntervals | None = None) -> AsyncIOScheduler
     now = clock.now()
     for job, seconds in jobs:
         scheduler.add_job(
-            _safe(job), "interval", seconds=seconds, id=job.__name__, next_run_time=now
+            _safe(job, scheduler.running_jobs),
+            "interval",
+            seconds=seconds,
+            id=job.__name__,
+            next_run_time=now,
         )
     return scheduler
 
 
-async def stop_scheduler(scheduler: AsyncIOScheduler, timeout_s: float = 10.0) -> None:
+async def stop_scheduler(scheduler: EaScheduler, timeout_s: float = 10.0) -> None:
     """Stop without cancelling a running job: pause (no new runs), let the running ones finish,
     then shut down. APScheduler's asyncio executor cancels running jobs on shutdown, and a job
     cancelled inside a database transaction can leave the SQLite connection locked."""
     if not scheduler.running:
         return
     scheduler.pause()
-    executor = scheduler._lookup_executor("default")
-    running = list(getattr(executor, "_pending_futures", ()))
+    running = list(scheduler.running_jobs)
     if running:
         await asyncio.wait(running, timeout=timeout_s)
     scheduler.shutdown(wait=False)

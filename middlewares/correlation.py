@@ -19,6 +19,7 @@ from aiogram.types.update import UpdateTypeLookupError
 
 from core import metrics
 from core.logs import correlation_id, new_correlation_id
+from middlewares.data import typed
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class CorrelationMiddleware(BaseMiddleware):
     ) -> Any:
         cid = new_correlation_id()
         token = correlation_id.set(cid)
-        data["correlation_id"] = cid
+        typed(data)["correlation_id"] = cid
         try:
             kind = event.event_type if isinstance(event, Update) else type(event).__name__
         except UpdateTypeLookupError:

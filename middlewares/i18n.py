@@ -7,6 +7,7 @@ from typing import Any
 from aiogram.types import TelegramObject
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
+from middlewares.data import typed
 from services.text.i18n import pick_locale
 
 
@@ -16,9 +17,10 @@ class UserLocaleMiddleware(I18nMiddleware):
         self.default = default
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        context = typed(data)
         return pick_locale(
             self.i18n.available_locales,
-            data.get("user"),
-            data.get("event_from_user"),
+            context.get("user"),
+            context.get("event_from_user"),
             self.default,
         )

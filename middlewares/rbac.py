@@ -16,8 +16,10 @@ from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram.utils.i18n import gettext as _
 
 from core import metrics
+from middlewares.data import typed
 from models.users import Role
 from services import audit
+from services.users.profiles import UserInfo
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +39,13 @@ class RBACMiddleware(BaseMiddleware):
         needed = required_role(data)
         if needed is Role.PUBLIC:
             return await handler(event, data)
-        user = data.get("user")
+        user = typed(data).get("user")
         if user is not None and user.role.at_least(needed):
             return await handler(event, data)
         await self._deny(event, user, needed)
         return None
 
-    async def _deny(self, event: TelegramObject, user: Any, needed: Role) -> None:
+    async def _deny(self, event: TelegramObject, user: UserInfo | None, needed: Role) -> None:
         kind = "callback" if isinstance(event, CallbackQuery) else "message"
         metrics.DENIED.labels(kind).inc()
         what = event.data if isinstance(event, CallbackQuery) else getattr(event, "text", None)

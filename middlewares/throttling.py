@@ -22,6 +22,7 @@ from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n
 
 from core import metrics
+from middlewares.data import UpdateData, typed
 from services.text.i18n import pick_locale
 from services.users.cache import UserCache
 
@@ -85,7 +86,7 @@ class ThrottlingMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        user = data.get("event_from_user")
+        user = typed(data).get("event_from_user")
         if user is None:
             return await handler(event, data)
         allowed, warn = self.buckets.take(user.id)
@@ -94,10 +95,11 @@ class ThrottlingMiddleware(BaseMiddleware):
         metrics.THROTTLED.inc()
         if warn:
             log.warning("throttled user", extra={"user_id": user.id})
-            await self._warn(event, self._locale(user, data))
+            await self._warn(event, self._locale(user, typed(data)))
         return None
 
-    def _locale(self, user: TgUser, data: dict[str, Any]) -> str:
+    def _locale(self, user: TgUser, data: UpdateData) -> str:
+        # .get: a dispatcher built without the app's workflow data (tests) still throttles
         cache = data.get("user_cache")
         saved = cache.get(user.id) if isinstance(cache, UserCache) else None
         settings = data.get("settings")

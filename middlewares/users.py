@@ -20,6 +20,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
+from middlewares.data import typed
 from services.users import registration
 from services.users.cache import ChangeProbe, UserCache
 from services.users.profiles import TelegramProfile, UserInfo
@@ -59,7 +60,8 @@ class UserMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        tg_user: TgUser | None = data.get("event_from_user")
+        context = typed(data)
+        tg_user = context.get("event_from_user")
         if tg_user is None or tg_user.is_bot:
             return await handler(event, data)
         if self.probe is not None and await self.probe.changed():
@@ -73,6 +75,6 @@ class UserMiddleware(BaseMiddleware):
         if info.is_banned:
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})
             return None
-        data["user"] = info
-        data["first_contact"] = first_contact
+        context["user"] = info
+        context["first_contact"] = first_contact
         return await handler(event, data)

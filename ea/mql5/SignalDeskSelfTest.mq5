@@ -33,7 +33,7 @@ input string InpSymbol   = "";                 // Symbol to check (empty: this c
 #define SD_VEC_COMMANDS    "{\"commands\":[{\"id\":\"cmd_0123456789abcdef0123456789abcdef\",\"type\":\"open\",\"signal_id\":7,\"symbol\":\"XAUUSDm\",\"side\":\"buy\",\"order_type\":\"limit\",\"price\":2350.5,\"sl\":2340,\"tp\":2371.25,\"volume\":0.1,\"expires_at\":1893456000,\"ticket\":null,\"comment\":\"sd:7\"}],\"server_time\":1700000000}"
 #define SD_VEC_ACK_ANSWER  "{\"command_id\":\"cmd_0123456789abcdef0123456789abcdef\",\"status\":\"placed\",\"ticket\":123456789012}"
 #define SD_VEC_PING        "{\"server_time\":1700000000,\"device_id\":\"dev_selftest01\"}"
-#define SD_VEC_PROBLEM     "{\"type\": \"about:blank\", \"title\": \"Unauthorized\", \"status\": 401, \"detail\": \"bad signature\"}"
+#define SD_VEC_PROBLEM     "{\"type\": \"about:blank\", \"title\": \"Unauthorized\", \"status\": 401, \"detail\": \"bad signature\", \"instance\": \"/ea/v1/ping\", \"ref\": \"selftest-1\"}"
 //--- what the EA writes: an ack the server parses, and json.dumps' escaping of a text
 #define SD_VEC_ACK_OUT     "{\"command_id\":\"cmd_1\",\"status\":\"filled\",\"ticket\":123456789012,\"price\":2350.55,\"volume\":0.1,\"time\":1700000000,\"error\":null}"
 #define SD_VEC_ESCAPED     "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\\u00e9\\u20ac\""

@@ -53,13 +53,19 @@ _woken: ContextVar[set[int] | None] = ContextVar("ea_woken", default=None)
 class UnknownCommand(AppError):
     """No command has this id (HTTP 404)."""
 
+    problem_status, problem_title = 404, "Not Found"
+
 
 class ForeignCommand(AppError):
     """The command belongs to another device (HTTP 403)."""
 
+    problem_status, problem_title = 403, "Forbidden"
+
 
 class AckConflict(AppError):
     """The ack is not a possible next status (HTTP 409)."""
+
+    problem_status, problem_title = 409, "Conflict"
 
     def __init__(self, command_id: str, current: CommandStatus, new: CommandStatus) -> None:
         super().__init__(f"{command_id}: {current.value} cannot become {new.value}")

@@ -43,11 +43,13 @@ def ngettext(locale: str | None) -> NGettext:
 
 
 class _SavedLanguage(Protocol):
-    language: str
+    @property
+    def language(self) -> str | None: ...
 
 
-class _TelegramLanguage(Protocol):
-    language_code: str | None
+class _TelegramLanguage(Protocol):  # read-only members: frozen models and dataclasses fit
+    @property
+    def language_code(self) -> str | None: ...
 
 
 def pick_locale(

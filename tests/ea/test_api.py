@@ -301,6 +301,7 @@ async def test_malformed_bodies_are_4xx_problems(
     assert reply.status == status, reply.body
     assert reply.content_type == "application/problem+json"
     assert reply.json["status"] == status and reply.json["detail"]
+    assert reply.json["instance"] == path and reply.json["ref"]
     if field is not None:
         assert reply.json["field"] == field
         assert reply.json["detail"].startswith(field)

@@ -13,6 +13,7 @@ from aiogram.types import Message
 
 from bot.app import build_i18n, create_dispatcher
 from core.settings import load_settings
+from handlers import detach_router
 from handlers.keyboards import AdminCB, LangCB
 from models.notifications import Notification
 from models.users import Role, User, UserStatus
@@ -61,9 +62,7 @@ async def h(database: str) -> AsyncIterator[Harness]:
         _env_file=None, owner_ids=str(OWNER), throttle_rate=1000, throttle_burst=1000
     )
     bot, session = make_bot()
-    if boom_router.parent_router is not None:
-        boom_router.parent_router.sub_routers.remove(boom_router)
-        boom_router._parent_router = None
+    detach_router(boom_router)
     dp = create_dispatcher(settings, bot, build_i18n(), extra_routers=[boom_router])
     await users_service.seed(ADMIN, "Adm", "adm", Role.ADMIN)
     await users_service.seed(SUB, "Sub", "sub", Role.SUBSCRIBER)

@@ -27,6 +27,7 @@ from babel.messages.pofile import read_po
 from bot.app import build_i18n, create_dispatcher
 from core import metrics
 from core.settings import load_settings
+from handlers import detach_router
 from handlers.keyboards import AdminCB
 from handlers.render import as_plain_text, help_text
 from models.notifications import Notification
@@ -145,9 +146,7 @@ async def h(database: str) -> AsyncIterator[Harness]:
     )
     session = StrictSession()
     bot = Bot(BOT_TOKEN, session=session, default=DefaultBotProperties(parse_mode=ParseMode.HTML))
-    if boom_router.parent_router is not None:
-        boom_router.parent_router.sub_routers.remove(boom_router)
-        boom_router._parent_router = None
+    detach_router(boom_router)
     dp = create_dispatcher(settings, bot, build_i18n(), extra_routers=[boom_router])
     await users_service.seed(ADMIN, "Adm", "adm", Role.ADMIN)
     yield Harness(bot, dp, session)
