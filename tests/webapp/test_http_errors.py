@@ -113,8 +113,9 @@ async def _assembled_app() -> web.Application:
 
     from bot.app import create_web_app
     from core.settings import Settings
+    from services.terminals.device_auth import Credentials
 
-    app = create_web_app(Settings(), Bot("123:abc"), Dispatcher())
+    app = create_web_app(Settings(), Bot("123:abc"), Dispatcher(), Credentials())
     _routes(app)
     return app
 
