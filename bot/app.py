@@ -182,6 +182,7 @@ def create_web_app(
     dp: Dispatcher,
     credentials: Credentials,
     limits: ReadLimits | None = None,
+    bars: terminal_reports.BarRouter | None = None,
 ) -> web.Application:
     bounds = read_bounds(limits or read_limits(settings), on_event=count_guard_event)
     app = web.Application(
@@ -196,7 +197,7 @@ def create_web_app(
     if redis is not None:
         app[health.REDIS_KEY] = redis
     # /ea/v1 and its long-poll hub
-    setup_ea_routes(app, credentials, revocation_check_s=settings.revocation_check_s)
+    setup_ea_routes(app, credentials, bars=bars, revocation_check_s=settings.revocation_check_s)
     return app
 
 
@@ -293,9 +294,8 @@ class AppRunner:
         )
         self.limits = read_limits(self.settings)
         self.web_app = create_web_app(
-            self.settings, self.bot, self.dp, self.credentials, self.limits
+            self.settings, self.bot, self.dp, self.credentials, self.limits, self.bars
         )
-        terminal_reports.register(self.bars)  # EA reports, acks -> executions, positions...
         hub = self.web_app[HUB_KEY]  # commands pending -> the terminals' long polls answer
         self._unsubscribe.append(
             self.bus.subscribe(CommandsPending, lambda e: hub.wake(e.device_ids))

@@ -34,8 +34,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable
+from typing import Any
 
 from aiohttp import web
 
@@ -45,16 +45,17 @@ from core.http.problems import ProblemError
 from ea import schemas
 from ea.auth import BODY_KEY, CREDENTIALS_KEY, DEVICE_KEY, ea_auth_middleware
 from ea.longpoll import LongPollHub, TooManyPolls
+from services.terminals import acks, reports
 from services.terminals import commands as ea_commands
-from services.terminals.device_auth import Credentials, DeviceAuth, DeviceRef
-from services.terminals.devices import report_hooks
+from services.terminals.device_auth import Credentials, DeviceAuth
+from services.terminals.reports import BarRouter
 from trading.number_text import parse_int
 
 log = logging.getLogger(__name__)
 PREFIX = "/ea/v1"
 MAX_WAIT_S = 30
 HUB_KEY = web.AppKey("ea_hub", LongPollHub)
-T = TypeVar("T")
+BARS_KEY = web.AppKey("ea_bars", BarRouter)  # owners' bars into the trading loop, if any
 routes = web.RouteTableDef()
 
 
@@ -105,7 +106,7 @@ async def post_ack(request: web.Request) -> web.Response:
     device = request[DEVICE_KEY]
     ack = schemas.parse_ack(request[BODY_KEY])
     try:
-        result = await ea_commands.ack(device.id, ack)
+        result = await acks.acknowledge(device.id, ack)
     except ea_commands.UnknownCommand:
         raise ProblemError(404, "Not Found", f"no command {ack.command_id}") from None
     except ea_commands.ForeignCommand:
@@ -121,15 +122,10 @@ async def post_ack(request: web.Request) -> web.Response:
     return respond(device, {**data, "ticket": result.ticket})
 
 
-async def _dispatch(
-    kind: str,
-    hooks: Sequence[Callable[[DeviceRef, T], Awaitable[None]]],
-    device: DeviceAuth,
-    value: T,
-) -> web.Response:
+async def _process(kind: str, device: DeviceAuth, work: Awaitable[object]) -> web.Response:
+    """Await the service's processing of a report: 204, or 503 (retry) if it failed."""
     try:
-        for hook in list(hooks):
-            await hook(device.ref, value)
+        await work
     except Exception:
         log.exception("report processing failed", extra={"device": device.device_id, "kind": kind})
         raise ProblemError(
@@ -141,7 +137,8 @@ async def _dispatch(
 @routes.post("/account")
 async def post_account(request: web.Request) -> web.Response:
     report = schemas.parse_account(request[BODY_KEY])
-    return await _dispatch("account", report_hooks.account, request[DEVICE_KEY], report)
+    device = request[DEVICE_KEY]
+    return await _process("account", device, reports.on_account(device.ref, report))
 
 
 @routes.post("/symbols")
@@ -156,14 +153,14 @@ async def post_symbols(request: web.Request) -> web.Response:
             "symbol specs refused",
             extra={"device": device.device_id, "fields": [r.path for r in refused][:20]},
         )
-        await _dispatch("symbols", report_hooks.symbols_refused, device, refused)
+        await _process("symbols", device, reports.on_symbols_refused(device.ref, refused))
     if refused and not symbols:
         first = refused[0]
         raise ProblemError(
             422, "Unprocessable Entity", first.detail, field=first.path,
             refused=[schemas.refusal_json(r) for r in refused],
         )  # fmt: skip
-    stored = await _dispatch("symbols", report_hooks.symbols, device, symbols)
+    stored = await _process("symbols", device, reports.on_symbols(device.ref, symbols))
     if not refused:
         return stored
     accepted = [s.name for s in symbols]
@@ -174,17 +171,29 @@ async def post_symbols(request: web.Request) -> web.Response:
 
 @routes.post("/bars")
 async def post_bars(request: web.Request) -> web.Response:
+    """Owners' closed bars feed the trading loop when it runs on EA bars; otherwise dropped."""
     bars = schemas.parse_bars(request[BODY_KEY])
-    return await _dispatch("bars", report_hooks.bars, request[DEVICE_KEY], bars)
+    device = request[DEVICE_KEY]
+    router = request.app.get(BARS_KEY)
+    if router is None:
+        return web.Response(status=204)
+    return await _process("bars", device, router.on_bars(device.ref, bars))
 
 
 def setup_ea_routes(
-    app: web.Application, credentials: Credentials, *, revocation_check_s: float = 2.0
+    app: web.Application,
+    credentials: Credentials,
+    *,
+    bars: BarRouter | None = None,
+    revocation_check_s: float = 2.0,
 ) -> LongPollHub:
     """Mount /ea/v1 on ``app`` with its own long-poll hub (started and closed with the app),
-    authenticating terminals with ``credentials``."""
+    authenticating terminals with ``credentials``; owners' bars go to ``bars`` (without one,
+    ``POST /bars`` is accepted and dropped)."""
     ea_app = web.Application(middlewares=[ea_auth_middleware])
     ea_app[CREDENTIALS_KEY] = credentials
+    if bars is not None:
+        ea_app[BARS_KEY] = bars
     hub = LongPollHub(credentials, revocation_check_s=revocation_check_s)
     ea_app[HUB_KEY] = hub
     ea_app.add_routes(routes)

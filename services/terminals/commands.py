@@ -11,16 +11,16 @@ in autocommit mode wakes at once; used inside some other transaction it wakes at
 again shortly after (`LATE_WAKES_S`), and pollers re-query the database when they wake and
 when their wait ends, so a command is never lost, only possibly late. Use `transaction()`.
 
-Hooks: ``ack_hooks.append(fn)`` where ``async def fn(command: CommandInfo, ack: AckIn)`` runs
-inside the ack's transaction after the status changed (it is not called for repeated acks);
-if it raises, the transition is rolled back and the terminal retries the ack.
+Acks: `apply_ack` moves the command inside the caller's transaction and says what changed;
+the use case `services.terminals.acks.acknowledge` opens that transaction and runs what follows
+a transition (fills, closes, refusals) in it, so a failure there rolls the transition back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -34,7 +34,6 @@ from tortoise.transactions import in_transaction
 
 from core import bus, clock
 from models.devices import Command, CommandStatus, CommandType
-from services import business_metrics
 from services.errors import AppError
 from services.events import CommandsPending
 from services.terminals.command_states import AckVerdict, judge
@@ -43,9 +42,6 @@ from services.terminals.protocol import AckIn, WireCommand
 
 CHUNK = 1000  # ids per IN (...) list: far below SQLite's and PostgreSQL's parameter limits
 LATE_WAKES_S: tuple[float, ...] = (0.1, 1.0, 5.0)
-AckHook = Callable[["CommandInfo", AckIn], Awaitable[None]]
-
-ack_hooks: list[AckHook] = []
 # The devices woken inside `transaction()` (the unit of work's, like Tortoise's connection).
 _woken: ContextVar[set[int] | None] = ContextVar("ea_woken", default=None)
 
@@ -84,7 +80,7 @@ class NewCommand:
 
 @dataclass(frozen=True, slots=True)
 class CommandInfo:
-    """A command after an ack applied: the hook's view of the row."""
+    """A command after an ack applied: what follows the transition sees of the row."""
 
     id: str
     device_pk: int
@@ -268,37 +264,32 @@ async def pending(device_pk: int) -> list[WireCommand]:
     return found[device_pk]
 
 
-async def ack(device_pk: int, ack_in: AckIn) -> AckResult:
-    """Apply a terminal's acknowledgement; see the module docstring for the rules."""
-    try:
-        async with in_transaction():
-            row = await Command.filter(id=ack_in.command_id).select_for_update().first()
-            if row is None:
-                raise UnknownCommand(ack_in.command_id)
-            if row.device_id != device_pk:  # type: ignore[attr-defined]
-                raise ForeignCommand(ack_in.command_id)
-            current = CommandStatus(row.status)
-            verdict = judge(CommandType(row.type), current, ack_in.status)
-            if verdict is AckVerdict.CONFLICT:
-                raise AckConflict(row.id, current, ack_in.status)
-            if verdict is AckVerdict.APPLY:
-                await _apply(row, ack_in)
-                info = _info(row, current)
-                for hook in list(ack_hooks):
-                    await hook(info, ack_in)
-    except (UnknownCommand, ForeignCommand, AckConflict) as refused:
-        business_metrics.ea_ack(ack_in.status, _REFUSAL[type(refused)])
-        raise
-    applied = verdict is AckVerdict.APPLY
-    business_metrics.ea_ack(ack_in.status, "applied" if applied else "repeated")  # committed
-    return AckResult(row.id, CommandStatus(row.status), row.ticket)
+@dataclass(frozen=True, slots=True)
+class AppliedAck:
+    """What `apply_ack` did: the answer, and the command if its status changed."""
+
+    result: AckResult
+    command: CommandInfo | None  # None: a repeated ack, nothing changed
 
 
-_REFUSAL: dict[type[AppError], str] = {
-    UnknownCommand: "unknown",
-    ForeignCommand: "foreign",
-    AckConflict: "conflict",
-}
+async def apply_ack(device_pk: int, ack_in: AckIn) -> AppliedAck:
+    """Apply a terminal's acknowledgement inside the caller's transaction (the row is locked
+    until it ends); see the module docstring for the rules. Raises `UnknownCommand`,
+    `ForeignCommand` or `AckConflict` for an ack that cannot be applied."""
+    row = await Command.filter(id=ack_in.command_id).select_for_update().first()
+    if row is None:
+        raise UnknownCommand(ack_in.command_id)
+    if row.device_id != device_pk:  # type: ignore[attr-defined]
+        raise ForeignCommand(ack_in.command_id)
+    current = CommandStatus(row.status)
+    verdict = judge(CommandType(row.type), current, ack_in.status)
+    if verdict is AckVerdict.CONFLICT:
+        raise AckConflict(row.id, current, ack_in.status)
+    info = None
+    if verdict is AckVerdict.APPLY:
+        await _apply(row, ack_in)
+        info = _info(row, current)
+    return AppliedAck(AckResult(row.id, CommandStatus(row.status), row.ticket), info)
 
 
 async def _apply(row: Command, ack_in: AckIn) -> None:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets as _random
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -26,8 +25,6 @@ from services.events import DeviceChanged, DeviceRevoked, RevocationPending
 from services.terminals import commands as ea_commands
 from services.terminals import secrets as secret_box
 from services.terminals.device_auth import DeviceAuth as DeviceAuth
-from services.terminals.device_auth import DeviceRef
-from services.terminals.protocol import AccountReport, BarIn, SymbolRefusal, SymbolReport
 from services.users import profiles as users_service
 from services.users import registration
 from services.users.profiles import UserInfo
@@ -36,28 +33,6 @@ NAME_MAX = 64
 MAX_DEVICES_PER_USER = 10  # active + paused; revoked ones do not count
 DEVICE_ID_RE = re.compile(r"^dev_[A-Za-z0-9_-]{12}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-AccountHook = Callable[[DeviceRef, AccountReport], Awaitable[None]]
-SymbolsHook = Callable[[DeviceRef, list[SymbolReport]], Awaitable[None]]
-RefusedHook = Callable[[DeviceRef, list[SymbolRefusal]], Awaitable[None]]
-BarsHook = Callable[[DeviceRef, list[BarIn]], Awaitable[None]]
-
-
-@dataclass
-class ReportHooks:
-    """Who processes what terminals report (POST /ea/v1/account, /symbols, /bars).
-
-    Register at start-up: ``devices.report_hooks.account.append(on_account)``. Hooks run in
-    order, outside any transaction; with none registered a report is accepted and dropped.
-    """
-
-    account: list[AccountHook] = field(default_factory=list)
-    symbols: list[SymbolsHook] = field(default_factory=list)
-    symbols_refused: list[RefusedHook] = field(default_factory=list)  # failed the checks
-    bars: list[BarsHook] = field(default_factory=list)
-
-
-report_hooks = ReportHooks()
 
 
 @dataclass(frozen=True, slots=True)

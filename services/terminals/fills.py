@@ -1,4 +1,4 @@
-"""Acknowledgements that matter to people: fills, closes and refusals (the EA API's ack hook).
+"""Acknowledgements that matter to people: fills, closes and refusals (what follows an ack).
 
 A fill of an OPEN becomes one `Execution` (idempotent: one per command) with the slippage
 against the price we asked for and the latency from the approval (approval mode) or the

@@ -1,7 +1,9 @@
 """What terminals report: acknowledgements, account and positions, symbols, bars.
 
-Hooks for the EA API (ea/): each runs in the caller's transaction or its own, stores what the
-terminal said and tells the user what matters through the outbox. Fills become `Execution`
+The EA API (ea/) calls one function per report kind (`on_account`, `on_symbols`,
+`on_symbols_refused`, the assembly's `BarRouter.on_bars`; acks go through
+`services.terminals.acks`): each stores what the terminal said and tells the user what matters
+through the outbox. Fills become `Execution`
 rows (slippage against the requested price, latency from approval or publication), account
 reports become snapshots with a high-water mark that the drawdown guard watches.
 """
@@ -20,7 +22,7 @@ from models.users import Role, User
 from services.copy import engine as copy_engine
 from services.events import BarsReported
 from services.terminals import risk_guard, symbol_map
-from services.terminals.fills import on_ack  # re-exported: the ack hook lives there
+from services.terminals.fills import on_ack  # re-exported: what follows an applied ack
 from services.terminals.protocol import (
     AccountReport,
     BarIn,
@@ -35,11 +37,11 @@ log = logging.getLogger(__name__)
 _SIGNAL_COMMENT = re.compile(r"^sd:([0-9]{1,10})$")  # ASCII digits only: \d matches any script
 _COMMAND_ID = re.compile(r"(cmd_[0-9a-f]{8,})")
 
-__all__ = ["BarRouter", "on_account", "on_ack", "on_symbols", "register"]
+__all__ = ["BarRouter", "on_account", "on_ack", "on_symbols", "on_symbols_refused"]
 
 
 class DeviceLike(Protocol):
-    """What the EA API hands its hooks (services.terminals.device_auth.DeviceRef): the primary key."""
+    """What the EA API hands these functions (device_auth.DeviceRef): the primary key."""
 
     @property
     def id(self) -> int: ...
@@ -223,36 +225,3 @@ class BarRouter:
                 continue
             by_symbol.setdefault(target, []).append(bar)
         return by_symbol
-
-
-# -- registration -------------------------------------------------------------------------------
-async def _account_hook(device: DeviceLike, report: AccountReport) -> None:
-    await on_account(device, report)
-
-
-async def _symbols_hook(device: DeviceLike, reports: list[SymbolReport]) -> None:
-    await on_symbols(device, reports)
-
-
-async def _refused_hook(device: DeviceLike, refusals: list[SymbolRefusal]) -> None:
-    await on_symbols_refused(device, refusals)
-
-
-def register(bars: BarRouter | None = None) -> None:
-    """Attach these hooks to the EA API's lists (idempotent; called once at start-up); owners'
-    bars go to `bars`, if given."""
-    from services.terminals import commands as ea_commands
-    from services.terminals import devices
-
-    pairs: list[tuple[list[Any], Any]] = [
-        (devices.report_hooks.account, _account_hook),
-        (devices.report_hooks.symbols, _symbols_hook),
-        (devices.report_hooks.symbols_refused, _refused_hook),
-        (ea_commands.ack_hooks, on_ack),
-    ]
-    if bars is not None:
-        devices.report_hooks.bars.clear()  # one router per process: the latest assembly's
-        pairs.append((devices.report_hooks.bars, bars.on_bars))
-    for hooks, hook in pairs:
-        if hook not in hooks:
-            hooks.append(hook)

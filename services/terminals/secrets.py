@@ -9,6 +9,16 @@ ciphertext). Without MASTER_KEY (embedded/sandbox mode) a random key is generate
 
 The EA payload encryption (the protocol's, stateless) lives in `core.crypto`, shared with the
 reference EAs. Neither keys nor secrets are ever logged.
+
+A `SecretBox` is one key's sealer, immutable once made. The process seals with one box, set by
+`configure` at start-up (app, CLI) from MASTER_KEY and DATA_DIR: that is configuration, like the
+database URL, not wiring. No component chooses its key and nothing subscribes to it; a process
+that sealed under two keys would write secrets it can no longer open, so the key is one per
+process by design. Threading the box through every caller instead (the device service, the
+handlers' dispatcher data, the CLI, the sandbox, the EA API's credentials and ~30 tests) would add
+a parameter that can only ever carry that one value. `configure` is the only function that
+replaces the process's box (a test checks it); `box()` falls back to the ``MASTER_KEY``
+environment variable and ``./data`` when nothing configured it (tools and tests).
 """
 
 from __future__ import annotations
@@ -34,33 +44,58 @@ KEY_FILE = "master.key"
 SECRET_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
 
 
-class _Keyring:
-    """The process's at-rest key: configured once at start-up, or lazily from the defaults."""
+class SecretBox:
+    """Seals values for storage and opens them, under one at-rest key."""
 
-    def __init__(self) -> None:
-        self._aead: AESGCM | None = None
+    __slots__ = ("_aead",)
 
-    def configure(self, master_key: str | None, data_dir: Path) -> AESGCM:
+    def __init__(self, master_key: str | None, data_dir: Path) -> None:
+        """The key from ``master_key``, or from (or into) ``data_dir/master.key``."""
         material = master_key if master_key else _load_or_create_key_file(data_dir)
         self._aead = AESGCM(hkdf_sha256(material.encode("utf-8"), AT_REST_INFO))
-        return self._aead
 
-    def aead(self) -> AESGCM:
-        if self._aead is None:
-            return self.configure(os.environ.get("MASTER_KEY") or None, Path("data"))
-        return self._aead
+    def seal(self, plaintext: str, *, context: str) -> str:
+        """Encrypt ``plaintext`` for storage; ``context`` (e.g. the device id) is bound as AAD."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
+        return f"{SEAL_VERSION}:" + base64.b64encode(nonce + sealed).decode("ascii")
+
+    def unseal(self, token: str, *, context: str) -> str:
+        """Open a value made by `seal` with the same ``context``; `SecretError` if it does not."""
+        version, _, data = token.partition(":")
+        if version != SEAL_VERSION:
+            msg = f"unknown sealed-value version {version!r}"
+            raise SecretError(msg)
+        try:
+            raw = base64.b64decode(data, validate=True)
+            plain = self._aead.decrypt(
+                raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode("utf-8")
+            )
+        except (binascii.Error, InvalidTag, ValueError) as exc:
+            msg = "sealed value does not open: wrong MASTER_KEY or tampered data"
+            raise SecretError(msg) from exc
+        return plain.decode("utf-8")
 
 
-_keyring = _Keyring()
+_box: SecretBox | None = None  # the process's: replaced only by `configure`
 
 
-def configure(master_key: str | None, data_dir: Path) -> None:
-    """Set the at-rest key from MASTER_KEY, or from (or into) ``data_dir/master.key``.
+def configure(master_key: str | None, data_dir: Path) -> SecretBox:
+    """Set the process's at-rest key from MASTER_KEY, or from (or into) ``data_dir/master.key``.
 
     Called once at start-up (app, CLI); until then the first use falls back to the
     ``MASTER_KEY`` environment variable and ``./data``.
     """
-    _keyring.configure(master_key, data_dir)
+    global _box
+    _box = SecretBox(master_key, data_dir)
+    return _box
+
+
+def box() -> SecretBox:
+    """The process's box (`configure`d, or from the environment on first use)."""
+    if _box is None:
+        return configure(os.environ.get("MASTER_KEY") or None, Path("data"))
+    return _box
 
 
 def _load_or_create_key_file(data_dir: Path) -> str:
@@ -95,24 +130,10 @@ def new_secret() -> str:
 
 
 def seal(plaintext: str, *, context: str) -> str:
-    """Encrypt ``plaintext`` for storage; ``context`` (e.g. the device id) is bound as AAD."""
-    nonce = os.urandom(NONCE_BYTES)
-    sealed = _keyring.aead().encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
-    return f"{SEAL_VERSION}:" + base64.b64encode(nonce + sealed).decode("ascii")
+    """`SecretBox.seal` with the process's box."""
+    return box().seal(plaintext, context=context)
 
 
 def unseal(token: str, *, context: str) -> str:
-    """Open a value made by `seal` with the same ``context``; `SecretError` if it does not."""
-    version, _, data = token.partition(":")
-    if version != SEAL_VERSION:
-        msg = f"unknown sealed-value version {version!r}"
-        raise SecretError(msg)
-    try:
-        raw = base64.b64decode(data, validate=True)
-        plain = _keyring.aead().decrypt(
-            raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode("utf-8")
-        )
-    except (binascii.Error, InvalidTag, ValueError) as exc:
-        msg = "sealed value does not open: wrong MASTER_KEY or tampered data"
-        raise SecretError(msg) from exc
-    return plain.decode("utf-8")
+    """`SecretBox.unseal` with the process's box."""
+    return box().unseal(token, context=context)

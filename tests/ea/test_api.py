@@ -15,7 +15,7 @@ from bot.app import AppRunner
 from ea.crypto import decrypt_payload
 from models.devices import Command, CommandStatus, CommandType
 from services.terminals import commands as ea_commands
-from services.terminals import devices
+from services.terminals import fills, reports
 from services.terminals.device_auth import DeviceRef
 from services.terminals.protocol import AccountReport, AckIn, BarIn, SymbolReport
 from tests.ea.conftest import Terminal, bookkeeping_done, new_terminal, polls_waiting
@@ -166,31 +166,30 @@ async def test_ack_of_another_devices_command_is_403_and_unknown_404(
     assert missing.status == 404
 
 
-async def test_ack_hooks_run_once_per_transition_and_failures_roll_back(
-    terminal: Terminal,
+async def test_what_follows_an_ack_runs_once_per_transition_and_failures_roll_back(
+    terminal: Terminal, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[tuple[str, str, str]] = []
 
-    async def hook(command: ea_commands.CommandInfo, ack: AckIn) -> None:
+    async def follow_up(command: ea_commands.CommandInfo, ack: AckIn) -> None:
         if ack.status is CommandStatus.REJECTED:
-            raise RuntimeError("hook broke")
+            raise RuntimeError("what follows broke")
         seen.append((command.id, command.previous_status.value, command.status.value))
 
-    ea_commands.ack_hooks.append(hook)
-    try:
-        command_id = await make_command(terminal, "hooks")
-        ack = {**ACK, "command_id": command_id, "status": "accepted"}
-        for _ in range(2):
-            assert (await terminal.call("POST", "/ea/v1/acks", ack)).status == 200
-        assert seen == [(command_id, "pending", "accepted")]
-        broken = await terminal.call("POST", "/ea/v1/acks", {**ack, "status": "rejected"})
-        assert broken.status == 503
-        assert (await Command.get(id=command_id)).status == CommandStatus.ACCEPTED
-    finally:
-        ea_commands.ack_hooks.remove(hook)
+    monkeypatch.setattr(fills, "on_ack", follow_up)
+    command_id = await make_command(terminal, "hooks")
+    ack = {**ACK, "command_id": command_id, "status": "accepted"}
+    for _ in range(2):
+        assert (await terminal.call("POST", "/ea/v1/acks", ack)).status == 200
+    assert seen == [(command_id, "pending", "accepted")]
+    broken = await terminal.call("POST", "/ea/v1/acks", {**ack, "status": "rejected"})
+    assert broken.status == 503
+    assert (await Command.get(id=command_id)).status == CommandStatus.ACCEPTED
 
 
-async def test_reports_reach_their_hooks_as_typed_values(terminal: Terminal) -> None:
+async def test_reports_reach_their_services_as_typed_values(
+    app: AppRunner, terminal: Terminal, monkeypatch: pytest.MonkeyPatch
+) -> None:
     got: dict[str, Any] = {}
 
     async def on_account(device: DeviceRef, report: AccountReport) -> None:
@@ -202,7 +201,6 @@ async def test_reports_reach_their_hooks_as_typed_values(terminal: Terminal) -> 
     async def on_bars(device: DeviceRef, bars: list[BarIn]) -> None:
         got["bars"] = bars
 
-    hooks = devices.report_hooks
     account = {"balance": 10000.5, "equity": 9990, "margin": 12.3, "currency": "USD",
                "positions": [{"ticket": 5, "symbol": "XAUUSDm", "side": "sell", "volume": 0.1,
                               "open_price": 2350.5, "sl": 0, "tp": 2300, "profit": -9.5,
@@ -212,15 +210,13 @@ async def test_reports_reach_their_hooks_as_typed_values(terminal: Terminal) -> 
               "volume_step": 0.01, "stops_level": 0}  # fmt: skip
     bar = {"symbol": "XAUUSDm", "time": 1_700_000_000, "open": 1, "high": 2, "low": 0.5,
            "close": 1.5, "volume": 10}  # fmt: skip
-    assert (await terminal.call("POST", "/ea/v1/account", account)).status == 204  # no hooks
-    hooks.account.append(on_account), hooks.symbols.append(on_symbols), hooks.bars.append(on_bars)
-    try:
-        assert (await terminal.call("POST", "/ea/v1/account", account)).status == 204
-        assert (await terminal.call("POST", "/ea/v1/symbols", {"symbols": [symbol]})).status == 204
-        assert (await terminal.call("POST", "/ea/v1/bars", {"bars": [bar]})).status == 204
-    finally:
-        hooks.account.remove(on_account), hooks.symbols.remove(on_symbols)
-        hooks.bars.remove(on_bars)
+    assert app.bars is not None  # the assembly's router, handed to the EA routes
+    monkeypatch.setattr(reports, "on_account", on_account)
+    monkeypatch.setattr(reports, "on_symbols", on_symbols)
+    monkeypatch.setattr(app.bars, "on_bars", on_bars)
+    assert (await terminal.call("POST", "/ea/v1/account", account)).status == 204
+    assert (await terminal.call("POST", "/ea/v1/symbols", {"symbols": [symbol]})).status == 204
+    assert (await terminal.call("POST", "/ea/v1/bars", {"bars": [bar]})).status == 204
     device, report = got["account"]
     assert device == DeviceRef(terminal.pk, terminal.device_id, device.user_id)
     assert report.balance == Decimal("10000.5") and report.currency == "USD"

@@ -22,6 +22,7 @@ from services.business_metrics import DatabaseGauges, GaugeSample
 from services.copy import engine as copy_engine
 from services.signals import approvals
 from services.signals import lifecycle as signals
+from services.terminals import acks, fills
 from services.terminals import commands as ea_commands
 from services.terminals.protocol import AckIn
 from tests.exposition import value
@@ -214,22 +215,22 @@ async def test_ea_acks_count_by_status_and_result(
            for i in range(3)]  # fmt: skip
     first, second, third = [i for i in ids if i is not None]
     before = await scrape()
-    await ea_commands.ack(mine.id, ack(first, CommandStatus.ACCEPTED))
-    await ea_commands.ack(mine.id, ack(first, CommandStatus.FILLED))
-    await ea_commands.ack(mine.id, ack(first, CommandStatus.FILLED))  # repeated
+    await acks.acknowledge(mine.id, ack(first, CommandStatus.ACCEPTED))
+    await acks.acknowledge(mine.id, ack(first, CommandStatus.FILLED))
+    await acks.acknowledge(mine.id, ack(first, CommandStatus.FILLED))  # repeated
     with pytest.raises(ea_commands.AckConflict):
-        await ea_commands.ack(mine.id, ack(first, CommandStatus.PENDING))
+        await acks.acknowledge(mine.id, ack(first, CommandStatus.PENDING))
     with pytest.raises(ea_commands.UnknownCommand):
-        await ea_commands.ack(mine.id, ack("cmd_nope", CommandStatus.FILLED))
+        await acks.acknowledge(mine.id, ack("cmd_nope", CommandStatus.FILLED))
     with pytest.raises(ea_commands.ForeignCommand):
-        await ea_commands.ack(theirs.id, ack(second, CommandStatus.REJECTED))
+        await acks.acknowledge(theirs.id, ack(second, CommandStatus.REJECTED))
 
-    async def failing_hook(info: object, ack_in: AckIn) -> None:
-        raise RuntimeError("hook failed: the ack rolls back")
+    async def failing_follow_up(info: object, ack_in: AckIn) -> None:
+        raise RuntimeError("what follows the ack failed: the ack rolls back")
 
-    monkeypatch.setattr(ea_commands, "ack_hooks", [failing_hook])
+    monkeypatch.setattr(fills, "on_ack", failing_follow_up)
     with pytest.raises(RuntimeError):
-        await ea_commands.ack(mine.id, ack(third, CommandStatus.REJECTED))
+        await acks.acknowledge(mine.id, ack(third, CommandStatus.REJECTED))
     assert (await Command.get(id=third)).status == CommandStatus.PENDING
     after = await scrape()
 
@@ -243,7 +244,7 @@ async def test_ea_acks_count_by_status_and_result(
     assert delta(CommandStatus.PENDING, "conflict") == 1
     assert delta(CommandStatus.FILLED, "unknown") == 1
     assert delta(CommandStatus.REJECTED, "foreign") == 1
-    assert delta(CommandStatus.REJECTED, "applied") == 0  # rolled back by its hook
+    assert delta(CommandStatus.REJECTED, "applied") == 0  # rolled back by what followed
 
 
 def test_unknown_results_are_programming_errors() -> None:

@@ -16,8 +16,8 @@ from core.clock import ManualClock
 from models.devices import Command, CommandStatus, CommandType
 from services.batching import Batcher
 from services.events import CommandsPending
+from services.terminals import acks, devices, fills
 from services.terminals import commands as ea_commands
-from services.terminals import devices
 from services.terminals import secrets as secret_box
 from services.terminals.commands import AckConflict, ForeignCommand, NewCommand, UnknownCommand
 from services.terminals.protocol import AckIn
@@ -180,42 +180,41 @@ async def test_ack_state_machine(database: str) -> None:
     command_id = await create(pk, "ack")
     assert command_id is not None
     with pytest.raises(UnknownCommand):
-        await ea_commands.ack(pk, ack("cmd_missing", S.FILLED))
+        await acks.acknowledge(pk, ack("cmd_missing", S.FILLED))
     with pytest.raises(ForeignCommand):
-        await ea_commands.ack(other, ack(command_id, S.FILLED))
-    placed = await ea_commands.ack(pk, ack(command_id, S.PLACED, ticket=1))
+        await acks.acknowledge(other, ack(command_id, S.FILLED))
+    placed = await acks.acknowledge(pk, ack(command_id, S.PLACED, ticket=1))
     assert (placed.status, placed.ticket) == (S.PLACED, 1)
-    assert await ea_commands.ack(pk, ack(command_id, S.PLACED, ticket=2)) == placed  # same
+    assert await acks.acknowledge(pk, ack(command_id, S.PLACED, ticket=2)) == placed  # same
     with pytest.raises(AckConflict) as err:
-        await ea_commands.ack(pk, ack(command_id, S.REJECTED))
+        await acks.acknowledge(pk, ack(command_id, S.REJECTED))
     assert (err.value.current, err.value.new) == (S.PLACED, S.REJECTED)
-    filled = await ea_commands.ack(pk, ack(command_id, S.FILLED, ticket=None))
+    filled = await acks.acknowledge(pk, ack(command_id, S.FILLED, ticket=None))
     assert (filled.status, filled.ticket) == (S.FILLED, 1)
     row = await Command.get(id=command_id)
     assert row.acked_at is not None and row.last_ack["price"] == "2350.4"
     assert await ea_commands.cancel_pending_for_device(pk) == 0
 
 
-async def test_ack_hook_sees_the_transition_inside_the_transaction(database: str) -> None:
+async def test_what_follows_an_ack_sees_the_transition_inside_the_transaction(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pk = await device_pk()
     command_id = await create(pk, "hook")
     assert command_id is not None
     calls: list[ea_commands.CommandInfo] = []
 
-    async def hook(info: ea_commands.CommandInfo, ack_in: AckIn) -> None:
+    async def follow_up(info: ea_commands.CommandInfo, ack_in: AckIn) -> None:
         assert (await Command.get(id=info.id)).status == info.status  # same transaction
         calls.append(info)
         if ack_in.status is S.FAILED:
             raise RuntimeError("boom")
 
-    ea_commands.ack_hooks.append(hook)
-    try:
-        await ea_commands.ack(pk, ack(command_id, S.ACCEPTED))
-        await ea_commands.ack(pk, ack(command_id, S.ACCEPTED))
-        with pytest.raises(RuntimeError):
-            await ea_commands.ack(pk, ack(command_id, S.FAILED))
-    finally:
-        ea_commands.ack_hooks.remove(hook)
+    monkeypatch.setattr(fills, "on_ack", follow_up)
+    await acks.acknowledge(pk, ack(command_id, S.ACCEPTED))
+    await acks.acknowledge(pk, ack(command_id, S.ACCEPTED))  # repeated: nothing follows
+    with pytest.raises(RuntimeError):
+        await acks.acknowledge(pk, ack(command_id, S.FAILED))
     assert [(c.previous_status, c.status) for c in calls] == [
         (S.PENDING, S.ACCEPTED),
         (S.ACCEPTED, S.FAILED),

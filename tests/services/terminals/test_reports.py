@@ -19,8 +19,7 @@ from models.devices import (
 )
 from models.users import Role
 from services.events import BarsReported
-from services.terminals import commands as ea_commands
-from services.terminals import devices, symbol_map
+from services.terminals import acks, symbol_map
 from services.terminals import reports as terminal_reports
 from services.terminals.device_auth import DeviceRef
 from services.terminals.protocol import AccountReport, AckIn, BarIn, PositionIn
@@ -31,12 +30,6 @@ from trading.feeds import PushFeed
 
 SUB, OWNER = 601, 602
 S = CommandStatus
-
-
-@pytest.fixture(autouse=True)
-def _hooks() -> None:
-    terminal_reports.register()
-    terminal_reports.register()  # idempotent
 
 
 def ref(row: object) -> DeviceRef:
@@ -59,24 +52,17 @@ def account(equity: str, *positions: PositionIn, balance: str = "10000") -> Acco
     return AccountReport(D(balance), D(equity), D(0), "USD", tuple(positions))
 
 
-def test_hooks_are_registered_once() -> None:
-    assert devices.report_hooks.account.count(terminal_reports._account_hook) == 1
-    assert ea_commands.ack_hooks.count(terminal_reports.on_ack) == 1
-    refused = devices.report_hooks.symbols_refused
-    assert refused.count(terminal_reports._refused_hook) == 1
-
-
 async def test_fill_and_close_through_the_command_queue(database: str) -> None:
     sam = await th.user(SUB)
     dev = await th.device(sam)
     view = await th.publish()
     await th.approve(sam, view.id)
     (cmd,) = await th.commands(CommandType.OPEN)
-    await ea_commands.ack(dev.id, ack(cmd.id, S.PLACED, ticket=5001))
+    await acks.acknowledge(dev.id, ack(cmd.id, S.PLACED, ticket=5001))
     filled_at = datetime.now(UTC)
     fill = ack(cmd.id, S.FILLED, ticket=5001, price=D("1.07595"), volume=D("0.53"), time=filled_at)
-    await ea_commands.ack(dev.id, fill)
-    await ea_commands.ack(dev.id, fill)  # repeated: the same answer, nothing new
+    await acks.acknowledge(dev.id, fill)
+    await acks.acknowledge(dev.id, fill)  # repeated: the same answer, nothing new
     (ex,) = await Execution.all()
     assert (ex.ticket, ex.fill_price, ex.requested_price, ex.volume) == (
         5001, D("1.07595"), D("1.07592"), D("0.53"),
@@ -89,7 +75,7 @@ async def test_fill_and_close_through_the_command_queue(database: str) -> None:
         " at 1.07595 (slippage -3.0 pt)."
     )
     close = ack(cmd.id, S.CLOSED, ticket=5001, price=D("1.07495"), time=filled_at)
-    await ea_commands.ack(dev.id, close)
+    await acks.acknowledge(dev.id, close)
     ex = await Execution.get(id=ex.id)
     # (1.07595 - 1.07495) / 0.00001 * 1 USD * 0.53 lots
     assert (ex.close_price, ex.profit) == (D("1.07495"), D("53.00"))
@@ -103,12 +89,12 @@ async def test_a_close_command_completes_the_execution_and_its_open(database: st
     dev = await th.device(sam, mode=DeviceMode.COPY)
     view = await th.publish()
     (cmd,) = await th.commands(CommandType.OPEN)
-    await ea_commands.ack(dev.id, ack(cmd.id, S.FILLED, ticket=9, price=th.ENTRY))
+    await acks.acknowledge(dev.id, ack(cmd.id, S.FILLED, ticket=9, price=th.ENTRY))
     from services.terminals import overview as terminals
 
     await terminal_reports.on_account(ref(dev), account("10000", position(9, f"sd:{view.id}")))
     close_id = await terminals.request_close(sam, dev.device_id, 9)
-    await ea_commands.ack(dev.id, ack(close_id, S.CLOSED, ticket=9, price=D("1.07492")))
+    await acks.acknowledge(dev.id, ack(close_id, S.CLOSED, ticket=9, price=D("1.07492")))
     ex = await Execution.get(command_id=cmd.id)
     assert ex.profit == D("53.00") and ex.closed_at is not None
     assert (await th.commands(CommandType.OPEN))[0].status == S.CLOSED
@@ -136,7 +122,7 @@ async def test_refusals_reach_the_user_with_the_eas_reason(
         target = str(await copy_engine.close_position(dev.id, 77, "EURUSD", "sell",
                                                       signal_id=None, reason="user"))  # fmt: skip
     refusal = AckIn(target, S.REJECTED, None, None, None, None, "10019: not enough money")
-    await ea_commands.ack(dev.id, refusal)
+    await acks.acknowledge(dev.id, refusal)
     (text,) = await th.texts(SUB, "terminal.rejected")
     assert expected.format(id=view.id) in text
 
@@ -256,12 +242,12 @@ async def test_a_fill_that_raced_the_signals_end_is_closed_when_we_manage_exits(
     dev = await th.device(sam, mode=DeviceMode.COPY)
     view = await th.publish()
     (cmd,) = await th.commands(CommandType.OPEN)
-    await ea_commands.ack(dev.id, ack(cmd.id, S.PLACED, ticket=70))
+    await acks.acknowledge(dev.id, ack(cmd.id, S.PLACED, ticket=70))
     await signals.transition(view.id, SignalStatus.EXPIRED)  # CANCEL queued...
-    await ea_commands.ack(dev.id, ack(cmd.id, S.FILLED, ticket=70, price=th.ENTRY))  # ...too late
+    await acks.acknowledge(dev.id, ack(cmd.id, S.FILLED, ticket=70, price=th.ENTRY))  # ...too late
     (cancel,) = await th.commands(CommandType.CANCEL)
     refusal = AckIn(cancel.id, S.REJECTED, 70, None, None, None, "cancel: #70 already filled")
-    await ea_commands.ack(dev.id, refusal)
+    await acks.acknowledge(dev.id, refusal)
     assert await th.texts(SUB, "terminal.rejected") == []  # a cancel finding nothing: quiet
     rows = await th.commands(CommandType.CLOSE)
     assert [(c.payload["ticket"], c.payload["comment"]) for c in rows] == [

@@ -13,9 +13,7 @@ from models.devices import AccountSnapshot, CommandStatus, CommandType, DeviceMo
 from models.signals import CloseReason, SignalStatus
 from services.app_settings import Visibility
 from services.signals.views import SignalView, free_text, full_text, update_text
-from services.terminals import commands as ea_commands
-from services.terminals import reports as terminal_reports
-from services.terminals import risk_guard
+from services.terminals import acks, risk_guard
 from services.terminals.messages import Recipient, skip_reason
 from services.terminals.protocol import AckIn
 from services.users import profiles as users_service
@@ -75,7 +73,6 @@ async def test_a_fill_at_the_asked_price_never_says_minus_zero(
     database: str, lang: str, price: str, slippage: str
 ) -> None:
     """A sell filled exactly at its price: (-1) * 0 is Decimal("-0.0"), shown "0.0"."""
-    terminal_reports.register()
     sam = await th.user(SUB)
     await users_service.set_language(SUB, lang)
     dev = await th.device(sam)
@@ -84,7 +81,7 @@ async def test_a_fill_at_the_asked_price_never_says_minus_zero(
     (cmd,) = await th.commands(CommandType.OPEN)
     fill = AckIn(command_id=cmd.id, status=CommandStatus.FILLED, error=None, ticket=5001,
                  price=th.ENTRY, volume=D("0.53"), time=datetime.now(UTC))  # fmt: skip
-    await ea_commands.ack(dev.id, fill)
+    await acks.acknowledge(dev.id, fill)
     (text,) = await th.texts(SUB, "terminal.filled")
     assert price in text and slippage in text, text
     assert "-0" not in text
