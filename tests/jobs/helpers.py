@@ -8,8 +8,8 @@ from typing import Any
 
 from aiogram import Bot
 
+from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
-from jobs.outbox.transport import SenderLimits
 from models.notifications import Notification
 from models.users import Role
 from services.outbox import notifications as outbox
@@ -55,7 +55,7 @@ def emulator_limits(server: EmulatorServer) -> None:
 @asynccontextmanager
 async def running(bot: Bot, config: SenderConfig = FAST, **options: Any) -> AsyncIterator[Sender]:
     """A started sender woken by every enqueue; stopped gracefully at the end."""
-    sender = Sender(bot, config, **options)
+    sender = Sender.build(bot, config, **options)
     await sender.start()
     unsubscribe = outbox.on_enqueued(sender.wake)
     try:
