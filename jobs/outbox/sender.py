@@ -230,7 +230,7 @@ class Sender:
 
     async def _flush_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.config.flush_s)
+            await self._time.sleep(self.config.flush_s)
             if await self._writer.flush():
                 self._wake.set()  # notifications depending on these may be due now
 
