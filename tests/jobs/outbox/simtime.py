@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 MAX_YIELDS = 1000  # a task not parked after this many loop turns waits on something real
+MAX_SIMULATED_S = 3600.0  # a run still going after a simulated hour never ends
 
 
 @dataclass(order=True)
@@ -64,6 +65,7 @@ class SimTime:
     async def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run `coro` (and what it spawns) to completion on simulated time."""
         main = self.spawn(coro)
+        give_up = self.now + MAX_SIMULATED_S
         while True:
             await self._settle()
             if main.done():
@@ -73,6 +75,10 @@ class SimTime:
                 msg = "deadlock: nothing is parked on simulated time"
                 raise RuntimeError(msg)
             self._jump()
+            if self.now > give_up:
+                main.cancel()
+                msg = f"still running after {MAX_SIMULATED_S} simulated seconds"
+                raise RuntimeError(msg)
 
     def _jump(self) -> None:
         while self._parked:
