@@ -45,8 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core import db  # noqa: E402
 from core.bus import Bus  # noqa: E402
+from jobs.outbox.buckets import SenderLimits  # noqa: E402
 from jobs.outbox.sender import Sender, SenderConfig  # noqa: E402
-from jobs.outbox.transport import SenderLimits  # noqa: E402
 from models.notifications import Notification, NotificationStatus  # noqa: E402
 from models.signals import ChartFile, Signal  # noqa: E402
 from models.users import Role, User  # noqa: E402
@@ -200,7 +200,7 @@ def make_limits(args: argparse.Namespace) -> SenderLimits:
 
 
 def make_sender(bot: Bot, args: argparse.Namespace) -> Sender:
-    return Sender(bot, SenderConfig(limits=make_limits(args), max_in_flight=args.in_flight))
+    return Sender.build(bot, SenderConfig(limits=make_limits(args), max_in_flight=args.in_flight))
 
 
 async def crash_and_restart(sender: Sender, bot: Bot, args: argparse.Namespace) -> Sender:

@@ -53,8 +53,8 @@ from handlers.menus import UiPending, configure_ui
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
+from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
-from jobs.outbox.transport import SenderLimits
 from jobs.trading_loop import TradingLoop
 from middlewares.correlation import CorrelationMiddleware
 from middlewares.i18n import UserLocaleMiddleware
@@ -426,7 +426,8 @@ class AppRunner:
             global_per_s=self.settings.sender_rate_per_s,
             per_chat_per_s=self.settings.sender_per_chat_per_s,
         )
-        self.sender = Sender(self.bot, SenderConfig(limits=limits), on_exhausted=self._exhausted)
+        config = SenderConfig(limits=limits)
+        self.sender = Sender.build(self.bot, config, on_exhausted=self._exhausted)
         await self.sender.start()
         self.ea_jobs = build_scheduler()
         self.ea_jobs.start()

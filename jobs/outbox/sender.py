@@ -2,8 +2,8 @@
 
 One loop claims due notifications in small batches (what the global token bucket can send
 within `horizon_s`, one per chat, chats still cooling down excluded), marks them SENDING in one
-UPDATE and starts one task per message. Each task waits for its tokens, calls the Bot API
-through `jobs.outbox.transport` and settles the outcome:
+UPDATE and starts one task per message. Each task waits for its turn, calls the Bot API and
+settles the outcome:
 
 - sent: buffered, written in one transaction every `flush_s` (SENDING until then);
 - 429: all sending pauses for `retry_after`, the message is retried (not a failed attempt);
@@ -20,48 +20,38 @@ Start-up puts rows left SENDING by a crash back to PENDING (`recovered`): at-lea
 duplicates bounded by the messages in flight at the crash. `stop()` is graceful: no new claims,
 in-flight sends finish, results are flushed; a graceful stop never duplicates.
 
-The claim loop and each message's attempt are here; rate limiting is in `jobs.outbox.pacing`,
-the Bot API calls in `jobs.outbox.delivery`, result handling in `jobs.outbox.results` (mixins
-of `Sender`).
+`Sender` holds the claim loop and each message's attempt, and composes its collaborators:
+`Pacer` (Telegram's limits, `jobs.outbox.pacing`), `Delivery` (the Bot API calls,
+`jobs.outbox.delivery`), `ResultClassifier` (exception -> verdict, `jobs.outbox.verdicts`) and
+`ResultWriter` (results into the queue, `jobs.outbox.results`). `Sender.build` wires them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import heapq
 import logging
 import math
 import random
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramRetryAfter
 
 from core import clock
-from jobs.outbox.delivery import DeliveryMixin
-from jobs.outbox.pacing import PacingMixin, Ticket
-from jobs.outbox.results import ExhaustedHook, ResultsMixin
-from jobs.outbox.transport import (
-    ChatLimiter,
-    Delivered,
-    SenderLimits,
-    TokenBucket,
-    Verdict,
-    classify,
-)
+from jobs.outbox.buckets import SenderLimits
+from jobs.outbox.delivery import Delivered, Delivery
+from jobs.outbox.pacing import LoopTime, Pacer, Ticket, TimeSource
+from jobs.outbox.results import ExhaustedHook, ResultWriter
+from jobs.outbox.shield import Shield
+from jobs.outbox.verdicts import ResultClassifier, Verdict
 from services import business_metrics
 from services.outbox import audience as outbox_audience
 from services.outbox import notifications
 from services.outbox.notifications import Claimed, SentResult
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,43 +68,67 @@ class SenderConfig:
     max_attempts: int = 8
 
 
-class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
+class Sender:
     """Drains the outbox within Telegram's limits. `start()`, `wake()`, `stop()`."""
 
     def __init__(
         self,
+        config: SenderConfig,
+        *,
+        pacer: Pacer,
+        delivery: Delivery,
+        classifier: ResultClassifier,
+        writer: ResultWriter,
+        shield: Shield,
+        clock: TimeSource,
+    ) -> None:
+        self.config = config
+        self.counters: Counter[str] = Counter()
+        self.recovered = 0  # rows found SENDING at start: the possible duplicates of a crash
+        self._pacer = pacer
+        self._delivery = delivery
+        self._classifier = classifier
+        self._writer = writer
+        self._shield = shield  # the queue operations of all of them, awaited by stop/abort
+        self._time = clock
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._in_flight: dict[int, asyncio.Task[None]] = {}  # chat id -> its one send
+        self._last_cycle = -math.inf
+        self._loops: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def build(
+        cls,
         bot: Bot,
         config: SenderConfig | None = None,
         *,
         on_exhausted: ExhaustedHook | None = None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: TimeSource | None = None,
         rng: Callable[[], float] = random.random,
-    ) -> None:
-        self.bot = bot
-        self.config = config or SenderConfig()
-        self.on_exhausted = on_exhausted
-        self.counters: Counter[str] = Counter()
-        self.recovered = 0  # rows found SENDING at start: the possible duplicates of a crash
-        self._clock = clock
-        self._rng = rng
-        now = clock()
-        limits = self.config.limits
-        # Empty at start: after a quick restart Telegram may still count our last second.
-        self._global = TokenBucket(limits.global_per_s, limits.global_burst, now, tokens=0.0)
-        self._chats = ChatLimiter(limits)
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._generation = 0
-        self._paused_until = 0.0
-        self._in_flight: dict[int, asyncio.Task[None]] = {}  # chat id -> its one send
-        self._results: list[SentResult] = []
-        self._chart_ids: dict[int, str] = {}
-        self._chart_locks: dict[int, asyncio.Lock] = {}
-        self._retries: list[float] = []  # heap: monotonic times our scheduled retries fall due
-        self._next_chat = math.inf  # when the first cooling chat may send again
-        self._last_cycle = -math.inf
-        self._loops: list[asyncio.Task[None]] = []
-        self._writes: set[asyncio.Future[Any]] = set()
+    ) -> Sender:
+        """A sender for `bot` with the collaborators its config describes."""
+        cfg = config or SenderConfig()
+        clock = clock or LoopTime()
+        shield = Shield()
+        writer = ResultWriter(
+            shield,
+            clock.monotonic,
+            max_attempts=cfg.max_attempts,
+            backoff_base_s=cfg.backoff_base_s,
+            backoff_cap_s=cfg.backoff_cap_s,
+            on_exhausted=on_exhausted,
+            rng=rng,
+        )
+        return cls(
+            cfg,
+            pacer=Pacer(cfg.limits, clock, horizon_s=cfg.horizon_s),
+            delivery=Delivery(bot, shield),
+            classifier=ResultClassifier(),
+            writer=writer,
+            shield=shield,
+            clock=clock,
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -134,22 +148,23 @@ class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Graceful: stop claiming, let in-flight sends finish, write every result."""
         self._stopping.set()
+        self._pacer.stop()
         self._wake.set()
         if self._loops:
             await asyncio.wait([self._loops[0]], timeout=timeout_s)
         tasks = list(self._in_flight.values())
         if tasks:
             await asyncio.wait(tasks, timeout=timeout_s)
-        await self._flush()
+        await self._writer.flush()
         await self._cancel(self._loops + list(self._in_flight.values()))
-        await asyncio.gather(*self._writes, return_exceptions=True)
+        await self._shield.join()
 
     async def abort(self) -> int:
         """Die like a killed process: cancel everything, write nothing. Returns sends cut."""
         cut = len(self._in_flight)
         await self._cancel(self._loops + list(self._in_flight.values()))
-        await asyncio.gather(*self._writes, return_exceptions=True)  # a kill is between writes
-        self._results.clear()
+        await self._shield.join()  # a kill is between writes
+        self._writer.discard()
         return cut
 
     @staticmethod
@@ -157,18 +172,6 @@ class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _db(self, operation: Awaitable[T]) -> T:
-        """Run a queue operation to completion even if this task is cancelled.
-
-        Cancelling Tortoise inside `in_transaction().__aenter__` leaks SQLite's connection
-        lock (every later query hangs), and a half-settled send would stay SENDING; so the
-        operation runs in its own task, and `stop`/`abort` wait for those tasks.
-        """
-        task = asyncio.ensure_future(operation)
-        self._writes.add(task)
-        task.add_done_callback(self._writes.discard)
-        return await asyncio.shield(task)
 
     @property
     def in_flight(self) -> int:
@@ -183,56 +186,54 @@ class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
             except Exception:
                 log.exception("outbox: claim failed; retrying at the next poll")
                 started = 0
-                self._last_cycle = self._clock() + self.config.poll_s
+                self._last_cycle = self._time.monotonic() + self.config.poll_s
             await self._rest(started)
 
     async def _cycle(self) -> int:
         self._wake.clear()  # anything queued from here on is seen by this claim or wakes the next
-        now = self._clock()
-        self._last_cycle = now
-        budget = self._budget(now)
+        cfg = self.config
+        self._last_cycle = self._time.monotonic()
+        free = min(cfg.max_in_flight - len(self._in_flight), cfg.claim_batch)
+        budget = self._pacer.budget(free)
         if budget <= 0:
             return 0
-        cooling = self._chats.cooling(now)
-        self._next_chat = now + min(cooling.values(), default=math.inf)
-        exclude = cooling.keys() | self._in_flight.keys()
-        due = await self._db(notifications.claim_due(_utcnow(), budget, exclude))
+        exclude = self._pacer.cooling().keys() | self._in_flight.keys()
+        due = await self._shield.run(notifications.claim_due(_utcnow(), budget, exclude))
         picked: dict[int, Claimed] = {}
         for item in due:
             picked.setdefault(item.chat_id, item)
         if not picked:
             return 0
-        screened = await self._db(outbox_audience.screen(list(picked.values())))
+        screened = await self._shield.run(outbox_audience.screen(list(picked.values())))
         self.counters["screened_out"] += screened.skipped
         self.counters["swapped"] += screened.swapped + screened.deferred
         if not screened.send:
             self._wake.set()  # the chats' next rows may be due: claim again at once
             return 0
-        await self._db(notifications.mark_sending([item.id for item in screened.send]))
-        now = self._clock()
+        await self._shield.run(notifications.mark_sending([item.id for item in screened.send]))
         for item in screened.send:
-            ticket = Ticket(now + self._global.reserve(now), self._generation)
-            task = asyncio.create_task(self._send(item, ticket))
+            task = asyncio.create_task(self._send(item, self._pacer.ticket()))
             self._in_flight[item.chat_id] = task
         return len(picked)
 
     async def _rest(self, started: int) -> None:
         """Sleep until there may be work: a wake, a due retry, a cooled chat, a token, a poll."""
         cfg = self.config
-        now = self._clock()
         if started:
-            await self._sleep(cfg.cycle_s)
+            await self._time.sleep(cfg.cycle_s, self._stopping)
             return
-        while self._retries and self._retries[0] <= now:
-            heapq.heappop(self._retries)
-        next_retry = self._retries[0] if self._retries else math.inf
-        moments = [now + cfg.poll_s, next_retry, self._next_chat, self._paused_until]
-        if self._global.tokens_at(now) < 1:
-            moments.append(now + self._global.wait_s(now))
+        now = self._time.monotonic()
+        moments = [now + cfg.poll_s, self._writer.next_retry(), *self._pacer.moments()]
         deadline = min((m for m in moments if m > now), default=now)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), timeout=deadline - now)
-        await self._sleep(self._last_cycle + cfg.cycle_s - self._clock())
+        await self._time.sleep(deadline - now, self._wake)
+        pause = self._last_cycle + cfg.cycle_s - self._time.monotonic()
+        await self._time.sleep(pause, self._stopping)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._time.sleep(self.config.flush_s)
+            if await self._writer.flush():
+                self._wake.set()  # notifications depending on these may be due now
 
     # -- one message ----------------------------------------------------------------------------
     async def _send(self, item: Claimed, ticket: Ticket | None) -> None:
@@ -240,50 +241,53 @@ class Sender(PacingMixin, DeliveryMixin, ResultsMixin):
             await self._attempt(item, ticket)
         except Exception as exc:
             log.exception("outbox: could not settle a notification", extra={"id": item.id})
-            await self._requeue_after_bug(item, exc)
+            await self._writer.requeue_after_bug(item, exc)
         finally:
             self._in_flight.pop(item.chat_id, None)
             self._wake.set()
 
     async def _attempt(self, item: Claimed, ticket: Ticket | None) -> None:
         while True:
-            ticket = await self._pace(item.chat_id, ticket)
+            ticket = await self._pacer.pace(item.chat_id, ticket)
             if ticket is None:  # stopping during a 429 pause: back to the queue
-                pause_s = max(0.0, self._paused_until - self._clock())
-                retry = notifications.schedule_retry(
-                    item.id,
-                    _utcnow() + timedelta(seconds=pause_s),
-                    "stopped during a rate-limit pause",
-                    count_attempt=False,
-                )
-                await self._db(retry)
+                await self._writer.requeue_paused(item, self._pacer.pause_left_s())
                 return
             outcome = await self._call(item)
             ticket = None
-            if isinstance(outcome, TelegramRetryAfter):
-                self._pause(outcome.retry_after, item)
-                business_metrics.message_result("rate_limited")
+            if isinstance(outcome, Delivered):
+                self._sent(item, outcome)
+                return
+            judged = self._classifier.judge(outcome)
+            if judged.verdict is Verdict.RETRY_AFTER:
+                self._throttled(judged.retry_after, item)
                 continue
-            if isinstance(outcome, Exception):
-                verdict = classify(outcome)
-                if verdict is not Verdict.SENT:
-                    await self._settle_error(item, outcome, verdict)
-                    return
-                outcome = Delivered(item.target_message_id)
-            self.counters["sent"] += 1
-            self._results.append(SentResult(item.id, outcome.message_id, _utcnow()))
+            if judged.verdict is Verdict.SENT:
+                self._sent(item, Delivered(item.target_message_id))
+                return
+            self.counters[await self._writer.settle(item, judged)] += 1
             return
 
     async def _call(self, item: Claimed) -> Delivered | Exception:
-        """One Bot API call; its global reservation ends and the chat's token is taken here."""
+        """One Bot API call; the pacer learns when Telegram answered."""
         try:
-            return await self._deliver(item)
+            return await self._delivery(item)
         except Exception as exc:
             return exc
         finally:
-            now = self._clock()
-            self._global.release(now)
-            self._chats.take(item.chat_id, now)
+            self._pacer.answered(item.chat_id)
+
+    def _sent(self, item: Claimed, delivered: Delivered) -> None:
+        self.counters["sent"] += 1
+        self._writer.sent(SentResult(item.id, delivered.message_id, _utcnow()))
+
+    def _throttled(self, retry_after: int, item: Claimed) -> None:
+        self.counters["throttled_429"] += 1
+        log.warning(
+            "outbox: rate limited, pausing all sends",
+            extra={"retry_after": retry_after, "chat_id": item.chat_id},
+        )
+        self._pacer.pause(retry_after)
+        business_metrics.message_result("rate_limited")
 
 
 def _utcnow() -> datetime:

@@ -11,8 +11,8 @@ from aiogram import Bot
 
 from core import bus
 from core.bus import Bus
+from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
-from jobs.outbox.transport import SenderLimits
 from models.notifications import Notification
 from models.users import Role
 from services.events import OutboxChanged
@@ -59,7 +59,7 @@ def emulator_limits(server: EmulatorServer) -> None:
 @asynccontextmanager
 async def running(bot: Bot, config: SenderConfig = FAST, **options: Any) -> AsyncIterator[Sender]:
     """A started sender woken by every enqueue; stopped gracefully at the end."""
-    sender = Sender(bot, config, **options)
+    sender = Sender.build(bot, config, **options)
     await sender.start()
     events = bus.active() or Bus()
     token = events.activate()

