@@ -40,6 +40,10 @@ ALLOWED: dict[tuple[str, str], str] = {
         "the process's at-rest key: configuration set once at start-up by `configure`, the "
         "only function that rebinds it (see the module docstring and test_secrets_box below)"
     ),
+    ("core.clock", "_installed"): (
+        "the one process clock the design asks for (DESIGN.md: time comes from one clock): "
+        "`install`/`using` are its only mutators, tests move time by advancing it"
+    ),
     ("services.signals.charts", "_LOCKS"): (
         "single-flight locks so that concurrent calls render one chart version once: private "
         "to `ensure_chart`, weak values (an entry lives only while a call holds or "

@@ -15,6 +15,7 @@ from jobs.outbox.verdicts import Judgement, Verdict
 from models.notifications import NotificationStatus
 from models.users import Role, UserStatus
 from services.outbox import notifications as outbox
+from services.outbox.kinds import Prepared
 from services.outbox.notifications import Claimed, Outgoing, SentResult
 from services.users import profiles as users
 from tests.jobs.helpers import rows
@@ -31,7 +32,7 @@ def writer(on_exhausted: ExhaustedHook | None = None) -> ResultWriter:
 async def claimed(*chats: int) -> list[Claimed]:
     """One SENDING row per chat, as the sender holds them while sending."""
     await outbox.enqueue_many(
-        [Outgoing(c, "n", outbox.text(f"to {c}"), f"k{c}", c) for c in chats]
+        [Outgoing(c, Prepared(outbox.text(f"to {c}")), f"k{c}", c) for c in chats]
     )
     due = await outbox.claim_due(datetime.now(UTC), len(chats))
     await outbox.mark_sending([item.id for item in due])
@@ -65,7 +66,7 @@ async def test_each_verdict_is_settled_into_its_row(
 
 async def test_unreachable_skips_the_rest_of_that_chat_only(database: str) -> None:
     first, _ = await claimed(601, 602)
-    await outbox.enqueue_many([Outgoing(601, "n", outbox.text("later"), "later", 601)])
+    await outbox.enqueue_many([Outgoing(601, Prepared(outbox.text("later")), "later", 601)])
     await writer().settle(first, Judgement(Verdict.UNREACHABLE, "TelegramForbiddenError: x"))
     state = await rows()
     assert state["later"].status is NotificationStatus.SKIPPED
