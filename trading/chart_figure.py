@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
@@ -19,6 +18,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from matplotlib.transforms import blended_transform_factory
 
+from trading.chart_glyphs import GlyphCacheCanvas
 from trading.chart_layout import MAX_X_TICKS, MAX_Y_TICKS
 
 # Axes rectangles in figure fractions (left, bottom, width, height): fixed, no layout engine.
@@ -71,7 +71,7 @@ class ChartTemplate:
         # +0.01 px: Agg truncates the canvas size, and 960/72*72 may come out as 959.999...
         size = ((width_px + 0.01) / dpi, (height_px + 0.01) / dpi)
         self.fig = Figure(figsize=size, dpi=dpi, facecolor=BACKGROUND)
-        self.canvas = FigureCanvasAgg(self.fig)
+        self.canvas = GlyphCacheCanvas(self.fig)  # texts drawn from remembered glyphs
         self.price = self._panel(PRICE_RECT)
         self.rsi = self._panel(RSI_RECT)
         self._build_price()
