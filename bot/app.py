@@ -59,6 +59,7 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
+from services.billing import catalog
 from services.ops_alerts import OpsAlerts
 from services.outbox import notifications
 from services.terminals import reports as terminal_reports
@@ -237,6 +238,9 @@ class AppRunner:
         if self.migrate:
             await db.migrate(self.settings.database_url)
         await db.init_db(self.settings.database_url)
+        await catalog.sync_catalog(
+            catalog.load_catalog(self.settings.plans_file, self.settings.stars_usd_rate)
+        )
         self.user_cache = UserCache(ttl_s=self.settings.user_cache_ttl_s)
         self._bus = bus_for(
             db.pg_credentials(self.settings.database_url),

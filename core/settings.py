@@ -121,6 +121,12 @@ class Settings(BaseSettings):
     # How often each replica checks the database for devices revoked elsewhere (another
     # replica without the bus, the CLI), so their open long polls end and requests are refused.
     revocation_check_s: float = Field(default=2.0, gt=0, le=60)
+    # Selling access (services/billing): the owner's plan catalog (TOML; the shipped default when
+    # unset), the USD value of one Telegram Star for Stars prices (rounded up), and how long
+    # access lasts past the end of a paid period whose renewal failed or did not happen.
+    plans_file: Path | None = None
+    stars_usd_rate: Decimal = Field(default=Decimal("0.013"), gt=0, le=1000)
+    billing_grace_h: float = Field(default=48.0, ge=0, le=24 * 90)
 
     @field_validator(*INT_FIELDS, mode="before")
     @classmethod

@@ -87,7 +87,7 @@ class PlanVersion(Model):
     )
     version = fields.IntField()
     usd_price = fields.DecimalField(max_digits=10, decimal_places=2)
-    stars_price = fields.IntField()
+    stars_price = fields.IntField(null=True)  # None: over Telegram's cap, card only
     period_days = fields.IntField(default=30)
     terminal_limit = fields.IntField()
     features: Any = fields.JSONField(default=list)  # feature names, sorted
@@ -165,7 +165,9 @@ class StarsSubscription(Model):
     )
     first_charge_id = fields.CharField(max_length=255, unique=True)
     invoice_payload = fields.CharField(max_length=128)
-    state = fields.CharEnumField(SubscriptionState, max_length=10, default=SubscriptionState.ACTIVE)
+    state = fields.CharEnumField(
+        SubscriptionState, max_length=10, default=SubscriptionState.ACTIVE
+    )
     expires_at = fields.DatetimeField()
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('plan', fields.ForeignKeyField('models.Plan', source_field='plan_id', db_constraint=True, to_field='id', related_name='versions', on_delete=OnDelete.RESTRICT)),
                 ('version', fields.IntField()),
                 ('usd_price', fields.DecimalField(max_digits=10, decimal_places=2)),
-                ('stars_price', fields.IntField()),
+                ('stars_price', fields.IntField(null=True)),
                 ('period_days', fields.IntField(default=30)),
                 ('terminal_limit', fields.IntField()),
                 ('features', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
