@@ -6,6 +6,7 @@ CLI are heard over the replica bus (a database trigger announces every change: m
 and on SQLite, where the CLI is another process with no bus, a `ChangeProbe` asks the database
 whether another connection wrote since the last look (core/db_changes.py) and the cache is
 emptied when one did.
+The user's `Access` (what they paid for) is loaded with them and reloaded once its period ends.
 `first_contact` (workflow data) is True only
 for the update that registered the user: a deep link counts then and never again.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -66,9 +68,14 @@ class UserMiddleware(BaseMiddleware):
             self.cache.clear()
         info = self.cache.get(tg_user.id)
         first_contact = False
+        now = datetime.now(UTC)
         if info is None or not _same_profile(info, tg_user):
             contact = await registration.ensure_contact(_profile(tg_user), owners=self.owners)
             info, first_contact = contact.user, contact.first_contact
+            info = await registration.with_access(info, now)
+            self.cache.put(info)
+        elif info.access is None or not info.access.still_valid(now):  # its period ended
+            info = await registration.with_access(info, now)
             self.cache.put(info)
         if info.is_banned:
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})

@@ -20,6 +20,7 @@ from tortoise.exceptions import IntegrityError
 
 from models.users import Role, User, UserStatus
 from services.batching import Batcher
+from services.billing import entitlements as billing
 from services.users.profiles import TelegramProfile, UserInfo, new_referral_code, to_info
 
 
@@ -47,6 +48,12 @@ async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> Us
     statement: migration 0004). A known, unchanged user costs a share of one query.
     """
     return (await _lookups.submit((profile, owners))).user
+
+
+async def with_access(info: UserInfo, now: datetime | None = None) -> UserInfo:
+    """`info` with its `Access` at `now` (services.billing.entitlements.access_for)."""
+    moment = now or datetime.now(UTC)
+    return replace(info, access=await billing.access_for(info.id, moment, role=info.role))
 
 
 async def ensure_contact(profile: TelegramProfile, *, owners: frozenset[int]) -> Contact:
