@@ -64,8 +64,8 @@ def current_line(access: Access) -> Html:
     if access.in_grace:
         return fmt(_("shop.current_grace"), name=name, ended=access.ends_at,
                    until=access.ends_at + GRACE)  # fmt: skip
-    key = "shop.current_renews" if access.renews else "shop.current_ends"
-    return fmt(_(key), name=name, date=access.ends_at)
+    how = _("shop.current_renews") if access.renews else _("shop.current_ends")
+    return fmt(how, name=name, date=access.ends_at)
 
 
 @router.message(cmd("plans"))
