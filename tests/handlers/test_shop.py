@@ -11,13 +11,16 @@ import pytest
 from bot.app import build_i18n, create_dispatcher
 from core.settings import load_settings
 from models.billing import EntitlementSource
+from models.signals import Approval
 from models.users import Role
 from services import audit
 from services.billing import catalog
 from services.billing import entitlements as ent
+from services.signals import approvals
 from services.users import profiles as users_service
 from tests.handlers.recording import make_bot
 from tests.handlers.test_devices import Harness
+from tests.services.terminals import helpers as th
 
 OWNER, ADMIN, NICO, SUB = 31, 32, 33, 34
 
@@ -133,3 +136,20 @@ async def test_grant_is_for_admins_only(h: Harness) -> None:
     (text,) = await h.send(SUB, "/grant @nico starter 30")
     assert text == "Sorry, this action is not available for your account."
     assert await audit.recent(action="billing.granted") == []
+
+
+async def test_a_paying_visitor_approves_from_the_card_until_the_period_ends(h: Harness) -> None:
+    (done,) = await h.send(ADMIN, f"/grant {NICO} starter 30")
+    assert " has <b>Starter</b> " in done
+    nico = await users_service.get_by_telegram_id(NICO)
+    await approvals.accept_disclaimer(nico, await approvals.app_settings.disclaimer_version())
+    view = await th.publish()
+    calls = await h.press(NICO, f"sig:approve:{view.id}")
+    assert await Approval.filter(signal_id=view.id, user_id=nico.id).exists(), calls
+    (entitlement,) = await ent.history(nico.id)
+    await ent.end(entitlement.id, datetime.now(UTC), reason="expired by test")
+    h.dp["user_cache"].invalidate(NICO)  # a payment event does this; expiry reloads by itself
+    refused = await h.press(NICO, f"sig:reject:{view.id}")
+    assert "Approving signals is for subscribers." in refused[-1]
+    (approval,) = await Approval.filter(signal_id=view.id, user_id=nico.id)
+    assert approval.decision == "approved"  # the refused reject changed nothing
