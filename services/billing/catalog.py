@@ -24,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from models.billing import Plan, PlanVersion
@@ -285,13 +286,25 @@ async def _sync_plan(terms: PlanTerms) -> Offer:
     return _offer(plan, row)
 
 
-async def sync_catalog(catalog: Catalog) -> list[Offer]:
-    """Store `catalog` (idempotent; changed terms make a new version); returns the offers."""
+async def _sync_once(catalog: Catalog) -> list[Offer]:
     async with in_transaction():
         offers = [await _sync_plan(terms) for terms in catalog.plans]
         codes = [terms.code for terms in catalog.plans]
         await Plan.filter(code__not_in=codes, hidden=False).update(hidden=True)
     return offers
+
+
+async def sync_catalog(catalog: Catalog) -> list[Offer]:
+    """Store `catalog` (idempotent; changed terms make a new version); returns the offers.
+
+    Replicas starting together may race to write the same new version: the loser's
+    transaction hits the UNIQUE (plan, version) and runs again, finding the winner's rows."""
+    for _ in range(2):
+        try:
+            return await _sync_once(catalog)
+        except IntegrityError:
+            log.info("plan catalog written concurrently by another process: syncing again")
+    return await _sync_once(catalog)
 
 
 async def offers() -> list[Offer]:

@@ -3,6 +3,7 @@ into versioned rows (idempotent; a changed price makes a new version)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -149,3 +150,10 @@ async def test_sync_is_idempotent_and_a_price_change_makes_a_version(database: s
     )
     (flagged,) = await catalog.sync_catalog(flags)
     assert flagged.version == 2 and flagged.terms.hidden  # flags are not terms: no new version
+
+
+async def test_concurrent_syncs_agree_on_one_version_each(database: str) -> None:
+    cat = catalog.load_catalog(None, RATE)
+    results = await asyncio.gather(*(catalog.sync_catalog(cat) for _ in range(4)))
+    assert all([o.version_id for o in r] == [o.version_id for o in results[0]] for r in results)
+    assert await PlanVersion.all().count() == 6
