@@ -62,6 +62,7 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
+from services.billing import catalog
 from services.context import AppDeps
 from services.events import (
     REPLICA_EVENTS,
@@ -270,6 +271,9 @@ class AppRunner:
         if self.migrate:
             await db.migrate(self.settings.database_url)
         await db.init_db(self.settings.database_url)
+        await catalog.sync_catalog(
+            catalog.load_catalog(self.settings.plans_file, self.settings.stars_usd_rate)
+        )
         self.user_cache = UserCache(ttl_s=self.settings.user_cache_ttl_s)
         self.bus.activate()  # the tasks started from here on publish on it
         self._push = PushFeed() if self.settings.market_data == "ea" else None

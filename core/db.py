@@ -27,6 +27,7 @@ MODEL_MODULES: list[str] = [
     "models.signals",
     "models.notifications",
     "models.devices",
+    "models.billing",
 ]
 DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
 

@@ -121,6 +121,13 @@ class Settings(BaseSettings):
     # How often each replica checks the database for devices revoked elsewhere (another
     # replica without the bus, the CLI), so their open long polls end and requests are refused.
     revocation_check_s: float = Field(default=2.0, gt=0, le=60)
+    # Selling access (services/billing): the owner's plan catalog (TOML; the shipped default when
+    # unset) and the USD value of one Telegram Star for Stars prices (rounded up).
+    plans_file: Path | None = None
+    stars_usd_rate: Decimal = Field(default=Decimal("0.013"), gt=0, le=1000)
+    # Who answers payment questions (/paysupport): an @username, e-mail or URL; unset: the
+    # first owner's Telegram account.
+    support_contact: str | None = Field(default=None, max_length=128)
 
     @field_validator(*INT_FIELDS, mode="before")
     @classmethod

@@ -26,6 +26,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("help", Role.PUBLIC, __("cmd.help")),
     CommandSpec("language", Role.PUBLIC, __("cmd.language"), "[en | es | ru]"),
     CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
+    CommandSpec("plans", Role.PUBLIC, __("cmd.plans")),
+    CommandSpec("paysupport", Role.PUBLIC, __("cmd.paysupport")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
     CommandSpec("devices", Role.SUBSCRIBER, __("cmd.devices")),
@@ -39,6 +41,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("users", Role.ADMIN, __("cmd.users"), "[id | @username | text]"),
     CommandSpec("ban", Role.ADMIN, __("cmd.ban"), "<id | @username>"),
     CommandSpec("unban", Role.ADMIN, __("cmd.unban"), "<id | @username>"),
+    CommandSpec("grant", Role.ADMIN, __("cmd.grant"), "<id | @username> <plan> <days>"),
     CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
     CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <visitor|subscriber|admin>"),
 )

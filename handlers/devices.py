@@ -33,14 +33,16 @@ from handlers.terminal_views import (
     settings_text,
 )
 from models.devices import DeviceMode
-from models.users import Role
 from services.terminals import devices
 from services.terminals import overview as terminals
 from services.terminals.risk_settings import FIELDS
+from services.users import entitlements
 from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
-SUBSCRIBER = {"role": Role.SUBSCRIBER}
+# Terminals follow entitlements, not roles: every service call below checks
+# `terminals.require_entitled` (a public user with a paid plan may use them).
+SUBSCRIBER: dict[str, object] = {}
 EA_DIR = Path(__file__).resolve().parent.parent / "ea" / "mql5"
 EA_FILE = EA_DIR / "SignalDeskEA.mq5"
 TYPED = F.text & ~F.text.startswith("/")  # commands are not answers to a question
@@ -91,9 +93,11 @@ async def add(query: CallbackQuery, user: UserInfo, state: FSMContext) -> None:
 async def got_name(
     message: Message, user: UserInfo, state: FSMContext, settings: Settings
 ) -> None:
+    terminals.require_entitled(user)
     new = await devices.create_device(
-        user.telegram_id, message.text or "", DeviceMode.APPROVAL, owners=settings.owners
-    )
+        user.telegram_id, message.text or "", DeviceMode.APPROVAL, owners=settings.owners,
+        plan_limit=entitlements.terminal_limit(user),
+    )  # fmt: skip
     await state.clear()
     url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
     await message.answer(

@@ -14,13 +14,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from handlers.commands import cmd
 from handlers.render import as_plain_text, fmt
 from handlers.terminal_views import PosCB, account_line, plain, position_line, profit
-from models.users import Role
 from services.terminals import overview as terminals
 from services.text import vocabulary
 from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
-SUBSCRIBER = {"role": Role.SUBSCRIBER}
+# Terminals follow entitlements, not roles: every service call below checks
+# `terminals.require_entitled` (a public user with a paid plan may use them).
+SUBSCRIBER: dict[str, object] = {}
 MAX_BUTTONS = 50  # Telegram allows 100 buttons; a terminal rarely holds more positions
 
 

@@ -6,6 +6,7 @@ CLI are heard over the replica bus (a database trigger announces every change: m
 and on SQLite, where the CLI is another process with no bus, a `ChangeProbe` asks the database
 whether another connection wrote since the last look (core/db_changes.py) and the cache is
 emptied when one did.
+The user's `Access` (what they paid for) is loaded with them and reloaded once its period ends.
 `first_contact` (workflow data) is True only
 for the update that registered the user: a deep link counts then and never again.
 """
@@ -20,6 +21,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 
+from core import clock
 from middlewares.data import typed
 from services.users import registration
 from services.users.cache import ChangeProbe, UserCache
@@ -68,9 +70,14 @@ class UserMiddleware(BaseMiddleware):
             self.cache.clear()
         info = self.cache.get(tg_user.id)
         first_contact = False
+        now = clock.now()
         if info is None or not _same_profile(info, tg_user):
             contact = await registration.ensure_contact(_profile(tg_user), owners=self.owners)
             info, first_contact = contact.user, contact.first_contact
+            info = await registration.with_access(info, now)
+            self.cache.put(info)
+        elif info.access is None or not info.access.still_valid(now):  # its period ended
+            info = await registration.with_access(info, now)
             self.cache.put(info)
         if info.is_banned:
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})

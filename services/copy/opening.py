@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -32,7 +32,10 @@ from models.devices import (
     Position,
 )
 from models.notifications import Notification
+from models.users import Role
 from services import app_settings, audit
+from services.billing import entitlements as billing
+from services.billing.entitlements import Access
 from services.copy.sizing import Limits, Skip, terminal_levels, volume_for
 from services.isolation import Faults, faults_of
 from services.outbox import notifications as outbox
@@ -121,6 +124,7 @@ class Context:
     symbols: dict[int, list[DeviceSymbol]] = field(default_factory=dict)
     open_counts: dict[int, int] = field(default_factory=dict)
     trades_today: dict[int, int] = field(default_factory=dict)
+    access: dict[int, Access] = field(default_factory=dict)  # by user primary key
 
 
 async def _counts(query: Any, ids: Sequence[int]) -> dict[int, int]:
@@ -168,6 +172,9 @@ async def load_context(devices: Sequence[Device], view: SignalView, now: datetim
     for pk in ids:
         ctx.limits.setdefault(pk, Limits())
     await _caps(ctx, ids, now)
+    ctx.access = await billing.access_for_many(
+        {d.user.id: Role(d.user.role) for d in devices}, now
+    )
     return ctx
 
 
@@ -181,7 +188,8 @@ async def _latest_balances(ids: list[int]) -> dict[int, Decimal]:
 
 def plan(device: Device, view: SignalView, ctx: Context) -> dict[str, Any]:
     """The OPEN payload for `device` (pure, from `ctx`); raises Skip with the reason."""
-    if device.mode == DeviceMode.COPY and not entitlements.can_trade_signals(to_info(device.user)):
+    user = replace(to_info(device.user), access=ctx.access.get(device.user.id))
+    if device.mode == DeviceMode.COPY and not entitlements.can_copy(user):
         raise Skip("not_entitled")
     if device.status == DeviceStatus.PAUSED:
         raise Skip("paused")

@@ -25,6 +25,7 @@ from typing import Any
 from core import clock
 from models.notifications import Notification, NotificationStatus
 from models.users import Role, User, UserStatus
+from services.billing import entitlements as billing
 from services.errors import NotFound
 from services.outbox import fanout
 from services.outbox.kinds import ButtonsRemoved, Notice, kind_of, render
@@ -71,11 +72,13 @@ async def screen(items: Sequence[Claimed]) -> Screening:
     if not ids:
         return Screening(list(items))
     rows = await User.filter(telegram_id__in=ids).values_list(
-        "telegram_id", "role", "status", "language"
+        "id", "telegram_id", "role", "status", "language"
     )
+    access = await billing.access_for_many({uid: Role(r) for uid, _, r, _, _ in rows},
+                                           clock.now())  # fmt: skip
     users = {
-        int(tid): _Recipient(Standing(Role(role), UserStatus(status)), language)
-        for tid, role, status, language in rows
+        int(tid): _Recipient(Standing(Role(role), UserStatus(status), access[uid]), language)
+        for uid, tid, role, status, language in rows
     }
     views: dict[int, SignalView] = {}
     send: list[Claimed] = []

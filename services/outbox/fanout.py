@@ -24,6 +24,7 @@ from models.notifications import Notification
 from models.signals import Approval, ChannelRoute, Decision
 from models.users import Role, User, UserStatus
 from services import app_settings
+from services.billing import entitlements as billing
 from services.isolation import Faults, faults_of
 from services.outbox import notifications as outbox
 from services.outbox.kinds import (
@@ -109,15 +110,17 @@ async def announce(
     Each card is rendered on its own: one that fails is a fault, the others still go."""
     faults = faults_of(faults)
     visibility = await app_settings.visibility()
-    free_at = clock.now() + await free_delay()
+    now = clock.now()
+    free_at = now + await free_delay()
     chart_id = await _chart_id(view, chart, faults)
     users = await User.filter(status=UserStatus.ACTIVE).values_list(
-        "telegram_id", "role", "status", "language"
+        "id", "telegram_id", "role", "status", "language"
     )
+    access = await billing.access_for_many({uid: Role(r) for uid, _, r, _, _ in users}, now)
     items: list[outbox.Outgoing] = []
-    for tid, role, status, language in users:
+    for uid, tid, role, status, language in users:
         try:
-            standing = Standing(Role(role), UserStatus(status))
+            standing = Standing(Role(role), UserStatus(status), access[uid])
             if not entitlements.can_receive(standing):
                 continue
             items.append(_user_card(view, tid, standing, language, visibility, chart_id, free_at))

@@ -25,8 +25,8 @@ from services.events import DeviceChanged, DeviceRevoked, RevocationPending
 from services.terminals import commands as ea_commands
 from services.terminals import secrets as secret_box
 from services.terminals.device_auth import DeviceAuth as DeviceAuth
+from services.users import entitlements, registration
 from services.users import profiles as users_service
-from services.users import registration
 from services.users.profiles import UserInfo
 
 NAME_MAX = 64
@@ -115,15 +115,19 @@ async def create_device(
     encrypt_payloads: bool = False,
     by_operator: bool = False,
     owners: frozenset[int] = frozenset(),
+    plan_limit: int | None = None,
 ) -> NewDevice:
     """Register a terminal for the user (created if this Telegram id is new); audited.
 
     The audit actor is the user, or the system when ``by_operator`` (the CLI). At most
-    `MAX_DEVICES_PER_USER` unrevoked devices per user.
+    `MAX_DEVICES_PER_USER` unrevoked devices per user, and at most `plan_limit` when given (a
+    user adding one themselves: their plan's terminal limit; the operator may exceed it).
     """
     clean, kind = valid_name(name), valid_mode(mode)
     user = await _user_for(user_telegram_id, owners)
     live = await Device.filter(user_id=user.id).exclude(status=DeviceStatus.REVOKED).count()
+    if plan_limit is not None and live >= plan_limit:
+        raise InvalidInput("error.device_plan_limit", limit=plan_limit, count=live)
     if live >= MAX_DEVICES_PER_USER:
         raise InvalidInput("error.device_limit", max=MAX_DEVICES_PER_USER)
     device_id = "dev_" + _random.token_urlsafe(9)  # 12 characters, 72 random bits
@@ -218,6 +222,8 @@ async def set_mode(actor: UserInfo | None, device_id: str, mode: DeviceMode | st
     """Approval (only approved signals) or copy (every signal within the risk settings)."""
     row = await _live(actor, device_id)
     row.mode = valid_mode(mode)
+    if row.mode is DeviceMode.COPY and actor is not None and not entitlements.can_copy(actor):
+        raise PermissionDenied("error.copy_plan_required")
     return await _save(row, actor, "device.mode_changed", mode=row.mode)
 
 

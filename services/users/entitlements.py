@@ -1,9 +1,12 @@
 """The one place that decides what a user may receive and do.
 
-Plans and payments feed this later; until then role `subscriber` (or above) means paid. Every
-question is asked about the user as they are now: handlers pass the user loaded for the update
-(the user cache drops a user as soon as their role or status changes, in any process), and the
-outbox sender asks again, from the database, just before each message goes out (`Audience`).
+Every answer comes from the user's `Access` (`services.billing.entitlements`: what they paid for
+or were granted; roles stay permissions). Every question is asked about the user as they are now:
+handlers pass the user loaded for the update with its access (the user cache drops a user as
+soon as their role or status changes, in any process, and when their access period ends), and
+the outbox sender asks again, from the database, just before each message goes out (`Audience`).
+A subject without a loaded access (a row, an old `UserInfo`) answers by the complimentary rule:
+role subscriber or above has `COMPLIMENTARY` access.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from enum import StrEnum
 from typing import Protocol
 
 from models.users import Role, UserStatus
+from services.billing.catalog import Feature
+from services.billing.entitlements import COMPLIMENTARY, FREE, Access
 
 
 class Subject(Protocol):
@@ -31,6 +36,7 @@ class Standing:
 
     role: Role
     status: UserStatus
+    access: Access | None = None
 
 
 class Tier(StrEnum):
@@ -51,8 +57,16 @@ def _role(user: Subject) -> Role:
     return Role(user.role)
 
 
+def access_of(user: Subject) -> Access:
+    """The user's access as loaded with them, else by the complimentary rule."""
+    access: Access | None = getattr(user, "access", None)
+    if access is not None:
+        return access
+    return COMPLIMENTARY if _role(user).at_least(Role.SUBSCRIBER) else FREE
+
+
 def tier(user: Subject) -> Tier:
-    return Tier.PAID if _role(user).at_least(Role.SUBSCRIBER) else Tier.FREE
+    return Tier.PAID if access_of(user).has(Feature.REALTIME_LEVELS) else Tier.FREE
 
 
 def can_receive(user: Subject) -> bool:
@@ -62,7 +76,17 @@ def can_receive(user: Subject) -> bool:
 
 def can_trade_signals(user: Subject) -> bool:
     """Approve/reject signals, see their levels and have terminals execute them."""
-    return can_receive(user) and tier(user) is Tier.PAID
+    return can_receive(user) and access_of(user).has(Feature.APPROVALS)
+
+
+def can_copy(user: Subject) -> bool:
+    """Have terminals in copy mode execute every signal (a Copy plan)."""
+    return can_receive(user) and access_of(user).has(Feature.COPY_MODE)
+
+
+def terminal_limit(user: Subject) -> int:
+    """How many terminals (active or paused) the user's plan lets them add themselves."""
+    return access_of(user).terminal_limit
 
 
 def audience_for(user: Subject) -> Audience:

@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 from core import clock
 from models.users import Role, User, UserStatus
 from services import audit
+from services.billing.entitlements import Access
 from services.errors import InvalidInput, NotFound
 from services.text.numbers import TELEGRAM_ID, looks_numeric, parse_int
 
@@ -35,6 +36,7 @@ class UserInfo:
     referral_code: str
     referred_by_id: int | None
     created_at: datetime
+    access: Access | None = None  # loaded per update (services.users.registration.with_access)
 
     @property
     def display_name(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
@@ -20,6 +21,7 @@ from tortoise.exceptions import IntegrityError
 from core import clock
 from models.users import Role, User, UserStatus
 from services.batching import Batcher
+from services.billing import entitlements as billing
 from services.users.profiles import TelegramProfile, UserInfo, new_referral_code, to_info
 
 
@@ -47,6 +49,12 @@ async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> Us
     statement: migration 0004). A known, unchanged user costs a share of one query.
     """
     return (await _lookups.submit((profile, owners))).user
+
+
+async def with_access(info: UserInfo, now: datetime | None = None) -> UserInfo:
+    """`info` with its `Access` at `now` (services.billing.entitlements.access_for)."""
+    moment = now or clock.now()
+    return replace(info, access=await billing.access_for(info.id, moment, role=info.role))
 
 
 async def ensure_contact(profile: TelegramProfile, *, owners: frozenset[int]) -> Contact:

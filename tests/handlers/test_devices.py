@@ -30,7 +30,7 @@ from services.users import profiles as users_service
 from tests.handlers.recording import RecordingSession, callback_update, make_bot, text_update
 
 SUB, OTHER, VISITOR = 11, 12, 13
-DENIED = "Sorry, this action is not available for your account."
+NOT_ENTITLED = "Terminals and copy trading need an active subscription."
 LONGEST_ID = "dev_" + "W" * 12
 
 
@@ -162,8 +162,9 @@ async def test_another_users_terminal_is_out_of_reach(h: Harness) -> None:
 
 async def test_visitors_are_refused(h: Harness) -> None:
     await users_service.seed(VISITOR, "Vic", "vic", Role.PUBLIC)
-    assert await h.send(VISITOR, "/devices") == [DENIED]
-    assert await h.send(VISITOR, "/positions") == [DENIED]
+    # terminals follow entitlements, not roles: the entitlement service says why
+    assert await h.send(VISITOR, "/devices") == [NOT_ENTITLED]
+    assert await h.send(VISITOR, "/positions") == [NOT_ENTITLED]
 
 
 @pytest.mark.parametrize(

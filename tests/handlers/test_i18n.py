@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from models.devices import CommandStatus, DeviceMode, DeviceStatus
 from models.signals import CloseReason, Decision, SignalStatus
 from models.users import Role, UserStatus
 from services.app_settings import Visibility
+from services.billing.catalog import Feature, load_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 LANGS = ("en", "es", "ru")
@@ -35,6 +37,8 @@ DYNAMIC = (
     | {f"devices.status_{s.value}" for s in DeviceStatus}
     | {f"visibility.{v.value}" for v in Visibility}
     | {f"common.kind_{kind}" for kind in KINDS}
+    | {f"feature.{f.value}" for f in Feature}
+    | {f"plan.{p.code}" for p in load_catalog(None, Decimal(1)).plans}  # the shipped plans
 )
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
