@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from ea.client.terminal import EAClient
 from trading.brokers.base import MarketClosed
-from trading.brokers.paper import PaperBroker
+from trading.brokers.paper import PaperBroker, PaperEngine
 from trading.candles import Bar, Candles
 from trading.symbols import get_spec
 
@@ -24,7 +24,7 @@ def paper_broker(
 ) -> PaperBroker:
     """A paper account with the built-in specs of ``symbols`` (UnknownSymbolError otherwise)."""
     specs = {name: get_spec(name) for name in symbols}
-    return PaperBroker(specs, balance=balance, spread_points=spread_points)
+    return PaperBroker(PaperEngine(specs, balance=balance, spread_points=spread_points))
 
 
 def feed_bar(broker: PaperBroker, client: EAClient | None, symbol: str, bar: Bar) -> None:

@@ -17,7 +17,8 @@ errors are retried with jittered exponential backoff; an unexpected exception en
 :meth:`EAClient.run` (a crash: the state file makes the restart safe). Only one client may
 run per state file (:mod:`ea.client.lock`). Usage::
 
-    client = EAClient(EAConfig(device_id, secret, Path("ea-state.json")), PaperBroker(specs))
+    broker = PaperBroker(PaperEngine(specs))
+    client = EAClient(EAConfig(device_id, secret, Path("ea-state.json")), broker)
     await client.run()  # until client.stop()
 """
 

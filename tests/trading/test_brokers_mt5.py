@@ -68,7 +68,7 @@ def buy_limit(bid: D, client_id: str = "sig-1", hours: int = 100) -> OrderReques
 async def test_the_adapter_is_a_broker_and_maps_account_tick_and_spec(candles: Candles) -> None:
     broker, _ = await connected(candles)
     assert isinstance(broker, Broker)
-    assert await broker.account() == (await PaperBroker({"EURUSD": SPEC}).account())
+    assert await broker.account() == (await PaperBroker(PaperEngine({"EURUSD": SPEC})).account())
     tick = await broker.tick("EURUSD")
     assert tick.bid == D(repr(float(candles.close[99]))) and tick.ask == tick.bid + D("0.00005")
     assert tick.time == candles.time_utc(100)  # the close of the last closed bar

@@ -264,7 +264,7 @@ def test_ticks_fill_limits_and_exit_at_the_quote() -> None:
 
 
 async def test_the_async_facade_is_a_broker() -> None:
-    broker = PaperBroker({"EURUSD": SPEC})
+    broker = PaperBroker(PaperEngine({"EURUSD": SPEC}))
     assert isinstance(broker, Broker)
     broker.on_bar("EURUSD", Bar(datetime.fromtimestamp(T0, UTC), 1.1, 1.1, 1.1, 1.1))
     result = await broker.place_order(limit(Side.BUY, "1.0950"))

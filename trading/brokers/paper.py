@@ -272,29 +272,15 @@ class PaperEngine:
 
 
 class PaperBroker:
-    """The :class:`~trading.brokers.base.Broker` protocol over a :class:`PaperEngine`."""
+    """The :class:`~trading.brokers.base.Broker` protocol over a :class:`PaperEngine`.
 
-    def __init__(
-        self,
-        specs: Mapping[str, SymbolSpec],
-        *,
-        balance: Decimal = Decimal(10_000),
-        currency: str = "USD",
-        leverage: int = 100,
-        spread_points: int | Mapping[str, int] = 0,
-        commission_per_lot_money: Decimal = Decimal(0),
-        market_open: Callable[[str, datetime], bool] | None = None,
-    ) -> None:
+    It wraps the engine it is given (``PaperBroker(PaperEngine(specs, balance=...))``), so the
+    account's terms are declared once, by the engine's constructor.
+    """
+
+    def __init__(self, engine: PaperEngine) -> None:
         self.blocked: str | None = None  # tests: why trading is impossible (None: it is not)
-        self.engine = PaperEngine(
-            specs,
-            balance=balance,
-            currency=currency,
-            leverage=leverage,
-            spread_points=spread_points,
-            commission_per_lot_money=commission_per_lot_money,
-            market_open=market_open,
-        )
+        self.engine = engine
 
     def on_bar(self, symbol: str, bar: Bar, timeframe_s: int = 3600) -> list[PaperEvent]:
         """Feed one CLOSED bar (bid prices); see :meth:`PaperEngine.on_bar` for the rules."""

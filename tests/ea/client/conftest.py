@@ -15,7 +15,7 @@ import pytest
 from ea.client.terminal import EAClient, EAConfig
 from tests.ea.client.fake_server import FakeServer
 from tests.waiting import until
-from trading.brokers.paper import PaperBroker
+from trading.brokers.paper import PaperBroker, PaperEngine
 from trading.symbols import get_spec
 
 DEVICE, SECRET = "dev_test0001", "s3cret-Of-the-device-0123456789"
@@ -32,7 +32,7 @@ async def server() -> AsyncIterator[FakeServer]:
 
 
 def paper(bid: str = "1.10000", spread_points: int = 10) -> PaperBroker:
-    broker = PaperBroker({"EURUSD": get_spec("EURUSD")}, spread_points=spread_points)
+    broker = PaperBroker(PaperEngine({"EURUSD": get_spec("EURUSD")}, spread_points=spread_points))
     quote(broker, bid, spread_points=spread_points)
     return broker
 

@@ -27,7 +27,7 @@ from tests.ea.client.conftest import (
 from tests.ea.client.fake_server import FakeServer
 from tests.waiting import until
 from trading.brokers.base import ConnectionLost, Order
-from trading.brokers.paper import PaperBroker
+from trading.brokers.paper import PaperBroker, PaperEngine
 from trading.symbols import get_spec
 
 
@@ -160,7 +160,7 @@ class Flaky(PaperBroker):
 async def test_recovery_that_cannot_see_the_broker_never_places(
     server: FakeServer, tmp_path: Path
 ) -> None:
-    broker = Flaky({"EURUSD": get_spec("EURUSD")})
+    broker = Flaky(PaperEngine({"EURUSD": get_spec("EURUSD")}))
     quote(broker, "1.10000")
     state = StateFile(tmp_path / "state.json")
     state.begin("cmd_0001", "open", comment="SD cmd_0001", symbol="EURUSD", signal_id=7)
