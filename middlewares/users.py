@@ -74,7 +74,7 @@ class UserMiddleware(BaseMiddleware):
         if info is None or not _same_profile(info, tg_user):
             contact = await registration.ensure_contact(_profile(tg_user), owners=self.owners)
             info, first_contact = contact.user, contact.first_contact
-            info = await registration.with_access(info, now)
+            info = await registration.with_access(info, now, first_contact=first_contact)
             self.cache.put(info)
         elif info.access is None or not info.access.still_valid(now):  # its period ended
             info = await registration.with_access(info, now)

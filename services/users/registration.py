@@ -51,9 +51,19 @@ async def ensure_user(profile: TelegramProfile, *, owners: frozenset[int]) -> Us
     return (await _lookups.submit((profile, owners))).user
 
 
-async def with_access(info: UserInfo, now: datetime | None = None) -> UserInfo:
-    """`info` with its `Access` at `now` (services.billing.entitlements.access_for)."""
+async def with_access(
+    info: UserInfo, now: datetime | None = None, *, first_contact: bool = False
+) -> UserInfo:
+    """`info` with its `Access` at `now` (services.billing.entitlements.access_for).
+
+    A user registered by this very update (`first_contact`) can hold no entitlement yet (its
+    rows reference the user row just inserted), so its access follows from its role alone,
+    without a query: registering stays one statement on the hot path.
+    """
     moment = now or clock.now()
+    if first_contact:
+        complimentary = Role(info.role).at_least(Role.SUBSCRIBER)
+        return replace(info, access=billing.resolve([], moment, complimentary))
     return replace(info, access=await billing.access_for(info.id, moment, role=info.role))
 
 
