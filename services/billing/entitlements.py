@@ -195,7 +195,7 @@ async def access_for_many(
     }
 
 
-async def _chain_start(user_id: int, plan_code: str, now: datetime) -> datetime:
+async def chain_start(user_id: int, plan_code: str, now: datetime) -> datetime:
     """Where a new period of `plan_code` starts: after the user's current one of that plan."""
     rows = await Entitlement.filter(
         user_id=user_id, status__in=CURRENT, ends_at__gt=now, plan_version__plan__code=plan_code
@@ -215,6 +215,40 @@ async def _offer(plan_code: str) -> catalog.Offer:
     return offer
 
 
+async def add_period(
+    user_id: int,
+    version: catalog.Offer,
+    starts: datetime,
+    ends: datetime,
+    *,
+    source: EntitlementSource,
+    actor_id: int | None = None,
+    renews: bool = False,
+    payment_id: int | None = None,
+    subscription_ref: str | None = None,
+) -> EntitlementInfo:
+    """One period of access to `version` (in the caller's transaction); audited as
+    `billing.granted`."""
+    row = await Entitlement.create(
+        user_id=user_id,
+        plan_version_id=version.version_id,
+        source=source,
+        starts_at=starts,
+        ends_at=ends,
+        renews=renews,
+        payment_id=payment_id,
+        granted_by=actor_id,
+        subscription_ref=subscription_ref,
+    )
+    await audit.record(
+        "billing.granted", actor_id=actor_id, target=str(user_id), plan=version.code,
+        version=version.version, source=source.value, entitlement=row.id,
+        days=round((ends - starts) / timedelta(days=1), 4), starts=starts.isoformat(),
+        ends=ends.isoformat(), payment=payment_id,
+    )  # fmt: skip
+    return _info(row, version.code)
+
+
 async def grant(
     user_id: int,
     plan_code: str,
@@ -232,23 +266,11 @@ async def grant(
         raise InvalidInput("error.grant_days", text=str(days), min=1, max=MAX_GRANT_DAYS)
     offer = await _offer(plan_code)
     async with in_transaction():
-        starts = await _chain_start(user_id, plan_code, now)
-        row = await Entitlement.create(
-            user_id=user_id,
-            plan_version_id=offer.version_id,
-            source=source,
-            starts_at=starts,
-            ends_at=starts + timedelta(days=days),
-            renews=renews,
-            payment_id=payment_id,
-            granted_by=actor_id,
-        )
-        await audit.record(
-            "billing.granted", actor_id=actor_id, target=str(user_id), plan=plan_code,
-            version=offer.version, days=days, source=source.value, entitlement=row.id,
-            starts=starts.isoformat(), ends=row.ends_at.isoformat(),
+        starts = await chain_start(user_id, plan_code, now)
+        return await add_period(
+            user_id, offer, starts, starts + timedelta(days=days), source=source,
+            actor_id=actor_id, renews=renews, payment_id=payment_id,
         )  # fmt: skip
-    return _info(row, plan_code)
 
 
 async def _load(entitlement_id: int) -> Entitlement:
