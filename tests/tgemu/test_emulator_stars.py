@@ -497,3 +497,13 @@ async def test_unknown_charges_in_control_actions_are_404(control: EmulatorClien
     with pytest.raises(EmulatorControlError) as unknown:
         await control.renew_subscription("stx-unknown")
     assert unknown.value.status == 404
+
+
+async def test_reset_forgets_subscriptions_and_transactions(
+    stars_bot: Bot, control: EmulatorClient, raw: RawUpdates
+) -> None:
+    await subscribe(stars_bot, control, raw)
+    await control.reset()
+    assert await control.subscriptions() == []
+    assert await control.star_transactions() == []
+    assert (await stars_bot.get_star_transactions()).transactions == []
