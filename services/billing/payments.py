@@ -44,7 +44,8 @@ from models.billing import (
 )
 from services import audit
 from services.billing import affiliates, catalog, entitlements
-from services.billing.entitlements import EntitlementInfo, transaction
+from services.billing.entitlements import EntitlementInfo
+from services.billing.entitlements import transaction as transaction  # re-exported
 from services.errors import NotFound
 
 MAX_RAW_BYTES = 16_000  # the provider payload kept with a payment (truncated beyond)
