@@ -19,24 +19,21 @@ stored on the periods they bought: a cancellation clears `renews` on them (acces
 to the end of the paid period), a failed renewal puts the last one in grace, re-enabling sets
 `renews` again.
 
-Every change publishes `UserChanged` for the user after the commit, so caches of their access
-(on `UserInfo`) are dropped on every replica.
+Every change is announced after the commit (`entitlements.announce`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from tortoise.connection import connections
-from tortoise.transactions import in_transaction
 
-from core import bus, clock
+from core import clock
 from models.billing import (
     Entitlement,
     EntitlementSource,
@@ -45,12 +42,11 @@ from models.billing import (
     PaymentStatus,
     Provider,
 )
-from models.users import User
 from services import audit
 from services.billing import affiliates, catalog, entitlements
 from services.billing.entitlements import EntitlementInfo
+from services.billing.entitlements import transaction as transaction  # re-exported
 from services.errors import NotFound
-from services.events import UserChanged
 
 MAX_RAW_BYTES = 16_000  # the provider payload kept with a payment (truncated beyond)
 
@@ -120,16 +116,6 @@ async def insert_once(table: str, values: Mapping[str, Any]) -> int | None:
     return int(rows[0]["id"]) if rows else None
 
 
-async def _telegram_id(user_id: int) -> int | None:
-    row = await User.get_or_none(id=user_id).only("id", "telegram_id")
-    return None if row is None else row.telegram_id
-
-
-def _changed(telegram_id: int | None) -> None:
-    if telegram_id is not None:
-        bus.publish(UserChanged(telegram_id))
-
-
 async def _period(
     paid: PaymentIn, version: catalog.Offer, now: datetime
 ) -> tuple[datetime, datetime]:
@@ -138,14 +124,6 @@ async def _period(
         return start, max(paid.period_end, start)
     start = await entitlements.chain_start(paid.user_id, version.code, now)
     return start, start + timedelta(days=paid.days or version.terms.period_days)
-
-
-@asynccontextmanager
-async def transaction() -> AsyncIterator[None]:
-    """A transaction whose bus events (cache drops, outbox wakes) follow its commit."""
-    with bus.deferred():
-        async with in_transaction():
-            yield
 
 
 async def record(paid: PaymentIn, now: datetime) -> Recorded:
@@ -191,7 +169,7 @@ async def record(paid: PaymentIn, now: datetime) -> Recorded:
         await affiliates.on_payment(
             payment_id, paid.user_id, paid.usd_cents, recurring=paid.is_recurring, now=now
         )
-        _changed(await _telegram_id(paid.user_id))
+        await entitlements.announce(paid.user_id)
     return Recorded(payment_id, created=True, entitlement=period)
 
 
@@ -228,7 +206,7 @@ async def refund(
         )  # fmt: skip
         await affiliates.on_refund(payment_id, now=now)
         if user_id is not None:
-            _changed(await _telegram_id(user_id))
+            await entitlements.announce(user_id)
     return Refunded(payment_id, created=True, user_id=user_id, ended=tuple(ended))
 
 
@@ -273,5 +251,5 @@ async def set_renewal(subscription_ref: str, state: RenewalState, now: datetime)
             "billing.renewal", actor_id=None, target=str(user_id), subscription=subscription_ref,
             state=state.value, ends=rows[-1].ends_at.isoformat(),
         )  # fmt: skip
-        _changed(await _telegram_id(user_id))
+        await entitlements.announce(user_id)
     return user_id
