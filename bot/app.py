@@ -63,6 +63,7 @@ from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
 from services.billing import catalog
+from services.billing.checkout import INVOICE_KEY_PURPOSE, Checkout
 from services.context import AppDeps
 from services.events import (
     REPLICA_EVENTS,
@@ -161,7 +162,8 @@ def create_dispatcher(
     cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
-    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache)
+    checkout = Checkout(secret_box.box().subkey(INVOICE_KEY_PURPOSE), settings.stars_usd_rate)
+    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache, checkout=checkout)
     dp = Dispatcher(storage=fsm_storage(settings), i18n=i18n, **deps)
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)

@@ -28,6 +28,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
     CommandSpec("plans", Role.PUBLIC, __("cmd.plans")),
     CommandSpec("paysupport", Role.PUBLIC, __("cmd.paysupport")),
+    CommandSpec("cancel_subscription", Role.PUBLIC, __("cmd.cancel_subscription")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
     CommandSpec("devices", Role.SUBSCRIBER, __("cmd.devices")),
@@ -43,6 +44,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("unban", Role.ADMIN, __("cmd.unban"), "<id | @username>"),
     CommandSpec("grant", Role.ADMIN, __("cmd.grant"), "<id | @username> <plan> <days>"),
     CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
+    CommandSpec("refund", Role.OWNER, __("cmd.refund"), "<payment id | charge id> [reason]"),
     CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <visitor|subscriber|admin>"),
 )
 

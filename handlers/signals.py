@@ -16,6 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from handlers.commands import cmd
 from handlers.render import Html, as_plain_text, fmt, locale, plural
+from handlers.shop import show_plans
 from models.signals import Decision, SignalStatus
 from services import app_settings
 from services.ops_alerts import OpsAlerts
@@ -139,10 +140,10 @@ async def details(query: CallbackQuery, callback_data: SignalCB, user: UserInfo)
 
 
 @router.callback_query(UpgradeCB.filter())
-async def upgrade(query: CallbackQuery) -> None:
+async def upgrade(query: CallbackQuery, user: UserInfo) -> None:
     await query.answer()
     if isinstance(query.message, Message):
-        await query.message.answer(_("signal.upgrade_info"))
+        await show_plans(query.message, user)  # the catalog with its Buy buttons
 
 
 def _line(view: SignalView, locale: str | None) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from core import clock
@@ -79,9 +79,22 @@ class UserMiddleware(BaseMiddleware):
         elif info.access is None or not info.access.still_valid(now):  # its period ended
             info = await registration.with_access(info, now)
             self.cache.put(info)
-        if info.is_banned:
+        if info.is_banned and not _money(event):
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})
             return None
         context["user"] = info
         context["first_contact"] = first_contact
         return await handler(event, data)
+
+
+def _money(event: TelegramObject) -> bool:
+    """Payment updates reach a banned user's handlers too: a pre-checkout must be answered
+    (refused, with the reason) and money already moved (a payment, a refund) must be recorded."""
+    if not isinstance(event, Update):
+        return False
+    if event.pre_checkout_query is not None or event.subscription is not None:
+        return True
+    message = event.message
+    return message is not None and (
+        message.successful_payment is not None or message.refunded_payment is not None
+    )

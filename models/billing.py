@@ -352,3 +352,21 @@ class VipMembership(Model):
     class Meta:
         table = "vip_memberships"
         unique_together = (("chat_id", "user"),)
+
+
+class PlanChange(Model):
+    """A downgrade chosen by the user, applied when the current paid period ends: the user is
+    sent the new plan's subscription link then (one pending change per user)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.User", related_name="plan_changes", on_delete=fields.CASCADE
+    )
+    plan_code = fields.CharField(max_length=32)
+    from_plan = fields.CharField(max_length=32)
+    effective_at = fields.DatetimeField(db_index=True)
+    delivered_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "plan_changes"

@@ -40,6 +40,7 @@ from core.crypto import NONCE_BYTES, SecretError, hkdf_sha256
 log = logging.getLogger(__name__)
 SEAL_VERSION = "v1"
 AT_REST_INFO = b"signaldesk-at-rest-v1"
+SUBKEY_INFO = b"signaldesk-subkeys-v1"
 KEY_FILE = "master.key"
 SECRET_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
 
@@ -47,12 +48,19 @@ SECRET_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
 class SecretBox:
     """Seals values for storage and opens them, under one at-rest key."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_root")
 
     def __init__(self, master_key: str | None, data_dir: Path) -> None:
         """The key from ``master_key``, or from (or into) ``data_dir/master.key``."""
         material = master_key if master_key else _load_or_create_key_file(data_dir)
         self._aead = AESGCM(hkdf_sha256(material.encode("utf-8"), AT_REST_INFO))
+        self._root = hkdf_sha256(material.encode("utf-8"), SUBKEY_INFO)
+
+    def subkey(self, purpose: bytes) -> bytes:
+        """A 32-byte key for one purpose (e.g. signing invoice payloads), derived from
+        MASTER_KEY with HKDF-SHA256 bound to ``purpose``: independent of the sealing key and of
+        every other purpose's, so one leaking reveals none of the others."""
+        return hkdf_sha256(self._root, purpose)
 
     def seal(self, plaintext: str, *, context: str) -> str:
         """Encrypt ``plaintext`` for storage; ``context`` (e.g. the device id) is bound as AAD."""
