@@ -16,12 +16,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     BotSubscriptionUpdated,
     CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
     PreCheckoutQuery,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from core import clock
 from handlers.commands import cmd
@@ -71,8 +70,8 @@ def _welcome(result: PaidResult) -> Html:
         )  # fmt: skip
     ]
     if result.ends_at is not None:
-        key = "checkout.renews_on" if result.renews else "checkout.ends_on"
-        lines.append(fmt(_(key), date=result.ends_at))
+        how = _("checkout.renews_on") if result.renews else _("checkout.ends_on")
+        lines.append(fmt(how, date=result.ends_at))
     if result.upgrade is not None:
         lines.append(
             fmt(
@@ -136,8 +135,12 @@ async def subscription_changed(
             reply_markup=pay_button(link, terms_stars),
         )
         return
-    key = "checkout.canceled" if change.state is RenewalState.CANCELED else "checkout.reenabled"
-    await bot.send_message(user.telegram_id, fmt(_(key), name=name, date=change.expires_at))
+    text = (
+        _("checkout.canceled")
+        if change.state is RenewalState.CANCELED
+        else _("checkout.reenabled")
+    )
+    await bot.send_message(user.telegram_id, fmt(text, name=name, date=change.expires_at))
 
 
 @router.message(F.refunded_payment)
@@ -155,11 +158,9 @@ async def cancel_subscription(message: Message, user: UserInfo) -> None:
     if access is None or not access.renews or access.ends_at is None:
         await message.answer(_("checkout.no_subscription"))
         return
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(
-            text=_("checkout.btn_cancel_confirm"), callback_data=SubCB(action="cancel").pack()
-        )]]
-    )  # fmt: skip
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("checkout.btn_cancel_confirm"), callback_data=SubCB(action="cancel"))
+    keyboard = kb.as_markup()
     await message.answer(
         fmt(_("checkout.cancel_confirm"), name=plan_name(access.plan), date=access.ends_at),
         reply_markup=keyboard,
@@ -187,11 +188,9 @@ async def refund_ask(message: Message, command: CommandObject, state: FSMContext
         return
     view = await refunds.find(ref)
     await state.update_data({f"refund_reason:{view.id}": reason.strip() or "owner refund"})
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(
-            text=_("refund.btn_confirm"), callback_data=RefundCB(payment_id=view.id).pack()
-        )]]
-    )  # fmt: skip
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("refund.btn_confirm"), callback_data=RefundCB(payment_id=view.id))
+    keyboard = kb.as_markup()
     await message.answer(
         fmt(
             _("refund.confirm"),
@@ -220,5 +219,5 @@ async def refund_confirmed(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
-        key = "refund.done" if done.created else "refund.already"
-        await query.message.answer(fmt(_(key), id=done.payment_id, ended=len(done.ended)))
+        text = _("refund.done") if done.created else _("refund.already")
+        await query.message.answer(fmt(text, id=done.payment_id, ended=len(done.ended)))

@@ -16,14 +16,9 @@ from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    LabeledPrice,
-    Message,
-)
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from core import clock
 from core.settings import Settings
@@ -98,21 +93,21 @@ def current_line(access: Access) -> Html:
 
 
 def _buy_keyboard(offers: tuple[Offer, ...]) -> InlineKeyboardMarkup | None:
-    rows = []
+    """Per plan: a Subscribe button, then "30 days" and "90 days" (one-off) side by side."""
+    kb = InlineKeyboardBuilder()
     for offer in offers:
         name = plan_name(offer.code)
-        rows.append([InlineKeyboardButton(
+        kb.button(
             text=fmt(_("shop.btn_subscribe"), name=name),
-            callback_data=BuyCB(plan=offer.code, kind=Kind.SUBSCRIPTION.value).pack(),
-        )])  # fmt: skip
-        rows.append([
-            InlineKeyboardButton(
+            callback_data=BuyCB(plan=offer.code, kind=Kind.SUBSCRIPTION.value),
+        )
+        for kind in (Kind.ONCE_30, Kind.ONCE_90):
+            kb.button(
                 text=fmt(_("shop.btn_once"), name=name, days=kind.days),
-                callback_data=BuyCB(plan=offer.code, kind=kind.value).pack(),
+                callback_data=BuyCB(plan=offer.code, kind=kind.value),
             )
-            for kind in (Kind.ONCE_30, Kind.ONCE_90)
-        ])  # fmt: skip
-    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    kb.adjust(*([1, 2] * len(offers)))
+    return kb.as_markup() if offers else None
 
 
 async def show_plans(message: Message, user: UserInfo) -> None:
@@ -175,8 +170,9 @@ async def subscription_link(
 
 
 def pay_button(url: str, stars: int) -> InlineKeyboardMarkup:
-    text = fmt(_("checkout.btn_pay_link"), stars=stars)
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=text, url=url)]])
+    kb = InlineKeyboardBuilder()
+    kb.button(text=fmt(_("checkout.btn_pay_link"), stars=stars), url=url)
+    return kb.as_markup()
 
 
 @router.message(cmd("plans"))
@@ -229,11 +225,9 @@ async def buy(
 async def _offer_downgrade(message: Message, user: UserInfo, plan: str) -> None:
     access = user.access
     assert access is not None and access.ends_at is not None  # _is_downgrade
-    keyboard = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(
-            text=_("shop.btn_downgrade"), callback_data=DowngradeCB(plan=plan).pack()
-        )]]
-    )  # fmt: skip
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("shop.btn_downgrade"), callback_data=DowngradeCB(plan=plan))
+    keyboard = kb.as_markup()
     await message.answer(
         fmt(_("shop.downgrade_confirm"), current=plan_name(access.plan), name=plan_name(plan),
             date=access.ends_at),

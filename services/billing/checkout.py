@@ -54,6 +54,7 @@ from services.billing.catalog import Feature
 from services.billing.entitlements import CURRENT
 from services.billing.payments import RenewalState
 from services.errors import InvalidInput, NotFound
+from services.text.i18n import msgid as _
 from services.users.profiles import UserInfo
 
 log = logging.getLogger(__name__)
@@ -84,13 +85,13 @@ class Kind(StrEnum):
 class Refusal(StrEnum):
     """Why a pre-checkout is refused; the value is the message key the user reads."""
 
-    TAMPERED = "checkout.refused_tampered"
-    STALE = "checkout.refused_stale"
-    PLAN_CHANGED = "checkout.refused_plan_changed"
-    PRICE_CHANGED = "checkout.refused_price_changed"
-    BANNED = "checkout.refused_banned"
-    NOT_OFFERED = "checkout.refused_not_offered"
-    NEWCOMERS_ONLY = "checkout.refused_newcomers_only"
+    TAMPERED = _("checkout.refused_tampered")
+    STALE = _("checkout.refused_stale")
+    PLAN_CHANGED = _("checkout.refused_plan_changed")
+    PRICE_CHANGED = _("checkout.refused_price_changed")
+    BANNED = _("checkout.refused_banned")
+    NOT_OFFERED = _("checkout.refused_not_offered")
+    NEWCOMERS_ONLY = _("checkout.refused_newcomers_only")
 
 
 class StarsPort(Protocol):
@@ -410,10 +411,9 @@ async def _renewing(user_id: int, now: datetime, state: SubscriptionState) -> St
         .first()
     )
     if sub is None:
-        key = "checkout.no_subscription" if state is SubscriptionState.ACTIVE else (
-            "checkout.nothing_to_renew"
-        )  # fmt: skip
-        raise NotFound(key)
+        if state is SubscriptionState.ACTIVE:
+            raise NotFound("checkout.no_subscription")
+        raise NotFound("checkout.nothing_to_renew")
     return sub
 
 
