@@ -19,6 +19,7 @@ from aiogram.types import (
     Message,
     PreCheckoutQuery,
 )
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -31,6 +32,7 @@ from services.billing import refunds
 from services.billing.checkout import Checkout, PaidResult, SuccessfulPayment
 from services.billing.entitlements import GRACE
 from services.billing.payments import RenewalState
+from services.text.formatting import Number
 from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
@@ -107,7 +109,7 @@ async def successful_payment(
         await message.answer(
             fmt(
                 _("checkout.receipt"),
-                stars=result.stars,
+                stars=Number(result.stars, 0),
                 name=plan_name(result.plan),
                 date=result.ends_at,
                 id=result.payment_id,
@@ -149,7 +151,7 @@ async def refunded_payment(message: Message) -> None:
     assert refunded is not None  # the filter
     done = await refunds.telegram_refunded(refunded.telegram_payment_charge_id, clock.now())
     if done is not None and done.created:
-        await message.answer(fmt(_("refund.user_notice"), stars=refunded.total_amount))
+        await message.answer(fmt(_("refund.user_notice"), stars=Number(refunded.total_amount, 0)))
 
 
 @router.message(cmd("cancel_subscription"))
@@ -195,7 +197,7 @@ async def refund_ask(message: Message, command: CommandObject, state: FSMContext
         fmt(
             _("refund.confirm"),
             id=view.id,
-            amount=view.amount,
+            amount=Number(view.amount, 0),
             currency=view.currency,
             provider=view.provider.value,
             name=plan_name(view.plan),
@@ -208,11 +210,16 @@ async def refund_ask(message: Message, command: CommandObject, state: FSMContext
 
 @router.callback_query(RefundCB.filter(), flags=OWNER)
 async def refund_confirmed(
-    query: CallbackQuery, callback_data: RefundCB, user: UserInfo, state: FSMContext, bot: Bot
+    query: CallbackQuery,
+    callback_data: RefundCB,
+    user: UserInfo,
+    state: FSMContext,
+    bot: Bot,
+    i18n: I18n,
 ) -> None:
     data = await state.get_data()
     reason = str(data.get(f"refund_reason:{callback_data.payment_id}", "owner refund"))
-    done = await refunds.refund(
+    done, view = await refunds.refund(
         str(callback_data.payment_id), clock.now(), actor_id=user.telegram_id, reason=reason,
         port=BotStars(bot),
     )  # fmt: skip
@@ -221,3 +228,7 @@ async def refund_confirmed(
         await query.message.edit_reply_markup(reply_markup=None)
         text = _("refund.done") if done.created else _("refund.already")
         await query.message.answer(fmt(text, id=done.payment_id, ended=len(done.ended)))
+    if done.created and view.telegram_id is not None:
+        with i18n.use_locale(view.language or "en"):
+            notice = fmt(_("refund.user_notice"), stars=Number(view.amount, 0))
+        await bot.send_message(view.telegram_id, notice)

@@ -171,7 +171,7 @@ async def subscription_link(
 
 def pay_button(url: str, stars: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=fmt(_("checkout.btn_pay_link"), stars=stars), url=url)
+    kb.button(text=fmt(_("checkout.btn_pay_link"), stars=Number(stars, 0)), url=url)
     return kb.as_markup()
 
 
@@ -210,7 +210,7 @@ async def buy(
     if kind is Kind.SUBSCRIPTION:
         link, _stars = await subscription_link(bot, checkout, user, terms.plan)
         await query.message.answer(
-            fmt(_("checkout.link"), name=name, stars=terms.stars),
+            fmt(_("checkout.link"), name=name, stars=Number(terms.stars, 0)),
             reply_markup=pay_button(link, terms.stars),
         )
         return

@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
+from tortoise.expressions import Q
+
 from models.billing import (
     Entitlement,
     EntitlementSource,
@@ -100,7 +102,7 @@ async def _old_rows(user_id: int, new: EntitlementInfo, now: datetime) -> list[E
         )
         .exclude(id=new.id)
         .exclude(plan_version__plan__code=new.plan)
-        .exclude(subscription_ref__startswith="credit:")
+        .filter(Q(subscription_ref=None) | ~Q(subscription_ref__startswith="credit:"))
         .prefetch_related("plan_version__plan")
     )
 

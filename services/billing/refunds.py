@@ -45,6 +45,7 @@ class PaymentView:
     currency: str
     status: PaymentStatus
     telegram_id: int | None
+    language: str | None  # the payer's, for telling them
     plan: str | None
     created_at: datetime
 
@@ -65,21 +66,24 @@ async def find(reference: str) -> PaymentView:
         raise NotFound("refund.unknown", ref=text[:64])
     user_id = row.user_id  # type: ignore[attr-defined]
     user = (
-        None if user_id is None else await User.get_or_none(id=user_id).only("id", "telegram_id")
+        None
+        if user_id is None
+        else await User.get_or_none(id=user_id).only("id", "telegram_id", "language")
     )
     version = row.plan_version
     return PaymentView(
         id=row.id, provider=Provider(row.provider), charge_id=row.provider_charge_id,
         amount=row.amount, currency=row.currency, status=PaymentStatus(row.status),
         telegram_id=None if user is None else user.telegram_id,
+        language=None if user is None else user.language,
         plan=None if version is None else version.plan.code, created_at=row.created_at,
     )  # fmt: skip
 
 
 async def refund(
     reference: str, now: datetime, *, actor_id: int, reason: str, port: RefundPort
-) -> Refunded:
-    """The owner's refund of one payment (rules in the module docstring)."""
+) -> tuple[Refunded, PaymentView]:
+    """The owner's refund of one payment (rules in the module docstring), and the payment."""
     view = await find(reference)
     if view.status is not PaymentStatus.PAID:
         raise NoChange("refund.not_paid", id=view.id)
@@ -94,7 +98,7 @@ async def refund(
             log.info("Stars charge %s was already refunded at Telegram", view.charge_id)
         done = await payments.refund(view.id, now, reason=reason, actor_id=actor_id)
     await enforce_after(done, now)
-    return done
+    return done, view
 
 
 async def telegram_refunded(charge_id: str, now: datetime) -> Refunded | None:
