@@ -355,8 +355,9 @@ class VipMembership(Model):
 
 
 class PlanChange(Model):
-    """A downgrade chosen by the user, applied when the current paid period ends: the user is
-    sent the new plan's subscription link then (one pending change per user)."""
+    """A downgrade chosen by the user, applied when the current paid period ends."""
+
+    # The user is sent the new plan's subscription link then; one pending change per user.
 
     id = fields.BigIntField(primary_key=True)
     user: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
