@@ -40,7 +40,7 @@ OWNER = {"role": Role.OWNER}
 
 
 class SubCB(CallbackData, prefix="ssub"):
-    action: str  # cancel
+    action: str  # cancel | reenable
 
 
 class RefundCB(CallbackData, prefix="rfd"):
@@ -177,8 +177,24 @@ async def cancel_confirmed(
     await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=None)
+        kb = InlineKeyboardBuilder()
+        kb.button(text=_("checkout.btn_reenable"), callback_data=SubCB(action="reenable"))
         await query.message.answer(
-            fmt(_("checkout.canceled"), name=plan_name(change.plan), date=change.expires_at)
+            fmt(_("checkout.canceled"), name=plan_name(change.plan), date=change.expires_at),
+            reply_markup=kb.as_markup(),
+        )
+
+
+@router.callback_query(SubCB.filter(F.action == "reenable"))
+async def reenable_confirmed(
+    query: CallbackQuery, user: UserInfo, checkout: Checkout, bot: Bot
+) -> None:
+    change = await checkout.reenable(user, clock.now(), BotStars(bot))
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await query.message.answer(
+            fmt(_("checkout.reenabled"), name=plan_name(change.plan), date=change.expires_at)
         )
 
 

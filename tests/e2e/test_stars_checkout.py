@@ -377,3 +377,30 @@ async def test_a_downgrade_waits_for_the_renewal(shop: Shop) -> None:
     listed = await shop.say(BEA, "/plans", "Plans")
     assert "you switch to Starter" in text(listed)
     assert await Payment.all().count() == 1  # nothing charged for the downgrade
+
+
+async def test_cancel_from_the_bot_keeps_access_and_can_be_undone(shop: Shop) -> None:
+    paid = await shop.pay(BEA, await shop.buy(BEA, "Starter: subscribe (30 days, renews)"))
+    await shop.bot_says(BEA, "Welcome to Starter")
+    first = paid["successful_payment"]["telegram_payment_charge_id"]
+    ask = await shop.say(BEA, "/cancel_subscription", "Stop renewing Starter?")
+    assert "You keep access until Jan 31" in text(ask)
+    await shop.press(BEA, ask, "Stop renewals")
+    done = await shop.bot_says(BEA, "will not renew. You keep access until Jan 31")
+    (sub,) = await shop.tg.subscriptions(BEA)
+    assert sub["canceled_by_bot"] and sub["state"] == "canceled"
+    access = await shop.access(BEA)
+    assert (access.plan, access.renews) == ("starter", False)
+    assert (await StarsSubscription.get(first_charge_id=first)).state == SubscriptionState.CANCELED
+    await shop.press(BEA, done, "Keep renewing")
+    await shop.bot_says(BEA, "renews again; next renewal on Jan 31")
+    (sub,) = await shop.tg.subscriptions(BEA)
+    assert not sub["canceled_by_bot"] and sub["state"] == "active"
+    assert (await shop.access(BEA)).renews
+    again = await shop.say(BEA, "/cancel_subscription", "Stop renewing")
+    assert again["reply_markup"]
+
+
+async def test_payment_updates_are_requested_from_telegram(shop: Shop) -> None:
+    used = set(shop.app.dp.resolve_used_update_types())
+    assert {"pre_checkout_query", "subscription", "message", "callback_query"} <= used
