@@ -51,6 +51,7 @@ from ea.api import HUB_KEY, setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui, refresh_access_menu
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
+from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, plan_changes_job
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
 from jobs.outbox.buckets import SenderLimits
@@ -440,7 +441,8 @@ class AppRunner:
         config = SenderConfig(limits=limits)
         self.sender = Sender.build(self.bot, config, on_exhausted=self._exhausted)
         await self.sender.start()
-        self.ea_jobs = build_scheduler()
+        billing = [(plan_changes_job(self.bot, self.dp["checkout"]), PLAN_CHANGES_EVERY_S)]
+        self.ea_jobs = build_scheduler(extra_jobs=billing)
         self.ea_jobs.start()
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -92,8 +92,12 @@ def _safe(
     return run
 
 
-def build_scheduler(intervals: EaJobIntervals | None = None) -> EaScheduler:
-    """The scheduler with every terminal job; call `.start()` inside the running loop."""
+def build_scheduler(
+    intervals: EaJobIntervals | None = None,
+    extra_jobs: Sequence[tuple[Callable[[], Awaitable[None]], float]] = (),
+) -> EaScheduler:
+    """The scheduler with every terminal job and `extra_jobs` (job, seconds between runs);
+    call `.start()` inside the running loop."""
     every = intervals or EaJobIntervals()
     scheduler = EaScheduler(
         timezone=UTC,
@@ -104,6 +108,7 @@ def build_scheduler(intervals: EaJobIntervals | None = None) -> EaScheduler:
         (expiry_job, every.expiry_s),
         (reconcile_job, every.reconcile_s),
         (prune_job, every.prune_s),
+        *extra_jobs,
     )
     now = clock.now()
     for job, seconds in jobs:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from html import escape
 from typing import Any, Protocol
 
 from models.billing import (
@@ -54,7 +55,13 @@ from services.billing.catalog import Feature
 from services.billing.entitlements import CURRENT
 from services.billing.payments import RenewalState
 from services.errors import InvalidInput, NotFound
+from services.outbox import notifications as outbox
+from services.outbox.kinds import PlainText
+from services.outbox.payloads import Button, Keyboard
+from services.text.formatting import number
 from services.text.i18n import msgid as _
+from services.text.i18n import translator
+from services.users import profiles
 from services.users.profiles import UserInfo
 
 log = logging.getLogger(__name__)
@@ -92,6 +99,15 @@ class Refusal(StrEnum):
     BANNED = _("checkout.refused_banned")
     NOT_OFFERED = _("checkout.refused_not_offered")
     NEWCOMERS_ONLY = _("checkout.refused_newcomers_only")
+
+
+class LinkPort(Protocol):
+    """createInvoiceLink for a 30-day Stars subscription (the job's side implements it)."""
+
+    async def subscription_link(
+        self, title: str, description: str, payload: str, stars: int
+    ) -> str:
+        """The link (t.me/$...) Telegram made."""
 
 
 class StarsPort(Protocol):
@@ -145,6 +161,13 @@ class PaidResult:
 
 class BadPayload(ValueError):
     """The payload does not verify (tampered, foreign or malformed)."""
+
+
+def plan_label(language: str | None, code: str) -> str:
+    """The plan's name in `language` (its code, titled, without a translation)."""
+    key = f"plan.{code}"
+    name = translator(language)(key)
+    return code.replace("_", " ").title() if name == key else name
 
 
 def _b36(n: int) -> str:
@@ -330,6 +353,43 @@ class Checkout:
         sub = await _renewing(user.id, now, SubscriptionState.CANCELED)
         await port.edit_subscription(user.telegram_id, sub.first_charge_id, canceled=False)
         return await self._set(sub, RenewalState.ACTIVE, now)
+
+    async def deliver_changes(self, now: datetime, port: LinkPort) -> int:
+        """Scheduled downgrades whose date came: send each user the new plan's subscription
+        link (through the outbox, once per change). Returns how many were sent."""
+        sent = 0
+        for change in await changes.due(now):
+            row = await User.get_or_none(id=change.user_id)  # type: ignore[attr-defined]
+            if row is None:
+                await changes.delivered(change.id, now)
+                continue
+            user = await profiles.get_by_telegram_id(row.telegram_id)
+            try:
+                terms = await self.prepare(user, change.plan_code, Kind.SUBSCRIPTION, now)
+            except (InvalidInput, NotFound) as exc:  # no longer sold: nothing to link
+                log.info("scheduled plan %s not sold any more: %s", change.plan_code, exc.key)
+                await changes.delivered(change.id, now)
+                continue
+            t = translator(user.language)
+            name = plan_label(user.language, terms.plan)
+            title = t("checkout.title_subscription").format(name=name)
+            link = await port.subscription_link(
+                title[:32], t("checkout.desc_subscription")[:255], terms.payload, terms.stars
+            )
+            body = t("checkout.scheduled_link").format(name=escape(name))
+            button = Button(
+                t("checkout.btn_pay_link").format(stars=number(terms.stars, user.language, 0)),
+                url=link,
+            )
+            async with payments.transaction():
+                if not await changes.delivered(change.id, now):
+                    continue
+                await outbox.enqueue(
+                    user.telegram_id, PlainText(body, Keyboard(((button,),))),
+                    f"plan_change:{change.id}", user_id=user.id,
+                )  # fmt: skip
+            sent += 1
+        return sent
 
     async def _set(
         self, sub: StarsSubscription, renewal: RenewalState, now: datetime

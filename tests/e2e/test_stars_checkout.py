@@ -19,6 +19,7 @@ from bot.app import AppRunner
 from core import db
 from core.clock import ManualClock
 from handlers.shop import BuyCB
+from jobs.billing_jobs import BotInvoiceLinks
 from models.billing import (
     Entitlement,
     EntitlementStatus,
@@ -377,6 +378,17 @@ async def test_a_downgrade_waits_for_the_renewal(shop: Shop) -> None:
     listed = await shop.say(BEA, "/plans", "Plans")
     assert "you switch to Starter" in text(listed)
     assert await Payment.all().count() == 1  # nothing charged for the downgrade
+
+    shop.clock.set(expires)  # the period ends: the scheduled plan's link is sent, once
+    links = BotInvoiceLinks(shop.app.bot)
+    assert await shop.checkout.deliver_changes(shop.clock.now(), links) == 1
+    assert await shop.checkout.deliver_changes(shop.clock.now(), links) == 0
+    offer = await shop.bot_says(BEA, "Your Starter plan starts now")
+    assert "Subscribe for 7,616 ⭐" in str(offer["reply_markup"])
+    assert (await shop.pay(BEA, offer))["status"] == "paid"
+    await shop.bot_says(BEA, "Welcome to Starter!")
+    access = await shop.access(BEA)
+    assert (access.plan, access.renews) == ("starter", True)
 
 
 async def test_cancel_from_the_bot_keeps_access_and_can_be_undone(shop: Shop) -> None:
