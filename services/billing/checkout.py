@@ -372,13 +372,13 @@ class Checkout:
                 continue
             t = translator(user.language)
             name = plan_label(user.language, terms.plan)
-            title = t("checkout.title_subscription").format(name=name)
+            title = t(_("checkout.title_subscription")).format(name=name)
             link = await port.subscription_link(
-                title[:32], t("checkout.desc_subscription")[:255], terms.payload, terms.stars
+                title[:32], t(_("checkout.desc_subscription"))[:255], terms.payload, terms.stars
             )
-            body = t("checkout.scheduled_link").format(name=escape(name))
+            body = t(_("checkout.scheduled_link")).format(name=escape(name))
             button = Button(
-                t("checkout.btn_pay_link").format(stars=number(terms.stars, user.language, 0)),
+                t(_("checkout.btn_pay_link")).format(stars=number(terms.stars, user.language, 0)),
                 url=link,
             )
             async with payments.transaction():
