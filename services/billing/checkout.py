@@ -325,11 +325,15 @@ class Checkout:
     ) -> SubscriptionChange | None:
         """Telegram's `subscription` update: the user canceled, re-enabled, or a renewal
         failed. None: no subscription of ours with that payload (nothing changed)."""
+        try:
+            renewal = RenewalState(state)
+        except ValueError:  # a state newer than Bot API 10.3: change nothing, say so in the log
+            log.warning("subscription update with an unknown state %r", state[:32])
+            return None
         sub = await _subscription_of(user.id, invoice_payload)
         if sub is None:
             log.warning("subscription update for an unknown payload", extra={"user_id": user.id})
             return None
-        renewal = RenewalState(state)
         ref = f"stars:{sub.first_charge_id}"
         await payments.set_renewal(ref, renewal, now)
         sub.state = {

@@ -153,3 +153,13 @@ async def test_a_paying_visitor_approves_from_the_card_until_the_period_ends(h: 
     assert "Approving signals is for subscribers." in refused[-1]
     (approval,) = await Approval.filter(signal_id=view.id, user_id=nico.id)
     assert approval.decision == "approved"  # the refused reject changed nothing
+
+
+async def test_the_upgrade_button_opens_the_plans_with_buy_buttons(h: Harness) -> None:
+    calls = await h.press(NICO, "upg:card")
+    assert any(t.startswith("<b>Plans</b>") for t in calls), calls
+    sent = [c for c in h.session.calls if type(c).__name__ == "SendMessage"][-1]
+    rows = sent.reply_markup.inline_keyboard
+    assert [b.text for b in rows[0]] == ["Starter: subscribe (30 days, renews)"]
+    assert [b.text for b in rows[1]] == ["30 days", "90 days"]
+    assert rows[0][0].callback_data == "buy:starter:s"
