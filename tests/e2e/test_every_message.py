@@ -39,8 +39,9 @@ async def test_a_visitors_start_says_what_they_get_and_how_to_upgrade(
     await tg.press(
         VISITOR, VISITOR, welcome["message_id"], text="⭐ Mejora para señales en tiempo real"
     )
-    upgrade = text(await tg.wait_for_bot(VISITOR, timeout=10))
-    assert upgrade.startswith("Los suscriptores reciben cada señal en tiempo real")
+    plans = await tg.wait_for_bot(VISITOR, timeout=10)  # the Upgrade button opens /plans
+    assert text(plans).startswith("Planes\n\nTienes el plan gratuito")
+    assert "Starter: suscribirse (30 días, se renueva)" in buttons(plans)
 
 
 async def test_a_subscribers_and_an_admins_start(plain_app: AppRunner, tg: EmulatorClient) -> None:
