@@ -53,6 +53,7 @@ from handlers.menus import UiPending, configure_ui
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
+from jobs.lifecycle import AccessWatch
 from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
@@ -251,6 +252,7 @@ class AppRunner:
     _ui_idle: bool = field(init=False, default=True)
     _phase: str = field(init=False, default="start-up")  # what a start-up failure is about
     ea_jobs: AsyncIOScheduler | None = field(init=False, default=None)  # the terminals' jobs
+    access_watch: AccessWatch = field(init=False, default_factory=AccessWatch)  # on the leader
 
     async def start(self) -> None:
         """Bring everything up; on failure take down what started and raise `StartupError`
@@ -382,6 +384,7 @@ class AppRunner:
             self.bus.subscribe(DeviceRevoked, lambda e: credentials.mark_revoked(e.public_id)),
             self.bus.subscribe(BarsReported, bars.relayed),
             self.bus.subscribe(UserChanged, self._user_changed),
+            self.bus.subscribe(UserChanged, self.access_watch.user_changed),
         ]
 
     def _user_changed(self, event: UserChanged) -> None:
@@ -435,6 +438,7 @@ class AppRunner:
         await self.sender.start()
         self.ea_jobs = build_scheduler()
         self.ea_jobs.start()
+        self.access_watch.start()
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds
         )
@@ -448,6 +452,7 @@ class AppRunner:
         if self.ea_jobs is not None:
             await stop_scheduler(self.ea_jobs)
             self.ea_jobs = None
+        await self.access_watch.stop()
         if self.trading_loop is not None and self._loop_running:
             await self.trading_loop.stop()  # the object stays: its counters outlive it
             self._loop_running = False
