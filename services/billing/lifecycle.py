@@ -213,7 +213,7 @@ def _names(terminals: Sequence[Terminal]) -> str:
 def notice(language: str | None, access: Access, done: Changes) -> BillingNotice:
     """One message saying what `enforce` changed, in the user's language, with a button per
     terminal paused over the limit ("keep this one instead")."""
-    plan = plan_label(language, access.plan)
+    plan = f"<b>{escape(plan_label(language, access.plan))}</b>"
     limit = Plural(_("lifecycle.terminals"), access.terminal_limit)
     lines = []
     if done.copy_off:
