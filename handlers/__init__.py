@@ -17,10 +17,12 @@ from handlers import (
     lifecycle,
     positions,
     post,
+    promos,
     shop,
     signals,
     start,
     strategy,
+    trials,
 )
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
@@ -33,6 +35,8 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     positions.router,
     shop.router,
     lifecycle.router,
+    trials.router,
+    promos.router,
     strategy.router,
     post.router,
     admin.router,
