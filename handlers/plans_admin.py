@@ -25,9 +25,9 @@ OWNER = {"role": Role.OWNER}
 def _line(o: Offer) -> Html:
     t = o.terms
     flags = [
-        Html(_(key))
-        for key, on in (("plans_admin.hidden", t.hidden),
-                        ("plans_admin.newcomers", t.newcomers_only))
+        Html(text)
+        for text, on in ((_("plans_admin.hidden"), t.hidden),
+                         (_("plans_admin.newcomers"), t.newcomers_only))
         if on
     ]  # fmt: skip
     if t.access_code:
@@ -53,5 +53,5 @@ async def plans_admin(
         await message.answer("\n".join(lines) + "\n\n" + _("plans_admin.help"))
         return
     done = await plan_admin.edit(user, args, settings.stars_usd_rate)
-    key = "plans_admin.new_version" if done.new_version else "plans_admin.changed"
-    await message.answer(fmt(_(key), version=done.after.version, line=_line(done.after)))
+    text = _("plans_admin.new_version") if done.new_version else _("plans_admin.changed")
+    await message.answer(fmt(text, version=done.after.version, line=_line(done.after)))

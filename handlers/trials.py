@@ -7,7 +7,7 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -31,15 +31,16 @@ class TrialCB(CallbackData, prefix="trial"):
     plan: str  # a plan code (at most 32 characters)
 
 
-async def trial_buttons(user: UserInfo) -> list[InlineKeyboardButton]:
-    """One "Try <plan> free for N days" button per plan `user` may try now (none: no trial)."""
-    return [
-        InlineKeyboardButton(
+async def add_trial_buttons(kb: InlineKeyboardBuilder, user: UserInfo) -> int:
+    """Add one "Try <plan> free for N days" button (a row each) per plan `user` may try now
+    to `kb` (/plans calls this for its keyboard); returns how many (0: no trial)."""
+    offers = await trials.available(user, clock.now())
+    for o in offers:
+        kb.button(
             text=_("trial.btn").format(plan=plan_name(o.code), days=o.terms.trial_days),
-            callback_data=TrialCB(plan=o.code).pack(),
+            callback_data=TrialCB(plan=o.code),
         )
-        for o in await trials.available(user, clock.now())
-    ]
+    return len(offers)
 
 
 async def _start(message: Message, user: UserInfo, user_cache: UserCache, code: str) -> None:
@@ -64,13 +65,11 @@ async def trial(
     if code:
         await _start(message, user, user_cache, code)
         return
-    buttons = await trial_buttons(user)
-    if not buttons:
+    kb = InlineKeyboardBuilder()
+    if not await add_trial_buttons(kb, user):
         await message.answer(_("trial.none"))
         return
-    kb = InlineKeyboardBuilder()
-    for button in buttons:
-        kb.row(button)
+    kb.adjust(1)
     await message.answer(_("trial.choose"), reply_markup=kb.as_markup())
 
 

@@ -101,7 +101,7 @@ def reminder_due(row: _Row, now: datetime) -> timedelta | None:
 
 
 def _renew_keyboard(language: str | None, plan: str) -> outbox.Keyboard:
-    label = translator(language)("lifecycle.btn_renew").format(
+    label = translator(language)(_("lifecycle.btn_renew")).format(
         plan=lifecycle.plan_label(language, plan)
     )
     return outbox.inline_keyboard([[outbox.Button(label, RenewCB(plan=plan).pack())]])

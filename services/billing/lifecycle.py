@@ -232,7 +232,7 @@ def notice(language: str | None, access: Access, done: Changes) -> BillingNotice
     if done.pause and done.pause_reason == PAUSED_OVER_LIMIT:
         tr = translator(language)
         buttons = [
-            outbox.Button(tr("lifecycle.btn_keep").format(name=t.name[:40]),
+            outbox.Button(tr(_("lifecycle.btn_keep")).format(name=t.name[:40]),
                           callback_data=KeepCB(device_id=t.device_id).pack())
             for t in done.pause
         ]  # fmt: skip
