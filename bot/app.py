@@ -54,6 +54,7 @@ from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, plan_changes_job
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
+from jobs.lifecycle import AccessWatch
 from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
@@ -255,6 +256,7 @@ class AppRunner:
     _ui_idle: bool = field(init=False, default=True)
     _phase: str = field(init=False, default="start-up")  # what a start-up failure is about
     ea_jobs: AsyncIOScheduler | None = field(init=False, default=None)  # the terminals' jobs
+    access_watch: AccessWatch = field(init=False, default_factory=AccessWatch)  # on the leader
 
     async def start(self) -> None:
         """Bring everything up; on failure take down what started and raise `StartupError`
@@ -390,6 +392,7 @@ class AppRunner:
                 AccessChanged,
                 lambda e: self._spawn(refresh_access_menu(self.bot, self.i18n, e.telegram_id)),
             ),
+            self.bus.subscribe(UserChanged, self.access_watch.user_changed),
         ]
 
     def _user_changed(self, event: UserChanged) -> None:
@@ -444,6 +447,7 @@ class AppRunner:
         billing = [(plan_changes_job(self.bot, self.dp["checkout"]), PLAN_CHANGES_EVERY_S)]
         self.ea_jobs = build_scheduler(extra_jobs=billing)
         self.ea_jobs.start()
+        self.access_watch.start()
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds
         )
@@ -457,6 +461,7 @@ class AppRunner:
         if self.ea_jobs is not None:
             await stop_scheduler(self.ea_jobs)
             self.ea_jobs = None
+        await self.access_watch.stop()
         if self.trading_loop is not None and self._loop_running:
             await self.trading_loop.stop()  # the object stays: its counters outlive it
             self._loop_running = False

@@ -14,13 +14,17 @@ from handlers import (
     devices,
     errors,
     language,
+    lifecycle,
     payments,
+    plans_admin,
     positions,
     post,
+    promos,
     shop,
     signals,
     start,
     strategy,
+    trials,
 )
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
@@ -33,6 +37,10 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     positions.router,
     shop.router,
     payments.router,
+    lifecycle.router,
+    trials.router,
+    promos.router,
+    plans_admin.router,
     strategy.router,
     post.router,
     admin.router,

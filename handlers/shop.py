@@ -92,9 +92,14 @@ def current_line(access: Access) -> Html:
     return fmt(how, name=name, date=access.ends_at)
 
 
-def _buy_keyboard(offers: tuple[Offer, ...]) -> InlineKeyboardMarkup | None:
-    """Per plan: a Subscribe button, then "30 days" and "90 days" (one-off) side by side."""
+async def _buy_keyboard(offers: tuple[Offer, ...], user: UserInfo) -> InlineKeyboardMarkup | None:
+    """The "Try it free" buttons (handlers.trials), then per plan a Subscribe button and
+    "30 days" / "90 days" (one-off) side by side."""
+    # handlers.trials imports this module's names: imported here, when both are loaded
+    from handlers.trials import add_trial_buttons
+
     kb = InlineKeyboardBuilder()
+    trials = await add_trial_buttons(kb, user)
     for offer in offers:
         name = plan_name(offer.code)
         kb.button(
@@ -106,8 +111,8 @@ def _buy_keyboard(offers: tuple[Offer, ...]) -> InlineKeyboardMarkup | None:
                 text=fmt(_("shop.btn_once"), name=name, days=kind.days),
                 callback_data=BuyCB(plan=offer.code, kind=kind.value),
             )
-    kb.adjust(*([1, 2] * len(offers)))
-    return kb.as_markup() if offers else None
+    kb.adjust(*([1] * trials + [1, 2] * len(offers)))
+    return kb.as_markup() if offers or trials else None
 
 
 async def show_plans(message: Message, user: UserInfo) -> None:
@@ -121,7 +126,7 @@ async def show_plans(message: Message, user: UserInfo) -> None:
         )
     blocks += [_offer_block(o) for o in view.offers] or [Html(_("shop.none"))]
     blocks.append(Html(_("shop.footer")))
-    await message.answer("\n\n".join(blocks), reply_markup=_buy_keyboard(view.offers))
+    await message.answer("\n\n".join(blocks), reply_markup=await _buy_keyboard(view.offers, user))
 
 
 class BotStars:

@@ -19,6 +19,7 @@ from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from handlers import promos
 from handlers.commands import cmd, start_cmd
 from handlers.keyboards import MenuCB, admin_keyboard, language_keyboard, menu_keyboard
 from handlers.render import Html, fmt, help_text, role_name
@@ -43,6 +44,10 @@ async def start(
     payload = (command.args or "").strip()
     if payload.startswith("ref_"):
         await _referral(message, user, user_cache, payload.removeprefix("ref_"), first_contact)
+    elif payload.startswith("promo_"):  # the welcome comes first, then what the code gave
+        await message.answer(await _welcome(user), reply_markup=menu_keyboard(user.role))
+        await promos.redeem_reply(message, user, user_cache, payload.removeprefix("promo_"))
+        return
     await message.answer(await _welcome(user), reply_markup=menu_keyboard(user.role))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core import clock
+from jobs.lifecycle import lifecycle_job
 from services.terminals import commands as ea_commands
 from services.terminals import device_auth, reconciliation
 from services.terminals import overview as terminals
@@ -32,6 +33,7 @@ class EaJobIntervals:
     expiry_s: float = 30.0
     reconcile_s: float = 120.0
     prune_s: float = 3600.0
+    lifecycle_s: float = 300.0  # reminders, grace, end of access, terminals following access
 
 
 async def offline_job() -> None:
@@ -109,6 +111,7 @@ def build_scheduler(
         (reconcile_job, every.reconcile_s),
         (prune_job, every.prune_s),
         *extra_jobs,
+        (lifecycle_job, every.lifecycle_s),
     )
     now = clock.now()
     for job, seconds in jobs:

@@ -70,6 +70,9 @@ class Plan(Model):
     hidden = fields.BooleanField(default=False)  # not listed (still reachable with a code)
     newcomers_only = fields.BooleanField(default=False)  # only for users who never paid
     access_code = fields.CharField(max_length=64, null=True)  # reachable only with this code
+    # Digest of the plan's entry in the catalog file when it was last applied: the file is
+    # applied again only when its entry changes, so /plans_admin edits win until then.
+    file_digest = fields.CharField(max_length=64, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -223,6 +226,7 @@ class PromoCode(Model):
     max_redemptions = fields.IntField(null=True)
     redemptions = fields.IntField(default=0)
     expires_at = fields.DatetimeField(null=True)
+    disabled_at = fields.DatetimeField(null=True)  # /promo_off: no more redemptions
     created_by = fields.BigIntField(null=True)  # Telegram id
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -238,6 +242,10 @@ class PromoRedemption(Model):
     user: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
         "models.User", related_name="promo_redemptions", on_delete=fields.CASCADE
     )
+    # A percent-off code is a pending discount until a Stars purchase uses it (consumed_at, the
+    # payment); an extra-days code is used when redeemed (consumed_at = created_at).
+    consumed_at = fields.DatetimeField(null=True)
+    payment_id = fields.BigIntField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

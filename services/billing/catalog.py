@@ -6,6 +6,11 @@ trial) are unchanged keeps its current version; any change creates version n + 1
 entitlements keep pointing at the version they were bought at. A plan that disappears from the
 file is hidden, never deleted (entitlements reference it).
 
+The file and the owner's /plans_admin edits: each plan remembers a digest of its file entry as
+last applied (`Plan.file_digest`). At start a plan whose entry is unchanged since then is left
+as stored, so edits made in the database win; once the owner changes a plan's entry in the file,
+that entry is applied again (a new version if its terms differ) and wins over earlier edits.
+
 Stars price = ceil(usd / STARS_USD_RATE) (a Star is worth `rate` USD; rounding up never sells
 below the dollar price). Telegram caps a Stars subscription at 10,000 Stars: an explicit `stars`
 price above the cap is refused at load; a computed one above it leaves the plan card-only on the
@@ -14,6 +19,8 @@ web page (stars_price None), with a warning naming the rate that would fit.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import math
 import tomllib
@@ -263,15 +270,36 @@ def _offer(plan: Plan, row: PlanVersion) -> Offer:
     )
 
 
+def digest(terms: PlanTerms) -> str:
+    """A fingerprint of a plan's entry in the file (terms and flags)."""
+    text = repr((
+        terms.code, str(terms.usd_price), terms.stars_price, terms.period_days,
+        terms.terminal_limit, sorted(terms.features), terms.trial_days, terms.hidden,
+        terms.newcomers_only, terms.access_code,
+    ))  # fmt: skip
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def _sync_plan(terms: PlanTerms) -> Offer:
     plan, _ = await Plan.get_or_create(code=terms.code)
-    flags = (terms.hidden, terms.newcomers_only, terms.access_code)
-    if (plan.hidden, plan.newcomers_only, plan.access_code) != flags:
-        plan.hidden, plan.newcomers_only, plan.access_code = flags
-        await plan.save()
     latest = await PlanVersion.filter(plan_id=plan.id).order_by("-version").first()
+    file_digest = digest(terms)
+    if latest is not None and plan.file_digest == file_digest:
+        return _offer(plan, latest)  # the entry is as last applied: owner edits stand
+    flags = (terms.hidden, terms.newcomers_only, terms.access_code)
+    if (plan.hidden, plan.newcomers_only, plan.access_code, plan.file_digest) != (
+        *flags,
+        file_digest,
+    ):
+        plan.hidden, plan.newcomers_only, plan.access_code = flags
+        plan.file_digest = file_digest
+        await plan.save()
     if latest is not None and terms.same_terms(latest):
         return _offer(plan, latest)
+    return await _create_version(plan, terms, latest)
+
+
+async def _create_version(plan: Plan, terms: PlanTerms, latest: PlanVersion | None) -> Offer:
     row = await PlanVersion.create(
         plan_id=plan.id,
         version=1 if latest is None else latest.version + 1,
@@ -330,3 +358,38 @@ async def version(version_id: int) -> Offer:
     """A stored plan version (current or not), e.g. the one an entitlement references."""
     row = await PlanVersion.get(id=version_id).prefetch_related("plan")
     return _offer(row.plan, row)
+
+
+async def edit_terms(code: str, **changes: Any) -> Offer:
+    """A new version of plan `code` with `changes` (PlanTerms fields: usd_price, stars_price,
+    trial_days, terminal_limit, features, period_days) over its current version; entitlements
+    keep theirs. Returns the current offer unchanged when nothing differs. Replicas editing
+    together: the UNIQUE (plan, version) makes the loser try once more on the winner's row."""
+    for attempt in range(2):
+        try:
+            async with in_transaction():
+                plan = await Plan.get(code=code)
+                latest = await PlanVersion.filter(plan_id=plan.id).order_by("-version").first()
+                if latest is None:
+                    msg = f"plan {code!r} has no version"
+                    raise CatalogError(msg)
+                terms = dataclasses.replace(_offer(plan, latest).terms, **changes)
+                if terms.same_terms(latest):
+                    return _offer(plan, latest)
+                return await _create_version(plan, terms, latest)
+        except IntegrityError:
+            if attempt:
+                raise
+    raise AssertionError  # unreachable: the loop returns or raises
+
+
+async def set_flags(code: str, **flags: Any) -> Offer:
+    """Change how plan `code` is offered (hidden, newcomers_only, access_code): no new version."""
+    async with in_transaction():
+        plan = await Plan.get(code=code)
+        for name, value in flags.items():
+            setattr(plan, name, value)
+        await plan.save(update_fields=[*flags, "updated_at"])
+    found = await offer(code)
+    assert found is not None
+    return found

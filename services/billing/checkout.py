@@ -50,7 +50,7 @@ from models.billing import (
     SubscriptionState,
 )
 from models.users import User, UserStatus
-from services.billing import catalog, changes, payments, storefront
+from services.billing import catalog, changes, payments, promos, storefront
 from services.billing.catalog import Feature
 from services.billing.entitlements import CURRENT
 from services.billing.payments import RenewalState
@@ -240,9 +240,16 @@ class Checkout:
             raise InvalidInput("checkout.not_offered", plan=plan_code)
         if terms.newcomers_only and await storefront.has_paid(user.id):
             raise InvalidInput("checkout.newcomers_only", plan=plan_code)
-        payload = Payload(kind, user.id, offer.version_id, 0, with_code, now)
+        stars = terms.stars_price * kind.periods
+        promo_id = 0
+        discount = None if kind is Kind.SUBSCRIPTION else await promos.pending_discount(
+            user.id, offer.code, now
+        )  # fmt: skip
+        if discount is not None:
+            promo_id, stars = discount[0], promos.discounted(stars, discount[1])
+        payload = Payload(kind, user.id, offer.version_id, promo_id, with_code, now)
         return InvoiceTerms(
-            plan=offer.code, kind=kind, stars=terms.stars_price * kind.periods,
+            plan=offer.code, kind=kind, stars=stars,
             days=kind.days, payload=self.encode(payload), features=terms.features,
             terminal_limit=terms.terminal_limit,
         )  # fmt: skip
@@ -304,6 +311,8 @@ class Checkout:
             ),
             now,
         )  # fmt: skip
+        if recorded.created and p.promo_id and not renewal:
+            await promos.consume(p.promo_id, user.id, now, payment_id=recorded.payment_id)
         if ref is not None and period_end is not None:
             await _track_subscription(user.id, version_id, ref, payment, period_end, now)
         upgrade = None
@@ -449,7 +458,7 @@ async def _offer_refusal(
         return Refusal.PLAN_CHANGED
     if version.stars_price is None:
         return Refusal.NOT_OFFERED
-    if currency != STARS or total_amount != version.stars_price * p.kind.periods:
+    if currency != STARS or total_amount != await _price(p, plan.code, version.stars_price, now):
         return Refusal.PRICE_CHANGED
     if (plan.hidden or plan.access_code is not None) and not (
         (p.with_code and plan.access_code is not None) or await _holds(p.user_id, plan.id, now)
@@ -458,6 +467,18 @@ async def _offer_refusal(
     if plan.newcomers_only and await storefront.has_paid(p.user_id):
         return Refusal.NEWCOMERS_ONLY
     return None
+
+
+async def _price(p: Payload, plan_code: str, stars_price: int, now: datetime) -> int | None:
+    """What the payload's invoice must cost: the periods' price, less its promo's percent
+    (None: that promo is no longer the user's best unused one for the plan)."""
+    stars = stars_price * p.kind.periods
+    if not p.promo_id:
+        return stars
+    found = await promos.pending_discount(p.user_id, plan_code, now)
+    if found is None or found[0] != p.promo_id:
+        return None
+    return promos.discounted(stars, found[1])
 
 
 async def _subscription_of(user_id: int, invoice_payload: str) -> StarsSubscription | None:

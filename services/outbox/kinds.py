@@ -40,6 +40,8 @@ from services.text.i18n import translator
 
 TELEGRAM_TEXT_MAX = 4000  # below the Bot API's 4096, room for the alert's prefix
 TerminalEvent = Literal["rejected", "skip", "guard", "recon", "offline", "online"]
+# What happens to a user's paid access over time (services.billing.lifecycle).
+BillingEvent = Literal["reminder", "grace", "ended", "enforced"]
 AccessChange = Literal[
     "access.banned",
     "access.unbanned",
@@ -155,6 +157,18 @@ class AccessNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class BillingNotice:
+    """A change of the user's paid access over time: a reminder before a period ends, the
+    grace period, the end of access, terminals paused or copy mode switched off (`keyboard`:
+    buttons already in the recipient's language)."""
+
+    event: BillingEvent
+    language: str | None
+    text: Phrase
+    keyboard: Keyboard | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class OpsAlert:
     """An operational problem told to an owner in their language, as plain text."""
 
@@ -191,6 +205,7 @@ Notice = (
     | PositionClosed
     | TerminalAlert
     | AccessNotice
+    | BillingNotice
     | OpsAlert
     | PlainText
     | Prepared
@@ -218,6 +233,8 @@ def kind_of(notice: Notice) -> str:  # noqa: C901 - one answer per kind
             return f"terminal.{event}"
         case AccessNotice(change=change):
             return change
+        case BillingNotice(event=event):
+            return f"billing.{event}"
         case OpsAlert():
             return "ops.alert"
         case PlainText():
@@ -304,6 +321,8 @@ def render(notice: Notice) -> Payload:  # noqa: C901 - one renderer per kind
             return render_terminal_text(language, message)
         case AccessNotice():
             return render_access_notice(notice)
+        case BillingNotice(language=language, text=message, keyboard=keyboard):
+            return text(render_phrase(language, message), keyboard=keyboard)
         case OpsAlert():
             return render_ops_alert(notice)
         case PlainText():

@@ -14,6 +14,7 @@ from decimal import Decimal
 from core import clock
 from models.devices import AccountSnapshot, Command, CopySettings, Device, DeviceStatus, Position
 from services import audit
+from services.billing.lifecycle import PLAN_PAUSES
 from services.copy import engine as copy_engine
 from services.copy.sizing import Limits
 from services.errors import InvalidInput, NotFound, PermissionDenied
@@ -189,6 +190,8 @@ async def update_setting(user: UserInfo, device_id: str, name: str, raw: str) ->
 async def resume(user: UserInfo, device_id: str) -> TerminalView:
     """The user resumes a paused terminal (after the guard or their own pause)."""
     device = await owned(user, device_id)
+    if device.status == DeviceStatus.PAUSED and device.paused_reason in PLAN_PAUSES:
+        raise InvalidInput("error.device_paused_by_plan")  # the plan decides (lifecycle.keep)
     if not await risk_guard.resume(device, user.telegram_id):
         raise InvalidInput("error.device_not_paused")
     return await terminal(user, device_id)

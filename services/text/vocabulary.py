@@ -60,6 +60,8 @@ def device_status(value: DeviceStatus | str, paused_reason: str | None = None) -
     status = DeviceStatus(value)
     if status is DeviceStatus.PAUSED and paused_reason == "drawdown":
         return Term("devices.status_paused_drawdown")
+    if status is DeviceStatus.PAUSED and paused_reason in ("plan_limit", "no_access"):
+        return Term("devices.status_paused_plan")  # services.billing.lifecycle.PLAN_PAUSES
     return Term(f"devices.status_{status.value}")
 
 

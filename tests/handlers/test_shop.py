@@ -159,7 +159,8 @@ async def test_the_upgrade_button_opens_the_plans_with_buy_buttons(h: Harness) -
     calls = await h.press(NICO, "upg:card")
     assert any(t.startswith("<b>Plans</b>") for t in calls), calls
     sent = [c for c in h.session.calls if type(c).__name__ == "SendMessage"][-1]
-    rows = sent.reply_markup.inline_keyboard
-    assert [b.text for b in rows[0]] == ["Starter: subscribe (30 days, renews)"]
-    assert [b.text for b in rows[1]] == ["30 days", "90 days"]
-    assert rows[0][0].callback_data == "buy:starter:s"
+    rows = [[b.text for b in row] for row in sent.reply_markup.inline_keyboard]
+    assert rows[0] == ["🎁 Try Starter free for 7 days"]  # handlers.trials' buttons first
+    buy = rows.index(["Starter: subscribe (30 days, renews)"])
+    assert rows[buy + 1] == ["30 days", "90 days"]
+    assert sent.reply_markup.inline_keyboard[buy][0].callback_data == "buy:starter:s"
