@@ -12,7 +12,8 @@ import pytest
 
 from models.billing import EntitlementSource, Plan, StarsSubscription, SubscriptionState
 from models.users import Role
-from services.billing import catalog, changes
+from services import audit
+from services.billing import catalog, changes, promos
 from services.billing import entitlements as ent
 from services.billing.changes import OldPeriod, credit_days
 from services.billing.checkout import (
@@ -212,3 +213,28 @@ async def test_a_downgrade_cancels_the_renewal_and_is_stored(
     assert not await changes.delivered(due.id, T0 + PERIOD)  # once
     with pytest.raises(InvalidInput):
         await changes.schedule_downgrade(nico, "starter_copy", T0 + DAY, port)
+
+
+async def test_a_percent_off_promo_discounts_one_invoice_and_is_consumed_once(
+    plans: dict[str, catalog.Offer],
+) -> None:
+    owner = await th.user(9, Role.OWNER, "Olivia")
+    nico = await th.user(1, Role.PUBLIC, "Nico")
+    await promos.create(owner, ["SPRING20", "percent", "20"], T0)
+    await promos.redeem(nico, "SPRING20", T0)
+    terms = await CHECKOUT.prepare(nico, "starter", Kind.ONCE_30, T0)
+    assert terms.stars == 6093  # ceil(7616 * 0.8)
+    assert CHECKOUT.decode(terms.payload).promo_id > 0
+    sub = await CHECKOUT.prepare(nico, "starter", Kind.SUBSCRIPTION, T0)
+    assert sub.stars == 7616  # renewals are charged at the link's price: no promo on them
+    check = CHECKOUT.pre_checkout
+    assert await check(nico.id, terms.payload, 7616, "XTR", T0) is Refusal.PRICE_CHANGED
+    assert await check(nico.id, terms.payload, 6093, "XTR", T0) is None
+    paid = SuccessfulPayment("XTR", 6093, terms.payload, "stx9")
+    await CHECKOUT.paid(nico, paid, T0, FakePort())
+    await CHECKOUT.paid(nico, paid, T0, FakePort())  # a duplicate consumes nothing more
+    assert await promos.pending_discount(nico.id, "starter", T0) is None
+    assert len(await audit.recent(action="billing.promo_consumed")) == 1
+    # the same invoice again: its promo is used, so its price no longer holds
+    assert await check(nico.id, terms.payload, 6093, "XTR", T0) is Refusal.PRICE_CHANGED
+    assert (await CHECKOUT.prepare(nico, "starter", Kind.ONCE_30, T0)).stars == 7616
