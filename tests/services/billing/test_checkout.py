@@ -11,9 +11,10 @@ from fractions import Fraction
 import pytest
 
 from models.billing import EntitlementSource, Plan, StarsSubscription, SubscriptionState
+from models.devices import Device, DeviceMode, DeviceStatus
 from models.users import Role
 from services import audit
-from services.billing import catalog, changes, promos
+from services.billing import catalog, changes, promos, refunds
 from services.billing import entitlements as ent
 from services.billing.changes import OldPeriod, credit_days
 from services.billing.checkout import (
@@ -24,7 +25,7 @@ from services.billing.checkout import (
     Refusal,
     SuccessfulPayment,
 )
-from services.errors import InvalidInput
+from services.errors import InvalidInput, NoChange
 from tests.services.terminals import helpers as th
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -238,3 +239,41 @@ async def test_a_percent_off_promo_discounts_one_invoice_and_is_consumed_once(
     # the same invoice again: its promo is used, so its price no longer holds
     assert await check(nico.id, terms.payload, 6093, "XTR", T0) is Refusal.PRICE_CHANGED
     assert (await CHECKOUT.prepare(nico, "starter", Kind.ONCE_30, T0)).stars == 7616
+
+
+class RefundingPort(FakePort):
+    def __init__(self, already: bool = False) -> None:
+        super().__init__()
+        self.already = already
+        self.refunds: list[tuple[int, str]] = []
+
+    async def refund(self, telegram_id: int, charge_id: str) -> None:
+        self.refunds.append((telegram_id, charge_id))
+        if self.already:
+            raise refunds.AlreadyRefunded
+
+
+@pytest.mark.parametrize("already", [False, True])
+async def test_a_refund_ends_access_once_and_enforces_it_on_terminals(
+    plans: dict[str, catalog.Offer], already: bool
+) -> None:
+    owner = await th.user(9, Role.OWNER, "Olivia")
+    nico = await th.user(1, Role.PUBLIC, "Nico")
+    terms = await CHECKOUT.prepare(nico, "starter_copy", Kind.ONCE_30, T0)
+    await CHECKOUT.paid(
+        nico, SuccessfulPayment("XTR", 9900, terms.payload, "stx7"), T0, FakePort()
+    )
+    await th.device(nico, name="Copy", mode=DeviceMode.COPY)
+    port = RefundingPort(already)
+    done, view = await refunds.refund(
+        "stx7", T0 + DAY, actor_id=owner.telegram_id, reason="asked", port=port
+    )
+    assert done.created and view.charge_id == "stx7" and port.refunds == [(1, "stx7")]
+    assert (await ent.access_for(nico.id, T0 + DAY)).plan is None
+    (device,) = await Device.all()
+    assert (device.status, device.paused_reason) == (DeviceStatus.PAUSED, "no_access")
+    with pytest.raises(NoChange):  # a second /refund: nothing to do, Telegram not asked
+        await refunds.refund(str(view.id), T0 + DAY, actor_id=9, reason="again", port=port)
+    assert len(port.refunds) == 1
+    assert await refunds.telegram_refunded("stx7", T0 + DAY) is not None  # the echo: no-op
+    assert len(await audit.recent(action="billing.refunded")) == 1
