@@ -2,7 +2,7 @@
 `subscription` updates, refunds from Telegram, /cancel_subscription and the owner's /refund.
 
 The Telegram side of `services.billing.checkout.StarsPort` and `refunds.RefundPort` is
-`BotStars` (aiogram's Bot): the only place these methods are called.
+`handlers.shop.BotStars` (aiogram's Bot).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from services.billing import refunds
 from services.billing.checkout import Checkout, PaidResult, SuccessfulPayment
 from services.billing.entitlements import GRACE
 from services.billing.payments import RenewalState
+from services.errors import UserFacingError
 from services.text.formatting import Number
 from services.users.profiles import UserInfo
 
@@ -130,12 +131,13 @@ async def subscription_changed(
         return
     name = plan_name(change.plan)
     if change.state is RenewalState.FAILED:
-        link, terms_stars = await subscription_link(bot, checkout, user, change.plan)
-        await bot.send_message(
-            user.telegram_id,
-            fmt(_("checkout.renewal_failed"), name=name, until=change.expires_at + GRACE),
-            reply_markup=pay_button(link, terms_stars),
-        )
+        told = fmt(_("checkout.renewal_failed"), name=name, until=change.expires_at + GRACE)
+        try:
+            link, terms_stars = await subscription_link(bot, checkout, user, change.plan)
+        except UserFacingError:  # the plan is no longer sold: the grace notice, no button
+            await bot.send_message(user.telegram_id, told)
+            return
+        await bot.send_message(user.telegram_id, told, reply_markup=pay_button(link, terms_stars))
         return
     text = (
         _("checkout.canceled")
