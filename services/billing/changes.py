@@ -100,7 +100,7 @@ async def _old_rows(user_id: int, new: EntitlementInfo, now: datetime) -> list[E
         await Entitlement.filter(
             user_id=user_id, status__in=CURRENT, ends_at__gt=now, source__in=PAID
         )
-        .exclude(id=new.id)
+        .filter(id__lt=new.id)  # periods bought before it (a redelivery sees the same set)
         .exclude(plan_version__plan__code=new.plan)
         .filter(Q(subscription_ref=None) | ~Q(subscription_ref__startswith="credit:"))
         .prefetch_related("plan_version__plan")

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 
 from models.billing import (
     Entitlement,
+    EntitlementSource,
     EntitlementStatus,
     Plan,
     PlanVersion,
@@ -52,7 +53,7 @@ from models.billing import (
 from models.users import User, UserStatus
 from services.billing import catalog, changes, payments, promos, storefront
 from services.billing.catalog import Feature
-from services.billing.entitlements import CURRENT
+from services.billing.entitlements import CURRENT, EntitlementInfo
 from services.billing.payments import RenewalState
 from services.errors import InvalidInput, NotFound
 from services.outbox import notifications as outbox
@@ -316,8 +317,11 @@ class Checkout:
         if ref is not None and period_end is not None:
             await _track_subscription(user.id, version_id, ref, payment, period_end, now)
         upgrade = None
-        if recorded.entitlement is not None and not renewal:
-            upgrade = await changes.apply_upgrade(user, recorded.entitlement, now, port)
+        bought = recorded.entitlement or await _bought(recorded.payment_id)
+        if bought is not None and not renewal:
+            # also on a redelivery: an upgrade cut short by a crash completes (once, by its
+            # processed-event row), one already applied finds nothing to do
+            upgrade = await changes.apply_upgrade(user, bought, now, port)
         if renewal and ref is not None and period_end is not None:
             await changes.float_credit(ref, period_end)
         offer = await catalog.version(version_id)
@@ -440,6 +444,23 @@ class SuccessfulPayment:
     is_first_recurring: bool = False
     subscription_expiration_date: datetime | None = None
     raw: dict[str, Any] | None = None
+
+
+async def _bought(payment_id: int) -> EntitlementInfo | None:
+    """The period a recorded payment bought (None once it ended: refunded, replaced)."""
+    row = (
+        await Entitlement.filter(payment_id=payment_id, status__in=CURRENT)
+        .prefetch_related("plan_version__plan")
+        .first()
+    )
+    if row is None:
+        return None
+    return EntitlementInfo(
+        id=row.id, user_id=row.user_id, plan=row.plan_version.plan.code,  # type: ignore[attr-defined]
+        plan_version_id=row.plan_version_id,  # type: ignore[attr-defined]
+        source=EntitlementSource(row.source), status=EntitlementStatus(row.status),
+        starts_at=row.starts_at, ends_at=row.ends_at, renews=row.renews,
+    )  # fmt: skip
 
 
 async def _holds(user_id: int, plan_id: int, now: datetime) -> bool:
