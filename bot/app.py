@@ -40,6 +40,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from bot.http_server import count_guard_event, read_limits, serve
 from bot.internals import polling_update_tasks
 from bot.trading import FeedError, build_trading_loop
+from bot.vip_port import TelegramVip
 from bot.webhook import JsonReplyRequestHandler
 from core import db, metrics
 from core.bus import Bus
@@ -160,7 +161,7 @@ def create_dispatcher(
     cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
-    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache)
+    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache, vip=TelegramVip(bot))
     dp = Dispatcher(storage=fsm_storage(settings), i18n=i18n, **deps)
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)

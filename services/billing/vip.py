@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from tortoise.transactions import in_transaction
 
@@ -37,6 +37,7 @@ from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.outbox import notifications as outbox
 from services.outbox.kinds import PlainText
 from services.text.formatting import render
+from services.text.i18n import msgid as _
 
 log = logging.getLogger(__name__)
 CHAT_KEY = "vip.chat_id"
@@ -63,6 +64,7 @@ class ChatFacts:
     rights: frozenset[str]  # the bot's administrator rights that are granted
 
 
+@runtime_checkable
 class VipTelegram(Protocol):
     """What the VIP chat needs of Telegram (the assembly implements it with aiogram's Bot)."""
 
@@ -266,7 +268,7 @@ async def _joined(port: VipTelegram, change: MemberChange, now: datetime) -> str
             link=(change.invite_link or "")[-12:],
         )  # fmt: skip
         if user is not None:
-            key = "vip.removed_foreign_link" if foreign else "vip.removed_not_entitled"
+            key = _("vip.removed_foreign_link") if foreign else _("vip.removed_not_entitled")
             await _tell(user, key, f"{outcome}:{change.chat_id}:{now.isoformat()}")
     return outcome
 
@@ -325,7 +327,7 @@ async def on_join_request(port: VipTelegram, chat_id: int, telegram_id: int,
             actor_id=None, target=str(telegram_id), chat=chat_id,
         )  # fmt: skip
         if user is not None and not approve:
-            await _tell(user, "vip.request_declined", f"declined:{chat_id}:{now.isoformat()}")
+            await _tell(user, _("vip.request_declined"), f"declined:{chat_id}:{now.isoformat()}")
     return approve
 
 
@@ -340,7 +342,7 @@ async def remove_member(port: VipTelegram, user: User, chat_id: int, now: dateti
         )
         await audit.record("vip.removed", actor_id=None, target=str(user.telegram_id),
                            chat=chat_id, reason=reason)  # fmt: skip
-        await _tell(user, "vip.removed_access_ended", f"removed:{chat_id}:{now.isoformat()}")
+        await _tell(user, _("vip.removed_access_ended"), f"removed:{chat_id}:{now.isoformat()}")
 
 
 async def reconcile(port: VipTelegram, now: datetime) -> ReconcileReport:
