@@ -57,6 +57,7 @@ from jobs.leader import Leadership, lock_for
 from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
+from jobs.vip_jobs import schedule_vip
 from middlewares.correlation import CorrelationMiddleware
 from middlewares.i18n import UserLocaleMiddleware
 from middlewares.rbac import RBACMiddleware
@@ -435,6 +436,7 @@ class AppRunner:
         self.sender = Sender.build(self.bot, config, on_exhausted=self._exhausted)
         await self.sender.start()
         self.ea_jobs = build_scheduler()
+        schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
         self.ea_jobs.start()
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds
