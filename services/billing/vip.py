@@ -45,7 +45,7 @@ TITLE_KEY = "vip.chat_title"
 TTL_KEY = "vip.invite_ttl_minutes"
 DEFAULT_TTL = timedelta(hours=1)
 REUSE_MARGIN = timedelta(minutes=5)  # an invite closer than this to expiry is not handed out
-INVITEE_WINDOW = timedelta(days=2)  # reconcile looks at invitees of this long ago
+INVITEE_WINDOW = timedelta(days=2)  # reconcile checks invitees whose link expired this recently
 NEEDED_RIGHTS = ("can_invite_users", "can_restrict_members")
 INSIDE = frozenset({"member", "administrator", "creator", "restricted"})
 STAFF_INSIDE = frozenset({"administrator", "creator"})  # never removed by us
@@ -355,7 +355,7 @@ async def reconcile(port: VipTelegram, now: datetime) -> ReconcileReport:
     members = await VipMembership.filter(chat_id=chat.id, removed_at=None).prefetch_related("user")
     known = {m.user_id for m in members}  # type: ignore[attr-defined]
     invitees = await User.filter(
-        vip_invites__chat_id=chat.id, vip_invites__created_at__gt=now - INVITEE_WINDOW
+        vip_invites__chat_id=chat.id, vip_invites__expires_at__gt=now - INVITEE_WINDOW
     ).distinct()
     users = [m.user for m in members] + [u for u in invitees if u.id not in known]
     for user in users:
@@ -397,5 +397,8 @@ async def _tell(user: User, key: str, dedupe: str) -> None:
     """A message to the user in their language, through the outbox (caller's transaction)."""
     body = render(user.language, key, plans="/plans", vip="/vip")
     await outbox.enqueue(
-        user.telegram_id, PlainText(body), f"vip:{user.telegram_id}:{dedupe}", user_id=user.id
+        user.telegram_id,
+        PlainText(body),
+        f"vip:{user.telegram_id}:{dedupe}",
+        user_id=user.telegram_id,
     )
