@@ -202,7 +202,8 @@ class EmulatorClient:
         return await self._call("POST", f"chats/{chat_id}/bot_rights", body)
 
     async def invites(self, chat_id: int) -> dict[str, Any]:
-        """{invite_links: [... members_joined], join_requests: [{user_id, invite_link, date}]}."""
+        """{chat: {members, banned, ...}, invite_links: [... members_joined],
+        join_requests: [{user_id, invite_link, date}]}."""
         return await self._call("GET", f"chats/{chat_id}/invites")
 
     async def block(self, user_id: int) -> None:

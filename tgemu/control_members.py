@@ -73,12 +73,18 @@ def _links(chat: ChatRec) -> list[dict[str, Any]]:
 
 
 async def invites(request: web.Request) -> web.Response:
-    """The chat's invite links (with who joined through each) and pending join requests."""
+    """The chat (members, bans), its invite links (with who joined through each) and its
+    pending join requests."""
     emu = request.app[EMULATOR]
     chat = actions.chat_of(emu, path_int(request, "chat_id"))
     requests = [{"user_id": u, **r} for u, r in sorted(chat.join_requests.items())]
     return web.json_response(
-        {"chat_id": chat.id, "invite_links": _links(chat), "join_requests": requests}
+        {
+            "chat_id": chat.id,
+            "chat": chat.control(),
+            "invite_links": _links(chat),
+            "join_requests": requests,
+        }
     )
 
 
