@@ -28,19 +28,25 @@ OWNER = {"role": Role.OWNER}
 async def vip_channel(
     message: Message, command: CommandObject, user: UserInfo, vip: VipTelegram
 ) -> None:
-    if not (command.args or "").strip():
+    ref = (command.args or "").strip()
+    if not ref and message.chat.type != "private":
+        ref = str(message.chat.id)  # sent inside the group: this group
+    if not ref:
         chat = await vip_service.current_chat()
         if chat is None:
             await message.answer(_("vip.channel_usage"))
         else:
             await message.answer(fmt(_("vip.channel_current"), title=chat.title, id=chat.id))
         return
-    chat = await vip_service.set_chat(vip, command.args or "", actor_id=user.telegram_id)
+    chat = await vip_service.set_chat(vip, ref, actor_id=user.telegram_id)
     await message.answer(fmt(_("vip.channel_saved"), title=chat.title, id=chat.id))
 
 
 @router.message(cmd("vip"))
 async def vip_link(message: Message, user: UserInfo, vip: VipTelegram) -> None:
+    if message.chat.type != "private":  # a personal link is never posted in a group
+        await message.answer(_("vip.private_only"))
+        return
     invite = await vip_service.issue_invite(vip, user.telegram_id, clock.now())
     await message.answer(fmt(_("vip.invite"), link=invite.link, expires=invite.expires_at))
 

@@ -49,7 +49,7 @@ async def app(
     visitor;
     the VIP supergroup @sd_vip exists with the bot as an administrator."""
     await tg.add_user(EVE, "Eve", username="eve")
-    await tg.add_chat(VIP, "supergroup", "SignalDesk VIP", username="sd_vip")
+    await tg.add_chat(VIP, "supergroup", "SignalDesk VIP", username="sd_vip", admins=[OWNER])
     await db.init_db(clean_db)
     await catalog.sync_catalog(catalog.load_catalog(None, Decimal("0.013")))
     await users_service.seed(SUB, "Sam", "sam", Role.SUBSCRIBER)
@@ -101,6 +101,22 @@ async def test_the_owner_names_the_chat_only_where_the_bot_may_run_it(
     )  # unchanged
     refused = await say(tg, VISITOR, "/vip_channel @sd_vip")  # the owner's command only
     assert "SignalDesk VIP" not in text(refused)
+
+
+async def test_in_the_group_the_owner_names_it_and_links_are_not_posted(
+    app: AppRunner, tg: EmulatorClient
+) -> None:
+    await tg.set_bot_rights(VIP, can_invite_users=False)
+    await tg.send(OWNER, "/vip_channel", chat_id=VIP)  # no argument, inside the group: this one
+    refused = await tg.wait_for_bot(VIP)
+    assert "lacks these rights: can_invite_users" in text(refused)
+    await tg.set_bot_rights(VIP, can_invite_users=True)
+    await tg.send(OWNER, "/vip_channel", chat_id=VIP)
+    assert "The VIP chat is now SignalDesk VIP" in text(await tg.wait_for_bot(VIP))
+    await tg.send(OWNER, "/vip", chat_id=VIP)
+    reply = await tg.wait_for_bot(VIP)
+    assert "personal: ask me for it in our private chat" in text(reply)
+    assert "t.me/+" not in text(reply)
 
 
 async def test_a_paying_user_joins_with_their_link(app: AppRunner, tg: EmulatorClient) -> None:
