@@ -170,6 +170,7 @@ async def test_access_ends_after_grace_and_reconciliation_removes_the_member(
 ) -> None:
     from jobs.vip_jobs import vip_reconcile
 
+    assert app.ea_jobs is not None and app.ea_jobs.get_job("vip_reconcile_job") is not None
     await tg.join(VISITOR, invite_link=await link_of(tg, VISITOR))
     await until(lambda: membership(VISITOR), "Nico's membership")
     port = TelegramVip(app.bot)
