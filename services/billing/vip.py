@@ -29,7 +29,7 @@ from typing import Protocol, runtime_checkable
 from tortoise.transactions import in_transaction
 
 from models.billing import VipInvite, VipMembership
-from models.users import Role, User
+from models.users import Role, User, UserStatus
 from services import app_settings, audit
 from services.billing.catalog import Feature
 from services.billing.entitlements import access_for
@@ -186,6 +186,9 @@ async def invite_ttl() -> timedelta:
 
 
 async def _entitled(user: User, now: datetime) -> bool:
+    """The user's plan includes the VIP channel, and we have not banned them."""
+    if UserStatus(user.status) is UserStatus.BANNED:
+        return False
     access = await access_for(user.id, now, role=Role(user.role))
     return access.has(Feature.VIP_CHANNEL)
 
@@ -246,15 +249,14 @@ async def _joined(port: VipTelegram, change: MemberChange, now: datetime) -> str
     invite = None
     if change.invite_link is not None:
         invite = await VipInvite.get_or_none(invite_link=change.invite_link)
+    issued_to = invite.user_id if invite is not None else None  # type: ignore[attr-defined]
     entitled = user is not None and await _entitled(user, now)
-    if invite is not None and user is not None and invite.user_id == user.id and entitled:  # type: ignore[attr-defined]
-        await _revoke(port, invite, now)
+    if user is not None and entitled and (invite is None or issued_to == user.id):
         await _admit(user, change.chat_id, now, invite)
+        if invite is not None:
+            await _revoke(port, invite, now)  # its one seat is taken
         return "admitted"
-    if invite is None and entitled and user is not None:
-        await _admit(user, change.chat_id, now, None)
-        return "admitted"
-    foreign = invite is not None and (user is None or invite.user_id != user.id)  # type: ignore[attr-defined]
+    foreign = invite is not None and (user is None or issued_to != user.id)
     await port.remove(change.chat_id, change.telegram_id)
     if invite is not None:
         await _revoke(port, invite, now)
@@ -264,8 +266,7 @@ async def _joined(port: VipTelegram, change: MemberChange, now: datetime) -> str
     async with outbox.transaction():
         await audit.record(
             f"vip.{outcome}", actor_id=None, target=str(change.telegram_id),
-            chat=change.chat_id, link_owner=invite.user_id if invite else None,  # type: ignore[attr-defined]
-            link=(change.invite_link or "")[-12:],
+            chat=change.chat_id, link_owner=issued_to, link=(change.invite_link or "")[-12:],
         )  # fmt: skip
         if user is not None:
             key = _("vip.removed_foreign_link") if foreign else _("vip.removed_not_entitled")

@@ -14,7 +14,7 @@ import pytest
 from core.clock import ManualClock
 from models.billing import EntitlementSource, VipInvite, VipMembership
 from models.notifications import Notification
-from models.users import Role
+from models.users import Role, User, UserStatus
 from services import app_settings, audit
 from services.billing import catalog, vip
 from services.billing import entitlements as ent
@@ -228,6 +228,16 @@ async def test_join_requests_approved_when_entitled(tg: FakeTelegram, clock: Man
     (declined,) = await texts(NICO)
     assert "declined" in declined and "/plans" in declined
     assert len(await audit.recent(action="vip.request_declined")) == 1
+
+
+async def test_a_banned_user_is_not_entitled(tg: FakeTelegram, clock: ManualClock) -> None:
+    await pay(SAM, clock.now())
+    await vip.on_member_change(tg, joined(SAM, None), clock.now())
+    tg.members[SAM] = "member"
+    await User.filter(telegram_id=SAM).update(status=UserStatus.BANNED)
+    with pytest.raises(PermissionDenied):
+        await vip.issue_invite(tg, SAM, clock.now())
+    assert (await vip.reconcile(tg, clock.now())).removed == (SAM,)
 
 
 async def test_leaving_closes_the_membership(tg: FakeTelegram, clock: ManualClock) -> None:
