@@ -50,7 +50,7 @@ from core.http.problems import problem_middleware
 from core.settings import Settings
 from ea.api import HUB_KEY, setup_ea_routes
 from handlers import build_root_router
-from handlers.menus import UiPending, configure_ui
+from handlers.menus import UiPending, configure_ui, refresh_access_menu
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
@@ -68,6 +68,7 @@ from services.billing import catalog
 from services.context import AppDeps
 from services.events import (
     REPLICA_EVENTS,
+    AccessChanged,
     BarsReported,
     CommandsPending,
     DeviceChanged,
@@ -384,6 +385,10 @@ class AppRunner:
             self.bus.subscribe(DeviceRevoked, lambda e: credentials.mark_revoked(e.public_id)),
             self.bus.subscribe(BarsReported, bars.relayed),
             self.bus.subscribe(UserChanged, self._user_changed),
+            self.bus.subscribe(
+                AccessChanged,
+                lambda e: self._spawn(refresh_access_menu(self.bot, self.i18n, e.telegram_id)),
+            ),
         ]
 
     def _user_changed(self, event: UserChanged) -> None:

@@ -14,7 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.commands import cmd
 from handlers.keyboards import AdminCB, admin_keyboard, user_actions_keyboard
-from handlers.menus import refresh_user_menu
+from handlers.menus import menu_role, refresh_user_menu
 from handlers.render import Html, as_plain_text, fmt, role_name, user_card
 from models.users import Role
 from services.text.numbers import looks_numeric
@@ -22,6 +22,7 @@ from services.users import access
 from services.users import profiles as users_service
 from services.users.cache import UserCache
 from services.users.profiles import UserInfo
+from services.users.registration import with_access
 
 router = Router(name=__name__)
 ADMIN = {"role": Role.ADMIN}
@@ -77,15 +78,11 @@ async def set_role(
         return
     updated = await access.set_role(user, parts[0], parts[1])
     user_cache.invalidate(updated.telegram_id)
-    await refresh_user_menu(bot, i18n, updated.telegram_id, updated.role, updated.language)
+    shown = menu_role(await with_access(updated))  # a paying visitor keeps the paid menu
+    await refresh_user_menu(bot, i18n, updated.telegram_id, shown, updated.language)
     await message.answer(
         fmt(_("admin.role_done"), name=updated.display_name, role=role_name(updated.role))
     )
-
-
-def _menu_role(target: UserInfo) -> Role:
-    """The menu a user's chat should show: a banned user's is the public one."""
-    return Role.PUBLIC if target.is_banned else target.role
 
 
 @router.message(cmd("ban", "unban"), flags=ADMIN)
@@ -104,7 +101,7 @@ async def ban(
         return
     updated = await access.set_banned(user, query, banned=banned)
     user_cache.invalidate(updated.telegram_id)
-    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated), updated.language)
+    await refresh_user_menu(bot, i18n, updated.telegram_id, menu_role(updated), updated.language)
     text = _("admin.banned") if banned else _("admin.unbanned")
     await message.answer(fmt(text, name=updated.display_name))
 
@@ -121,7 +118,7 @@ async def ban_button(
     banned = callback_data.action == "ban"
     updated = await access.set_banned(user, str(callback_data.user_id), banned=banned)
     user_cache.invalidate(updated.telegram_id)
-    await refresh_user_menu(bot, i18n, updated.telegram_id, _menu_role(updated), updated.language)
+    await refresh_user_menu(bot, i18n, updated.telegram_id, menu_role(updated), updated.language)
     text = _("admin.banned") if banned else _("admin.unbanned")
     await query.answer(as_plain_text(fmt(text, name=updated.display_name)))  # a toast: no HTML
     if isinstance(query.message, Message):

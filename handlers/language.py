@@ -3,6 +3,8 @@ the chat's command menu follows it (handlers/menus.py), whatever language the ap
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aiogram import Bot, Router
 from aiogram.filters import CommandObject
 from aiogram.methods import SendMessage
@@ -12,8 +14,7 @@ from aiogram.utils.i18n import gettext as _
 
 from handlers.commands import cmd
 from handlers.keyboards import LANGUAGE_NAMES, LangCB, language_keyboard
-from handlers.menus import refresh_user_menu
-from models.users import Role
+from handlers.menus import menu_role, refresh_user_menu
 from services.users import profiles as users_service
 from services.users.cache import UserCache
 from services.users.profiles import UserInfo
@@ -71,6 +72,8 @@ async def _save(
     """Save the language (unsupported: InvalidInput) and set the chat's menu in it."""
     updated = await users_service.set_language(user.telegram_id, code)
     user_cache.put(updated)
-    role = Role.PUBLIC if updated.is_banned else updated.role
-    await refresh_user_menu(bot, i18n, updated.telegram_id, role, updated.language)
+    await refresh_user_menu(
+        bot, i18n, updated.telegram_id, menu_role(replace(updated, access=user.access)),
+        updated.language,
+    )  # fmt: skip
     return updated

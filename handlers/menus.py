@@ -7,7 +7,8 @@ language), (this chat), ..., (default, the app's language), (default). So:
 - a chat whose user saved a language (/language) gets ONE menu without a language code, in the
   saved language, and its per-language chat menus are deleted: the saved language then wins
   whatever language the Telegram app runs in;
-- subscribers, admins and owners without a saved language get per-language menus of their role.
+- subscribers, admins and owners without a saved language get per-language menus of their role;
+  visitors with paid access get the subscriber's (`menu_role`), refreshed when access changes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from aiogram.utils.i18n import I18n
 
 from handlers.commands import visible_commands
 from models.users import Role
+from services.users import profiles as users_service
+from services.users.profiles import UserInfo
+from services.users.registration import with_access
 
 MENU_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
 log = logging.getLogger(__name__)
@@ -112,6 +116,17 @@ async def _attempt(what: str, call: Awaitable[object]) -> bool:
     return True
 
 
+def menu_role(user: UserInfo) -> Role:
+    """The role whose menu the user's chat shows: a banned user's is the public one; a visitor
+    with paid access (a plan, a trial, a grant) gets the subscriber's."""
+    if user.is_banned:
+        return Role.PUBLIC
+    role = Role(user.role)
+    if not role.at_least(Role.SUBSCRIBER) and user.access is not None and user.access.paid:
+        return Role.SUBSCRIBER
+    return role
+
+
 async def refresh_user_menu(
     bot: Bot, i18n: I18n, telegram_id: int, role: Role, language: str | None = None
 ) -> None:
@@ -132,3 +147,15 @@ async def refresh_user_menu(
         log.warning(
             "could not refresh a command menu", extra={"user_id": telegram_id, "error": str(exc)}
         )
+
+
+async def refresh_access_menu(bot: Bot, i18n: I18n, telegram_id: int) -> None:
+    """After a change of what the user paid for (`services.events.AccessChanged`): their chat
+    shows the menu their access gives. Non-essential: failures are logged, never raised."""
+    try:
+        user = await with_access(await users_service.get_by_telegram_id(telegram_id))
+    except Exception as exc:
+        log.warning("could not load a user for their menu", extra={"user_id": telegram_id,
+                    "error": str(exc)})  # fmt: skip
+        return
+    await refresh_user_menu(bot, i18n, telegram_id, menu_role(user), user.language)

@@ -115,6 +115,7 @@ class Payment(Model):
     currency = fields.CharField(max_length=8)  # XTR, USD, ...
     status = fields.CharEnumField(PaymentStatus, max_length=10, default=PaymentStatus.PAID)
     is_recurring = fields.BooleanField(default=False)
+    usd_cents = fields.BigIntField(default=0)  # its value in US cents (Stars at the owner's rate)
     raw_payload: Any = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
     refunded_at = fields.DatetimeField(null=True)
@@ -141,6 +142,9 @@ class Entitlement(Model):
     starts_at = fields.DatetimeField()
     ends_at = fields.DatetimeField()
     renews = fields.BooleanField(default=False)  # an active subscription will extend it
+    # The subscription that bought it ("stars:<first charge id>", "stripe:<subscription id>"),
+    # so a cancellation or a failed renewal finds its periods.
+    subscription_ref = fields.CharField(max_length=300, null=True, db_index=True)
     payment: fields.ForeignKeyNullableRelation[Payment] = fields.ForeignKeyField(
         "models.Payment", related_name="entitlements", null=True, on_delete=fields.SET_NULL
     )

@@ -119,6 +119,14 @@ class UserChanged(ReplicaEvent):
     topic: ClassVar[str] = "user"
     telegram_id: int | None
 
+    @classmethod
+    def merge(cls, events: Sequence[Self]) -> list[Self]:
+        """One per user (None, "all are stale", once, first)."""
+        ids = dict.fromkeys(e.telegram_id for e in events)
+        if None in ids:
+            return [cls(None)]
+        return [cls(tid) for tid in ids]
+
     def to_wire(self) -> list[dict[str, Any]]:
         return [] if self.telegram_id is None else [{"user": self.telegram_id}]
 
@@ -126,6 +134,19 @@ class UserChanged(ReplicaEvent):
     def from_wire(cls, data: dict[str, Any]) -> Self | None:
         user = data.get("user")
         return cls(user) if _is_int(user) else None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessChanged(Event):
+    """What a user paid for changed (payment, renewal state, refund, grant, expiry), committed:
+    the replica that made the change refreshes what depends on it outside the database (the
+    chat's command menu). Caches hear `UserChanged`, published alongside."""
+
+    telegram_id: int
+
+    @classmethod
+    def merge(cls, events: Sequence[Self]) -> list[Self]:
+        return [cls(tid) for tid in dict.fromkeys(e.telegram_id for e in events)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from tgemu import stars
 from tgemu.errors import Problem
 from tgemu.members import member_update, status
-from tgemu.models import ChatRec, InvoiceRec, MessageRec, PaymentRec, UserRec
+from tgemu.models import ChatRec, InvoiceRec, MessageRec, UserRec
 from tgemu.outgoing import buttons
 from tgemu.state import Emulator
 from tgemu.text import MAX_TEXT, detect_entities, utf16_len
@@ -142,40 +143,16 @@ def find_invoice(
     return invoice, chat
 
 
-def _charge(emu: Emulator, user: UserRec, chat: ChatRec, invoice: InvoiceRec) -> dict[str, Any]:
-    stars = invoice.currency == "XTR"
-    charge_id = ("stx" if stars else "tg_") + secrets.token_urlsafe(24)
-    payment: dict[str, Any] = {
-        "currency": invoice.currency,
-        "total_amount": invoice.total_amount,
-        "invoice_payload": invoice.payload,
-        "telegram_payment_charge_id": charge_id,
-        "provider_payment_charge_id": "" if stars else "prov_" + secrets.token_hex(8),
-    }
-    if invoice.subscription_period:
-        payment["subscription_expiration_date"] = emu.now() + invoice.subscription_period
-        payment["is_recurring"] = True
-        payment["is_first_recurring"] = True
-    emu.record_payment(
-        PaymentRec(
-            charge_id=charge_id,
-            user_id=user.id,
-            chat_id=chat.id,
-            currency=invoice.currency,
-            total_amount=invoice.total_amount,
-            payload=invoice.payload,
-            date=emu.now(),
-        )
-    )
-    return payment
-
-
 async def pay(
     emu: Emulator, user: UserRec, invoice: InvoiceRec, chat: ChatRec, timeout_s: float
 ) -> dict[str, Any]:
-    """pre_checkout_query -> wait for the bot's answer -> successful_payment message."""
+    """pre_checkout_query -> wait for the bot's answer -> successful_payment message.
+
+    Telegram gives the bot 10 s (`timeout_s` may shorten it, never lengthen it); after that
+    the payment fails and a late answerPreCheckoutQuery gets "query is too old"."""
+    timeout_s = min(timeout_s, PRE_CHECKOUT_TIMEOUT_S)
     query_id = str(secrets.randbits(62))
-    query = {"answered": False, "ok": None, "error_message": None}
+    query = {"answered": False, "expired": False, "ok": None, "error_message": None}
     emu.pre_checkouts[query_id] = query
     payload = {
         "id": query_id,
@@ -192,6 +169,7 @@ async def pay(
             "excludes pre_checkout_query: the bot never sees the payment",
         }
     if not await emu.wait_until(lambda: bool(query["answered"]), timeout_s):
+        query["expired"] = True
         return {
             "ok": False,
             "status": "timeout",
@@ -205,7 +183,7 @@ async def pay(
             "pre_checkout_query_id": query_id,
             "error_message": query["error_message"],
         }
-    successful = _charge(emu, user, invoice=invoice, chat=chat)
+    successful = stars.charge(emu, user, chat, invoice)
     msg = emu.add_message(chat, user.id, successful_payment=successful)
     update_id = emu.enqueue("message", emu.message_api(msg))
     return {

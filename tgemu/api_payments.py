@@ -1,4 +1,5 @@
-"""Bot API: invoices (Telegram Stars and provider currencies), pre-checkout, refunds."""
+"""Bot API: invoices (Telegram Stars and provider currencies), pre-checkout, refunds, Stars
+subscriptions and the bot's Stars transactions (the rules they follow: `tgemu.stars`)."""
 
 # ruff: noqa: EM101, EM102 - Telegram's error texts stay inline, beside the checks that give them
 
@@ -7,15 +8,18 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from tgemu import stars
 from tgemu.errors import QUERY_INVALID, bad_request
-from tgemu.models import BOT, InvoiceRec
+from tgemu.models import BOT, InvoiceRec, PaymentRec
 from tgemu.outgoing import admit, parse_markup, reply_target
 from tgemu.params import Params
 from tgemu.registry import method
 from tgemu.state import Emulator
 
-STARS = "XTR"
+STARS = stars.STARS
 SUBSCRIPTION_PERIOD_S = 2592000  # the only period Telegram accepts: 30 days
+SUBSCRIPTION_MAX_STARS = 10000  # "Subscription price must no exceed 10000 Telegram Stars"
+MAX_TRANSACTIONS = 100
 
 
 def _prices(raw: Any) -> list[dict[str, Any]]:
@@ -87,6 +91,8 @@ async def create_invoice_link(emu: Emulator, p: Params) -> str:
     if period is not None:
         if period != SUBSCRIPTION_PERIOD_S or invoice.currency != STARS:
             raise bad_request("SUBSCRIPTION_PERIOD_INVALID")
+        if invoice.total_amount > SUBSCRIPTION_MAX_STARS:
+            raise bad_request("SUBSCRIPTION_PRICE_INVALID")
         invoice.subscription_period = period
     slug = secrets.token_urlsafe(16)
     emu.invoice_links[slug] = invoice
@@ -96,7 +102,7 @@ async def create_invoice_link(emu: Emulator, p: Params) -> str:
 @method("answerPreCheckoutQuery")
 async def answer_pre_checkout_query(emu: Emulator, p: Params) -> bool:
     query = emu.pre_checkouts.get(p.string("pre_checkout_query_id", required=True) or "")
-    if query is None or query["answered"]:
+    if query is None or query["answered"] or query["expired"]:
         raise bad_request(QUERY_INVALID.removeprefix("Bad Request: "))
     ok = p.boolean("ok")
     error_message = p.string("error_message")
@@ -107,22 +113,45 @@ async def answer_pre_checkout_query(emu: Emulator, p: Params) -> bool:
     return True
 
 
-@method("refundStarPayment")
-async def refund_star_payment(emu: Emulator, p: Params) -> bool:
+def _users_stars_charge(p: Params, emu: Emulator) -> PaymentRec:
+    """The charge named by `telegram_payment_charge_id`, a Stars payment by `user_id`."""
     user_id = p.integer("user_id", required=True)
     charge = emu.payments.get(p.string("telegram_payment_charge_id", required=True) or "")
     if charge is None or charge.user_id != user_id or charge.currency != STARS:
         raise bad_request("CHARGE_NOT_FOUND")
+    return charge
+
+
+@method("refundStarPayment")
+async def refund_star_payment(emu: Emulator, p: Params) -> bool:
+    charge = _users_stars_charge(p, emu)
     if charge.refunded:
         raise bad_request("CHARGE_ALREADY_REFUNDED")
-    charge.refunded = True
-    refunded = {
-        "currency": STARS,
-        "total_amount": charge.total_amount,
-        "invoice_payload": charge.payload,
-        "telegram_payment_charge_id": charge.charge_id,
-    }
-    chat = emu.chat(charge.user_id)
-    msg = emu.add_message(chat, charge.user_id, refunded_payment=refunded)
-    emu.enqueue("message", emu.message_api(msg))
+    stars.refund(emu, charge)
     return True
+
+
+@method("editUserStarSubscription")
+async def edit_user_star_subscription(emu: Emulator, p: Params) -> bool:
+    """Cancel (or allow again) a subscription's renewals; it stays paid to its expiration.
+    Any charge of the subscription names it (the first one is its id). No update follows."""
+    charge = _users_stars_charge(p, emu)
+    if "is_canceled" not in p.values:
+        raise bad_request("is_canceled is empty")
+    subscription = emu.stars.subscription_of(charge)
+    if subscription is None:
+        raise bad_request("SUBSCRIPTION_NOT_FOUND")
+    stars.bot_cancel(emu, subscription, p.boolean("is_canceled"))
+    return True
+
+
+@method("getStarTransactions")
+async def get_star_transactions(emu: Emulator, p: Params) -> dict[str, Any]:
+    offset = p.integer("offset") or 0
+    limit = p.integer("limit")
+    limit = MAX_TRANSACTIONS if limit is None else limit
+    if offset < 0:
+        raise bad_request("offset must be non-negative")
+    if not 1 <= limit <= MAX_TRANSACTIONS:
+        raise bad_request("limit must be between 1 and 100")
+    return {"transactions": stars.transactions(emu, offset, limit)}

@@ -181,6 +181,42 @@ class EmulatorClient:
         self._moved(chat_id if chat_id is not None else user_id, answer["seq"])
         return answer
 
+    # -- Telegram Stars: what Telegram and the user do to subscriptions and payments ----------
+    async def subscriptions(self, user_id: int | None = None) -> list[dict[str, Any]]:
+        """Stars subscriptions (of `user_id`): id (first charge id), state, expiration..."""
+        answer = await self._call("GET", "subscriptions", user_id=user_id)
+        return cast(list[dict[str, Any]], answer["subscriptions"])
+
+    async def renew_subscription(self, charge_id: str, *, fail: bool = False) -> dict[str, Any]:
+        """The period ends: Telegram charges the next one (`fail`: the charge fails) or, when
+        canceled, the subscription expires. {status: renewed|failed|expired, subscription,
+        successful_payment?, update_id?}"""
+        body = {"telegram_payment_charge_id": charge_id, "fail": fail}
+        answer = await self._call("POST", "subscriptions/renew", body)
+        if answer["status"] != "expired":
+            user_id = answer["subscription"]["user_id"]
+            self._moved(user_id, answer["seq"])
+        return answer
+
+    async def cancel_subscription(
+        self, user_id: int, charge_id: str, *, canceled: bool = True
+    ) -> dict[str, Any]:
+        """The user cancels (or, `canceled=False`, re-enables) the subscription in Telegram:
+        the bot gets a `subscription` update. {subscription, update_id}"""
+        body = {"user_id": user_id, "telegram_payment_charge_id": charge_id, "canceled": canceled}
+        return await self._call("POST", "subscriptions/cancel", body)
+
+    async def telegram_refund(self, charge_id: str) -> dict[str, Any]:
+        """Telegram refunds a Stars payment (a dispute): `refunded_payment` reaches the bot."""
+        answer = await self._call("POST", "refund", {"telegram_payment_charge_id": charge_id})
+        self._moved(answer["message"]["chat_id"], answer["seq"])
+        return answer
+
+    async def star_transactions(self) -> list[dict[str, Any]]:
+        """Every StarTransaction, oldest first (what getStarTransactions pages through)."""
+        answer = await self._call("GET", "star_transactions")
+        return cast(list[dict[str, Any]], answer["transactions"])
+
     async def join(
         self, user_id: int, *, chat_id: int | None = None, invite_link: str | None = None
     ) -> dict[str, Any]:

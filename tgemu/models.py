@@ -239,6 +239,8 @@ class PaymentRec:
     payload: str
     date: int
     refunded: bool = False
+    subscription_period: int | None = None
+    subscription_id: str | None = None  # the first charge of its Stars subscription
 
     def control(self) -> dict[str, Any]:
         return {
@@ -250,4 +252,6 @@ class PaymentRec:
             "invoice_payload": self.payload,
             "date": self.date,
             "refunded": self.refunded,
+            "subscription_period": self.subscription_period,
+            "subscription_id": self.subscription_id,
         }

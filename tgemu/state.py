@@ -21,10 +21,12 @@ from tgemu.models import (
     PaymentRec,
     UserRec,
 )
+from tgemu.stars import StarLedger
 
 _TOKEN = re.compile(r"^(\d+):[A-Za-z0-9_-]+$")
-# Telegram's default when allowed_updates was never given.
 _INVOICE_FIELDS = ("title", "description", "start_parameter", "currency", "total_amount")
+# Telegram's default when allowed_updates was never given (or given empty): every type but
+# these. `subscription` (Bot API 10.2) is not among them, so the default delivers it.
 DEFAULT_UPDATE_TYPES_EXCLUDED = frozenset(
     {"chat_member", "message_reaction", "message_reaction_count"}
 )
@@ -85,6 +87,7 @@ class Emulator:
         self.invoice_links: dict[str, InvoiceRec] = {}
         self.invoices: dict[tuple[int, int], InvoiceRec] = {}
         self.payments: dict[str, PaymentRec] = {}
+        self.stars = StarLedger()
         self.files: dict[str, FileRec] = {}
         self.commands: dict[tuple[tuple[Any, ...], str], list[dict[str, str]]] = {}
         self.menu_buttons: dict[int | None, dict[str, Any]] = {}

@@ -19,7 +19,8 @@ concurrent starts cannot both win).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -27,12 +28,14 @@ from decimal import Decimal
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core import bus
 from models.billing import Entitlement, EntitlementSource, EntitlementStatus, Plan, TrialUse
 from models.users import Role, User
 from services import audit
 from services.billing import catalog
 from services.billing.catalog import Feature
 from services.errors import InvalidInput, NotFound
+from services.events import AccessChanged, UserChanged
 
 GRACE = timedelta(hours=48)  # access continues this long after a period ends unrenewed
 CURRENT = (EntitlementStatus.ACTIVE, EntitlementStatus.GRACE)
@@ -195,7 +198,7 @@ async def access_for_many(
     }
 
 
-async def _chain_start(user_id: int, plan_code: str, now: datetime) -> datetime:
+async def chain_start(user_id: int, plan_code: str, now: datetime) -> datetime:
     """Where a new period of `plan_code` starts: after the user's current one of that plan."""
     rows = await Entitlement.filter(
         user_id=user_id, status__in=CURRENT, ends_at__gt=now, plan_version__plan__code=plan_code
@@ -207,12 +210,64 @@ async def _chain_start(user_id: int, plan_code: str, now: datetime) -> datetime:
     return start
 
 
+@asynccontextmanager
+async def transaction() -> AsyncIterator[None]:
+    """A transaction whose bus events (`announce`, outbox wakes) are delivered after commit."""
+    with bus.deferred():
+        async with in_transaction():
+            yield
+
+
+async def announce(user_id: int) -> None:
+    """The user's access changed: after the commit, caches of it (`UserChanged`, every
+    replica) are dropped and this replica refreshes their chat's menu (`AccessChanged`)."""
+    row = await User.get_or_none(id=user_id).only("id", "telegram_id")
+    if row is not None:
+        bus.publish(UserChanged(row.telegram_id))
+        bus.publish(AccessChanged(row.telegram_id))
+
+
 async def _offer(plan_code: str) -> catalog.Offer:
     offer = await catalog.offer(plan_code)
     if offer is None:
         known = ", ".join(o.code for o in await catalog.offers())
         raise NotFound("error.plan_unknown", plan=plan_code[:32], known=known)
     return offer
+
+
+async def add_period(
+    user_id: int,
+    version: catalog.Offer,
+    starts: datetime,
+    ends: datetime,
+    *,
+    source: EntitlementSource,
+    actor_id: int | None = None,
+    renews: bool = False,
+    payment_id: int | None = None,
+    subscription_ref: str | None = None,
+) -> EntitlementInfo:
+    """One period of access to `version` (in the caller's transaction); audited as
+    `billing.granted`."""
+    row = await Entitlement.create(
+        user_id=user_id,
+        plan_version_id=version.version_id,
+        source=source,
+        starts_at=starts,
+        ends_at=ends,
+        renews=renews,
+        payment_id=payment_id,
+        granted_by=actor_id,
+        subscription_ref=subscription_ref,
+    )
+    await announce(user_id)
+    await audit.record(
+        "billing.granted", actor_id=actor_id, target=str(user_id), plan=version.code,
+        version=version.version, source=source.value, entitlement=row.id,
+        days=round((ends - starts) / timedelta(days=1), 4), starts=starts.isoformat(),
+        ends=ends.isoformat(), payment=payment_id,
+    )  # fmt: skip
+    return _info(row, version.code)
 
 
 async def grant(
@@ -231,24 +286,12 @@ async def grant(
     if not 1 <= days <= MAX_GRANT_DAYS:
         raise InvalidInput("error.grant_days", text=str(days), min=1, max=MAX_GRANT_DAYS)
     offer = await _offer(plan_code)
-    async with in_transaction():
-        starts = await _chain_start(user_id, plan_code, now)
-        row = await Entitlement.create(
-            user_id=user_id,
-            plan_version_id=offer.version_id,
-            source=source,
-            starts_at=starts,
-            ends_at=starts + timedelta(days=days),
-            renews=renews,
-            payment_id=payment_id,
-            granted_by=actor_id,
-        )
-        await audit.record(
-            "billing.granted", actor_id=actor_id, target=str(user_id), plan=plan_code,
-            version=offer.version, days=days, source=source.value, entitlement=row.id,
-            starts=starts.isoformat(), ends=row.ends_at.isoformat(),
+    async with transaction():
+        starts = await chain_start(user_id, plan_code, now)
+        return await add_period(
+            user_id, offer, starts, starts + timedelta(days=days), source=source,
+            actor_id=actor_id, renews=renews, payment_id=payment_id,
         )  # fmt: skip
-    return _info(row, plan_code)
 
 
 async def _load(entitlement_id: int) -> Entitlement:
@@ -266,7 +309,7 @@ async def extend(
     renews: bool | None = None,
 ) -> EntitlementInfo:
     """Move the period's end to `until` (a renewal); audited as `billing.extended`."""
-    async with in_transaction():
+    async with transaction():
         row = await _load(entitlement_id)
         before = row.ends_at
         row.ends_at = max(row.ends_at, until)
@@ -278,6 +321,7 @@ async def extend(
             "billing.extended", actor_id=actor_id, target=str(row.user_id),  # type: ignore[attr-defined]
             entitlement=row.id, before=before.isoformat(), ends=row.ends_at.isoformat(),
         )  # fmt: skip
+        await announce(row.user_id)  # type: ignore[attr-defined]
     return _info(row, row.plan_version.plan.code)
 
 
@@ -286,7 +330,7 @@ async def end(
 ) -> EntitlementInfo:
     """End the period at `now` (refund, revocation, a replacing upgrade): no grace follows;
     audited as `billing.ended` with the reason."""
-    async with in_transaction():
+    async with transaction():
         row = await _load(entitlement_id)
         row.status = EntitlementStatus.ENDED
         row.ends_at = min(row.ends_at, now)
@@ -296,15 +340,18 @@ async def end(
             "billing.ended", actor_id=actor_id, target=str(row.user_id),  # type: ignore[attr-defined]
             entitlement=row.id, reason=reason[:64], ends=row.ends_at.isoformat(),
         )  # fmt: skip
+        await announce(row.user_id)  # type: ignore[attr-defined]
     return _info(row, row.plan_version.plan.code)
 
 
 async def set_grace(entitlement_id: int) -> EntitlementInfo:
     """A renewal failed: the period is in grace (access until ends_at + GRACE)."""
-    row = await _load(entitlement_id)
-    row.status = EntitlementStatus.GRACE
-    row.renews = False
-    await row.save(update_fields=["status", "renews", "updated_at"])
+    async with transaction():
+        row = await _load(entitlement_id)
+        row.status = EntitlementStatus.GRACE
+        row.renews = False
+        await row.save(update_fields=["status", "renews", "updated_at"])
+        await announce(row.user_id)  # type: ignore[attr-defined]
     return _info(row, row.plan_version.plan.code)
 
 
@@ -317,7 +364,7 @@ async def start_trial(
         raise InvalidInput("error.trial_unavailable", plan=plan_code)
     plan = await Plan.get(code=plan_code)
     try:
-        async with in_transaction():
+        async with transaction():
             await TrialUse.create(telegram_id=telegram_id, plan_id=plan.id)
             return await grant(
                 user_id, plan_code, offer.terms.trial_days, source=EntitlementSource.TRIAL,

@@ -101,3 +101,18 @@ async def test_webhook_rejects_a_wrong_secret(webhook_app: AppRunner) -> None:
             assert r.status == 401
             assert r.content_type == "application/problem+json"
             assert (await r.json())["title"] == "Unauthorized"
+
+
+async def test_a_visitor_who_gets_a_plan_gets_the_subscribers_menu(
+    app: AppRunner, tg: EmulatorClient
+) -> None:
+    await ask(tg, VISITOR, "/start")
+    assert "devices" not in await menu(tg, VISITOR)
+    reply = await ask(tg, OWNER, f"/grant {VISITOR} starter 30")
+    assert "Starter" in text_of(reply)
+    paid = await until(
+        lambda: menu(tg, VISITOR), "the subscriber's menu", accept=lambda n: "devices" in n
+    )
+    assert "signals" in paid and "positions" in paid and "users" not in paid
+    # the role did not change: roles stay permissions, the menu follows the access
+    assert (await User.get(telegram_id=VISITOR)).role == Role.PUBLIC

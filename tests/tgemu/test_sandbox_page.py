@@ -13,12 +13,14 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.filters import CommandStart
 from aiogram.types import (
     BotCommand,
+    BotSubscriptionUpdated,
     BufferedInputFile,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     LabeledPrice,
     Message,
+    PreCheckoutQuery,
 )
 from aiohttp import web
 
@@ -210,3 +212,80 @@ async def test_persona_switcher_is_reachable_at_phone_width(tmp_path: Path) -> N
         await bot.session.close()
     assert errors == []
     assert (tmp_path / "sandbox-390.png").stat().st_size > 0
+
+
+def shop_router(bot: Bot) -> Router:
+    """Answers pre-checkout yes, thanks for payments, says what each `subscription` update was."""
+    router = Router()
+
+    @router.pre_checkout_query()
+    async def checkout(query: PreCheckoutQuery) -> None:
+        await query.answer(ok=True)
+
+    @router.message(F.successful_payment)
+    async def paid(message: Message) -> None:
+        assert message.successful_payment is not None
+        first = message.successful_payment.is_first_recurring is not False
+        await message.answer("Welcome to Pro" if first else "Renewed, thank you")
+
+    @router.subscription()
+    async def changed(update: BotSubscriptionUpdated) -> None:
+        await bot.send_message(update.user.id, f"Your subscription is now {update.state}")
+
+    return router
+
+
+async def test_paying_invoices_and_managing_subscriptions_in_chromium(tmp_path: Path) -> None:
+    """The invoice's Pay button, an invoice link in a URL button and in text, then the
+    subscriptions panel: renew, cancel, re-enable, a failed renewal."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
+    playwright_api = pytest.importorskip("playwright.async_api")
+    expect = playwright_api.expect
+    expect.set_options(timeout=DEADLINE_S * 1000)
+    async with sandbox_server(Emulator(TOKEN)) as base:
+        bot = make_bot(f"{base}/emulator")
+        dp = Dispatcher()
+        dp.include_router(shop_router(bot))
+        async with polling(dp, bot), playwright_api.async_playwright() as pw:
+            browser, page, errors = await browser_page(pw, base, {"width": 1100, "height": 820})
+            await page.get_by_role("button", name="Sam Subscriber").click()
+            price = [LabeledPrice(label="Pro", amount=250)]
+            await bot.send_invoice(SUBSCRIBER, "Pro plan", "30 days", "plan:pro", "XTR", price)
+            await page.locator(".pay-button").click()
+            await expect(page.locator(".row.service", has_text="paid ★ 250")).to_be_visible()
+            await expect(page.locator(".row.bot", has_text="Welcome to Pro")).to_have_count(1)
+            await expect(page.locator("#subs")).to_be_hidden()  # a one-off payment
+
+            link = await bot.create_invoice_link(
+                "Pro monthly", "Renews every 30 days", "sub:pro", "XTR",
+                [LabeledPrice(label="Pro", amount=300)], subscription_period=2592000,
+            )  # fmt: skip
+            button = InlineKeyboardButton(text="Pro monthly ★300", url=link)
+            keyboard = InlineKeyboardMarkup(inline_keyboard=[[button]])
+            await bot.send_message(SUBSCRIBER, "Pro, monthly", reply_markup=keyboard)
+            await page.locator(".kb-button", has_text="Pro monthly").click()
+            await expect(page.locator(".row.service", has_text="paid ★ 300")).to_be_visible()
+            sub = page.locator(".sub")
+            await expect(sub).to_contain_text("Pro monthly")
+            await expect(sub).to_contain_text("Renews")
+
+            await sub.get_by_role("button", name="Renew now").click()
+            await expect(page.locator(".row.bot", has_text="Renewed, thank you")).to_be_visible()
+            await expect(page.locator(".row.service", has_text="paid ★ 300")).to_have_count(2)
+            await sub.get_by_role("button", name="Cancel subscription").click()
+            await expect(page.locator(".row.bot", has_text="now canceled")).to_be_visible()
+            await expect(sub).to_contain_text("Canceled: paid until")
+            await sub.get_by_role("button", name="Re-enable").click()
+            await expect(page.locator(".row.bot", has_text="now active")).to_be_visible()
+            await sub.get_by_role("button", name="Fail renewal").click()
+            await expect(page.locator(".row.bot", has_text="now failed")).to_be_visible()
+            await expect(sub).to_contain_text("Renewal failed")
+
+            await bot.send_message(SUBSCRIBER, f"Or pay here: {link}")
+            await page.locator(".invoice-link").click()
+            await expect(page.locator(".sub")).to_have_count(2)
+            await page.screenshot(path=str(tmp_path / "sandbox-subscriptions.png"))
+            await browser.close()
+        await bot.session.close()
+    assert errors == []

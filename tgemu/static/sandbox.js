@@ -55,6 +55,10 @@
     return node;
   }
 
+  /* t.me/$slug: an invoice link made by createInvoiceLink; paying it is an action here. */
+  const INVOICE_LINK = /^https:\/\/t\.me\/\$[A-Za-z0-9_-]+$/;
+  const invoiceLink = (url) => (typeof url === "string" && INVOICE_LINK.test(url) ? url : null);
+
   function safeUrl(url) {
     try {
       const parsed = new URL(url, window.location.href);
@@ -99,7 +103,18 @@
       }
       case "text_link":
       case "url": {
-        const href = safeUrl(entity.type === "url" ? slice : entity.url);
+        const target = entity.type === "url" ? slice : entity.url;
+        if (invoiceLink(target)) {
+          const link = el("a", "invoice-link");
+          link.href = "#";
+          link.title = "Pay this invoice";
+          link.addEventListener("click", (event) => {
+            event.preventDefault();
+            payWith({ invoice_link: target });
+          });
+          return link;
+        }
+        const href = safeUrl(target);
         if (!href) return el("span");
         const link = el("a");
         link.href = href;
@@ -168,7 +183,8 @@
     const who = senderName(message);
     if (message.successful_payment) {
       const p = message.successful_payment;
-      return `${who} paid ${money(p.currency, p.total_amount)} (${p.invoice_payload})`;
+      const renewal = p.is_recurring && !p.is_first_recurring ? " (subscription renewal)" : "";
+      return `${who} paid ${money(p.currency, p.total_amount)} (${p.invoice_payload})${renewal}`;
     }
     if (message.refunded_payment) {
       const p = message.refunded_payment;
@@ -228,7 +244,8 @@
       for (const button of row) {
         const node = el("button", "kb-button", button.text);
         node.type = "button";
-        if (button.url || button.web_app || button.login_url) node.classList.add("link");
+        const leaves = (button.url && !invoiceLink(button.url)) || button.web_app || button.login_url;
+        if (leaves) node.classList.add("link");  // an invoice link is paid here, not opened
         node.addEventListener("click", () => pressButton(message, button, node));
         line.append(node);
       }
@@ -329,6 +346,7 @@
     if (!event.message) return;
     if (event.message.from_bot) clearTyping();
     showMessage(event.message);
+    refreshSubscriptions();  // the bot may have changed one (editUserStarSubscription) and said so
   }
 
   /* ---- live transcript: long-poll the control API ---- */
@@ -395,6 +413,10 @@
       }
       return;
     }
+    if (invoiceLink(button.url)) {
+      payWith({ invoice_link: button.url });
+      return;
+    }
     const url = button.url || (button.web_app && button.web_app.url) || (button.login_url && button.login_url.url);
     if (url && safeUrl(url)) window.open(safeUrl(url), "_blank", "noopener");
     else if (button.pay && message.invoice) pay(message);
@@ -417,18 +439,103 @@
     }
   }
 
-  async function pay(message) {
+  const pay = (message) => payWith({ chat_id: state.chatId, message_id: message.message_id });
+
+  async function payWith(target) {
+    if (!state.persona) return;
     toast("Paying…");
     try {
-      const result = await api("POST", "pay", {
-        user_id: state.persona.id,
-        chat_id: state.chatId,
-        message_id: message.message_id,
-      });
+      const result = await api("POST", "pay", { user_id: state.persona.id, ...target });
       toast(result.ok ? "Payment successful" : `Payment failed: ${result.error_message}`, !result.ok);
     } catch (error) {
       toast(error.message, true);
     }
+    refreshSubscriptions();
+  }
+
+  /* ---- Stars subscriptions: the persona's, as Telegram's settings show them ---- */
+  function day(date) {
+    return new Date(date * 1000).toLocaleDateString([], { year: "numeric", month: "short", day: "numeric" });
+  }
+
+  function subscriptionStatus(sub) {
+    const until = day(sub.subscription_expiration_date);
+    if (sub.state === "active") return `Renews ${until}`;
+    if (sub.state === "canceled") return `Canceled${sub.canceled_by_bot ? " by the bot" : ""}: paid until ${until}`;
+    if (sub.state === "failed") return `Renewal failed: the payment due ${until} did not go through`;
+    return `Ended ${until}`;
+  }
+
+  function subscriptionButton(label, action) {
+    const button = el("button", "sub-button", label);
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        toast(await action());
+      } catch (error) {
+        toast(error.message, true);
+      }
+      refreshSubscriptions();
+    });
+    return button;
+  }
+
+  async function setCanceled(sub, canceled) {
+    await api("POST", "subscriptions/cancel", {
+      user_id: state.persona.id,
+      telegram_payment_charge_id: sub.id,
+      canceled,
+    });
+    return canceled ? "Subscription canceled" : "Subscription re-enabled";
+  }
+
+  async function renew(sub, fail) {
+    const result = await api("POST", "subscriptions/renew", { telegram_payment_charge_id: sub.id, fail });
+    if (result.status === "renewed") return `Renewed: ${money(sub.currency, sub.amount)} paid`;
+    if (result.status === "failed") return "The renewal payment failed";
+    return "The subscription ended";
+  }
+
+  function subscriptionItem(sub) {
+    const item = el("li", `sub sub-${sub.state}`);
+    item.dataset.subscriptionId = sub.id;
+    item.append(
+      el("div", "sub-title", sub.title),
+      el("div", "sub-price", `${money(sub.currency, sub.amount)} / 30 days`),
+      el("div", "sub-state", subscriptionStatus(sub)),
+    );
+    const actions = el("div", "sub-actions");
+    if (sub.state === "active") actions.append(subscriptionButton("Cancel subscription", () => setCanceled(sub, true)));
+    if (sub.state === "canceled" && !sub.canceled_by_bot && sub.canceled_by_user) {
+      actions.append(subscriptionButton("Re-enable", () => setCanceled(sub, false)));
+    }
+    if (sub.state === "canceled") actions.append(subscriptionButton("End the period", () => renew(sub, false)));
+    if (sub.state === "active" || sub.state === "failed") {
+      actions.append(
+        subscriptionButton("Renew now", () => renew(sub, false)),
+        subscriptionButton("Fail renewal", () => renew(sub, true)),
+      );
+    }
+    if (actions.childElementCount) item.append(actions);
+    return item;
+  }
+
+  let subsTimer = null;
+  function refreshSubscriptions() {
+    clearTimeout(subsTimer);  // one request for a burst of events
+    subsTimer = setTimeout(async () => {
+      if (!state.persona) return;
+      const persona = state.persona.id;
+      try {
+        const data = await api("GET", `subscriptions?user_id=${persona}`);
+        if (!state.persona || state.persona.id !== persona) return;
+        $("subs-list").replaceChildren(...data.subscriptions.map(subscriptionItem));
+        $("subs").hidden = !data.subscriptions.length;
+      } catch (error) {
+        /* the panel stays as it was; the next event refreshes it */
+      }
+    }, 50);
   }
 
   async function toggleCommands() {
@@ -515,6 +622,8 @@
     state.chats = (await api("GET", "chats")).chats;
     renderPersonas();
     renderChats();
+    $("subs").hidden = true;
+    refreshSubscriptions();
     $("input").disabled = false;
     $("send").disabled = false;
     $("commands-button").disabled = false;
