@@ -193,6 +193,9 @@ class StripeCustomer(Model):
     link_code = fields.CharField(max_length=32, null=True, unique=True)
     linked_at = fields.DatetimeField(null=True)
     link_expires_at = fields.DatetimeField(null=True)  # the link code is refused after this
+    # The subscription's renewal as Stripe last told us (active | canceled | failed), applied
+    # to the periods its invoices bought, also to those granted when the buyer links later.
+    subscription_state = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

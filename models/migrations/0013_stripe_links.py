@@ -18,6 +18,11 @@ class Migration(migrations.Migration):
             name="link_expires_at",
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
         ),
+        ops.AddField(
+            model_name="StripeCustomer",
+            name="subscription_state",
+            field=fields.CharField(null=True, max_length=16),
+        ),
         ops.CreateModel(
             name="StripeInvoice",
             fields=[

@@ -171,9 +171,7 @@ async def _grant(
     """What a recorded payment buys (in the caller's transaction): its period, the commission."""
     starts, ends = await _period(user_id, paid, version, now)
     source = (
-        EntitlementSource.STARS
-        if paid.provider is Provider.STARS
-        else EntitlementSource.STRIPE
+        EntitlementSource.STARS if paid.provider is Provider.STARS else EntitlementSource.STRIPE
     )
     period = await entitlements.add_period(
         user_id, version, starts, ends, source=source,
