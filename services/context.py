@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TypedDict
 
 from core.settings import Settings
+from services.billing.stripe_billing import StripeBilling
 from services.ops_alerts import OpsAlerts
 from services.users.cache import UserCache
 from services.users.profiles import UserInfo
@@ -25,6 +26,7 @@ class AppDeps(TypedDict):
     settings: Settings
     alerts: OpsAlerts
     user_cache: UserCache
+    stripe_billing: StripeBilling | None  # card payments (None: no Stripe keys); e.g. /refund
 
 
 class UpdateContext(TypedDict, total=False):

@@ -56,10 +56,13 @@ from services.billing.stripe_objects import (
     timestamp,
 )
 from services.errors import InvalidInput, NotFound, UserFacingError
+from services.text.i18n import msgid as _
 
 log = logging.getLogger(__name__)
 TOLERANCE_S = 300  # Stripe's default: older signatures are refused (replays)
 LOOKUP_PREFIX = "signaldesk"
+SIGNATURE = _("error.stripe_signature")
+UNAVAILABLE = _("error.stripe_unavailable")
 
 
 class BadSignature(UserFacingError):
@@ -155,7 +158,7 @@ class StripeBilling:
                 log.info("stripe price %s created concurrently", key)
             found = await self.client.v1.prices.list_async(params={"lookup_keys": [key]})
         if not found.data:
-            raise ProviderFailed("error.stripe_unavailable")
+            raise ProviderFailed(UNAVAILABLE)
         self._prices[offer.version_id] = found.data[0].id
         return found.data[0].id
 
@@ -229,7 +232,7 @@ class StripeBilling:
             raise NotFound("error.stripe_session_unknown") from None
         except stripe.StripeError as exc:
             log.warning("stripe unavailable: %s", type(exc).__name__)
-            raise ProviderFailed("error.stripe_unavailable") from None
+            raise ProviderFailed(UNAVAILABLE) from None
         data = plain(session)
         if data.get("status") != "complete" or not data.get("customer"):
             raise InvalidInput("error.stripe_session_open")
@@ -258,7 +261,7 @@ class StripeBilling:
             return await method(params=params)
         except stripe.StripeError as exc:
             log.warning("stripe call failed: %s %s", type(exc).__name__, exc.code or "")
-            raise ProviderFailed("error.stripe_unavailable") from None
+            raise ProviderFailed(UNAVAILABLE) from None
 
     # refunds ---------------------------------------------------------------------------------
 
@@ -285,10 +288,10 @@ class StripeBilling:
             except stripe.InvalidRequestError as exc:
                 if exc.code != "charge_already_refunded":  # refunded in the dashboard: ours too
                     log.warning("stripe refund refused: %s", exc.code)
-                    raise ProviderFailed("error.stripe_unavailable") from None
+                    raise ProviderFailed(UNAVAILABLE) from None
             except stripe.StripeError as exc:
                 log.warning("stripe refund failed: %s", type(exc).__name__)
-                raise ProviderFailed("error.stripe_unavailable") from None
+                raise ProviderFailed(UNAVAILABLE) from None
         return await payments.refund(payment_id, now, reason=reason, actor_id=actor_id)
 
     # the webhook -----------------------------------------------------------------------------
@@ -300,9 +303,9 @@ class StripeBilling:
                 payload, signature_header, self._webhook_secret, TOLERANCE_S
             )
         except stripe.SignatureVerificationError:
-            raise BadSignature("error.stripe_signature") from None
+            raise BadSignature(SIGNATURE) from None
         except ValueError:  # not UTF-8 / not JSON, yet signed: refused all the same
-            raise BadSignature("error.stripe_signature") from None
+            raise BadSignature(SIGNATURE) from None
 
     async def handle_event(
         self, payload: bytes, signature_header: str | None, now: datetime
