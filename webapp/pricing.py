@@ -39,6 +39,7 @@ from services.billing.stripe_billing import BadSignature, StripeBilling, web_lis
 from services.text.formatting import Money, render, render_plural
 from services.text.formatting import Plural as PluralText
 from services.text.i18n import LANGUAGES, translator
+from services.text.i18n import msgid as __
 
 log = logging.getLogger(__name__)
 FORM_LIMIT = 4 * 1024
@@ -56,6 +57,10 @@ STYLE = (
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 CSP = f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; frame-ancestors 'none'"
 FEATURE_ORDER: tuple[Feature, ...] = tuple(Feature)
+PRICE = __("pricing.price")
+INCLUDES = __("pricing.includes")
+EXPIRES = __("pricing.success_expires")
+PORTAL_REFUSED = __("error.portal_link")
 
 
 @dataclass(frozen=True)
@@ -115,9 +120,9 @@ def _plan(locale: str, offer: Offer) -> dict[str, str]:
         "code": offer.code,
         "name": _plan_name(locale, offer.code),
         "price": render(
-            locale, "pricing.price", price=Money(terms.usd_price, "USD"), days=terms.period_days
+            locale, PRICE, price=Money(terms.usd_price, "USD"), days=terms.period_days
         ),
-        "includes": render(locale, "pricing.includes", features=features, terminals=terminals),
+        "includes": render(locale, INCLUDES, features=features, terminals=terminals),
     }
 
 
@@ -228,7 +233,7 @@ async def success(request: web.Request) -> web.Response:
         "back": _("pricing.back"),
     }
     expires = (
-        render(locale, "pricing.success_expires", date=view.link_expires_at)
+        render(locale, EXPIRES, date=view.link_expires_at)
         if view.link_expires_at
         else ""
     )
@@ -248,7 +253,7 @@ async def portal(request: web.Request) -> web.Response:
     customer = request.query.get("customer", "")
     token = request.query.get("token", "")
     if not customer or not token or not billing.portal_allowed(customer, token):
-        detail = translator("en")("error.portal_link")
+        detail = translator("en")(PORTAL_REFUSED)
         raise ProblemError(403, "Forbidden", detail)
     base = _base(request, config)
     started = await billing.portal(customer, f"{base}/pricing?lang={locale_of(request)}")
