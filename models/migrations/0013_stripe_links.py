@@ -36,7 +36,7 @@ class Migration(migrations.Migration):
                 ("period_end", fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ("created_at", fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={"table": "stripe_invoices", "app": "models", "pk_attr": "id", "table_description": "A paid Stripe invoice as we recorded it."},
+            options={"table": "stripe_invoices", "app": "models", "pk_attr": "id", "table_description": "A paid Stripe invoice as we recorded it: the payment it became, the period it bought (for"},
             bases=["Model"],
         ),
     ]
