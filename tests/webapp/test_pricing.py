@@ -196,7 +196,8 @@ async def test_the_webhook_route(site: Site) -> None:
     (delivery,) = await emu.deliver(paid)
     assert delivery.status == 200 and json.loads(delivery.body)["duplicate"] is True
     body, headers = emu.signed(paid)
-    headers["Stripe-Signature"] = headers["Stripe-Signature"][:-2] + "00"
+    good = headers["Stripe-Signature"]
+    headers["Stripe-Signature"] = good[:-1] + ("1" if good.endswith("0") else "0")
     status, text, answer = await site.post("/stripe/webhook", data=body, headers=headers)
     assert status == 400 and answer["Content-Type"].startswith(PROBLEM_TYPE)
     assert "Stripe-Signature" in json.loads(text)["detail"]
