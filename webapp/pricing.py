@@ -35,7 +35,8 @@ from core.http.bodies import read_body
 from core.http.problems import ProblemError
 from services.billing import catalog
 from services.billing.catalog import Feature, Offer
-from services.billing.stripe_billing import BadSignature, StripeBilling, web_listed
+from services.billing.stripe_billing import StripeBilling, web_listed
+from services.billing.stripe_webhook import BadSignature
 from services.text.formatting import Money, render, render_plural
 from services.text.formatting import Plural as PluralText
 from services.text.i18n import LANGUAGES, translator
@@ -232,11 +233,7 @@ async def success(request: web.Request) -> web.Response:
         "portal_keep": _("pricing.portal_keep"),
         "back": _("pricing.back"),
     }
-    expires = (
-        render(locale, EXPIRES, date=view.link_expires_at)
-        if view.link_expires_at
-        else ""
-    )
+    expires = render(locale, EXPIRES, date=view.link_expires_at) if view.link_expires_at else ""
     return _page(request, "pricing/success.html", locale, _("pricing.success_title"), {
         "t": texts,
         "view": view,

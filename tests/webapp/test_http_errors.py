@@ -19,6 +19,8 @@ from aiohttp import web
 from core.http import bodies
 from core.http.problems import PROBLEM_TYPE, problem_middleware
 from models.devices import CommandStatus
+from services.billing.stripe_billing import ProviderFailed
+from services.billing.stripe_webhook import BadSignature
 from services.errors import (
     AppError,
     InvalidInput,
@@ -27,7 +29,6 @@ from services.errors import (
     PermissionDenied,
     UserFacingError,
 )
-from services.billing.stripe_billing import BadSignature, ProviderFailed
 from services.signals.approvals import SignalNotOpen
 from services.signals.consent import DisclaimerOutdated
 from services.signals.lifecycle import TransitionRefused

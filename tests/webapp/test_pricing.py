@@ -19,7 +19,7 @@ from bot.app import build_i18n, create_dispatcher
 from core.http.problems import PROBLEM_TYPE, problem_middleware
 from core.settings import load_settings
 from models.billing import Payment, PaymentStatus, ProcessedEvent
-from services.billing import catalog, stripe_billing
+from services.billing import catalog, stripe_webhook
 from services.billing import entitlements as ent
 from services.billing.stripe_billing import StripeBilling
 from services.users import profiles as users_service
@@ -228,4 +228,4 @@ def test_the_inline_style_is_allowed_by_its_hash() -> None:
     from webapp import pricing
 
     assert "unsafe-inline" not in pricing.CSP and "sha256-" in pricing.CSP
-    assert stripe_billing.TOLERANCE_S == 300
+    assert stripe_webhook.TOLERANCE_S == 300

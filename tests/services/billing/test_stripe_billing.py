@@ -30,7 +30,8 @@ from models.users import Role
 from services import audit
 from services.billing import catalog, stripe_ledger
 from services.billing import entitlements as ent
-from services.billing.stripe_billing import BadSignature, Handled, StripeBilling
+from services.billing.stripe_billing import StripeBilling
+from services.billing.stripe_webhook import BadSignature, Handled
 from services.errors import InvalidInput, NoChange, NotFound, PermissionDenied
 from stripeemu import Event, StripeEmuServer, signature_header
 from tests.dbutil import create_pg_database, drop_pg_database, postgres_server_url
