@@ -19,6 +19,10 @@ stored on the periods they bought: a cancellation clears `renews` on them (acces
 to the end of the paid period), a failed renewal puts the last one in grace, re-enabling sets
 `renews` again.
 
+A payment may be recorded before its buyer is known (a card payment on the web page, before the
+buyer links their Telegram account): it counts as revenue at once, and `attach` later gives it
+its user, its period and its commission, once.
+
 Every change is announced after the commit (`entitlements.announce`).
 """
 
@@ -154,7 +158,8 @@ async def record(paid: PaymentIn, now: datetime) -> Recorded:
             existing = await Payment.get(provider=paid.provider, provider_charge_id=paid.charge_id)
             return Recorded(existing.id, created=False, entitlement=None)
         await audit.record(
-            "billing.paid", actor_id=None, target=str(paid.user_id), payment=payment_id,
+            "billing.paid", actor_id=None, payment=payment_id,
+            target=None if paid.user_id is None else str(paid.user_id),
             provider=paid.provider.value, charge=paid.charge_id[:255], amount=paid.amount,
             currency=paid.currency.upper(), usd_cents=paid.usd_cents, plan=version.code,
             version=version.version, recurring=paid.is_recurring,

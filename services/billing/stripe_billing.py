@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import stripe
 
-from core.settings import Settings
+from core.settings import Settings, load_settings
 from models.billing import Payment, PaymentStatus, Provider, StripeInvoice
 from services.billing import catalog, payments, stripe_ledger
 from services.billing.catalog import Offer
@@ -269,3 +269,26 @@ def web_listed(offer: Offer) -> bool:
     (an anonymous buyer cannot show either)."""
     terms = offer.terms
     return not terms.hidden and terms.access_code is None and not terms.newcomers_only
+
+
+async def refund_payment(
+    payment_id: int,
+    now: datetime,
+    *,
+    actor_id: int | None,
+    reason: str,
+    billing: StripeBilling | None = None,
+) -> payments.Refunded:
+    """The cross-billing contract (/refund of a card payment): `StripeBilling.refund_payment`
+    on `billing`, the assembly's instance (handlers get it injected as `stripe_billing`).
+    Without one, a client is built for this call from the environment's STRIPE_* settings
+    (the sandbox's fake Stripe lives only in the assembly's instance: pass it there)."""
+    if billing is not None:
+        return await billing.refund_payment(payment_id, now, actor_id=actor_id, reason=reason)
+    built = StripeBilling.from_settings(load_settings())
+    if built is None:
+        raise InvalidInput("error.stripe_not_configured")
+    try:
+        return await built.refund_payment(payment_id, now, actor_id=actor_id, reason=reason)
+    finally:
+        await built.close()

@@ -28,7 +28,7 @@ from models.billing import (
 )
 from models.users import Role
 from services import audit
-from services.billing import catalog, stripe_ledger
+from services.billing import catalog, stripe_billing, stripe_ledger
 from services.billing import entitlements as ent
 from services.billing.stripe_billing import StripeBilling
 from services.billing.stripe_webhook import BadSignature, Handled
@@ -436,3 +436,32 @@ async def test_fifty_concurrent_deliveries_record_one_payment_on_postgres(
     assert await Entitlement.filter(user_id=sam.id).count() == 1
     assert await ProcessedEvent.filter(event_id=paid.id).count() == 1
     assert len(await audit.recent(action="billing.paid")) == 1
+
+
+async def test_the_refund_contract_takes_the_assemblys_client_or_the_environments(
+    stripe_fake: Stripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await stripe_fake.buy()
+    second = await stripe_fake.buy(email="ana@example.com")
+    await stripe_fake.deliver_all(stripe_fake.emu.events)
+    by_invoice = {p.provider_charge_id: p.id for p in await Payment.all()}
+    for name in ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(InvalidInput):
+        await stripe_billing.refund_payment(
+            by_invoice[first["invoice"]], process_clock.now(), actor_id=1, reason="x"
+        )
+    done = await stripe_billing.refund_payment(
+        by_invoice[first["invoice"]], process_clock.now(), actor_id=1, reason="asked",
+        billing=stripe_fake.billing,
+    )  # fmt: skip
+    assert done.created
+    monkeypatch.setenv("STRIPE_SECRET_KEY", stripe_fake.server.secret_key)
+    monkeypatch.setenv("STRIPE_WEBHOOK_SECRET", stripe_fake.server.webhook_secret)
+    monkeypatch.setenv("STRIPE_API_BASE", stripe_fake.server.url)
+    done = await stripe_billing.refund_payment(
+        by_invoice[second["invoice"]], process_clock.now(), actor_id=1, reason="asked"
+    )
+    assert done.created
+    assert len(stripe_fake.emu.store.all("refunds")) == 2
+    assert await Payment.filter(status=PaymentStatus.REFUNDED).count() == 2
