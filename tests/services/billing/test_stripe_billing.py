@@ -465,3 +465,30 @@ async def test_the_refund_contract_takes_the_assemblys_client_or_the_environment
     assert done.created
     assert len(stripe_fake.emu.store.all("refunds")) == 2
     assert await Payment.filter(status=PaymentStatus.REFUNDED).count() == 2
+
+
+async def test_a_plan_change_in_the_portal_takes_effect_with_the_next_invoice(
+    stripe_fake: Stripe, clock: process_clock.ManualClock
+) -> None:
+    sam = await th.user(5, Role.PUBLIC, "Sam")
+    session = await stripe_fake.buy("starter")
+    await stripe_fake.deliver_all(stripe_fake.emu.events)
+    code = (await stripe_fake.billing.success(session["id"], clock.now())).link_code
+    assert code
+    await stripe_ledger.link(sam.id, 5, code, clock.now())
+    pro = (await offers())["pro"]
+    pro_price = await stripe_fake.billing.price_for(pro)
+    since = len(stripe_fake.emu.events)
+    stripe_fake.emu.update_subscription(
+        session["subscription"], {"items": [{"price": pro_price}], "proration_behavior": "none"}
+    )
+    await stripe_fake.deliver_all(stripe_fake.new_events(since))
+    assert (await ent.access_for(sam.id, clock.now())).plan == "starter"  # until the renewal
+    clock.advance(30 * DAY)
+    since = len(stripe_fake.emu.events)
+    stripe_fake.emu.renew(session["subscription"])
+    await stripe_fake.deliver_all(stripe_fake.new_events(since))
+    renewal = await Payment.filter(is_recurring=True).get()
+    assert (renewal.amount, renewal.plan_version_id) == (19900, pro.version_id)  # type: ignore[attr-defined]
+    access = await ent.access_for(sam.id, clock.now() + timedelta(seconds=1))
+    assert access.plan == "pro" and access.terminal_limit == 3 and access.renews
