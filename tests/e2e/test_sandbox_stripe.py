@@ -4,6 +4,7 @@ webhook reaches our /stripe/webhook, and the new visitor links the payment in th
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from html import unescape
@@ -18,7 +19,8 @@ from core.settings import load_settings
 from models.billing import Payment
 from services.billing import entitlements as ent
 from services.users import profiles as users_service
-from tests.e2e.test_sandbox import extension, start_sandbox
+from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, start_sandbox
+from tests.waiting import DEADLINE_S
 
 NICO = 1000003  # the sandbox's new visitor
 
@@ -74,3 +76,30 @@ async def test_a_newcomer_pays_by_card_and_links_the_chat(sandbox: AppRunner) ->
     payment = await Payment.get()
     assert payment.user_id == nico.id  # type: ignore[attr-defined]
     assert (await ent.access_for(nico.id, payment.created_at)).plan == "starter"
+
+
+@pytest.mark.browser
+async def test_the_card_flow_works_in_a_browser_without_javascript(sandbox: AppRunner) -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
+    pw_api = pytest.importorskip("playwright.async_api")
+    expect = pw_api.expect
+    expect.set_options(timeout=DEADLINE_S * 1000)
+    async with pw_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = await browser.new_context(java_script_enabled=False)
+        page = await context.new_page()
+        await page.goto(f"{sandbox.base_url}/pricing")
+        plan = page.locator("#plan-starter")
+        await expect(plan).to_contain_text("$99.00 every 30 days")
+        await plan.get_by_label("E-mail for the receipt (optional)").fill("nico@example.com")
+        await plan.get_by_role("button", name="Subscribe by card").click()
+        await expect(page.get_by_role("heading", name="Checkout")).to_be_visible()  # the fake
+        await page.get_by_role("button", name="Pay").click()
+        command = page.locator("#link-command")
+        await expect(command).to_contain_text("/start link_")
+        await expect(page.locator("#portal-link")).to_be_visible()
+        text = await command.inner_text()
+        await browser.close()
+    assert re.fullmatch(r"/start link_[A-Z0-9]{10}", text.strip())
+    assert await Payment.filter(user_id=None).count() == 1
