@@ -115,18 +115,25 @@ async def ensure_customer(
 ) -> Customer:
     """The customer's row, created with a link code by whichever event names it first; the
     subscription and e-mail are filled in when a later event knows them."""
-    await payments.insert_once(
-        "stripe_customers",
-        {
-            "customer_id": customer_id[:255],
-            "email": (email or None) and email[:255],
-            "subscription_id": None,
-            "link_code": new_code(),
-            "link_expires_at": now + LINK_TTL,
-            "created_at": now,
-        },
-    )
-    row = await StripeCustomer.get(customer_id=customer_id)
+    row = await StripeCustomer.get_or_none(customer_id=customer_id)
+    for _ in range(3):  # another row holding the same random code: draw again
+        if row is not None:
+            break
+        await payments.insert_once(
+            "stripe_customers",
+            {
+                "customer_id": customer_id[:255],
+                "email": (email or None) and email[:255],
+                "subscription_id": None,
+                "link_code": new_code(),
+                "link_expires_at": now + LINK_TTL,
+                "created_at": now,
+            },
+        )
+        row = await StripeCustomer.get_or_none(customer_id=customer_id)
+    if row is None:
+        msg = f"stripe customer {customer_id}: no free link code"
+        raise RuntimeError(msg)
     updates: dict[str, object] = {}
     if email and row.email is None:
         updates["email"] = email[:255]
