@@ -396,26 +396,39 @@ async def test_portal_sessions_for_known_customers_and_signed_links(stripe_fake:
 PG_SERVER = postgres_server_url() or os.environ.get("PG_TEST_URL")
 
 
+def _forget_compiled_queries() -> None:
+    """Tortoise caches each model's INSERT per connection name ("default"), not per dialect: a
+    session that ran on SQLite would send SQLite's placeholders to PostgreSQL (and back).
+    Test-only access to the library's cache, for the one test that switches databases."""
+    from tortoise.backends.base import executor
+
+    executor.EXECUTOR_CACHE.clear()
+
+
 @pytest.fixture
 async def pg_stripe(clock: process_clock.ManualClock) -> AsyncIterator[Stripe]:
     if not PG_SERVER:
         pytest.skip("no PostgreSQL server: set PG_TEST_URL or DATABASE_URL (CI does)")
     url = await create_pg_database(PG_SERVER, prefix="sdstripe")
+    _forget_compiled_queries()
     try:
         await db.migrate(url)
         await db.init_db(url)
-        await offers()
-        async with StripeEmuServer(
-            auto_deliver=False, clock=lambda: process_clock.now().timestamp()
-        ) as server:
-            billing = StripeBilling(
-                server.secret_key, server.webhook_secret, api_base=server.url,
-                max_network_retries=0,
-            )  # fmt: skip
-            yield Stripe(server, billing)
-            await billing.close()
-        await db.close_db()
+        try:
+            await offers()
+            async with StripeEmuServer(
+                auto_deliver=False, clock=lambda: process_clock.now().timestamp()
+            ) as server:
+                billing = StripeBilling(
+                    server.secret_key, server.webhook_secret, api_base=server.url,
+                    max_network_retries=0,
+                )  # fmt: skip
+                yield Stripe(server, billing)
+                await billing.close()
+        finally:
+            await db.close_db()
     finally:
+        _forget_compiled_queries()
         await drop_pg_database(url)
 
 
