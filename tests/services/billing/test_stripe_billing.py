@@ -505,3 +505,21 @@ async def test_a_plan_change_in_the_portal_takes_effect_with_the_next_invoice(
     assert (renewal.amount, renewal.plan_version_id) == (19900, pro.version_id)  # type: ignore[attr-defined]
     access = await ent.access_for(sam.id, clock.now() + timedelta(seconds=1))
     assert access.plan == "pro" and access.terminal_limit == 3 and access.renews
+
+
+async def test_settings_enable_card_payments_only_with_both_secrets() -> None:
+    from core.settings import SettingsError, load_settings
+
+    none = load_settings(_env_file=None, stripe_secret_key=" ", stripe_webhook_secret="whsec_1")
+    assert not none.stripe_enabled and StripeBilling.from_settings(none) is None
+    both = load_settings(
+        _env_file=None, stripe_secret_key="sk_test_1", stripe_webhook_secret="whsec_1",
+        stripe_api_base="http://127.0.0.1:12111/",
+    )  # fmt: skip
+    assert both.stripe_enabled and both.stripe_api_base == "http://127.0.0.1:12111"
+    assert "sk_test_1" not in repr(both) and "whsec_1" not in repr(both)
+    built = StripeBilling.from_settings(both)
+    assert built is not None
+    await built.close()
+    with pytest.raises(SettingsError, match="STRIPE_API_BASE"):
+        load_settings(_env_file=None, stripe_api_base="ftp://stripe")
