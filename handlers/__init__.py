@@ -25,6 +25,7 @@ from handlers import (
     start,
     strategy,
     trials,
+    vip,
 )
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
@@ -41,6 +42,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     trials.router,
     promos.router,
     plans_admin.router,
+    vip.router,
     strategy.router,
     post.router,
     admin.router,

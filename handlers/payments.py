@@ -32,6 +32,7 @@ from services.billing import refunds
 from services.billing.checkout import Checkout, PaidResult, SuccessfulPayment
 from services.billing.entitlements import GRACE
 from services.billing.payments import RenewalState
+from services.billing.stripe_billing import StripeBilling
 from services.errors import UserFacingError
 from services.text.formatting import Number
 from services.users.profiles import UserInfo
@@ -234,12 +235,13 @@ async def refund_confirmed(
     state: FSMContext,
     bot: Bot,
     i18n: I18n,
+    stripe_billing: StripeBilling | None,
 ) -> None:
     data = await state.get_data()
     reason = str(data.get(f"refund_reason:{callback_data.payment_id}", "owner refund"))
     done, view = await refunds.refund(
         str(callback_data.payment_id), clock.now(), actor_id=user.telegram_id, reason=reason,
-        port=BotStars(bot),
+        port=BotStars(bot), stripe=stripe_billing,
     )  # fmt: skip
     await query.answer()
     if isinstance(query.message, Message):

@@ -94,6 +94,9 @@ def _safe(
     return run
 
 
+safe_job = _safe  # for the other jobs on this scheduler (jobs.vip_jobs)
+
+
 def build_scheduler(
     intervals: EaJobIntervals | None = None,
     extra_jobs: Sequence[tuple[Callable[[], Awaitable[None]], float]] = (),

@@ -15,6 +15,8 @@ from typing import TypedDict
 
 from core.settings import Settings
 from services.billing.checkout import Checkout
+from services.billing.stripe_billing import StripeBilling
+from services.billing.vip import VipTelegram
 from services.ops_alerts import OpsAlerts
 from services.users.cache import UserCache
 from services.users.profiles import UserInfo
@@ -27,6 +29,8 @@ class AppDeps(TypedDict):
     alerts: OpsAlerts
     user_cache: UserCache
     checkout: Checkout  # Stars checkout (payload key, USD per Star)
+    vip: VipTelegram  # the VIP chat's Telegram port (bot/vip_port.py)
+    stripe_billing: StripeBilling | None  # card payments (None: no Stripe keys); e.g. /refund
 
 
 class UpdateContext(TypedDict, total=False):

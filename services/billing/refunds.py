@@ -12,16 +12,16 @@ copy mode off).
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from models.billing import Payment, PaymentStatus, Provider
 from models.users import User
-from services.billing import payments
+from services.billing import lifecycle, payments, stripe_billing
 from services.billing.payments import Refunded
+from services.billing.stripe_billing import StripeBilling
 from services.errors import InvalidInput, NoChange, NotFound
 
 log = logging.getLogger(__name__)
@@ -81,14 +81,20 @@ async def find(reference: str) -> PaymentView:
 
 
 async def refund(
-    reference: str, now: datetime, *, actor_id: int, reason: str, port: RefundPort
+    reference: str,
+    now: datetime,
+    *,
+    actor_id: int,
+    reason: str,
+    port: RefundPort,
+    stripe: StripeBilling | None = None,
 ) -> tuple[Refunded, PaymentView]:
     """The owner's refund of one payment (rules in the module docstring), and the payment."""
     view = await find(reference)
     if view.status is not PaymentStatus.PAID:
         raise NoChange("refund.not_paid", id=view.id)
     if view.provider is Provider.STRIPE:
-        done = await _stripe_refund(view.id, now, actor_id=actor_id, reason=reason)
+        done = await _stripe_refund(view.id, now, actor_id=actor_id, reason=reason, billing=stripe)
     else:
         if view.telegram_id is None:
             raise InvalidInput("refund.no_user", id=view.id)
@@ -113,30 +119,16 @@ async def telegram_refunded(charge_id: str, now: datetime) -> Refunded | None:
     return done
 
 
-def _optional(module: str, name: str) -> Any:
-    """A function another part of billing provides (None until that module exists)."""
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ModuleNotFoundError:
-        return None
-
-
 async def _stripe_refund(
-    payment_id: int, now: datetime, *, actor_id: int, reason: str
+    payment_id: int, now: datetime, *, actor_id: int, reason: str, billing: StripeBilling | None
 ) -> Refunded:
-    refund_payment = _optional("services.billing.stripe_billing", "refund_payment")
-    if refund_payment is None:
-        raise InvalidInput("refund.card_unavailable", id=payment_id)
-    done: Refunded = await refund_payment(payment_id, now, actor_id=actor_id, reason=reason)
-    return done
+    return await stripe_billing.refund_payment(
+        payment_id, now, actor_id=actor_id, reason=reason, billing=billing
+    )
 
 
 async def enforce_after(done: Refunded, now: datetime) -> None:
     """After a refund that ended access: `services.billing.lifecycle.enforce(user, now)`."""
     if not done.created or done.user_id is None:
         return
-    enforce = _optional("services.billing.lifecycle", "enforce")
-    if enforce is None:
-        log.info("services.billing.lifecycle.enforce is not installed: access follows on its own")
-        return
-    await enforce(done.user_id, now)
+    await lifecycle.enforce(done.user_id, now)
