@@ -191,6 +191,10 @@ async def schedule_downgrade(
         or current.terms.usd_price <= target.terms.usd_price
     ):  # fmt: skip
         raise InvalidInput("checkout.not_a_downgrade", plan=plan_code)
+    if await Entitlement.filter(
+        user_id=user.id, renews=True, ends_at__gt=now, subscription_ref__startswith="stripe:"
+    ).exists():  # a card subscription changes plan in Stripe's portal, not here
+        raise InvalidInput("checkout.downgrade_card", plan=plan_code)
     subs = await StarsSubscription.filter(
         user_id=user.id, state=SubscriptionState.ACTIVE, expires_at__gt=now
     )

@@ -10,11 +10,11 @@ from fractions import Fraction
 
 import pytest
 
-from models.billing import EntitlementSource, Plan, StarsSubscription, SubscriptionState
+from models.billing import EntitlementSource, Plan, Provider, StarsSubscription, SubscriptionState
 from models.devices import Device, DeviceMode, DeviceStatus
 from models.users import Role
 from services import audit
-from services.billing import catalog, changes, promos, refunds
+from services.billing import catalog, changes, payments, promos, refunds
 from services.billing import entitlements as ent
 from services.billing.changes import OldPeriod, credit_days
 from services.billing.checkout import (
@@ -277,3 +277,23 @@ async def test_a_refund_ends_access_once_and_enforces_it_on_terminals(
     assert len(port.refunds) == 1
     assert await refunds.telegram_refunded("stx7", T0 + DAY) is not None  # the echo: no-op
     assert len(await audit.recent(action="billing.refunded")) == 1
+
+
+async def test_a_card_subscription_is_not_downgraded_from_the_bot(
+    plans: dict[str, catalog.Offer],
+) -> None:
+    nico = await th.user(1, Role.PUBLIC, "Nico")
+    await payments.record(
+        payments.PaymentIn(
+            provider=Provider.STRIPE, charge_id="in_1", user_id=nico.id,
+            plan_version_id=plans["starter_copy"].version_id, amount=12870, currency="USD",
+            usd_cents=12870, paid_at=T0, period_start=T0, period_end=T0 + 30 * DAY,
+            subscription_ref="stripe:sub_1",
+        ),
+        T0,
+    )  # fmt: skip
+    port = FakePort()
+    with pytest.raises(InvalidInput) as refused:
+        await changes.schedule_downgrade(nico, "starter", T0 + DAY, port)
+    assert refused.value.key == "checkout.downgrade_card" and port.edits == []
+    assert await changes.scheduled(nico.id) is None
