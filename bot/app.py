@@ -51,6 +51,7 @@ from ea.api import HUB_KEY, setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui, refresh_access_menu
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
+from jobs.billing_jobs import add_billing_jobs
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
 from jobs.outbox.buckets import SenderLimits
@@ -439,6 +440,7 @@ class AppRunner:
         self.sender = Sender.build(self.bot, config, on_exhausted=self._exhausted)
         await self.sender.start()
         self.ea_jobs = build_scheduler()
+        add_billing_jobs(self.ea_jobs, self.bot, self.alerts)
         self.ea_jobs.start()
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds

@@ -10,6 +10,7 @@ from aiogram import Router
 
 from handlers import (
     admin,
+    affiliates,
     common,
     devices,
     errors,
@@ -31,6 +32,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     devices.router,
     positions.router,
     shop.router,
+    affiliates.router,
     strategy.router,
     post.router,
     admin.router,

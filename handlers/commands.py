@@ -28,6 +28,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
     CommandSpec("plans", Role.PUBLIC, __("cmd.plans")),
     CommandSpec("paysupport", Role.PUBLIC, __("cmd.paysupport")),
+    CommandSpec("affiliate", Role.PUBLIC, __("cmd.affiliate")),
+    CommandSpec("payout", Role.PUBLIC, __("cmd.payout")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
     CommandSpec("devices", Role.SUBSCRIBER, __("cmd.devices")),
@@ -43,6 +45,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("unban", Role.ADMIN, __("cmd.unban"), "<id | @username>"),
     CommandSpec("grant", Role.ADMIN, __("cmd.grant"), "<id | @username> <plan> <days>"),
     CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
+    CommandSpec("revenue", Role.OWNER, __("cmd.revenue"), "[chart]"),
+    CommandSpec("payouts", Role.OWNER, __("cmd.payouts")),
+    CommandSpec("payout_paid", Role.OWNER, __("cmd.payout_paid"), "<id> <reference>"),
+    CommandSpec("payout_reject", Role.OWNER, __("cmd.payout_reject"), "<id> <reason>"),
+    CommandSpec("commissions_flagged", Role.OWNER, __("cmd.commissions_flagged")),
     CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <visitor|subscriber|admin>"),
 )
 

@@ -19,11 +19,13 @@ from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from core import clock
 from handlers.commands import cmd, start_cmd
 from handlers.keyboards import MenuCB, admin_keyboard, language_keyboard, menu_keyboard
 from handlers.render import Html, fmt, help_text, role_name
 from models.users import Role
 from services import app_settings
+from services.billing import affiliates
 from services.users import entitlements
 from services.users import profiles as users_service
 from services.users.cache import UserCache
@@ -52,9 +54,13 @@ async def _referral(
     """An invitation counts on the user's first contact only: sent again later (by them or
     anyone already registered) it credits nobody and claims nothing."""
     if not first_contact:
+        await affiliates.record_click(code, user.telegram_id, attributed=False, now=clock.now())
         await message.answer(_("start.referral_ignored"))
         return
     referrer = await users_service.apply_referral(user.id, code)
+    await affiliates.record_click(
+        code, user.telegram_id, attributed=referrer is not None, now=clock.now()
+    )
     if referrer is not None:
         user_cache.invalidate(user.telegram_id)
         await message.answer(fmt(_("start.referred"), name=referrer.first_name or "🙂"))
