@@ -40,6 +40,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from bot.http_server import count_guard_event, read_limits, serve
 from bot.internals import polling_update_tasks
 from bot.trading import FeedError, build_trading_loop
+from bot.vip_port import TelegramVip
 from bot.webhook import JsonReplyRequestHandler
 from core import db, metrics
 from core.bus import Bus
@@ -57,6 +58,7 @@ from jobs.leader import Leadership, lock_for
 from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
+from jobs.vip_jobs import schedule_vip
 from middlewares.correlation import CorrelationMiddleware
 from middlewares.i18n import UserLocaleMiddleware
 from middlewares.rbac import RBACMiddleware
@@ -162,7 +164,7 @@ def create_dispatcher(
     cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
-    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache)
+    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache, vip=TelegramVip(bot))
     dp = Dispatcher(storage=fsm_storage(settings), i18n=i18n, **deps)
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
@@ -441,6 +443,7 @@ class AppRunner:
         await self.sender.start()
         self.ea_jobs = build_scheduler()
         add_billing_jobs(self.ea_jobs, self.bot, self.alerts)
+        schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
         self.ea_jobs.start()
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds

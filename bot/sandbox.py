@@ -19,11 +19,13 @@ from bot.sandbox_api import Panels, create_panels_app
 from bot.sandbox_terminal import SandboxTerminal
 from bot.sandbox_watch import PersonaLabels, SignalHoldWatch
 from bot.trading import FeedError, replay_feed
+from bot.vip_port import TelegramVip
 from core.settings import SANDBOX_OWNER_ID, Settings
 from ea.client.journal import TerminalJournal
 from models.signals import AppSetting
 from models.users import Role
 from services import app_settings
+from services.billing import vip
 from services.users import profiles as users_service
 from tgemu import DEFAULT_PERSONAS, Emulator, EmulatorClient, setup_sandbox
 from tgemu.guard import new_control_token
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 PERSONA_ROLES = {1000001: Role.OWNER, 1000002: Role.SUBSCRIBER}
 # The free persona should see the delayed summary during a demo, not tomorrow.
 SANDBOX_FREE_DELAY_HOURS = 0.05
+SANDBOX_VIP_CHAT_ID = -1001000000001  # the sandbox's private VIP supergroup (the owner's)
 
 
 def is_loopback(host: str) -> bool:
@@ -99,6 +102,10 @@ class SandboxExtension:
     async def before_web(self, runner: AppRunner) -> None:
         settings = runner.settings
         self.emulator = Emulator(settings.token)
+        self.emulator.add_chat(
+            SANDBOX_VIP_CHAT_ID, "supergroup", "SignalDesk VIP",
+            admins={self.owner_id}, members={self.owner_id},
+        )  # fmt: skip
         people = personas(self.owner_id)
         if settings.market_data == "replay" and any(
             s not in (runner.feeds or {}) for s in settings.symbols
@@ -129,6 +136,7 @@ class SandboxExtension:
             "Open %s/sandbox to chat with the bot.",
             runner.base_url,
         )
+        await self._vip_chat(runner)
         runner.feeds = await self._feeds(runner) or runner.feeds
         try:
             await self._start_terminal(runner)
@@ -136,6 +144,15 @@ class SandboxExtension:
             log.exception("sandbox EA not started")
         if self.labels is not None:
             self.labels.start()
+
+    async def _vip_chat(self, runner: AppRunner) -> None:
+        """The sandbox's VIP group is the VIP chat unless the owner named another."""
+        try:
+            if await vip.current_chat() is None:
+                port = TelegramVip(runner.bot)
+                await vip.set_chat(port, str(SANDBOX_VIP_CHAT_ID), actor_id=self.owner_id)
+        except Exception:  # the sandbox runs without its VIP chat rather than not at all
+            log.exception("sandbox VIP chat not set")
 
     async def _feeds(self, runner: AppRunner) -> dict[str, MarketDataFeed]:
         """The loop's feeds: the given ones, the replay of the others paced by the controls.

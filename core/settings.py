@@ -36,6 +36,7 @@ FLOAT_FIELDS = (
     "sender_rate_per_s", "sender_per_chat_per_s", "mt5_server_utc_offset_h", "loop_poll_s",
     "leader_retry_s", "http_header_timeout_s", "http_body_timeout_s", "http_keepalive_timeout_s",
     "log_repeat_interval_s", "revocation_check_s", "replay_hold_s",
+    "vip_reconcile_s",
 )  # fmt: skip
 DECIMAL_FIELDS = (
     "manual_max_entry_pct", "manual_max_stop_pct", "manual_min_reward_risk",
@@ -128,6 +129,10 @@ class Settings(BaseSettings):
     # Who answers payment questions (/paysupport): an @username, e-mail or URL; unset: the
     # first owner's Telegram account.
     support_contact: str | None = Field(default=None, max_length=128)
+    # The VIP chat (services/billing/vip.py): how often members are checked against access, and
+    # how long a personal invite link lives (the owner may change it: app setting
+    # vip.invite_ttl_minutes).
+    vip_reconcile_s: float = Field(default=600.0, gt=0, le=86_400)
 
     @field_validator(*INT_FIELDS, mode="before")
     @classmethod

@@ -21,6 +21,7 @@ from handlers import (
     signals,
     start,
     strategy,
+    vip,
 )
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
@@ -33,6 +34,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     positions.router,
     shop.router,
     affiliates.router,
+    vip.router,
     strategy.router,
     post.router,
     admin.router,
