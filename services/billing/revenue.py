@@ -1,13 +1,14 @@
 """The owner's numbers (`/revenue`), from the payment and entitlement rows.
 
 Definitions (also in the README):
-- a *paid period* is an entitlement bought by a payment (Stars or Stripe) that has not been
-  ended early (refund, upgrade); it is *running* at t when starts_at <= t < ends_at + GRACE;
+- a *paid period* is an entitlement bought by a payment (Stars or Stripe); it is *running* at t
+  when starts_at <= t < ends_at + GRACE (ended early by a refund or an upgrade: < ends_at);
 - a *subscriber* at t is a user with a running paid period; their *monthly value* is the best
   running period's payment in US cents times 30 / the period's length in days;
 - **MRR** at t: the sum of subscribers' monthly values; **ARPU**: MRR / subscribers;
 - **new** this month: users whose first payment falls in the month; **churned** this month:
-  users with a paid period whose grace ended in the month and no running paid period now;
+  users whose paid access (a period's grace, or an early end) ended in the month and who have
+  no running paid period now;
 - **trials**: trials started (one per account), running now, and converted (the user paid after
   the trial started); conversion = converted / started;
 - **revenue** this month: payments made in the month (US cents), by provider, and the Stars
@@ -47,6 +48,11 @@ class PaidPeriod:
     usd_cents: int
     starts_at: datetime
     ends_at: datetime
+    ended: bool = False  # ended early (refund, upgrade): no grace follows
+
+    @property
+    def access_ends(self) -> datetime:
+        return self.ends_at if self.ended else self.ends_at + GRACE
 
     @property
     def monthly_cents(self) -> int:
@@ -54,7 +60,7 @@ class PaidPeriod:
         return round(self.usd_cents * 30 / days)
 
     def running(self, at: datetime) -> bool:
-        return self.starts_at <= at < self.ends_at + GRACE
+        return self.starts_at <= at < self.access_ends
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +120,8 @@ def month_start(at: datetime) -> datetime:
 
 
 async def paid_periods(since: datetime | None = None) -> list[PaidPeriod]:
-    """Paid periods (not ended early) whose grace ends after `since` (all without it)."""
-    query = Entitlement.filter(source__in=PAID_SOURCES, payment_id__isnull=False).exclude(
-        status=EntitlementStatus.ENDED
-    )
+    """Paid periods whose access ends after `since` (all without it)."""
+    query = Entitlement.filter(source__in=PAID_SOURCES, payment_id__isnull=False)
     if since is not None:
         query = query.filter(ends_at__gt=since - GRACE)
     rows = await query.prefetch_related("plan_version__plan", "payment")
@@ -128,6 +132,7 @@ async def paid_periods(since: datetime | None = None) -> list[PaidPeriod]:
             usd_cents=r.payment.usd_cents if r.payment is not None else 0,
             starts_at=r.starts_at,
             ends_at=r.ends_at,
+            ended=r.status == EntitlementStatus.ENDED,
         )
         for r in rows
     ]
