@@ -14,6 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from aiogram.client.telegram import TelegramAPIServer
+from pydantic import SecretStr
 
 from bot.sandbox_api import Panels, create_panels_app
 from bot.sandbox_terminal import SandboxTerminal
@@ -27,6 +28,7 @@ from models.users import Role
 from services import app_settings
 from services.billing import vip
 from services.users import profiles as users_service
+from stripeemu import StripeEmuServer
 from tgemu import DEFAULT_PERSONAS, Emulator, EmulatorClient, setup_sandbox
 from tgemu.guard import new_control_token
 from trading.feeds import MarketDataFeed
@@ -78,6 +80,7 @@ class SandboxExtension:
         self.journal = TerminalJournal()
         self.panels = Panels(journal=self.journal)
         self.labels: PersonaLabels | None = None
+        self.stripe: StripeEmuServer | None = None  # the fake Stripe, unless real keys are set
 
     async def before_bot(self, runner: AppRunner) -> None:
         settings = runner.settings
@@ -98,6 +101,18 @@ class SandboxExtension:
                 )
         if not await AppSetting.exists(key="signals.free_delay_hours"):
             await app_settings.put("signals.free_delay_hours", SANDBOX_FREE_DELAY_HOURS)
+        await self._start_stripe(settings)
+
+    async def _start_stripe(self, settings: Settings) -> None:
+        """Card payments against the loopback fake of Stripe (stripeemu): the SDK is pointed at
+        it with its test keys; its webhooks go to our /stripe/webhook once the server is up."""
+        if settings.stripe_secret_key is not None or settings.stripe_api_base is not None:
+            return  # the owner's own Stripe (test mode) in the sandbox
+        self.stripe = StripeEmuServer(host="127.0.0.1")
+        await self.stripe.start()
+        settings.stripe_secret_key = SecretStr(self.stripe.secret_key)
+        settings.stripe_webhook_secret = SecretStr(self.stripe.webhook_secret)
+        settings.stripe_api_base = self.stripe.url
 
     async def before_web(self, runner: AppRunner) -> None:
         settings = runner.settings
@@ -129,11 +144,14 @@ class SandboxExtension:
 
     async def after_web(self, runner: AppRunner) -> None:
         self.base_url = runner.base_url
+        if self.stripe is not None:
+            self.stripe.emulator.configure_webhook(f"{runner.base_url}/stripe/webhook")
         base = f"{runner.base_url}/emulator"
         runner.bot.session.api = TelegramAPIServer.from_base(base)
         log.warning(
             "SANDBOX MODE (no BOT_TOKEN): offline Telegram emulator on loopback only. "
-            "Open %s/sandbox to chat with the bot.",
+            "Open %s/sandbox to chat with the bot, %s/pricing to pay by card (fake Stripe).",
+            runner.base_url,
             runner.base_url,
         )
         await self._vip_chat(runner)
@@ -196,3 +214,6 @@ class SandboxExtension:
             await self.labels.stop()
         if self.terminal is not None:
             await self.terminal.stop()
+        if self.stripe is not None:
+            await self.stripe.stop()
+            self.stripe = None

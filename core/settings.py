@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     # how long a personal invite link lives (the owner may change it: app setting
     # vip.invite_ttl_minutes).
     vip_reconcile_s: float = Field(default=600.0, gt=0, le=86_400)
+    # Card payments on the web page (services/billing/stripe_billing): both keys set, or the card
+    # option is absent. STRIPE_API_BASE points the SDK elsewhere (the sandbox's fake); unset:
+    # Stripe's own API.
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
 
     @field_validator(*INT_FIELDS, mode="before")
     @classmethod
@@ -251,7 +257,14 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
-    @field_validator("webhook_url", "public_url", "telegram_api_base")
+    @field_validator("stripe_secret_key", "stripe_webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("webhook_url", "public_url", "telegram_api_base", "stripe_api_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -290,6 +303,11 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """No token: run against the built-in Telegram emulator, loopback only."""
         return self.bot_token is None
+
+    @property
+    def stripe_enabled(self) -> bool:
+        """Card payments are offered: the API key and the webhook signing secret are set."""
+        return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
 
     @property
     def log_as_json(self) -> bool:

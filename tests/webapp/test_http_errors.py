@@ -19,6 +19,8 @@ from aiohttp import web
 from core.http import bodies
 from core.http.problems import PROBLEM_TYPE, problem_middleware
 from models.devices import CommandStatus
+from services.billing.stripe_billing import ProviderFailed
+from services.billing.stripe_webhook import BadSignature
 from services.errors import (
     AppError,
     InvalidInput,
@@ -64,6 +66,11 @@ CASES: list[tuple[Callable[[], AppError], int, str, str | None]] = [
     (lambda: ForeignCommand("cmd_2"), 403, "Forbidden", "cmd_2"),
     (lambda: AckConflict("cmd_3", CommandStatus.FILLED, CommandStatus.PLACED), 409, "Conflict",
      "cmd_3: filled cannot become placed"),
+    (lambda: BadSignature("error.stripe_signature"), 400, "Bad Request",
+     "The Stripe-Signature header does not verify (wrong secret, altered body or too old)."),
+    (lambda: ProviderFailed("error.stripe_unavailable"), 502, "Bad Gateway",
+     "The card payment service did not answer as expected. Nothing was charged or changed; "
+     "please try again in a minute."),
     # a message whose parameters do not match its catalog entry: the entry, unfilled
     (lambda: NotFound("error.user_not_found"), 404, "Not Found",
      "No user found for “{query}”. Use a Telegram id or @username."),
