@@ -52,7 +52,7 @@ from ea.api import HUB_KEY, setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui, refresh_access_menu
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
-from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, plan_changes_job
+from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, add_billing_jobs, plan_changes_job
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
 from jobs.lifecycle import AccessWatch
@@ -468,6 +468,7 @@ class AppRunner:
         await self.sender.start()
         billing = [(plan_changes_job(self.bot, self.dp["checkout"]), PLAN_CHANGES_EVERY_S)]
         self.ea_jobs = build_scheduler(extra_jobs=billing)
+        add_billing_jobs(self.ea_jobs, self.bot, self.alerts)
         schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
         self.ea_jobs.start()
         self.access_watch.start()

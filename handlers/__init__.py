@@ -10,6 +10,7 @@ from aiogram import Router
 
 from handlers import (
     admin,
+    affiliates,
     common,
     devices,
     errors,
@@ -42,6 +43,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     trials.router,
     promos.router,
     plans_admin.router,
+    affiliates.router,
     vip.router,
     strategy.router,
     post.router,

@@ -31,6 +31,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("cancel_subscription", Role.PUBLIC, __("cmd.cancel_subscription")),
     CommandSpec("trial", Role.PUBLIC, __("cmd.trial"), "[plan]"),
     CommandSpec("redeem", Role.PUBLIC, __("cmd.redeem"), "<code>"),
+    CommandSpec("affiliate", Role.PUBLIC, __("cmd.affiliate")),
+    CommandSpec("payout", Role.PUBLIC, __("cmd.payout")),
     CommandSpec("vip", Role.PUBLIC, __("cmd.vip")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
@@ -58,6 +60,11 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("vip_channel", Role.OWNER, __("cmd.vip_channel"), "<@channel | chat id>"),
     CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
     CommandSpec("refund", Role.OWNER, __("cmd.refund"), "<payment id | charge id> [reason]"),
+    CommandSpec("revenue", Role.OWNER, __("cmd.revenue"), "[chart]"),
+    CommandSpec("payouts", Role.OWNER, __("cmd.payouts")),
+    CommandSpec("payout_paid", Role.OWNER, __("cmd.payout_paid"), "<id> <reference>"),
+    CommandSpec("payout_reject", Role.OWNER, __("cmd.payout_reject"), "<id> <reason>"),
+    CommandSpec("commissions_flagged", Role.OWNER, __("cmd.commissions_flagged")),
     CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <visitor|subscriber|admin>"),
 )
 

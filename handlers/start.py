@@ -27,7 +27,7 @@ from handlers.render import Html, fmt, help_text, role_name
 from handlers.shop import plan_name
 from models.users import Role
 from services import app_settings
-from services.billing import stripe_ledger
+from services.billing import affiliates, stripe_ledger
 from services.users import entitlements
 from services.users import profiles as users_service
 from services.users.cache import UserCache
@@ -62,9 +62,13 @@ async def _referral(
     """An invitation counts on the user's first contact only: sent again later (by them or
     anyone already registered) it credits nobody and claims nothing."""
     if not first_contact:
+        await affiliates.record_click(code, user.telegram_id, attributed=False, now=clock.now())
         await message.answer(_("start.referral_ignored"))
         return
     referrer = await users_service.apply_referral(user.id, code)
+    await affiliates.record_click(
+        code, user.telegram_id, attributed=referrer is not None, now=clock.now()
+    )
     if referrer is not None:
         user_cache.invalidate(user.telegram_id)
         await message.answer(fmt(_("start.referred"), name=referrer.first_name or "🙂"))

@@ -1,17 +1,25 @@
 """Billing's periodic work on the scheduler leader: downgrades scheduled for renewal are
-delivered as the new plan's Stars subscription link when the paid period ends. Thin: the job
-calls `Checkout.deliver_changes`; `BotInvoiceLinks` is its Telegram side (createInvoiceLink)."""
+delivered as the new plan's Stars subscription link when the paid period ends; affiliate
+commissions past their due date become available; the daily Stars reconciliation against
+`getStarTransactions`. Thin: each job calls one service; the Telegram ports are here."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
-from aiogram.types import LabeledPrice
+from aiogram.types import LabeledPrice, StarTransaction, TransactionPartnerUser
 
 from core import clock
+from jobs.ea_jobs import EaScheduler, _safe
+from services.billing import affiliates, reconcile
 from services.billing.checkout import SUBSCRIPTION_PERIOD, Checkout
+from services.billing.reconcile import StarTx
+from services.ops_alerts import OpsAlerts
+from services.text.formatting import phrase
+from services.text.i18n import msgid as _
 
 log = logging.getLogger(__name__)
 PLAN_CHANGES_EVERY_S = 60.0
@@ -43,3 +51,64 @@ def plan_changes_job(bot: Bot, checkout: Checkout) -> Callable[[], Awaitable[Non
             log.info("scheduled plan links sent", extra={"count": sent})
 
     return plan_changes
+
+
+RELEASE_S = 600.0
+RECONCILE_S = 86400.0
+RECONCILE_WINDOW = timedelta(days=35)
+MISMATCH = _("ops.stars_mismatch")  # {count}, {kinds}, {charges}
+
+
+def _tx(t: StarTransaction) -> StarTx:
+    date = t.date if isinstance(t.date, datetime) else datetime.fromtimestamp(t.date, UTC)
+    return StarTx(
+        id=t.id,
+        amount=t.amount,
+        date=date,
+        incoming=isinstance(t.source, TransactionPartnerUser),
+        refund=isinstance(t.receiver, TransactionPartnerUser),
+    )
+
+
+class BotStarLedger:
+    """`reconcile.StarLedger` over the Bot API."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def page(self, offset: int, limit: int) -> Sequence[StarTx]:
+        answer = await self.bot.get_star_transactions(offset=offset, limit=limit)
+        return [_tx(t) for t in answer.transactions]
+
+
+async def release_job() -> None:
+    released = await affiliates.release_due(clock.now())
+    if released:
+        log.info("affiliate commissions available", extra={"count": released})
+
+
+async def reconcile_stars(bot: Bot, alerts: OpsAlerts) -> list[reconcile.Mismatch]:
+    now = clock.now()
+    found = await reconcile.reconcile(BotStarLedger(bot), now - RECONCILE_WINDOW, now)
+    if found:
+        kinds = ", ".join(sorted({m.kind for m in found}))
+        charges = ", ".join(m.charge_id for m in found[:5])
+        await alerts.alert(
+            f"stars-reconcile:{kinds}",
+            phrase(MISMATCH, count=len(found), kinds=kinds, charges=charges),
+        )
+    return found
+
+
+def add_billing_jobs(scheduler: EaScheduler, bot: Bot, alerts: OpsAlerts) -> None:
+    """Register the billing jobs on the leader's scheduler (first runs now)."""
+
+    async def stars_reconcile_job() -> None:
+        await reconcile_stars(bot, alerts)
+
+    now = clock.now()
+    for job, seconds in ((release_job, RELEASE_S), (stars_reconcile_job, RECONCILE_S)):
+        scheduler.add_job(
+            _safe(job, scheduler.running_jobs), "interval", seconds=seconds, id=job.__name__,
+            next_run_time=now,
+        )  # fmt: skip

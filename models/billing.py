@@ -403,3 +403,18 @@ class PlanChange(Model):
 
     class Meta:
         table = "plan_changes"
+
+
+class AffiliateClick(Model):
+    """An opening of an affiliate's link (`/start ref_CODE`), attributed or not."""
+
+    id = fields.BigIntField(primary_key=True)
+    referrer: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.User", related_name="affiliate_clicks", on_delete=fields.CASCADE
+    )
+    telegram_id = fields.BigIntField()  # who opened it
+    attributed = fields.BooleanField(default=False)  # it made them this referrer's referral
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "affiliate_clicks"
