@@ -107,8 +107,17 @@ async def settle(message: Message, command: CommandObject, user: UserInfo) -> No
     done = await affiliates.settle_payout(
         parsed[0], paid=paid, note=parsed[1], actor_id=user.telegram_id, now=clock.now()
     )
-    key = "affiliate.payout_marked_paid" if paid else "affiliate.payout_marked_rejected"
-    await message.answer(fmt(_(key), id=done.id, amount=usd(done.amount), note=parsed[1]))
+    text = _("affiliate.payout_marked_paid") if paid else _("affiliate.payout_marked_rejected")
+    await message.answer(fmt(text, id=done.id, amount=usd(done.amount), note=parsed[1]))
+
+
+def _flag_reason(flag: str | None) -> str:
+    reasons = {
+        "same_payer": _("affiliate.flag_same_payer"),
+        "referral_burst": _("affiliate.flag_referral_burst"),
+        "refund_rate": _("affiliate.flag_refund_rate"),
+    }
+    return reasons.get(flag or "", flag or "")
 
 
 def _review_keyboard(commission_id: int) -> InlineKeyboardMarkup:
@@ -149,8 +158,8 @@ async def review(query: CallbackQuery, callback_data: FlagCB, user: UserInfo) ->
     done = await affiliates.review(
         callback_data.commission, approve=approve, actor_id=user.telegram_id, now=clock.now()
     )
-    key = "affiliate.reviewed_ok" if approve else "affiliate.reviewed_no"
-    text = fmt(_(key), id=done.id, amount=usd(done.amount))
+    template = _("affiliate.reviewed_ok") if approve else _("affiliate.reviewed_no")
+    text = fmt(template, id=done.id, amount=usd(done.amount))
     await query.answer()
     if query.message is not None and hasattr(query.message, "edit_text"):
         await query.message.edit_text(text)
