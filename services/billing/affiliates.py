@@ -320,7 +320,7 @@ async def request_payout(user_id: int, now: datetime) -> Payout:
         total = sum(amount for _id, amount in rows)
         if total < MIN_PAYOUT_CENTS:
             raise InvalidInput(
-                "affiliate.payout_minimum", available=total, minimum=MIN_PAYOUT_CENTS
+                "affiliate.payout_minimum", available=usd(total), minimum=usd(MIN_PAYOUT_CENTS)
             )
         payout = await Payout.create(affiliate_id=user_id, amount=0, requested_at=now)
         await Commission.filter(
