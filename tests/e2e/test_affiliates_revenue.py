@@ -14,16 +14,14 @@ from models.users import User
 from services.billing import affiliates
 from services.billing.checkout import Kind
 from tests.e2e.conftest import OWNER, text
-from tests.e2e.test_stars_checkout import BEA, Shop
-from tests.e2e.test_stars_checkout import emulator as _emulator  # noqa: F401 (its fixtures)
-from tests.e2e.test_stars_checkout import shop as _shop  # noqa: F401
+from tests.e2e.test_stars_checkout import BEA, Shop, emulator, shop  # noqa: F401 (fixtures)
 from tests.waiting import until
 
 CY = 1000031
 DAY = timedelta(days=1)
 
 
-async def test_referral_to_commission_to_revenue(shop: Shop) -> None:
+async def test_referral_to_commission_to_revenue(shop: Shop) -> None:  # noqa: F811
     tg = shop.tg
     await shop.say(BEA, "/start", "")
     code = (await User.get(telegram_id=BEA)).referral_code
@@ -60,7 +58,7 @@ async def test_referral_to_commission_to_revenue(shop: Shop) -> None:
     assert "MRR" not in refused_visitor
 
 
-async def test_stars_reconciliation_against_the_emulator(shop: Shop) -> None:
+async def test_stars_reconciliation_against_the_emulator(shop: Shop) -> None:  # noqa: F811
     invoice = await shop.buy_plan(BEA, "starter", Kind.SUBSCRIPTION)
     assert (await shop.pay(BEA, invoice))["status"] == "paid"
     await until(lambda: Payment.exists(provider=Provider.STARS), "the Stars payment recorded")
