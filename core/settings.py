@@ -30,6 +30,7 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 # takes "1_000", "+5", "inf" and "nan" for numbers.
 INT_FIELDS = (
     "web_port", "throttle_burst", "replay_history_bars", "mt5_login", "http_max_connections",
+    "miniapp_max_age",
 )  # fmt: skip
 FLOAT_FIELDS = (
     "throttle_rate", "user_cache_ttl_s", "error_alert_interval_s", "replay_interval_s",
@@ -128,6 +129,11 @@ class Settings(BaseSettings):
     # Who answers payment questions (/paysupport): an @username, e-mail or URL; unset: the
     # first owner's Telegram account.
     support_contact: str | None = Field(default=None, max_length=128)
+    # The Mini App: how old a Telegram initData may be when it opens a session (seconds; aiogram's
+    # helper does not check the age, we do), and the public URL of the page (unset: PUBLIC_URL
+    # + /app; the menu button and "Open app" buttons need an https URL outside sandbox mode).
+    miniapp_max_age: int = Field(default=3600, ge=1, le=86400)
+    miniapp_url: str | None = Field(default=None, max_length=512)
 
     @field_validator(*INT_FIELDS, mode="before")
     @classmethod

@@ -110,6 +110,7 @@ class CardEdit:
     edit_of: str
     photo: bool
     buttons: bool = True
+    decision: str | None = None  # the reader's own decision (a `Decision` value), shown last
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +257,8 @@ def render_signal_update(n: SignalUpdate) -> Payload:
 
 def render_card_edit(n: CardEdit) -> Payload:
     body = full_text(n.view, n.language, n.visibility)
+    if n.decision is not None:
+        body = f"{body}\n{translator(n.language)(f'signal.you_{n.decision}')}"
     keyboard = signal_keyboard(n.view, n.language) if n.buttons else None
     if n.photo:
         return edit_caption(n.edit_of, body, keyboard=keyboard)

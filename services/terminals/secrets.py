@@ -47,12 +47,21 @@ SECRET_BYTES = 32  # token_urlsafe(32): 43 characters, 256 bits
 class SecretBox:
     """Seals values for storage and opens them, under one at-rest key."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_material")
 
     def __init__(self, master_key: str | None, data_dir: Path) -> None:
         """The key from ``master_key``, or from (or into) ``data_dir/master.key``."""
         material = master_key if master_key else _load_or_create_key_file(data_dir)
-        self._aead = AESGCM(hkdf_sha256(material.encode("utf-8"), AT_REST_INFO))
+        self._material = material.encode("utf-8")
+        self._aead = AESGCM(hkdf_sha256(self._material, AT_REST_INFO))
+
+    def derive(self, info: bytes) -> bytes:
+        """Another 32-byte key from the same material, bound to `info` (HKDF-SHA256): e.g. the
+        Mini App's session-signing key. Distinct `info` values give independent keys."""
+        if info == AT_REST_INFO:
+            msg = "the at-rest key is not handed out"
+            raise ValueError(msg)
+        return hkdf_sha256(self._material, info)
 
     def seal(self, plaintext: str, *, context: str) -> str:
         """Encrypt ``plaintext`` for storage; ``context`` (e.g. the device id) is bound as AAD."""
