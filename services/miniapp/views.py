@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from core import bus, clock
 from models.signals import ApprovalSource, Decision, Signal
+from models.users import Role
 from services import app_settings
 from services.app_settings import Visibility
 from services.billing.entitlements import Access
@@ -103,6 +104,23 @@ async def init_data_user(init_data: str, bot_token: str, *, max_age: timedelta) 
     """`Authorization: tma <initData>`: the known user it names (third-party clients)."""
     found = auth.validate_init_data(init_data, bot_token, now=clock.now(), max_age=max_age)
     return await current_user(found.profile.telegram_id)
+
+
+async def caller(authorization: str, bot_token: str, *, max_age: timedelta) -> UserInfo:
+    """The caller of an API route, from its `Authorization` header: ``Bearer <session token>``
+    or ``tma <initData>``; `Unauthenticated` without either."""
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if value and scheme.lower() == "bearer":
+        return await session_user(value)
+    if value and scheme.lower() == "tma":
+        return await init_data_user(value, bot_token, max_age=max_age)
+    raise auth.Unauthenticated("miniapp.error_auth")
+
+
+def require_admin(user: UserInfo) -> None:
+    if not user.role.at_least(Role.ADMIN):
+        raise PermissionDenied("miniapp.error_admin_only")
 
 
 async def current_user(telegram_id: int) -> UserInfo:
@@ -227,6 +245,11 @@ async def _decided(user: UserInfo, result: ApprovalResult) -> Decided:
 async def terminals(user: UserInfo) -> list[overview.TerminalView]:
     """The user's devices (a paid feature: the free tier has none to see)."""
     return await overview.terminals(user)
+
+
+async def terminal(user: UserInfo, device_id: str) -> overview.TerminalView:
+    """One of the user's own terminals; another user's (or a revoked one) is `NotFound`."""
+    return await overview.terminal(user, device_id)
 
 
 async def terminals_online(user: UserInfo) -> tuple[int, int]:
