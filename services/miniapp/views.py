@@ -149,11 +149,15 @@ def require_paid(user: UserInfo) -> None:
 
 
 def _levels(view: SignalView, paid: bool, visibility: Visibility) -> Levels:
+    """Prices on the symbol's tick grid (what the chat shows), hidden as the user may not see."""
     if not paid:
         return Levels(None, None, None, None)
+    tick = Decimal(10) ** -view.digits
+    entry = view.entry.quantize(tick)
     if visibility is Visibility.FULL:
-        return Levels(view.entry, view.stop, view.take_profit, view.reward_risk)
-    return Levels(view.entry, None, None, None)
+        return Levels(entry, view.stop.quantize(tick), view.take_profit.quantize(tick),
+                      view.reward_risk)  # fmt: skip
+    return Levels(entry, None, None, None)
 
 
 async def _item(user: UserInfo, view: SignalView, visibility: Visibility) -> SignalItem:
