@@ -447,7 +447,10 @@ class AppRunner:
                     continue
                 for owner in self.settings.owners:  # even before their first /start
                     staff[owner] = (Role.OWNER, staff.get(owner, (Role.OWNER, None))[1])
-                pending = UiPending(description=_description(self.i18n), chats=staff)
+                pending = UiPending(
+                    description=_description(self.i18n), chats=staff,
+                    app_url=self.settings.miniapp_link,
+                )  # fmt: skip
             pending = await configure_ui(self.bot, self.i18n, pending)
             if pending.done:
                 log.info("bot UI configured")

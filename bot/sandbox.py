@@ -122,6 +122,8 @@ class SandboxExtension:
 
     async def after_web(self, runner: AppRunner) -> None:
         self.base_url = runner.base_url
+        if runner.settings.miniapp_url is None:  # /menu's "Open app" opens it in the page's frame
+            runner.settings.miniapp_url = f"{runner.base_url}/app"
         base = f"{runner.base_url}/emulator"
         runner.bot.session.api = TelegramAPIServer.from_base(base)
         log.warning(

@@ -309,6 +309,14 @@ class Settings(BaseSettings):
         return frozenset(self.owner_ids)
 
     @property
+    def miniapp_link(self) -> str | None:
+        """The Mini App page's URL for web_app buttons: MINIAPP_URL, else PUBLIC_URL + /app
+        (in sandbox mode the emulator's loopback address, set once the server listens)."""
+        if self.miniapp_url:
+            return self.miniapp_url
+        return f"{self.public_url.rstrip('/')}/app" if self.public_url else None
+
+    @property
     def webhook_path(self) -> str | None:
         if not self.webhook_url:
             return None

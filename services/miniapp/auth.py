@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 
 from services.errors import UserFacingError
 from services.terminals import secrets as secret_box
+from services.text.i18n import msgid as _
 from services.users.profiles import TelegramProfile
 
 SESSION_INFO = b"signaldesk-miniapp-session-v1"
@@ -33,6 +34,8 @@ SESSION_VERSION = "v1"
 SESSION_TTL = timedelta(hours=1)
 CLOCK_SKEW = timedelta(seconds=60)  # an auth_date this far in the future is still accepted
 MAX_INIT_DATA = 4096  # Telegram's initData is well under this
+REFUSED = _("miniapp.error_auth")
+EXPIRED = _("miniapp.error_auth_expired")
 
 
 class Unauthenticated(UserFacingError):
@@ -78,7 +81,7 @@ def _profile(raw_user: str) -> TelegramProfile:
             raise TypeError
         first = str(user.get("first_name") or "")
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise Unauthenticated("miniapp.error_auth") from exc
+        raise Unauthenticated(REFUSED) from exc
     username, last, lang = user.get("username"), user.get("last_name"), user.get("language_code")
     return TelegramProfile(
         telegram_id=telegram_id,
@@ -96,26 +99,26 @@ def validate_init_data(
 
     Every failure answers the same (no oracle for which check failed)."""
     if not init_data or len(init_data) > MAX_INIT_DATA:
-        raise Unauthenticated("miniapp.error_auth")
+        raise Unauthenticated(REFUSED)
     try:
         pairs = parse_qsl(init_data, keep_blank_values=True, strict_parsing=True)
     except ValueError as exc:
-        raise Unauthenticated("miniapp.error_auth") from exc
+        raise Unauthenticated(REFUSED) from exc
     fields = dict(pairs)
     given = fields.get("hash", "")
     if len(fields) != len(pairs) or not given:  # a repeated key is not Telegram's
-        raise Unauthenticated("miniapp.error_auth")
+        raise Unauthenticated(REFUSED)
     expected = sign_init_data(fields, bot_token)
     if not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
-        raise Unauthenticated("miniapp.error_auth")
+        raise Unauthenticated(REFUSED)
     try:
         auth_date = datetime.fromtimestamp(int(fields["auth_date"]), UTC)
     except (KeyError, ValueError, OverflowError, OSError) as exc:
-        raise Unauthenticated("miniapp.error_auth") from exc
+        raise Unauthenticated(REFUSED) from exc
     if auth_date > now + CLOCK_SKEW or now - auth_date > max_age:
-        raise Unauthenticated("miniapp.error_auth_expired")
+        raise Unauthenticated(EXPIRED)
     if "user" not in fields:
-        raise Unauthenticated("miniapp.error_auth")
+        raise Unauthenticated(REFUSED)
     return InitData(
         profile=_profile(fields["user"]),
         auth_date=auth_date,
@@ -146,14 +149,14 @@ def verify(token: str, now: datetime) -> int:
     expired."""
     parts = token.split(".")
     if len(parts) != 4 or parts[0] != SESSION_VERSION or len(token) > 256:
-        raise Unauthenticated("miniapp.error_auth")
+        raise Unauthenticated(REFUSED)
     body = ".".join(parts[:3])
     if not hmac.compare_digest(_signature(body, _key()).encode(), parts[3].encode()):
-        raise Unauthenticated("miniapp.error_auth")
+        raise Unauthenticated(REFUSED)
     try:
         telegram_id, expires = int(parts[1]), int(parts[2])
     except ValueError as exc:
-        raise Unauthenticated("miniapp.error_auth") from exc
+        raise Unauthenticated(REFUSED) from exc
     if now.timestamp() >= expires:
-        raise Unauthenticated("miniapp.error_auth_expired")
+        raise Unauthenticated(EXPIRED)
     return telegram_id

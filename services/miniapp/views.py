@@ -115,7 +115,7 @@ async def caller(authorization: str, bot_token: str, *, max_age: timedelta) -> U
         return await session_user(value)
     if value and scheme.lower() == "tma":
         return await init_data_user(value, bot_token, max_age=max_age)
-    raise auth.Unauthenticated("miniapp.error_auth")
+    raise auth.Unauthenticated(auth.REFUSED)
 
 
 def require_admin(user: UserInfo) -> None:
@@ -127,7 +127,7 @@ async def current_user(telegram_id: int) -> UserInfo:
     try:
         user = await profiles.get_by_telegram_id(telegram_id)
     except NotFound as exc:  # a token of a user that no longer exists
-        raise auth.Unauthenticated("miniapp.error_auth") from exc
+        raise auth.Unauthenticated(auth.REFUSED) from exc
     user = await registration.with_access(user, clock.now())
     _refuse_banned(user)
     return user
