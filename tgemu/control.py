@@ -15,6 +15,7 @@ from tgemu.control_io import Body, path_int, query_float, query_int
 from tgemu.control_stars import add_stars_routes
 from tgemu.errors import Problem
 from tgemu.limits import Fault
+from tgemu.webapp import add_webapp_routes
 
 STATIC_DIR = Path(__file__).with_name("static")
 CHAT_TYPES = ("group", "supergroup", "channel")
@@ -215,4 +216,5 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/_control/files/{file_id}", file_content)
     add_action_routes(app)
     add_stars_routes(app)
+    add_webapp_routes(app)
     router.add_static("/_static/", STATIC_DIR)

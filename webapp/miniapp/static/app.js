@@ -114,21 +114,30 @@ async function signal(id) {
   const nodes = [
     el("h1", {}, `#${s.id} ${s.symbol} · ${side}`),
     chart,
+    el("p", { class: "credit" }, el("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener" },
+      "Charts by TradingView")),
     el("dl", { class: "levels" },
       level(t("miniapp.signal_entry"), s.entry), level(t("miniapp.signal_stop"), s.stop),
       level(t("miniapp.signal_take_profit"), s.take_profit), level(t("miniapp.signal_rr"), s.reward_risk && `1:${s.reward_risk}`),
       level(t("miniapp.signal_expires"), date(s.expires_at))),
     status,
   ];
-  if (s.can_decide) {
-    nodes.push(el("div", { class: "actions" },
-      el("button", { type: "button", class: "secondary", id: "reject", onclick: () => decide(s.id, "rejected") }, t("signal.btn_reject")),
-      el("button", { type: "button", class: "primary", id: "approve", onclick: () => decide(s.id, "approved") }, t("signal.btn_approve"))));
+  // The primary action (Approve) is Telegram's Main button; the page shows its own only
+  // where there is none. Reject (and Approve again after a rejection) stay on the page.
+  const hosted = Boolean(tg.webApp());
+  const canApprove = s.can_decide && s.decision !== "approved";
+  const buttons = [];
+  if (s.can_decide && s.decision !== "rejected") {
+    buttons.push(el("button", { type: "button", class: "secondary", id: "reject", onclick: () => decide(s.id, "rejected") }, t("signal.btn_reject")));
   }
+  if (canApprove && !hosted) {
+    buttons.push(el("button", { type: "button", class: "primary", id: "approve", onclick: () => decide(s.id, "approved") }, t("signal.btn_approve")));
+  }
+  if (buttons.length) nodes.push(el("div", { class: "actions" }, ...buttons));
   show(...nodes);
   state.chart = drawChart(chart, detail, labels());
   tg.backButton(() => go("signals"));
-  tg.mainButton(s.can_decide ? t("signal.btn_approve") : null, s.can_decide ? () => decide(s.id, "approved") : null);
+  tg.mainButton(canApprove ? t("signal.btn_approve") : null, canApprove ? () => decide(s.id, "approved") : null);
 }
 
 function consent(text) {

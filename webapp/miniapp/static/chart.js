@@ -18,17 +18,29 @@ export function drawChart(node, detail, labels) {
   const digits = detail.signal.digits;
   const chart = LW.createChart(node, {
     autoSize: true,
-    layout: { background: { color: c.bg }, textColor: c.text },
+    // the logo injects an inline <style> (refused by our CSP): the page credits TradingView
+    // in text instead, as the library's NOTICE asks
+    layout: { background: { color: c.bg }, textColor: c.text, attributionLogo: false },
     grid: { vertLines: { color: c.grid }, horzLines: { color: c.grid } },
     timeScale: { timeVisible: true, secondsVisible: false },
     localization: { priceFormatter: (p) => p.toFixed(digits) },
   });
+  const s = detail.signal;
+  const levels = [s.entry, s.stop, s.take_profit, ...detail.points.map((p) => p.price)]
+    .filter((p) => p !== null).map(Number);
   const series = chart.addSeries(LW.CandlestickSeries, {
+    autoscaleInfoProvider: (original) => {  // keep every level in view, not just the candles
+      const info = original();
+      if (info && info.priceRange && levels.length) {
+        info.priceRange.minValue = Math.min(info.priceRange.minValue, ...levels);
+        info.priceRange.maxValue = Math.max(info.priceRange.maxValue, ...levels);
+      }
+      return info;
+    },
     upColor: c.up, downColor: c.down, borderVisible: false, wickUpColor: c.up, wickDownColor: c.down,
     priceFormat: { type: "price", precision: digits, minMove: 10 ** -digits },
   });
   series.setData(detail.candles.map((b) => ({ time: b.time, open: b.open, high: b.high, low: b.low, close: b.close })));
-  const s = detail.signal;
   const lines = [[s.entry, c.entry, labels.entry], [s.stop, c.stop, labels.stop], [s.take_profit, c.tp, labels.take_profit]];
   for (const [price, color, title] of lines) {
     if (price !== null) series.createPriceLine({ price: Number(price), color, lineWidth: 2, lineStyle: 2, axisLabelVisible: true, title });
