@@ -119,7 +119,9 @@ class TerminalOut(BaseModel):
 
 
 class TerminalPath(Model):
-    device_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    device_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$"
+    )  # 404 if unknown
 
 
 class TerminalList(BaseModel):

@@ -327,6 +327,8 @@ async def test_terminals_are_the_users_own_and_another_users_is_404(api: Api) ->
     )
     assert_problem(status, body, response, 404)
     assert "Otto" not in json.dumps(body)
+    status, body, response = await api.call("GET", "/api/v1/terminals/" + "0" * 63, auth=header)
+    assert_problem(status, body, response, 404)  # longer than any id: not a 500
 
 
 async def test_me_summarises_plan_terminals_and_pending(api: Api) -> None:
