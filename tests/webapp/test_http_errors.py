@@ -27,6 +27,7 @@ from services.errors import (
     PermissionDenied,
     UserFacingError,
 )
+from services.miniapp.auth import REFUSED, Unauthenticated
 from services.signals.approvals import SignalNotOpen
 from services.signals.consent import DisclaimerOutdated
 from services.signals.lifecycle import TransitionRefused
@@ -64,6 +65,8 @@ CASES: list[tuple[Callable[[], AppError], int, str, str | None]] = [
     (lambda: ForeignCommand("cmd_2"), 403, "Forbidden", "cmd_2"),
     (lambda: AckConflict("cmd_3", CommandStatus.FILLED, CommandStatus.PLACED), 409, "Conflict",
      "cmd_3: filled cannot become placed"),
+    (lambda: Unauthenticated(REFUSED), 401, "Unauthorized",
+     "Sign-in failed: open the app again from the bot."),
     # a message whose parameters do not match its catalog entry: the entry, unfilled
     (lambda: NotFound("error.user_not_found"), 404, "Not Found",
      "No user found for “{query}”. Use a Telegram id or @username."),
