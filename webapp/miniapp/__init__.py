@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from webapp.miniapp import routes
 from webapp.miniapp.api import CONFIG_KEY, MiniAppConfig
 from webapp.miniapp.pages import TELEGRAM_SCRIPT, setup_pages
-from webapp.miniapp.routes import api
 
 __all__ = ["TELEGRAM_SCRIPT", "MiniAppConfig", "setup_miniapp"]
 
 
 def setup_miniapp(app: web.Application, config: MiniAppConfig) -> None:
     app[CONFIG_KEY] = config
-    api.register(app)
+    routes.api.register(app)
     setup_pages(app)

@@ -382,3 +382,71 @@ def test_session_tokens_are_bound_to_the_derived_key(tmp_path: Any) -> None:
     with pytest.raises(auth.Unauthenticated):
         auth.verify(token, now)
     assert TOKEN  # the bot token is not the key: a token survives a bot token change
+
+
+async def test_initdata_from_the_future_is_refused(api: Api, clock: Any) -> None:
+    await th.user(SUB)
+    ahead = int((clock.now() + auth.CLOCK_SKEW + timedelta(seconds=5)).timestamp())
+    status, body, response = await api.call(
+        "POST", "/api/v1/auth/telegram", json={"init_data": init_data(SUB, auth_date=ahead)}
+    )
+    assert_problem(status, body, response, 401)
+
+
+@pytest.mark.parametrize(("role", "expected"), [(Role.SUBSCRIBER, 403), (Role.ADMIN, 200),
+                                                (Role.OWNER, 200)])  # fmt: skip
+async def test_admin_routes_are_refused_to_other_roles(
+    database: str, clock: Any, bus: Any, tmp_path: Any, role: Role, expected: int
+) -> None:
+    """The framework's role check, on a route declared `Auth.ADMIN` (the admin pages' routes)."""
+    import aiohttp
+    from aiohttp.test_utils import TestServer
+    from pydantic import BaseModel
+
+    from services.terminals import secrets as secret_box
+    from webapp.miniapp import api as framework
+    from webapp.miniapp.routes import api as declared
+
+    class Staff(BaseModel):
+        role: str
+
+    staff_api = framework.Api(operations=list(declared.operations))
+
+    @staff_api.get("/staff", response=Staff, auth=framework.Auth.ADMIN, summary="staff only")
+    async def staff(call: framework.Call) -> Staff:
+        return Staff(role=call.me.role.value)
+
+    secret_box.configure("miniapp-tests-master-key", tmp_path)
+    await th.user(SUB, role)
+    app = make_app_with(staff_api)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        async with aiohttp.ClientSession() as http:
+            client = Api(str(server.make_url("")).rstrip("/"), http)
+            status, body, _ = await client.call(
+                "GET", "/api/v1/staff", auth=await client.login(SUB)
+            )
+            assert status == expected, body
+            documented = (await client.call("GET", "/api/v1/openapi.json"))[1]["paths"]
+            assert documented["/api/v1/staff"]["get"]["responses"].keys() >= {"401", "403"}
+    finally:
+        await server.close()
+
+
+def make_app_with(custom: Any) -> Any:
+    from aiohttp import web
+
+    from core.http.problems import problem_middleware
+    from tests.webapp.miniapp.conftest import OWNER
+    from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig
+    from webapp.miniapp.api import CONFIG_KEY
+    from webapp.miniapp.pages import setup_pages
+
+    app = web.Application(middlewares=[problem_middleware])
+    app[CONFIG_KEY] = MiniAppConfig(
+        bot_token=TOKEN, owners=frozenset({OWNER}), max_age=MAX_AGE, script_url=TELEGRAM_SCRIPT
+    )
+    custom.register(app)
+    setup_pages(app)
+    return app
