@@ -76,3 +76,12 @@ async def disclaimer(language: str | None) -> tuple[str, str]:
     version = await app_settings.disclaimer_version()
     text = translator(language_of(language))("signal.disclaimer").format(version=version)
     return version, plain(text)
+
+
+def plan_name(plan: str | None, language: str | None) -> str | None:
+    """A plan's name from the catalogs (`plan.<code>`, as the bot's /plans shows it)."""
+    if plan is None:
+        return None
+    key = f"plan.{plan}"
+    name = translator(language_of(language))(key)
+    return plan if name == key else name

@@ -53,7 +53,7 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await expect(page.locator("#miniapp")).to_be_visible()
         app = page.frame_locator("#miniapp-frame")
         await expect(app.locator("#home-pending")).to_contain_text("Pending approvals: 1")
-        await expect(app.locator("main")).to_contain_text("Plan: starter")
+        await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
         await page.screenshot(path=str(ARTIFACTS / "home-light.png"))
 
         await app.get_by_role("button", name="Signals").click()

@@ -83,7 +83,8 @@ async def me(call: Call) -> MeOut:
         telegram_id=user.telegram_id, first_name=user.first_name, username=user.username,
         role=user.role.value, language=strings.language_of(user.language),  # type: ignore[arg-type]
         access=PlanOut(
-            plan=access.plan, ends_at=access.ends_at, renews=access.renews,
+            plan=access.plan, plan_name=strings.plan_name(access.plan, user.language),
+            ends_at=access.ends_at, renews=access.renews,
             in_grace=access.in_grace, complimentary=access.complimentary,
             features=sorted(f.value for f in access.features),
             terminal_limit=access.terminal_limit,

@@ -24,6 +24,7 @@ class SessionOut(BaseModel):
 
 class PlanOut(BaseModel):
     plan: str | None = Field(description="plan code; null: the free tier")
+    plan_name: str | None = Field(description="the plan's name in the user's language")
     ends_at: datetime | None
     renews: bool
     in_grace: bool

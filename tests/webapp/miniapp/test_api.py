@@ -48,6 +48,7 @@ async def test_sign_in_returns_a_session_that_opens_me(api: Api) -> None:
     assert status == 200
     assert (me["telegram_id"], me["role"], me["language"]) == (SUB, "subscriber", "en")
     assert me["access"]["plan"] == "starter" and "approvals" in me["access"]["features"]
+    assert me["access"]["plan_name"] == "Starter"
 
 
 async def test_the_tma_scheme_is_accepted_on_every_route(api: Api) -> None:

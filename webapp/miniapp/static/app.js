@@ -54,8 +54,8 @@ async function home() {
   const me = (state.me = await call("GET", "/me"));
   const a = me.access;
   const plan = a.plan
-    ? el("section", { class: "card", "aria-label": t("miniapp.home_plan", { plan: a.plan }) },
-        el("h2", {}, t("miniapp.home_plan", { plan: a.plan })),
+    ? el("section", { class: "card", id: "home-plan" },
+        el("h2", {}, t("miniapp.home_plan", { plan: a.plan_name || a.plan })),
         a.ends_at ? el("p", { class: "muted" }, t(a.renews ? "miniapp.home_renews" : "miniapp.home_ends", { date: day(a.ends_at) })) : null)
     : el("section", { class: "card" }, el("h2", {}, t("miniapp.home_free")), el("p", { class: "muted" }, t("miniapp.upgrade")));
   const cards = [plan];
