@@ -41,6 +41,7 @@ from tortoise.exceptions import DBConnectionError, OperationalError
 from bot.http_server import count_guard_event, read_limits, serve
 from bot.internals import polling_update_tasks
 from bot.trading import FeedError, build_trading_loop
+from bot.vip_port import TelegramVip
 from bot.webhook import JsonReplyRequestHandler
 from core import db, metrics
 from core.bus import Bus
@@ -57,6 +58,7 @@ from jobs.leader import Leadership, lock_for
 from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
 from jobs.trading_loop import TradingLoop
+from jobs.vip_jobs import schedule_vip
 from middlewares.correlation import CorrelationMiddleware
 from middlewares.i18n import UserLocaleMiddleware
 from middlewares.rbac import RBACMiddleware
@@ -64,6 +66,7 @@ from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
 from services.billing import catalog
+from services.billing.stripe_billing import StripeBilling
 from services.context import AppDeps
 from services.events import (
     REPLICA_EVENTS,
@@ -87,6 +90,7 @@ from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
+from webapp.pricing import PricingConfig, setup_pricing
 
 log = logging.getLogger(__name__)
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
@@ -154,6 +158,7 @@ def create_dispatcher(
     extra_routers: Sequence[Router] = (),
     alerts: OpsAlerts | None = None,
     user_cache: UserCache | None = None,
+    stripe_billing: StripeBilling | None = None,
 ) -> Dispatcher:
     """The dispatcher with every middleware; `extra_routers` go before the feature routers.
 
@@ -163,7 +168,10 @@ def create_dispatcher(
     cache = UserCache(settings.user_cache_ttl_s) if user_cache is None else user_cache
     if alerts is None:
         alerts = OpsAlerts(settings.owners, interval_s=settings.error_alert_interval_s)
-    deps = AppDeps(settings=settings, alerts=alerts, user_cache=cache)
+    deps = AppDeps(
+        settings=settings, alerts=alerts, user_cache=cache, vip=TelegramVip(bot),
+        stripe_billing=stripe_billing,
+    )  # fmt: skip
     dp = Dispatcher(storage=fsm_storage(settings), i18n=i18n, **deps)
     dp.update.outer_middleware(CorrelationMiddleware())
     buckets = TokenBuckets(settings.throttle_rate, settings.throttle_burst)
@@ -188,6 +196,7 @@ def create_web_app(
     limits: ReadLimits | None = None,
     bars: terminal_reports.BarRouter | None = None,
     alerts: OpsAlerts | None = None,
+    stripe_billing: StripeBilling | None = None,
 ) -> web.Application:
     bounds = read_bounds(limits or read_limits(settings), on_event=count_guard_event)
     app = web.Application(
@@ -199,6 +208,8 @@ def create_web_app(
     app.add_routes(health.routes)
     app.add_routes(landing.routes)  # GET /: links to what this server offers
     setup_miniapp(app, miniapp_config(settings, alerts))  # /app and its API under /api/v1
+    # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
+    setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis
@@ -220,6 +231,13 @@ def miniapp_config(settings: Settings, alerts: OpsAlerts | None = None) -> MiniA
         script_url=SANDBOX_WEBAPP_SCRIPT if settings.sandbox else TELEGRAM_SCRIPT,
         alerts=alerts,
     )
+
+
+def _username(bot: Bot) -> Callable[[], Awaitable[str | None]]:
+    async def username() -> str | None:
+        return (await bot.me()).username  # aiogram caches getMe
+
+    return username
 
 
 class Extension(Protocol):
@@ -271,6 +289,7 @@ class AppRunner:
     _ui_idle: bool = field(init=False, default=True)
     _phase: str = field(init=False, default="start-up")  # what a start-up failure is about
     ea_jobs: AsyncIOScheduler | None = field(init=False, default=None)  # the terminals' jobs
+    stripe_billing: StripeBilling | None = field(init=False, default=None)  # card payments
 
     async def start(self) -> None:
         """Bring everything up; on failure take down what started and raise `StartupError`
@@ -313,19 +332,16 @@ class AppRunner:
             await ext.before_bot(self)
         self.bot = create_bot(self.settings, self.api_base)
         self.alerts = OpsAlerts(self.settings.owners, self.settings.error_alert_interval_s)
+        self.stripe_billing = StripeBilling.from_settings(self.settings)
         self.dp = create_dispatcher(
-            self.settings, self.bot, self.i18n, alerts=self.alerts, user_cache=self.user_cache
-        )
+            self.settings, self.bot, self.i18n, alerts=self.alerts, user_cache=self.user_cache,
+            stripe_billing=self.stripe_billing,
+        )  # fmt: skip
         self.limits = read_limits(self.settings)
         self.web_app = create_web_app(
-            self.settings,
-            self.bot,
-            self.dp,
-            self.credentials,
-            self.limits,
-            self.bars,
-            self.alerts,
-        )
+            self.settings, self.bot, self.dp, self.credentials, self.limits, self.bars,
+            alerts=self.alerts, stripe_billing=self.stripe_billing,
+        )  # fmt: skip
         hub = self.web_app[HUB_KEY]  # commands pending -> the terminals' long polls answer
         self._unsubscribe.append(
             self.bus.subscribe(CommandsPending, lambda e: hub.wake(e.device_ids))
@@ -467,6 +483,7 @@ class AppRunner:
         self.sender = Sender.build(self.bot, config, on_exhausted=self._exhausted)
         await self.sender.start()
         self.ea_jobs = build_scheduler()
+        schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
         self.ea_jobs.start()
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds
@@ -521,6 +538,9 @@ class AppRunner:
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+        if self.stripe_billing is not None:
+            await self.stripe_billing.close()
+            self.stripe_billing = None
         if hasattr(self, "bot"):
             await self.bot.session.close()
         if hasattr(self, "dp"):

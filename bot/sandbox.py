@@ -14,17 +14,21 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from aiogram.client.telegram import TelegramAPIServer
+from pydantic import SecretStr
 
 from bot.sandbox_api import Panels, create_panels_app
 from bot.sandbox_terminal import SandboxTerminal
 from bot.sandbox_watch import PersonaLabels, SignalHoldWatch
 from bot.trading import FeedError, replay_feed
+from bot.vip_port import TelegramVip
 from core.settings import SANDBOX_OWNER_ID, Settings
 from ea.client.journal import TerminalJournal
 from models.signals import AppSetting
 from models.users import Role
 from services import app_settings
+from services.billing import vip
 from services.users import profiles as users_service
+from stripeemu import StripeEmuServer
 from tgemu import DEFAULT_PERSONAS, Emulator, EmulatorClient, setup_sandbox
 from tgemu.guard import new_control_token
 from trading.feeds import MarketDataFeed
@@ -37,6 +41,7 @@ log = logging.getLogger(__name__)
 PERSONA_ROLES = {1000001: Role.OWNER, 1000002: Role.SUBSCRIBER}
 # The free persona should see the delayed summary during a demo, not tomorrow.
 SANDBOX_FREE_DELAY_HOURS = 0.05
+SANDBOX_VIP_CHAT_ID = -1001000000001  # the sandbox's private VIP supergroup (the owner's)
 
 
 def is_loopback(host: str) -> bool:
@@ -75,6 +80,7 @@ class SandboxExtension:
         self.journal = TerminalJournal()
         self.panels = Panels(journal=self.journal)
         self.labels: PersonaLabels | None = None
+        self.stripe: StripeEmuServer | None = None  # the fake Stripe, unless real keys are set
 
     async def before_bot(self, runner: AppRunner) -> None:
         settings = runner.settings
@@ -95,10 +101,26 @@ class SandboxExtension:
                 )
         if not await AppSetting.exists(key="signals.free_delay_hours"):
             await app_settings.put("signals.free_delay_hours", SANDBOX_FREE_DELAY_HOURS)
+        await self._start_stripe(settings)
+
+    async def _start_stripe(self, settings: Settings) -> None:
+        """Card payments against the loopback fake of Stripe (stripeemu): the SDK is pointed at
+        it with its test keys; its webhooks go to our /stripe/webhook once the server is up."""
+        if settings.stripe_secret_key is not None or settings.stripe_api_base is not None:
+            return  # the owner's own Stripe (test mode) in the sandbox
+        self.stripe = StripeEmuServer(host="127.0.0.1")
+        await self.stripe.start()
+        settings.stripe_secret_key = SecretStr(self.stripe.secret_key)
+        settings.stripe_webhook_secret = SecretStr(self.stripe.webhook_secret)
+        settings.stripe_api_base = self.stripe.url
 
     async def before_web(self, runner: AppRunner) -> None:
         settings = runner.settings
         self.emulator = Emulator(settings.token)
+        self.emulator.add_chat(
+            SANDBOX_VIP_CHAT_ID, "supergroup", "SignalDesk VIP",
+            admins={self.owner_id}, members={self.owner_id},
+        )  # fmt: skip
         people = personas(self.owner_id)
         if settings.market_data == "replay" and any(
             s not in (runner.feeds or {}) for s in settings.symbols
@@ -124,13 +146,17 @@ class SandboxExtension:
         self.base_url = runner.base_url
         if runner.settings.miniapp_url is None:  # /menu's "Open app" opens it in the page's frame
             runner.settings.miniapp_url = f"{runner.base_url}/app"
+        if self.stripe is not None:
+            self.stripe.emulator.configure_webhook(f"{runner.base_url}/stripe/webhook")
         base = f"{runner.base_url}/emulator"
         runner.bot.session.api = TelegramAPIServer.from_base(base)
         log.warning(
             "SANDBOX MODE (no BOT_TOKEN): offline Telegram emulator on loopback only. "
-            "Open %s/sandbox to chat with the bot.",
+            "Open %s/sandbox to chat with the bot, %s/pricing to pay by card (fake Stripe).",
+            runner.base_url,
             runner.base_url,
         )
+        await self._vip_chat(runner)
         runner.feeds = await self._feeds(runner) or runner.feeds
         try:
             await self._start_terminal(runner)
@@ -138,6 +164,15 @@ class SandboxExtension:
             log.exception("sandbox EA not started")
         if self.labels is not None:
             self.labels.start()
+
+    async def _vip_chat(self, runner: AppRunner) -> None:
+        """The sandbox's VIP group is the VIP chat unless the owner named another."""
+        try:
+            if await vip.current_chat() is None:
+                port = TelegramVip(runner.bot)
+                await vip.set_chat(port, str(SANDBOX_VIP_CHAT_ID), actor_id=self.owner_id)
+        except Exception:  # the sandbox runs without its VIP chat rather than not at all
+            log.exception("sandbox VIP chat not set")
 
     async def _feeds(self, runner: AppRunner) -> dict[str, MarketDataFeed]:
         """The loop's feeds: the given ones, the replay of the others paced by the controls.
@@ -181,3 +216,6 @@ class SandboxExtension:
             await self.labels.stop()
         if self.terminal is not None:
             await self.terminal.stop()
+        if self.stripe is not None:
+            await self.stripe.stop()
+            self.stripe = None

@@ -37,6 +37,7 @@ FLOAT_FIELDS = (
     "sender_rate_per_s", "sender_per_chat_per_s", "mt5_server_utc_offset_h", "loop_poll_s",
     "leader_retry_s", "http_header_timeout_s", "http_body_timeout_s", "http_keepalive_timeout_s",
     "log_repeat_interval_s", "revocation_check_s", "replay_hold_s",
+    "vip_reconcile_s",
 )  # fmt: skip
 DECIMAL_FIELDS = (
     "manual_max_entry_pct", "manual_max_stop_pct", "manual_min_reward_risk",
@@ -134,6 +135,16 @@ class Settings(BaseSettings):
     # + /app; the menu button and "Open app" buttons need an https URL outside sandbox mode).
     miniapp_max_age: int = Field(default=3600, ge=1, le=86400)
     miniapp_url: str | None = Field(default=None, max_length=512)
+    # The VIP chat (services/billing/vip.py): how often members are checked against access, and
+    # how long a personal invite link lives (the owner may change it: app setting
+    # vip.invite_ttl_minutes).
+    vip_reconcile_s: float = Field(default=600.0, gt=0, le=86_400)
+    # Card payments on the web page (services/billing/stripe_billing): both keys set, or the card
+    # option is absent. STRIPE_API_BASE points the SDK elsewhere (the sandbox's fake); unset:
+    # Stripe's own API.
+    stripe_secret_key: SecretStr | None = None
+    stripe_webhook_secret: SecretStr | None = None
+    stripe_api_base: str | None = None
 
     @field_validator(*INT_FIELDS, mode="before")
     @classmethod
@@ -252,7 +263,14 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
-    @field_validator("webhook_url", "public_url", "telegram_api_base")
+    @field_validator("stripe_secret_key", "stripe_webhook_secret", mode="before")
+    @classmethod
+    def _blank_secret(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("webhook_url", "public_url", "telegram_api_base", "stripe_api_base")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -291,6 +309,11 @@ class Settings(BaseSettings):
     def sandbox(self) -> bool:
         """No token: run against the built-in Telegram emulator, loopback only."""
         return self.bot_token is None
+
+    @property
+    def stripe_enabled(self) -> bool:
+        """Card payments are offered: the API key and the webhook signing secret are set."""
+        return self.stripe_secret_key is not None and self.stripe_webhook_secret is not None
 
     @property
     def log_as_json(self) -> bool:

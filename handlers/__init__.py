@@ -20,6 +20,7 @@ from handlers import (
     signals,
     start,
     strategy,
+    vip,
 )
 
 FEATURE_ROUTERS: tuple[Router, ...] = (
@@ -31,6 +32,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     devices.router,
     positions.router,
     shop.router,
+    vip.router,
     strategy.router,
     post.router,
     admin.router,

@@ -28,6 +28,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("cancel", Role.PUBLIC, __("cmd.cancel")),
     CommandSpec("plans", Role.PUBLIC, __("cmd.plans")),
     CommandSpec("paysupport", Role.PUBLIC, __("cmd.paysupport")),
+    CommandSpec("vip", Role.PUBLIC, __("cmd.vip")),
     CommandSpec("signals", Role.SUBSCRIBER, __("cmd.signals")),
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
     CommandSpec("devices", Role.SUBSCRIBER, __("cmd.devices")),
@@ -42,6 +43,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("ban", Role.ADMIN, __("cmd.ban"), "<id | @username>"),
     CommandSpec("unban", Role.ADMIN, __("cmd.unban"), "<id | @username>"),
     CommandSpec("grant", Role.ADMIN, __("cmd.grant"), "<id | @username> <plan> <days>"),
+    CommandSpec("vip_channel", Role.OWNER, __("cmd.vip_channel"), "<@channel | chat id>"),
     CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
     CommandSpec("role", Role.OWNER, __("cmd.role"), "<id | @username> <visitor|subscriber|admin>"),
 )

@@ -19,12 +19,15 @@ from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from core import clock
 from core.settings import Settings
 from handlers.commands import cmd, start_cmd
 from handlers.keyboards import MenuCB, admin_keyboard, language_keyboard, menu_keyboard
 from handlers.render import Html, fmt, help_text, role_name
+from handlers.shop import plan_name
 from models.users import Role
 from services import app_settings
+from services.billing import stripe_ledger
 from services.users import entitlements
 from services.users import profiles as users_service
 from services.users.cache import UserCache
@@ -44,6 +47,8 @@ async def start(
     payload = (command.args or "").strip()
     if payload.startswith("ref_"):
         await _referral(message, user, user_cache, payload.removeprefix("ref_"), first_contact)
+    elif payload.startswith("link_"):
+        await _link(message, user, payload.removeprefix("link_"))
     await message.answer(await _welcome(user), reply_markup=menu_keyboard(user.role))
 
 
@@ -59,6 +64,17 @@ async def _referral(
     if referrer is not None:
         user_cache.invalidate(user.telegram_id)
         await message.answer(fmt(_("start.referred"), name=referrer.first_name or "🙂"))
+
+
+async def _link(message: Message, user: UserInfo, code: str) -> None:
+    """A card buyer's one-time code from the web success page: their Stripe subscription and
+    what it paid for become this account's (refusals answer through the error router)."""
+    linked = await stripe_ledger.link(user.id, user.telegram_id, code, clock.now())
+    if not linked.granted:
+        await message.answer(_("start.linked_pending"))
+        return
+    last = max(linked.granted, key=lambda e: e.ends_at)
+    await message.answer(fmt(_("start.linked"), plan=plan_name(last.plan), date=last.ends_at))
 
 
 async def _welcome(user: UserInfo) -> Html:

@@ -92,6 +92,9 @@ def _safe(
     return run
 
 
+safe_job = _safe  # for the other jobs on this scheduler (jobs.vip_jobs)
+
+
 def build_scheduler(intervals: EaJobIntervals | None = None) -> EaScheduler:
     """The scheduler with every terminal job; call `.start()` inside the running loop."""
     every = intervals or EaJobIntervals()

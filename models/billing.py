@@ -192,10 +192,34 @@ class StripeCustomer(Model):
     subscription_id = fields.CharField(max_length=255, null=True, unique=True)
     link_code = fields.CharField(max_length=32, null=True, unique=True)
     linked_at = fields.DatetimeField(null=True)
+    link_expires_at = fields.DatetimeField(null=True)  # the link code is refused after this
+    # The subscription's renewal as Stripe last told us (active | canceled | failed), applied
+    # to the periods its invoices bought, also to those granted when the buyer links later.
+    subscription_state = fields.CharField(max_length=16, null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
         table = "stripe_customers"
+
+
+class StripeInvoice(Model):
+    """A paid Stripe invoice as we recorded it: the payment it became, the period it bought (for
+    a buyer who links their Telegram account later) and the payment intent a refund names."""
+
+    id = fields.BigIntField(primary_key=True)
+    invoice_id = fields.CharField(max_length=255, unique=True)
+    payment: fields.ForeignKeyRelation[Payment] = fields.ForeignKeyField(
+        "models.Payment", related_name="stripe_invoices", on_delete=fields.CASCADE
+    )
+    customer_id = fields.CharField(max_length=255, db_index=True)
+    subscription_id = fields.CharField(max_length=255, null=True)
+    payment_intent_id = fields.CharField(max_length=255, null=True, db_index=True)
+    period_start = fields.DatetimeField()
+    period_end = fields.DatetimeField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "stripe_invoices"
 
 
 class ProcessedEvent(Model):

@@ -14,6 +14,8 @@ from __future__ import annotations
 from typing import TypedDict
 
 from core.settings import Settings
+from services.billing.stripe_billing import StripeBilling
+from services.billing.vip import VipTelegram
 from services.ops_alerts import OpsAlerts
 from services.users.cache import UserCache
 from services.users.profiles import UserInfo
@@ -25,6 +27,8 @@ class AppDeps(TypedDict):
     settings: Settings
     alerts: OpsAlerts
     user_cache: UserCache
+    vip: VipTelegram  # the VIP chat's Telegram port (bot/vip_port.py)
+    stripe_billing: StripeBilling | None  # card payments (None: no Stripe keys); e.g. /refund
 
 
 class UpdateContext(TypedDict, total=False):

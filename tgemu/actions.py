@@ -1,4 +1,5 @@
-"""What users do, turned into Bot API updates: messages, button presses, payments, joins."""
+"""What users do, turned into Bot API updates: messages, button presses, payments (joins and
+leaves: `tgemu.members`)."""
 
 from __future__ import annotations
 
@@ -206,27 +207,3 @@ def set_blocked(emu: Emulator, user: UserRec, blocked: bool) -> None:
     if old != status(emu, chat, emu.bot_id):
         member_update(emu, chat, emu.bot_id, old, actor=user.id)
     emu.notify()
-
-
-def join(emu: Emulator, user: UserRec, chat: ChatRec, link: str | None) -> dict[str, Any] | None:
-    """The user joins a group or channel (through an invite link when given)."""
-    invite = None
-    if link is not None:
-        invite = chat.invite_links.get(link)
-        if invite is None or invite["is_revoked"]:
-            raise Problem(
-                404, "Unknown invite link", f"{link} is not a live link of chat {chat.id}"
-            )
-        if invite.get("expire_date") and invite["expire_date"] < emu.now():
-            raise Problem(410, "Invite link expired", link)
-        used = emu.invite_uses.get(link, 0)
-        if invite.get("member_limit") and used >= invite["member_limit"]:
-            raise Problem(409, "Invite link used up", link)
-        emu.invite_uses[link] = used + 1
-    if user.id in chat.banned:
-        raise Problem(403, "Banned", f"user {user.id} is banned from chat {chat.id}")
-    old = status(emu, chat, user.id)
-    chat.members.add(user.id)
-    member_update(emu, chat, user.id, old, invite_link=invite)
-    emu.notify()
-    return invite

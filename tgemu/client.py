@@ -231,8 +231,27 @@ class EmulatorClient:
     async def join(
         self, user_id: int, *, chat_id: int | None = None, invite_link: str | None = None
     ) -> dict[str, Any]:
+        """The user opens an invite link (or joins a public chat by id):
+        {status: joined | requested, chat, invite_link}."""
         body = {"user_id": user_id, "chat_id": chat_id, "invite_link": invite_link}
         return await self._call("POST", "join", body)
+
+    async def leave(self, user_id: int, chat_id: int) -> dict[str, Any]:
+        return await self._call("POST", "leave", {"user_id": user_id, "chat_id": chat_id})
+
+    async def set_bot_rights(
+        self, chat_id: int, *, bot_is_admin: bool = True, **rights: bool
+    ) -> dict[str, Any]:
+        """The bot's standing in a group or channel; rights not named stay granted."""
+        body: dict[str, Any] = {"bot_is_admin": bot_is_admin}
+        if rights:
+            body["rights"] = rights
+        return await self._call("POST", f"chats/{chat_id}/bot_rights", body)
+
+    async def invites(self, chat_id: int) -> dict[str, Any]:
+        """{chat: {members, banned, ...}, invite_links: [... members_joined],
+        join_requests: [{user_id, invite_link, date}]}."""
+        return await self._call("GET", f"chats/{chat_id}/invites")
 
     async def block(self, user_id: int) -> None:
         await self._call("POST", "block", {"user_id": user_id, "blocked": True})

@@ -12,6 +12,7 @@ from tgemu.api_settings import resolve_commands
 from tgemu.botapi import EMULATOR
 from tgemu.control_actions import MAX_WAIT_S, add_action_routes
 from tgemu.control_io import Body, path_int, query_float, query_int
+from tgemu.control_members import add_member_routes
 from tgemu.control_stars import add_stars_routes
 from tgemu.errors import Problem
 from tgemu.limits import Fault
@@ -215,6 +216,7 @@ def add_control_routes(app: web.Application) -> None:
     router.add_get("/_control/payments", payments)
     router.add_get("/_control/files/{file_id}", file_content)
     add_action_routes(app)
+    add_member_routes(app)
     add_stars_routes(app)
     add_webapp_routes(app)
     router.add_static("/_static/", STATIC_DIR)

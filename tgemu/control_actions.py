@@ -1,4 +1,5 @@
-"""Control API, acting as users: send, press, pay, join, block; transcripts and callbacks."""
+"""Control API, acting as users: send, press, pay, block; transcripts and callbacks (joins:
+`tgemu.control_members`)."""
 
 from __future__ import annotations
 
@@ -78,21 +79,6 @@ async def pay(request: web.Request) -> web.Response:
     return web.json_response({**result, "seq": emu.seq})
 
 
-async def join(request: web.Request) -> web.Response:
-    emu = request.app[EMULATOR]
-    body = await Body.read(request)
-    user = actions.user_of(emu, body.req_int("user_id"))
-    link = body.string("invite_link")
-    chat_id = body.integer("chat_id")
-    if chat_id is None and link is not None:
-        chat_id = next((c.id for c in emu.chats.values() if link in c.invite_links), None)
-    if chat_id is None:
-        raise Problem(422, "Missing field", "give 'chat_id' or a live 'invite_link'")
-    chat = actions.chat_of(emu, chat_id)
-    invite = actions.join(emu, user, chat, link)
-    return web.json_response({"chat": chat.control(), "invite_link": invite})
-
-
 async def block(request: web.Request) -> web.Response:
     emu = request.app[EMULATOR]
     body = await Body.read(request)
@@ -120,6 +106,5 @@ def add_action_routes(app: web.Application) -> None:
     app.router.add_post("/_control/press", press)
     app.router.add_get("/_control/callback/{callback_id}", callback_answer)
     app.router.add_post("/_control/pay", pay)
-    app.router.add_post("/_control/join", join)
     app.router.add_post("/_control/block", block)
     app.router.add_get("/_control/chats/{chat_id}/messages", transcript)

@@ -46,6 +46,10 @@ class ChatRec:
     bot_is_admin: bool = True
     next_message_id: int = 1
     invite_links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The bot's administrator rights (tgemu.members.ADMIN_RIGHTS); None: every right.
+    bot_rights: dict[str, bool] | None = None
+    join_requests: dict[int, dict[str, Any]] = field(default_factory=dict)  # user id -> request
+    joined_via: dict[int, str] = field(default_factory=dict)  # member id -> invite link used
 
     def api(self) -> dict[str, Any]:
         data: dict[str, Any] = {"id": self.id, "type": self.type}

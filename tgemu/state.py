@@ -70,6 +70,8 @@ class Emulator:
             chat.next_message_id = 1
             chat.banned.clear()
             chat.invite_links.clear()
+            chat.join_requests.clear()
+            chat.joined_via.clear()
         self.messages: dict[int, dict[int, MessageRec]] = {}
         self.events: dict[int, list[dict[str, Any]]] = {}
         self.seq = 0
@@ -83,7 +85,6 @@ class Emulator:
         self.callbacks: dict[str, CallbackRec] = {}
         self.pre_checkouts: dict[str, dict[str, Any]] = {}
         self.invoice_links: dict[str, InvoiceRec] = {}
-        self.invite_uses: dict[str, int] = {}
         self.invoices: dict[tuple[int, int], InvoiceRec] = {}
         self.payments: dict[str, PaymentRec] = {}
         self.stars = StarLedger()

@@ -19,6 +19,10 @@ stored on the periods they bought: a cancellation clears `renews` on them (acces
 to the end of the paid period), a failed renewal puts the last one in grace, re-enabling sets
 `renews` again.
 
+A payment may be recorded before its buyer is known (a card payment on the web page, before the
+buyer links their Telegram account): it counts as revenue at once, and `attach` later gives it
+its user, its period and its commission, once.
+
 Every change is announced after the commit (`entitlements.announce`).
 """
 
@@ -63,7 +67,7 @@ class PaymentIn:
 
     provider: Provider
     charge_id: str  # Telegram's telegram_payment_charge_id, Stripe's invoice or charge id
-    user_id: int  # users.id
+    user_id: int | None  # users.id; None: the buyer is not known yet (see `record`)
     plan_version_id: int
     amount: int  # provider's smallest unit (Stars, cents)
     currency: str
@@ -117,17 +121,21 @@ async def insert_once(table: str, values: Mapping[str, Any]) -> int | None:
 
 
 async def _period(
-    paid: PaymentIn, version: catalog.Offer, now: datetime
+    user_id: int, paid: PaymentIn, version: catalog.Offer, now: datetime
 ) -> tuple[datetime, datetime]:
     if paid.period_end is not None:
         start = paid.period_start or paid.period_end - timedelta(days=version.terms.period_days)
         return start, max(paid.period_end, start)
-    start = await entitlements.chain_start(paid.user_id, version.code, now)
+    start = await entitlements.chain_start(user_id, version.code, now)
     return start, start + timedelta(days=paid.days or version.terms.period_days)
 
 
 async def record(paid: PaymentIn, now: datetime) -> Recorded:
-    """Record `paid` and grant what it bought, once per (provider, charge id)."""
+    """Record `paid` and grant what it bought, once per (provider, charge id).
+
+    A payment whose buyer is not known yet (`user_id` None: a card payment before its buyer
+    linked their Telegram account) is recorded, audited and counted as revenue now; the period
+    it bought and its commission wait for `attach`."""
     version = await catalog.version(paid.plan_version_id)
     async with transaction():
         payment_id = await insert_once(
@@ -149,27 +157,55 @@ async def record(paid: PaymentIn, now: datetime) -> Recorded:
         if payment_id is None:
             existing = await Payment.get(provider=paid.provider, provider_charge_id=paid.charge_id)
             return Recorded(existing.id, created=False, entitlement=None)
-        starts, ends = await _period(paid, version, now)
-        source = (
-            EntitlementSource.STARS
-            if paid.provider is Provider.STARS
-            else EntitlementSource.STRIPE
-        )
-        period = await entitlements.add_period(
-            paid.user_id, version, starts, ends, source=source,
-            renews=paid.subscription_ref is not None, payment_id=payment_id,
-            subscription_ref=paid.subscription_ref,
-        )  # fmt: skip
         await audit.record(
-            "billing.paid", actor_id=None, target=str(paid.user_id), payment=payment_id,
+            "billing.paid", actor_id=None, payment=payment_id,
+            target=None if paid.user_id is None else str(paid.user_id),
             provider=paid.provider.value, charge=paid.charge_id[:255], amount=paid.amount,
             currency=paid.currency.upper(), usd_cents=paid.usd_cents, plan=version.code,
             version=version.version, recurring=paid.is_recurring,
         )  # fmt: skip
-        await affiliates.on_payment(
-            payment_id, paid.user_id, paid.usd_cents, recurring=paid.is_recurring, now=now
-        )
-        await entitlements.announce(paid.user_id)
+        if paid.user_id is None:
+            return Recorded(payment_id, created=True, entitlement=None)
+        period = await _grant(payment_id, paid.user_id, paid, version, now)
+    return Recorded(payment_id, created=True, entitlement=period)
+
+
+async def _grant(
+    payment_id: int, user_id: int, paid: PaymentIn, version: catalog.Offer, now: datetime
+) -> EntitlementInfo:
+    """What a recorded payment buys (in the caller's transaction): its period, the commission."""
+    starts, ends = await _period(user_id, paid, version, now)
+    source = (
+        EntitlementSource.STARS if paid.provider is Provider.STARS else EntitlementSource.STRIPE
+    )
+    period = await entitlements.add_period(
+        user_id, version, starts, ends, source=source,
+        renews=paid.subscription_ref is not None, payment_id=payment_id,
+        subscription_ref=paid.subscription_ref,
+    )  # fmt: skip
+    await affiliates.on_payment(
+        payment_id, user_id, paid.usd_cents, recurring=paid.is_recurring, now=now
+    )
+    await entitlements.announce(user_id)
+    return period
+
+
+async def attach(payment_id: int, user_id: int, paid: PaymentIn, now: datetime) -> Recorded:
+    """A payment recorded without a buyer now belongs to `user_id`: grant the period `paid`
+    states and accrue its commission, once (the payment's user goes from NULL to `user_id` in
+    the same transaction; a refunded payment, or one already attached, changes nothing)."""
+    version = await catalog.version(paid.plan_version_id)
+    async with transaction():
+        changed = await Payment.filter(
+            id=payment_id, user_id=None, status=PaymentStatus.PAID
+        ).update(user_id=user_id)
+        if not changed:
+            return Recorded(payment_id, created=False, entitlement=None)
+        await audit.record(
+            "billing.attached", actor_id=None, target=str(user_id), payment=payment_id,
+            provider=paid.provider.value, charge=paid.charge_id[:255],
+        )  # fmt: skip
+        period = await _grant(payment_id, user_id, paid, version, now)
     return Recorded(payment_id, created=True, entitlement=period)
 
 

@@ -19,6 +19,8 @@ from aiohttp import web
 from core.http import bodies
 from core.http.problems import PROBLEM_TYPE, problem_middleware
 from models.devices import CommandStatus
+from services.billing.stripe_billing import ProviderFailed
+from services.billing.stripe_webhook import BadSignature
 from services.errors import (
     AppError,
     InvalidInput,
@@ -67,6 +69,11 @@ CASES: list[tuple[Callable[[], AppError], int, str, str | None]] = [
      "cmd_3: filled cannot become placed"),
     (lambda: Unauthenticated(REFUSED), 401, "Unauthorized",
      "Sign-in failed: open the app again from the bot."),
+    (lambda: BadSignature("error.stripe_signature"), 400, "Bad Request",
+     "The Stripe-Signature header does not verify (wrong secret, altered body or too old)."),
+    (lambda: ProviderFailed("error.stripe_unavailable"), 502, "Bad Gateway",
+     "The card payment service did not answer as expected. Nothing was charged or changed; "
+     "please try again in a minute."),
     # a message whose parameters do not match its catalog entry: the entry, unfilled
     (lambda: NotFound("error.user_not_found"), 404, "Not Found",
      "No user found for “{query}”. Use a Telegram id or @username."),

@@ -120,6 +120,7 @@
         link.href = href;
         link.target = "_blank";
         link.rel = "noopener noreferrer";
+        if (INVITE.test(href)) link.addEventListener("click", (event) => openInvite(event, href));
         return link;
       }
       case "bot_command": {
@@ -427,6 +428,19 @@
       navigator.clipboard?.writeText(button.copy_text.text);
       toast("Copied");
     } else toast("This button type is not supported in the sandbox");
+  }
+
+  /* A chat invite link (https://t.me/+...) opened by the persona: they join (or ask to). */
+  const INVITE = /^https:\/\/t\.me\/\+[\w-]+$/;
+  async function openInvite(event, href) {
+    event.preventDefault();
+    try {
+      const result = await api("POST", "join", { user_id: state.persona.id, invite_link: href });
+      const title = result.chat.title || result.chat.id;
+      toast(result.status === "requested" ? `Asked to join ${title}` : `Joined ${title}`);
+    } catch (error) {
+      toast(error.message, true);
+    }
   }
 
   const pay = (message) => payWith({ chat_id: state.chatId, message_id: message.message_id });
