@@ -7,8 +7,15 @@ STAMP := $(VENV)/.installed-stamp
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
 PYTEST_ARGS ?=
+# The Mini App's candle charts: TradingView's lightweight-charts (Apache-2.0), its standalone build
+# and licence taken from the npm registry's tarball (no node_modules, no build step), checked
+# against the digest of the pinned version.
+LWC_VERSION := 5.2.1
+LWC_SHA256 := e21cc5caa0226ef30bd8549c50b9ef926615f2a4ee6b4e486353477a55f598cf
+VENDOR := webapp/miniapp/static/vendor
+LWC := $(VENDOR)/lightweight-charts.standalone.production.js
 
-.PHONY: run test lint format bench migrate install i18n clean
+.PHONY: run test lint format bench migrate install i18n clean vendor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,7 +23,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP) $(MO)
+install: $(STAMP) $(MO) $(LWC)
+
+$(LWC):
+	@mkdir -p $(VENDOR)
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent lightweight-charts@$(LWC_VERSION) >/dev/null) && \
+	  tar -xzf "$$tmp"/lightweight-charts-$(LWC_VERSION).tgz -C "$$tmp" \
+	    package/dist/lightweight-charts.standalone.production.js package/LICENSE && \
+	  echo "$(LWC_SHA256)  $$tmp/package/dist/lightweight-charts.standalone.production.js" \
+	    | sha256sum --check --quiet && \
+	  cp "$$tmp"/package/LICENSE $(VENDOR)/lightweight-charts.LICENSE && \
+	  cp "$$tmp"/package/dist/lightweight-charts.standalone.production.js $@
+	@echo "vendored lightweight-charts $(LWC_VERSION) into $(VENDOR)"
+
+vendor: $(LWC)
 
 locales/%/LC_MESSAGES/messages.mo: locales/%/LC_MESSAGES/messages.po $(STAMP)
 	$(VENV)/bin/pybabel compile --statistics -d locales -D messages -l $*

@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -91,6 +92,7 @@ from services.users import profiles as users_service
 from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
+from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.pricing import PricingConfig, setup_pricing
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,7 @@ def create_web_app(
     credentials: Credentials,
     limits: ReadLimits | None = None,
     bars: terminal_reports.BarRouter | None = None,
+    alerts: OpsAlerts | None = None,
     stripe_billing: StripeBilling | None = None,
 ) -> web.Application:
     bounds = read_bounds(limits or read_limits(settings), on_event=count_guard_event)
@@ -208,6 +211,7 @@ def create_web_app(
     app[DP_KEY] = dp
     app.add_routes(health.routes)
     app.add_routes(landing.routes)  # GET /: links to what this server offers
+    setup_miniapp(app, miniapp_config(settings, alerts))  # /app and its API under /api/v1
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
@@ -216,6 +220,21 @@ def create_web_app(
     # /ea/v1 and its long-poll hub
     setup_ea_routes(app, credentials, bars=bars, revocation_check_s=settings.revocation_check_s)
     return app
+
+
+SANDBOX_WEBAPP_SCRIPT = "/emulator/_static/telegram-web-app.js"  # the emulator's stand-in
+
+
+def miniapp_config(settings: Settings, alerts: OpsAlerts | None = None) -> MiniAppConfig:
+    """The Mini App's view of the settings; in sandbox mode the page loads the emulator's
+    stand-in for Telegram's script (offline, same origin) and trusts initData it signs."""
+    return MiniAppConfig(
+        bot_token=settings.token,
+        owners=settings.owners,
+        max_age=timedelta(seconds=settings.miniapp_max_age),
+        script_url=SANDBOX_WEBAPP_SCRIPT if settings.sandbox else TELEGRAM_SCRIPT,
+        alerts=alerts,
+    )
 
 
 def _username(bot: Bot) -> Callable[[], Awaitable[str | None]]:
@@ -326,7 +345,7 @@ class AppRunner:
         self.limits = read_limits(self.settings)
         self.web_app = create_web_app(
             self.settings, self.bot, self.dp, self.credentials, self.limits, self.bars,
-            self.stripe_billing,
+            alerts=self.alerts, stripe_billing=self.stripe_billing,
         )  # fmt: skip
         hub = self.web_app[HUB_KEY]  # commands pending -> the terminals' long polls answer
         self._unsubscribe.append(
@@ -450,7 +469,10 @@ class AppRunner:
                     continue
                 for owner in self.settings.owners:  # even before their first /start
                     staff[owner] = (Role.OWNER, staff.get(owner, (Role.OWNER, None))[1])
-                pending = UiPending(description=_description(self.i18n), chats=staff)
+                pending = UiPending(
+                    description=_description(self.i18n), chats=staff,
+                    app_url=self.settings.miniapp_link,
+                )  # fmt: skip
             pending = await configure_ui(self.bot, self.i18n, pending)
             if pending.done:
                 log.info("bot UI configured")

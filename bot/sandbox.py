@@ -144,6 +144,8 @@ class SandboxExtension:
 
     async def after_web(self, runner: AppRunner) -> None:
         self.base_url = runner.base_url
+        if runner.settings.miniapp_url is None:  # /menu's "Open app" opens it in the page's frame
+            runner.settings.miniapp_url = f"{runner.base_url}/app"
         if self.stripe is not None:
             self.stripe.emulator.configure_webhook(f"{runner.base_url}/stripe/webhook")
         base = f"{runner.base_url}/emulator"

@@ -30,6 +30,7 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 # takes "1_000", "+5", "inf" and "nan" for numbers.
 INT_FIELDS = (
     "web_port", "throttle_burst", "replay_history_bars", "mt5_login", "http_max_connections",
+    "miniapp_max_age",
 )  # fmt: skip
 FLOAT_FIELDS = (
     "throttle_rate", "user_cache_ttl_s", "error_alert_interval_s", "replay_interval_s",
@@ -129,6 +130,11 @@ class Settings(BaseSettings):
     # Who answers payment questions (/paysupport): an @username, e-mail or URL; unset: the
     # first owner's Telegram account.
     support_contact: str | None = Field(default=None, max_length=128)
+    # The Mini App: how old a Telegram initData may be when it opens a session (seconds; aiogram's
+    # helper does not check the age, we do), and the public URL of the page (unset: PUBLIC_URL
+    # + /app; the menu button and "Open app" buttons need an https URL outside sandbox mode).
+    miniapp_max_age: int = Field(default=3600, ge=1, le=86400)
+    miniapp_url: str | None = Field(default=None, max_length=512)
     # The VIP chat (services/billing/vip.py): how often members are checked against access, and
     # how long a personal invite link lives (the owner may change it: app setting
     # vip.invite_ttl_minutes).
@@ -324,6 +330,14 @@ class Settings(BaseSettings):
         if self.sandbox and not self.owner_ids:
             return frozenset({SANDBOX_OWNER_ID})
         return frozenset(self.owner_ids)
+
+    @property
+    def miniapp_link(self) -> str | None:
+        """The Mini App page's URL for web_app buttons: MINIAPP_URL, else PUBLIC_URL + /app
+        (in sandbox mode the emulator's loopback address, set once the server listens)."""
+        if self.miniapp_url:
+            return self.miniapp_url
+        return f"{self.public_url.rstrip('/')}/app" if self.public_url else None
 
     @property
     def webhook_path(self) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -47,20 +47,23 @@ def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def menu_keyboard(role: Role) -> InlineKeyboardMarkup:
-    return _menu_keyboard(role, _locale())
+def menu_keyboard(role: Role, app_url: str | None = None) -> InlineKeyboardMarkup:
+    """The menu; with `app_url` (the Mini App's page) an "Open app" button first."""
+    return _menu_keyboard(role, _locale(), app_url)
 
 
 @lru_cache(maxsize=64)
-def _menu_keyboard(role: Role, locale: str) -> InlineKeyboardMarkup:
+def _menu_keyboard(role: Role, locale: str, app_url: str | None = None) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
+    if app_url:
+        kb.button(text=_("miniapp.open_app"), web_app=WebAppInfo(url=app_url))
     kb.button(text=_("menu.help"), callback_data=MenuCB(item="help"))
     kb.button(text=_("menu.language"), callback_data=MenuCB(item="language"))
     if role.at_least(Role.ADMIN):
         kb.button(text=_("menu.admin"), callback_data=MenuCB(item="admin"))
     if not role.at_least(Role.SUBSCRIBER):  # how a visitor gets real-time signals
         kb.button(text=_("signal.btn_upgrade"), callback_data=UpgradeCB(source="menu"))
-    kb.adjust(2, 1)
+    kb.adjust(*((1,) if app_url else ()), 2, 1)
     return kb.as_markup()
 
 

@@ -23,6 +23,8 @@ from aiogram.types import (
     BotCommandScopeChat,
     BotCommandScopeDefault,
     MenuButtonCommands,
+    MenuButtonWebApp,
+    WebAppInfo,
 )
 from aiogram.utils.i18n import I18n
 
@@ -74,6 +76,7 @@ class UiPending:
     default_menu: bool = True
     menu_button: bool = True
     description: str | None = None  # the text still to set
+    app_url: str | None = None  # the Mini App (https): the menu button opens it
     # per-chat menus still to set: the chat's role and saved language
     chats: dict[int, tuple[Role, str | None]] = field(default_factory=dict)
 
@@ -82,16 +85,25 @@ class UiPending:
         return not (self.default_menu or self.menu_button or self.description or self.chats)
 
 
+def menu_button(i18n: I18n, app_url: str | None) -> MenuButtonCommands | MenuButtonWebApp:
+    """The chat's menu button: the Mini App when it has an https URL (Telegram's rule), else the
+    command list."""
+    if app_url and app_url.startswith("https://"):
+        text = i18n.gettext("miniapp.title", locale="en")
+        return MenuButtonWebApp(text=text, web_app=WebAppInfo(url=app_url))
+    return MenuButtonCommands()
+
+
 async def configure_ui(bot: Bot, i18n: I18n, pending: UiPending) -> UiPending:
     """One round: each call on its own, so one failure (an owner who never opened the bot:
     "chat not found") does not hold back the others. Failures are logged; retry what is left."""
-    left = UiPending(default_menu=False, menu_button=False)
+    left = UiPending(default_menu=False, menu_button=False, app_url=pending.app_url)
     if pending.default_menu and not await _attempt(
         "default menu", set_menu(bot, i18n, Role.PUBLIC)
     ):
         left.default_menu = True
     if pending.menu_button and not await _attempt(
-        "menu button", bot.set_chat_menu_button(menu_button=MenuButtonCommands())
+        "menu button", bot.set_chat_menu_button(menu_button=menu_button(i18n, pending.app_url))
     ):
         left.menu_button = True
     if pending.description and not await _attempt(

@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from core import clock
+from core.settings import Settings
 from handlers import promos
 from handlers.commands import cmd, start_cmd
 from handlers.keyboards import MenuCB, admin_keyboard, language_keyboard, menu_keyboard
@@ -106,8 +107,10 @@ async def help_(message: Message, user: UserInfo) -> SendMessage:
 
 
 @router.message(cmd("menu"))
-async def menu(message: Message, user: UserInfo) -> SendMessage:
-    return message.answer(_("menu.title"), reply_markup=menu_keyboard(user.role))
+async def menu(message: Message, user: UserInfo, settings: Settings) -> SendMessage:
+    return message.answer(
+        _("menu.title"), reply_markup=menu_keyboard(user.role, settings.miniapp_link)
+    )
 
 
 @router.callback_query(MenuCB.filter(F.item == "help"))

@@ -8,6 +8,8 @@ from typing import Any
 from tortoise import fields
 from tortoise.models import Model
 
+DEVICE_ID_LENGTH = 40  # a device's public id (dev_...): longer ones cannot exist
+
 
 class DeviceMode(StrEnum):
     APPROVAL = "approval"  # only signals the user approved
@@ -41,7 +43,7 @@ class CommandStatus(StrEnum):
 
 class Device(Model):
     id = fields.IntField(primary_key=True)
-    device_id = fields.CharField(max_length=40, unique=True)  # public: dev_xxxxxxxx
+    device_id = fields.CharField(max_length=DEVICE_ID_LENGTH, unique=True)  # public: dev_xxxxxxxx
     user: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
         "models.User", related_name="devices", on_delete=fields.CASCADE
     )

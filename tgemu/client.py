@@ -212,6 +212,17 @@ class EmulatorClient:
         self._moved(answer["message"]["chat_id"], answer["seq"])
         return answer
 
+    async def webapp_init_data(
+        self, user_id: int, *, start_param: str | None = None, auth_date: int | None = None
+    ) -> str:
+        """initData signed for the bot as Telegram would hand it to a Mini App `user_id` opens."""
+        body: dict[str, Any] = {"user_id": user_id}
+        if start_param is not None:
+            body["start_param"] = start_param
+        if auth_date is not None:
+            body["auth_date"] = auth_date
+        return str((await self._call("POST", "webapp/init_data", body))["init_data"])
+
     async def star_transactions(self) -> list[dict[str, Any]]:
         """Every StarTransaction, oldest first (what getStarTransactions pages through)."""
         answer = await self._call("GET", "star_transactions")

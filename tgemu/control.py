@@ -16,6 +16,7 @@ from tgemu.control_members import add_member_routes
 from tgemu.control_stars import add_stars_routes
 from tgemu.errors import Problem
 from tgemu.limits import Fault
+from tgemu.webapp import add_webapp_routes
 
 STATIC_DIR = Path(__file__).with_name("static")
 CHAT_TYPES = ("group", "supergroup", "channel")
@@ -217,4 +218,5 @@ def add_control_routes(app: web.Application) -> None:
     add_action_routes(app)
     add_member_routes(app)
     add_stars_routes(app)
+    add_webapp_routes(app)
     router.add_static("/_static/", STATIC_DIR)

@@ -177,10 +177,13 @@ async def announce_change(
     languages = dict(await User.filter(telegram_id__in=ids).values_list("telegram_id", "language"))
     chart_id = await _chart_id(view, chart, faults) if event == "revised" else None
     unexecuted = await _approved_without_terminal(view.id) if event == "filled" else set()
+    decisions = await _decisions(view.id)
     items: list[outbox.Outgoing] = []
     for orig in originals:
         try:
-            items += _change(view, event, orig, languages, visibility, chart_id, unexecuted)
+            items += _change(
+                view, event, orig, languages, visibility, chart_id, unexecuted, decisions
+            )
         except Exception as exc:
             await faults.record("fanout.change", f"chat {orig['chat_id']}", view.id, exc)
     return await outbox.enqueue_many(items)
@@ -194,6 +197,7 @@ def _change(
     visibility: app_settings.Visibility,
     chart_id: int | None,
     unexecuted: set[int],
+    decisions: dict[int, str],
 ) -> list[outbox.Outgoing]:
     """The reply and the status-line edit for one original card."""
     stamp = f"{event}:v{view.version}"
@@ -202,13 +206,42 @@ def _change(
     note = NO_EXECUTION if is_user and chat in unexecuted else ""
     reply = SignalUpdate(view, lang, visibility, event, original, note, chart_id)
     is_photo = orig["payload"].get("method") == "send_photo"
-    edit = CardEdit(view, lang, visibility, original, photo=is_photo, buttons=is_user)
+    edit = CardEdit(
+        view, lang, visibility, original, photo=is_photo, buttons=is_user,
+        decision=decisions.get(chat) if is_user else None,
+    )  # fmt: skip
     return [
         _valid(_out(view, chat, reply, _key(view, f"upd:{stamp}", chat), user=is_user,
                     priority=3)),
         _valid(_out(view, chat, edit, _key(view, f"edit:{stamp}", chat), user=is_user,
                     priority=4)),
     ]  # fmt: skip
+
+
+async def _decisions(signal_id: int) -> dict[int, str]:
+    """Telegram id -> the user's decision on the signal (shown on their card)."""
+    rows = await Approval.filter(signal_id=signal_id).values_list("user__telegram_id", "decision")
+    return {int(str(tid)): str(decision) for tid, decision in rows}
+
+
+async def announce_decision(
+    view: SignalView, telegram_id: int, decision: Decision, stamp: int
+) -> int:
+    """Edit the user's own card to show their decision (made in chat or in the Mini App), in
+    the decision's transaction; `stamp` (the decision's audit id) makes each edit its own. No
+    card (the user never got one, e.g. they were free when it went out): nothing to edit."""
+    orig = await Notification.filter(dedupe_key=_key(view, "new", telegram_id)).values("payload")
+    if not orig:
+        return 0
+    visibility = await app_settings.visibility()
+    language = await User.get_or_none(telegram_id=telegram_id).values_list("language", flat=True)
+    is_photo = orig[0]["payload"].get("method") == "send_photo"
+    edit = CardEdit(
+        view, language if isinstance(language, str) else None, visibility,
+        _key(view, "new", telegram_id), photo=is_photo, decision=decision.value,
+    )  # fmt: skip
+    key = _key(view, f"edit:decision:{stamp}", telegram_id)
+    return await outbox.enqueue_many([_valid(_out(view, telegram_id, edit, key, priority=2))])
 
 
 async def _approved_without_terminal(signal_id: int) -> set[int]:

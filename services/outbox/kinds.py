@@ -112,6 +112,7 @@ class CardEdit:
     edit_of: str
     photo: bool
     buttons: bool = True
+    decision: str | None = None  # the reader's own decision (a `Decision` value), shown last
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,8 +272,13 @@ def render_signal_update(n: SignalUpdate) -> Payload:
     return _card(body, n.chart_id, None, n.reply_to)
 
 
+YOUR_DECISION = {"approved": _("signal.you_approved"), "rejected": _("signal.you_rejected")}
+
+
 def render_card_edit(n: CardEdit) -> Payload:
     body = full_text(n.view, n.language, n.visibility)
+    if n.decision is not None:
+        body = f"{body}\n{translator(n.language)(YOUR_DECISION[n.decision])}"
     keyboard = signal_keyboard(n.view, n.language) if n.buttons else None
     if n.photo:
         return edit_caption(n.edit_of, body, keyboard=keyboard)

@@ -18,6 +18,7 @@ from services import app_settings, audit, business_metrics
 from services.copy import engine as copy_engine
 from services.errors import InvalidInput, PermissionDenied
 from services.isolation import AlertSink, Faults
+from services.outbox import fanout
 from services.signals import lifecycle as signals
 from services.signals.views import OPEN_STATUSES, SignalView
 from services.text.i18n import msgid as _
@@ -99,10 +100,11 @@ async def decide(
         else:
             row.decision, row.consent_version, row.source = decision, consent, source
             await row.save(update_fields=["decision", "consent_version", "source"])
-        await audit.record(
+        entry = await audit.record(
             f"signal.{decision.value}", actor_id=user.telegram_id, target=str(signal_id),
             source=source.value, consent=consent,
         )  # fmt: skip
+        await fanout.announce_decision(view, user.telegram_id, decision, entry.id)  # the card
         if decision is Decision.APPROVED:
             await copy_engine.on_approved(user.id, view, Faults(alerts))  # approval-mode terminals
     business_metrics.approval_recorded(decision)  # committed

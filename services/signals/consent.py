@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from models.signals import Decision
+from models.signals import ApprovalSource, Decision
 from services import app_settings
 from services.errors import InvalidInput, PermissionDenied
 from services.isolation import AlertSink
@@ -51,7 +51,12 @@ def version_tag(version: str) -> str:
 
 
 async def accept_and_approve(
-    user: UserInfo, signal_id: int, tag: str | None, *, alerts: AlertSink | None = None
+    user: UserInfo,
+    signal_id: int,
+    tag: str | None,
+    *,
+    alerts: AlertSink | None = None,
+    source: ApprovalSource = ApprovalSource.CHAT,
 ) -> ConsentOutcome:
     """Record consent to the version the user read (`tag`; None: the current one, for buttons
     made before versions were tagged), then approve the signal if it is still open."""
@@ -60,7 +65,7 @@ async def accept_and_approve(
         raise DisclaimerOutdated(current)
     await approvals.accept_disclaimer(user, current)
     try:
-        result = await approvals.decide(user, signal_id, Decision.APPROVED, alerts=alerts)
+        result = await approvals.decide(user, signal_id, Decision.APPROVED, source, alerts=alerts)
     except SignalNotOpen as exc:
         return ConsentOutcome(current, exc.signal, None)
     except PermissionDenied:

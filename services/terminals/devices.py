@@ -17,7 +17,7 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from core import bus, clock
-from models.devices import Device, DeviceMode, DeviceStatus
+from models.devices import DEVICE_ID_LENGTH, Device, DeviceMode, DeviceStatus
 from models.users import Role
 from services import audit
 from services.errors import InvalidInput, NotFound, PermissionDenied
@@ -176,7 +176,10 @@ async def list_all(
 
 
 async def _load(actor: UserInfo | None, device_id: str, *, manage: bool) -> Device:
-    row = await Device.get_or_none(device_id=device_id.strip()).select_related("user")
+    wanted = device_id.strip()
+    if len(wanted) > DEVICE_ID_LENGTH:  # no such id can exist (the column would refuse it)
+        raise NotFound("error.device_not_found", device_id=device_id[:64])
+    row = await Device.get_or_none(device_id=wanted).select_related("user")
     if row is None:
         raise NotFound("error.device_not_found", device_id=device_id)
     if actor is None or row.user_id == actor.id:  # type: ignore[attr-defined]

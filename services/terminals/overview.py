@@ -12,7 +12,15 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core import clock
-from models.devices import AccountSnapshot, Command, CopySettings, Device, DeviceStatus, Position
+from models.devices import (
+    DEVICE_ID_LENGTH,
+    AccountSnapshot,
+    Command,
+    CopySettings,
+    Device,
+    DeviceStatus,
+    Position,
+)
 from services import audit
 from services.billing.lifecycle import PLAN_PAUSES
 from services.copy import engine as copy_engine
@@ -82,6 +90,8 @@ async def owned(user: UserInfo, device_id: str) -> Device:
     """The user's own, not revoked device (by public id); NotFound otherwise (never says
     whose it is)."""
     require_entitled(user)
+    if len(device_id) > DEVICE_ID_LENGTH:  # no such id can exist (the column would refuse it)
+        raise NotFound("error.terminal_not_found")
     device = await Device.get_or_none(device_id=device_id, user_id=user.id)
     if device is None or device.status == DeviceStatus.REVOKED:
         raise NotFound("error.terminal_not_found")

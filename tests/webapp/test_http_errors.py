@@ -29,6 +29,7 @@ from services.errors import (
     PermissionDenied,
     UserFacingError,
 )
+from services.miniapp.auth import REFUSED, Unauthenticated
 from services.signals.approvals import SignalNotOpen
 from services.signals.consent import DisclaimerOutdated
 from services.signals.lifecycle import TransitionRefused
@@ -66,6 +67,8 @@ CASES: list[tuple[Callable[[], AppError], int, str, str | None]] = [
     (lambda: ForeignCommand("cmd_2"), 403, "Forbidden", "cmd_2"),
     (lambda: AckConflict("cmd_3", CommandStatus.FILLED, CommandStatus.PLACED), 409, "Conflict",
      "cmd_3: filled cannot become placed"),
+    (lambda: Unauthenticated(REFUSED), 401, "Unauthorized",
+     "Sign-in failed: open the app again from the bot."),
     (lambda: BadSignature("error.stripe_signature"), 400, "Bad Request",
      "The Stripe-Signature header does not verify (wrong secret, altered body or too old)."),
     (lambda: ProviderFailed("error.stripe_unavailable"), 502, "Bad Gateway",

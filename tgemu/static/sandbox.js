@@ -417,6 +417,10 @@
       payWith({ invoice_link: button.url });
       return;
     }
+    if (button.web_app && window.SandboxMiniApp) {
+      window.SandboxMiniApp.open(button.web_app.url, state.persona.id).catch((e) => toast(e.message, true));
+      return;
+    }
     const url = button.url || (button.web_app && button.web_app.url) || (button.login_url && button.login_url.url);
     if (url && safeUrl(url)) window.open(safeUrl(url), "_blank", "noopener");
     else if (button.pay && message.invoice) pay(message);
@@ -640,7 +644,11 @@
       const open = $("menu-app");
       open.textContent = menuButton.text || "Open app";
       open.hidden = false;
-      open.addEventListener("click", () => window.open(safeUrl(menuButton.web_app.url), "_blank", "noopener"));
+      open.addEventListener("click", () => {
+        if (window.SandboxMiniApp && state.persona) {
+          window.SandboxMiniApp.open(menuButton.web_app.url, state.persona.id).catch((e) => toast(e.message, true));
+        } else window.open(safeUrl(menuButton.web_app.url), "_blank", "noopener");
+      });
     }
     const users = await api("GET", "users");
     state.users = users.users;

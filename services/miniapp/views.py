@@ -1,0 +1,271 @@
+"""What the Mini App's API serves, from the same services the chat uses.
+
+Every function takes the user as loaded for the request (`current_user`: as they are now, with
+their `Access`), decides what they may see with the one entitlement service, and returns frozen
+dataclasses; another user's object is `NotFound`, never a hint that it exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from core import bus, clock
+from models.signals import ApprovalSource, Decision, Signal
+from models.users import Role
+from services import app_settings
+from services.app_settings import Visibility
+from services.billing.entitlements import Access
+from services.errors import NotFound, PermissionDenied
+from services.events import UserChanged
+from services.isolation import AlertSink
+from services.miniapp import auth
+from services.signals import approvals, consent, market_data
+from services.signals import lifecycle as signals
+from services.signals.approvals import ApprovalResult
+from services.signals.views import SignalView
+from services.terminals import overview
+from services.users import entitlements, profiles, registration
+from services.users.profiles import UserInfo
+
+CHART_BARS = 120  # as many bars as the chat's chart shows
+
+
+@dataclass(frozen=True, slots=True)
+class Levels:
+    """What a user may see of a signal's prices (None: hidden by visibility or access)."""
+
+    entry: Decimal | None
+    stop: Decimal | None
+    take_profit: Decimal | None
+    reward_risk: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignalItem:
+    view: SignalView
+    levels: Levels
+    decision: Decision | None
+    can_decide: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FibPoint:
+    time: datetime
+    price: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    time: int  # unix seconds, bar open
+    open: float
+    high: float
+    low: float
+    close: float
+
+
+@dataclass(frozen=True, slots=True)
+class SignalDetail:
+    item: SignalItem
+    points: tuple[FibPoint, ...]  # the two Fib points of a strategy setup (none: manual)
+    candles: tuple[Candle, ...]
+    counts: dict[Decision, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    """A decision's outcome: `needs_consent` is the disclaimer version to accept first."""
+
+    item: SignalItem
+    changed: bool
+    needs_consent: str | None
+
+
+async def login(
+    init_data: str, bot_token: str, *, owners: frozenset[int], max_age: timedelta
+) -> tuple[UserInfo, auth.Session]:
+    """Validate Telegram's initData, register the user if new, refuse a banned one, and issue
+    a session token."""
+    now = clock.now()
+    found = auth.validate_init_data(init_data, bot_token, now=now, max_age=max_age)
+    contact = await registration.ensure_contact(found.profile, owners=owners)
+    user = await registration.with_access(contact.user, now, first_contact=contact.first_contact)
+    _refuse_banned(user)
+    return user, auth.issue(user.telegram_id, now)
+
+
+async def session_user(token: str) -> UserInfo:
+    """The user a session token was issued to, as they are now."""
+    return await current_user(auth.verify(token, clock.now()))
+
+
+async def init_data_user(init_data: str, bot_token: str, *, max_age: timedelta) -> UserInfo:
+    """`Authorization: tma <initData>`: the known user it names (third-party clients)."""
+    found = auth.validate_init_data(init_data, bot_token, now=clock.now(), max_age=max_age)
+    return await current_user(found.profile.telegram_id)
+
+
+async def caller(authorization: str, bot_token: str, *, max_age: timedelta) -> UserInfo:
+    """The caller of an API route, from its `Authorization` header: ``Bearer <session token>``
+    or ``tma <initData>``; `Unauthenticated` without either."""
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if value and scheme.lower() == "bearer":
+        return await session_user(value)
+    if value and scheme.lower() == "tma":
+        return await init_data_user(value, bot_token, max_age=max_age)
+    raise auth.Unauthenticated(auth.REFUSED)
+
+
+def require_admin(user: UserInfo) -> None:
+    if not user.role.at_least(Role.ADMIN):
+        raise PermissionDenied("miniapp.error_admin_only")
+
+
+async def current_user(telegram_id: int) -> UserInfo:
+    try:
+        user = await profiles.get_by_telegram_id(telegram_id)
+    except NotFound as exc:  # a token of a user that no longer exists
+        raise auth.Unauthenticated(auth.REFUSED) from exc
+    user = await registration.with_access(user, clock.now())
+    _refuse_banned(user)
+    return user
+
+
+def _refuse_banned(user: UserInfo) -> None:
+    if user.is_banned:
+        raise PermissionDenied("miniapp.error_banned")
+
+
+def access(user: UserInfo) -> Access:
+    return entitlements.access_of(user)
+
+
+def require_paid(user: UserInfo) -> None:
+    """Signals' levels, details and decisions: the paid feature (403 for the free tier)."""
+    if not entitlements.can_trade_signals(user):
+        raise PermissionDenied("error.signal_not_entitled")
+
+
+def _levels(view: SignalView, paid: bool, visibility: Visibility) -> Levels:
+    """Prices on the symbol's tick grid (what the chat shows), hidden as the user may not see."""
+    if not paid:
+        return Levels(None, None, None, None)
+    tick = Decimal(10) ** -view.digits
+    entry = view.entry.quantize(tick)
+    if visibility is Visibility.FULL:
+        return Levels(entry, view.stop.quantize(tick), view.take_profit.quantize(tick),
+                      view.reward_risk)  # fmt: skip
+    return Levels(entry, None, None, None)
+
+
+async def _item(user: UserInfo, view: SignalView, visibility: Visibility) -> SignalItem:
+    paid = entitlements.can_trade_signals(user)
+    decision = await approvals.decision_of(user, view.id) if paid else None
+    return SignalItem(view, _levels(view, paid, visibility), decision, paid and view.is_open)
+
+
+async def open_signals(user: UserInfo) -> list[SignalItem]:
+    """Open and filled signals, newest first. The free tier sees what the chat's delayed
+    summary shows: signals older than the free delay, without levels."""
+    views = await signals.active()
+    if not entitlements.can_trade_signals(user):
+        cutoff = clock.now() - timedelta(hours=await app_settings.free_delay_hours())
+        views = [v for v in views if v.published_at <= cutoff]
+    visibility = await app_settings.visibility()
+    return [await _item(user, v, visibility) for v in views]
+
+
+async def pending(user: UserInfo) -> list[SignalItem]:
+    """Open signals the user has not decided yet (Home's pending approvals)."""
+    if not entitlements.can_trade_signals(user):
+        return []
+    items = await open_signals(user)
+    return [i for i in items if i.can_decide and i.decision is None]
+
+
+async def signal_detail(user: UserInfo, signal_id: int) -> SignalDetail:
+    """A signal with its chart data (the stored market bars) and Fib points (paid only)."""
+    found = await approvals.details(user, signal_id)  # PermissionDenied for the free tier
+    visibility = await app_settings.visibility()
+    item = SignalItem(
+        found.signal, _levels(found.signal, True, visibility), found.mine, found.signal.is_open
+    )
+    row = await Signal.get(id=signal_id)
+    points = tuple(
+        FibPoint(t, p)
+        for t, p in ((row.point1_time, row.point1_price), (row.point2_time, row.point2_price))
+        if t is not None and p is not None
+    )
+    bars = await market_data.recent_candles(found.signal.symbol, CHART_BARS)
+    candles: tuple[Candle, ...] = ()
+    if bars is not None:
+        candles = tuple(
+            Candle(int(bars.time[i]), float(bars.open[i]), float(bars.high[i]),
+                   float(bars.low[i]), float(bars.close[i]))
+            for i in range(len(bars))
+        )  # fmt: skip
+    return SignalDetail(item, points, candles, found.counts)
+
+
+async def decide(
+    user: UserInfo,
+    signal_id: int,
+    decision: Decision,
+    *,
+    accept_disclaimer: str | None = None,
+    alerts: AlertSink | None = None,
+) -> Decided:
+    """Approve or reject through the chat's service (same audit, same terminals' orders). A
+    first approval answers `needs_consent` with the disclaimer version; the client shows it and
+    sends the decision again with `accept_disclaimer` set to that version."""
+    require_paid(user)
+    await signals.get(signal_id)  # NotFound before anything else
+    if decision is Decision.APPROVED and accept_disclaimer is not None:
+        outcome = await consent.accept_and_approve(
+            user,
+            signal_id,
+            consent.version_tag(accept_disclaimer),
+            alerts=alerts,
+            source=ApprovalSource.MINI_APP,
+        )
+        result = outcome.approval
+        if result is None:  # consent recorded; the signal left its window meanwhile
+            raise approvals.SignalNotOpen(outcome.signal)
+    else:
+        result = await approvals.decide(
+            user, signal_id, decision, ApprovalSource.MINI_APP, alerts=alerts
+        )
+    return await _decided(user, result)
+
+
+async def _decided(user: UserInfo, result: ApprovalResult) -> Decided:
+    visibility = await app_settings.visibility()
+    view = await signals.get(result.signal.id)
+    return Decided(await _item(user, view, visibility), result.changed, result.needs_consent)
+
+
+async def terminals(user: UserInfo) -> list[overview.TerminalView]:
+    """The user's devices (a paid feature: the free tier has none to see)."""
+    return await overview.terminals(user)
+
+
+async def terminal(user: UserInfo, device_id: str) -> overview.TerminalView:
+    """One of the user's own terminals; another user's (or a revoked one) is `NotFound`."""
+    return await overview.terminal(user, device_id)
+
+
+async def terminals_online(user: UserInfo) -> tuple[int, int]:
+    """(online, total) of the user's terminals; (0, 0) for the free tier."""
+    if not entitlements.can_trade_signals(user):
+        return 0, 0
+    views = await overview.terminals(user)
+    return sum(1 for v in views if v.online), len(views)
+
+
+async def set_language(user: UserInfo, language: str) -> UserInfo:
+    """The same setting as /language; the bot's user cache hears of it."""
+    updated = await profiles.set_language(user.telegram_id, language)
+    bus.publish(UserChanged(user.telegram_id))
+    return updated

@@ -1,0 +1,99 @@
+"""The Mini App in Debian's Chromium, inside the sandbox page's frame (initData signed by the
+emulator, `window.Telegram.WebApp` from the emulator's stand-in): a subscriber opens it from
+/menu, sees Home and the signals list, approves the open signal through the Main button and the
+consent dialog, the chat card in the emulator changes, and the dark theme applies live.
+Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.app import AppRunner
+from models.signals import Approval, Signal
+from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
+from tests.waiting import DEADLINE_S
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
+SAM = 1000002
+
+
+@pytest.mark.browser
+async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
+    paused_sandbox: AppRunner,  # noqa: F811
+) -> None:
+    sandbox = paused_sandbox
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
+    pw_api = pytest.importorskip("playwright.async_api")
+    expect = pw_api.expect
+    expect.set_options(timeout=DEADLINE_S * 1000)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with pw_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page(viewport={"width": 1100, "height": 860})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda m: errors.append(f"{m.text} @ {m.location.get('url')}")
+                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
+                else None)  # the sandbox page's own favicon request; CSP refusals count  # fmt: skip
+        await page.goto(f"{sandbox.base_url}/sandbox")
+        await page.get_by_role("button", name="Sam Subscriber").click()
+        card = page.locator(".row.bot", has_text="EURUSD · SELL").first
+        await expect(card).to_be_visible()
+        signal = await Signal.get(symbol="EURUSD")
+
+        await page.locator("#input").fill("/menu")
+        await page.locator("#input").press("Enter")
+        menu = page.locator(".row.bot", has_text="📱 Open app").last
+        await menu.get_by_role("button", name="📱 Open app").click()
+        await expect(page.locator("#miniapp")).to_be_visible()
+        app = page.frame_locator("#miniapp-frame")
+        await expect(app.locator("#home-pending")).to_contain_text("Pending approvals: 1")
+        await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
+        await page.screenshot(path=str(ARTIFACTS / "home-light.png"))
+
+        await app.get_by_role("button", name="Signals").click()
+        row = app.locator(f'[data-signal="{signal.id}"]')
+        await expect(row).to_contain_text(f"#{signal.id} EURUSD · SELL")
+        await expect(row).to_contain_text("Waiting for your decision")
+        await page.screenshot(path=str(ARTIFACTS / "signals-light.png"))
+        await row.click()
+        await expect(app.locator("#chart canvas").first).to_be_visible()
+        await expect(app.locator(".levels")).to_contain_text("1.07965")
+        main = page.locator("#miniapp-main")
+        await expect(main).to_have_text("✅ Approve")
+        await expect(page.locator("#miniapp-back")).to_be_visible()
+        await page.screenshot(path=str(ARTIFACTS / "signal-light.png"))
+
+        await main.click()
+        dialog = app.locator("#consent")
+        await expect(dialog).to_contain_text("Risk disclaimer")
+        await dialog.get_by_role("button", name="I understand and accept").click()
+        await expect(app.locator("#decision")).to_have_text("✅ You approved this signal")
+        haptics = await page.locator("#miniapp").get_attribute("data-haptics") or ""
+        assert haptics.split()[-1] == "success"  # the tab tap was a selection haptic
+        await expect(main).to_be_hidden()  # approved: the Main button's action is done
+        await expect(app.get_by_role("button", name="❌ Reject")).to_be_visible()
+        approval = await Approval.get(signal_id=signal.id, user__telegram_id=SAM)
+        assert (approval.decision, approval.source) == ("approved", "mini_app")
+
+        await page.locator("#miniapp-dark").check()
+        await expect(app.locator("html")).to_have_attribute("data-theme", "dark")
+        background = await app.locator("body").evaluate("b => getComputedStyle(b).backgroundColor")
+        assert background == "rgb(23, 33, 43)"
+        await page.screenshot(path=str(ARTIFACTS / "signal-dark.png"))
+        await page.locator("#miniapp-back").click()
+        await expect(app.locator(f'[data-signal="{signal.id}"]')).to_contain_text(
+            "You approved this signal"
+        )
+        await page.screenshot(path=str(ARTIFACTS / "signals-dark.png"))
+
+        await page.locator("#miniapp-close").click()
+        await expect(card).to_contain_text("✅ You approved this signal")
+        await page.screenshot(path=str(ARTIFACTS / "chat-card-after.png"))
+        await browser.close()
+    assert errors == [], errors

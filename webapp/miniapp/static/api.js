@@ -1,0 +1,44 @@
+/* The JSON API client: signs in with Telegram's initData, then sends the session token. */
+const BASE = document.body.dataset.api;
+let session = null;
+
+export class ApiError extends Error {
+  constructor(problem) {
+    super(problem.detail || problem.title || `HTTP ${problem.status}`);
+    this.status = problem.status;
+    this.problem = problem;
+  }
+}
+
+async function send(method, path, body, token) {
+  const headers = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`${BASE}${path}`, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({ status: response.status, title: response.statusText }));
+  if (!response.ok) throw new ApiError({ status: response.status, ...data });
+  return data;
+}
+
+let initData = "";
+export async function signIn(data) {
+  initData = data;
+  session = await send("POST", "/auth/telegram", { init_data: data });
+  return session;
+}
+
+export async function call(method, path, body) {
+  try {
+    return await send(method, path, body, session && session.token);
+  } catch (error) {
+    if (error.status === 401 && initData) {  // the session expired: sign in again, once
+      await signIn(initData);
+      return send(method, path, body, session.token);
+    }
+    throw error;
+  }
+}
+
+export const strings = (language) => send("GET", `/i18n/${language}`);
