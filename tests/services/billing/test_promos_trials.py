@@ -39,7 +39,8 @@ async def users(n: int) -> list[UserInfo]:
 async def test_a_trial_once_per_account_whatever_the_plan(plans: None, clock: ManualClock) -> None:
     nico = await th.user(NICO, Role.PUBLIC, "Nico")
     assert [o.code for o in await trials.available(nico, clock.now())] == [
-        "starter", "starter_copy"
+        "starter",
+        "starter_copy",
     ]  # fmt: skip  (the plans sold for Stars at this rate, each with 7 days)
     started = await trials.start(nico, "Starter_Copy", clock.now())
     assert started.entitlement.ends_at == clock.now() + timedelta(days=7)

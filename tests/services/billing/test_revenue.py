@@ -81,8 +81,9 @@ async def test_figures_on_a_seeded_ledger(offers: dict[str, catalog.Offer]) -> N
 
 async def test_churn_counts_grace_ending_in_the_month(offers: dict[str, catalog.Offer]) -> None:
     dan = await th.user(4, Role.PUBLIC, "Dan")
-    await pay(dan.id, offers["starter"], "d1", datetime(2026, 11, 5, tzinfo=UTC), stars=True,
-              cents=9900)  # fmt: skip  ends Dec 5, grace to Dec 7
+    await pay(
+        dan.id, offers["starter"], "d1", datetime(2026, 11, 5, tzinfo=UTC), stars=True, cents=9900
+    )  # fmt: skip  ends Dec 5, grace to Dec 7
     early = await revenue.report(datetime(2026, 12, 6, tzinfo=UTC))
     assert (early.churned_this_month, early.subscribers) == (0, 1)  # still in grace
     late = await revenue.report(datetime(2026, 12, 8, tzinfo=UTC))
