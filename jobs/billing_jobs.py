@@ -57,6 +57,7 @@ RELEASE_S = 600.0
 RECONCILE_S = 86400.0
 RECONCILE_WINDOW = timedelta(days=35)
 MISMATCH = _("ops.stars_mismatch")  # {count}, {kinds}, {charges}
+FLAGGED = _("ops.commissions_flagged")  # {count}
 
 
 def _tx(t: StarTransaction) -> StarTx:
@@ -87,6 +88,15 @@ async def release_job() -> None:
         log.info("affiliate commissions available", extra={"count": released})
 
 
+async def flagged_alert(alerts: OpsAlerts) -> int:
+    """Tell the owners how many flagged commissions wait for their review (at most once per
+    alert interval while any wait)."""
+    waiting = len(await affiliates.flagged())
+    if waiting:
+        await alerts.alert("affiliate-flagged", phrase(FLAGGED, count=waiting))
+    return waiting
+
+
 async def reconcile_stars(bot: Bot, alerts: OpsAlerts) -> list[reconcile.Mismatch]:
     now = clock.now()
     found = await reconcile.reconcile(BotStarLedger(bot), now - RECONCILE_WINDOW, now)
@@ -106,8 +116,12 @@ def add_billing_jobs(scheduler: EaScheduler, bot: Bot, alerts: OpsAlerts) -> Non
     async def stars_reconcile_job() -> None:
         await reconcile_stars(bot, alerts)
 
+    async def release_commissions_job() -> None:
+        await release_job()
+        await flagged_alert(alerts)
+
     now = clock.now()
-    for job, seconds in ((release_job, RELEASE_S), (stars_reconcile_job, RECONCILE_S)):
+    for job, seconds in ((release_commissions_job, RELEASE_S), (stars_reconcile_job, RECONCILE_S)):
         scheduler.add_job(
             _safe(job, scheduler.running_jobs), "interval", seconds=seconds, id=job.__name__,
             next_run_time=now,

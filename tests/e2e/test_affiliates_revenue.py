@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jobs.billing_jobs import reconcile_stars, release_job
+from jobs.billing_jobs import flagged_alert, reconcile_stars, release_job
 from models.billing import Payment, Provider
 from models.users import User
-from services.billing import affiliates
+from services.billing import affiliates, payments
 from services.billing.checkout import Kind
+from services.billing.payments import PaymentIn
 from tests.e2e.conftest import OWNER, text
 from tests.e2e.test_stars_checkout import BEA, Shop, emulator, shop  # noqa: F401 (fixtures)
 from tests.waiting import until
@@ -76,3 +77,34 @@ async def test_stars_reconciliation_against_the_emulator(shop: Shop) -> None:  #
         OWNER, lambda m: m["from_bot"] and "Stars reconciliation" in text(m), after_seq=0
     )
     assert "missing_at_telegram" in text(alert)
+
+
+async def test_owner_hears_of_flagged_commissions_and_reviews_them(shop: Shop) -> None:  # noqa: F811
+    await shop.say(BEA, "/start", "")
+    bea = await User.get(telegram_id=BEA)
+    invoice = await shop.buy_plan(BEA, "starter", Kind.ONCE_30)
+    assert (await shop.pay(BEA, invoice))["status"] == "paid"
+    await until(lambda: Payment.exists(provider=Provider.STARS), "Bea's payment recorded")
+    own = await Payment.get(provider=Provider.STARS)
+    await Payment.filter(id=own.id).update(raw_payload={"customer_email": "bea@example.com"})
+    await shop.tg.add_user(CY, "Cy", username="cy", language_code="en")
+    await shop.say(CY, f"/start ref_{bea.referral_code}", "")
+    cy = await User.get(telegram_id=CY)
+    await payments.record(
+        PaymentIn(
+            provider=Provider.STRIPE, charge_id="in_cy", user_id=cy.id,
+            plan_version_id=own.plan_version_id, amount=9900, currency="USD",  # type: ignore[attr-defined]
+            usd_cents=9900, paid_at=shop.clock.now(), days=30,
+            raw={"customer_email": "BEA@example.com"},
+        ),
+        shop.clock.now(),
+    )  # fmt: skip
+    assert await flagged_alert(shop.app.alerts) == 1
+    await shop.tg.wait_for(
+        OWNER, lambda m: m["from_bot"] and "/commissions_flagged" in text(m), after_seq=0
+    )
+    listed = await shop.say(OWNER, "/commissions_flagged", "Commission #")
+    assert "referrer's own payment details" in text(listed)
+    await shop.press(OWNER, listed, "✅ Approve")
+    await shop.tg.wait_for(OWNER, lambda m: "approved" in text(m), after_seq=0)
+    assert await affiliates.flagged() == []
