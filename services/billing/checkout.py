@@ -300,22 +300,24 @@ class Checkout:
             first = sub.first_charge_id if sub else payment.charge_id
             ref = f"stars:{first}"
             period_end = payment.subscription_expiration_date
-        recorded = await payments.record(
-            payments.PaymentIn(
-                provider=Provider.STARS, charge_id=payment.charge_id, user_id=user.id,
-                plan_version_id=version_id, amount=payment.total_amount,
-                currency=payment.currency, usd_cents=self.usd_cents(payment.total_amount),
-                paid_at=now, period_start=None if period_end is None
-                else period_end - SUBSCRIPTION_PERIOD, period_end=period_end,
-                days=None if payment.is_recurring else p.kind.days, subscription_ref=ref,
-                is_recurring=renewal, raw=payment.raw or {},
-            ),
-            now,
-        )  # fmt: skip
-        if recorded.created and p.promo_id and not renewal:
-            await promos.consume(p.promo_id, user.id, now, payment_id=recorded.payment_id)
-        if ref is not None and period_end is not None:
-            await _track_subscription(user.id, version_id, ref, payment, period_end, now)
+        # the payment, its promo's use and the subscription row commit together
+        async with payments.transaction():
+            recorded = await payments.record(
+                payments.PaymentIn(
+                    provider=Provider.STARS, charge_id=payment.charge_id, user_id=user.id,
+                    plan_version_id=version_id, amount=payment.total_amount,
+                    currency=payment.currency, usd_cents=self.usd_cents(payment.total_amount),
+                    paid_at=now, period_start=None if period_end is None
+                    else period_end - SUBSCRIPTION_PERIOD, period_end=period_end,
+                    days=None if payment.is_recurring else p.kind.days, subscription_ref=ref,
+                    is_recurring=renewal, raw=payment.raw or {},
+                ),
+                now,
+            )  # fmt: skip
+            if recorded.created and p.promo_id and not renewal:
+                await promos.consume(p.promo_id, user.id, now, payment_id=recorded.payment_id)
+            if ref is not None and period_end is not None:
+                await _track_subscription(user.id, version_id, ref, payment, period_end, now)
         upgrade = None
         bought = recorded.entitlement or await _bought(recorded.payment_id)
         if bought is not None and not renewal:
