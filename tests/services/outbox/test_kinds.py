@@ -22,6 +22,7 @@ from services.outbox import kinds
 from services.outbox import notifications as outbox
 from services.outbox.kinds import (
     AccessNotice,
+    BillingNotice,
     ButtonsRemoved,
     CardEdit,
     ChannelCard,
@@ -81,6 +82,9 @@ SAMPLES: list[tuple[Notice, str]] = [
     (TerminalAlert("offline", "en", phrase("terminal.offline", name="T1", when=AT)),
      "terminal.offline"),
     (AccessNotice("access.banned", "en", Role.PUBLIC), "access.banned"),
+    (BillingNotice("grace", "en", phrase("lifecycle.grace", plan="Pro", ended=AT, until=AT),
+                   outbox.inline_keyboard([[outbox.Button("Renew", "renew:pro")]])),
+     "billing.grace"),
     (OpsAlert("en", ISOLATED), "ops.alert"),
     (PlainText("hello"), "text"),
     (Prepared(outbox.delete("k")), "prepared"),
