@@ -12,14 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core import bus
 from models.billing import Entitlement, EntitlementSource
 from services.billing import catalog
 from services.billing import entitlements as billing
 from services.billing.catalog import Offer
 from services.billing.entitlements import Access, EntitlementInfo
 from services.errors import InvalidInput
-from services.events import UserChanged
 from services.text.numbers import IntBound, parse_int
 from services.users import profiles
 from services.users.profiles import UserInfo
@@ -77,5 +75,5 @@ async def grant(
     granted = await billing.grant(
         user.id, code, days, source=EntitlementSource.GRANT, now=now, actor_id=actor.telegram_id
     )
-    bus.publish(UserChanged(user.telegram_id))  # caches everywhere; terminals follow (lifecycle)
+    # billing.grant announces the change after commit: caches drop, terminals follow (lifecycle)
     return Granted(user, granted)
