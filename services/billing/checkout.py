@@ -241,6 +241,10 @@ class Checkout:
             raise InvalidInput("checkout.not_offered", plan=plan_code)
         if terms.newcomers_only and await storefront.has_paid(user.id):
             raise InvalidInput("checkout.newcomers_only", plan=plan_code)
+        if await Entitlement.filter(
+            user_id=user.id, renews=True, ends_at__gt=now, subscription_ref__startswith="stripe:"
+        ).exists():  # paying again in Stars would leave the card subscription charging too
+            raise InvalidInput("checkout.card_renews", plan=plan_code)
         stars = terms.stars_price * kind.periods
         promo_id = 0
         discount = None if kind is Kind.SUBSCRIPTION else await promos.pending_discount(

@@ -297,3 +297,26 @@ async def test_a_card_subscription_is_not_downgraded_from_the_bot(
         await changes.schedule_downgrade(nico, "starter", T0 + DAY, port)
     assert refused.value.key == "checkout.downgrade_card" and port.edits == []
     assert await changes.scheduled(nico.id) is None
+
+
+@pytest.mark.parametrize("plan", ["starter", "starter_copy"])
+async def test_no_stars_invoice_while_a_card_subscription_renews(
+    plans: dict[str, catalog.Offer], plan: str
+) -> None:
+    nico = await th.user(1, Role.PUBLIC, "Nico")
+    await payments.record(
+        payments.PaymentIn(
+            provider=Provider.STRIPE, charge_id="in_1", user_id=nico.id,
+            plan_version_id=plans["starter_copy"].version_id, amount=12870, currency="USD",
+            usd_cents=12870, paid_at=T0, period_start=T0, period_end=T0 + 30 * DAY,
+            subscription_ref="stripe:sub_1",
+        ),
+        T0,
+    )  # fmt: skip
+    for kind in Kind:
+        with pytest.raises(InvalidInput) as refused:
+            await CHECKOUT.prepare(nico, plan, kind, T0 + DAY)
+        assert refused.value.key == "checkout.card_renews"
+    await payments.set_renewal("stripe:sub_1", payments.RenewalState.CANCELED, T0 + DAY)
+    terms = await CHECKOUT.prepare(nico, plan, Kind.ONCE_30, T0 + DAY)  # canceled: may buy
+    assert terms.plan == plan
