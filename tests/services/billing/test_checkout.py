@@ -279,19 +279,24 @@ async def test_a_refund_ends_access_once_and_enforces_it_on_terminals(
     assert len(await audit.recent(action="billing.refunded")) == 1
 
 
-async def test_a_card_subscription_is_not_downgraded_from_the_bot(
-    plans: dict[str, catalog.Offer],
-) -> None:
-    nico = await th.user(1, Role.PUBLIC, "Nico")
+async def _card_subscription(user_id: int, plans: dict[str, catalog.Offer]) -> None:
+    """A renewing Starter Copy card subscription ("stripe:sub_1") from T0 for 30 days."""
     await payments.record(
         payments.PaymentIn(
-            provider=Provider.STRIPE, charge_id="in_1", user_id=nico.id,
+            provider=Provider.STRIPE, charge_id="in_1", user_id=user_id,
             plan_version_id=plans["starter_copy"].version_id, amount=12870, currency="USD",
             usd_cents=12870, paid_at=T0, period_start=T0, period_end=T0 + 30 * DAY,
             subscription_ref="stripe:sub_1",
         ),
         T0,
     )  # fmt: skip
+
+
+async def test_a_card_subscription_is_not_downgraded_from_the_bot(
+    plans: dict[str, catalog.Offer],
+) -> None:
+    nico = await th.user(1, Role.PUBLIC, "Nico")
+    await _card_subscription(nico.id, plans)
     port = FakePort()
     with pytest.raises(InvalidInput) as refused:
         await changes.schedule_downgrade(nico, "starter", T0 + DAY, port)
@@ -304,15 +309,7 @@ async def test_no_stars_invoice_while_a_card_subscription_renews(
     plans: dict[str, catalog.Offer], plan: str
 ) -> None:
     nico = await th.user(1, Role.PUBLIC, "Nico")
-    await payments.record(
-        payments.PaymentIn(
-            provider=Provider.STRIPE, charge_id="in_1", user_id=nico.id,
-            plan_version_id=plans["starter_copy"].version_id, amount=12870, currency="USD",
-            usd_cents=12870, paid_at=T0, period_start=T0, period_end=T0 + 30 * DAY,
-            subscription_ref="stripe:sub_1",
-        ),
-        T0,
-    )  # fmt: skip
+    await _card_subscription(nico.id, plans)
     for kind in Kind:
         with pytest.raises(InvalidInput) as refused:
             await CHECKOUT.prepare(nico, plan, kind, T0 + DAY)
