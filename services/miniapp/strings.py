@@ -5,40 +5,16 @@ from __future__ import annotations
 
 import html
 import re
+from functools import cache
+
+from babel.messages.pofile import read_po
 
 from services import app_settings
-from services.text.i18n import LANGUAGES, translator
+from services.text.i18n import LANGUAGES, LOCALES_DIR, translator
 from services.text.i18n import msgid as _
 
-PAGE_KEYS: tuple[str, ...] = (
-    _("miniapp.title"),
-    _("miniapp.nav_home"),
-    _("miniapp.nav_signals"),
-    _("miniapp.loading"),
-    _("miniapp.error_open_in_telegram"),
-    _("miniapp.home_plan"),
-    _("miniapp.home_free"),
-    _("miniapp.home_renews"),
-    _("miniapp.home_ends"),
-    _("miniapp.home_terminals"),
-    _("miniapp.home_pending"),
-    _("miniapp.home_no_pending"),
-    _("miniapp.signals_empty"),
-    _("miniapp.signal_entry"),
-    _("miniapp.signal_stop"),
-    _("miniapp.signal_take_profit"),
-    _("miniapp.signal_rr"),
-    _("miniapp.signal_expires"),
-    _("miniapp.signal_hidden"),
-    _("miniapp.signal_chart"),
-    _("miniapp.signal_point1"),
-    _("miniapp.signal_point2"),
-    _("miniapp.decision_approved"),
-    _("miniapp.decision_rejected"),
-    _("miniapp.decision_none"),
-    _("miniapp.upgrade"),
-    _("miniapp.consent_title"),
-    _("miniapp.back"),
+# Besides every `miniapp.*` message, the page shows these of the chat's own.
+SHARED_KEYS: tuple[str, ...] = (
     _("signal.btn_approve"),
     _("signal.btn_reject"),
     _("signal.btn_accept"),
@@ -52,6 +28,8 @@ PAGE_KEYS: tuple[str, ...] = (
     _("signal.status_cancelled"),
     _("signal.status_closed"),
 )
+PAGE_PREFIX = "miniapp."
+ENGLISH_CATALOG = LOCALES_DIR / "en" / "LC_MESSAGES" / "messages.po"
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -59,10 +37,22 @@ def language_of(language: str | None) -> str:
     return language if language in LANGUAGES else "en"
 
 
+@cache
+def page_keys() -> tuple[str, ...]:
+    """The page's keys: every `miniapp.*` message of the English catalog (the one every key is
+    in first), then `SHARED_KEYS`."""
+    with ENGLISH_CATALOG.open("rb") as po:
+        catalog = read_po(po)
+    ours = sorted(
+        str(m.id) for m in catalog if isinstance(m.id, str) and m.id.startswith(PAGE_PREFIX)
+    )
+    return (*ours, *SHARED_KEYS)
+
+
 def page_strings(language: str) -> dict[str, str]:
     """Every key the page uses, in `language` (English where a translation is missing)."""
     _t = translator(language_of(language))
-    return {key: _t(key) for key in PAGE_KEYS}
+    return {key: _t(key) for key in page_keys()}
 
 
 def plain(text: str) -> str:

@@ -1,5 +1,6 @@
 """The Telegram Mini App: the page shell and static files (`pages`) and its JSON API under
-/api/v1 (`api`: the framework; `routes`: the operations; `openapi`: the document).
+/api/v1 (`api`: the framework; `routes` and one `routes_<domain>` module per domain: the
+operations; `openapi`: the document).
 
 `setup_miniapp(app, config)` mounts all of it; the assembly (`bot.app`) calls it.
 """
@@ -9,13 +10,16 @@ from __future__ import annotations
 from aiohttp import web
 
 from webapp.miniapp import routes
-from webapp.miniapp.api import CONFIG_KEY, MiniAppConfig
+from webapp.miniapp.api import CONFIG_KEY, Api, MiniAppConfig
 from webapp.miniapp.pages import TELEGRAM_SCRIPT, setup_pages
 
-__all__ = ["TELEGRAM_SCRIPT", "MiniAppConfig", "setup_miniapp"]
+__all__ = ["API", "TELEGRAM_SCRIPT", "MiniAppConfig", "setup_miniapp"]
+
+# Every domain's routes, in the document's order.
+API = Api.combine(routes.api)
 
 
 def setup_miniapp(app: web.Application, config: MiniAppConfig) -> None:
     app[CONFIG_KEY] = config
-    routes.api.register(app)
+    API.register(app)
     setup_pages(app)

@@ -261,6 +261,14 @@ class Api:
     def patch(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
         return self.route("PATCH", path, **kwargs)
 
+    def delete(self, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        return self.route("DELETE", path, **kwargs)
+
+    @classmethod
+    def combine(cls, *parts: Api) -> Api:
+        """One API (one route table, one document) from each domain's module of routes."""
+        return cls(operations=[op for part in parts for op in part.operations])
+
     def register(self, app: web.Application) -> None:
         """Add every operation's route and the OpenAPI document to `app`."""
         document = self.openapi()

@@ -405,8 +405,8 @@ async def test_admin_routes_are_refused_to_other_roles(
     from pydantic import BaseModel
 
     from services.terminals import secrets as secret_box
+    from webapp.miniapp import API as declared
     from webapp.miniapp import api as framework
-    from webapp.miniapp.routes import api as declared
 
     class Staff(BaseModel):
         role: str

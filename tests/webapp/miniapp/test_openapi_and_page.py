@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from tests.webapp.miniapp.conftest import Api, make_app
-from webapp.miniapp.routes import api as declared
+from webapp.miniapp import API as declared
 
 OWN = {"/api/v1/openapi.json"}
 

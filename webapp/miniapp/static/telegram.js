@@ -32,9 +32,11 @@ function applyInsets() {
   }
 }
 
+const themeListeners = new Set();
+/** Call `callback` after each live theme change; returns the function that stops it. */
 export function onTheme(callback) {
-  const app = webApp();
-  if (app) app.onEvent("themeChanged", () => { applyTheme(); callback(); });
+  themeListeners.add(callback);
+  return () => themeListeners.delete(callback);
 }
 
 export function setUp() {
@@ -42,6 +44,7 @@ export function setUp() {
   applyTheme();
   applyInsets();
   if (!app) return;
+  app.onEvent("themeChanged", () => { applyTheme(); for (const listener of themeListeners) listener(); });
   app.onEvent("safeAreaChanged", applyInsets);
   app.onEvent("contentSafeAreaChanged", applyInsets);
   app.ready();
