@@ -158,6 +158,44 @@ class OutboxChanged(Event):
         return list(events[:1])
 
 
+LIVE_KINDS = frozenset({"signal", "decision", "terminal", "positions", "access", "alert"})
+LIVE_CHUNK = 500  # users per NOTIFY
+
+
+@dataclass(frozen=True, slots=True)
+class LiveUpdate(ReplicaEvent):
+    """Something an open Mini App shows changed, committed: `kind` (one of `LIVE_KINDS`) names
+    what, `key` which one (a signal id, a device id), `users` whose pages it concerns (Telegram
+    ids; empty: everyone's). Every replica's Mini App stream tells those pages, and they fetch
+    the object again through the API (which checks who may see what)."""
+
+    topic: ClassVar[str] = "live"
+    kind: str
+    key: int
+    users: tuple[int, ...] = ()
+
+    @classmethod
+    def merge(cls, events: Sequence[Self]) -> list[Self]:
+        return list(dict.fromkeys(events))
+
+    def to_wire(self) -> list[dict[str, Any]]:
+        head = {"live": self.kind, "key": self.key}
+        users = list(self.users)
+        if not users:
+            return [{**head, "users": []}]
+        return [
+            {**head, "users": users[i : i + LIVE_CHUNK]} for i in range(0, len(users), LIVE_CHUNK)
+        ]
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self | None:
+        kind, key, users = data.get("live"), data.get("key"), data.get("users")
+        if kind not in LIVE_KINDS or not _is_int(key) or not isinstance(users, list):
+            return None
+        ids = tuple(u for u in users if _is_int(u))
+        return cls(kind, key, ids) if len(ids) == len(users) else None
+
+
 REPLICA_EVENTS: tuple[type[ReplicaEvent], ...] = (
-    UserChanged, DeviceRevoked, BarsReported, CommandsPending,
+    UserChanged, DeviceRevoked, BarsReported, CommandsPending, LiveUpdate,
 )  # fmt: skip
