@@ -190,7 +190,7 @@ class LiveUpdate(ReplicaEvent):
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> Self | None:
         kind, key, users = data.get("live"), data.get("key"), data.get("users")
-        if kind not in LIVE_KINDS or not _is_int(key) or not isinstance(users, list):
+        if kind not in LIVE_KINDS or not isinstance(key, int) or not isinstance(users, list):
             return None
         ids = tuple(u for u in users if _is_int(u))
         return cls(kind, key, ids) if len(ids) == len(users) else None
