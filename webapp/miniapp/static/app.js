@@ -10,7 +10,14 @@ import { $, el, fail, go, setTab, state, t } from "./ui.js";
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [home.page, signals.page, signals.signalPage];
 
-/** `startapp` parameters: `signal_<id>` opens that signal, a page's name opens that page. */
+/** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
+ * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
+ * name opens that tab, anything else Home. */
+export function startParam(app) {
+  const fromTelegram = app && app.initDataUnsafe && app.initDataUnsafe.start_param;
+  return fromTelegram || new URLSearchParams(window.location.search).get("startapp") || "";
+}
+
 function landing(start) {
   const match = /^signal_(\d+)$/.exec(start || "");
   if (match) return ["signal", Number(match[1])];
@@ -48,7 +55,7 @@ async function start() {
       state.me = await call("GET", "/me").catch(() => state.me);
       buildShell();
     }, { always: true });
-    await go(...landing(app.initDataUnsafe && app.initDataUnsafe.start_param));
+    await go(...landing(startParam(app)));
   } catch (error) {
     fail(error instanceof ApiError ? error : new Error(String(error)));
   }
