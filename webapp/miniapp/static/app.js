@@ -33,6 +33,9 @@ function buildShell() {
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
   $("tabs").setAttribute("aria-label", t("miniapp.nav_sections"));
+  if (!$("live-status")) {  // shown while the live stream reconnects (stream.js)
+    $("tabs").after(el("p", { id: "live-status", class: "live-status", role: "status", hidden: true }, t("miniapp.live_offline")));
+  }
   $("tabs").replaceChildren(...tabs);
   setTab(state.page);
 }
@@ -52,6 +55,7 @@ async function start() {
     const me = (state.me = await call("GET", "/me"));
     state.locale = me.language;
     state.t = (await strings(me.language)).strings;
+    if ($("status")) $("status").textContent = t("miniapp.loading");
     buildShell();
     live.start();
     live.listen(["access"], async () => {  // role, ban or plan changed: the tabs may differ
