@@ -46,7 +46,7 @@ class Category(StrEnum):
 REVISIONS = frozenset({"revised", "replaced"})
 
 
-def category_of(notice: Notice) -> Category | None:  # noqa: PLR0911 - one answer per kind
+def category_of(notice: Notice) -> Category | None:
     """The preference that governs `notice` (None: always sent as it is)."""
     match notice:
         case SignalCard() | FreeSummary():

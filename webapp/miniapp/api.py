@@ -30,6 +30,7 @@ from core.http.bodies import parse_json, read_body
 from core.http.problems import ProblemError
 from services.isolation import AlertSink
 from services.miniapp import views
+from services.miniapp.plan import PlanBilling
 from services.users.profiles import UserInfo
 
 PREFIX = "/api/v1"
@@ -54,6 +55,7 @@ class MiniAppConfig:
     max_age: timedelta
     script_url: str  # Telegram's web-app script (in sandbox mode: the emulator's stand-in)
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
+    billing: PlanBilling | None = None  # the Plan page's Stars checkout (routes_plan)
 
 
 CONFIG_KEY = web.AppKey("miniapp_config", MiniAppConfig)
