@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestServer
 from core import clock as process_clock
 from core.http.problems import problem_middleware
 from services.billing.checkout import Checkout
-from services.miniapp.plan import PlanBilling
 from services.miniapp.auth import sign_init_data
+from services.miniapp.plan import PlanBilling
 from services.terminals import secrets as secret_box
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 
