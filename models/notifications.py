@@ -53,7 +53,7 @@ class DeliveryMode(StrEnum):
 
 
 class NotificationPreference(Model):
-    """One user's choice for one kind of notification; a kind without a row is ON."""
+    """The choice of one user for one kind of notification (a kind without a row is ON)."""
 
     id = fields.BigIntField(primary_key=True)
     user: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ("mode", fields.CharEnumField(default=DeliveryMode.ON, description="ON: on\nSILENT: silent\nOFF: off", enum_type=DeliveryMode, max_length=8)),
                 ("updated_at", fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={"table": "notification_preferences", "app": "models", "unique_together": (("user", "kind"),), "pk_attr": "id", "table_description": "One user's choice for one kind of notification; a kind without a row is ON."},
+            options={"table": "notification_preferences", "app": "models", "unique_together": (("user", "kind"),), "pk_attr": "id", "table_description": "The choice of one user for one kind of notification (a kind without a row is ON)."},
             bases=["Model"],
         ),
     ]
