@@ -31,6 +31,7 @@ from core.http.problems import ProblemError
 from services.isolation import AlertSink
 from services.miniapp import views
 from services.miniapp.plan import PlanBilling
+from services.miniapp.push import LiveHub
 from services.users.profiles import UserInfo
 
 PREFIX = "/api/v1"
@@ -55,6 +56,7 @@ class MiniAppConfig:
     max_age: timedelta
     script_url: str  # Telegram's web-app script (in sandbox mode: the emulator's stand-in)
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
+    live: LiveHub = field(default_factory=LiveHub)  # the assembly subscribes it to the bus
     billing: PlanBilling | None = None  # the Plan page's Stars checkout (routes_plan)
 
 
@@ -69,6 +71,15 @@ class Model(BaseModel):
 
 class NoParams(Model):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A response that is not a JSON model (a file, an event stream): the handler returns the
+    `web.StreamResponse` itself; the document shows `content_type` with a string schema."""
+
+    content_type: str
+    description: str
 
 
 class ProblemOut(BaseModel):
@@ -97,7 +108,7 @@ def encode_cursor(key: int) -> str:
     return base64.urlsafe_b64encode(str(key).encode()).rstrip(b"=").decode()
 
 
-def _decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -111,7 +122,7 @@ def paginate(
 ) -> tuple[list[T], str | None]:
     """Keyset pagination over `items` sorted by descending `key`: the page after `cursor`."""
     if query.cursor:
-        after = _decode_cursor(query.cursor)
+        after = decode_cursor(query.cursor)
         items = [i for i in items if key(i) < after]
     page = items[: query.limit]
     more = len(items) > query.limit
@@ -134,7 +145,7 @@ class Call:
         return self.user
 
 
-Handler = Callable[[Call], Awaitable[BaseModel]]
+Handler = Callable[[Call], Awaitable[BaseModel | web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +153,7 @@ class Operation:
     method: str
     path: str
     handler: Handler
-    response: type[BaseModel]
+    response: type[BaseModel] | Raw
     summary: str
     auth: Auth
     path_model: type[BaseModel]
@@ -218,7 +229,9 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
         query = _validate(op.query_model, dict(request.query), "query")
         body = await _body(request, op.body_model)
         result = await op.handler(Call(request, user, path, query, body))
-        return _json(result, op.status)
+        if isinstance(result, BaseModel):
+            return _json(result, op.status)
+        return result
 
     handle.__name__ = op.operation_id
     return handle
@@ -236,7 +249,7 @@ class Api:
         method: str,
         path: str,
         *,
-        response: type[BaseModel],
+        response: type[BaseModel] | Raw,
         summary: str,
         auth: Auth = Auth.USER,
         path_model: type[BaseModel] = NoParams,

@@ -18,10 +18,13 @@ from aiohttp.test_utils import TestServer
 from core import clock as process_clock
 from core.http.problems import problem_middleware
 from services.billing.checkout import Checkout
+from services.events import LiveUpdate, UserChanged
 from services.miniapp.auth import sign_init_data
 from services.miniapp.plan import PlanBilling
+from services.miniapp.push import LiveHub
 from services.terminals import secrets as secret_box
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
+from webapp.miniapp.api import CONFIG_KEY
 
 TOKEN = "123456789:MINIAPP-test-token-abcdefghijkl"
 OWNER = 1000001
@@ -79,6 +82,7 @@ class FakeTelegram:
 class Api:
     url: str
     http: aiohttp.ClientSession
+    live: LiveHub | None = None  # the app's hub, subscribed to the test's bus
     telegram: FakeTelegram = field(default_factory=FakeTelegram)
 
     async def call(
@@ -117,10 +121,18 @@ def make_app(telegram: FakeTelegram | None = None) -> web.Application:
 async def api(database: str, clock: Any, bus: Any, tmp_path: Any) -> AsyncIterator[Api]:
     secret_box.configure("miniapp-tests-master-key", tmp_path)
     telegram = FakeTelegram()
-    server = TestServer(make_app(telegram), host="127.0.0.1")
+    app = make_app(telegram)
+    live = app[CONFIG_KEY].live  # as the assembly wires it
+    stops = [
+        bus.subscribe(LiveUpdate, live.deliver),
+        bus.subscribe(UserChanged, live.user_changed),
+    ]
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:
-            yield Api(str(server.make_url("")).rstrip("/"), http, telegram)
+            yield Api(str(server.make_url("")).rstrip("/"), http, live, telegram)
     finally:
         await server.close()
+        for stop in stops:
+            stop()
