@@ -76,4 +76,3 @@ async def test_open_invoice_shows_the_links_terms_and_unknown_links_are_404(
     with pytest.raises(EmulatorControlError) as unknown:
         await client.webapp_invoice("https://t.me/$nope")
     assert unknown.value.status == 404
-
