@@ -22,7 +22,9 @@ async def test_silent_kinds_are_sent_without_sound_and_off_kinds_not_at_all(
     silent, off, default = await subscribers(server, 3)
     await preferences.set_modes(silent, {Category.TERMINAL: DeliveryMode.SILENT})
     await preferences.set_modes(off, {Category.TERMINAL: DeliveryMode.OFF})
-    alert = TerminalAlert("offline", "en", phrase("terminal.offline", name="Main MT5", when="12:00"))
+    alert = TerminalAlert(
+        "offline", "en", phrase("terminal.offline", name="Main MT5", when="12:00")
+    )
     items = [
         outbox.Outgoing(t, message, f"{what}:{t}", user_id=t)
         for t in (silent, off, default)
