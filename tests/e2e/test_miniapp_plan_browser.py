@@ -3,7 +3,8 @@ a free visitor opens the Mini App from /menu and lands on Plan (and the Signals 
 them no approval buttons), buys a plan with Telegram Stars through `Telegram.WebApp.openInvoice`
 (the emulator's payment sheet, paid through its Stars flow: pre-checkout and
 successful_payment reach the bot), and the page shows the new plan from our server's state;
-then, in the dark theme, turns new-signal notifications off in Settings.
+then, in the dark theme, turns new-signal notifications off in Settings and switches the page
+to Spanish.
 Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from bot.app import AppRunner
 from models.billing import Entitlement, StarsSubscription
 from models.notifications import NotificationPreference
+from models.users import User
 from services.billing import catalog
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
 from tests.waiting import DEADLINE_S, until
@@ -112,5 +114,16 @@ async def test_a_free_user_buys_a_plan_with_stars_in_the_mini_app(
         assert saved.mode == "off"
         await expect(kind.get_by_role("radio", name="Off")).to_be_checked()
         await page.screenshot(path=str(ARTIFACTS / "settings-dark.png"))
+
+        # the language, as /language sets it: the page and its tabs follow at once
+        await app.locator("#settings-language").select_option("es")
+        await expect(app.locator("#tab-settings")).to_have_text("Ajustes")
+        await expect(app.locator("#tab-plan")).to_have_text("Mi plan")
+        await expect(app.locator('[data-kind="new_signal"] legend')).to_have_text("Señales nuevas")
+        await expect(kind.get_by_role("radio", name="Desactivadas")).to_be_checked()
+        nico = await until(
+            lambda: User.get_or_none(telegram_id=NICO, language="es"), "language es"
+        )
+        assert nico.language == "es"
         await browser.close()
     assert errors == [], errors
