@@ -2,13 +2,15 @@
  * and opens the page the start parameter names. */
 import { ApiError, call, signIn, strings } from "./api.js";
 import * as home from "./home.js";
+import * as plan from "./plan.js";
+import * as settings from "./settings.js";
 import * as signals from "./signals.js";
 import * as live from "./stream.js";
 import * as tg from "./telegram.js";
 import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
-const PAGES = [home.page, signals.page, signals.signalPage];
+const PAGES = [home.page, signals.page, signals.signalPage, plan.page, settings.page];
 
 /** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
  * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
@@ -22,7 +24,8 @@ function landing(start) {
   const match = /^signal_(\d+)$/.exec(start || "");
   if (match) return ["signal", Number(match[1])];
   const page = state.pages.get(start || "");
-  return page && page.tab ? [page.name] : ["home"];
+  if (page && page.tab) return [page.name];
+  return [state.me && !state.me.access.plan ? "plan" : "home"];  // the free tier: its plans
 }
 
 function buildShell() {
