@@ -108,7 +108,7 @@ class MyExecution:
 
 @dataclass(frozen=True, slots=True)
 class MyExecutions:
-    items: tuple[MyExecution, ...]  # newest first
+    items: tuple[MyExecution, ...]  # newest first (by id)
     median_slippage_points: float | None
     median_slippage_r: float | None
     median_latency_ms: float | None
@@ -248,12 +248,16 @@ async def my_executions(user: UserInfo) -> MyExecutions:
     with slippage against the signal's entry (its latest revision: the price every subscriber
     was asked for) in points and in R, latency from the signal's publication, and the medians
     (over the fills that have each measure)."""
-    devices = {d.id: d for d in await Device.filter(user_id=user.id)}
-    rows = await ExecutionRow.filter(device_id__in=list(devices)).order_by("-filled_at", "-id")
-    ids = {r.signal_id for r in rows if r.signal_id is not None}
+    fills = [
+        (device, row)
+        for device in await Device.filter(user_id=user.id)
+        for row in await ExecutionRow.filter(device_id=device.id)
+    ]
+    fills.sort(key=lambda f: f[1].id, reverse=True)  # ids follow the fills: the API pages by id
+    ids = {row.signal_id for _, row in fills if row.signal_id is not None}
     signals = {s.id: s for s in await Signal.filter(id__in=list(ids))} if ids else {}
     items = tuple(
-        [await _measure(r, devices[r.device_id], signals.get(r.signal_id or 0)) for r in rows]
+        [await _measure(row, device, signals.get(row.signal_id or 0)) for device, row in fills]
     )
     points = [float(i.slippage_points) for i in items if i.slippage_points is not None]
     in_r = [i.slippage_r for i in items if i.slippage_r is not None]

@@ -6,6 +6,9 @@ its OpenAPI 3.1 operation, from the same pydantic models.
     @api.get("/me", response=MeOut, auth=Auth.USER, summary="...")
     async def me(call: Call) -> MeOut: ...
 
+A route may answer a non-JSON body (an export): declare ``raw="text/csv"`` (any media type)
+instead of ``response=`` and return `Raw(body, filename)`; the document lists that media type.
+
 `Api.register(app)` adds every route and ``GET /api/v1/openapi.json``; a test compares the two.
 Path parameters, the query string and the JSON body are validated by their models (a bad one:
 422 with the fields at fault); the caller is authenticated (`Authorization: Bearer <session>`
@@ -132,7 +135,16 @@ class Call:
         return self.user
 
 
-Handler = Callable[[Call], Awaitable[BaseModel]]
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A non-JSON answer (an export) of a route declared with ``raw=<media type>``: the bytes,
+    and the file name a browser saves it under (``Content-Disposition: attachment``)."""
+
+    body: bytes
+    filename: str | None = None
+
+
+Handler = Callable[[Call], Awaitable[BaseModel | Raw]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +152,7 @@ class Operation:
     method: str
     path: str
     handler: Handler
-    response: type[BaseModel]
+    response: type[BaseModel] | None  # None: a `raw` answer
     summary: str
     auth: Auth
     path_model: type[BaseModel]
@@ -148,6 +160,7 @@ class Operation:
     body_model: type[BaseModel] | None
     status: int = 200
     errors: tuple[int, ...] = ()
+    raw: str | None = None  # the media type of a non-JSON answer
 
     @property
     def operation_id(self) -> str:
@@ -203,6 +216,29 @@ def _json(model: BaseModel, status: int) -> web.Response:
     )
 
 
+def _raw(result: Raw, media_type: str, status: int) -> web.Response:
+    headers = {}
+    if result.filename:
+        headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
+    text = media_type.startswith("text/")
+    return web.Response(
+        body=result.body, status=status, content_type=media_type,
+        charset="utf-8" if text else None, headers=headers,
+    )  # fmt: skip
+
+
+def _answer(op: Operation, result: BaseModel | Raw) -> web.Response:
+    if op.raw is not None:
+        if not isinstance(result, Raw):
+            msg = f"{op.operation_id} is declared raw={op.raw!r}: it must return Raw"
+            raise TypeError(msg)
+        return _raw(result, op.raw, op.status)
+    if isinstance(result, Raw):
+        msg = f"{op.operation_id} returned Raw: declare raw=<media type> on its route"
+        raise TypeError(msg)
+    return _json(result, op.status)
+
+
 def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         user = None
@@ -216,7 +252,7 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
         query = _validate(op.query_model, dict(request.query), "query")
         body = await _body(request, op.body_model)
         result = await op.handler(Call(request, user, path, query, body))
-        return _json(result, op.status)
+        return _answer(op, result)
 
     handle.__name__ = op.operation_id
     return handle
@@ -234,7 +270,7 @@ class Api:
         method: str,
         path: str,
         *,
-        response: type[BaseModel],
+        response: type[BaseModel] | None = None,
         summary: str,
         auth: Auth = Auth.USER,
         path_model: type[BaseModel] = NoParams,
@@ -242,11 +278,17 @@ class Api:
         body: type[BaseModel] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
+        raw: str | None = None,
     ) -> Callable[[Handler], Handler]:
+        """Declare a route answering `response` (JSON) or, with `raw`, that media type."""
+        if (response is None) == (raw is None):
+            msg = f"{method} {path}: declare exactly one of response= (JSON) and raw= (media type)"
+            raise ValueError(msg)
+
         def declare(handler: Handler) -> Handler:
             self.operations.append(
                 Operation(method.upper(), path, handler, response, summary, auth, path_model,
-                          query, body, status, errors)
+                          query, body, status, errors, raw)
             )  # fmt: skip
             return handler
 
