@@ -226,8 +226,13 @@ async def _point(device: Device, broker_symbol: str, symbol: str) -> Decimal | N
         return None
 
 
+def _on_grid(price: Decimal, point: Decimal | None) -> Decimal:
+    return price if point is None else price.quantize(point)
+
+
 async def _measure(row: ExecutionRow, device: Device, signal: Signal | None) -> MyExecution:
-    slip_points = slip_r = latency = None
+    """Slippage in points and R against the signal's entry; latency from its publication."""
+    slip_points = slip_r = latency = point = None
     if signal is not None:
         point = await _point(device, row.symbol, signal.symbol)
         if point:
@@ -237,9 +242,10 @@ async def _measure(row: ExecutionRow, device: Device, signal: Signal | None) -> 
         latency = max(0, int((row.filled_at - signal.published_at).total_seconds() * 1000))
     return MyExecution(
         id=row.id, signal_id=row.signal_id, symbol=row.symbol, side=row.side,
-        terminal=device.name, volume=row.volume, fill_price=row.fill_price,
-        signal_entry=None if signal is None else signal.entry, filled_at=row.filled_at,
-        slippage_points=slip_points, slippage_r=slip_r, latency_ms=latency,
+        terminal=device.name, volume=row.volume, fill_price=_on_grid(row.fill_price, point),
+        signal_entry=None if signal is None else _on_grid(signal.entry, point),
+        filled_at=row.filled_at, slippage_points=slip_points, slippage_r=slip_r,
+        latency_ms=latency,
     )  # fmt: skip
 
 

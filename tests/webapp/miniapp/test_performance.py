@@ -291,8 +291,9 @@ async def test_the_users_fills_with_slippage_latency_and_medians(api: Api) -> No
     assert (euro["slippage_points"], euro["latency_ms"]) == (10.0, 1500)
     assert euro["slippage_r"] == pytest.approx(10 / 373)
     assert euro["terminal"] == "Main MT5" and euro["symbol"] == "EURUSD"
-    assert (D(euro["fill_price"]), D(euro["signal_entry"])) == (D("1.07582"), D("1.07592"))
+    assert (euro["fill_price"], euro["signal_entry"]) == ("1.07582", "1.07592")  # on the tick
     # gold: a 10.00 risk = 1000 points; -20 points = -0.02 R
+    assert (gold["fill_price"], gold["signal_entry"]) == ("1999.80", "2000.00")
     assert (gold["slippage_points"], gold["latency_ms"], gold["terminal"]) == (
         -20.0,
         4000,

@@ -31,6 +31,7 @@ function figures(f) {
     figure("profit_factor", t("miniapp.performance_profit_factor"), f.profit_factor, fixed(f.profit_factor)),
     figure("max_drawdown_r", t("miniapp.performance_max_drawdown"), f.max_drawdown_r,
       f.max_drawdown_r === null ? undefinedText() : `${number(f.max_drawdown_r, 2)} R`),
+    figure("annual_r", t("miniapp.performance_annual_r"), f.annual_r, signedR(f.annual_r)),
     figure("sharpe", t("miniapp.performance_sharpe"), f.sharpe, fixed(f.sharpe)),
     figure("sortino", t("miniapp.performance_sortino"), f.sortino, fixed(f.sortino)),
     figure("calmar", t("miniapp.performance_calmar"), f.calmar, fixed(f.calmar)));
@@ -54,7 +55,7 @@ function series(closed, key, sign = 1) {
 function drawCurves(equityNode, drawdownNode, closed) {
   const LW = window.LightweightCharts;
   if (!LW) return null;
-  const c = colors();
+  const c = colors();  // read again on every theme change
   const options = () => ({
     autoSize: true,
     // the logo injects an inline <style> (refused by our CSP): the page credits TradingView in text
@@ -73,7 +74,10 @@ function drawCurves(equityNode, drawdownNode, closed) {
   area.setData(series(closed, "drawdown_r", -1));
   for (const chart of [equity, drawdown]) chart.timeScale().fitContent();
   return {
-    retheme() { for (const chart of [equity, drawdown]) chart.applyOptions(options()); },
+    retheme() {
+      for (const chart of [equity, drawdown]) chart.applyOptions(options());
+      line.applyOptions({ color: colors().equity });
+    },
     remove() { equity.remove(); drawdown.remove(); },
   };
 }
@@ -111,8 +115,9 @@ function heatmap(months) {
   });
   return el("div", { class: "heatmap-wrap" },
     el("table", { class: "heatmap", id: "perf-months" },
-      el("caption", {}, t("miniapp.performance_months_caption")),
-      el("thead", {}, head), el("tbody", {}, ...rows)));
+      el("caption", { class: "sr-only" }, t("miniapp.performance_months_caption")),
+      el("thead", {}, head), el("tbody", {}, ...rows)),
+    el("p", { class: "muted note", "aria-hidden": "true" }, t("miniapp.performance_months_caption")));
 }
 
 function executionRow(e) {
@@ -121,12 +126,12 @@ function executionRow(e) {
     : `${number(e.slippage_points, 1)} · ${e.slippage_r === null ? undefinedText() : signedR(e.slippage_r)}`;
   const latency = e.latency_ms === null ? undefinedText() : t("miniapp.performance_seconds", { seconds: number(e.latency_ms / 1000, 1) });
   return el("tr", { "data-execution": String(e.id) },
-    el("th", { scope: "row" }, `${e.signal_id ? `#${e.signal_id} ` : ""}${e.symbol} · ${side}`),
+    el("th", { scope: "row" }, `${e.signal_id ? `#${e.signal_id} ` : ""}${e.symbol} · ${side}`,
+      el("span", { class: "muted when" }, date(e.filled_at))),
     el("td", {}, e.terminal),
-    el("td", {}, `${e.fill_price} / ${e.signal_entry ?? undefinedText()}`),
+    el("td", {}, e.fill_price, el("span", { class: "muted when" }, e.signal_entry ?? undefinedText())),
     el("td", { "data-slippage": e.slippage_points === null ? "" : String(e.slippage_points) }, slip),
-    el("td", { "data-latency": e.latency_ms === null ? "" : String(e.latency_ms) }, latency),
-    el("td", {}, date(e.filled_at)));
+    el("td", { "data-latency": e.latency_ms === null ? "" : String(e.latency_ms) }, latency));
 }
 
 async function executions() {
@@ -148,7 +153,7 @@ async function executions() {
       seconds: mine.median_latency_ms === null ? undefinedText() : number(mine.median_latency_ms / 1000, 1) })),
     el("div", { class: "table-wrap" }, el("table", { class: "executions" },
       el("caption", { class: "sr-only" }, t("miniapp.performance_mine")),
-      el("thead", {}, el("tr", {}, ...["signal", "terminal", "fill", "slippage", "latency", "time"].map((k) =>
+      el("thead", {}, el("tr", {}, ...["signal", "terminal", "fill", "slippage", "latency"].map((k) =>
         el("th", { scope: "col" }, t(`miniapp.performance_col_${k}`))))),
       el("tbody", {}, ...mine.items.map(executionRow)))));
   return section;
