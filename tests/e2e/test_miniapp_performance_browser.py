@@ -143,7 +143,9 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
         await expect(row.locator("[data-latency]")).to_have_text("1.5 s")
         await expect(app.locator("#perf-median-latency")).to_have_text("Median latency: 1.5 s")
         await page.screenshot(path=str(ARTIFACTS / "performance-light-figures.png"))
-        await app.locator("#perf-equity").evaluate("n => n.previousElementSibling.scrollIntoView()")
+        await app.locator("#perf-equity").evaluate(
+            "n => n.previousElementSibling.scrollIntoView()"
+        )
         await page.screenshot(path=str(ARTIFACTS / "performance-light.png"))
 
         async with page.expect_download() as downloading:
