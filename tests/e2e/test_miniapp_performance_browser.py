@@ -140,8 +140,8 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
         row = app.locator("#perf-mine tbody tr").first
         await expect(row).to_contain_text("Main MT5")
         await expect(row.locator("[data-slippage]")).to_have_attribute("data-slippage", "10")
-        await expect(row.locator("[data-latency]")).to_have_text("1.5 s")
-        await expect(app.locator("#perf-median-latency")).to_have_text("Median latency: 1.5 s")
+        await expect(row.locator("[data-latency]")).to_have_text("1.5 sec")
+        await expect(app.locator("#perf-median-latency")).to_have_text("Median latency: 1.5 sec")
         await page.screenshot(path=str(ARTIFACTS / "performance-light-figures.png"))
         await app.locator("#perf-equity").evaluate(
             "n => n.previousElementSibling.scrollIntoView()"

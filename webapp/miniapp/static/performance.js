@@ -13,6 +13,9 @@ const colors = () => ({ bg: css("--bg", "#ffffff"), text: css("--text", "#1f2328
 const undefinedText = () => t("miniapp.performance_undefined");
 const fixed = (v, digits = 2) => (v === null || v === undefined ? undefinedText() : number(v, digits));
 const signedR = (v) => (v === null || v === undefined ? undefinedText() : `${v > 0 ? "+" : ""}${number(v, 2)} R`);
+/** Milliseconds as seconds in the reader's locale ("1.5 sec", "1,5 s", "1,5 с"). */
+const seconds = (ms) => (ms / 1000).toLocaleString(state.locale,
+  { style: "unit", unit: "second", unitDisplay: "short", minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const percent = (v) => (v === null || v === undefined ? undefinedText()
   : (v / 100).toLocaleString(state.locale, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 }));
 
@@ -124,7 +127,7 @@ function executionRow(e) {
   const side = t(e.side === "buy" ? "signal.side_buy" : "signal.side_sell");
   const slip = e.slippage_points === null ? undefinedText()
     : `${number(e.slippage_points, 1)} · ${e.slippage_r === null ? undefinedText() : signedR(e.slippage_r)}`;
-  const latency = e.latency_ms === null ? undefinedText() : t("miniapp.performance_seconds", { seconds: number(e.latency_ms / 1000, 1) });
+  const latency = e.latency_ms === null ? undefinedText() : seconds(e.latency_ms);
   return el("tr", { "data-execution": String(e.id) },
     el("th", { scope: "row" }, `${e.signal_id ? `#${e.signal_id} ` : ""}${e.symbol} · ${side}`,
       el("span", { class: "muted when" }, date(e.filled_at))),
@@ -150,7 +153,7 @@ async function executions() {
     el("p", { id: "perf-median-slippage" }, t("miniapp.performance_median_slippage", {
       points: fixed(mine.median_slippage_points, 1), r: fixed(mine.median_slippage_r, 3) })),
     el("p", { id: "perf-median-latency" }, t("miniapp.performance_median_latency", {
-      seconds: mine.median_latency_ms === null ? undefinedText() : number(mine.median_latency_ms / 1000, 1) })),
+      latency: mine.median_latency_ms === null ? undefinedText() : seconds(mine.median_latency_ms) })),
     el("div", { class: "table-wrap" }, el("table", { class: "executions" },
       el("caption", { class: "sr-only" }, t("miniapp.performance_mine")),
       el("thead", {}, el("tr", {}, ...["signal", "terminal", "fill", "slippage", "latency"].map((k) =>
