@@ -6,9 +6,6 @@ its OpenAPI 3.1 operation, from the same pydantic models.
     @api.get("/me", response=MeOut, auth=Auth.USER, summary="...")
     async def me(call: Call) -> MeOut: ...
 
-A route may answer a non-JSON body (an export): declare ``raw="text/csv"`` (any media type)
-instead of ``response=`` and return `Raw(body, filename)`; the document lists that media type.
-
 `Api.register(app)` adds every route and ``GET /api/v1/openapi.json``; a test compares the two.
 Path parameters, the query string and the JSON body are validated by their models (a bad one:
 422 with the fields at fault); the caller is authenticated (`Authorization: Bearer <session>`
@@ -33,6 +30,7 @@ from core.http.bodies import parse_json, read_body
 from core.http.problems import ProblemError
 from services.isolation import AlertSink
 from services.miniapp import views
+from services.miniapp.push import LiveHub
 from services.users.profiles import UserInfo
 
 PREFIX = "/api/v1"
@@ -57,6 +55,7 @@ class MiniAppConfig:
     max_age: timedelta
     script_url: str  # Telegram's web-app script (in sandbox mode: the emulator's stand-in)
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
+    live: LiveHub = field(default_factory=LiveHub)  # the assembly subscribes it to the bus
 
 
 CONFIG_KEY = web.AppKey("miniapp_config", MiniAppConfig)
@@ -70,6 +69,15 @@ class Model(BaseModel):
 
 class NoParams(Model):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A response that is not a JSON model (a file, an event stream): the handler returns the
+    `web.StreamResponse` itself; the document shows `content_type` with a string schema."""
+
+    content_type: str
+    description: str
 
 
 class ProblemOut(BaseModel):
@@ -98,7 +106,7 @@ def encode_cursor(key: int) -> str:
     return base64.urlsafe_b64encode(str(key).encode()).rstrip(b"=").decode()
 
 
-def _decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -112,7 +120,7 @@ def paginate(
 ) -> tuple[list[T], str | None]:
     """Keyset pagination over `items` sorted by descending `key`: the page after `cursor`."""
     if query.cursor:
-        after = _decode_cursor(query.cursor)
+        after = decode_cursor(query.cursor)
         items = [i for i in items if key(i) < after]
     page = items[: query.limit]
     more = len(items) > query.limit
@@ -135,16 +143,7 @@ class Call:
         return self.user
 
 
-@dataclass(frozen=True, slots=True)
-class Raw:
-    """A non-JSON answer (an export) of a route declared with ``raw=<media type>``: the bytes,
-    and the file name a browser saves it under (``Content-Disposition: attachment``)."""
-
-    body: bytes
-    filename: str | None = None
-
-
-Handler = Callable[[Call], Awaitable[BaseModel | Raw]]
+Handler = Callable[[Call], Awaitable[BaseModel | web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +151,7 @@ class Operation:
     method: str
     path: str
     handler: Handler
-    response: type[BaseModel] | None  # None: a `raw` answer
+    response: type[BaseModel] | Raw
     summary: str
     auth: Auth
     path_model: type[BaseModel]
@@ -160,7 +159,6 @@ class Operation:
     body_model: type[BaseModel] | None
     status: int = 200
     errors: tuple[int, ...] = ()
-    raw: str | None = None  # the media type of a non-JSON answer
 
     @property
     def operation_id(self) -> str:
@@ -216,29 +214,6 @@ def _json(model: BaseModel, status: int) -> web.Response:
     )
 
 
-def _raw(result: Raw, media_type: str, status: int) -> web.Response:
-    headers = {}
-    if result.filename:
-        headers["Content-Disposition"] = f'attachment; filename="{result.filename}"'
-    text = media_type.startswith("text/")
-    return web.Response(
-        body=result.body, status=status, content_type=media_type,
-        charset="utf-8" if text else None, headers=headers,
-    )  # fmt: skip
-
-
-def _answer(op: Operation, result: BaseModel | Raw) -> web.Response:
-    if op.raw is not None:
-        if not isinstance(result, Raw):
-            msg = f"{op.operation_id} is declared raw={op.raw!r}: it must return Raw"
-            raise TypeError(msg)
-        return _raw(result, op.raw, op.status)
-    if isinstance(result, Raw):
-        msg = f"{op.operation_id} returned Raw: declare raw=<media type> on its route"
-        raise TypeError(msg)
-    return _json(result, op.status)
-
-
 def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         user = None
@@ -252,7 +227,9 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
         query = _validate(op.query_model, dict(request.query), "query")
         body = await _body(request, op.body_model)
         result = await op.handler(Call(request, user, path, query, body))
-        return _answer(op, result)
+        if isinstance(result, BaseModel):
+            return _json(result, op.status)
+        return result
 
     handle.__name__ = op.operation_id
     return handle
@@ -270,7 +247,7 @@ class Api:
         method: str,
         path: str,
         *,
-        response: type[BaseModel] | None = None,
+        response: type[BaseModel] | Raw,
         summary: str,
         auth: Auth = Auth.USER,
         path_model: type[BaseModel] = NoParams,
@@ -278,17 +255,11 @@ class Api:
         body: type[BaseModel] | None = None,
         status: int = 200,
         errors: tuple[int, ...] = (),
-        raw: str | None = None,
     ) -> Callable[[Handler], Handler]:
-        """Declare a route answering `response` (JSON) or, with `raw`, that media type."""
-        if (response is None) == (raw is None):
-            msg = f"{method} {path}: declare exactly one of response= (JSON) and raw= (media type)"
-            raise ValueError(msg)
-
         def declare(handler: Handler) -> Handler:
             self.operations.append(
                 Operation(method.upper(), path, handler, response, summary, auth, path_model,
-                          query, body, status, errors, raw)
+                          query, body, status, errors)
             )  # fmt: skip
             return handler
 

@@ -38,25 +38,17 @@ def _parameters(model: type[BaseModel], where: str) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _raw_schema(media_type: str) -> dict[str, Any]:
-    """A non-JSON answer: text, or bytes of that media type (OpenAPI 3.1 `contentMediaType`)."""
-    if media_type.startswith("text/"):
-        return {"type": "string"}
-    return {"type": "string", "contentMediaType": media_type}
-
-
 def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
-    from webapp.miniapp.api import Auth, ProblemOut
+    from webapp.miniapp.api import Auth, ProblemOut, Raw
 
     problem = {PROBLEM_TYPE: {"schema": refs[(ProblemOut, "serialization")]}}
-    if op.response is not None:
-        content = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+    if isinstance(op.response, Raw):
+        content = {op.response.content_type: {"schema": {"type": "string"}}}
+        description = op.response.description
     else:
-        assert op.raw is not None  # Api.route declares exactly one of the two
-        content = {op.raw: {"schema": _raw_schema(op.raw)}}
-    responses: dict[str, Any] = {
-        str(op.status): {"description": HTTPStatus(op.status).phrase, "content": content}
-    }
+        content = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        description = HTTPStatus(op.status).phrase
+    responses: dict[str, Any] = {str(op.status): {"description": description, "content": content}}
     for code in op.statuses():
         responses[str(code)] = {"description": HTTPStatus(code).phrase, "content": problem}
     out: dict[str, Any] = {
@@ -75,11 +67,11 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any]) -> d
 
 
 def document(api: Api) -> dict[str, Any]:
-    from webapp.miniapp.api import ProblemOut
+    from webapp.miniapp.api import ProblemOut, Raw
 
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ProblemOut, "serialization")]
     for op in api.operations:
-        if op.response is not None:
+        if not isinstance(op.response, Raw):
             wanted.append((op.response, "serialization"))
         if op.body_model is not None:
             wanted.append((op.body_model, "validation"))

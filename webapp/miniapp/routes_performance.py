@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from aiohttp import web
 from pydantic import BaseModel, Field
 
 from services.miniapp import performance
@@ -132,18 +133,30 @@ async def my_executions(call: Call) -> ExecutionPage:
     )  # fmt: skip
 
 
+def _file(body: bytes, content_type: str, filename: str) -> web.Response:
+    """An export: the bytes, saved by a browser under `filename`."""
+    return web.Response(
+        body=body, content_type=content_type,
+        charset="utf-8" if content_type.startswith("text/") else None,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )  # fmt: skip
+
+
 @api.get(
-    "/performance.csv", raw="text/csv",
+    "/performance.csv",
+    response=Raw("text/csv", "UTF-8 CSV, one row per closed signal: " + ",".join(
+        performance.CSV_COLUMNS)),
     summary="The closed signals of the track record as CSV (R and times, no price levels)",
 )  # fmt: skip
-async def performance_csv(_call: Call) -> Raw:
+async def performance_csv(_call: Call) -> web.Response:
     text = await performance.track_record_csv()
-    return Raw(text.encode("utf-8"), "signaldesk-performance.csv")
+    return _file(text.encode("utf-8"), "text/csv", "signaldesk-performance.csv")
 
 
 @api.get(
-    "/performance.png", raw="image/png",
+    "/performance.png", response=Raw("image/png", "a 960x600 PNG of the curves in R"),
     summary="The equity and drawdown curves in R as a PNG (server-rendered)",
 )  # fmt: skip
-async def performance_png(call: Call) -> Raw:
-    return Raw(await performance.track_record_png(call.me.language), "signaldesk-performance.png")
+async def performance_png(call: Call) -> web.Response:
+    png = await performance.track_record_png(call.me.language)
+    return _file(png, "image/png", "signaldesk-performance.png")

@@ -4,13 +4,21 @@ import { ApiError, call, signIn, strings } from "./api.js";
 import * as home from "./home.js";
 import * as performance from "./performance.js";
 import * as signals from "./signals.js";
+import * as live from "./stream.js";
 import * as tg from "./telegram.js";
-import { $, el, fail, go, state, t } from "./ui.js";
+import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [home.page, signals.page, signals.signalPage, performance.page];
 
-/** `startapp` parameters: `signal_<id>` opens that signal, a page's name opens that page. */
+/** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
+ * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
+ * name opens that tab, anything else Home. */
+export function startParam(app) {
+  const fromTelegram = app && app.initDataUnsafe && app.initDataUnsafe.start_param;
+  return fromTelegram || new URLSearchParams(window.location.search).get("startapp") || "";
+}
+
 function landing(start) {
   const match = /^signal_(\d+)$/.exec(start || "");
   if (match) return ["signal", Number(match[1])];
@@ -26,6 +34,7 @@ function buildShell() {
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
   $("tabs").replaceChildren(...tabs);
+  setTab(state.page);
 }
 
 async function start() {
@@ -42,7 +51,12 @@ async function start() {
     state.locale = me.language;
     state.t = (await strings(me.language)).strings;
     buildShell();
-    await go(...landing(app.initDataUnsafe && app.initDataUnsafe.start_param));
+    live.start();
+    live.listen(["access"], async () => {  // role, ban or plan changed: the tabs may differ
+      state.me = await call("GET", "/me").catch(() => state.me);
+      buildShell();
+    }, { always: true });
+    await go(...landing(startParam(app)));
   } catch (error) {
     fail(error instanceof ApiError ? error : new Error(String(error)));
   }

@@ -1,7 +1,8 @@
 /* Performance: the strategy's track record from closed signals (figures, equity and drawdown
  * curves, a monthly heatmap), the user's own fills with slippage and latency, and the CSV / PNG
- * exports. Updates when a signal closes or a fill arrives (the live stream; no polling). */
+ * exports. Updates when a signal closes or a fill arrives (stream.js; no polling). */
 import { call, download } from "./api.js";
+import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
 import { date, el, fail, number, onLeave, show, state, t } from "./ui.js";
 
@@ -178,19 +179,24 @@ async function save(path, status) {
   }
 }
 
-/** Re-render when the record or the user's fills change (the live stream, once it is served). */
-function live() {
-  import("./stream.js")
-    .then((stream) => {
-      if (state.page !== "performance") return;
-      const stop = stream.listen(["signal", "positions"], () => { if (state.page === "performance") render(); });
-      if (typeof stop === "function") onLeave(stop);
-    })
-    .catch(() => { /* no stream on this server yet: the page shows what it loaded */ });
+/** Live: a signal's change (one may have closed) reloads the record and redraws the page only
+ * if it differs; a fill (positions) or a resync redraws the user's executions. */
+function live(record) {
+  listen(["signal"], async () => {
+    const fresh = await call("GET", "/performance");
+    if (JSON.stringify(fresh) !== JSON.stringify(record)) await draw(fresh);
+  });
+  listen(["positions"], async (kind) => {
+    const old = document.getElementById("perf-mine");
+    if (old) old.replaceWith(await executions());
+    if (kind === "resync") {
+      const fresh = await call("GET", "/performance");
+      if (JSON.stringify(fresh) !== JSON.stringify(record)) await draw(fresh);
+    }
+  });
 }
 
-async function render() {
-  const record = await call("GET", "/performance");
+async function draw(record) {
   const f = record.figures;
   const status = el("p", { class: "muted", id: "perf-export-status", role: "status" });
   const nodes = [
@@ -224,7 +230,11 @@ async function render() {
     const drawn = drawCurves(equityNode, drawdownNode, record.closed);
     if (drawn) { onLeave(() => drawn.remove()); onLeave(tg.onTheme(() => drawn.retheme())); }
   }
-  live();
+  live(record);
+}
+
+async function render() {
+  await draw(await call("GET", "/performance"));
 }
 
 export const page = { name: "performance", tab: "miniapp.nav_performance", render };
