@@ -175,6 +175,9 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
             "the equity chart is re-themed", accept=lambda n: n > 1000,
         )  # fmt: skip
         assert dark_px > 1000
+        await app.locator("#perf-equity").evaluate(
+            "n => n.previousElementSibling.scrollIntoView()"
+        )
         await page.screenshot(path=str(ARTIFACTS / "performance-dark.png"))
         await app.locator("#perf-mine").scroll_into_view_if_needed()
         await page.screenshot(path=str(ARTIFACTS / "performance-dark-executions.png"))
