@@ -72,7 +72,9 @@ def render_equity_png(
     ticks = [x[0] + span * k / (X_TICKS - 1) for k in range(X_TICKS)]
     bottom.set_xlim(x[0] - span * 0.02, x[0] + span * 1.02)
     bottom.set_xticks(ticks, [f"{datetime.fromtimestamp(t, UTC):%Y-%m-%d}" for t in ticks])
-    figure.subplots_adjust(left=0.08, right=0.98, top=0.9, bottom=0.08, hspace=0.08)
+    figure.subplots_adjust(
+        left=0.08, right=0.95, top=0.9, bottom=0.08, hspace=0.08
+    )  # room for the last date
     return _png(figure)
 
 
