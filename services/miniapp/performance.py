@@ -230,11 +230,19 @@ def _on_grid(price: Decimal, point: Decimal | None) -> Decimal:
     return price if point is None else price.quantize(point)
 
 
-async def _measure(row: ExecutionRow, device: Device, signal: Signal | None) -> MyExecution:
+Points = dict[tuple[int, str], Decimal | None]  # (device pk, broker symbol) -> point
+
+
+async def _measure(
+    row: ExecutionRow, device: Device, signal: Signal | None, points: Points
+) -> MyExecution:
     """Slippage in points and R against the signal's entry; latency from its publication."""
     slip_points = slip_r = latency = point = None
     if signal is not None:
-        point = await _point(device, row.symbol, signal.symbol)
+        key = (device.id, row.symbol)
+        if key not in points:  # one spec look-up per terminal and symbol, not per fill
+            points[key] = await _point(device, row.symbol, signal.symbol)
+        point = points[key]
         if point:
             slip_points = slippage_points(row.side, signal.entry, row.fill_price, point)
         slip_r = _defined(metrics.slippage_r(
@@ -262,8 +270,12 @@ async def my_executions(user: UserInfo) -> MyExecutions:
     fills.sort(key=lambda f: f[1].id, reverse=True)  # ids follow the fills: the API pages by id
     ids = {row.signal_id for _, row in fills if row.signal_id is not None}
     signals = {s.id: s for s in await Signal.filter(id__in=list(ids))} if ids else {}
+    grid: Points = {}
     items = tuple(
-        [await _measure(row, device, signals.get(row.signal_id or 0)) for device, row in fills]
+        [
+            await _measure(row, device, signals.get(row.signal_id or 0), grid)
+            for device, row in fills
+        ]
     )
     points = [float(i.slippage_points) for i in items if i.slippage_points is not None]
     in_r = [i.slippage_r for i in items if i.slippage_r is not None]
