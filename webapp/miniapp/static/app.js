@@ -33,6 +33,7 @@ function buildShell() {
   const tabs = PAGES.filter((p) => p.tab && (!p.admin || admin)).map((p) =>
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
+  $("tabs").setAttribute("aria-label", t("miniapp.nav_sections"));
   $("tabs").replaceChildren(...tabs);
   setTab(state.page);
 }
@@ -41,8 +42,10 @@ async function start() {
   tg.setUp();
   for (const page of PAGES) state.pages.set(page.name, page);
   const app = tg.webApp();
-  if (!app || !app.initData) {
-    $("status").textContent = "Open this page from the bot in Telegram.";
+  if (!app || !app.initData) {  // not opened by Telegram: say so in the browser's language
+    const language = (navigator.language || "en").slice(0, 2);
+    state.t = (await strings(language).catch(() => strings("en"))).strings;
+    $("status").textContent = t("miniapp.error_open_in_telegram");
     return;
   }
   try {
