@@ -2,6 +2,7 @@
  * and opens the page the start parameter names. */
 import { ApiError, call, signIn, strings } from "./api.js";
 import * as home from "./home.js";
+import * as performance from "./performance.js";
 import * as plan from "./plan.js";
 import * as settings from "./settings.js";
 import * as signals from "./signals.js";
@@ -10,7 +11,9 @@ import * as tg from "./telegram.js";
 import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
-const PAGES = [home.page, signals.page, signals.signalPage, plan.page, settings.page];
+const PAGES = [
+  home.page, signals.page, signals.signalPage, performance.page, plan.page, settings.page,
+];
 
 /** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
  * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
