@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PO := $(wildcard locales/*/LC_MESSAGES/messages.po)
 MO := $(PO:.po=.mo)
-PYTEST_ARGS ?=
+# Two workers (pytest-xdist): each has its own database (SQLite file, or PostgreSQL database).
+PYTEST_ARGS ?= -n 2
 # The Mini App's candle charts: TradingView's lightweight-charts (Apache-2.0), its standalone build
 # and licence taken from the npm registry's tarball (no node_modules, no build step), checked
 # against the digest of the pinned version.

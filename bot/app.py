@@ -218,7 +218,10 @@ def create_web_app(
     app.add_routes(health.routes)
     app.add_routes(landing.routes)  # GET /: links to what this server offers
     # /app and its API under /api/v1; its Plan page sells in Stars through the chat's checkout
-    billing = PlanBilling(dp["checkout"], BotInvoiceLinks(bot), BotStars(bot))
+    checkout = dp.workflow_data.get("checkout")  # absent: a dispatcher without the shop
+    billing = (
+        None if checkout is None else PlanBilling(checkout, BotInvoiceLinks(bot), BotStars(bot))
+    )
     setup_miniapp(app, miniapp_config(settings, alerts, billing))
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))

@@ -55,6 +55,11 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await expect(app.locator("#home-pending")).to_contain_text("Pending approvals: 1")
         await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
         await page.screenshot(path=str(ARTIFACTS / "home-light.png"))
+        await page.locator("#miniapp-dark").check()
+        await expect(app.locator("html")).to_have_attribute("data-theme", "dark")
+        await page.screenshot(path=str(ARTIFACTS / "home-dark.png"))
+        await page.locator("#miniapp-dark").uncheck()
+        await expect(app.locator("html")).to_have_attribute("data-theme", "light")
 
         await app.get_by_role("button", name="Signals").click()
         row = app.locator(f'[data-signal="{signal.id}"]')
