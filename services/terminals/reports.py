@@ -21,7 +21,7 @@ from models.devices import AccountSnapshot, Command, Device, DeviceSymbol, Posit
 from models.users import Role, User
 from services.copy import engine as copy_engine
 from services.events import BarsReported
-from services.terminals import risk_guard, symbol_map
+from services.terminals import live, risk_guard, symbol_map
 from services.terminals.fills import on_ack  # re-exported: what follows an applied ack
 from services.terminals.protocol import (
     AccountReport,
@@ -87,6 +87,7 @@ async def on_account(device: DeviceLike, report: AccountReport) -> AccountSnapsh
         )  # fmt: skip
         await _replace_positions(device.id, report.positions)
         await risk_guard.check(device.id, snapshot)
+        await live.announce_device("positions", device.id)  # heard after the commit
     return snapshot
 
 
