@@ -78,12 +78,15 @@ async def add(user: UserInfo, name: str, owners: frozenset[int]) -> NewDevice:
 async def change(
     user: UserInfo, device_id: str, *, name: str | None = None, mode: str | None = None
 ) -> TerminalDetail:
-    """Rename and/or switch approval/copy mode (copy needs a Copy plan: `PermissionDenied`)."""
+    """Rename and/or switch approval/copy mode (copy needs a Copy plan: `PermissionDenied`).
+    The name is checked before anything changes, so a refused request changes nothing."""
     await overview.owned(user, device_id)
     if name is not None:
-        await devices.rename(user, device_id, name)
+        devices.valid_name(name)
     if mode is not None:
         await devices.set_mode(user, device_id, mode)
+    if name is not None:
+        await devices.rename(user, device_id, name)
     return await detail(user, device_id)
 
 

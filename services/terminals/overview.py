@@ -28,9 +28,8 @@ from services.copy.sizing import Limits
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.outbox import notifications as outbox
 from services.outbox.kinds import TerminalAlert
-from services.terminals import live
+from services.terminals import live, risk_guard
 from services.terminals import messages as tm
-from services.terminals import risk_guard
 from services.terminals.messages import msgid as _
 from services.terminals.risk_settings import FIELDS, parse_setting
 from services.text.formatting import phrase
