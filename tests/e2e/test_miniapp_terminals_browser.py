@@ -35,9 +35,10 @@ async def ea_call(base: str, device_id: str, secret: str, method: str, path: str
     data = b"" if body is None else json.dumps(body).encode()
     headers = sign_request(secret, method, path, data, device_id=device_id)
     headers["Content-Type"] = "application/json"
-    async with aiohttp.ClientSession() as http, http.request(
-        method, base + path, data=data, headers=headers
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.request(method, base + path, data=data, headers=headers) as r,
+    ):
         return r.status
 
 
