@@ -213,7 +213,10 @@ function modeForm(terminal, refresh) {
   return form;
 }
 
-const shown = (value) => (value === null ? t("miniapp.terminals_off") : String(value));
+// "No cap" as the risk fields show it: the word the server's parser takes in every language
+// (services/terminals/risk_settings.py OFF_WORDS); the hint above the fields explains it.
+const OFF = "off";
+const shown = (value) => (value === null ? OFF : String(value));
 
 function riskForm(terminal, refresh) {
   const status = el("p", { class: "form-status", id: "risk-status", "aria-live": "polite" });
