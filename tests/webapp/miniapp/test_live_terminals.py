@@ -55,6 +55,25 @@ async def test_an_ea_account_report_tells_the_owners_pages(
     assert [p["ticket"] for p in body["items"]] == [11]  # committed before it was heard
 
 
+async def test_a_report_that_changes_nothing_tells_nobody(
+    both: Both, heard: list[LiveUpdate]
+) -> None:
+    await th.user(SAM)
+    terminal = await both.add(await both.api.login(SAM))
+    pk = (await Device.get(device_id=terminal.device_id)).id
+    assert await terminal.report(10000, 9990, [position(11, -10)]) == 204
+    heard.clear()
+    assert await terminal.report(10000, 9990, [position(11, -10)]) == 204  # the same again
+    assert heard == []
+    for changed in ([position(11, -12)], [position(11, -12), position(12, 3)], []):
+        heard.clear()
+        assert await terminal.report(10000, 9990, changed) == 204
+        assert heard == [LiveUpdate("positions", pk, (SAM,))], changed
+    heard.clear()
+    assert await terminal.report(10000, 9985, []) == 204  # equity moved
+    assert heard == [LiveUpdate("positions", pk, (SAM,))]
+
+
 async def test_a_refused_report_tells_nobody(both: Both, heard: list[LiveUpdate]) -> None:
     await th.user(SAM)
     terminal = await both.add(await both.api.login(SAM))
