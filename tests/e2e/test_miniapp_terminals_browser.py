@@ -121,6 +121,14 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
         await expect(row).to_contain_text("Desk MT5")
         await expect(row).to_contain_text("10,042.50 USD")
         assert secret not in (await app.locator("body").inner_text())
+        await expect(app.locator("#terminal-limit")).to_contain_text("terminal limit is reached")
+        await expect(main).to_be_hidden()  # Starter: one terminal, no second to add
+        await page.screenshot(path=str(ARTIFACTS / "terminals-light.png"))
+        await page.locator("#miniapp-dark").check()
+        await expect(app.locator("html")).to_have_attribute("data-theme", "dark")
+        await page.screenshot(path=str(ARTIFACTS / "terminals-dark.png"))
+        await page.locator("#miniapp-dark").uncheck()
+        await expect(app.locator("html")).to_have_attribute("data-theme", "light")
 
         # a refused risk setting: the server's message under its field
         await row.click()
@@ -130,11 +138,7 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
         message = app.locator('[data-error-for="risk_pct"]')
         await expect(message).to_contain_text("Risk per trade must be a number from 0.1 to 10")
         await expect(app.locator("#field-risk_pct")).to_have_attribute("aria-invalid", "true")
-        await page.screenshot(path=str(ARTIFACTS / "terminals-light.png"))
-        await page.locator("#miniapp-dark").check()
-        await expect(app.locator("html")).to_have_attribute("data-theme", "dark")
-        await page.screenshot(path=str(ARTIFACTS / "terminals-dark.png"))
-        await page.locator("#miniapp-dark").uncheck()
+        await page.screenshot(path=str(ARTIFACTS / "terminal-risk-light.png"))
         await app.locator("#field-risk_pct").fill("1.5")
         await app.locator("#risk-save").click()
         await expect(app.locator("#risk-status")).to_have_text("✅ Saved")

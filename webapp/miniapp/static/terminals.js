@@ -5,7 +5,7 @@
  * again when the server says the terminal changed. */
 import { call } from "./api.js";
 import * as tg from "./telegram.js";
-import { confirm, date, el, fail, go, number, onLeave, show, t } from "./ui.js";
+import { confirm, date, el, fail, go, number, onLeave, show, state, t } from "./ui.js";
 
 export const RISK_FIELDS = ["risk_pct", "lot_multiplier", "max_lot", "max_open_positions", "max_trades_per_day", "max_drawdown_pct"];
 
@@ -110,12 +110,15 @@ async function list() {
   };
   form.addEventListener("submit", (event) => { event.preventDefault(); add(); });
   const items = found.items.map(row);
+  // the plan's limit as loaded at sign-in (the server refuses beyond it in any case: 409)
+  const full = state.me && items.length >= state.me.access.terminal_limit;
   show(el("h1", {}, t("miniapp.terminals_title")),
     items.length ? el("ul", { class: "list", id: "terminal-list", "aria-label": t("miniapp.terminals_title") }, ...items)
       : el("p", { class: "muted", id: "terminal-list" }, t("miniapp.terminals_empty")),
-    form, downloads(files.files));
-  tg.mainButton(t("miniapp.terminals_add"), add);
-  live(["terminal", "positions"], null, () => { if (!form.elements.name.value) list().catch(fail); });
+    full ? el("p", { class: "card muted", id: "terminal-limit" }, t("miniapp.terminals_at_limit")) : form,
+    downloads(files.files));
+  if (!full) tg.mainButton(t("miniapp.terminals_add"), add);
+  live(["terminal", "positions"], null, () => { if (full || !form.elements.name.value) list().catch(fail); });
 }
 
 function downloads(files) {
