@@ -10,7 +10,8 @@ from aiohttp import web
 from core.http.problems import ProblemError
 from services.terminals import ea_files
 
-PATH = "/app/ea/{name}"
+URL_PREFIX = "/app/ea/"  # + a file's name
+PATH = URL_PREFIX + "{name}"
 
 
 async def ea_file(request: web.Request) -> web.Response:

@@ -25,6 +25,7 @@ from services.miniapp.terminals import SettingsInvalid, TerminalDetail
 from services.terminals import ea_files
 from services.text.i18n import translator
 from services.users.profiles import UserInfo
+from webapp.miniapp import downloads
 from webapp.miniapp.api import CONFIG_KEY, Api, Auth, Call
 from webapp.miniapp.schemas import TerminalPath
 from webapp.miniapp.schemas_terminals import (
@@ -49,7 +50,6 @@ from webapp.miniapp.schemas_terminals import (
 
 api = Api()
 R = TypeVar("R", bound=BaseModel)
-EA_FILES_PATH = "/app/ea/"  # served by webapp.miniapp.downloads
 CONFLICTS = frozenset({
     "error.close_in_progress", "error.device_not_paused", "error.device_paused_by_plan",
     "error.device_plan_limit", "error.device_limit",
@@ -119,7 +119,7 @@ def detail_out(found: TerminalDetail) -> TerminalDetailOut:
 
 
 def _files() -> list[EaFileOut]:
-    return [EaFileOut(name=f.name, url=EA_FILES_PATH + f.name, size=len(f.data))
+    return [EaFileOut(name=f.name, url=downloads.URL_PREFIX + f.name, size=len(f.data))
             for f in ea_files.ea_files()]  # fmt: skip
 
 

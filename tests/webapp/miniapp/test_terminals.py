@@ -18,6 +18,7 @@ from models.billing import EntitlementSource
 from models.devices import AccountSnapshot, Command, CommandType, CopySettings, Device, Position
 from models.users import Role
 from services.billing import catalog, entitlements
+from services.miniapp import terminals as service
 from services.terminals import ea_files, reports
 from services.terminals.protocol import AccountReport, PositionIn
 from services.users import profiles
@@ -343,6 +344,25 @@ async def test_the_equity_curve_comes_from_the_snapshots(api: Api, clock: Any) -
     assert len(body["points"]) == 4
     status, body, response = await api.call("GET", path + "?days=31", auth=header)
     assert problem(status, body, response, 422)["errors"][0]["field"] == "days"
+
+
+async def test_a_long_history_is_thinned_keeping_the_newest(api: Api, clock: Any) -> None:
+    sam = await th.user(SUB)
+    device = await th.device(sam, balance=None)
+    count = service.EQUITY_POINTS * 2 + 7
+    await AccountSnapshot.bulk_create([
+        AccountSnapshot(device=device, balance=D(10000), equity=D(10000 + i), margin=0,
+                        currency="USD", high_water=D(10000 + i), drawdown_pct=0)
+        for i in range(count)
+    ])  # fmt: skip
+    await AccountSnapshot.filter(device_id=device.id).update(created_at=clock.now())
+    status, body, _ = await api.call(
+        "GET", f"/api/v1/terminals/{device.device_id}/equity", auth=await api.login(SUB)
+    )
+    equities = [int(D(p["equity"])) for p in body["points"]]
+    assert status == 200 and len(equities) <= service.EQUITY_POINTS
+    assert equities[0] == 10000 and equities[-1] == 10000 + count - 1
+    assert equities == sorted(set(equities))
 
 
 async def test_the_ea_files_are_listed_and_served(api: Api) -> None:
