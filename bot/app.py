@@ -67,6 +67,7 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
+from services import app_settings
 from services.billing import catalog
 from services.billing.checkout import INVOICE_KEY_PURPOSE, Checkout
 from services.billing.stripe_billing import StripeBilling
@@ -78,6 +79,7 @@ from services.events import (
     CommandsPending,
     DeviceChanged,
     DeviceRevoked,
+    LiveUpdate,
     OutboxChanged,
     RevocationPending,
     UserChanged,
@@ -93,6 +95,7 @@ from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
+from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
 from webapp.pricing import PricingConfig, setup_pricing
 
 log = logging.getLogger(__name__)
@@ -352,6 +355,11 @@ class AppRunner:
         self._unsubscribe.append(
             self.bus.subscribe(CommandsPending, lambda e: hub.wake(e.device_ids))
         )
+        live = self.web_app[MINIAPP_CONFIG_KEY].live  # committed changes -> open Mini App pages
+        self._unsubscribe += [
+            self.bus.subscribe(LiveUpdate, live.deliver),
+            self.bus.subscribe(UserChanged, live.user_changed),  # after the user cache's
+        ]
         if self.settings.webhook_url:
             self._mount_webhook()
         for ext in self.extensions:
@@ -361,6 +369,8 @@ class AppRunner:
         self._phase = "start-up"
         for ext in self.extensions:
             await ext.after_web(self)
+        # Signal cards' Open app buttons link the page this server serves (sandbox: loopback).
+        await app_settings.put("miniapp.url", self.settings.miniapp_link)
         self._spawn(self._configure_ui())
         self.leadership = Leadership(
             lock_for(self.settings.database_url),

@@ -4,14 +4,22 @@ import { ApiError, call, signIn, strings } from "./api.js";
 import * as home from "./home.js";
 import * as positions from "./positions.js";
 import * as signals from "./signals.js";
+import * as live from "./stream.js";
 import * as tg from "./telegram.js";
 import * as terminals from "./terminals.js";
-import { $, el, fail, go, state, t } from "./ui.js";
+import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [home.page, signals.page, signals.signalPage, positions.page, terminals.page, terminals.terminalPage, terminals.newTerminalPage];
 
-/** `startapp` parameters: `signal_<id>` opens that signal, a page's name opens that page. */
+/** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
+ * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
+ * name opens that tab, anything else Home. */
+export function startParam(app) {
+  const fromTelegram = app && app.initDataUnsafe && app.initDataUnsafe.start_param;
+  return fromTelegram || new URLSearchParams(window.location.search).get("startapp") || "";
+}
+
 function landing(start) {
   const match = /^signal_(\d+)$/.exec(start || "");
   if (match) return ["signal", Number(match[1])];
@@ -26,15 +34,19 @@ function buildShell() {
   const tabs = PAGES.filter((p) => p.tab && (!p.admin || admin)).map((p) =>
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
+  $("tabs").setAttribute("aria-label", t("miniapp.nav_sections"));
   $("tabs").replaceChildren(...tabs);
+  setTab(state.page);
 }
 
 async function start() {
   tg.setUp();
   for (const page of PAGES) state.pages.set(page.name, page);
   const app = tg.webApp();
-  if (!app || !app.initData) {
-    $("status").textContent = "Open this page from the bot in Telegram.";
+  if (!app || !app.initData) {  // not opened by Telegram: say so in the browser's language
+    const language = (navigator.language || "en").slice(0, 2);
+    state.t = (await strings(language).catch(() => strings("en"))).strings;
+    $("status").textContent = t("miniapp.error_open_in_telegram");
     return;
   }
   try {
@@ -43,7 +55,12 @@ async function start() {
     state.locale = me.language;
     state.t = (await strings(me.language)).strings;
     buildShell();
-    await go(...landing(app.initDataUnsafe && app.initDataUnsafe.start_param));
+    live.start();
+    live.listen(["access"], async () => {  // role, ban or plan changed: the tabs may differ
+      state.me = await call("GET", "/me").catch(() => state.me);
+      buildShell();
+    }, { always: true });
+    await go(...landing(startParam(app)));
   } catch (error) {
     fail(error instanceof ApiError ? error : new Error(String(error)));
   }
