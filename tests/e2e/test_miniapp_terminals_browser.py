@@ -2,8 +2,9 @@
 subscriber adds a terminal (the secret is shown once, copied with its button), the terminal
 reports through the real EA protocol with that secret, a refused risk setting shows the
 server's message under its field, the Positions page shows the account, the position and the
-equity chart and closes the position after a confirmation, and revoking (confirmed in a danger
-dialog) makes the EA's next request fail. Screenshots go to $TEST_ARTIFACTS/miniapp."""
+equity chart, and the terminal's next reports appear without a reload; a position is closed
+after a confirmation, and revoking (confirmed in a danger dialog) makes the EA's next request
+fail. Screenshots go to $TEST_ARTIFACTS/miniapp."""
 
 from __future__ import annotations
 
@@ -25,9 +26,6 @@ from tests.waiting import DEADLINE_S
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
-# The live-update stream (static/stream.js) is the lead engineer's; until it is served the
-# pages load it on demand and go without (its 404 is the only console error allowed).
-NOT_YET_SERVED = "/app/static/stream.js"
 
 
 async def ea_call(base: str, device_id: str, secret: str, method: str, path: str,
@@ -74,8 +72,7 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda m: errors.append(f"{m.text} @ {m.location.get('url')}")
-                if m.type == "error" and not m.location.get("url", "").endswith(
-                    ("/favicon.ico", NOT_YET_SERVED))
+                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
                 else None)  # fmt: skip
         await page.goto(f"{base}/sandbox")
         await page.get_by_role("button", name="Sam Subscriber").click()
@@ -152,6 +149,17 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
         await expect(app.locator("#positions-account")).to_contain_text("10,042.50 USD")
         await expect(app.locator("#equity-chart canvas").first).to_be_visible()
         await page.screenshot(path=str(ARTIFACTS / "positions-light.png"))
+
+        # the terminal reports again: the page shows it without a reload (server-sent events)
+        await expect(page.locator("#miniapp-frame")).to_be_visible()
+        await app.locator("body[data-live='open']").wait_for()
+        moved = {**position, "profit": 55.25}
+        second = {**position, "ticket": 5002, "side": "buy", "profit": -3.1}
+        report = {**report, "equity": 10052.15, "positions": [moved, second]}
+        assert await ea_call(base, device_id, secret, "POST", "/ea/v1/account", report) == 204
+        await expect(item).to_contain_text("55.25 USD")
+        await expect(app.locator('[data-ticket="5002"]')).to_contain_text("EURUSD · BUY")
+        await expect(app.locator("#positions-account")).to_contain_text("10,052.15 USD")
         await item.get_by_role("button", name="Close position 5001").click()
         dialog = app.locator("#confirm")
         await expect(dialog).to_contain_text("Close position 5001?")
@@ -159,6 +167,10 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
         await expect(item).to_contain_text("Close sent to the terminal")
         close = await Command.get(type=CommandType.CLOSE, device__device_id=device_id)
         assert close.payload["ticket"] == 5001
+        report = {**report, "positions": [second]}  # the EA closed it and reports
+        assert await ea_call(base, device_id, secret, "POST", "/ea/v1/account", report) == 204
+        await expect(item).to_have_count(0)
+        await expect(app.locator('[data-ticket="5002"]')).to_be_visible()
 
         # revoke, confirmed in a danger dialog: the EA is refused from then on
         await page.locator("#miniapp-back").click()

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-<<<<<<< HEAD
-from webapp.miniapp import routes, routes_terminals
-=======
-from webapp.miniapp import routes, routes_stream
->>>>>>> main
+from webapp.miniapp import routes, routes_stream, routes_terminals
 from webapp.miniapp.api import CONFIG_KEY, Api, MiniAppConfig
 from webapp.miniapp.downloads import setup_downloads
 from webapp.miniapp.pages import TELEGRAM_SCRIPT, setup_pages
@@ -21,11 +17,7 @@ from webapp.miniapp.pages import TELEGRAM_SCRIPT, setup_pages
 __all__ = ["API", "TELEGRAM_SCRIPT", "MiniAppConfig", "setup_miniapp"]
 
 # Every domain's routes, in the document's order.
-<<<<<<< HEAD
-API = Api.combine(routes.api, routes_terminals.api)
-=======
-API = Api.combine(routes.api, routes_stream.api)
->>>>>>> main
+API = Api.combine(routes.api, routes_stream.api, routes_terminals.api)
 
 
 def setup_miniapp(app: web.Application, config: MiniAppConfig) -> None:

@@ -55,11 +55,8 @@ class MiniAppConfig:
     max_age: timedelta
     script_url: str  # Telegram's web-app script (in sandbox mode: the emulator's stand-in)
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
-<<<<<<< HEAD
-    public_url: str | None = None  # what terminals call (the EA's Server URL); None: this origin
-=======
     live: LiveHub = field(default_factory=LiveHub)  # the assembly subscribes it to the bus
->>>>>>> main
+    public_url: str | None = None  # what terminals call (the EA's Server URL); None: this origin
 
 
 CONFIG_KEY = web.AppKey("miniapp_config", MiniAppConfig)

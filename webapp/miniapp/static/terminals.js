@@ -4,21 +4,17 @@
  * field it refused), resume after a drawdown stop, revoke (confirmed). Live: the page fetches
  * again when the server says the terminal changed. */
 import { call } from "./api.js";
+import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
-import { confirm, date, el, fail, go, number, onLeave, show, state, t } from "./ui.js";
+import { confirm, date, el, fail, go, number, show, state, t } from "./ui.js";
 
 export const RISK_FIELDS = ["risk_pct", "lot_multiplier", "max_lot", "max_open_positions", "max_trades_per_day", "max_drawdown_pct"];
 
-/** Call `refresh(kind)` when the server says terminal `key` changed (`kinds` of live updates;
- * key null: any of the user's terminals). The stream (stream.js) ends with the page. Loaded on
- * demand so that the page works, without live updates, where the stream is not served. */
-export async function live(kinds, key, refresh) {
-  let left = false;
-  onLeave(() => { left = true; });
-  let stream;
-  try { stream = await import("./stream.js"); } catch { return; }
-  if (left) return;
-  stream.listen(kinds, (kind, changed) => { if (!left && (key === null || changed === key)) refresh(kind); });
+/** Call `refresh(kind)` while the page is shown when the server says terminal `key` changed
+ * (`kinds` of live updates; key null: any of the user's terminals), and after the stream
+ * reconnects ("resync": updates may have been missed). */
+export function live(kinds, key, refresh) {
+  listen(kinds, (kind, changed) => (kind === "resync" || key === null || changed === key ? refresh(kind) : undefined));
 }
 
 export const money = (value, currency) => `${number(value)} ${currency}`;
@@ -118,7 +114,7 @@ async function list() {
     full ? el("p", { class: "card muted", id: "terminal-limit" }, t("miniapp.terminals_at_limit")) : form,
     downloads(files.files));
   if (!full) tg.mainButton(t("miniapp.terminals_add"), add);
-  live(["terminal", "positions"], null, () => { if (full || !form.elements.name.value) list().catch(fail); });
+  live(["terminal", "positions"], null, () => (full || !form.elements.name.value ? list().catch(fail) : undefined));
 }
 
 function downloads(files) {
