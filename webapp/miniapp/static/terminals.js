@@ -82,7 +82,8 @@ function field(name, label, value, hint) {
     el("span", { class: "field-error", id: `${id}-error`, "data-error-for": name, "aria-live": "polite" }));
 }
 
-async function list() {
+/** The list; `notice`: what just happened (a revocation), kept across live refreshes. */
+async function list(notice = null) {
   const [found, files] = await Promise.all([call("GET", "/terminals"), call("GET", "/ea-files")]);
   const name = field("name", t("miniapp.terminals_name"), "", { maxlength: "64", placeholder: t("miniapp.terminals_name_hint"), required: true });
   const status = el("p", { class: "form-status", "aria-live": "polite" });
@@ -108,13 +109,14 @@ async function list() {
   const items = found.items.map(row);
   // the plan's limit as loaded at sign-in (the server refuses beyond it in any case: 409)
   const full = state.me && items.length >= state.me.access.terminal_limit;
-  show(el("h1", {}, t("miniapp.terminals_title")),
+  show(notice ? el("p", { class: "notice", role: "status", id: "revoked" }, notice) : null,
+    el("h1", {}, t("miniapp.terminals_title")),
     items.length ? el("ul", { class: "list", id: "terminal-list", "aria-label": t("miniapp.terminals_title") }, ...items)
       : el("p", { class: "muted", id: "terminal-list" }, t("miniapp.terminals_empty")),
     full ? el("p", { class: "card muted", id: "terminal-limit" }, t("miniapp.terminals_at_limit")) : form,
     downloads(files.files));
   if (!full) tg.mainButton(t("miniapp.terminals_add"), add);
-  live(["terminal", "positions"], null, () => (full || !form.elements.name.value ? list().catch(fail) : undefined));
+  live(["terminal", "positions"], null, () => (full || !form.elements.name.value ? list(notice).catch(fail) : undefined));
 }
 
 function downloads(files) {
@@ -248,18 +250,19 @@ function riskForm(terminal, refresh) {
   return form;
 }
 
+const revoking = new Set();  // device ids being revoked here: their own update is not news
+
 async function revoke(terminal) {
   tg.haptic("warning");
   const yes = await confirm(t("miniapp.terminals_revoke_title", { name: terminal.name }),
     t("miniapp.terminals_revoke_text"), t("miniapp.terminals_revoke_yes"), true);
   if (!yes) return;
+  revoking.add(terminal.device_id);
   try {
     await call("DELETE", `/terminals/${terminal.device_id}`);
     tg.haptic("success");
-    await go("terminals");
-    document.getElementById("view").prepend(el("p", { class: "notice", role: "status", id: "revoked" },
-      t("miniapp.terminals_revoked", { name: terminal.name })));
-  } catch (error) { fail(error); }
+    await go("terminals", t("miniapp.terminals_revoked", { name: terminal.name }));
+  } catch (error) { fail(error); } finally { revoking.delete(terminal.device_id); }
 }
 
 async function detail(deviceId) {
@@ -286,6 +289,7 @@ async function detail(deviceId) {
     title, top, actions, renameForm(terminal, refresh), modeForm(terminal, refresh), riskForm(terminal, refresh)));
   tg.backButton(() => go("terminals"));
   live(["terminal", "positions"], terminal.live_key, async () => {
+    if (revoking.has(deviceId)) return;
     try { refresh(await call("GET", `/terminals/${deviceId}/detail`)); } catch (error) { if (error.status === 404) go("terminals"); }
   });
 }
