@@ -2,7 +2,10 @@
  * and opens the page the start parameter names. */
 import { ApiError, call, signIn, strings } from "./api.js";
 import * as home from "./home.js";
+import * as performance from "./performance.js";
+import * as plan from "./plan.js";
 import * as positions from "./positions.js";
+import * as settings from "./settings.js";
 import * as signals from "./signals.js";
 import * as live from "./stream.js";
 import * as tg from "./telegram.js";
@@ -10,7 +13,10 @@ import * as terminals from "./terminals.js";
 import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
-const PAGES = [home.page, signals.page, signals.signalPage, positions.page, terminals.page, terminals.terminalPage, terminals.newTerminalPage];
+const PAGES = [
+  home.page, signals.page, signals.signalPage, positions.page, performance.page, terminals.page,
+  terminals.terminalPage, terminals.newTerminalPage, plan.page, settings.page,
+];
 
 /** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
  * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
@@ -24,7 +30,8 @@ function landing(start) {
   const match = /^signal_(\d+)$/.exec(start || "");
   if (match) return ["signal", Number(match[1])];
   const page = state.pages.get(start || "");
-  return page && page.tab ? [page.name] : ["home"];
+  if (page && page.tab) return [page.name];
+  return [state.me && !state.me.access.plan ? "plan" : "home"];  // the free tier: its plans
 }
 
 function buildShell() {
@@ -35,6 +42,9 @@ function buildShell() {
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
   $("tabs").setAttribute("aria-label", t("miniapp.nav_sections"));
+  if (!$("live-status")) {  // shown while the live stream reconnects (stream.js)
+    $("tabs").after(el("p", { id: "live-status", class: "live-status", role: "status", hidden: true }, t("miniapp.live_offline")));
+  }
   $("tabs").replaceChildren(...tabs);
   setTab(state.page);
 }
@@ -54,6 +64,7 @@ async function start() {
     const me = (state.me = await call("GET", "/me"));
     state.locale = me.language;
     state.t = (await strings(me.language)).strings;
+    if ($("status")) $("status").textContent = t("miniapp.loading");
     buildShell();
     live.start();
     live.listen(["access"], async () => {  // role, ban or plan changed: the tabs may differ
