@@ -248,6 +248,7 @@ def miniapp_config(
         script_url=SANDBOX_WEBAPP_SCRIPT if settings.sandbox else TELEGRAM_SCRIPT,
         alerts=alerts,
         billing=billing,
+        public_url=settings.public_url,
     )
 
 

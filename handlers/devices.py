@@ -7,10 +7,6 @@ settings and resume), which check on the server that the terminal is the user's 
 
 from __future__ import annotations
 
-import io
-import zipfile
-from pathlib import Path
-
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -33,7 +29,7 @@ from handlers.terminal_views import (
     settings_text,
 )
 from models.devices import DeviceMode
-from services.terminals import devices
+from services.terminals import devices, ea_files
 from services.terminals import overview as terminals
 from services.terminals.risk_settings import FIELDS
 from services.users import entitlements
@@ -43,8 +39,7 @@ router = Router(name=__name__)
 # Terminals follow entitlements, not roles: every service call below checks
 # `terminals.require_entitled` (a public user with a paid plan may use them).
 SUBSCRIBER: dict[str, object] = {}
-EA_DIR = Path(__file__).resolve().parent.parent / "ea" / "mql5"
-EA_FILE = EA_DIR / "SignalDeskEA.mq5"
+EA_FILE = ea_files.EA_FILE
 TYPED = F.text & ~F.text.startswith("/")  # commands are not answers to a question
 
 
@@ -117,13 +112,9 @@ async def _send_ea(message: Message) -> None:
     if not EA_FILE.is_file():
         return
     await message.answer_document(FSInputFile(EA_FILE), caption=_("devices.ea_file"))
-    includes = sorted((EA_DIR / "include").glob("*.mqh"))
-    if includes:
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in includes:
-                archive.write(path, f"include/{path.name}")
-        data = BufferedInputFile(buffer.getvalue(), filename="SignalDeskEA-include.zip")
+    archive = ea_files.include_zip()
+    if archive is not None:
+        data = BufferedInputFile(archive, filename=ea_files.INCLUDE_ZIP)
         await message.answer_document(data, caption=_("devices.ea_includes"))
 
 

@@ -23,6 +23,7 @@ from services import audit
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.events import DeviceChanged, DeviceRevoked, RevocationPending
 from services.terminals import commands as ea_commands
+from services.terminals import live as live_updates
 from services.terminals import secrets as secret_box
 from services.terminals.device_auth import DeviceAuth as DeviceAuth
 from services.users import entitlements, registration
@@ -150,6 +151,7 @@ async def create_device(
             mode=kind.value,
         )
     bus.publish(DeviceChanged(device_id))
+    live_updates.announce("terminal", row.id, user.telegram_id)
     return NewDevice(device_id=device_id, secret=secret, device=_info(row, user.telegram_id))
 
 
@@ -211,6 +213,7 @@ async def _save(row: Device, actor: UserInfo | None, action: str, **data: object
             **{k: getattr(v, "value", v) for k, v in data.items()},
         )
     bus.publish(DeviceChanged(row.device_id))
+    live_updates.announce("terminal", row.id, row.user.telegram_id)
     return _with_user(row)
 
 
@@ -261,5 +264,6 @@ async def revoke(actor: UserInfo | None, device_id: str) -> DeviceInfo:
         bus.publish(RevocationPending(row.device_id, failed=True))
         raise
     bus.publish(DeviceRevoked(row.device_id))  # refused on the other replicas too
+    live_updates.announce("terminal", row.id, row.user.telegram_id)
     ea_commands.notify([row.id])  # open long polls of this device end now
     return _with_user(row)

@@ -28,8 +28,8 @@ from services.copy.sizing import Limits
 from services.errors import InvalidInput, NotFound, PermissionDenied
 from services.outbox import notifications as outbox
 from services.outbox.kinds import TerminalAlert
+from services.terminals import live, risk_guard
 from services.terminals import messages as tm
-from services.terminals import risk_guard
 from services.terminals.messages import msgid as _
 from services.terminals.risk_settings import FIELDS, parse_setting
 from services.text.formatting import phrase
@@ -194,6 +194,7 @@ async def update_setting(user: UserInfo, device_id: str, name: str, raw: str) ->
             field=name, old=None if old is None else str(old),
             new=None if value is None else str(value),
         )  # fmt: skip
+        live.announce("terminal", device.id, user.telegram_id)
     return await copy_engine.limits_of(device.id)
 
 
@@ -240,6 +241,7 @@ async def _flip(device: Device, *, offline: bool) -> int:
         )
         if not changed:
             return 0
+        live.announce("terminal", device.id, device.user.telegram_id)
         to = tm.recipient(device.user)
         key = _("terminal.offline") if offline else _("terminal.online")
         text = phrase(key, name=tm.name(device.name), when=seen)

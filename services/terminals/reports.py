@@ -21,7 +21,7 @@ from models.devices import AccountSnapshot, Command, Device, DeviceSymbol, Posit
 from models.users import Role, User
 from services.copy import engine as copy_engine
 from services.events import BarsReported
-from services.terminals import risk_guard, symbol_map
+from services.terminals import live, risk_guard, symbol_map
 from services.terminals.fills import on_ack  # re-exported: what follows an applied ack
 from services.terminals.protocol import (
     AccountReport,
@@ -85,15 +85,24 @@ async def on_account(device: DeviceLike, report: AccountReport) -> AccountSnapsh
             margin=report.margin, currency=report.currency[:8], high_water=high,
             drawdown_pct=drawdown_pct(high, report.equity),
         )  # fmt: skip
-        await _replace_positions(device.id, report.positions)
+        moved = await _replace_positions(device.id, report.positions)
         await risk_guard.check(device.id, snapshot)
+        if moved or previous is None or _figures(previous) != _figures(snapshot):
+            await live.announce_device("positions", device.id)  # heard after the commit
     return snapshot
 
 
-async def _replace_positions(device_pk: int, positions: Sequence[PositionIn]) -> None:
+def _figures(snapshot: AccountSnapshot) -> tuple[Decimal, Decimal, Decimal, str]:
+    """What an open Positions page shows of a snapshot (the same again: nothing to tell)."""
+    return snapshot.balance, snapshot.equity, snapshot.margin, snapshot.currency
+
+
+async def _replace_positions(device_pk: int, positions: Sequence[PositionIn]) -> bool:
+    """Store the reported positions; whether anything changed (opened, closed, moved)."""
     existing = {p.ticket: p for p in await Position.filter(device_id=device_pk)}
     reported = {p.ticket for p in positions}
     gone = [ticket for ticket in existing if ticket not in reported]
+    changed = bool(gone)
     if gone:
         await Position.filter(device_id=device_pk, ticket__in=gone).delete()
     for p in positions:
@@ -109,8 +118,11 @@ async def _replace_positions(device_pk: int, positions: Sequence[PositionIn]) ->
         }  # fmt: skip
         if row is None:
             await Position.create(device_id=device_pk, ticket=p.ticket, **values)
+            changed = True
         elif any(getattr(row, k) != v for k, v in values.items()):  # most reports change P&L
             await Position.filter(id=row.id).update(**values, updated_at=clock.now())
+            changed = True
+    return changed
 
 
 # -- symbols ------------------------------------------------------------------------------------

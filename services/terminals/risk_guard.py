@@ -28,6 +28,7 @@ from services import audit
 from services.copy import engine as copy_engine
 from services.outbox import notifications as outbox
 from services.outbox.kinds import TerminalAlert
+from services.terminals import live
 from services.terminals import messages as tm
 from services.terminals.messages import msgid as _
 from services.text.formatting import Money, Percent, phrase, plural
@@ -69,6 +70,7 @@ async def check(device_pk: int, snapshot: AccountSnapshot) -> GuardTrip | None:
             closes=closes, cancels=cancels,
         )  # fmt: skip
         await outbox.enqueue_many(await _notices(device, snapshot, trip))
+        live.announce("terminal", device_pk, device.user.telegram_id)
     log.warning(
         "drawdown guard tripped", extra={"device": device.device_id, "dd": str(trip.drawdown_pct)}
     )
@@ -130,6 +132,7 @@ async def resume(device: Device, actor_id: int | None) -> bool:
         if not done:
             return False
         await audit.record("device.resumed", actor_id=actor_id, target=device.device_id)
+        await live.announce_device("terminal", device.id)
         last = await AccountSnapshot.filter(device_id=device.id).order_by("-id").first()
         if last is not None:
             await AccountSnapshot.create(

@@ -58,6 +58,7 @@ class MiniAppConfig:
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
     live: LiveHub = field(default_factory=LiveHub)  # the assembly subscribes it to the bus
     billing: PlanBilling | None = None  # the Plan page's Stars checkout (routes_plan)
+    public_url: str | None = None  # what terminals call (the EA's Server URL); None: this origin
 
 
 CONFIG_KEY = web.AppKey("miniapp_config", MiniAppConfig)

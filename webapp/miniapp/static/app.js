@@ -4,15 +4,18 @@ import { ApiError, call, signIn, strings } from "./api.js";
 import * as home from "./home.js";
 import * as performance from "./performance.js";
 import * as plan from "./plan.js";
+import * as positions from "./positions.js";
 import * as settings from "./settings.js";
 import * as signals from "./signals.js";
 import * as live from "./stream.js";
 import * as tg from "./telegram.js";
+import * as terminals from "./terminals.js";
 import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [
-  home.page, signals.page, signals.signalPage, performance.page, plan.page, settings.page,
+  home.page, signals.page, signals.signalPage, positions.page, performance.page, terminals.page,
+  terminals.terminalPage, terminals.newTerminalPage, plan.page, settings.page,
 ];
 
 /** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
