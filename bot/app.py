@@ -234,6 +234,7 @@ def miniapp_config(settings: Settings, alerts: OpsAlerts | None = None) -> MiniA
         max_age=timedelta(seconds=settings.miniapp_max_age),
         script_url=SANDBOX_WEBAPP_SCRIPT if settings.sandbox else TELEGRAM_SCRIPT,
         alerts=alerts,
+        symbols=settings.symbols,
     )
 
 

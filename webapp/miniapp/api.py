@@ -54,6 +54,7 @@ class MiniAppConfig:
     max_age: timedelta
     script_url: str  # Telegram's web-app script (in sandbox mode: the emulator's stand-in)
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
+    symbols: tuple[str, ...] = ()  # the traded symbols (SYMBOLS: the Admin page's switches)
 
 
 CONFIG_KEY = web.AppKey("miniapp_config", MiniAppConfig)
