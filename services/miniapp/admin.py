@@ -25,6 +25,7 @@ from models.signals import SymbolState
 from models.users import Role
 from services.billing import revenue, storefront
 from services.billing.entitlements import EntitlementInfo
+from services.errors import PermissionDenied
 from services.events import AccessChanged, LiveUpdate, UserChanged
 from services.isolation import AlertSink
 from services.outbox import broadcast
@@ -149,8 +150,11 @@ def _month_ends(series: list[tuple[datetime, revenue.Snapshot]]) -> tuple[Point,
     return _points([last[k] for k in sorted(last)][-MONTHS:])
 
 
-async def revenue_view(now: datetime | None = None) -> RevenueView:
-    """The /revenue figures at `now`, with MRR and subscribers per day and per month."""
+async def revenue_view(actor: UserInfo, now: datetime | None = None) -> RevenueView:
+    """The /revenue figures at `now`, with MRR and subscribers per day and per month: the
+    owner's, as in the chat (admins: PermissionDenied)."""
+    if actor.role is not Role.OWNER:
+        raise PermissionDenied("error.owner_only")
     moment = now or clock.now()
     report = await revenue.report(moment)
     year = await revenue.history(moment, days=366)

@@ -92,8 +92,10 @@ async def check_target(target: Target) -> Target:
 async def recipients(target: Target, now: datetime) -> list[int]:
     """Telegram ids of the users `target` reaches at `now`, in registration order."""
     target = await check_target(target)
-    rows = await User.filter(status=UserStatus.ACTIVE).order_by("id").values_list(
-        "id", "telegram_id", "role"
+    rows = (
+        await User.filter(status=UserStatus.ACTIVE)
+        .order_by("id")
+        .values_list("id", "telegram_id", "role")
     )
     if target.reach is Reach.ALL:
         return [int(telegram_id) for _pk, telegram_id, _role in rows]
@@ -133,8 +135,12 @@ async def send(actor_id: int, target: Target, body: str, key: str, now: datetime
         chats = await recipients(target, now)
         queued = await outbox.enqueue_many(
             outbox.Outgoing(
-                chat_id, notice, _dedupe(key, chat_id), user_id=chat_id,
-                priority=PRIORITY, audience=Audience.ACTIVE,
+                chat_id,
+                notice,
+                _dedupe(key, chat_id),
+                user_id=chat_id,
+                priority=PRIORITY,
+                audience=Audience.ACTIVE,
             )  # fmt: skip
             for chat_id in chats
         )

@@ -132,7 +132,9 @@ class RevenueOut(BaseModel):
     refunds: int
     refunded_cents: int
     commissions_owed_cents: int
-    formatted: dict[str, str] = Field(description="each *_cents figure as money in the caller's locale")
+    formatted: dict[str, str] = Field(
+        description="each *_cents figure as money in the caller's locale"
+    )
     daily: list[RevenuePoint]
     monthly: list[RevenuePoint]
 
