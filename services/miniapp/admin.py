@@ -23,7 +23,7 @@ from datetime import datetime
 from core import bus, clock
 from models.signals import SymbolState
 from models.users import Role
-from services.billing import revenue, storefront
+from services.billing import catalog, revenue, storefront
 from services.billing.entitlements import EntitlementInfo
 from services.errors import PermissionDenied
 from services.events import AccessChanged, LiveUpdate, UserChanged
@@ -112,6 +112,11 @@ async def grant(actor: UserInfo, telegram_id: int, plan: str, days: int) -> Gran
     done = await storefront.grant(actor, str(telegram_id), plan, str(days), clock.now())
     bus.publish(LiveUpdate("access", telegram_id, (telegram_id,)))
     return Granted(await standing(done.user.telegram_id), done.entitlement)
+
+
+async def plans() -> list[str]:
+    """Every plan's code, cheapest first (what a grant or a plan audience may name)."""
+    return [o.code for o in await catalog.offers()]
 
 
 async def symbols(configured: tuple[str, ...]) -> list[SymbolStatus]:

@@ -26,6 +26,8 @@ from webapp.miniapp.schemas_admin import (
     OpenSignalOut,
     PauseIn,
     PauseOut,
+    PlanChoice,
+    PlanChoices,
     PlanCount,
     PreviewIn,
     PreviewOut,
@@ -123,6 +125,18 @@ async def admin_grant(call: Call) -> GrantOut:
         user=user_out(done.standing, call.me.language), plan=e.plan,
         starts_at=e.starts_at, ends_at=e.ends_at,
     )  # fmt: skip
+
+
+@api.get(
+    "/admin/plans", response=PlanChoices, auth=ADMIN,
+    summary="Admin: the plans a grant or a broadcast audience may name, cheapest first",
+)  # fmt: skip
+async def admin_plans(call: Call) -> PlanChoices:
+    language = call.me.language
+    return PlanChoices(items=[
+        PlanChoice(code=code, name=strings.plan_name(code, language) or code)
+        for code in await admin.plans()
+    ])  # fmt: skip
 
 
 def symbol_out(s: SymbolStatus) -> SymbolOut:

@@ -63,6 +63,15 @@ class GrantOut(BaseModel):
     ends_at: datetime
 
 
+class PlanChoice(BaseModel):
+    code: str
+    name: str = Field(description="in the caller's language")
+
+
+class PlanChoices(BaseModel):
+    items: list[PlanChoice]
+
+
 class SymbolOut(BaseModel):
     symbol: str
     paused: bool

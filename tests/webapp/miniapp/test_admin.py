@@ -35,6 +35,7 @@ ROUTES = [
     ("PATCH", f"/api/v1/admin/users/{SUB}/role", {"role": "admin"}),
     ("PATCH", f"/api/v1/admin/users/{SUB}/ban", {"banned": True}),
     ("POST", f"/api/v1/admin/users/{SUB}/grant", {"plan": "pro", "days": 30}),
+    ("GET", "/api/v1/admin/plans", None),
     ("GET", "/api/v1/admin/symbols", None),
     ("PATCH", "/api/v1/admin/symbols/EURUSD", {"paused": True}),
     ("GET", "/api/v1/admin/signals", None),
@@ -48,6 +49,7 @@ ROUTES = [
 READS = [
     "/api/v1/admin/users",
     f"/api/v1/admin/users/{SUB}",
+    "/api/v1/admin/plans",
     "/api/v1/admin/symbols",
     "/api/v1/admin/signals",
     "/api/v1/admin/broadcast/audience?audience=paid",
@@ -209,6 +211,9 @@ async def test_a_grant_gives_the_user_the_plan(api: Api, people: None) -> None:
     nico = await api.login(FREE)
     status, me, _ = await api.call("GET", "/api/v1/me", auth=nico)
     assert me["access"]["plan"] is None
+    status, plans, _ = await api.call("GET", "/api/v1/admin/plans", auth=await api.login(ADMIN))
+    assert status == 200 and {"code": "pro", "name": "Pro"} in plans["items"]
+    assert plans["items"][0]["code"] == "starter"  # cheapest first
     status, body, _ = await api.call(
         "POST", f"/api/v1/admin/users/{FREE}/grant", auth=await api.login(ADMIN),
         json={"plan": "pro", "days": 30},
