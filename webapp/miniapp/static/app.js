@@ -1,13 +1,14 @@
 /* SignalDesk Mini App: signs in, loads the user's text, builds the tabs from the page modules
  * and opens the page the start parameter names. */
 import { ApiError, call, signIn, strings } from "./api.js";
+import * as admin from "./admin.js";
 import * as home from "./home.js";
 import * as signals from "./signals.js";
 import * as tg from "./telegram.js";
 import { $, el, fail, go, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
-const PAGES = [home.page, signals.page, signals.signalPage];
+const PAGES = [home.page, signals.page, signals.signalPage, admin.page];
 
 /** `startapp` parameters: `signal_<id>` opens that signal, a page's name opens that page. */
 function landing(start) {
