@@ -55,7 +55,7 @@ async function users(query = "") {
   const input = el("input", { type: "search", id: "admin-q", name: "q", value: query, maxlength: "64",
     autocomplete: "off", "aria-label": t("miniapp.admin_search_label"), placeholder: t("miniapp.admin_search_label") });
   const list = el("ul", { class: "list", id: "admin-users", "aria-label": t("miniapp.admin_users") });
-  const more = el("button", { type: "button", class: "secondary wide", id: "admin-more", hidden: true }, t("miniapp.admin_more"));
+  const more = el("button", { type: "button", class: "neutral wide", id: "admin-more", hidden: true }, t("miniapp.admin_more"));
   let cursor = null;
   const load = async (reset) => {
     const params = new URLSearchParams({ q: input.value.trim(), limit: "20" });
@@ -117,7 +117,7 @@ function roleButtons(u) {
   if (!isOwner() || u.role === "owner") return el("p", { class: "muted" }, t("miniapp.admin_role_owner_only"));
   return el("div", { class: "actions wrap" }, ...ROLES.filter((r) => r !== u.role).map((r) => {
     const role = t(`miniapp.admin_role_${r}`);
-    return el("button", { type: "button", class: "secondary", "data-role": r,
+    return el("button", { type: "button", class: "neutral", "data-role": r,
       onclick: () => change(u, "role", { role: r }, t("miniapp.admin_role_confirm_title"),
         t("miniapp.admin_role_confirm", { name: u.name, role }), t("miniapp.admin_change_role", { role })) },
     t("miniapp.admin_change_role", { role }));
@@ -128,7 +128,7 @@ function banButton(u) {
   if (u.role === "owner" || u.telegram_id === state.me.telegram_id) return null;
   const banned = u.status === "banned";
   const key = banned ? "unban" : "ban";
-  return el("button", { type: "button", class: banned ? "secondary" : "danger", id: "admin-ban",
+  return el("button", { type: "button", class: banned ? "neutral" : "danger", id: "admin-ban",
     onclick: () => change(u, "ban", { banned: !banned }, t(`miniapp.admin_${key}_confirm_title`, { name: u.name }),
       t(`miniapp.admin_${key}_confirm`), t(`miniapp.admin_${key}`), !banned) },
   t(`miniapp.admin_${key}`));
@@ -164,7 +164,7 @@ function symbolRow(s) {
   return el("li", { class: "card row", "data-symbol": s.symbol },
     el("span", {}, el("span", { class: "title" }, s.symbol), " ",
       el("span", { class: "muted" }, t("miniapp.admin_symbol_line", { state: state_, count: s.open_signals }))),
-    el("button", { type: "button", class: s.paused ? "primary" : "secondary",
+    el("button", { type: "button", class: s.paused ? "primary" : "neutral",
       onclick: async () => {
         const done = await attempt(() => call("PATCH", `/admin/symbols/${s.symbol}`, { paused: !s.paused }));
         if (done) { tg.haptic(done.symbol.paused ? "warning" : "success"); await signals(); }
@@ -329,7 +329,7 @@ async function broadcast() {
   const form = el("form", { class: "admin-broadcast", id: "bc-form", onsubmit: showPreview },
     el("label", {}, t("miniapp.admin_audience"), audience), planLabel,
     el("label", {}, t("miniapp.admin_text"), text), count,
-    el("div", { class: "actions" }, el("button", { type: "submit", class: "secondary", id: "bc-preview-button" }, t("miniapp.admin_preview")),
+    el("div", { class: "actions" }, el("button", { type: "submit", class: "neutral", id: "bc-preview-button" }, t("miniapp.admin_preview")),
       hosted ? null : sendButton));
   show(sections("broadcast"), form, preview);
   onLeave(() => tg.mainButton(null));
