@@ -78,6 +78,7 @@ from services.events import (
     CommandsPending,
     DeviceChanged,
     DeviceRevoked,
+    LiveUpdate,
     OutboxChanged,
     RevocationPending,
     UserChanged,
@@ -93,6 +94,7 @@ from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
+from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
 from webapp.pricing import PricingConfig, setup_pricing
 
 log = logging.getLogger(__name__)
@@ -352,6 +354,11 @@ class AppRunner:
         self._unsubscribe.append(
             self.bus.subscribe(CommandsPending, lambda e: hub.wake(e.device_ids))
         )
+        live = self.web_app[MINIAPP_CONFIG_KEY].live  # committed changes -> open Mini App pages
+        self._unsubscribe += [
+            self.bus.subscribe(LiveUpdate, live.deliver),
+            self.bus.subscribe(UserChanged, live.user_changed),  # after the user cache's
+        ]
         if self.settings.webhook_url:
             self._mount_webhook()
         for ext in self.extensions:

@@ -10,9 +10,9 @@ so the rules, the audit rows and the notices are the chat's:
 - revenue: the /revenue figures (`services.billing.revenue`), daily and per month;
 - broadcasts: `services.outbox.broadcast`.
 
-After a role or ban change every cache of the user drops (`UserChanged`) and their chat's
-command menu follows (`AccessChanged`), as the chat's handlers do; open Mini App pages hear a
-`LiveUpdate`.
+After a role or ban change every cache of the user drops (`UserChanged`, which also tells their
+open Mini App) and their chat's command menu follows (`AccessChanged`), as the chat's handlers
+do; a grant and a cancel announce themselves (billing, the signal lifecycle).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from models.users import Role
 from services.billing import catalog, revenue, storefront
 from services.billing.entitlements import EntitlementInfo
 from services.errors import PermissionDenied
-from services.events import AccessChanged, LiveUpdate, UserChanged
+from services.events import AccessChanged, UserChanged
 from services.isolation import AlertSink
 from services.outbox import broadcast
 from services.signals import lifecycle as signals
@@ -87,9 +87,10 @@ async def standing(telegram_id: int) -> UserStanding:
 
 
 def _announce(telegram_id: int) -> None:
+    """Caches drop the user (and their open Mini App reloads its access: `push`), and this
+    replica refreshes their chat's command menu."""
     bus.publish(UserChanged(telegram_id))
     bus.publish(AccessChanged(telegram_id))
-    bus.publish(LiveUpdate("access", telegram_id, (telegram_id,)))
 
 
 async def set_role(actor: UserInfo, telegram_id: int, role: Role) -> UserStanding:
@@ -110,7 +111,6 @@ async def grant(actor: UserInfo, telegram_id: int, plan: str, days: int) -> Gran
     """The chat's /grant: `days` of `plan`, stacked after the user's current period of it
     (the billing service announces the change to caches and the chat's menu)."""
     done = await storefront.grant(actor, str(telegram_id), plan, str(days), clock.now())
-    bus.publish(LiveUpdate("access", telegram_id, (telegram_id,)))
     return Granted(await standing(done.user.telegram_id), done.entitlement)
 
 
@@ -139,9 +139,7 @@ async def open_signals() -> list[SignalView]:
 
 async def cancel(actor: UserInfo, signal_id: int, alerts: AlertSink | None) -> SignalView:
     """The chat's /cancel_signal: an open signal is cancelled, a filled one closed at entry."""
-    view = await signals.cancel(signal_id, actor.telegram_id, alerts=alerts)
-    bus.publish(LiveUpdate("signal", view.id))
-    return view
+    return await signals.cancel(signal_id, actor.telegram_id, alerts=alerts)
 
 
 def _points(series: list[tuple[datetime, revenue.Snapshot]]) -> tuple[Point, ...]:

@@ -27,6 +27,9 @@ SHARED_KEYS: tuple[str, ...] = (
     _("signal.status_replaced"),
     _("signal.status_cancelled"),
     _("signal.status_closed"),
+    _("signal.closed_tp"),
+    _("signal.closed_sl"),
+    _("signal.closed_manual"),
 )
 PAGE_PREFIX = "miniapp."
 ENGLISH_CATALOG = LOCALES_DIR / "en" / "LC_MESSAGES" / "messages.po"

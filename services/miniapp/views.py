@@ -177,6 +177,22 @@ async def open_signals(user: UserInfo) -> list[SignalItem]:
     return [await _item(user, v, visibility) for v in views]
 
 
+async def history(user: UserInfo, before_id: int | None, limit: int) -> list[SignalItem]:
+    """Signals that are over, newest first, with their outcome in R. Once a signal is over its
+    levels are no secret to a paying user (all of them, whatever the visibility setting); the
+    free tier sees outcomes without levels, delayed as the open list is."""
+    paid = entitlements.can_trade_signals(user)
+    views = await signals.ended(before_id, limit)
+    if not paid:
+        cutoff = clock.now() - timedelta(hours=await app_settings.free_delay_hours())
+        views = [v for v in views if v.published_at <= cutoff]
+    out = []
+    for view in views:
+        decision = await approvals.decision_of(user, view.id) if paid else None
+        out.append(SignalItem(view, _levels(view, paid, Visibility.FULL), decision, False))
+    return out
+
+
 async def pending(user: UserInfo) -> list[SignalItem]:
     """Open signals the user has not decided yet (Home's pending approvals)."""
     if not entitlements.can_trade_signals(user):

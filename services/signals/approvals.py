@@ -13,10 +13,12 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
+from core import bus
 from models.signals import Approval, ApprovalSource, Consent, Decision, Signal, SignalStatus
 from services import app_settings, audit, business_metrics
 from services.copy import engine as copy_engine
 from services.errors import InvalidInput, PermissionDenied
+from services.events import LiveUpdate
 from services.isolation import AlertSink, Faults
 from services.outbox import fanout
 from services.signals import lifecycle as signals
@@ -107,6 +109,7 @@ async def decide(
         await fanout.announce_decision(view, user.telegram_id, decision, entry.id)  # the card
         if decision is Decision.APPROVED:
             await copy_engine.on_approved(user.id, view, Faults(alerts))  # approval-mode terminals
+        bus.publish(LiveUpdate("decision", signal_id, (user.telegram_id,)))  # after the commit
     business_metrics.approval_recorded(decision)  # committed
     return ApprovalResult(view, decision, changed=True)
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from core import clock
+from core import bus, clock
 from models.signals import CloseReason, Signal, SignalRevision, SignalSource, SignalStatus
 from services import audit, business_metrics
 from services.copy import engine as copy_engine
 from services.errors import InvalidInput, NotFound
+from services.events import LiveUpdate
 from services.isolation import AlertSink, Faults
 from services.outbox import fanout
 from services.signals.views import SignalView
@@ -149,6 +150,7 @@ async def publish(
         faults = Faults(alerts)
         await fanout.announce(view, chart, faults)
         await copy_engine.on_publish(view, faults)  # copy-mode terminals
+        bus.publish(LiveUpdate("signal", row.id))  # open Mini Apps (deferred to the commit)
     business_metrics.signal_published(draft.source)  # committed
     log.info("signal published", extra={"signal_id": row.id, "key": draft.setup_key})
     return view
@@ -196,6 +198,7 @@ async def revise(
         faults = Faults(alerts)
         await fanout.announce_change(view, "revised", chart, faults)
         await copy_engine.on_revise(view, faults)  # unfilled orders move with the signal
+        bus.publish(LiveUpdate("signal", row.id))
     return view
 
 
@@ -250,6 +253,7 @@ async def transition(
         faults = Faults(alerts)
         await fanout.announce_change(view, new.value, None, faults)
         await copy_engine.on_transition(view, faults)  # cancel unfilled, close managed trades
+        bus.publish(LiveUpdate("signal", row.id))
     return view
 
 
@@ -288,6 +292,15 @@ async def history(limit: int = 10) -> list[SignalView]:
     done = [S.CLOSED, S.EXPIRED, S.REPLACED, S.CANCELLED]
     rows = await Signal.filter(status__in=done).order_by("-updated_at").limit(limit)
     return [to_view(r) for r in rows]
+
+
+async def ended(before_id: int | None, limit: int) -> list[SignalView]:
+    """Signals that are over (closed, expired, replaced, cancelled), newest first by id, those
+    with an id below `before_id` (keyset pages)."""
+    query = Signal.filter(status__in=[S.CLOSED, S.EXPIRED, S.REPLACED, S.CANCELLED])
+    if before_id is not None:
+        query = query.filter(id__lt=before_id)
+    return [to_view(r) for r in await query.order_by("-id").limit(limit)]
 
 
 async def expire_due(now: datetime, *, alerts: AlertSink | None = None) -> list[SignalView]:

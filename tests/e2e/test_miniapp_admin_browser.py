@@ -94,5 +94,14 @@ async def test_the_owner_searches_users_and_previews_a_broadcast_a_subscriber_se
         await expect(page.locator("#miniapp-main")).to_have_text("Send")
         await page.screenshot(path=str(ARTIFACTS / "admin-light.png"))
         assert not await Notification.exists(dedupe_key__startswith="broadcast:")
+
+        await app.locator("#admin-signals").click()  # the other sections draw too
+        await expect(app.locator('#admin-symbols [data-symbol="EURUSD"]')).to_contain_text(
+            "Publishing"
+        )
+        await app.locator("#admin-revenue").click()
+        await expect(app.locator("#revenue-figures")).to_contain_text("$0.00")
+        await expect(app.locator("#revenue-daily canvas").first).to_be_visible()
+        await page.screenshot(path=str(ARTIFACTS / "admin-revenue-light.png"))
         await browser.close()
     assert errors == [], errors

@@ -13,7 +13,7 @@ import pytest
 
 from bot.app import AppRunner
 from models.signals import Approval, Signal
-from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
+from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, paused_sandbox  # noqa: F401
 from tests.waiting import DEADLINE_S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,9 +91,23 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
             "You approved this signal"
         )
         await page.screenshot(path=str(ARTIFACTS / "signals-dark.png"))
+        await expect(app.locator("body")).to_have_attribute("data-live", "open")
+        # A decision in chat (the card's button, pressed through the emulator) reaches the open
+        # Mini App over its live stream: no reload, no poll.
+        async with extension(sandbox).client() as tg:
+            message = await tg.wait_for(
+                SAM, lambda m: "EURUSD · SELL" in (m.get("caption") or ""), after_seq=0
+            )
+            await tg.press(SAM, SAM, message["message_id"], text="❌ Reject")
+        await expect(app.locator(f'[data-signal="{signal.id}"]')).to_contain_text(
+            "You rejected this signal"
+        )
+        await app.locator("#signals-history").click()  # nothing has ended in this sandbox yet
+        await expect(app.locator("#view")).to_contain_text("No signal has ended yet.")
+        await expect(app.locator("#signals-history")).to_have_attribute("aria-pressed", "true")
 
         await page.locator("#miniapp-close").click()
-        await expect(card).to_contain_text("✅ You approved this signal")
+        await expect(card).to_contain_text("❌ You rejected this signal")
         await page.screenshot(path=str(ARTIFACTS / "chat-card-after.png"))
         await browser.close()
     assert errors == [], errors

@@ -30,6 +30,7 @@ from core.http.bodies import parse_json, read_body
 from core.http.problems import ProblemError
 from services.isolation import AlertSink
 from services.miniapp import views
+from services.miniapp.push import LiveHub
 from services.users.profiles import UserInfo
 
 PREFIX = "/api/v1"
@@ -54,6 +55,7 @@ class MiniAppConfig:
     max_age: timedelta
     script_url: str  # Telegram's web-app script (in sandbox mode: the emulator's stand-in)
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
+    live: LiveHub = field(default_factory=LiveHub)  # the assembly subscribes it to the bus
     symbols: tuple[str, ...] = ()  # the traded symbols (SYMBOLS: the Admin page's switches)
 
 
@@ -68,6 +70,15 @@ class Model(BaseModel):
 
 class NoParams(Model):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A response that is not a JSON model (a file, an event stream): the handler returns the
+    `web.StreamResponse` itself; the document shows `content_type` with a string schema."""
+
+    content_type: str
+    description: str
 
 
 class ProblemOut(BaseModel):
@@ -96,7 +107,7 @@ def encode_cursor(key: int) -> str:
     return base64.urlsafe_b64encode(str(key).encode()).rstrip(b"=").decode()
 
 
-def _decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str) -> int:
     try:
         return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except (binascii.Error, ValueError, UnicodeDecodeError):
@@ -110,7 +121,7 @@ def paginate(
 ) -> tuple[list[T], str | None]:
     """Keyset pagination over `items` sorted by descending `key`: the page after `cursor`."""
     if query.cursor:
-        after = _decode_cursor(query.cursor)
+        after = decode_cursor(query.cursor)
         items = [i for i in items if key(i) < after]
     page = items[: query.limit]
     more = len(items) > query.limit
@@ -133,7 +144,7 @@ class Call:
         return self.user
 
 
-Handler = Callable[[Call], Awaitable[BaseModel]]
+Handler = Callable[[Call], Awaitable[BaseModel | web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +152,7 @@ class Operation:
     method: str
     path: str
     handler: Handler
-    response: type[BaseModel]
+    response: type[BaseModel] | Raw
     summary: str
     auth: Auth
     path_model: type[BaseModel]
@@ -217,7 +228,9 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
         query = _validate(op.query_model, dict(request.query), "query")
         body = await _body(request, op.body_model)
         result = await op.handler(Call(request, user, path, query, body))
-        return _json(result, op.status)
+        if isinstance(result, BaseModel):
+            return _json(result, op.status)
+        return result
 
     handle.__name__ = op.operation_id
     return handle
@@ -235,7 +248,7 @@ class Api:
         method: str,
         path: str,
         *,
-        response: type[BaseModel],
+        response: type[BaseModel] | Raw,
         summary: str,
         auth: Auth = Auth.USER,
         path_model: type[BaseModel] = NoParams,

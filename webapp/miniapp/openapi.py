@@ -39,15 +39,16 @@ def _parameters(model: type[BaseModel], where: str) -> list[dict[str, Any]]:
 
 
 def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any]) -> dict[str, Any]:
-    from webapp.miniapp.api import Auth, ProblemOut
+    from webapp.miniapp.api import Auth, ProblemOut, Raw
 
     problem = {PROBLEM_TYPE: {"schema": refs[(ProblemOut, "serialization")]}}
-    responses: dict[str, Any] = {
-        str(op.status): {
-            "description": HTTPStatus(op.status).phrase,
-            "content": {"application/json": {"schema": refs[(op.response, "serialization")]}},
-        }
-    }
+    if isinstance(op.response, Raw):
+        content = {op.response.content_type: {"schema": {"type": "string"}}}
+        description = op.response.description
+    else:
+        content = {"application/json": {"schema": refs[(op.response, "serialization")]}}
+        description = HTTPStatus(op.status).phrase
+    responses: dict[str, Any] = {str(op.status): {"description": description, "content": content}}
     for code in op.statuses():
         responses[str(code)] = {"description": HTTPStatus(code).phrase, "content": problem}
     out: dict[str, Any] = {
@@ -66,11 +67,12 @@ def _operation(op: Operation, refs: dict[tuple[type[BaseModel], str], Any]) -> d
 
 
 def document(api: Api) -> dict[str, Any]:
-    from webapp.miniapp.api import ProblemOut
+    from webapp.miniapp.api import ProblemOut, Raw
 
     wanted: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ProblemOut, "serialization")]
     for op in api.operations:
-        wanted.append((op.response, "serialization"))
+        if not isinstance(op.response, Raw):
+            wanted.append((op.response, "serialization"))
         if op.body_model is not None:
             wanted.append((op.body_model, "validation"))
     unique = list(dict.fromkeys(wanted))

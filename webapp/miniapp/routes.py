@@ -9,7 +9,7 @@ from services.miniapp import strings, views
 from services.miniapp.views import SignalItem
 from services.terminals.overview import TerminalView
 from services.text.i18n import LANGUAGES
-from webapp.miniapp.api import CONFIG_KEY, Api, Auth, Call, PageQuery, paginate
+from webapp.miniapp.api import CONFIG_KEY, Api, Auth, Call, PageQuery, decode_cursor, paginate
 from webapp.miniapp.schemas import (
     AuthIn,
     CandleOut,
@@ -47,7 +47,8 @@ def signal_out(item: SignalItem) -> SignalOut:
         published_at=view.published_at, expires_at=view.expires_at,
         entry=_text(levels.entry), stop=_text(levels.stop),
         take_profit=_text(levels.take_profit), reward_risk=_text(levels.reward_risk),
-        result_r=_text(view.result_r) if levels.entry is not None else None,
+        result_r=_text(view.result_r),
+        close_reason=None if view.close_reason is None else view.close_reason.value,
         decision=None if item.decision is None else item.decision.value,  # type: ignore[arg-type]
         can_decide=item.can_decide,
     )  # fmt: skip
@@ -101,6 +102,18 @@ async def me(call: Call) -> MeOut:
 async def list_signals(call: Call) -> SignalPage:
     items = sorted(await views.open_signals(call.me), key=lambda i: i.view.id, reverse=True)
     page, cursor = paginate(items, lambda i: i.view.id, call.query)
+    return SignalPage(items=[signal_out(i) for i in page], next_cursor=cursor)
+
+
+@api.get(
+    "/signals/history", response=SignalPage, query=PageQuery,
+    summary="Signals that are over, newest first, with their outcome in R",
+)  # fmt: skip
+async def signal_history(call: Call) -> SignalPage:
+    query = call.query
+    before = decode_cursor(query.cursor) if query.cursor else None
+    items = await views.history(call.me, before, query.limit + 1)
+    page, cursor = paginate(items, lambda i: i.view.id, PageQuery(limit=query.limit))
     return SignalPage(items=[signal_out(i) for i in page], next_cursor=cursor)
 
 

@@ -59,6 +59,7 @@ class SignalOut(BaseModel):
     take_profit: str | None
     reward_risk: str | None
     result_r: str | None
+    close_reason: str | None = Field(None, description="why it closed: tp, sl, manual, ...")
     decision: DecisionName | None
     can_decide: bool
 

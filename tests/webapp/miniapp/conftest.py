@@ -16,9 +16,12 @@ from aiohttp.test_utils import TestServer
 
 from core import clock as process_clock
 from core.http.problems import problem_middleware
+from services.events import LiveUpdate, UserChanged
 from services.miniapp.auth import sign_init_data
+from services.miniapp.push import LiveHub
 from services.terminals import secrets as secret_box
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
+from webapp.miniapp.api import CONFIG_KEY
 
 TOKEN = "123456789:MINIAPP-test-token-abcdefghijkl"
 OWNER = 1000001
@@ -51,6 +54,7 @@ def init_data(
 class Api:
     url: str
     http: aiohttp.ClientSession
+    live: LiveHub | None = None  # the app's hub, subscribed to the test's bus
 
     async def call(
         self, method: str, path: str, *, auth: str | None = None, **kwargs: Any
@@ -86,10 +90,18 @@ def make_app() -> web.Application:
 @pytest.fixture
 async def api(database: str, clock: Any, bus: Any, tmp_path: Any) -> AsyncIterator[Api]:
     secret_box.configure("miniapp-tests-master-key", tmp_path)
-    server = TestServer(make_app(), host="127.0.0.1")
+    app = make_app()
+    live = app[CONFIG_KEY].live  # as the assembly wires it
+    stops = [
+        bus.subscribe(LiveUpdate, live.deliver),
+        bus.subscribe(UserChanged, live.user_changed),
+    ]
+    server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:
-            yield Api(str(server.make_url("")).rstrip("/"), http)
+            yield Api(str(server.make_url("")).rstrip("/"), http, live)
     finally:
         await server.close()
+        for stop in stops:
+            stop()

@@ -29,6 +29,7 @@ ROUTES_WITH_AUTH = [
     ("GET", "/api/v1/terminals/dev_x"),
     ("GET", "/api/v1/settings"),
     ("PATCH", "/api/v1/settings"),
+    ("GET", "/api/v1/stream"),
 ]
 
 
@@ -451,3 +452,44 @@ def make_app_with(custom: Any) -> Any:
     custom.register(app)
     setup_pages(app)
     return app
+
+
+async def test_history_lists_ended_signals_with_their_outcome_newest_first(api: Api) -> None:
+    from decimal import Decimal
+
+    from models.signals import CloseReason, SignalStatus
+    from services.signals import lifecycle
+
+    await th.user(SUB)
+    await th.user(FREE, Role.PUBLIC, name="Fred")
+    await app_settings.put("signals.visibility", "entry_only")  # over: every level is shown
+    won, lost, cancelled, still_open = [await th.publish() for _ in range(4)]
+    for view, price in ((won, th.TP), (lost, th.STOP)):
+        await lifecycle.transition(view.id, SignalStatus.FILLED)
+        await lifecycle.transition(view.id, SignalStatus.CLOSED, price=price,
+                                   reason=CloseReason.TP if price == th.TP else CloseReason.SL)  # fmt: skip
+    await lifecycle.cancel(cancelled.id, actor_id=SUB)
+    header = await api.login(SUB)
+    status, body, _ = await api.call("GET", "/api/v1/signals/history?limit=2", auth=header)
+    assert status == 200, body
+    assert [s["id"] for s in body["items"]] == [cancelled.id, lost.id] and body["next_cursor"]
+    assert body["items"][0]["status"] == "cancelled" and body["items"][0]["result_r"] is None
+    assert body["items"][1]["close_reason"] == "sl" and Decimal(body["items"][1]["result_r"]) == -1
+    assert body["items"][1]["stop"] == str(th.STOP) and not body["items"][1]["can_decide"]
+    cursor = body["next_cursor"]
+    status, body, _ = await api.call(
+        "GET", f"/api/v1/signals/history?limit=2&cursor={cursor}", auth=header
+    )
+    assert [s["id"] for s in body["items"]] == [won.id] and body["next_cursor"] is None
+    assert body["items"][0]["close_reason"] == "tp" and Decimal(body["items"][0]["result_r"]) > 0
+    assert still_open.id not in [s["id"] for s in body["items"]]
+    # the free tier: outcomes without levels, and only once past the free delay
+    await app_settings.put("signals.free_delay_hours", 0)
+    status, body, _ = await api.call("GET", "/api/v1/signals/history", auth=await api.login(FREE))
+    assert status == 200 and len(body["items"]) == 3
+    assert all(s["entry"] is None and s["stop"] is None for s in body["items"])
+    assert {s["result_r"] is not None for s in body["items"]} == {True, False}
+    status, body, response = await api.call(
+        "GET", "/api/v1/signals/history?cursor=!!", auth=header
+    )
+    assert_problem(status, body, response, 422)

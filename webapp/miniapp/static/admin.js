@@ -4,17 +4,13 @@
  * once per idempotency key). Sections are buttons inside the page; every destructive action
  * asks first. */
 import { call } from "./api.js";
+import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
 import { confirm, date, day, el, go, number, onLeave, show, state, t } from "./ui.js";
 
 const SECTIONS = ["users", "signals", "revenue", "broadcast"];
 const ROLES = ["public", "subscriber", "admin"];
 const isOwner = () => state.me && state.me.role === "owner";
-
-/** Live refreshes once the Mini App stream exists (static/stream.js: `listen(kinds, callback)`). */
-function live(kinds, callback) {
-  import("./stream.js").then((stream) => stream.listen(kinds, callback)).catch(() => { /* no stream yet */ });
-}
 
 function sections(current) {
   const shown = SECTIONS.filter((s) => s !== "revenue" || isOwner());
@@ -199,7 +195,7 @@ async function signals(message) {
       : el("p", { class: "muted" }, t("miniapp.admin_no_signals"))];
   if (message) nodes.push(notice(message));
   show(...nodes);
-  live(["signal"], () => { if (state.page === "admin" && document.getElementById("admin-symbols")) signals(); });
+  listen(["signal"], () => signals());  // a signal opened, filled, cancelled: the list follows
 }
 
 // -- revenue ----------------------------------------------------------------------------------

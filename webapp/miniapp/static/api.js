@@ -42,3 +42,34 @@ export async function call(method, path, body) {
 }
 
 export const strings = (language) => send("GET", `/i18n/${language}`);
+
+async function openStream(token) {
+  const response = await fetch(`${BASE}/stream`, {
+    headers: { Accept: "text/event-stream", Authorization: `Bearer ${token}` }, cache: "no-store",
+  });
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({ title: response.statusText }));
+    throw new ApiError({ status: response.status, ...data });
+  }
+  return response;
+}
+
+/** Read the live-update stream until it ends: `opened()` once connected, then each decoded
+ * chunk to `onChunk` (signs in again, once, when the session has expired). */
+export async function stream(opened, onChunk) {
+  let response;
+  try {
+    response = await openStream(session && session.token);
+  } catch (error) {
+    if (error.status !== 401 || !initData) throw error;
+    await signIn(initData);
+    response = await openStream(session.token);
+  }
+  opened();
+  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    onChunk(value);
+  }
+}

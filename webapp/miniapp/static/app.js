@@ -4,8 +4,9 @@ import { ApiError, call, signIn, strings } from "./api.js";
 import * as admin from "./admin.js";
 import * as home from "./home.js";
 import * as signals from "./signals.js";
+import * as live from "./stream.js";
 import * as tg from "./telegram.js";
-import { $, el, fail, go, state, t } from "./ui.js";
+import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [home.page, signals.page, signals.signalPage, admin.page];
@@ -26,6 +27,7 @@ function buildShell() {
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
   $("tabs").replaceChildren(...tabs);
+  setTab(state.page);
 }
 
 async function start() {
@@ -42,6 +44,11 @@ async function start() {
     state.locale = me.language;
     state.t = (await strings(me.language)).strings;
     buildShell();
+    live.start();
+    live.listen(["access"], async () => {  // role, ban or plan changed: the tabs may differ
+      state.me = await call("GET", "/me").catch(() => state.me);
+      buildShell();
+    }, { always: true });
     await go(...landing(app.initDataUnsafe && app.initDataUnsafe.start_param));
   } catch (error) {
     fail(error instanceof ApiError ? error : new Error(String(error)));

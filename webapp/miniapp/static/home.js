@@ -1,5 +1,6 @@
 /* Home: the plan and its renewal, terminals online, pending approvals. */
 import { call } from "./api.js";
+import { listen } from "./stream.js";
 import { day, el, go, show, state, t } from "./ui.js";
 
 async function render() {
@@ -18,6 +19,7 @@ async function render() {
       me.pending_approvals ? t("miniapp.home_pending", { count: me.pending_approvals }) : t("miniapp.home_no_pending")));
   }
   show(...cards);
+  listen(["signal", "decision", "terminal", "positions", "access", "resync"], () => render());
 }
 
 export const page = { name: "home", tab: "miniapp.nav_home", render };

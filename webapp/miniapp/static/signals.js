@@ -1,8 +1,43 @@
-/* Signals: the open list, one signal with its chart, and the decision (consent first). */
+/* Signals: the open list (live, with each one's expiry countdown), the history with outcomes
+ * in R, one signal with its chart, and the decision (consent first). */
 import { call } from "./api.js";
 import { drawChart } from "./chart.js";
+import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
-import { $, date, el, fail, go, onLeave, show, t } from "./ui.js";
+import { $, date, el, fail, go, number, onLeave, show, t } from "./ui.js";
+
+/** "2:05:09" (h:mm:ss) until `iso`, or null once it has passed. */
+export function remaining(iso, now = Date.now()) {
+  const left = Math.floor((new Date(iso).getTime() - now) / 1000);
+  if (left <= 0) return null;
+  const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
+  return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+}
+
+function countdown(iso) {
+  return el("span", { class: "countdown", "data-expires": iso });
+}
+
+/** Keep every `.countdown` on the page current (a clock in the page, not a poll of the server). */
+function tickCountdowns() {
+  const tick = () => {
+    for (const node of document.querySelectorAll(".countdown")) {
+      const left = remaining(node.dataset.expires);
+      node.textContent = left ? t("miniapp.signal_expires_in", { time: left }) : t("miniapp.signal_expiring");
+    }
+  };
+  tick();
+  const timer = setInterval(tick, 1000);
+  onLeave(() => clearInterval(timer));
+}
+
+const signed = (value) => `${Number(value) > 0 ? "+" : ""}${number(value, 2)}`;
+
+function outcome(s) {
+  const parts = [t(`signal.status_${s.status}`)];
+  if (s.close_reason) parts.push(t(`signal.closed_${s.close_reason}`));
+  return parts.join(" · ");
+}
 
 function level(label, value) {
   return el("div", { class: "level" }, el("dt", {}, label), el("dd", {}, value ?? t("miniapp.signal_hidden")));
@@ -18,18 +53,65 @@ function signalRow(s) {
   const side = t(s.side === "buy" ? "signal.side_buy" : "signal.side_sell");
   const body = [el("span", { class: "title" }, `#${s.id} ${s.symbol} · ${side}`),
     el("span", { class: "muted" }, s.entry ? `${t("miniapp.signal_entry")} ${s.entry}` : t(`signal.status_${s.status}`)),
+    s.can_decide ? countdown(s.expires_at) : null,
     el("span", { class: "decision", "data-decision": s.decision || "" }, decisionText(s))];
   if (!s.entry) return el("li", { class: "card signal" }, ...body);
   return el("li", {}, el("button", { type: "button", class: "card signal link", "data-signal": String(s.id),
     onclick: () => go("signal", s.id) }, ...body));
 }
 
-async function list() {
+function modes(current) {
+  const button = (mode, key) => el("button", {
+    type: "button", class: "segment", id: `signals-${mode}`, "aria-pressed": String(mode === current),
+    onclick: () => { if (mode !== current) { tg.haptic("select"); list(mode); } },
+  }, t(key));
+  return el("div", { class: "segments", role: "group", "aria-label": t("miniapp.nav_signals") },
+    button("open", "miniapp.signals_open"), button("history", "miniapp.signals_history"));
+}
+
+async function list(mode = "open") {
+  if (mode === "history") return history();
   const page = await call("GET", "/signals?limit=50");
-  if (!page.items.length) { show(el("p", { class: "muted" }, t("miniapp.signals_empty"))); return; }
-  const nodes = [el("ul", { class: "list", id: "signal-list", "aria-label": t("miniapp.nav_signals") }, ...page.items.map(signalRow))];
-  if (!page.items.some((s) => s.entry)) nodes.push(el("p", { class: "muted" }, t("miniapp.upgrade")));
+  const nodes = [modes("open")];
+  if (!page.items.length) nodes.push(el("p", { class: "muted" }, t("miniapp.signals_empty")));
+  else nodes.push(el("ul", { class: "list", id: "signal-list", "aria-label": t("miniapp.nav_signals") }, ...page.items.map(signalRow)));
+  if (page.items.length && !page.items.some((s) => s.entry)) nodes.push(el("p", { class: "muted" }, t("miniapp.upgrade")));
   show(...nodes);
+  tickCountdowns();
+  listen(["signal", "decision"], () => list("open"));
+}
+
+function historyRow(s) {
+  const side = t(s.side === "buy" ? "signal.side_buy" : "signal.side_sell");
+  const r = s.result_r === null ? null : Number(s.result_r);
+  return el("li", { class: "card signal", "data-history": String(s.id) },
+    el("span", { class: "title" }, `#${s.id} ${s.symbol} · ${side}`),
+    el("span", { class: "muted" }, `${outcome(s)} · ${date(s.published_at)}`),
+    s.entry ? el("span", { class: "muted" }, `${t("miniapp.signal_entry")} ${s.entry} · ${t("miniapp.signal_stop")} ${s.stop} · ${t("miniapp.signal_take_profit")} ${s.take_profit}`) : null,
+    r === null ? null : el("span", { class: `result ${r > 0 ? "win" : r < 0 ? "loss" : ""}` }, t("miniapp.signal_result", { r: signed(r) })),
+    s.decision ? el("span", { class: "decision", "data-decision": s.decision }, decisionText(s)) : null);
+}
+
+async function history() {
+  const items = [];
+  const listNode = el("ul", { class: "list", id: "signal-history", "aria-label": t("miniapp.signals_history") });
+  const total = el("p", { class: "muted", id: "history-total", "aria-live": "polite" });
+  const more = el("button", { type: "button", class: "secondary", id: "history-more" }, t("miniapp.load_more"));
+  const load = async (cursor) => {
+    const page = await call("GET", `/signals/history?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
+    items.push(...page.items);
+    listNode.append(...page.items.map(historyRow));
+    const closed = items.filter((s) => s.result_r !== null);
+    total.textContent = closed.length
+      ? t("miniapp.signals_total", { r: signed(closed.reduce((sum, s) => sum + Number(s.result_r), 0)), count: closed.length })
+      : "";
+    more.hidden = !page.next_cursor;
+    more.onclick = () => load(page.next_cursor).catch(fail);
+  };
+  show(modes("history"), listNode, total, more);
+  await load(null);
+  if (!items.length) listNode.replaceWith(el("p", { class: "muted" }, t("miniapp.signals_history_empty")));
+  listen(["signal"], () => list("history"));
 }
 
 function labels() {
@@ -52,6 +134,8 @@ async function detail(id) {
       level(t("miniapp.signal_entry"), s.entry), level(t("miniapp.signal_stop"), s.stop),
       level(t("miniapp.signal_take_profit"), s.take_profit), level(t("miniapp.signal_rr"), s.reward_risk && `1:${s.reward_risk}`),
       level(t("miniapp.signal_expires"), date(s.expires_at))),
+    s.can_decide ? el("p", { class: "muted" }, countdown(s.expires_at)) : null,
+    s.result_r !== null && !s.can_decide ? el("p", { class: "result" }, t("miniapp.signal_result", { r: signed(s.result_r) })) : null,
     status,
   ];
   // The primary action (Approve) is Telegram's Main button; the page shows its own only
@@ -72,6 +156,8 @@ async function detail(id) {
   onLeave(tg.onTheme(() => drawn.retheme()));
   tg.backButton(() => go("signals"));
   tg.mainButton(canApprove ? t("signal.btn_approve") : null, canApprove ? () => decide(s.id, "approved") : null);
+  tickCountdowns();
+  listen(["signal", "decision"], (kind, key) => { if (kind === "resync" || key === s.id) return detail(s.id); });
 }
 
 function consent(text) {

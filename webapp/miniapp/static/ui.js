@@ -35,7 +35,7 @@ export function onLeave(cleanup) { state.cleanups.push(cleanup); }
 export function show(...nodes) {
   for (const cleanup of state.cleanups.splice(0)) { try { cleanup(); } catch { /* gone already */ } }
   const view = $("view");
-  view.replaceChildren(...nodes);
+  view.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
   view.setAttribute("aria-busy", "false");
 }
 
