@@ -7,6 +7,7 @@ recipient once per idempotency key."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -395,3 +396,14 @@ async def test_malformed_input_is_422_with_a_problem_body(
     assert problem["detail"]
     assert (await User.get(telegram_id=SUB)).role == Role.SUBSCRIBER
     assert await broadcast_rows() == []
+
+
+async def test_a_double_tap_sends_the_broadcast_once(api: Api, people: None) -> None:
+    await th.user(FREE2, Role.PUBLIC, "Flo")
+    admin = await api.login(ADMIN)
+    send = {"audience": "free", "text": "Once", "idempotency_key": KEY}
+    answers = await asyncio.gather(
+        *(api.call("POST", "/api/v1/admin/broadcast", auth=admin, json=send) for _ in range(2))
+    )
+    assert [(status, body["recipients"]) for status, body, _ in answers] == [(200, 2), (200, 2)]
+    assert [r.chat_id for r in await broadcast_rows()] == [FREE, FREE2]
