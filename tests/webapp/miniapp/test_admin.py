@@ -8,6 +8,7 @@ recipient once per idempotency key."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,13 @@ import pytest
 
 from core.http.problems import PROBLEM_TYPE
 from models.audit import AuditLog
+from models.billing import Provider
 from models.devices import CommandStatus, CommandType, DeviceMode
 from models.notifications import Notification
 from models.signals import Signal, SignalStatus
 from models.users import Role, User
-from services.billing import catalog
+from services.billing import catalog, payments
+from services.billing.payments import PaymentIn
 from services.signals.trading_loop import SymbolRunner
 from tests.services.terminals import helpers as th
 from tests.webapp.miniapp.conftest import OWNER, Api, init_data
@@ -111,6 +114,34 @@ async def test_revenue_is_the_owners_as_in_the_chat(api: Api, people: None) -> N
     assert body["formatted"]["mrr_cents"] == "$0.00"
     times = [p["time"] for p in body["daily"]]
     assert times == sorted(times) and len(set(times)) == 90
+
+
+async def test_revenue_counts_a_payment_per_day_and_month_in_the_owners_locale(
+    api: Api, people: None, clock: Any
+) -> None:
+    nico = await User.get(telegram_id=FREE)
+    starter = await catalog.offer("starter")
+    assert starter is not None
+    paid_at = clock.now() - timedelta(days=5)
+    await payments.record(
+        PaymentIn(
+            provider=Provider.STARS, charge_id="ch-1", user_id=nico.id,
+            plan_version_id=starter.version_id, amount=7615, currency="XTR", usd_cents=9900,
+            paid_at=paid_at, days=30,
+        ),
+        paid_at,
+    )  # fmt: skip
+    status, r, _ = await api.call("GET", "/api/v1/admin/revenue", auth=await api.login(OWNER))
+    assert status == 200
+    assert (r["mrr_cents"], r["subscribers"], r["arpu_cents"]) == (9900, 1, 9900)
+    assert r["by_plan"] == [{"plan": "starter", "plan_name": "Starter", "subscribers": 1}]
+    assert r["formatted"]["mrr_cents"] == "$99.00"
+    daily = [(p["mrr_cents"], p["subscribers"]) for p in r["daily"]]
+    assert daily[-5:] == [(9900, 1)] * 5 and daily[-7] == (0, 0)  # from the day it was paid
+    assert (r["monthly"][-1]["mrr_cents"], r["monthly"][-1]["subscribers"]) == (9900, 1)
+    await User.filter(telegram_id=OWNER).update(language="es")
+    _, r, _ = await api.call("GET", "/api/v1/admin/revenue", auth=await api.login(OWNER))
+    assert r["formatted"]["mrr_cents"].replace("\xa0", " ") == "99,00 US$"
 
 
 async def test_search_finds_by_id_username_and_name_and_pages(api: Api, people: None) -> None:
