@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.billing.entitlements import MAX_GRANT_DAYS
+from services.outbox.kinds import TELEGRAM_TEXT_MAX
 from services.text.numbers import TELEGRAM_ID_MAX
 from webapp.miniapp.api import Model, Page, PageQuery
 from webapp.miniapp.schemas import PlanOut
@@ -53,7 +55,7 @@ class BanIn(Model):
 
 class GrantIn(Model):
     plan: str = Field(pattern=PLAN)
-    days: int = Field(ge=1, le=3660)
+    days: int = Field(ge=1, le=MAX_GRANT_DAYS)
 
 
 class GrantOut(BaseModel):
@@ -158,7 +160,7 @@ class AudienceOut(BaseModel):
 
 
 class PreviewIn(AudienceIn):
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1, max_length=TELEGRAM_TEXT_MAX)
 
 
 class PreviewOut(BaseModel):
