@@ -67,6 +67,7 @@ from middlewares.rbac import RBACMiddleware
 from middlewares.throttling import ThrottlingMiddleware, TokenBuckets
 from middlewares.users import UserMiddleware
 from models.users import Role
+from services import app_settings
 from services.billing import catalog
 from services.billing.checkout import INVOICE_KEY_PURPOSE, Checkout
 from services.billing.stripe_billing import StripeBilling
@@ -368,6 +369,8 @@ class AppRunner:
         self._phase = "start-up"
         for ext in self.extensions:
             await ext.after_web(self)
+        # Signal cards' Open app buttons link the page this server serves (sandbox: loopback).
+        await app_settings.put("miniapp.url", self.settings.miniapp_link)
         self._spawn(self._configure_ui())
         self.leadership = Leadership(
             lock_for(self.settings.database_url),

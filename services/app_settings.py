@@ -17,6 +17,7 @@ DEFAULTS: dict[str, Any] = {
     "signals.visibility": Visibility.FULL.value,
     "risk.disclaimer_version": "2026-11",
     "signals.free_delay_hours": 24,
+    "miniapp.url": None,  # the Mini App page (set by the assembly at start): cards' Open app
 }
 
 
@@ -39,6 +40,12 @@ async def visibility() -> Visibility:
 
 async def disclaimer_version() -> str:
     return str(await get("risk.disclaimer_version"))
+
+
+async def miniapp_url() -> str | None:
+    """The Mini App page's URL, or None when this server has none (no PUBLIC_URL)."""
+    value = await get("miniapp.url")
+    return value if isinstance(value, str) and value else None
 
 
 async def free_delay_hours() -> float:

@@ -96,7 +96,8 @@ async def paid_card(view: SignalView, language: str | None) -> SignalCard:
     """The paid card as it is now, with the chart of this version if one was rendered."""
     chart = await existing_chart(view.id, view.version)
     visibility = await app_settings.visibility()
-    return SignalCard(view, language, visibility, None if chart is None else chart.id)
+    chart_id = None if chart is None else chart.id
+    return SignalCard(view, language, visibility, chart_id, await app_settings.miniapp_url())
 
 
 async def free_delay() -> timedelta:
@@ -113,6 +114,7 @@ async def announce(
     now = clock.now()
     free_at = now + await free_delay()
     chart_id = await _chart_id(view, chart, faults)
+    app_url = await app_settings.miniapp_url()
     users = await User.filter(status=UserStatus.ACTIVE).values_list(
         "id", "telegram_id", "role", "status", "language"
     )
@@ -123,7 +125,9 @@ async def announce(
             standing = Standing(Role(role), UserStatus(status), access[uid])
             if not entitlements.can_receive(standing):
                 continue
-            items.append(_user_card(view, tid, standing, language, visibility, chart_id, free_at))
+            items.append(
+                _user_card(view, tid, standing, language, visibility, chart_id, free_at, app_url)
+            )
         except Exception as exc:  # this user's stored data cannot be rendered
             await faults.record("fanout.card", f"user {tid}", view.id, exc)
     for route in await ChannelRoute.filter(symbol=view.symbol):
@@ -144,11 +148,12 @@ def _user_card(
     visibility: app_settings.Visibility,
     chart_id: int | None,
     free_at: datetime,
+    app_url: str | None = None,
 ) -> outbox.Outgoing:
     """The card of one user: the full card for the paid audience, a delayed summary for the
     rest (the sender asks the entitlement service again when it sends either)."""
     if entitlements.audience_for(standing) is Audience.PAID:
-        card = SignalCard(view, language, visibility, chart_id)
+        card = SignalCard(view, language, visibility, chart_id, app_url)
         return _valid(_out(view, tid, card, _key(view, "new", tid), priority=1))
     summary = free_summary(view, language)
     return _valid(_out(view, tid, summary, _key(view, "free", tid),
@@ -178,11 +183,12 @@ async def announce_change(
     chart_id = await _chart_id(view, chart, faults) if event == "revised" else None
     unexecuted = await _approved_without_terminal(view.id) if event == "filled" else set()
     decisions = await _decisions(view.id)
+    app_url = await app_settings.miniapp_url()
     items: list[outbox.Outgoing] = []
     for orig in originals:
         try:
             items += _change(
-                view, event, orig, languages, visibility, chart_id, unexecuted, decisions
+                view, event, orig, languages, visibility, chart_id, unexecuted, decisions, app_url
             )
         except Exception as exc:
             await faults.record("fanout.change", f"chat {orig['chat_id']}", view.id, exc)
@@ -198,6 +204,7 @@ def _change(
     chart_id: int | None,
     unexecuted: set[int],
     decisions: dict[int, str],
+    app_url: str | None = None,
 ) -> list[outbox.Outgoing]:
     """The reply and the status-line edit for one original card."""
     stamp = f"{event}:v{view.version}"
@@ -208,7 +215,7 @@ def _change(
     is_photo = orig["payload"].get("method") == "send_photo"
     edit = CardEdit(
         view, lang, visibility, original, photo=is_photo, buttons=is_user,
-        decision=decisions.get(chat) if is_user else None,
+        decision=decisions.get(chat) if is_user else None, app_url=app_url,
     )  # fmt: skip
     return [
         _valid(_out(view, chat, reply, _key(view, f"upd:{stamp}", chat), user=is_user,
@@ -239,6 +246,7 @@ async def announce_decision(
     edit = CardEdit(
         view, language if isinstance(language, str) else None, visibility,
         _key(view, "new", telegram_id), photo=is_photo, decision=decision.value,
+        app_url=await app_settings.miniapp_url(),
     )  # fmt: skip
     key = _key(view, f"edit:decision:{stamp}", telegram_id)
     return await outbox.enqueue_many([_valid(_out(view, telegram_id, edit, key, priority=2))])

@@ -69,6 +69,7 @@ class SignalCard:
     language: str | None
     visibility: Visibility
     chart_id: int | None = None
+    app_url: str | None = None  # the Mini App page: an Open app button
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,7 @@ class CardEdit:
     photo: bool
     buttons: bool = True
     decision: str | None = None  # the reader's own decision (a `Decision` value), shown last
+    app_url: str | None = None  # the Mini App page: an Open app button
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +258,7 @@ def _card(
 
 def render_signal_card(n: SignalCard) -> Payload:
     body = full_text(n.view, n.language, n.visibility)
-    return _card(body, n.chart_id, signal_keyboard(n.view, n.language), None)
+    return _card(body, n.chart_id, signal_keyboard(n.view, n.language, n.app_url), None)
 
 
 def render_channel_card(n: ChannelCard) -> Payload:
@@ -279,7 +281,7 @@ def render_card_edit(n: CardEdit) -> Payload:
     body = full_text(n.view, n.language, n.visibility)
     if n.decision is not None:
         body = f"{body}\n{translator(n.language)(YOUR_DECISION[n.decision])}"
-    keyboard = signal_keyboard(n.view, n.language) if n.buttons else None
+    keyboard = signal_keyboard(n.view, n.language, n.app_url) if n.buttons else None
     if n.photo:
         return edit_caption(n.edit_of, body, keyboard=keyboard)
     return edit_text(n.edit_of, body, keyboard=keyboard)

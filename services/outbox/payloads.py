@@ -35,15 +35,20 @@ EDITS = ("edit_text", "edit_caption", "edit_markup", "delete")
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """One inline button: `callback_data` (packed by a CallbackData class) or `url`."""
+    """One inline button: `callback_data` (packed by a CallbackData class), `url`, or
+    `web_app` (the Mini App page's URL; private chats only)."""
 
     text: str
     callback_data: str | None = None
     url: str | None = None
+    web_app: str | None = None
 
-    def as_json(self) -> dict[str, str]:
+    def as_json(self) -> dict[str, Any]:
         """The button as Bot API JSON (unset fields left out)."""
-        data = {"text": self.text, "callback_data": self.callback_data, "url": self.url}
+        data: dict[str, Any] = {"text": self.text, "callback_data": self.callback_data,
+                                "url": self.url}  # fmt: skip
+        if self.web_app is not None:
+            data["web_app"] = {"url": self.web_app}
         return {key: value for key, value in data.items() if value is not None}
 
 

@@ -171,20 +171,31 @@ def keyboard(buttons: list[list[tuple[str, str]]]) -> Keyboard:
     return inline_keyboard([Button(t, callback_data=d) for t, d in row] for row in buttons)
 
 
-def signal_keyboard(view: SignalView, locale: str | None) -> Keyboard | None:
-    """Approve / Reject / Details while the approval window is open; none after."""
+def app_link(app_url: str, start: str) -> str:
+    """The Mini App page opened on `start` (a page or `signal_<id>`), for a web_app button."""
+    return f"{app_url}{'&' if '?' in app_url else '?'}startapp={start}"
+
+
+def signal_keyboard(
+    view: SignalView, locale: str | None, app_url: str | None = None
+) -> Keyboard | None:
+    """Approve / Reject / Details while the approval window is open, then (with `app_url`)
+    Open app on this signal; none after."""
     if not view.is_open:
         return None
     _ = translator(locale)
-    return keyboard(
+    rows = [
         [
-            [
-                (_("signal.btn_approve"), SignalCB(action="approve", signal_id=view.id).pack()),
-                (_("signal.btn_reject"), SignalCB(action="reject", signal_id=view.id).pack()),
-            ],
-            [(_("signal.btn_details"), SignalCB(action="details", signal_id=view.id).pack())],
-        ]
-    )
+            Button(_("signal.btn_approve"), SignalCB(action="approve", signal_id=view.id).pack()),
+            Button(_("signal.btn_reject"), SignalCB(action="reject", signal_id=view.id).pack()),
+        ],
+        [Button(_("signal.btn_details"), SignalCB(action="details", signal_id=view.id).pack())],
+    ]
+    if app_url:
+        rows.append(
+            [Button(_("miniapp.open_app"), web_app=app_link(app_url, f"signal_{view.id}"))]
+        )
+    return inline_keyboard(rows)
 
 
 def upgrade_keyboard(locale: str | None, source: str) -> Keyboard:

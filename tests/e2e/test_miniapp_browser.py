@@ -48,7 +48,7 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
 
         await page.locator("#input").fill("/menu")
         await page.locator("#input").press("Enter")
-        menu = page.locator(".row.bot", has_text="📱 Open app").last
+        menu = page.locator(".row.bot", has_text="🌐 Language").last  # the menu, not a card
         await menu.get_by_role("button", name="📱 Open app").click()
         await expect(page.locator("#miniapp")).to_be_visible()
         app = page.frame_locator("#miniapp-frame")
@@ -108,6 +108,20 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
 
         await page.locator("#miniapp-close").click()
         await expect(card).to_contain_text("❌ You rejected this signal")
+
+        # The card's own Open app button lands on this signal's page (the URL's startapp) ...
+        await card.get_by_role("button", name="📱 Open app").click()
+        await expect(app.locator("h1")).to_have_text(f"#{signal.id} EURUSD · SELL")
+        await expect(app.locator("#decision")).to_have_text("❌ You rejected this signal")
+        await page.locator("#miniapp-close").click()
+        # ... and a t.me/<bot>/app?startapp=signals link (Telegram's start_param) on that tab.
+        await page.evaluate(
+            "([url, user]) => window.SandboxMiniApp.open(url, user, 'signals')",
+            [f"{sandbox.base_url}/app", SAM],
+        )
+        await expect(app.locator("#tab-signals")).to_have_attribute("aria-current", "page")
+        await expect(app.locator(f'[data-signal="{signal.id}"]')).to_be_visible()
+        await page.locator("#miniapp-close").click()
         await page.screenshot(path=str(ARTIFACTS / "chat-card-after.png"))
         await browser.close()
     assert errors == [], errors

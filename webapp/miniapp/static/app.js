@@ -11,7 +11,14 @@ import { $, el, fail, go, setTab, state, t } from "./ui.js";
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [home.page, signals.page, signals.signalPage, admin.page];
 
-/** `startapp` parameters: `signal_<id>` opens that signal, a page's name opens that page. */
+/** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
+ * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
+ * name opens that tab, anything else Home. */
+export function startParam(app) {
+  const fromTelegram = app && app.initDataUnsafe && app.initDataUnsafe.start_param;
+  return fromTelegram || new URLSearchParams(window.location.search).get("startapp") || "";
+}
+
 function landing(start) {
   const match = /^signal_(\d+)$/.exec(start || "");
   if (match) return ["signal", Number(match[1])];
@@ -26,6 +33,7 @@ function buildShell() {
   const tabs = PAGES.filter((p) => p.tab && (!p.admin || admin)).map((p) =>
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
+  $("tabs").setAttribute("aria-label", t("miniapp.nav_sections"));
   $("tabs").replaceChildren(...tabs);
   setTab(state.page);
 }
@@ -34,8 +42,10 @@ async function start() {
   tg.setUp();
   for (const page of PAGES) state.pages.set(page.name, page);
   const app = tg.webApp();
-  if (!app || !app.initData) {
-    $("status").textContent = "Open this page from the bot in Telegram.";
+  if (!app || !app.initData) {  // not opened by Telegram: say so in the browser's language
+    const language = (navigator.language || "en").slice(0, 2);
+    state.t = (await strings(language).catch(() => strings("en"))).strings;
+    $("status").textContent = t("miniapp.error_open_in_telegram");
     return;
   }
   try {
@@ -49,7 +59,7 @@ async function start() {
       state.me = await call("GET", "/me").catch(() => state.me);
       buildShell();
     }, { always: true });
-    await go(...landing(app.initDataUnsafe && app.initDataUnsafe.start_param));
+    await go(...landing(startParam(app)));
   } catch (error) {
     fail(error instanceof ApiError ? error : new Error(String(error)));
   }
