@@ -52,6 +52,7 @@ from core.settings import Settings
 from ea.api import HUB_KEY, setup_ea_routes
 from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui, refresh_access_menu
+from handlers.shop import BotStars
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, add_billing_jobs, plan_changes_job
 from jobs.ea_jobs import build_scheduler, stop_scheduler
@@ -84,6 +85,7 @@ from services.events import (
     RevocationPending,
     UserChanged,
 )
+from services.miniapp.plan import PlanBilling
 from services.ops_alerts import GAVE_UP, OpsAlerts
 from services.outbox.queue import Claimed
 from services.terminals import reports as terminal_reports
@@ -96,6 +98,7 @@ from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
+from webapp.miniapp.invoice_links import BotInvoiceLinks
 from webapp.pricing import PricingConfig, setup_pricing
 
 log = logging.getLogger(__name__)
@@ -214,7 +217,9 @@ def create_web_app(
     app[DP_KEY] = dp
     app.add_routes(health.routes)
     app.add_routes(landing.routes)  # GET /: links to what this server offers
-    setup_miniapp(app, miniapp_config(settings, alerts))  # /app and its API under /api/v1
+    # /app and its API under /api/v1; its Plan page sells in Stars through the chat's checkout
+    billing = PlanBilling(dp["checkout"], BotInvoiceLinks(bot), BotStars(bot))
+    setup_miniapp(app, miniapp_config(settings, alerts, billing))
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
@@ -228,7 +233,9 @@ def create_web_app(
 SANDBOX_WEBAPP_SCRIPT = "/emulator/_static/telegram-web-app.js"  # the emulator's stand-in
 
 
-def miniapp_config(settings: Settings, alerts: OpsAlerts | None = None) -> MiniAppConfig:
+def miniapp_config(
+    settings: Settings, alerts: OpsAlerts | None = None, billing: PlanBilling | None = None
+) -> MiniAppConfig:
     """The Mini App's view of the settings; in sandbox mode the page loads the emulator's
     stand-in for Telegram's script (offline, same origin) and trusts initData it signs."""
     return MiniAppConfig(
@@ -237,6 +244,7 @@ def miniapp_config(settings: Settings, alerts: OpsAlerts | None = None) -> MiniA
         max_age=timedelta(seconds=settings.miniapp_max_age),
         script_url=SANDBOX_WEBAPP_SCRIPT if settings.sandbox else TELEGRAM_SCRIPT,
         alerts=alerts,
+        billing=billing,
         symbols=settings.symbols,
     )
 

@@ -25,7 +25,7 @@ from core.settings import Settings
 from handlers.commands import cmd
 from handlers.render import Html, fmt, plural
 from models.users import Role
-from services.billing import catalog, changes, refunds, storefront
+from services.billing import changes, refunds, storefront
 from services.billing.catalog import Feature, Offer
 from services.billing.checkout import Checkout, Kind
 from services.billing.entitlements import GRACE, Access
@@ -186,15 +186,7 @@ async def plans(message: Message, user: UserInfo) -> None:
 
 
 async def _is_downgrade(user: UserInfo, plan: str) -> bool:
-    access = user.access
-    if access is None or not access.paid or access.complimentary or not access.renews:
-        return False
-    current = next((o for o in await catalog.offers() if o.code == access.plan), None)
-    target = next((o for o in await catalog.offers() if o.code == plan), None)
-    return (
-        current is not None and target is not None
-        and target.terms.usd_price < current.terms.usd_price
-    )  # fmt: skip
+    return user.access is not None and await changes.is_downgrade(user.access, plan)
 
 
 @router.callback_query(BuyCB.filter())

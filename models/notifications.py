@@ -42,3 +42,27 @@ class Notification(Model):
     class Meta:
         table = "notifications"
         indexes = (("status", "next_attempt_at"),)
+
+
+class DeliveryMode(StrEnum):
+    """How a user wants one kind of notification (the Mini App's settings)."""
+
+    ON = "on"  # sent with sound
+    SILENT = "silent"  # sent with disable_notification
+    OFF = "off"  # not queued
+
+
+class NotificationPreference(Model):
+    """The choice of one user for one kind of notification (a kind without a row is ON)."""
+
+    id = fields.BigIntField(primary_key=True)
+    user: fields.ForeignKeyRelation[Any] = fields.ForeignKeyField(
+        "models.User", related_name="notification_preferences", on_delete=fields.CASCADE
+    )
+    kind = fields.CharField(max_length=16)  # services.outbox.preferences.Category
+    mode = fields.CharEnumField(DeliveryMode, max_length=8, default=DeliveryMode.ON)
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "notification_preferences"
+        unique_together = (("user", "kind"),)

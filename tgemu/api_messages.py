@@ -62,7 +62,10 @@ async def send_message(emu: Emulator, p: Params) -> dict[str, Any]:
     markup = parse_markup(p.obj("reply_markup"), chat)
     reply_to = reply_target(emu, p, chat)
     admit(emu, chat)
-    msg = emu.add_message(chat, BOT, reply_markup=markup, reply_to_message_id=reply_to, **fields)
+    msg = emu.add_message(
+        chat, BOT, reply_markup=markup, reply_to_message_id=reply_to,
+        disable_notification=p.boolean("disable_notification"), **fields,
+    )  # fmt: skip
     return emu.message_api(msg)
 
 
@@ -78,6 +81,7 @@ async def _send_media(emu: Emulator, p: Params, kind: str) -> dict[str, Any]:
         BOT,
         reply_markup=markup,
         reply_to_message_id=reply_to,
+        disable_notification=p.boolean("disable_notification"),
         **{kind: file.file_id},
         **fields,
     )

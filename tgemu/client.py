@@ -223,6 +223,11 @@ class EmulatorClient:
             body["auth_date"] = auth_date
         return str((await self._call("POST", "webapp/init_data", body))["init_data"])
 
+    async def webapp_invoice(self, invoice_link: str) -> dict[str, Any]:
+        """What Telegram's payment sheet shows for an invoice link the bot made (openInvoice)."""
+        slug = invoice_link.rsplit("$", 1)[-1]
+        return await self._call("GET", f"webapp/invoice/{slug}")
+
     async def star_transactions(self) -> list[dict[str, Any]]:
         """Every StarTransaction, oldest first (what getStarTransactions pages through)."""
         answer = await self._call("GET", "star_transactions")

@@ -133,6 +133,7 @@ class MessageRec:
     edits: list[dict[str, Any]] = field(default_factory=list)
     edit_date: int | None = None
     deleted: bool = False
+    disable_notification: bool = False  # sent silently: the user's device made no sound
 
     @property
     def from_bot(self) -> bool:
@@ -171,6 +172,7 @@ class MessageRec:
             "edit_date": self.edit_date,
             "edits": self.edits,
             "deleted": self.deleted,
+            "disable_notification": self.disable_notification,
         }
 
 

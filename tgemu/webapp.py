@@ -7,6 +7,14 @@ serves (it knows the token it issued).
 secret = HMAC-SHA256(key="WebAppData", msg=token), hash = hex HMAC-SHA256(secret, the sorted
 "key=value" lines). The sandbox page opens the Mini App in a frame with it, and
 `_static/telegram-web-app.js` plays Telegram's script inside that frame.
+
+``GET /_control/webapp/invoice/{slug}`` answers what Telegram's payment sheet shows for an
+invoice link the bot made (``https://t.me/$<slug>``): ``{slug, title, description, currency,
+total_amount, subscription_period}``. `Telegram.WebApp.openInvoice(url)` in the frame asks the
+host page (``web_app_open_invoice {slug}``) to show that sheet; paying it is ``POST pay
+{user_id, invoice_link}`` (the emulator's Stars flow: pre-checkout, then successful_payment in
+the user's chat with the bot) and the frame hears ``invoice_closed {slug, status}`` with status
+paid / cancelled / failed, as in Telegram.
 """
 
 from __future__ import annotations
@@ -54,5 +62,24 @@ async def init_data(request: web.Request) -> web.Response:
     return web.json_response({"init_data": sign(fields, emu.token)})
 
 
+async def invoice(request: web.Request) -> web.Response:
+    emu = request.app[EMULATOR]
+    slug = request.match_info["slug"]
+    found = emu.invoice_links.get(slug)
+    if found is None:
+        raise Problem(404, "Unknown invoice link", f"https://t.me/${slug} was not made by the bot")
+    return web.json_response(
+        {
+            "slug": slug,
+            "title": found.title,
+            "description": found.description,
+            "currency": found.currency,
+            "total_amount": found.total_amount,
+            "subscription_period": found.subscription_period,
+        }
+    )
+
+
 def add_webapp_routes(app: web.Application) -> None:
     app.router.add_post("/_control/webapp/init_data", init_data)
+    app.router.add_get("/_control/webapp/invoice/{slug}", invoice)

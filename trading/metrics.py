@@ -18,26 +18,36 @@ from numpy.typing import ArrayLike, NDArray
 from trading.numeric import safe_div
 
 __all__ = [
+    "MONTHS_PER_YEAR",
     "TRADING_DAYS",
+    "annual_r",
     "Metrics",
     "average_r",
     "cagr_pct",
     "calmar",
+    "calmar_r",
     "compute_metrics",
+    "cumulative_r",
     "daily_returns",
     "drawdown",
+    "drawdown_r",
     "expectancy_money",
     "expectancy_r",
     "exposure_pct",
     "max_drawdown",
+    "max_drawdown_r",
+    "median",
+    "monthly_r",
     "net_profit",
     "profit_factor",
     "sharpe",
+    "slippage_r",
     "sortino",
     "win_rate_pct",
 ]
 
 TRADING_DAYS = 252
+MONTHS_PER_YEAR = 12
 SECONDS_PER_DAY = 86_400
 SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
 
@@ -262,3 +272,82 @@ def compute_metrics(
         ),
         trades=len(profits_money),
     )
+
+
+# A track record in R (signals, not an account): the curve starts at 0 R, so the money-based
+# functions above (equity > 0, drawdown in % of the peak) do not apply; these are their R twins.
+
+
+def cumulative_r(r_multiples: ArrayLike) -> Floats:
+    """Equity curve in R: ``E_k = R_1 + ... + R_k`` (the trades in close order; empty in,
+    empty out). The curve starts at ``E_0 = 0`` before the first trade."""
+    return np.cumsum(np.asarray(r_multiples, dtype=np.float64))
+
+
+def drawdown_r(r_multiples: ArrayLike) -> Floats:
+    """Drawdown in R after each trade: ``peak_k - E_k`` with ``peak_k = max(0, E_1..E_k)``
+    (the start at 0 R counts as a peak, so a first losing trade is a drawdown). Always >= 0."""
+    equity = cumulative_r(r_multiples)
+    if len(equity) == 0:
+        return equity
+    peak = np.maximum.accumulate(np.maximum(equity, 0.0))
+    return peak - equity
+
+
+def max_drawdown_r(r_multiples: ArrayLike) -> float:
+    """The largest :func:`drawdown_r`, in R; NaN without trades."""
+    dd = drawdown_r(r_multiples)
+    return float(dd.max()) if len(dd) else math.nan
+
+
+def monthly_r(
+    time_s: ArrayLike, r_multiples: ArrayLike
+) -> tuple[NDArray[np.int64], Floats, NDArray[np.int64]]:
+    """R per calendar month (UTC): ``(months, sums, counts)`` for every month from the first
+    trade's to the last one's, months without a trade included with 0 R and count 0 (a quiet
+    month is a flat month, and ratios over months must see it). ``months`` are month numbers
+    since 1970-01 (``year = 1970 + m // 12``, ``month = m % 12 + 1``)."""
+    t = np.asarray(time_s, dtype=np.int64)
+    r = np.asarray(r_multiples, dtype=np.float64)
+    if len(t) != len(r):
+        msg = f"time_s has {len(t)} values but r_multiples has {len(r)}; pass one time per trade"
+        raise ValueError(msg)
+    if len(t) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0, dtype=np.int64)
+    month = t.astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+    first, last = int(month.min()), int(month.max())
+    index = month - first
+    sums = np.zeros(last - first + 1)
+    counts = np.zeros(last - first + 1, dtype=np.int64)
+    np.add.at(sums, index, r)
+    np.add.at(counts, index, 1)
+    return np.arange(first, last + 1, dtype=np.int64), sums, counts
+
+
+def annual_r(monthly: ArrayLike) -> float:
+    """Annualised R from monthly sums: ``mean(monthly) * 12``; NaN without months."""
+    m = np.asarray(monthly, dtype=np.float64)
+    return safe_div(float(m.sum()), float(len(m))) * MONTHS_PER_YEAR
+
+
+def calmar_r(annual: float, max_drawdown: float) -> float:
+    """Calmar ratio of a track record in R: annual R / maximum drawdown in R (unitless, as
+    :func:`calmar` in percent / percent); NaN without a drawdown. Reference: Young (1991)."""
+    return safe_div(annual, max_drawdown)
+
+
+def median(values: ArrayLike) -> float:
+    """The median (mean of the two middle values for an even count); NaN when empty."""
+    v = np.asarray(values, dtype=np.float64)
+    return float(np.median(v)) if len(v) else math.nan
+
+
+def slippage_r(side: str, reference: float, filled: float, stop: float) -> float:
+    """Adverse slippage in R: ``sign * (filled - reference) / |reference - stop|`` with sign +1
+    for a buy and -1 for a sell; positive = worse than the reference price (the signal's entry),
+    negative = an improvement. NaN when the reference equals the stop (no risk to measure by)."""
+    if side not in ("buy", "sell"):
+        msg = f"side must be 'buy' or 'sell', not {side!r}"
+        raise ValueError(msg)
+    sign = 1.0 if side == "buy" else -1.0
+    return safe_div(sign * (filled - reference), abs(reference - stop))

@@ -63,6 +63,7 @@ async def deliver(
     """Perform one payload: `reply_to`/`target` are resolved message ids, `photo` the file."""
     method = payload["method"]
     parse_mode = payload.get("parse_mode")
+    quiet = True if payload.get("disable_notification") else None  # the user's "silent"
     reply = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
         if reply_to
@@ -75,6 +76,7 @@ async def deliver(
             parse_mode=parse_mode,
             reply_markup=_markup(payload),
             reply_parameters=reply,
+            disable_notification=quiet,
         )
     elif method == "send_photo":
         answer = await bot.send_photo(
@@ -84,6 +86,7 @@ async def deliver(
             parse_mode=parse_mode,
             reply_markup=_markup(payload),
             reply_parameters=reply,
+            disable_notification=quiet,
         )
     else:
         answer = await _change(bot, chat_id, target, payload)

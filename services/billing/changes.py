@@ -45,7 +45,7 @@ from models.billing import (
 )
 from services import audit
 from services.billing import catalog, entitlements, payments
-from services.billing.entitlements import CURRENT, EntitlementInfo
+from services.billing.entitlements import CURRENT, Access, EntitlementInfo
 from services.billing.payments import RenewalState
 from services.errors import InvalidInput, NotFound
 from services.users.profiles import UserInfo
@@ -174,6 +174,19 @@ async def float_credit(subscription_ref: str, period_end: datetime) -> None:
             entitlement=row.id, before=row.ends_at.isoformat(),
             ends=(period_end + length).isoformat(), reason="upgrade credit after a renewal",
         )  # fmt: skip
+
+
+async def is_downgrade(access: Access, plan_code: str) -> bool:
+    """Whether choosing `plan_code` is a downgrade at renewal: a cheaper plan (by its USD price)
+    while a dearer paid plan renews (the chat's /plans and the Mini App's Plan page ask this)."""
+    if not access.paid or access.complimentary or not access.renews:
+        return False
+    current = None if access.plan is None else await catalog.offer(access.plan)
+    target = await catalog.offer(plan_code)
+    return (
+        current is not None and target is not None
+        and target.terms.usd_price < current.terms.usd_price
+    )  # fmt: skip
 
 
 async def schedule_downgrade(

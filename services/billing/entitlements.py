@@ -35,7 +35,7 @@ from services import audit
 from services.billing import catalog
 from services.billing.catalog import Feature
 from services.errors import InvalidInput, NotFound
-from services.events import AccessChanged, UserChanged
+from services.events import AccessChanged, LiveUpdate, UserChanged
 
 GRACE = timedelta(hours=48)  # access continues this long after a period ends unrenewed
 CURRENT = (EntitlementStatus.ACTIVE, EntitlementStatus.GRACE)
@@ -220,11 +220,13 @@ async def transaction() -> AsyncIterator[None]:
 
 async def announce(user_id: int) -> None:
     """The user's access changed: after the commit, caches of it (`UserChanged`, every
-    replica) are dropped and this replica refreshes their chat's menu (`AccessChanged`)."""
+    replica) are dropped, this replica refreshes their chat's menu (`AccessChanged`) and their
+    open Mini App pages re-read their plan (`LiveUpdate("access")`, every replica)."""
     row = await User.get_or_none(id=user_id).only("id", "telegram_id")
     if row is not None:
         bus.publish(UserChanged(row.telegram_id))
         bus.publish(AccessChanged(row.telegram_id))
+        bus.publish(LiveUpdate("access", 0, (row.telegram_id,)))
 
 
 async def _offer(plan_code: str) -> catalog.Offer:

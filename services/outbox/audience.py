@@ -144,6 +144,8 @@ async def _queued_at(notification_id: int) -> datetime:
 async def _store(item: Claimed, variant: _Variant) -> dict[str, Any]:
     """Store the variant on the row; returns its payload."""
     payload = render(variant.message)
+    if item.payload.get("disable_notification"):  # the user's choice holds for the variant
+        payload["disable_notification"] = True
     changes: dict[str, object] = {
         "kind": variant.kind,
         "payload": payload,

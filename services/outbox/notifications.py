@@ -23,8 +23,9 @@ from datetime import datetime
 from tortoise.transactions import in_transaction
 
 from core import bus, clock
-from models.notifications import Notification
+from models.notifications import DeliveryMode, Notification
 from services.events import OutboxChanged
+from services.outbox import preferences
 from services.outbox.kinds import Notice, kind_of, render
 from services.outbox.payloads import (
     EDITS,
@@ -146,7 +147,8 @@ async def enqueue(
     not_before: datetime | None = None,
     audience: str | None = None,
 ) -> bool:
-    """Queue one notification; False if `dedupe_key` was already queued (nothing changes)."""
+    """Queue one notification; False if `dedupe_key` was already queued (nothing changes) or
+    the recipient turned this kind of notification off."""
     item = Outgoing(
         chat_id, message, dedupe_key, user_id, signal_id, priority, not_before, audience
     )
@@ -159,9 +161,21 @@ async def enqueue_many(items: Iterable[Outgoing]) -> int:
     Runs in the caller's transaction. Conflicts are skipped with INSERT ... ON CONFLICT DO
     NOTHING, never by catching IntegrityError (which would abort a PostgreSQL transaction);
     the count may be high if another transaction queues the same key at the same moment.
+    Each recipient's notification preferences apply here (`services.outbox.preferences`): a
+    kind they turned off is not queued, a silent one is sent with `disable_notification`.
     """
     unique: dict[str, Outgoing] = {}
+    items = list(items)
+    chosen = await preferences.modes_for(
+        i.chat_id for i in items if preferences.category_of(i.message) is not None
+    )
+    silent: set[str] = set()
     for item in items:
+        mode = _mode(item, chosen)
+        if mode is DeliveryMode.OFF:
+            continue
+        if mode is DeliveryMode.SILENT:
+            silent.add(item.dedupe_key)
         validate_payload(item.payload)
         if item.not_before is not None and item.not_before.utcoffset() is None:
             msg = f"not_before must be timezone-aware (UTC), got {item.not_before!r}"
@@ -177,19 +191,29 @@ async def enqueue_many(items: Iterable[Outgoing]) -> int:
     if not unique:
         return 0
     now = _utcnow()
-    rows = [_row(item, now) for item in unique.values()]
+    rows = [_row(item, now, silent=item.dedupe_key in silent) for item in unique.values()]
     await Notification.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
     bus.publish(OutboxChanged())  # the sender wakes (after the commit, in `transaction()`)
     return len(rows)
 
 
-def _row(item: Outgoing, now: datetime) -> Notification:
+def _mode(
+    item: Outgoing, chosen: dict[int, dict[preferences.Category, DeliveryMode]]
+) -> DeliveryMode:
+    category = preferences.category_of(item.message)
+    if category is None:
+        return DeliveryMode.ON
+    return chosen.get(item.chat_id, {}).get(category, DeliveryMode.ON)
+
+
+def _row(item: Outgoing, now: datetime, *, silent: bool = False) -> Notification:
+    payload = {**item.payload, "disable_notification": True} if silent else item.payload
     return Notification(
         chat_id=item.chat_id,
         user_id=item.user_id,
         audience=_audience(item),
         kind=item.kind,
-        payload=item.payload,
+        payload=payload,
         dedupe_key=item.dedupe_key,
         depends_on=validate_payload(item.payload),
         signal_id=item.signal_id,

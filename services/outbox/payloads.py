@@ -12,7 +12,9 @@ A payload is a JSON dict describing one Bot API action; build it with `text`, `p
      "reply_to": dedupe key of an earlier notification to the same chat (reply to its message;
                  waits until that one is done; sent without reply if it failed or was skipped),
      "edit_of": dedupe key of the notification whose message to edit or delete (waits for it;
-                skipped if it failed or was skipped)}
+                skipped if it failed or was skipped),
+     "disable_notification": true when the recipient chose "silent" for its kind (set by
+                             `notifications.enqueue_many`, never by the builders)}
 """
 
 from __future__ import annotations

@@ -41,6 +41,10 @@ DYNAMIC = (
     | {f"plan.{p.code}" for p in load_catalog(None, Decimal(1)).plans}  # the shipped plans
 )
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# The Mini App's modules name the page's messages as literals (`t("miniapp.x")`, `tab:
+# "miniapp.nav_x"`) or build them from a prefix (`t(`miniapp.notify_${kind}`)`).
+JS_KEY = re.compile(r"""["'`]((?:miniapp|signal)\.[a-z0-9_.]+)["'`]""")
+JS_PREFIX = re.compile(r"""`((?:miniapp|signal)\.[a-z0-9_.]*)\$\{""")
 
 
 def read(lang: str) -> Catalog:
@@ -72,6 +76,12 @@ def used_ids() -> set[str]:
             text = path.read_text(encoding="utf-8")
             for pattern in (CALL, KEY_ERRORS, GETTEXT):
                 ids.update(pattern.findall(text))
+    known = set(forms("en"))
+    for path in (ROOT / "webapp" / "miniapp" / "static").glob("*.js"):
+        text = path.read_text(encoding="utf-8")
+        ids.update(JS_KEY.findall(text))
+        for prefix in JS_PREFIX.findall(text):
+            ids.update(k for k in known if k.startswith(prefix))
     return ids
 
 

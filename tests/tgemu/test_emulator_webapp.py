@@ -9,6 +9,8 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
+from aiogram import Bot
+from aiogram.types import LabeledPrice
 from aiogram.utils.web_app import safe_parse_webapp_init_data
 
 from services.miniapp.auth import Unauthenticated, validate_init_data
@@ -52,3 +54,25 @@ async def test_the_web_app_script_stand_in_is_served(server: EmulatorServer) -> 
         http.get(f"{server.url}/_static/telegram-web-app.js") as r,
     ):
         assert r.status == 200 and "window.Telegram = { WebApp }" in await r.text()
+
+
+async def test_open_invoice_shows_the_links_terms_and_unknown_links_are_404(
+    client: EmulatorClient, bot: Bot
+) -> None:
+    link = await bot.create_invoice_link(
+        title="Starter", description="30 days", payload="p1", currency="XTR",
+        prices=[LabeledPrice(label="Starter", amount=7616)], subscription_period=2592000,
+    )  # fmt: skip
+    sheet = await client.webapp_invoice(link)
+    assert sheet == {
+        "slug": link.rsplit("$", 1)[-1], "title": "Starter", "description": "30 days",
+        "currency": "XTR", "total_amount": 7616, "subscription_period": 2592000,
+    }  # fmt: skip
+    once = await bot.create_invoice_link(
+        title="Once", description="90 days", payload="p2", currency="XTR",
+        prices=[LabeledPrice(label="Once", amount=3)],
+    )  # fmt: skip
+    assert (await client.webapp_invoice(once))["subscription_period"] is None
+    with pytest.raises(EmulatorControlError) as unknown:
+        await client.webapp_invoice("https://t.me/$nope")
+    assert unknown.value.status == 404

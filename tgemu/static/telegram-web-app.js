@@ -1,8 +1,9 @@
 /* The sandbox's stand-in for https://telegram.org/js/telegram-web-app.js (offline): the same
  * `window.Telegram.WebApp` surface a Mini App uses, speaking Telegram's web protocol with the
  * page that frames it: it reads tgWebAppData / tgWebAppThemeParams from the URL's fragment,
- * posts {eventType, eventData} to the parent (web_app_setup_main_button, ...) and hears
- * theme_changed, main_button_pressed, back_button_pressed and safe_area_changed back. */
+ * posts {eventType, eventData} to the parent (web_app_setup_main_button, web_app_open_invoice,
+ * ...) and hears theme_changed, main_button_pressed, back_button_pressed, safe_area_changed and
+ * invoice_closed back. */
 (() => {
   "use strict";
   const hash = new URLSearchParams(window.location.hash.slice(1));
@@ -10,6 +11,20 @@
   const parse = (text, fallback) => { try { return JSON.parse(text); } catch { return fallback; } };
   let themeParams = parse(hash.get("tgWebAppThemeParams"), {}) || {};
   const handlers = new Map();
+  const invoices = new Map();  // slug -> {url, callback}: the invoices open now
+
+  /* The slug of an invoice link (t.me/$slug, t.me/invoice/slug, t.me/bot?start=$slug), as
+   * Telegram's script reads it; anything else throws WebAppInvoiceUrlInvalid. */
+  function invoiceSlug(url) {
+    let link;
+    try { link = new URL(String(url)); } catch { throw new Error("WebAppInvoiceUrlInvalid"); }
+    if (!["https:", "http:"].includes(link.protocol) || link.hostname !== "t.me") throw new Error("WebAppInvoiceUrlInvalid");
+    const path = /^\/(\$|invoice\/)([A-Za-z0-9\-_=]+)$/.exec(decodeURIComponent(link.pathname));
+    const start = /(\?|&)start=\$([A-Za-z0-9\-_=]+)(&|$)/.exec(decodeURIComponent(link.search));
+    const slug = (path && path[2]) || (start && start[2]);
+    if (!slug) throw new Error("WebAppInvoiceUrlInvalid");
+    return slug;
+  }
 
   function post(eventType, eventData = {}) {
     if (window.parent !== window) window.parent.postMessage(JSON.stringify({ eventType, eventData }), "*");
@@ -85,6 +100,12 @@
     close() { post("web_app_close"); },
     openLink(url) { post("web_app_open_link", { url: String(url) }); },
     openTelegramLink(url) { post("web_app_open_tg_link", { path_full: String(url) }); },
+    openInvoice(url, callback) {
+      const slug = invoiceSlug(url);
+      if (invoices.has(slug)) throw new Error("WebAppInvoiceOpened");
+      invoices.set(slug, { url: String(url), callback });
+      post("web_app_open_invoice", { slug });
+    },
     isVersionAtLeast(version) { return Number(version) <= Number(WebApp.version); },
     HapticFeedback: {
       impactOccurred(style) { post("web_app_trigger_haptic_feedback", { type: "impact", impact_style: style }); return this; },
@@ -106,6 +127,16 @@
         fire("themeChanged");
         break;
       case "main_button_pressed": fire("mainButtonClicked"); break;
+      case "invoice_closed": {
+        const opened = invoices.get(data.slug);
+        if (!opened) break;
+        invoices.delete(data.slug);
+        fire("invoiceClosed", { url: opened.url, status: data.status });
+        if (typeof opened.callback === "function") {
+          try { opened.callback(data.status); } catch (error) { console.error(error); }
+        }
+        break;
+      }
       case "back_button_pressed": fire("backButtonClicked"); break;
       case "safe_area_changed":
         Object.assign(WebApp.safeAreaInset, data); fire("safeAreaChanged"); break;

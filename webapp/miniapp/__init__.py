@@ -9,14 +9,22 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from webapp.miniapp import routes, routes_admin, routes_stream
+from webapp.miniapp import (
+    routes,
+    routes_admin,
+    routes_performance,
+    routes_plan,
+    routes_stream,
+)
 from webapp.miniapp.api import CONFIG_KEY, Api, MiniAppConfig
 from webapp.miniapp.pages import TELEGRAM_SCRIPT, setup_pages
 
 __all__ = ["API", "TELEGRAM_SCRIPT", "MiniAppConfig", "setup_miniapp"]
 
 # Every domain's routes, in the document's order.
-API = Api.combine(routes.api, routes_stream.api, routes_admin.api)
+API = Api.combine(
+    routes.api, routes_stream.api, routes_performance.api, routes_plan.api, routes_admin.api
+)
 
 
 def setup_miniapp(app: web.Application, config: MiniAppConfig) -> None:

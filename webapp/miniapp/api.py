@@ -30,6 +30,7 @@ from core.http.bodies import parse_json, read_body
 from core.http.problems import ProblemError
 from services.isolation import AlertSink
 from services.miniapp import views
+from services.miniapp.plan import PlanBilling
 from services.miniapp.push import LiveHub
 from services.users.profiles import UserInfo
 
@@ -56,6 +57,7 @@ class MiniAppConfig:
     script_url: str  # Telegram's web-app script (in sandbox mode: the emulator's stand-in)
     alerts: AlertSink | None = None  # where a failing terminal's order is reported
     live: LiveHub = field(default_factory=LiveHub)  # the assembly subscribes it to the bus
+    billing: PlanBilling | None = None  # the Plan page's Stars checkout (routes_plan)
     symbols: tuple[str, ...] = ()  # the traded symbols (SYMBOLS: the Admin page's switches)
 
 

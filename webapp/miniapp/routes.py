@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from models.signals import Decision
+from services.billing.entitlements import Access
 from services.miniapp import strings, views
 from services.miniapp.views import SignalItem
 from services.terminals.overview import TerminalView
@@ -75,6 +76,15 @@ async def page_strings(call: Call) -> StringsOut:
     return StringsOut(language=language, strings=strings.page_strings(language))
 
 
+def plan_out(access: Access, language: str | None) -> PlanOut:
+    return PlanOut(
+        plan=access.plan, plan_name=strings.plan_name(access.plan, language),
+        ends_at=access.ends_at, renews=access.renews,
+        in_grace=access.in_grace, complimentary=access.complimentary,
+        features=sorted(f.value for f in access.features), terminal_limit=access.terminal_limit,
+    )  # fmt: skip
+
+
 @api.get("/me", response=MeOut, summary="The user, their role, language and access")
 async def me(call: Call) -> MeOut:
     user = call.me
@@ -83,13 +93,7 @@ async def me(call: Call) -> MeOut:
     return MeOut(
         telegram_id=user.telegram_id, first_name=user.first_name, username=user.username,
         role=user.role.value, language=strings.language_of(user.language),  # type: ignore[arg-type]
-        access=PlanOut(
-            plan=access.plan, plan_name=strings.plan_name(access.plan, user.language),
-            ends_at=access.ends_at, renews=access.renews,
-            in_grace=access.in_grace, complimentary=access.complimentary,
-            features=sorted(f.value for f in access.features),
-            terminal_limit=access.terminal_limit,
-        ),
+        access=plan_out(access, user.language),
         terminals_online=online, terminals_total=total,
         pending_approvals=len(await views.pending(user)),
     )  # fmt: skip

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -16,8 +17,10 @@ from aiohttp.test_utils import TestServer
 
 from core import clock as process_clock
 from core.http.problems import problem_middleware
+from services.billing.checkout import Checkout
 from services.events import LiveUpdate, UserChanged
 from services.miniapp.auth import sign_init_data
+from services.miniapp.plan import PlanBilling
 from services.miniapp.push import LiveHub
 from services.terminals import secrets as secret_box
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
@@ -50,11 +53,37 @@ def init_data(
     return urlencode(fields)
 
 
+CHECKOUT = Checkout(b"k" * 32, Decimal("0.013"))
+
+
+@dataclass
+class FakeTelegram:
+    """The Plan page's Telegram side: records the invoice links made and the subscription
+    edits asked for (the browser tests use the emulator instead)."""
+
+    links: list[dict[str, Any]] = field(default_factory=list)
+    edits: list[tuple[int, str, bool]] = field(default_factory=list)
+
+    async def invoice_link(
+        self, title: str, description: str, payload: str, stars: int, *, subscription: bool
+    ) -> str:
+        self.links.append({"title": title, "description": description, "payload": payload,
+                           "stars": stars, "subscription": subscription})  # fmt: skip
+        return f"https://t.me/$fake{len(self.links)}"
+
+    async def edit_subscription(self, telegram_id: int, charge_id: str, *, canceled: bool) -> None:
+        self.edits.append((telegram_id, charge_id, canceled))
+
+    async def refund(self, telegram_id: int, charge_id: str) -> None:
+        raise AssertionError("the Mini App never refunds")
+
+
 @dataclass
 class Api:
     url: str
     http: aiohttp.ClientSession
     live: LiveHub | None = None  # the app's hub, subscribed to the test's bus
+    telegram: FakeTelegram = field(default_factory=FakeTelegram)
 
     async def call(
         self, method: str, path: str, *, auth: str | None = None, **kwargs: Any
@@ -75,13 +104,14 @@ class Api:
         return f"Bearer {body['token']}"
 
 
-def make_app() -> web.Application:
+def make_app(telegram: FakeTelegram | None = None) -> web.Application:
     app = web.Application(middlewares=[problem_middleware])
+    fake = FakeTelegram() if telegram is None else telegram
     setup_miniapp(
         app,
         MiniAppConfig(
             bot_token=TOKEN, owners=frozenset({OWNER}), max_age=MAX_AGE,
-            script_url=TELEGRAM_SCRIPT,
+            script_url=TELEGRAM_SCRIPT, billing=PlanBilling(CHECKOUT, fake, fake),
         ),
     )  # fmt: skip
     return app
@@ -90,7 +120,8 @@ def make_app() -> web.Application:
 @pytest.fixture
 async def api(database: str, clock: Any, bus: Any, tmp_path: Any) -> AsyncIterator[Api]:
     secret_box.configure("miniapp-tests-master-key", tmp_path)
-    app = make_app()
+    telegram = FakeTelegram()
+    app = make_app(telegram)
     live = app[CONFIG_KEY].live  # as the assembly wires it
     stops = [
         bus.subscribe(LiveUpdate, live.deliver),
@@ -100,7 +131,7 @@ async def api(database: str, clock: Any, bus: Any, tmp_path: Any) -> AsyncIterat
     await server.start_server()
     try:
         async with aiohttp.ClientSession() as http:
-            yield Api(str(server.make_url("")).rstrip("/"), http, live)
+            yield Api(str(server.make_url("")).rstrip("/"), http, live, telegram)
     finally:
         await server.close()
         for stop in stops:

@@ -16,7 +16,7 @@ function sections(current) {
   const shown = SECTIONS.filter((s) => s !== "revenue" || isOwner());
   return el("nav", { class: "admin-sections", "aria-label": t("miniapp.admin_sections") },
     ...shown.map((name) => el("button", {
-      type: "button", class: "chip", id: `admin-${name}`, "aria-pressed": String(name === current),
+      type: "button", class: "admin-chip", id: `admin-${name}`, "aria-pressed": String(name === current),
       onclick: () => { tg.haptic("select"); go("admin", name); },
     }, t(`miniapp.admin_${name}`))));
 }
@@ -51,7 +51,7 @@ async function users(query = "") {
   const input = el("input", { type: "search", id: "admin-q", name: "q", value: query, maxlength: "64",
     autocomplete: "off", "aria-label": t("miniapp.admin_search_label"), placeholder: t("miniapp.admin_search_label") });
   const list = el("ul", { class: "list", id: "admin-users", "aria-label": t("miniapp.admin_users") });
-  const more = el("button", { type: "button", class: "neutral wide", id: "admin-more", hidden: true }, t("miniapp.admin_more"));
+  const more = el("button", { type: "button", class: "admin-neutral admin-wide", id: "admin-more", hidden: true }, t("miniapp.admin_more"));
   let cursor = null;
   const load = async (reset) => {
     const params = new URLSearchParams({ q: input.value.trim(), limit: "20" });
@@ -111,9 +111,9 @@ async function change(u, path, body, title, text, yes, danger) {
 
 function roleButtons(u) {
   if (!isOwner() || u.role === "owner") return el("p", { class: "muted" }, t("miniapp.admin_role_owner_only"));
-  return el("div", { class: "actions wrap" }, ...ROLES.filter((r) => r !== u.role).map((r) => {
+  return el("div", { class: "actions admin-roles" }, ...ROLES.filter((r) => r !== u.role).map((r) => {
     const role = t(`miniapp.admin_role_${r}`);
-    return el("button", { type: "button", class: "neutral", "data-role": r,
+    return el("button", { type: "button", class: "admin-neutral", "data-role": r,
       onclick: () => change(u, "role", { role: r }, t("miniapp.admin_role_confirm_title"),
         t("miniapp.admin_role_confirm", { name: u.name, role }), t("miniapp.admin_change_role", { role })) },
     t("miniapp.admin_change_role", { role }));
@@ -124,7 +124,7 @@ function banButton(u) {
   if (u.role === "owner" || u.telegram_id === state.me.telegram_id) return null;
   const banned = u.status === "banned";
   const key = banned ? "unban" : "ban";
-  return el("button", { type: "button", class: banned ? "neutral" : "danger", id: "admin-ban",
+  return el("button", { type: "button", class: banned ? "admin-neutral" : "danger", id: "admin-ban",
     onclick: () => change(u, "ban", { banned: !banned }, t(`miniapp.admin_${key}_confirm_title`, { name: u.name }),
       t(`miniapp.admin_${key}_confirm`), t(`miniapp.admin_${key}`), !banned) },
   t(`miniapp.admin_${key}`));
@@ -157,10 +157,10 @@ async function user(id, message) {
 function symbolRow(s) {
   const state_ = t(s.paused ? "miniapp.admin_symbol_paused" : "miniapp.admin_symbol_running");
   const label = t(s.paused ? "miniapp.admin_resume" : "miniapp.admin_pause", { symbol: s.symbol });
-  return el("li", { class: "card row", "data-symbol": s.symbol },
+  return el("li", { class: "card admin-row", "data-symbol": s.symbol },
     el("span", {}, el("span", { class: "title" }, s.symbol), " ",
       el("span", { class: "muted" }, t("miniapp.admin_symbol_line", { state: state_, count: s.open_signals }))),
-    el("button", { type: "button", class: s.paused ? "primary" : "neutral",
+    el("button", { type: "button", class: s.paused ? "primary" : "admin-neutral",
       onclick: async () => {
         const done = await attempt(() => call("PATCH", `/admin/symbols/${s.symbol}`, { paused: !s.paused }));
         if (done) { tg.haptic(done.symbol.paused ? "warning" : "success"); await signals(); }
@@ -169,7 +169,7 @@ function symbolRow(s) {
 
 function openSignalRow(s) {
   const side = t(s.side === "buy" ? "signal.side_buy" : "signal.side_sell");
-  return el("li", { class: "card row", "data-signal": String(s.id) },
+  return el("li", { class: "card admin-row", "data-signal": String(s.id) },
     el("span", {}, el("span", { class: "title" }, `#${s.id} ${s.symbol} · ${side}`), " ",
       el("span", { class: "muted" }, `${t(`signal.status_${s.status}`)} · ${date(s.published_at)}`)),
     el("button", { type: "button", class: "danger",
@@ -230,10 +230,10 @@ async function revenue() {
   const r = await call("GET", "/admin/revenue");
   const f = r.formatted;
   const plans = r.by_plan.length
-    ? el("ul", { class: "list plain" }, ...r.by_plan.map((p) => el("li", {}, `${p.plan_name}: ${number(p.subscribers, 0)}`)))
+    ? el("ul", { class: "list admin-plans" }, ...r.by_plan.map((p) => el("li", {}, `${p.plan_name}: ${number(p.subscribers, 0)}`)))
     : el("p", { class: "muted" }, t("miniapp.admin_no_subscribers"));
-  const daily = el("div", { class: "chart small", id: "revenue-daily", role: "img", "aria-label": t("miniapp.admin_daily") });
-  const monthly = el("div", { class: "chart small", id: "revenue-monthly", role: "img", "aria-label": t("miniapp.admin_monthly") });
+  const daily = el("div", { class: "chart admin-chart", id: "revenue-daily", role: "img", "aria-label": t("miniapp.admin_daily") });
+  const monthly = el("div", { class: "chart admin-chart", id: "revenue-monthly", role: "img", "aria-label": t("miniapp.admin_monthly") });
   show(sections("revenue"),
     el("p", { class: "muted" }, t("miniapp.admin_month", { date: day(r.month_start) })),
     el("dl", { class: "levels", id: "revenue-figures" },
@@ -312,7 +312,7 @@ async function broadcast() {
     recipients = found.recipients;
     key = key || newKey();
     preview.replaceChildren(el("h2", {}, t("miniapp.admin_preview_title")),
-      el("div", { class: "bubble", id: "bc-bubble" }, found.text));
+      el("div", { class: "admin-bubble", id: "bc-bubble" }, found.text));
     preview.hidden = false;
     count.textContent = t("miniapp.admin_recipients", { count: number(found.recipients, 0) });
     sendButton.disabled = found.recipients === 0;
@@ -325,7 +325,7 @@ async function broadcast() {
   const form = el("form", { class: "admin-broadcast", id: "bc-form", onsubmit: showPreview },
     el("label", {}, t("miniapp.admin_audience"), audience), planLabel,
     el("label", {}, t("miniapp.admin_text"), text), count,
-    el("div", { class: "actions" }, el("button", { type: "submit", class: "neutral", id: "bc-preview-button" }, t("miniapp.admin_preview")),
+    el("div", { class: "actions" }, el("button", { type: "submit", class: "admin-neutral", id: "bc-preview-button" }, t("miniapp.admin_preview")),
       hosted ? null : sendButton));
   show(sections("broadcast"), form, preview);
   onLeave(() => tg.mainButton(null));

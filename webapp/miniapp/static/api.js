@@ -73,3 +73,16 @@ export async function stream(opened, onChunk) {
     onChunk(value);
   }
 }
+
+/** A non-JSON answer (an export): `{ blob, filename }` from its Content-Disposition. */
+export async function download(path) {
+  const fetchOnce = () => fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${session && session.token}` } });
+  let response = await fetchOnce();
+  if (response.status === 401 && initData) { await signIn(initData); response = await fetchOnce(); }
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({ title: response.statusText }));
+    throw new ApiError({ status: response.status, ...data });
+  }
+  const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  return { blob: await response.blob(), filename: match ? match[1] : path.split("/").pop() };
+}

@@ -3,13 +3,19 @@
 import { ApiError, call, signIn, strings } from "./api.js";
 import * as admin from "./admin.js";
 import * as home from "./home.js";
+import * as performance from "./performance.js";
+import * as plan from "./plan.js";
+import * as settings from "./settings.js";
 import * as signals from "./signals.js";
 import * as live from "./stream.js";
 import * as tg from "./telegram.js";
 import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
-const PAGES = [home.page, signals.page, signals.signalPage, admin.page];
+const PAGES = [
+  home.page, signals.page, signals.signalPage, performance.page, plan.page, settings.page,
+  admin.page,
+];
 
 /** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
  * page URL's `startapp` (the chat's Open app buttons). `signal_<id>` opens that signal, a tab's
@@ -23,7 +29,8 @@ function landing(start) {
   const match = /^signal_(\d+)$/.exec(start || "");
   if (match) return ["signal", Number(match[1])];
   const page = state.pages.get(start || "");
-  return page && page.tab ? [page.name] : ["home"];
+  if (page && page.tab) return [page.name];
+  return [state.me && !state.me.access.plan ? "plan" : "home"];  // the free tier: its plans
 }
 
 function buildShell() {
@@ -34,6 +41,9 @@ function buildShell() {
     el("button", { type: "button", class: "tab", id: `tab-${p.name}`, "data-page": p.name,
       onclick: () => { tg.haptic("select"); go(p.name); } }, t(p.tab)));
   $("tabs").setAttribute("aria-label", t("miniapp.nav_sections"));
+  if (!$("live-status")) {  // shown while the live stream reconnects (stream.js)
+    $("tabs").after(el("p", { id: "live-status", class: "live-status", role: "status", hidden: true }, t("miniapp.live_offline")));
+  }
   $("tabs").replaceChildren(...tabs);
   setTab(state.page);
 }
@@ -53,6 +63,7 @@ async function start() {
     const me = (state.me = await call("GET", "/me"));
     state.locale = me.language;
     state.t = (await strings(me.language)).strings;
+    if ($("status")) $("status").textContent = t("miniapp.loading");
     buildShell();
     live.start();
     live.listen(["access"], async () => {  // role, ban or plan changed: the tabs may differ

@@ -55,6 +55,11 @@ export function parser(onEvent) {
   };
 }
 
+function offline(yes) {
+  const status = document.getElementById("live-status");
+  if (status) status.hidden = !yes;
+}
+
 async function run() {
   let connected = false;
   let delay = 1000;
@@ -70,11 +75,13 @@ async function run() {
         connected = true;
         delay = 1000;
         document.body.dataset.live = "open";
+        offline(false);
       }, feed);
     } catch (error) {
       if (error && error.status === 403) { document.body.dataset.live = "refused"; return; }
     }
     document.body.dataset.live = "closed";
+    offline(true);
     await new Promise((resolve) => setTimeout(resolve, delay));
     delay = Math.min(delay * 2, 30000);
   }

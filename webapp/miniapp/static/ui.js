@@ -55,6 +55,7 @@ export function setTab(name) {
 /** Show page `name` (a page module's `render(...args)`), or its error. */
 export async function go(name, ...args) {
   const page = state.pages.get(name) || state.pages.get("home");
+  $("view").setAttribute("aria-busy", "true");
   try {
     if (page.tab) setTab(page.name);
     tg.backButton(null);
