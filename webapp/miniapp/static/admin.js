@@ -97,7 +97,7 @@ async function grantForm(u) {
     }
   };
   return el("form", { class: "card admin-grant", id: "admin-grant", onsubmit: submit },
-    el("h2", {}, t("miniapp.admin_grant")),
+    el("h2", { class: "admin-heading" }, t("miniapp.admin_grant")),
     el("label", {}, t("miniapp.admin_grant_plan"), plan),
     el("label", {}, t("miniapp.admin_grant_days"), days),
     el("div", { class: "actions" }, el("button", { type: "submit", class: "primary" }, t("miniapp.admin_grant_button"))));
@@ -188,9 +188,9 @@ function openSignalRow(s) {
 async function signals(message) {
   const [symbols, open] = await Promise.all([call("GET", "/admin/symbols"), call("GET", "/admin/signals")]);
   const nodes = [sections("signals"),
-    el("h2", {}, t("miniapp.admin_symbols")),
+    el("h2", { class: "admin-heading" }, t("miniapp.admin_symbols")),
     el("ul", { class: "list", id: "admin-symbols" }, ...symbols.items.map(symbolRow)),
-    el("h2", {}, t("miniapp.admin_open_signals")),
+    el("h2", { class: "admin-heading" }, t("miniapp.admin_open_signals")),
     open.items.length ? el("ul", { class: "list", id: "admin-open" }, ...open.items.map(openSignalRow))
       : el("p", { class: "muted" }, t("miniapp.admin_no_signals"))];
   if (message) nodes.push(notice(message));
@@ -248,9 +248,9 @@ async function revenue() {
       fact(t("miniapp.admin_owed"), f.commissions_owed_cents)),
     el("p", {}, t("miniapp.admin_trials", { started: number(r.trials_started, 0), running: number(r.trials_running, 0),
       converted: number(r.trials_converted, 0), pct: number(r.conversion_pct, 1) })),
-    el("h2", {}, t("miniapp.admin_by_plan")), plans,
-    el("h2", {}, t("miniapp.admin_daily")), daily,
-    el("h2", {}, t("miniapp.admin_monthly")), monthly,
+    el("h2", { class: "admin-heading" }, t("miniapp.admin_by_plan")), plans,
+    el("h2", { class: "admin-heading" }, t("miniapp.admin_daily")), daily,
+    el("h2", { class: "admin-heading" }, t("miniapp.admin_monthly")), monthly,
     el("p", { class: "credit" }, el("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener" }, "Charts by TradingView")));
   for (const remove of [histogram(daily, r.daily), histogram(monthly, r.monthly)]) if (remove) onLeave(remove);
 }
@@ -311,7 +311,7 @@ async function broadcast() {
     if (!found) return;
     recipients = found.recipients;
     key = key || newKey();
-    preview.replaceChildren(el("h2", {}, t("miniapp.admin_preview_title")),
+    preview.replaceChildren(el("h2", { class: "admin-heading" }, t("miniapp.admin_preview_title")),
       el("div", { class: "admin-bubble", id: "bc-bubble" }, found.text));
     preview.hidden = false;
     count.textContent = t("miniapp.admin_recipients", { count: number(found.recipients, 0) });
