@@ -249,6 +249,7 @@ def miniapp_config(
         alerts=alerts,
         billing=billing,
         public_url=settings.public_url,
+        symbols=settings.symbols,
     )
 
 

@@ -185,3 +185,19 @@ async def seed(telegram_id: int, first_name: str, username: str | None, role: Ro
         row.role = role
         await row.save(update_fields=["role", "updated_at"])
     return to_info(row)
+
+
+async def matching(text: str, *, limit: int = 500) -> list[UserInfo]:
+    """Users an admin's search names, newest row first (descending primary key, the order a
+    keyset cursor pages through): the Telegram id itself when `text` is one, and every user
+    whose username, first or last name contains it (case-insensitive); all users without it.
+    At most `limit` rows."""
+    query = User.all()
+    term = text.strip().removeprefix("@")
+    if term:
+        found = Q(username__icontains=term) | Q(first_name__icontains=term)
+        found |= Q(last_name__icontains=term)
+        if term.isascii() and term.isdigit() and int(term) <= TELEGRAM_ID.high:
+            found |= Q(telegram_id=int(term))
+        query = query.filter(found)
+    return [to_info(row) for row in await query.order_by("-id").limit(limit)]

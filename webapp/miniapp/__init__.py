@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from webapp.miniapp import routes, routes_performance, routes_plan, routes_stream, routes_terminals
+from webapp.miniapp import (
+    routes,
+    routes_admin,
+    routes_performance,
+    routes_plan,
+    routes_stream,
+    routes_terminals,
+)
 from webapp.miniapp.api import CONFIG_KEY, Api, MiniAppConfig
 from webapp.miniapp.downloads import setup_downloads
 from webapp.miniapp.pages import TELEGRAM_SCRIPT, setup_pages
@@ -18,7 +25,12 @@ __all__ = ["API", "TELEGRAM_SCRIPT", "MiniAppConfig", "setup_miniapp"]
 
 # Every domain's routes, in the document's order.
 API = Api.combine(
-    routes.api, routes_stream.api, routes_performance.api, routes_plan.api, routes_terminals.api
+    routes.api,
+    routes_stream.api,
+    routes_terminals.api,
+    routes_performance.api,
+    routes_plan.api,
+    routes_admin.api,
 )
 
 

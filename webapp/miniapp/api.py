@@ -59,6 +59,7 @@ class MiniAppConfig:
     live: LiveHub = field(default_factory=LiveHub)  # the assembly subscribes it to the bus
     billing: PlanBilling | None = None  # the Plan page's Stars checkout (routes_plan)
     public_url: str | None = None  # what terminals call (the EA's Server URL); None: this origin
+    symbols: tuple[str, ...] = ()  # the traded symbols (SYMBOLS: the Admin page's switches)
 
 
 CONFIG_KEY = web.AppKey("miniapp_config", MiniAppConfig)

@@ -1,6 +1,7 @@
 /* SignalDesk Mini App: signs in, loads the user's text, builds the tabs from the page modules
  * and opens the page the start parameter names. */
 import { ApiError, call, signIn, strings } from "./api.js";
+import * as admin from "./admin.js";
 import * as home from "./home.js";
 import * as performance from "./performance.js";
 import * as plan from "./plan.js";
@@ -14,8 +15,9 @@ import { $, el, fail, go, setTab, state, t } from "./ui.js";
 
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [
-  home.page, signals.page, signals.signalPage, positions.page, performance.page, terminals.page,
-  terminals.terminalPage, terminals.newTerminalPage, plan.page, settings.page,
+  home.page, signals.page, signals.signalPage, positions.page, terminals.page,
+  terminals.terminalPage, terminals.newTerminalPage, performance.page, plan.page, settings.page,
+  admin.page,
 ];
 
 /** Where to land: Telegram's start parameter (a t.me/<bot>/app?startapp=... link), else the
