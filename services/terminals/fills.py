@@ -30,7 +30,7 @@ from services.copy.sizing import profit_money, slippage_points
 from services.outbox import notifications as outbox
 from services.outbox.kinds import TerminalAlert
 from services.terminals import messages as tm
-from services.terminals import symbol_map
+from services.terminals import live, symbol_map
 from services.terminals.commands import CommandInfo
 from services.terminals.messages import msgid as _
 from services.terminals.protocol import AckIn
@@ -108,6 +108,7 @@ async def _filled(command: CommandInfo, ack: AckIn) -> None:
             volume=volume, requested_price=requested, fill_price=price, slippage_points=slip,
             latency_ms=await latency_ms(command, device, filled_at), filled_at=filled_at,
         )  # fmt: skip
+        await live.announce_device("positions", device.id)  # a fill: its page, after the commit
         to = tm.recipient(device.user)
         text = phrase(
             _("terminal.filled"), name=escape(device.name), id=command.signal_id,
@@ -159,6 +160,7 @@ async def _closed(command: CommandInfo, ack: AckIn) -> None:
         execution.close_price = ack.price
         execution.profit = profit
         await execution.save(update_fields=["closed_at", "close_price", "profit"])
+        live.announce("positions", device.id, device.user.telegram_id)
         to = tm.recipient(device.user)
         text = phrase(
             _("terminal.closed"), name=escape(device.name), id=execution.signal_id,

@@ -142,3 +142,31 @@ async def test_offline_and_back_online_tell_the_page(
     await Device.filter(id=device.id).update(last_seen_at=later)
     assert (await overview.detect_offline(later)).online == 1
     assert heard == [LiveUpdate("terminal", device.id, (SAM,))] * 2
+
+
+async def test_a_fill_and_its_close_tell_the_owners_pages(
+    both: Both, heard: list[LiveUpdate]
+) -> None:
+    """The Performance page's own executions and the Positions page follow the EA's acks."""
+    sam = await th.user(SAM)
+    header = await both.api.login(SAM)
+    terminal = await both.add(header)
+    pk = (await Device.get(device_id=terminal.device_id)).id
+    from services.terminals import commands as ea_commands
+
+    view = await th.publish()
+    await th.approve(sam, view.id)
+    payload = {"symbol": "EURUSD", "side": "sell", "order_type": "limit", "price": th.ENTRY,
+               "sl": th.STOP, "tp": th.TP, "volume": 0.1, "ticket": None, "comment": "x"}  # fmt: skip
+    await ea_commands.create(
+        pk, "open", payload, signal_id=view.id, dedupe_key="open:fill", expires_at=None
+    )
+    [order] = await terminal.commands()
+    heard.clear()
+    ack = {"command_id": order["id"], "status": "filled", "ticket": 501,
+           "price": 1.07590, "volume": 0.1}  # fmt: skip
+    status, _ = await terminal.answer("POST", "/ea/v1/acks", ack)
+    assert status == 200
+    await until(lambda: LiveUpdate("positions", pk, (SAM,)) in heard, "the fill's live update")
+    _, mine, _ = await both.api.call("GET", "/api/v1/performance/mine", auth=header)
+    assert [(e["signal_id"], e["fill_price"]) for e in mine["items"]] == [(view.id, "1.07590")]
