@@ -130,7 +130,7 @@ async def api_load(
             }
             calls = [
                 ("GET", "/api/v1/signals?limit=20", None),
-                ("GET", f"/api/v1/terminals/{devices[telegram_id]}", None),
+                ("GET", f"/api/v1/terminals/{devices[telegram_id]}/positions", None),
                 ("POST", f"/api/v1/signals/{rng.choice(opened)}/decision",
                  {"decision": "approved"}),
             ]  # fmt: skip
