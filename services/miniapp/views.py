@@ -280,6 +280,13 @@ async def terminals_online(user: UserInfo) -> tuple[int, int]:
     return sum(1 for v in views if v.online), len(views)
 
 
+async def today(user: UserInfo) -> list[overview.DayFigures]:
+    """Home's open positions and today's P&L; none for the free tier (no terminals)."""
+    if not entitlements.can_trade_signals(user):
+        return []
+    return await overview.today(user)
+
+
 async def set_language(user: UserInfo, language: str) -> UserInfo:
     """The same setting as /language; the bot's user cache hears of it."""
     updated = await profiles.set_language(user.telegram_id, language)

@@ -29,8 +29,8 @@ from services.copy import engine as copy_engine
 from services.copy.sizing import profit_money, slippage_points
 from services.outbox import notifications as outbox
 from services.outbox.kinds import TerminalAlert
-from services.terminals import messages as tm
 from services.terminals import live, symbol_map
+from services.terminals import messages as tm
 from services.terminals.commands import CommandInfo
 from services.terminals.messages import msgid as _
 from services.terminals.protocol import AckIn

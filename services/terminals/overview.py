@@ -19,6 +19,7 @@ from models.devices import (
     CopySettings,
     Device,
     DeviceStatus,
+    Execution,
     Position,
 )
 from services import audit
@@ -128,6 +129,47 @@ async def terminals(user: UserInfo) -> list[TerminalView]:
     now = clock.now()
     rows = await Device.filter(user_id=user.id).exclude(status=DeviceStatus.REVOKED).order_by("id")
     return [await _view(d, now) for d in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class DayFigures:
+    """One account currency's open positions and P&L today (UTC day) over the user's
+    terminals: `floating` is the open positions' profit as last reported, `realised` the
+    profit of fills closed since midnight."""
+
+    currency: str
+    open_positions: int
+    floating: Decimal
+    realised: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.floating + self.realised
+
+
+async def today(user: UserInfo) -> list[DayFigures]:
+    """Home's figures: per account currency (terminals in several currencies are not added
+    together), over the user's live terminals."""
+    require_entitled(user)
+    now = clock.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = await Device.filter(user_id=user.id).exclude(status=DeviceStatus.REVOKED)
+    out: dict[str, DayFigures] = {}
+    for device in rows:
+        account = await _account(device.id)
+        currency = account.currency if account is not None else "?"
+        open_rows = await Position.filter(device_id=device.id).values_list("profit", flat=True)
+        closed = await Execution.filter(
+            device_id=device.id, closed_at__gte=midnight, profit__not_isnull=True
+        ).values_list("profit", flat=True)
+        floating = sum((Decimal(str(p)) for p in open_rows), Decimal(0))
+        realised = sum((Decimal(str(p)) for p in closed), Decimal(0))
+        was = out.get(currency, DayFigures(currency, 0, Decimal(0), Decimal(0)))
+        out[currency] = DayFigures(
+            currency, was.open_positions + len(open_rows), was.floating + floating,
+            was.realised + realised,
+        )  # fmt: skip
+    return sorted(out.values(), key=lambda d: d.currency)
 
 
 async def terminal(user: UserInfo, device_id: str) -> TerminalView:

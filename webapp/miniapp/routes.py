@@ -14,6 +14,7 @@ from webapp.miniapp.api import CONFIG_KEY, Api, Auth, Call, PageQuery, decode_cu
 from webapp.miniapp.schemas import (
     AuthIn,
     CandleOut,
+    DayOut,
     DecisionIn,
     DecisionOut,
     MeOut,
@@ -96,6 +97,11 @@ async def me(call: Call) -> MeOut:
         access=plan_out(access, user.language),
         terminals_online=online, terminals_total=total,
         pending_approvals=len(await views.pending(user)),
+        today=[
+            DayOut(currency=d.currency, open_positions=d.open_positions, floating=str(d.floating),
+                   realised=str(d.realised), total=str(d.total))
+            for d in await views.today(user)
+        ],
     )  # fmt: skip
 
 

@@ -33,6 +33,16 @@ class PlanOut(BaseModel):
     terminal_limit: int
 
 
+class DayOut(BaseModel):
+    """Open positions and P&L today (UTC) in one account currency."""
+
+    currency: str
+    open_positions: int
+    floating: str = Field(description="open positions' profit as last reported")
+    realised: str = Field(description="profit of the fills closed today")
+    total: str
+
+
 class MeOut(BaseModel):
     telegram_id: int
     first_name: str
@@ -43,6 +53,7 @@ class MeOut(BaseModel):
     terminals_online: int
     terminals_total: int
     pending_approvals: int
+    today: list[DayOut] = Field(description="per account currency; empty: no terminal")
 
 
 class SignalOut(BaseModel):

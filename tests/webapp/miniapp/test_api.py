@@ -341,6 +341,39 @@ async def test_me_summarises_plan_terminals_and_pending(api: Api) -> None:
     assert status == 200
     assert (me["terminals_online"], me["terminals_total"], me["pending_approvals"]) == (0, 1, 1)
     assert me["access"]["terminal_limit"] == 1
+    assert me["today"] == [{"currency": "USD", "open_positions": 0, "floating": "0",
+                            "realised": "0", "total": "0"}]  # fmt: skip
+
+
+async def test_me_counts_open_positions_and_todays_pnl_per_currency(api: Api, clock: Any) -> None:
+    from decimal import Decimal as D
+
+    from models.devices import AccountSnapshot, Command, Execution, Position
+
+    sam = await th.user(SUB)
+    usd, eur = await th.device(sam), await th.device(sam, name="Euro")
+    await AccountSnapshot.filter(device_id=eur.id).update(currency="EUR")
+    other = await th.device(await th.user(OTHER, name="Olga"))  # not Sam's
+    for device, ticket, profit in ((usd, 1, "12.50"), (usd, 2, "-2.25"), (eur, 3, "4"),
+                                   (other, 4, "999")):  # fmt: skip
+        await Position.create(device=device, ticket=ticket, symbol="EURUSD", side="sell",
+                              volume=D("0.1"), open_price=th.ENTRY, profit=D(profit))  # fmt: skip
+    now = clock.now()
+    for n, (closed_at, profit) in enumerate(((now, "7.00"), (now - timedelta(days=1), "100"))):
+        command = await Command.create(id=f"cmd_today{n:027d}", device=usd, type="open",
+                                       payload={}, dedupe_key=f"today:{n}")  # fmt: skip
+        await Execution.create(command=command, device=usd, ticket=10 + n, symbol="EURUSD",
+                               side="sell", volume=D("0.1"), fill_price=th.ENTRY, filled_at=now,
+                               closed_at=closed_at, profit=D(profit))  # fmt: skip
+    status, me, _ = await api.call("GET", "/api/v1/me", auth=await api.login(SUB))
+    assert status == 200, me
+    by = {d["currency"]: d for d in me["today"]}
+    assert set(by) == {"EUR", "USD"}
+    assert by["USD"]["open_positions"] == 2 and D(by["USD"]["floating"]) == D("10.25")
+    assert D(by["USD"]["realised"]) == 7 and D(by["USD"]["total"]) == D("17.25")
+    assert by["EUR"]["open_positions"] == 1 and D(by["EUR"]["total"]) == 4
+    status, me, _ = await api.call("GET", "/api/v1/me", auth=await api.login(FREE))
+    assert status == 200 and me["today"] == []
 
 
 async def test_settings_change_the_language(api: Api) -> None:
