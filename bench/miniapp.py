@@ -34,13 +34,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common.database import run_on_database  # noqa: E402
 from core import bus, db  # noqa: E402
 from core.bus import Bus  # noqa: E402
 from core.http.problems import problem_middleware  # noqa: E402
@@ -257,21 +257,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    db_url = args.database_url or f"sqlite://{tempfile.mkdtemp(prefix='sd-bench-')}/bench.sqlite3"
-    scheme = urlsplit(db_url).scheme
-    database = "sqlite" if scheme == "sqlite" else "postgresql"
-    if database == "postgresql":
-        from tests.dbutil import create_pg_database
-
-        db_url = asyncio.run(create_pg_database(db_url, prefix="sdbenchmini"))
-    try:
-        result = asyncio.run(run(args, db_url))
-    finally:
-        if database == "postgresql":
-            from tests.dbutil import drop_pg_database
-
-            asyncio.run(drop_pg_database(db_url))
-    print(json.dumps({**result, "database": database}))
+    run_on_database(args.database_url, "sdbenchmini", lambda url: run(args, url))
 
 
 if __name__ == "__main__":

@@ -28,17 +28,16 @@ import asyncio
 import json
 import random
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common.database import run_on_database  # noqa: E402
 from core import clock as process_clock  # noqa: E402
 from core import db  # noqa: E402
 from models.billing import Entitlement, Payment, StripeCustomer  # noqa: E402
@@ -218,21 +217,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    db_url = args.database_url or f"sqlite://{tempfile.mkdtemp(prefix='sd-bench-')}/bench.sqlite3"
-    scheme = urlsplit(db_url).scheme
-    database = "sqlite" if scheme == "sqlite" else "postgresql"
-    if database == "postgresql":
-        from tests.dbutil import create_pg_database
-
-        db_url = asyncio.run(create_pg_database(db_url, prefix="sdbenchpay"))
-    try:
-        result = asyncio.run(run(args, db_url))
-    finally:
-        if database == "postgresql":
-            from tests.dbutil import drop_pg_database
-
-            asyncio.run(drop_pg_database(db_url))
-    print(json.dumps({**result, "database": database}))
+    run_on_database(args.database_url, "sdbenchpay", lambda url: run(args, url))
 
 
 if __name__ == "__main__":
