@@ -53,9 +53,10 @@ def page_keys() -> tuple[str, ...]:
 
 
 def page_strings(language: str) -> dict[str, str]:
-    """Every key the page uses, in `language` (English where a translation is missing)."""
+    """Every key the page uses, in `language` (English where a translation is missing), as
+    plain text: the catalogs hold Telegram HTML (`&amp;`, `<b>`), the page sets text nodes."""
     _t = translator(language_of(language))
-    return {key: _t(key) for key in page_keys()}
+    return {key: plain(_t(key)) for key in page_keys()}
 
 
 def plain(text: str) -> str:

@@ -5,8 +5,6 @@ Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,29 +14,16 @@ from core import clock
 from models.notifications import Notification
 from services.outbox import broadcast
 from services.outbox.broadcast import Reach, Target
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
-from tests.waiting import DEADLINE_S
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
 SAM = 1000002
-
-
-def _is_error(message: Any) -> bool:
-    """A console error that counts: not the sandbox page's favicon request."""
-    url = str(message.location.get("url", ""))
-    return bool(message.type == "error" and not url.endswith("/favicon.ico"))
 
 
 async def open_app(page: Any, persona: str, expect: Any) -> Any:
     """Pick `persona` on the sandbox page, send /menu and open the Mini App from it."""
     await page.get_by_role("button", name=persona).click()
-    await page.locator("#input").fill("/menu")
-    await page.locator("#input").press("Enter")
-    menu = page.locator(".row.bot", has_text="📱 Open app").last
-    await menu.get_by_role("button", name="📱 Open app").click()
-    await expect(page.locator("#miniapp")).to_be_visible()
-    return page.frame_locator("#miniapp-frame")
+    return await open_from_menu(page, expect)
 
 
 @pytest.mark.browser
@@ -46,18 +31,12 @@ async def test_the_owner_searches_users_and_previews_a_broadcast_a_subscriber_se
     paused_sandbox: AppRunner,  # noqa: F811
 ) -> None:
     sandbox = paused_sandbox
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
-    pw_api = pytest.importorskip("playwright.async_api")
+    pw_api = playwright_api()
     expect = pw_api.expect
-    expect.set_options(timeout=DEADLINE_S * 1000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with pw_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(m.text) if _is_error(m) else None)
+        errors = watch_errors(page)
         await page.goto(f"{sandbox.base_url}/sandbox")
 
         # Sam first: the subscriber persona's Mini App has no Admin tab (and Sam exists).

@@ -6,18 +6,13 @@ Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from bot.app import AppRunner
 from models.signals import Approval, Signal
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, paused_sandbox  # noqa: F401
-from tests.waiting import DEADLINE_S
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
 SAM = 1000002
 
 
@@ -26,32 +21,19 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
     paused_sandbox: AppRunner,  # noqa: F811
 ) -> None:
     sandbox = paused_sandbox
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
-    pw_api = pytest.importorskip("playwright.async_api")
+    pw_api = playwright_api()
     expect = pw_api.expect
-    expect.set_options(timeout=DEADLINE_S * 1000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with pw_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(f"{m.text} @ {m.location.get('url')}")
-                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-                else None)  # the sandbox page's own favicon request; CSP refusals count  # fmt: skip
+        errors = watch_errors(page)
         await page.goto(f"{sandbox.base_url}/sandbox")
         await page.get_by_role("button", name="Sam Subscriber").click()
         card = page.locator(".row.bot", has_text="EURUSD · SELL").first
         await expect(card).to_be_visible()
         signal = await Signal.get(symbol="EURUSD")
 
-        await page.locator("#input").fill("/menu")
-        await page.locator("#input").press("Enter")
-        menu = page.locator(".row.bot", has_text="🌐 Language").last  # the menu, not a card
-        await menu.get_by_role("button", name="📱 Open app").click()
-        await expect(page.locator("#miniapp")).to_be_visible()
-        app = page.frame_locator("#miniapp-frame")
+        app = await open_from_menu(page, expect)
         await expect(app.locator("#home-pending")).to_contain_text("Pending approvals: 1")
         await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
         await page.screenshot(path=str(ARTIFACTS / "home-light.png"))

@@ -4,20 +4,16 @@ and the owner can open."""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 
 from bot.app import AppRunner
 from models.users import User
 from services.miniapp import strings
+from tests.e2e.miniapp_browser import ARTIFACTS, playwright_api
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
-from tests.waiting import DEADLINE_S
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
 SAM, OWNER = 1000002, 1000001
 PERSONAS = {SAM: "Sam Subscriber", OWNER: "Olivia Owner"}
 # Words that are the same in every language (names, symbols, units) are not "untranslated".
@@ -42,12 +38,8 @@ def english_sentences(language: str) -> set[str]:
 @pytest.mark.parametrize("language", ["es", "ru"])
 async def test_every_tab_is_translated(paused_sandbox: AppRunner, language: str) -> None:  # noqa: F811
     sandbox = paused_sandbox
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
-    pw_api = pytest.importorskip("playwright.async_api")
+    pw_api = playwright_api()
     expect = pw_api.expect
-    expect.set_options(timeout=DEADLINE_S * 1000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await User.filter(telegram_id__in=list(PERSONAS)).update(language=language)
     english = english_sentences(language)
     assert len(english) > 30  # the check has something to find

@@ -7,7 +7,6 @@ performance-dark.png in $TEST_ARTIFACTS/miniapp."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,12 @@ from models.signals import CloseReason, SignalStatus
 from services.miniapp import auth
 from services.signals import lifecycle
 from services.users import profiles
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
 from tests.services.terminals import helpers as th
-from tests.waiting import DEADLINE_S, until
+from tests.waiting import until
 from tests.webapp.miniapp.test_performance import fill, seed_record, signal
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
 SAM = 1000002
 
 # Pixels of one colour (a CSS colour or a custom property of the page, within a tolerance for
@@ -71,12 +69,8 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
     paused_sandbox: AppRunner,  # noqa: F811
 ) -> None:
     sandbox = paused_sandbox
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
-    pw_api = pytest.importorskip("playwright.async_api")
+    pw_api = playwright_api()
     expect = pw_api.expect
-    expect.set_options(timeout=DEADLINE_S * 1000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await seed_record()
     sam = await until(lambda: _user(SAM), "the sandbox seeded Sam")
     traded = await signal(status=SignalStatus.FILLED)
@@ -89,18 +83,10 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
         page = await browser.new_page(
             viewport={"width": 1100, "height": 1000}, accept_downloads=True
         )
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(f"{m.text} @ {m.location.get('url')}")
-                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-                else None)  # fmt: skip
+        errors = watch_errors(page)
         await page.goto(f"{sandbox.base_url}/sandbox")
         await page.get_by_role("button", name="Sam Subscriber").click()
-        await page.locator("#input").fill("/menu")
-        await page.locator("#input").press("Enter")
-        menu = page.locator(".row.bot", has_text="📱 Open app").last
-        await menu.get_by_role("button", name="📱 Open app").click()
-        app = page.frame_locator("#miniapp-frame")
+        app = await open_from_menu(page, expect)
         await app.get_by_role("button", name="Performance").click()
 
         await expect(app.locator("#perf-equity canvas").first).to_be_visible()

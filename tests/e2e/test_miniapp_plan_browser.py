@@ -9,9 +9,6 @@ Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
 from bot.app import AppRunner
@@ -19,11 +16,10 @@ from models.billing import Entitlement, StarsSubscription
 from models.notifications import NotificationPreference
 from models.users import User
 from services.billing import catalog
+from tests.e2e.miniapp_browser import ARTIFACTS, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
-from tests.waiting import DEADLINE_S, until
+from tests.waiting import until
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
 NICO = 1000003
 
 
@@ -32,29 +28,21 @@ async def test_a_free_user_buys_a_plan_with_stars_in_the_mini_app(
     paused_sandbox: AppRunner,  # noqa: F811
 ) -> None:
     sandbox = paused_sandbox
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
-    pw_api = pytest.importorskip("playwright.async_api")
+    pw_api = playwright_api()
     expect = pw_api.expect
-    expect.set_options(timeout=DEADLINE_S * 1000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     starter = await catalog.offer("starter")
     assert starter is not None and starter.terms.stars_price is not None
     stars = starter.terms.stars_price
     async with pw_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(f"{m.text} @ {m.location.get('url')}")
-                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-                else None)  # fmt: skip
+        errors = watch_errors(page)
         await page.goto(f"{sandbox.base_url}/sandbox")
         await page.get_by_role("button", name="Nico New visitor").click()
         for command in ("/start", "/menu"):
             await page.locator("#input").fill(command)
             await page.locator("#input").press("Enter")
-        menu = page.locator(".row.bot", has_text="📱 Open app").last
+        menu = page.locator(".row.bot", has_text="🌐 Language").last  # the menu, not a card
         await menu.get_by_role("button", name="📱 Open app").click()
         await expect(page.locator("#miniapp")).to_be_visible()
         app = page.frame_locator("#miniapp-frame")

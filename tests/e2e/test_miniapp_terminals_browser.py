@@ -9,10 +9,8 @@ fail. Screenshots go to $TEST_ARTIFACTS/miniapp."""
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -21,11 +19,8 @@ import pytest
 from bot.app import AppRunner
 from ea.crypto import sign_request
 from models.devices import AccountSnapshot, Command, CommandType, Device
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
-from tests.waiting import DEADLINE_S
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "miniapp"
 
 
 async def ea_call(base: str, device_id: str, secret: str, method: str, path: str,
@@ -57,30 +52,18 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
     paused_sandbox: AppRunner,  # noqa: F811
 ) -> None:
     sandbox = paused_sandbox
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
-    pw_api = pytest.importorskip("playwright.async_api")
+    pw_api = playwright_api()
     expect = pw_api.expect
-    expect.set_options(timeout=DEADLINE_S * 1000)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     base = sandbox.base_url
     async with pw_api.async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context = await browser.new_context(viewport={"width": 1100, "height": 1000})
         await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
         page = await context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("console", lambda m: errors.append(f"{m.text} @ {m.location.get('url')}")
-                if m.type == "error" and not m.location.get("url", "").endswith("/favicon.ico")
-                else None)  # fmt: skip
+        errors = watch_errors(page)
         await page.goto(f"{base}/sandbox")
         await page.get_by_role("button", name="Sam Subscriber").click()
-        await page.locator("#input").fill("/menu")
-        await page.locator("#input").press("Enter")
-        menu = page.locator(".row.bot", has_text="📱 Open app").last
-        await menu.get_by_role("button", name="📱 Open app").click()
-        app = page.frame_locator("#miniapp-frame")
+        app = await open_from_menu(page, expect)
         main = page.locator("#miniapp-main")
         await app.get_by_role("button", name="Terminals").click()
         await expect(app.locator("#terminal-list")).to_contain_text("No terminals yet")

@@ -30,6 +30,7 @@ from services.errors import (
     UserFacingError,
 )
 from services.miniapp.auth import REFUSED, Unauthenticated
+from services.miniapp.terminals import SettingsInvalid
 from services.signals.approvals import SignalNotOpen
 from services.signals.consent import DisclaimerOutdated
 from services.signals.lifecycle import TransitionRefused
@@ -74,6 +75,8 @@ CASES: list[tuple[Callable[[], AppError], int, str, str | None]] = [
     (lambda: ProviderFailed("error.stripe_unavailable"), 502, "Bad Gateway",
      "The card payment service did not answer as expected. Nothing was charged or changed; "
      "please try again in a minute."),
+    (lambda: SettingsInvalid({"max_lots": InvalidInput("error.signal_closed", id=9)}), 422,
+     "Unprocessable Entity", "Signal #9 is no longer open for decisions."),
     # a message whose parameters do not match its catalog entry: the entry, unfilled
     (lambda: NotFound("error.user_not_found"), 404, "Not Found",
      "No user found for “{query}”. Use a Telegram id or @username."),

@@ -280,7 +280,11 @@ async function detail(deviceId) {
   const buttons = (current) => [
     el("button", { type: "button", class: "secondary plain", id: "to-positions", onclick: () => go("positions", current.device_id) }, t("miniapp.terminals_show_positions")),
     current.can_resume ? el("button", { type: "button", class: "primary", id: "resume", onclick: async () => {
-      try { refresh(await call("POST", `/terminals/${current.device_id}/resume`)); tg.haptic("success"); } catch (error) { fail(error); }
+      try {
+        refresh(await call("POST", `/terminals/${current.device_id}/resume`));
+        actions.append(el("p", { class: "form-status", role: "status", id: "resumed" }, t("miniapp.terminals_resumed")));
+        tg.haptic("success");
+      } catch (error) { fail(error); }
     } }, t("miniapp.terminals_resume")) : null,
     el("button", { type: "button", class: "danger", id: "revoke", onclick: () => revoke(current) }, t("miniapp.terminals_revoke")),
   ];
