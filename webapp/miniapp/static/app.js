@@ -67,13 +67,15 @@ async function start() {
     state.locale = me.language;
     state.t = (await strings(me.language)).strings;
     if ($("status")) $("status").textContent = t("miniapp.loading");
+    // The landing page first, then the tabs: a tap on a tab can never be overtaken by the
+    // landing page arriving later.
+    await go(...landing(startParam(app)));
     buildShell();
     live.start();
     live.listen(["access"], async () => {  // role, ban or plan changed: the tabs may differ
       state.me = await call("GET", "/me").catch(() => state.me);
       buildShell();
     }, { always: true });
-    await go(...landing(startParam(app)));
   } catch (error) {
     fail(error instanceof ApiError ? error : new Error(String(error)));
   }
