@@ -60,6 +60,7 @@ from webapp.miniapp.api import CONFIG_KEY  # noqa: E402
 TOKEN = "123456789:BENCH-miniapp-token-abcdefghijkl"
 FIRST_ID = 7_000_000
 OPEN_SIGNALS = 10
+ROUTE_NAMES = ("/signals", "/terminals/{id}/positions", "/signals/{id}/decision")
 ENTRY, STOP, TP = Decimal("1.07592"), Decimal("1.07965"), Decimal("1.06379")
 
 
@@ -119,6 +120,7 @@ async def api_load(
 ) -> dict[str, Any]:
     rng = random.Random(20261203)
     latencies: list[float] = []
+    by_route: dict[str, list[float]] = {}
     errors: Counter[str] = Counter()
     connector = aiohttp.TCPConnector(limit=0)
     stop_at = time.perf_counter() + seconds
@@ -143,7 +145,11 @@ async def api_load(
                     await r.read()
                     if r.status >= 300:
                         errors[f"{method} {path.split('?')[0]} {r.status}"] += 1
-                latencies.append((time.perf_counter() - began) * 1000)
+                elapsed = (time.perf_counter() - began) * 1000
+                latencies.append(elapsed)
+                by_route.setdefault(f"{method} {ROUTE_NAMES[step % len(calls) - 1]}", []).append(
+                    elapsed
+                )
 
         began = time.perf_counter()
         await asyncio.gather(*(session(tid) for tid in users))
@@ -155,6 +161,7 @@ async def api_load(
         "p50_ms": round(percentile(latencies, 50), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
         "errors": dict(errors),
+        "p99_ms_by_route": {k: round(percentile(v, 99), 2) for k, v in sorted(by_route.items())},
     }
 
 
