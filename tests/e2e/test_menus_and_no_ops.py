@@ -82,6 +82,8 @@ async def test_a_deep_link_counts_on_the_first_contact_only(
 
     await tg.add_user(ZOE, "Zoe", username="zoe")
     assert text(await say(tg, ZOE, link)) == "You joined through Sam's invitation. Thanks!"
+    # the welcome follows the thanks; wait for it so the next reply read is the second link's
+    await tg.wait_for(ZOE, lambda m: text(m).startswith("Welcome to SignalDesk, Zoe!"), timeout=10)
     zoe = await User.get(telegram_id=ZOE)
     assert zoe.referred_by_id == sam.id  # type: ignore[attr-defined]
     again = text(await say(tg, ZOE, link))  # the same link again: no second claim
