@@ -33,6 +33,13 @@ class UserStatus(StrEnum):
     BLOCKED_BOT = "blocked_bot"  # the user blocked us: sends fail with 403
 
 
+class CardStyle(StrEnum):
+    """How signal cards look in the user's chat: the chart photo with its caption, or text only."""
+
+    FULL = "full"
+    COMPACT = "compact"
+
+
 class User(Model):
     id = fields.BigIntField(primary_key=True)
     telegram_id = fields.BigIntField(unique=True)
@@ -42,6 +49,7 @@ class User(Model):
     language = fields.CharField(max_length=8, null=True)
     role = fields.CharEnumField(Role, max_length=16, default=Role.PUBLIC)
     status = fields.CharEnumField(UserStatus, max_length=16, default=UserStatus.ACTIVE)
+    card_style = fields.CharEnumField(CardStyle, max_length=8, default=CardStyle.FULL)
     referral_code = fields.CharField(max_length=16, unique=True)
     referred_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="referrals", null=True, on_delete=fields.SET_NULL
