@@ -49,7 +49,9 @@ class User(Model):
     language = fields.CharField(max_length=8, null=True)
     role = fields.CharEnumField(Role, max_length=16, default=Role.PUBLIC)
     status = fields.CharEnumField(UserStatus, max_length=16, default=UserStatus.ACTIVE)
-    card_style = fields.CharEnumField(CardStyle, max_length=8, default=CardStyle.FULL)
+    card_style = fields.CharEnumField(
+        CardStyle, max_length=8, default=CardStyle.FULL, db_default=CardStyle.FULL.value
+    )
     referral_code = fields.CharField(max_length=16, unique=True)
     referred_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", related_name="referrals", null=True, on_delete=fields.SET_NULL

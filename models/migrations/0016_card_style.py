@@ -16,6 +16,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="User",
             name="card_style",
-            field=fields.CharEnumField(CardStyle, max_length=8, default=CardStyle.FULL, description="FULL: full\nCOMPACT: compact"),
+            field=fields.CharEnumField(CardStyle, max_length=8, default=CardStyle.FULL, db_default="full", description="FULL: full\nCOMPACT: compact"),
         ),
     ]

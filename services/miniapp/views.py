@@ -287,8 +287,15 @@ async def today(user: UserInfo) -> list[overview.DayFigures]:
     return await overview.today(user)
 
 
-async def set_language(user: UserInfo, language: str) -> UserInfo:
-    """The same setting as /language; the bot's user cache hears of it."""
-    updated = await profiles.set_language(user.telegram_id, language)
+async def change_settings(
+    user: UserInfo, language: str | None, card_style: str | None
+) -> UserInfo:
+    """The language (the same setting as /language) and the chat card style; the bot's user
+    cache hears of it."""
+    updated = user
+    if language is not None:
+        updated = await profiles.set_language(user.telegram_id, language)
+    if card_style is not None:
+        updated = await profiles.set_card_style(user.telegram_id, card_style)
     bus.publish(UserChanged(user.telegram_id))
     return updated

@@ -24,7 +24,7 @@ from typing import Any
 
 from core import clock
 from models.notifications import Notification, NotificationStatus
-from models.users import Role, User, UserStatus
+from models.users import CardStyle, Role, User, UserStatus
 from services.billing import entitlements as billing
 from services.errors import NotFound
 from services.outbox import fanout
@@ -64,6 +64,7 @@ class _Variant:
 class _Recipient:
     standing: Standing
     language: str | None
+    card_style: str = "full"
 
 
 async def screen(items: Sequence[Claimed]) -> Screening:
@@ -72,13 +73,15 @@ async def screen(items: Sequence[Claimed]) -> Screening:
     if not ids:
         return Screening(list(items))
     rows = await User.filter(telegram_id__in=ids).values_list(
-        "id", "telegram_id", "role", "status", "language"
+        "id", "telegram_id", "role", "status", "language", "card_style"
     )
-    access = await billing.access_for_many({uid: Role(r) for uid, _, r, _, _ in rows},
+    access = await billing.access_for_many({uid: Role(r) for uid, _, r, *_ in rows},
                                            clock.now())  # fmt: skip
     users = {
-        int(tid): _Recipient(Standing(Role(role), UserStatus(status), access[uid]), language)
-        for uid, tid, role, status, language in rows
+        int(tid): _Recipient(
+            Standing(Role(role), UserStatus(status), access[uid]), language, str(style)
+        )
+        for uid, tid, role, status, language, style in rows
     }
     views: dict[int, SignalView] = {}
     send: list[Claimed] = []
@@ -115,7 +118,9 @@ async def _variant(
         view = await _view(item.signal_id, views)
         if view is None or not view.is_open:
             return None  # the signal ended before its summary was due: /history has it
-        return _Variant(await fanout.paid_card(view, to.language), Audience.PAID)
+        return _Variant(
+            await fanout.paid_card(view, to.language, CardStyle(to.card_style)), Audience.PAID
+        )
     if item.kind == "signal.new" and now is Audience.FREE:
         view = await _view(item.signal_id, views)
         if view is None:

@@ -22,7 +22,7 @@ from core import clock
 from models.devices import Command, CommandType
 from models.notifications import Notification
 from models.signals import Approval, ChannelRoute, Decision
-from models.users import Role, User, UserStatus
+from models.users import CardStyle, Role, User, UserStatus
 from services import app_settings
 from services.billing import entitlements as billing
 from services.isolation import Faults, faults_of
@@ -92,12 +92,20 @@ def free_summary(view: SignalView, language: str | None) -> FreeSummary:
     return FreeSummary(view, language)
 
 
-async def paid_card(view: SignalView, language: str | None) -> SignalCard:
-    """The paid card as it is now, with the chart of this version if one was rendered."""
+async def paid_card(
+    view: SignalView, language: str | None, style: CardStyle = CardStyle.FULL
+) -> SignalCard:
+    """The paid card as it is now in the reader's card style, with the chart of this version
+    if one was rendered (a full card)."""
     chart = await existing_chart(view.id, view.version)
     visibility = await app_settings.visibility()
     chart_id = None if chart is None else chart.id
-    return SignalCard(view, language, visibility, chart_id, await app_settings.miniapp_url())
+    app_url = await app_settings.miniapp_url()
+    return SignalCard(view, language, visibility, chart_id, app_url, _compact(style))
+
+
+def _compact(style: str | None) -> bool:
+    return style == CardStyle.COMPACT
 
 
 async def free_delay() -> timedelta:
@@ -116,18 +124,19 @@ async def announce(
     chart_id = await _chart_id(view, chart, faults)
     app_url = await app_settings.miniapp_url()
     users = await User.filter(status=UserStatus.ACTIVE).values_list(
-        "id", "telegram_id", "role", "status", "language"
+        "id", "telegram_id", "role", "status", "language", "card_style"
     )
-    access = await billing.access_for_many({uid: Role(r) for uid, _, r, _, _ in users}, now)
+    access = await billing.access_for_many({uid: Role(r) for uid, _, r, *_ in users}, now)
     items: list[outbox.Outgoing] = []
-    for uid, tid, role, status, language in users:
+    for uid, tid, role, status, language, style in users:
         try:
             standing = Standing(Role(role), UserStatus(status), access[uid])
             if not entitlements.can_receive(standing):
                 continue
             items.append(
-                _user_card(view, tid, standing, language, visibility, chart_id, free_at, app_url)
-            )
+                _user_card(view, tid, standing, language, visibility, chart_id, free_at,
+                           app_url, compact=_compact(style))
+            )  # fmt: skip
         except Exception as exc:  # this user's stored data cannot be rendered
             await faults.record("fanout.card", f"user {tid}", view.id, exc)
     for route in await ChannelRoute.filter(symbol=view.symbol):
@@ -149,15 +158,23 @@ def _user_card(
     chart_id: int | None,
     free_at: datetime,
     app_url: str | None = None,
+    *,
+    compact: bool = False,
 ) -> outbox.Outgoing:
-    """The card of one user: the full card for the paid audience, a delayed summary for the
-    rest (the sender asks the entitlement service again when it sends either)."""
+    """The card of one user: the paid card in their card style for the paid audience, a
+    delayed summary for the rest (the sender asks the entitlement service again when it sends
+    either)."""
     if entitlements.audience_for(standing) is Audience.PAID:
-        card = SignalCard(view, language, visibility, chart_id, app_url)
+        card = SignalCard(view, language, visibility, chart_id, app_url, compact)
         return _valid(_out(view, tid, card, _key(view, "new", tid), priority=1))
     summary = free_summary(view, language)
     return _valid(_out(view, tid, summary, _key(view, "free", tid),
                        priority=7, not_before=free_at, audience=Audience.FREE))  # fmt: skip
+
+
+def is_user_in(orig: dict[str, Any], chats: set[int]) -> bool:
+    """Whether the original card went to a user's chat among `chats` (never a channel)."""
+    return orig["user_id"] is not None and orig["chat_id"] in chats
 
 
 def _valid(item: outbox.Outgoing) -> outbox.Outgoing:
@@ -179,7 +196,11 @@ async def announce_change(
         return 0
     visibility = await app_settings.visibility()
     ids = [o["user_id"] for o in originals if o["user_id"] is not None]
-    languages = dict(await User.filter(telegram_id__in=ids).values_list("telegram_id", "language"))
+    readers = await User.filter(telegram_id__in=ids).values_list(
+        "telegram_id", "language", "card_style"
+    )
+    languages = {tid: language for tid, language, _ in readers}
+    compact = {tid for tid, _, style in readers if _compact(style)}
     chart_id = await _chart_id(view, chart, faults) if event == "revised" else None
     unexecuted = await _approved_without_terminal(view.id) if event == "filled" else set()
     decisions = await _decisions(view.id)
@@ -188,8 +209,9 @@ async def announce_change(
     for orig in originals:
         try:
             items += _change(
-                view, event, orig, languages, visibility, chart_id, unexecuted, decisions, app_url
-            )
+                view, event, orig, languages, visibility, chart_id, unexecuted, decisions, app_url,
+                compact=is_user_in(orig, compact),
+            )  # fmt: skip
         except Exception as exc:
             await faults.record("fanout.change", f"chat {orig['chat_id']}", view.id, exc)
     return await outbox.enqueue_many(items)
@@ -205,17 +227,21 @@ def _change(
     unexecuted: set[int],
     decisions: dict[int, str],
     app_url: str | None = None,
+    *,
+    compact: bool = False,
 ) -> list[outbox.Outgoing]:
-    """The reply and the status-line edit for one original card."""
+    """The reply and the status-line edit for one original card (`compact`: its reader's
+    card style is compact, so a revision's reply comes without the chart)."""
     stamp = f"{event}:v{view.version}"
     chat, is_user, original = orig["chat_id"], orig["user_id"] is not None, orig["dedupe_key"]
     lang = languages.get(chat) if is_user else "en"
     note = NO_EXECUTION if is_user and chat in unexecuted else ""
-    reply = SignalUpdate(view, lang, visibility, event, original, note, chart_id)
+    reply = SignalUpdate(view, lang, visibility, event, original, note,
+                         None if compact else chart_id)  # fmt: skip
     is_photo = orig["payload"].get("method") == "send_photo"
     edit = CardEdit(
         view, lang, visibility, original, photo=is_photo, buttons=is_user,
-        decision=decisions.get(chat) if is_user else None, app_url=app_url,
+        decision=decisions.get(chat) if is_user else None, app_url=app_url, compact=compact,
     )  # fmt: skip
     return [
         _valid(_out(view, chat, reply, _key(view, f"upd:{stamp}", chat), user=is_user,
@@ -241,12 +267,14 @@ async def announce_decision(
     if not orig:
         return 0
     visibility = await app_settings.visibility()
-    language = await User.get_or_none(telegram_id=telegram_id).values_list("language", flat=True)
+    reader = await User.get_or_none(telegram_id=telegram_id).values("language", "card_style")
+    language = reader["language"] if reader else None
     is_photo = orig[0]["payload"].get("method") == "send_photo"
     edit = CardEdit(
         view, language if isinstance(language, str) else None, visibility,
         _key(view, "new", telegram_id), photo=is_photo, decision=decision.value,
         app_url=await app_settings.miniapp_url(),
+        compact=_compact(reader["card_style"]) if reader else False,
     )  # fmt: skip
     key = _key(view, f"edit:decision:{stamp}", telegram_id)
     return await outbox.enqueue_many([_valid(_out(view, telegram_id, edit, key, priority=2))])

@@ -28,6 +28,7 @@ from services.outbox.payloads import (
 )
 from services.signals.views import (
     SignalView,
+    card_text,
     free_text,
     full_text,
     signal_keyboard,
@@ -70,6 +71,7 @@ class SignalCard:
     visibility: Visibility
     chart_id: int | None = None
     app_url: str | None = None  # the Mini App page: an Open app button
+    compact: bool = False  # the reader's card style: text only, no chart
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,7 @@ class CardEdit:
     buttons: bool = True
     decision: str | None = None  # the reader's own decision (a `Decision` value), shown last
     app_url: str | None = None  # the Mini App page: an Open app button
+    compact: bool = False  # the reader's card style now (a photo card keeps its photo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,8 +260,9 @@ def _card(
 
 
 def render_signal_card(n: SignalCard) -> Payload:
-    body = full_text(n.view, n.language, n.visibility)
-    return _card(body, n.chart_id, signal_keyboard(n.view, n.language, n.app_url), None)
+    body = card_text(n.view, n.language, n.visibility, compact=n.compact)
+    chart_id = None if n.compact else n.chart_id
+    return _card(body, chart_id, signal_keyboard(n.view, n.language, n.app_url), None)
 
 
 def render_channel_card(n: ChannelCard) -> Payload:
@@ -278,7 +282,7 @@ YOUR_DECISION = {"approved": _("signal.you_approved"), "rejected": _("signal.you
 
 
 def render_card_edit(n: CardEdit) -> Payload:
-    body = full_text(n.view, n.language, n.visibility)
+    body = card_text(n.view, n.language, n.visibility, compact=n.compact)
     if n.decision is not None:
         body = f"{body}\n{translator(n.language)(YOUR_DECISION[n.decision])}"
     keyboard = signal_keyboard(n.view, n.language, n.app_url) if n.buttons else None

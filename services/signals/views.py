@@ -113,6 +113,38 @@ def full_text(view: SignalView, locale: str | None, visibility: Visibility) -> s
     return "\n".join(lines)
 
 
+def compact_text(view: SignalView, locale: str | None, visibility: Visibility) -> str:
+    """The compact card (a user's card style): the signal in a few lines of text, levels per the
+    owner's visibility, without the chart and the rationale."""
+    _ = translator(locale)
+    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
+    head = f"<b>{escape(view.symbol)} · {side}</b>  #{view.id}" + (
+        f" · v{view.version}" if view.version > 1 else ""
+    )
+    entry = view.price(view.entry, locale)
+    if visibility is Visibility.FULL:
+        levels = _("signal.compact_levels").format(
+            entry=entry,
+            stop=view.price(view.stop, locale),
+            take_profit=view.price(view.take_profit, locale),
+            rr=formatting.number(view.reward_risk, locale),
+        )
+    else:
+        levels = _("signal.compact_entry").format(entry=entry)
+    lines = [head, levels, _("signal.expires").format(when=_when(view.expires_at, locale))]
+    if view.price_adjusted:
+        lines.append(_("signal.price_adjusted"))
+    lines.append(status_line(view, locale))
+    return "\n".join(lines)
+
+
+def card_text(
+    view: SignalView, locale: str | None, visibility: Visibility, *, compact: bool
+) -> str:
+    """The card's text in the reader's card style."""
+    return (compact_text if compact else full_text)(view, locale, visibility)
+
+
 def rationale(view: SignalView, locale: str | None) -> str:
     """One line on why: the owner's text for manual signals, the Fib-RSI story otherwise."""
     if view.rationale:

@@ -11,7 +11,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from core import clock
-from models.users import Role, User, UserStatus
+from models.users import CardStyle, Role, User, UserStatus
 from services import audit
 from services.billing.entitlements import Access
 from services.errors import InvalidInput, NotFound
@@ -37,6 +37,7 @@ class UserInfo:
     referred_by_id: int | None
     created_at: datetime
     access: Access | None = None  # loaded per update (services.users.registration.with_access)
+    card_style: CardStyle = CardStyle.FULL  # how signal cards look in their chat
 
     @property
     def display_name(self) -> str:
@@ -73,6 +74,7 @@ def to_info(row: User) -> UserInfo:
         referral_code=row.referral_code,
         referred_by_id=row.referred_by_id,  # type: ignore[attr-defined]
         created_at=row.created_at,
+        card_style=CardStyle(row.card_style),
     )
 
 
@@ -152,6 +154,19 @@ async def set_language(telegram_id: int, language: str) -> UserInfo:
     row = await User.get(telegram_id=telegram_id)
     row.language = language
     await row.save(update_fields=["language", "updated_at"])
+    return to_info(row)
+
+
+async def set_card_style(telegram_id: int, style: str) -> UserInfo:
+    """Full cards (the chart photo with its caption) or compact ones (text only) from now on;
+    cards already sent follow the new style when they are next edited."""
+    try:
+        chosen = CardStyle(style)
+    except ValueError:
+        raise InvalidInput("error.card_style_unknown", style=style[:32]) from None
+    row = await User.get(telegram_id=telegram_id)
+    row.card_style = chosen
+    await row.save(update_fields=["card_style", "updated_at"])
     return to_info(row)
 
 

@@ -120,7 +120,7 @@ async def _refresh(row: User, profile: TelegramProfile, owners: frozenset[int]) 
 
 
 _USER_COLUMNS = ("telegram_id", "username", "first_name", "last_name", "role", "status",
-                 "referral_code", "created_at", "updated_at")  # fmt: skip
+                 "referral_code", "card_style", "created_at", "updated_at")  # fmt: skip
 
 
 async def _register(
@@ -160,7 +160,7 @@ async def _register(
         v
         for i in infos.values()
         for v in (i.telegram_id, i.username, i.first_name, i.last_name, i.role.value,
-                  i.status.value, i.referral_code, now, now)
+                  i.status.value, i.referral_code, i.card_style.value, now, now)
     ]  # fmt: skip
     inserted = {
         int(r["telegram_id"]): int(r["id"]) for r in await conn.execute_query_dict(sql, params)

@@ -101,6 +101,15 @@ async def test_a_free_user_buys_a_plan_with_stars_in_the_mini_app(
         )
         assert saved.mode == "off"
         await expect(kind.get_by_role("radio", name="Off")).to_be_checked()
+        # the chat card style: compact cards from now on, stored for this user
+        styles = app.locator("#settings-card-style")
+        await expect(styles.get_by_role("radio", name="Full")).to_be_checked()
+        await styles.get_by_text("Compact", exact=True).click()
+        await until(
+            lambda: User.get_or_none(telegram_id=NICO, card_style="compact"),
+            "compact cards stored",
+        )
+        await expect(styles.get_by_role("radio", name="Compact")).to_be_checked()
         await page.screenshot(path=str(ARTIFACTS / "settings-dark.png"))
 
         # the language, as /language sets it: the page and its tabs follow at once

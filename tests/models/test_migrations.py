@@ -86,3 +86,29 @@ async def test_models_match_migrations(tmp_path: Path) -> None:
         assert [w.name for w in writers] == []
     finally:
         await Tortoise.close_connections()
+
+
+async def test_a_column_added_later_gives_the_rows_already_there_its_default(
+    empty_db: str,
+) -> None:
+    """An upgrade runs on a database with users in it: the column 0016 adds (NOT NULL) takes its
+    database default in every existing row, on both dialects."""
+    await db.migrate(empty_db, target=f"{db.APP_LABEL}.0015_notification_preferences")
+    await db.init_db(empty_db)
+    try:
+        await connections.get("default").execute_query(
+            "INSERT INTO users (telegram_id, first_name, role, status, referral_code, created_at,"
+            " updated_at) VALUES (5, 'Ada', 'public', 'active', 'abcdefgh', CURRENT_TIMESTAMP,"
+            " CURRENT_TIMESTAMP)"
+        )
+    finally:
+        await db.close_db()
+    await db.migrate(empty_db)
+    await db.init_db(empty_db)
+    try:
+        rows = await connections.get("default").execute_query_dict(
+            "SELECT telegram_id, card_style FROM users"
+        )
+        assert [(r["telegram_id"], r["card_style"]) for r in rows] == [(5, "full")]
+    finally:
+        await db.close_db()

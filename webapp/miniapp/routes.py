@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 from models.signals import Decision
+from models.users import CardStyle
 from services.billing.entitlements import Access
 from services.miniapp import strings, views
 from services.miniapp.views import SignalItem
 from services.terminals.overview import TerminalView
 from services.text.i18n import LANGUAGES
+from services.users.profiles import UserInfo
 from webapp.miniapp.api import CONFIG_KEY, Api, Auth, Call, PageQuery, decode_cursor, paginate
 from webapp.miniapp.schemas import (
     AuthIn,
@@ -186,19 +188,24 @@ async def get_terminal(call: Call) -> TerminalOut:
     return terminal_out(await views.terminal(call.me, call.path.device_id))
 
 
-def _settings(language: str | None) -> SettingsOut:
+def _settings(user: UserInfo) -> SettingsOut:
     return SettingsOut(
-        language=strings.language_of(language),  # type: ignore[arg-type]
+        language=strings.language_of(user.language),  # type: ignore[arg-type]
         languages=list(LANGUAGES),  # type: ignore[arg-type]
+        card_style=user.card_style.value,  # type: ignore[arg-type]
+        card_styles=[style.value for style in CardStyle],  # type: ignore[misc]
     )
 
 
 @api.get("/settings", response=SettingsOut, summary="The user's settings")
 async def get_settings(call: Call) -> SettingsOut:
-    return _settings(call.me.language)
+    return _settings(call.me)
 
 
-@api.patch("/settings", response=SettingsOut, body=SettingsPatch, summary="Change settings")
+@api.patch(
+    "/settings", response=SettingsOut, body=SettingsPatch,
+    summary="Change the language and/or the chat card style",
+)  # fmt: skip
 async def patch_settings(call: Call) -> SettingsOut:
-    updated = await views.set_language(call.me, call.body.language)
-    return _settings(updated.language)
+    updated = await views.change_settings(call.me, call.body.language, call.body.card_style)
+    return _settings(updated)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from webapp.miniapp.api import Model, Page
 
@@ -141,13 +141,28 @@ class TerminalList(BaseModel):
     items: list[TerminalOut]
 
 
+CardStyleName = Literal["full", "compact"]
+
+
 class SettingsOut(BaseModel):
     language: Language
     languages: list[Language]
+    card_style: CardStyleName = Field(
+        description="How signal cards look in the chat: the chart photo with its caption, or text only"
+    )
+    card_styles: list[CardStyleName]
 
 
 class SettingsPatch(Model):
-    language: Language
+    language: Language | None = None
+    card_style: CardStyleName | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> SettingsPatch:
+        if self.language is None and self.card_style is None:
+            msg = "name a language or a card style"
+            raise ValueError(msg)
+        return self
 
 
 class StringsPath(Model):

@@ -385,7 +385,10 @@ async def test_settings_change_the_language(api: Api) -> None:
     assert status == 200 and body["language"] == "es"
     assert (await User.get(telegram_id=SUB)).language == "es"
     status, body, _ = await api.call("GET", "/api/v1/settings", auth=header)
-    assert body == {"language": "es", "languages": ["en", "es", "ru"]}
+    assert body == {
+        "language": "es", "languages": ["en", "es", "ru"],
+        "card_style": "full", "card_styles": ["full", "compact"],
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("language", ["en", "es", "ru"])

@@ -1,6 +1,7 @@
-/* Settings: the language (the same setting as /language) and, per kind of notification, on
- * (with sound), silent (no sound) or off (not sent), stored on the server and honoured by the
- * bot's outbox. */
+/* Settings: the language (the same setting as /language), the chat card style (full: the
+ * chart photo with its caption; compact: text only) and, per kind of notification, on (with
+ * sound), silent (no sound) or off (not sent), stored on the server and honoured by the bot's
+ * outbox. */
 import { call, strings } from "./api.js";
 import * as tg from "./telegram.js";
 import { $, el, fail, show, state, t } from "./ui.js";
@@ -45,6 +46,29 @@ function languageField(settings) {
     el("h2", { id: "settings-language-label" }, t("miniapp.settings_language")), select);
 }
 
+function cardStyleField(settings) {
+  const name = "card-style";
+  const options = settings.card_styles.map((style) => {
+    const id = `${name}-${style}`;
+    const input = el("input", { type: "radio", name, value: style, id, checked: style === settings.card_style,
+      "aria-describedby": `${id}-hint` });
+    input.addEventListener("change", async () => {
+      if (!input.checked) return;
+      try {
+        await call("PATCH", "/settings", { card_style: style });
+        saved();
+      } catch (error) {
+        fail(error);
+      }
+    });
+    return el("label", { class: "mode card-style", for: id }, input,
+      el("span", {}, t(`miniapp.settings_card_${style}`)),
+      el("small", { id: `${id}-hint`, class: "muted" }, t(`miniapp.settings_card_${style}_hint`)));
+  });
+  return el("fieldset", { class: "card", id: "settings-card-style" },
+    el("legend", {}, t("miniapp.settings_card_style")), el("div", { class: "modes" }, ...options));
+}
+
 function kindField(kind, mode) {
   const name = `notify-${kind}`;
   const options = MODES.map((m) => {
@@ -68,6 +92,7 @@ async function render() {
   const [settings, prefs] = await Promise.all([call("GET", "/settings"), call("GET", "/settings/notifications")]);
   show(
     languageField(settings),
+    cardStyleField(settings),
     el("section", { class: "card", id: "settings-notifications" },
       el("h2", {}, t("miniapp.settings_notifications")),
       el("p", { class: "muted" }, t("miniapp.settings_hint")),
