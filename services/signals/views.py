@@ -87,15 +87,17 @@ def status_line(view: SignalView, locale: str | None) -> str:
     return f"{icon} " + _("signal.status").format(status=_(f"signal.status_{view.status.value}"))
 
 
+def _headline(view: SignalView, _: Translate) -> str:
+    """The card's first line: symbol, side, id and (after a revision) version."""
+    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
+    version = f" · v{view.version}" if view.version > 1 else ""
+    return f"<b>{escape(view.symbol)} · {side}</b>  #{view.id}{version}"
+
+
 def full_text(view: SignalView, locale: str | None, visibility: Visibility) -> str:
     """The paid subscriber's message: levels per the owner's visibility, R:R, expiry, status."""
     _ = translator(locale)
-    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
-    lines = [
-        f"<b>{escape(view.symbol)} · {side}</b>  #{view.id}"
-        + (f" · v{view.version}" if view.version > 1 else ""),
-        _("signal.entry").format(price=view.price(view.entry, locale)),
-    ]
+    lines = [_headline(view, _), _("signal.entry").format(price=view.price(view.entry, locale))]
     if visibility is Visibility.FULL:
         lines.append(_("signal.stop").format(price=view.price(view.stop, locale)))
         lines.append(_("signal.take_profit").format(price=view.price(view.take_profit, locale)))
@@ -117,10 +119,7 @@ def compact_text(view: SignalView, locale: str | None, visibility: Visibility) -
     """The compact card (a user's card style): the signal in a few lines of text, levels per the
     owner's visibility, without the chart and the rationale."""
     _ = translator(locale)
-    side = _("signal.side_buy") if view.side == "buy" else _("signal.side_sell")
-    head = f"<b>{escape(view.symbol)} · {side}</b>  #{view.id}" + (
-        f" · v{view.version}" if view.version > 1 else ""
-    )
+    head = _headline(view, _)
     entry = view.price(view.entry, locale)
     if visibility is Visibility.FULL:
         levels = _("signal.compact_levels").format(
