@@ -158,7 +158,9 @@ async def test_one_users_card_failing_does_not_stop_the_others(
 ) -> None:
     devices = await world()
     await User.filter(telegram_id=BEA).update(language="xx")
-    fail_when(monkeypatch, kinds, "full_text", lambda _v, lang, *_: lang == "xx", KeyError("x"))
+    fail_when(
+        monkeypatch, kinds, "card_text", lambda _v, lang, *_a, **_k: lang == "xx", KeyError("x")
+    )
     view = await publish(alerts)
     assert await chats("signal.new", view.id) == {OWNER, SAM}
     assert await chats("signal.channel", view.id) == {CHANNEL}
