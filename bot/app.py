@@ -96,6 +96,7 @@ from services.users import profiles as users_service
 from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
+from webapp.ledger import setup_ledger
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
 from webapp.miniapp.invoice_links import BotInvoiceLinks
@@ -225,6 +226,7 @@ def create_web_app(
     setup_miniapp(app, miniapp_config(settings, alerts, billing))
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
+    setup_ledger(app)  # GET /ledger, /ledger/head: the public hash chain of signal events
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis

@@ -105,8 +105,8 @@ def _base(view: SignalView, at: datetime) -> dict[str, Any]:
 
 async def _salt(signal_id: int) -> str:
     """The signal's salt: the one its earlier commitments used, else a new random one."""
-    found = await LedgerCommitment.filter(signal_id=signal_id).first().values_list(
-        "salt", flat=True
+    found = (
+        await LedgerCommitment.filter(signal_id=signal_id).first().values_list("salt", flat=True)
     )
     return str(found) if found else secrets.token_hex(SALT_BYTES)
 

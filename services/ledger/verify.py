@@ -43,7 +43,8 @@ class Entry:
             seq, signal = data["seq"], data["signal"]
             kind, prev, digest = data["kind"], data["prev"], data["hash"]
         except KeyError as missing:
-            raise ValueError(f"an entry lacks {missing}") from None
+            msg = f"an entry lacks {missing}"
+            raise ValueError(msg) from None
         if not (_is_int(seq) and _is_int(signal)):
             raise ValueError("seq and signal must be whole numbers")
         if not all(isinstance(v, str) for v in (kind, prev, digest)):

@@ -110,7 +110,9 @@ async def test_live_entries_hide_the_levels_and_the_end_reveals_them(database: s
     reveal = end["reveal"]
     assert [item["seq"] for item in reveal["levels"]] == [1, 2, 3]
     assert reveal["levels"][0]["levels"] == {
-        "entry": "2030.50", "stop": "2020.25", "take_profit": "2051.00"
+        "entry": "2030.50",
+        "stop": "2020.25",
+        "take_profit": "2051.00",
     }
     assert reveal["levels"][2]["levels"]["fill_price"] == "2030.55"
     salts = set(await LedgerCommitment.filter(signal_id=view.id).values_list("salt", flat=True))
