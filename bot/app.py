@@ -57,6 +57,7 @@ from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, add_billing_jobs, plan_changes_job
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
+from jobs.ledger_jobs import schedule_ledger
 from jobs.lifecycle import AccessWatch
 from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
@@ -517,6 +518,8 @@ class AppRunner:
         self.ea_jobs = build_scheduler(extra_jobs=billing)
         add_billing_jobs(self.ea_jobs, self.bot, self.alerts)
         schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
+        schedule_ledger(self.ea_jobs, self.bot, self.settings.ledger_channel,
+                        self.settings.ledger_head_utc_hour)  # fmt: skip
         self.ea_jobs.start()
         self.access_watch.start()
         self.trading_loop = await build_trading_loop(

@@ -93,3 +93,9 @@ async def run_script(*args: str) -> tuple[int, str]:
     out, _ = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, out.decode()
+
+
+# The app-and-emulator harness of the end-to-end tests, for the channel post of the head.
+from tests.e2e.conftest import emulator, owner_app, tg  # noqa: E402
+
+__all__ = ["emulator", "owner_app", "tg"]

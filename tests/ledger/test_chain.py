@@ -164,3 +164,31 @@ async def test_the_canonical_form_is_documented_json(database: str) -> None:
 )
 def test_decimal_text(value: D, places: int, text: str) -> None:
     assert canonical.decimal_text(value, places) == text
+
+
+async def test_concurrent_appends_never_fork_the_chain(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishes and transitions at once, each in its own transaction (on PostgreSQL each on
+    its own pooled connection, as two replicas would be): one chain, no gap, no fork, none
+    refused. The window between reading the head and writing the entry is widened so that
+    unserialised appends would all read the same head."""
+    import asyncio
+
+    real_salt = chain._salt
+
+    async def slow_salt(signal_id: int) -> str:
+        await asyncio.sleep(0.05)
+        return await real_salt(signal_id)
+
+    monkeypatch.setattr(chain, "_salt", slow_salt)
+    views = await asyncio.gather(*(signals.publish(draft()) for _ in range(8)))
+    assert all(v is not None for v in views)
+    ids = [v.id for v in views if v is not None]
+    await asyncio.gather(*(signals.transition(i, S.CANCELLED) for i in ids[:4]),
+                         *(signals.transition(i, S.FILLED) for i in ids[4:]))  # fmt: skip
+    everything = await entries()
+    assert [e.seq for e in everything] == list(range(1, 17))
+    assert len({e.prev for e in everything}) == 16  # each entry has one successor at most
+    verdict = await check()
+    assert verdict.ok, verdict.broken

@@ -139,9 +139,11 @@ async def test_an_edited_http_response_is_caught(ledger_url: str) -> None:
     await seed_history()
 
     async def relay(request: web.Request) -> web.Response:
-        async with aiohttp.ClientSession() as session:
-            async with session.get(ledger_url + request.path_qs) as upstream:
-                body = await upstream.json()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(ledger_url + request.path_qs) as upstream,
+        ):
+            body = await upstream.json()
         if request.path == "/ledger":
             body["entries"][5]["event"]["at"] = "2030-01-01T08:00:00Z"
         return web.json_response(body)
