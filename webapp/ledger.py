@@ -36,8 +36,7 @@ class LedgerQuery(BaseModel):
 
 
 def _query(request: web.Request) -> tuple[int, int, int | None]:
-    names = list(request.query.keys())
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted({n for n in request.query if len(request.query.getall(n)) > 1})
     if repeated:
         raise ProblemError(422, "Unprocessable Entity", f"repeated parameter: {repeated[0]}")
     try:

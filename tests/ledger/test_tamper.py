@@ -5,8 +5,12 @@ DELETE of entries."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -173,3 +177,22 @@ async def test_the_database_refuses_update_and_delete_of_entries(database: str) 
         await row.save()
     assert await LedgerEntry.all().count() == 7
     assert (await cli.local_verdict()).ok
+
+
+async def test_the_cli_reads_the_database_and_exits_non_zero_on_a_broken_link(
+    database: str,
+) -> None:
+    """`python -m bot ledger verify` as an operator runs it, on this database (DATABASE_URL)."""
+    await seed_history()
+    await without_guard(edit)
+    root = Path(__file__).resolve().parents[2]
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "ledger", "verify", "--json", cwd=root,
+        env={**os.environ, "DATABASE_URL": database, "BOT_TOKEN": ""},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == cli.BROKEN_EXIT, err.decode()
+    report = json.loads(out)
+    assert report["ok"] is False and report["entries"] == 1
+    assert report["broken"] == {"seq": 2, "reason": "hash does not match the entry's content"}
