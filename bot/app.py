@@ -57,6 +57,7 @@ from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, add_billing_jobs, plan_changes_job
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
+from jobs.ledger_jobs import schedule_ledger
 from jobs.lifecycle import AccessWatch
 from jobs.outbox.buckets import SenderLimits
 from jobs.outbox.sender import Sender, SenderConfig
@@ -96,6 +97,7 @@ from services.users import profiles as users_service
 from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
+from webapp.ledger import setup_ledger
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
 from webapp.miniapp.invoice_links import BotInvoiceLinks
@@ -225,6 +227,7 @@ def create_web_app(
     setup_miniapp(app, miniapp_config(settings, alerts, billing))
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
+    setup_ledger(app)  # GET /ledger, /ledger/head: the public hash chain of signal events
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis
@@ -515,6 +518,8 @@ class AppRunner:
         self.ea_jobs = build_scheduler(extra_jobs=billing)
         add_billing_jobs(self.ea_jobs, self.bot, self.alerts)
         schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
+        schedule_ledger(self.ea_jobs, self.bot, self.settings.ledger_channel,
+                        self.settings.ledger_head_utc_hour)  # fmt: skip
         self.ea_jobs.start()
         self.access_watch.start()
         self.trading_loop = await build_trading_loop(

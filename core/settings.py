@@ -30,7 +30,7 @@ REDIS_SCHEMES = ("redis", "rediss", "unix")
 # takes "1_000", "+5", "inf" and "nan" for numbers.
 INT_FIELDS = (
     "web_port", "throttle_burst", "replay_history_bars", "mt5_login", "http_max_connections",
-    "miniapp_max_age",
+    "miniapp_max_age", "ledger_head_utc_hour",
 )  # fmt: skip
 FLOAT_FIELDS = (
     "throttle_rate", "user_cache_ttl_s", "error_alert_interval_s", "replay_interval_s",
@@ -139,6 +139,13 @@ class Settings(BaseSettings):
     # how long a personal invite link lives (the owner may change it: app setting
     # vip.invite_ttl_minutes).
     vip_reconcile_s: float = Field(default=600.0, gt=0, le=86_400)
+    # The public channel the ledger's head is posted to (services/ledger/heads.py): @username or
+    # chat id, used until the owner names one with /ledger channel; LEDGER_HEAD_UTC_HOUR is when
+    # the daily post goes out.
+    ledger_channel: str | None = Field(
+        default=None, pattern=r"^(@[A-Za-z0-9_]{4,32}|-?[0-9]{1,19})$"
+    )
+    ledger_head_utc_hour: int = Field(default=0, ge=0, le=23)
     # Card payments on the web page (services/billing/stripe_billing): both keys set, or the card
     # option is absent. STRIPE_API_BASE points the SDK elsewhere (the sandbox's fake); unset:
     # Stripe's own API.

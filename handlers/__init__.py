@@ -15,6 +15,7 @@ from handlers import (
     devices,
     errors,
     language,
+    ledger,
     lifecycle,
     payments,
     plans_admin,
@@ -46,6 +47,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     affiliates.router,
     vip.router,
     strategy.router,
+    ledger.router,
     post.router,
     admin.router,
     common.router,  # /cancel and the unknown-command catch-all stay last

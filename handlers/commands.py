@@ -59,6 +59,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("plans_admin", Role.OWNER, __("cmd.plans_admin"), "[edit]"),
     CommandSpec("vip_channel", Role.OWNER, __("cmd.vip_channel"), "<@channel | chat id>"),
     CommandSpec("visibility", Role.OWNER, __("cmd.visibility"), "[full|entry_only]"),
+    CommandSpec("ledger", Role.OWNER, __("cmd.ledger"), "[publish | channel @name]"),
     CommandSpec("refund", Role.OWNER, __("cmd.refund"), "<payment id | charge id> [reason]"),
     CommandSpec("revenue", Role.OWNER, __("cmd.revenue"), "[chart]"),
     CommandSpec("payouts", Role.OWNER, __("cmd.payouts")),

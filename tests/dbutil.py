@@ -20,6 +20,8 @@ from tortoise import connections
 from core import db
 
 KEEP_TABLES = {"tortoise_migrations"}
+# Migrations whose SQLite triggers refuse DELETE (the audit log, the ledger).
+APPEND_ONLY = ("0005_audit_append_only", "0017_ledger")
 
 
 def postgres_server_url() -> str | None:
@@ -92,7 +94,7 @@ async def truncate_all() -> None:
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
     )
     names = [r["name"] for r in rows if r["name"] not in KEEP_TABLES]
-    guard = importlib.import_module("models.migrations.0005_audit_append_only")
-    script = "PRAGMA foreign_keys = OFF;" + guard.SQLITE_DOWN  # the audit log refuses DELETE
-    script += "".join(f'DELETE FROM "{n}";' for n in names) + guard.SQLITE_UP
+    guards = [importlib.import_module(f"models.migrations.{name}") for name in APPEND_ONLY]
+    script = "PRAGMA foreign_keys = OFF;" + "".join(g.SQLITE_DOWN for g in guards)
+    script += "".join(f'DELETE FROM "{n}";' for n in names) + "".join(g.SQLITE_UP for g in guards)
     await conn.execute_script(script + "PRAGMA foreign_keys = ON;")

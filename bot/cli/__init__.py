@@ -48,6 +48,7 @@ SUBCOMMAND_MODULES = (
     "bot.cli.devices",
     "bot.cli.backtest",
     "bot.cli.ea_sim",
+    "bot.cli.ledger",
 )
 
 

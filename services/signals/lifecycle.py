@@ -20,6 +20,7 @@ from services.copy import engine as copy_engine
 from services.errors import InvalidInput, NotFound
 from services.events import LiveUpdate
 from services.isolation import AlertSink, Faults
+from services.ledger import chain as ledger
 from services.outbox import fanout
 from services.signals.views import SignalView
 from services.text import vocabulary
@@ -150,6 +151,7 @@ async def publish(
         faults = Faults(alerts)
         await fanout.announce(view, chart, faults)
         await copy_engine.on_publish(view, faults)  # copy-mode terminals
+        await ledger.record(view, view.published_at)  # last: the append lock is held briefly
         bus.publish(LiveUpdate("signal", row.id))  # open Mini Apps (deferred to the commit)
     business_metrics.signal_published(draft.source)  # committed
     log.info("signal published", extra={"signal_id": row.id, "key": draft.setup_key})
@@ -198,6 +200,7 @@ async def revise(
         faults = Faults(alerts)
         await fanout.announce_change(view, "revised", chart, faults)
         await copy_engine.on_revise(view, faults)  # unfilled orders move with the signal
+        await ledger.record(view, clock.now())
         bus.publish(LiveUpdate("signal", row.id))
     return view
 
@@ -253,6 +256,7 @@ async def transition(
         faults = Faults(alerts)
         await fanout.announce_change(view, new.value, None, faults)
         await copy_engine.on_transition(view, faults)  # cancel unfilled, close managed trades
+        await ledger.record(view, moment)
         bus.publish(LiveUpdate("signal", row.id))
     return view
 
