@@ -28,6 +28,7 @@ MODEL_MODULES: list[str] = [
     "models.notifications",
     "models.devices",
     "models.billing",
+    "models.alerts",
 ]
 DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
 
