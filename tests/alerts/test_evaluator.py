@@ -44,7 +44,9 @@ async def test_a_one_shot_alert_fires_once_through_the_outbox(world: World, ev: 
                                                              bus: Bus) -> None:  # fmt: skip
     heard: list[LiveUpdate] = []
     bus.subscribe(LiveUpdate, heard.append)
-    made = await service.create(await world.user(PRO), NewAlert("XAUUSD", "above", "2410", "take <b>profit</b>"))
+    made = await service.create(
+        await world.user(PRO), NewAlert("XAUUSD", "above", "2410", "take <b>profit</b>")
+    )
     assert await ev.rebuild() == 1
     assert await ev.on_bar("XAUUSD", bar(2395, 2409.99, 2405)) == []  # one tick short
     fired = await ev.on_bar("XAUUSD", bar(2404, 2415.3, 2412.4))
@@ -56,7 +58,11 @@ async def test_a_one_shot_alert_fires_once_through_the_outbox(world: World, ev: 
         "This alert is done; set a new one with /alerts."
     )
     row = await PriceAlert.get(id=made.id)
-    assert (row.state, row.fired_count, row.last_fired_at) == (AlertState.FIRED, 1, world.clock.now())
+    assert (row.state, row.fired_count, row.last_fired_at) == (
+        AlertState.FIRED,
+        1,
+        world.clock.now(),
+    )
     assert made.id not in ev.index
     assert await ev.on_bar("XAUUSD", bar(2380, 2390, 2385)) == []
     assert await ev.on_bar("XAUUSD", bar(2385, 2420, 2415)) == []  # a one-shot is done
@@ -72,7 +78,9 @@ async def test_below_and_cross_in_the_readers_language(world: World, ev: AlertEv
     fired = await ev.on_bar("XAUUSD", bar(2380, 2401, 2385))  # a bar down through both levels
     assert len(fired) == 2
     texts = [r.payload["text"] for r in await alert_rows()]
-    assert any(t.startswith("🔔 <b>XAUUSD</b> bajó hasta 2.390,00 (ahora 2.385,00).") for t in texts)
+    assert any(
+        t.startswith("🔔 <b>XAUUSD</b> bajó hasta 2.390,00 (ahora 2.385,00).") for t in texts
+    )
     assert any("Puede volver a saltar pasados 5 minutos." in t for t in texts)
 
 
@@ -89,7 +97,10 @@ async def test_a_repeating_alert_waits_for_its_cooldown(world: World, ev: AlertE
     assert [f.number for f in fired] == [2]
     row = await PriceAlert.get(id=made.id)
     assert (row.state, row.fired_count) == (AlertState.ACTIVE, 2)
-    assert [r.dedupe_key for r in await alert_rows()] == [f"alert:{made.id}:1", f"alert:{made.id}:2"]
+    assert [r.dedupe_key for r in await alert_rows()] == [
+        f"alert:{made.id}:1",
+        f"alert:{made.id}:2",
+    ]
 
 
 async def test_preference_off_records_the_firing_without_a_message(world: World,
@@ -167,6 +178,8 @@ async def test_rebuild_starts_from_the_last_stored_price_and_quotes_feed_it(
     assert await ev.on_quote("EURUSD", D("1.08002"), D("1.08004")) == []
     fired = await ev.on_quote("EURUSD", D("1.07990"), D("1.07998"))
     assert len(fired) == 1
-    assert (await alert_rows())[0].payload["text"].startswith(
-        "🔔 <b>EURUSD</b> fell to 1.08000 (now 1.07994)."
+    assert (
+        (await alert_rows())[0]
+        .payload["text"]
+        .startswith("🔔 <b>EURUSD</b> fell to 1.08000 (now 1.07994).")
     )

@@ -109,8 +109,11 @@ def test_remove_and_replace() -> None:
 LEVELS = st.integers(min_value=2300, max_value=2500).map(D)
 WATCH = st.tuples(st.sampled_from(["above", "below", "cross"]), LEVELS)
 MOVE = st.tuples(LEVELS, LEVELS, st.floats(0, 1)).map(
-    lambda t: Move(min(t[0], t[1]), max(t[0], t[1]),
-                   min(t[0], t[1]) + (abs(t[0] - t[1]) * D(str(round(t[2], 2)))))  # fmt: skip
+    lambda t: Move(
+        min(t[0], t[1]),
+        max(t[0], t[1]),
+        min(t[0], t[1]) + (abs(t[0] - t[1]) * D(str(round(t[2], 2)))),
+    )  # fmt: skip
 )
 
 

@@ -29,10 +29,20 @@ async def test_create_list_and_delete(world: World) -> None:
     pro = await world.user(PRO)
     made = await service.create(pro, NewAlert("xauusd", "above", "2410.5", "  breakout  watch "))
     assert (made.symbol, made.condition, made.level, made.note) == (
-        "XAUUSD", "above", D("2410.50"), "breakout watch"
+        "XAUUSD",
+        "above",
+        D("2410.50"),
+        "breakout watch",
     )
-    assert (made.repeat, made.cooldown_min, made.state, made.fired_count) == (False, 5, "active", 0)
-    again = await service.create(pro, NewAlert("GOLD", "cross", "2390", repeat=True, cooldown_min=15))
+    assert (made.repeat, made.cooldown_min, made.state, made.fired_count) == (
+        False,
+        5,
+        "active",
+        0,
+    )
+    again = await service.create(
+        pro, NewAlert("GOLD", "cross", "2390", repeat=True, cooldown_min=15)
+    )
     assert again.symbol == "XAUUSD"  # GOLD is the same instrument as the XAUUSD feed
     assert [a.id for a in await service.alerts(pro)] == [again.id, made.id]
     assert (await service.quota(pro)).used == 2
@@ -126,16 +136,34 @@ async def fill(world: World, who: int, n: int) -> None:
 @pytest.mark.parametrize(
     ("who", "quota", "message"),
     [
-        (STARTER, 0, "Your plan (Starter) does not include price alerts. The Pro plan allows 20: "
-                     "see /plans."),
-        (FREE, 0, "Your plan (free) does not include price alerts. The Pro plan allows 20: "
-                  "see /plans."),
-        (PRO, 20, "You have 20 active alerts, the most the Pro plan allows. Delete one, or move "
-                  "to Elite for 100: see /plans."),
-        (PRO_COPY, 20, "You have 20 active alerts, the most the Pro Copy plan allows. Delete one, "
-                       "or move to Elite for 100: see /plans."),
-        (ELITE, 100, "You have 100 active alerts, the most the Elite plan allows. Delete one "
-                     "first."),
+        (
+            STARTER,
+            0,
+            "Your plan (Starter) does not include price alerts. The Pro plan allows 20: "
+            "see /plans.",
+        ),
+        (
+            FREE,
+            0,
+            "Your plan (free) does not include price alerts. The Pro plan allows 20: see /plans.",
+        ),
+        (
+            PRO,
+            20,
+            "You have 20 active alerts, the most the Pro plan allows. Delete one, or move "
+            "to Elite for 100: see /plans.",
+        ),
+        (
+            PRO_COPY,
+            20,
+            "You have 20 active alerts, the most the Pro Copy plan allows. Delete one, "
+            "or move to Elite for 100: see /plans.",
+        ),
+        (
+            ELITE,
+            100,
+            "You have 100 active alerts, the most the Elite plan allows. Delete one first.",
+        ),
     ],
 )
 async def test_quota_per_plan(world: World, who: int, quota: int, message: str) -> None:
