@@ -214,3 +214,26 @@ async def delete(user: UserInfo, alert_id: int) -> AlertView:
 async def symbols() -> tuple[str, ...]:
     """The symbols an alert may be set on now (those with a live feed)."""
     return await market_data.live_symbols()
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolQuote:
+    symbol: str
+    last: Decimal  # on the symbol's tick
+    digits: int
+    tick: Decimal
+
+
+async def live_quotes() -> list[SymbolQuote]:
+    """Each symbol an alert may be set on now, with its last price and tick."""
+    out = []
+    for name in await symbols():
+        found = await market_data.quote(name)
+        try:
+            spec = get_spec(name)
+        except UnknownSymbolError:
+            continue
+        if found is not None:
+            last = found.close.quantize(spec.tick_size)
+            out.append(SymbolQuote(name, last, spec.digits, spec.tick_size))
+    return out

@@ -45,6 +45,11 @@ async def record(symbol: str, close: float, clock: ManualClock, high: float | No
 
 @pytest.fixture
 async def world(database: str, clock: ManualClock) -> World:
+    return await make_world(clock)
+
+
+async def make_world(clock: ManualClock) -> World:
+    """The shipped plans, a user on each, and live XAUUSD (2400.00) and EURUSD (1.08500)."""
     clock.set(datetime(2030, 1, 2, 12, 0, tzinfo=UTC))  # a Wednesday: markets open
     await catalog.sync_catalog(catalog.load_catalog(None, Decimal("0.013")))
     users = {}
