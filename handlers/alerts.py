@@ -20,17 +20,17 @@ from handlers.commands import cmd
 from handlers.render import Html, as_plain_text, fmt
 from services.alerts import rules, service
 from services.alerts.service import AlertView, NewAlert
-from services.text.formatting import Duration, Price
+from services.text.formatting import Duration, Price, Term
 from services.text.numbers import AlertIdField
 from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 MAX_BUTTONS = 50  # Telegram allows 100 buttons per message
 REPEAT_WORDS = frozenset({"repeat", "repeating", "r"})
-CONDITION_KEYS = {
-    "above": "alerts.condition_above",
-    "below": "alerts.condition_below",
-    "cross": "alerts.condition_cross",
+CONDITIONS = {
+    "above": Term("alerts.condition_above"),
+    "below": Term("alerts.condition_below"),
+    "cross": Term("alerts.condition_cross"),
 }
 
 
@@ -41,8 +41,8 @@ class AlertCB(CallbackData, prefix="alr"):
     alert_id: AlertIdField  # range-checked: a forged id never reaches a query
 
 
-def condition_text(condition: str) -> Html:
-    return Html(_(CONDITION_KEYS.get(condition, "alerts.condition_cross")))
+def condition_text(condition: str) -> Term:
+    return CONDITIONS[condition]
 
 
 def _cooldown(minutes: int) -> Duration:
