@@ -54,6 +54,7 @@ from handlers import build_root_router
 from handlers.menus import UiPending, configure_ui, refresh_access_menu
 from handlers.shop import BotStars
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
+from jobs.alerts import AlertWatch
 from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, add_billing_jobs, plan_changes_job
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
@@ -313,6 +314,7 @@ class AppRunner:
     _phase: str = field(init=False, default="start-up")  # what a start-up failure is about
     ea_jobs: AsyncIOScheduler | None = field(init=False, default=None)  # the terminals' jobs
     access_watch: AccessWatch = field(init=False, default_factory=AccessWatch)  # on the leader
+    alert_watch: AlertWatch = field(init=False, default_factory=AlertWatch)  # on the leader
     stripe_billing: StripeBilling | None = field(init=False, default=None)  # card payments
 
     async def start(self) -> None:
@@ -460,6 +462,7 @@ class AppRunner:
                 lambda e: self._spawn(refresh_access_menu(self.bot, self.i18n, e.telegram_id)),
             ),
             self.bus.subscribe(UserChanged, self.access_watch.user_changed),
+            self.bus.subscribe(LiveUpdate, self.alert_watch.live),
         ]
 
     def _user_changed(self, event: UserChanged) -> None:
@@ -522,10 +525,12 @@ class AppRunner:
                         self.settings.ledger_head_utc_hour)  # fmt: skip
         self.ea_jobs.start()
         self.access_watch.start()
+        await self.alert_watch.start()  # before the loop: it hears every bar from the first
         self.trading_loop = await build_trading_loop(
             self.settings, self.alerts, push_feed=self._push, feeds=self.feeds
         )
         if self.trading_loop is not None:
+            self.trading_loop.on_bar = self.alert_watch.bar
             await self.trading_loop.start()
             self._loop_running = True
         metrics.LEADER.set(1)
@@ -539,6 +544,7 @@ class AppRunner:
         if self.trading_loop is not None and self._loop_running:
             await self.trading_loop.stop()  # the object stays: its counters outlive it
             self._loop_running = False
+        await self.alert_watch.stop()
         if sender and self.sender is not None:
             await self.sender.stop()
             self.sender = None

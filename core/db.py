@@ -29,6 +29,7 @@ MODEL_MODULES: list[str] = [
     "models.devices",
     "models.billing",
     "models.ledger",
+    "models.alerts",
 ]
 DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
 

@@ -11,6 +11,7 @@ from aiogram import Router
 from handlers import (
     admin,
     affiliates,
+    alerts,
     common,
     devices,
     errors,
@@ -38,6 +39,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     signals.router,
     devices.router,
     positions.router,
+    alerts.router,
     shop.router,
     payments.router,
     lifecycle.router,

@@ -38,6 +38,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("history", Role.PUBLIC, __("cmd.history")),
     CommandSpec("devices", Role.SUBSCRIBER, __("cmd.devices")),
     CommandSpec("positions", Role.SUBSCRIBER, __("cmd.positions")),
+    CommandSpec("alerts", Role.PUBLIC, __("cmd.alerts"), "[add SYMBOL above|below|cross LEVEL]"),
     CommandSpec("admin", Role.ADMIN, __("cmd.admin")),
     CommandSpec("strategy", Role.ADMIN, __("cmd.strategy")),
     CommandSpec("post", Role.ADMIN, __("cmd.post")),

@@ -95,6 +95,7 @@ class PlanVersion(Model):
     terminal_limit = fields.IntField()
     features: Any = fields.JSONField(default=list)  # feature names, sorted
     trial_days = fields.IntField(default=0)
+    alert_quota = fields.IntField(default=0)  # active price alerts a subscriber may keep
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -2,7 +2,7 @@
 `default_plans.toml`) read at start and synced into `plan` + `plan_version` rows.
 
 Syncing is idempotent: a plan whose terms (price, Stars price, period, terminals, features,
-trial) are unchanged keeps its current version; any change creates version n + 1, and
+trial, alert quota) are unchanged keeps its current version; any change creates version n + 1, and
 entitlements keep pointing at the version they were bought at. A plan that disappears from the
 file is hidden, never deleted (entitlements reference it).
 
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PLANS_FILE = Path(__file__).with_name("default_plans.toml")
 STARS_SUBSCRIPTION_CAP = 10_000  # Telegram: a Stars subscription costs at most 10,000 Stars
+MAX_ALERT_QUOTA = 10_000  # price alerts per subscriber a plan may allow
 CENT = Decimal("0.01")
 
 
@@ -70,6 +71,7 @@ class PlanTerms:
     hidden: bool = False
     newcomers_only: bool = False
     access_code: str | None = None
+    alert_quota: int = 0  # active price alerts a subscriber may keep (services.alerts)
 
     def same_terms(self, row: PlanVersion) -> bool:
         return (
@@ -79,6 +81,7 @@ class PlanTerms:
             and row.terminal_limit == self.terminal_limit
             and frozenset(Feature(f) for f in row.features) == self.features
             and row.trial_days == self.trial_days
+            and row.alert_quota == self.alert_quota
         )
 
 
@@ -189,6 +192,13 @@ def _terms(
     return usd, terminals, features | {Feature.COPY_MODE}
 
 
+def _alert_quota(code: str, entry: Mapping[str, Any], base: Mapping[str, Any] | None) -> int:
+    """`alerts` of the entry; a copy variant without its own inherits its base plan's."""
+    if "alerts" not in entry and base is not None:
+        return _int(str(entry["copy_of"]), base, "alerts", 0, 0, MAX_ALERT_QUOTA)
+    return _int(code, entry, "alerts", 0, 0, MAX_ALERT_QUOTA)
+
+
 def _plan(
     code: str, entry: Mapping[str, Any], plans: Mapping[str, Any], defaults: Mapping[str, Any],
     rate: Decimal,
@@ -215,6 +225,7 @@ def _plan(
         hidden=bool(entry.get("hidden", False)),
         newcomers_only=bool(entry.get("newcomers_only", False)),
         access_code=access_code.strip() if access_code else None,
+        alert_quota=_alert_quota(code, entry, base),
     )
 
 
@@ -266,6 +277,7 @@ def _offer(plan: Plan, row: PlanVersion) -> Offer:
             hidden=plan.hidden,
             newcomers_only=plan.newcomers_only,
             access_code=plan.access_code,
+            alert_quota=row.alert_quota,
         ),
     )
 
@@ -275,7 +287,7 @@ def digest(terms: PlanTerms) -> str:
     text = repr((
         terms.code, str(terms.usd_price), terms.stars_price, terms.period_days,
         terms.terminal_limit, sorted(terms.features), terms.trial_days, terms.hidden,
-        terms.newcomers_only, terms.access_code,
+        terms.newcomers_only, terms.access_code, terms.alert_quota,
     ))  # fmt: skip
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -309,6 +321,7 @@ async def _create_version(plan: Plan, terms: PlanTerms, latest: PlanVersion | No
         terminal_limit=terms.terminal_limit,
         features=sorted(terms.features),
         trial_days=terms.trial_days,
+        alert_quota=terms.alert_quota,
     )
     log.info("plan %s: version %s", terms.code, row.version)
     return _offer(plan, row)
@@ -362,7 +375,7 @@ async def version(version_id: int) -> Offer:
 
 async def edit_terms(code: str, **changes: Any) -> Offer:
     """A new version of plan `code` with `changes` (PlanTerms fields: usd_price, stars_price,
-    trial_days, terminal_limit, features, period_days) over its current version; entitlements
+    trial_days, terminal_limit, features, period_days, alert_quota) over its current version; entitlements
     keep theirs. Returns the current offer unchanged when nothing differs. Replicas editing
     together: the UNIQUE (plan, version) makes the loser try once more on the winner's row."""
     for attempt in range(2):

@@ -53,6 +53,7 @@ class Access:
     renews: bool = False
     in_grace: bool = False
     complimentary: bool = False  # from the role, not an entitlement row
+    alert_quota: int = 0  # active price alerts allowed (the plan version's)
 
     def has(self, feature: Feature) -> bool:
         return feature in self.features
@@ -99,6 +100,7 @@ class _Period:
     usd_price: Decimal
     features: frozenset[Feature]
     terminal_limit: int
+    alert_quota: int
     starts_at: datetime
     ends_at: datetime
     renews: bool
@@ -126,6 +128,7 @@ def _period(row: Entitlement) -> _Period:
         usd_price=Decimal(str(version.usd_price)),
         features=frozenset(Feature(f) for f in version.features),
         terminal_limit=version.terminal_limit,
+        alert_quota=version.alert_quota,
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         renews=row.renews,
@@ -158,6 +161,7 @@ def resolve(periods: list[_Period], now: datetime, complimentary: bool,
         ends_at=last.ends_at,
         renews=last.renews and last.status is EntitlementStatus.ACTIVE,
         in_grace=in_grace,
+        alert_quota=best.alert_quota,
     )
 
 

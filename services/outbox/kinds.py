@@ -154,6 +154,15 @@ class TerminalAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class PriceAlertFired:
+    """One of the user's price alerts fired (services.alerts.firing): the phrase names the
+    symbol, the level and the price (its note comes escaped from the producer)."""
+
+    language: str | None
+    text: Phrase
+
+
+@dataclass(frozen=True, slots=True)
 class AccessNotice:
     """A change of the user's own access (role or ban), naming the role they have now."""
 
@@ -210,6 +219,7 @@ Notice = (
     | Fill
     | PositionClosed
     | TerminalAlert
+    | PriceAlertFired
     | AccessNotice
     | BillingNotice
     | OpsAlert
@@ -237,6 +247,8 @@ def kind_of(notice: Notice) -> str:  # noqa: C901 - one answer per kind
             return "terminal.closed"
         case TerminalAlert(event=event):
             return f"terminal.{event}"
+        case PriceAlertFired():
+            return "alert"
         case AccessNotice(change=change):
             return change
         case BillingNotice(event=event):
@@ -331,6 +343,8 @@ def render(notice: Notice) -> Payload:  # noqa: C901 - one renderer per kind
             return render_terminal_text(language, message)
         case TerminalAlert(language=language, text=message):
             return render_terminal_text(language, message)
+        case PriceAlertFired(language=language, text=message):
+            return text(render_phrase(language, message))
         case AccessNotice():
             return render_access_notice(notice)
         case BillingNotice(language=language, text=message, keyboard=keyboard):

@@ -23,6 +23,7 @@ from services.outbox.kinds import (
     FreeSummary,
     Notice,
     PositionClosed,
+    PriceAlertFired,
     SignalCard,
     SignalUpdate,
     TerminalAlert,
@@ -41,6 +42,7 @@ class Category(StrEnum):
     EXPIRY = "expiry"
     TERMINAL = "terminal"
     REMINDER = "reminder"
+    ALERT = "alert"  # the user's own price alerts
 
 
 REVISIONS = frozenset({"revised", "replaced"})
@@ -65,6 +67,8 @@ def category_of(notice: Notice) -> Category | None:
             return Category.TERMINAL
         case BillingNotice(event="reminder"):
             return Category.REMINDER
+        case PriceAlertFired():
+            return Category.ALERT
         case _:
             return None
 

@@ -54,6 +54,7 @@ CHAT_ID = IntBound(
 )
 SIGNAL_ID = IntBound("error.signal_id_invalid", 1, INT32_MAX, "a signal id")
 TICKET = IntBound("error.number_invalid", 1, INT64_MAX, "a broker ticket")
+ALERT_ID = IntBound("error.number_invalid", 1, INT64_MAX, "a price alert id")
 LIST_LIMIT = IntBound("error.number_invalid", 1, 1000, "a number of rows")
 
 
@@ -108,4 +109,5 @@ def _strict_int(value: object) -> object:
 _STRICT = BeforeValidator(_strict_int)
 SignalIdField = Annotated[int, _STRICT, Field(ge=SIGNAL_ID.low, le=SIGNAL_ID.high)]
 TicketField = Annotated[int, _STRICT, Field(ge=TICKET.low, le=TICKET.high)]
+AlertIdField = Annotated[int, _STRICT, Field(ge=ALERT_ID.low, le=ALERT_ID.high)]
 UserIdOrZeroField = Annotated[int, _STRICT, Field(ge=0, le=TELEGRAM_ID.high)]  # 0: no user

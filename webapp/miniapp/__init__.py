@@ -12,6 +12,7 @@ from aiohttp import web
 from webapp.miniapp import (
     routes,
     routes_admin,
+    routes_alerts,
     routes_performance,
     routes_plan,
     routes_stream,
@@ -30,6 +31,7 @@ API = Api.combine(
     routes_terminals.api,
     routes_performance.api,
     routes_plan.api,
+    routes_alerts.api,
     routes_admin.api,
 )
 

@@ -72,6 +72,7 @@ class NotificationsOut(BaseModel):
     expiry: Mode
     terminal: Mode
     reminder: Mode
+    alert: Mode
 
 
 class NotificationsPatch(Model):
@@ -84,6 +85,7 @@ class NotificationsPatch(Model):
     expiry: Mode | None = None
     terminal: Mode | None = None
     reminder: Mode | None = None
+    alert: Mode | None = None
 
     @model_validator(mode="after")
     def _something(self) -> NotificationsPatch:

@@ -2,6 +2,7 @@
  * and opens the page the start parameter names. */
 import { ApiError, call, signIn, strings } from "./api.js";
 import * as admin from "./admin.js";
+import * as alerts from "./alerts.js";
 import * as home from "./home.js";
 import * as performance from "./performance.js";
 import * as plan from "./plan.js";
@@ -16,7 +17,7 @@ import { $, el, fail, go, setTab, state, t } from "./ui.js";
 // Every page, in tab order; a page without `tab` is reached from another (a signal's detail).
 const PAGES = [
   home.page, signals.page, signals.signalPage, positions.page, terminals.page,
-  terminals.terminalPage, terminals.newTerminalPage, performance.page, plan.page, settings.page,
+  terminals.terminalPage, terminals.newTerminalPage, alerts.page, performance.page, plan.page, settings.page,
   admin.page,
 ];
 

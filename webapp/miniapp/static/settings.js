@@ -6,7 +6,7 @@ import { call, strings } from "./api.js";
 import * as tg from "./telegram.js";
 import { $, el, fail, show, state, t } from "./ui.js";
 
-const KINDS = ["new_signal", "revision", "fill", "outcome", "expiry", "terminal", "reminder"];
+const KINDS = ["new_signal", "revision", "fill", "outcome", "expiry", "terminal", "reminder", "alert"];
 const MODES = ["on", "silent", "off"];
 
 function saved() {
