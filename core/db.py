@@ -28,6 +28,7 @@ MODEL_MODULES: list[str] = [
     "models.notifications",
     "models.devices",
     "models.billing",
+    "models.analytics",
 ]
 DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
 
