@@ -99,6 +99,7 @@ from webapp import health, landing
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
 from webapp.miniapp.invoice_links import BotInvoiceLinks
+from webapp.performance import PerformanceConfig, setup_performance
 from webapp.pricing import PricingConfig, setup_pricing
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,9 @@ def create_web_app(
     setup_miniapp(app, miniapp_config(settings, alerts, billing))
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
+    # /performance: the public track record, delayed (+ widget, exports, PNG charts)
+    delay = timedelta(hours=settings.performance_delay_hours)
+    setup_performance(app, PerformanceConfig(delay, settings.public_url))
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis

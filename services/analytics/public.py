@@ -129,6 +129,7 @@ class TrackRecord:
     drawdown_ids: tuple[int, ...]  # the signals of the maximum drawdown, peak to trough
     cutoff: datetime | None  # signals closed after it are not in the record (the delay)
     period: Period | None
+    scope: RollupScope
     revision: Revision  # changes whenever the scope counts a signal (caches)
 
 
@@ -319,6 +320,7 @@ async def track_record(
         drawdown_ids=drawdown_ids,
         cutoff=cutoff,
         period=period,
+        scope=scope,
         revision=revision,
     )
 
