@@ -50,8 +50,9 @@ STYLE = (
     ".note{color:#57606a}img{max-width:100%;height:auto;display:block;margin:.5rem 0 1rem}"
     "code,pre{background:#f6f8fa;padding:.2rem .4rem;overflow-x:auto}form{margin:1rem 0}"
     ".widget{border:1px solid #d0d7de;border-radius:8px;padding:.5rem 1rem;max-width:22rem;"
-    "margin:0}.widget .big{font-size:1.6rem;font-weight:600;margin:.2rem 0}"
-    "body.embed{margin:0;padding:.25rem;max-width:none}"
+    "margin:0}.widget p{margin:.25rem 0}.widget .big{font-size:1.6rem;font-weight:600}"
+    "body.embed{margin:0;padding:.25rem;max-width:none}td.n,.months td{white-space:nowrap}"
+    "table.months,table.signals{display:block;overflow-x:auto}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 _CSP = (
@@ -70,6 +71,7 @@ class PerformanceConfig:
 
     delay: timedelta
     public_url: str | None = None
+    list_limit: int = 100  # signals listed on the page (formatting each costs; exports hold all)
 
 
 CONFIG: web.AppKey[PerformanceConfig] = web.AppKey("performance_config", PerformanceConfig)
@@ -189,16 +191,16 @@ async def performance_page(request: web.Request) -> web.StreamResponse:
     locale = locale_of(request, query)
     record = await _record(request, query)
     executions = await public.execution_summaries(c.id for c in record.closed)
-    delay = request.app[CONFIG].delay
+    config = request.app[CONFIG]
     return _html(request, "performance/performance.html", locale, {
-        "t": view.page_texts(locale, record, delay),
+        "t": view.page_texts(locale, record, config.delay, config.list_limit),
         "figures": view.figure_rows(locale, record),
         "record": record,
         "query": query,
         "charts": CHARTS,
         "chart_query": _share(query, locale),
         "share": "/performance" + _share(query),
-        "base": (request.app[CONFIG].public_url or str(request.url.origin())).rstrip("/"),
+        "base": (config.public_url or str(request.url.origin())).rstrip("/"),
         "executions": executions,
     })  # fmt: skip
 

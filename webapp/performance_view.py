@@ -110,7 +110,8 @@ def month_rows(locale: str, record: TrackRecord) -> list[dict[str, Any]]:
     return rows
 
 
-def signal_rows(locale: str, record: TrackRecord) -> list[dict[str, Any]]:
+def signal_rows(locale: str, record: TrackRecord, limit: int) -> list[dict[str, Any]]:
+    """The `limit` most recent closed signals, newest first."""
     na = translator(locale)("performance.undefined")
     return [
         {
@@ -125,7 +126,7 @@ def signal_rows(locale: str, record: TrackRecord) -> list[dict[str, Any]]:
             "ledger": ledger_url(s.id),
             "share": f"/performance/signal/{s.id}?lang={locale}",
         }
-        for s in reversed(record.closed)  # newest first
+        for s in reversed(record.closed[-limit:])
     ]
 
 
@@ -133,11 +134,14 @@ def _delay(locale: str, delay: timedelta) -> str:
     return formatting.duration(delay, locale)
 
 
-def page_texts(locale: str, record: TrackRecord, delay: timedelta) -> dict[str, Any]:
+def page_texts(locale: str, record: TrackRecord, delay: timedelta, limit: int) -> dict[str, Any]:
+    """Every text of the page; the signal list holds the `limit` most recent (each month of
+    the monthly table, a period, and the downloads hold the others)."""
     _ = translator(locale)
+    total = len(record.closed)
     as_of = "" if record.cutoff is None else formatting.when(record.cutoff, locale)
     period = record.period
-    names = get_month_names("wide", locale=Locale.parse(locale))
+    names = get_month_names("abbreviated", locale=Locale.parse(locale))
     return {
         "title": _("performance.title"),
         "lead": _("performance.lead"),
@@ -167,7 +171,10 @@ def page_texts(locale: str, record: TrackRecord, delay: timedelta) -> dict[str, 
         "col_reason": _("performance.col_reason"), "col_result": _("performance.col_result"),
         "col_equity": _("performance.col_equity"), "col_ledger": _("performance.col_ledger"),
         "ledger_entries": _("performance.ledger_entries"),
-        "rows": signal_rows(locale, record),
+        "rows": signal_rows(locale, record, limit),
+        "list_more": "" if total <= limit else _("performance.list_more").format(
+            shown=formatting.number(limit, locale), total=formatting.number(total, locale)
+        ),
         "export": _("performance.export"), "share": _("performance.share"),
         "widget": _("performance.widget"), "widget_hint": _("performance.widget_hint"),
         "verify": _("performance.verify"),

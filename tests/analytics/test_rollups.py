@@ -8,6 +8,8 @@ import asyncio
 from datetime import timedelta
 from decimal import Decimal as D
 
+import pytest
+
 from core.clock import ManualClock
 from models.analytics import AnalyticsResult, AnalyticsRollup, RollupPeriod, RollupScope
 from models.signals import CloseReason, SignalStatus
@@ -120,3 +122,19 @@ async def test_counting_is_idempotent_even_when_runs_race(
     await closed(at(2026, 2, 5), "1")
     await rollups.catch_up(ALL)
     assert await rollups.revision(ALL) != revision  # caches see the change
+
+
+async def test_a_long_history_is_caught_up_in_batches_with_the_same_sums(
+    database: str, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rollups, "CATCH_UP_BATCH", 4)  # 10 signals: batches of 4, 4 and 2
+    rows = [
+        await closed(at(2026, 1 + i % 3, 1 + i, 9 + i % 2), str(i % 4 - 1.5)) for i in range(10)
+    ]
+    assert await rollups.catch_up(ALL) == 10
+    total = sum(D(str(i % 4 - 1.5)) for i in range(10))
+    months = await AnalyticsRollup.filter(scope=ALL, period=P.MONTH)
+    assert sum(m.signals for m in months) == 10 and sum(D(m.total_r) for m in months) == total
+    hours = {r.bucket: r.signals for r in await AnalyticsRollup.filter(scope=ALL, period=P.HOUR)}
+    assert hours == {9: 5, 10: 5}
+    assert {r.signal_id for r in await AnalyticsResult.filter(scope=ALL)} == {r.id for r in rows}

@@ -49,10 +49,9 @@ class Site:
         return json.loads(await self.text(path))
 
 
-@pytest.fixture
-async def site(database: str, clock: ManualClock) -> AsyncIterator[Site]:
+async def _site(config: PerformanceConfig) -> AsyncIterator[Site]:
     app = web.Application(middlewares=[problem_middleware])
-    setup_performance(app, PerformanceConfig(DELAY))
+    setup_performance(app, config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     tcp = web.TCPSite(runner, "127.0.0.1", 0)
@@ -61,6 +60,18 @@ async def site(database: str, clock: ManualClock) -> AsyncIterator[Site]:
     async with aiohttp.ClientSession() as http:
         yield Site(f"http://{host}:{port}", app, http)
     await runner.cleanup()
+
+
+@pytest.fixture
+async def site(database: str, clock: ManualClock) -> AsyncIterator[Site]:
+    async for s in _site(PerformanceConfig(DELAY)):
+        yield s
+
+
+@pytest.fixture
+async def short_list(database: str, clock: ManualClock) -> AsyncIterator[Site]:
+    async for s in _site(PerformanceConfig(DELAY, list_limit=3)):
+        yield s
 
 
 def shown_figures(page: str) -> dict[str, str]:
@@ -269,3 +280,18 @@ async def test_a_shared_signal_shows_its_levels_and_ledger_link(site: Site) -> N
     assert f"Signal #{rows[0].id}" in page and "EURUSD" in page
     assert "1.07592" in page and "1.07965" in page and "+2.00 R" in page
     assert f'href="/ledger?signal={rows[0].id}"' in page
+
+
+async def test_the_page_lists_the_latest_signals_and_the_exports_hold_all(
+    short_list: Site,
+) -> None:
+    rows = await seed_history()
+    page = unescape(await short_list.text("/performance?lang=en"))
+    listed = re.findall(r'<tr id="signal-(\d+)">', page)
+    assert listed == [str(r.id) for r in reversed(rows[-3:])]  # newest first
+    assert "The 3 most recent of 10 closed signals" in page
+    assert shown_figures(page)["signals"] == "10"  # the figures are over all of them
+    exported = (await short_list.json("/performance/signals.json"))["signals"]
+    assert len(exported) == 10
+    march = unescape(await short_list.text("/performance?from=2026-03-01&to=2026-03-31"))
+    assert re.findall(r'<tr id="signal-(\d+)">', march) == [str(r.id) for r in rows[8:5:-1]]
