@@ -102,6 +102,7 @@ from webapp.ledger import setup_ledger
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
 from webapp.miniapp.invoice_links import BotInvoiceLinks
+from webapp.performance import PerformanceConfig, setup_performance
 from webapp.pricing import PricingConfig, setup_pricing
 
 log = logging.getLogger(__name__)
@@ -229,6 +230,9 @@ def create_web_app(
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
     setup_ledger(app)  # GET /ledger, /ledger/head: the public hash chain of signal events
+    # /performance: the public track record, delayed (+ widget, exports, PNG charts)
+    delay = timedelta(hours=settings.performance_delay_hours)
+    setup_performance(app, PerformanceConfig(delay, settings.public_url))
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis

@@ -30,6 +30,7 @@ MODEL_MODULES: list[str] = [
     "models.billing",
     "models.ledger",
     "models.alerts",
+    "models.analytics",
 ]
 DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
 

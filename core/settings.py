@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # The public /performance page shows a closed signal this long after its close (0: at once).
+    performance_delay_hours: float = Field(default=24.0, ge=0, le=24 * 366)
     database_url: str = "sqlite://data/signaldesk.sqlite3"
     redis_url: SecretStr | None = None  # FSM dialog state shared by replicas; unset = in memory
     owner_ids: Annotated[tuple[int, ...], NoDecode] = ()

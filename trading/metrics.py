@@ -23,6 +23,7 @@ __all__ = [
     "annual_r",
     "Metrics",
     "average_r",
+    "average_r_of_sum",
     "cagr_pct",
     "calmar",
     "calmar_r",
@@ -36,14 +37,17 @@ __all__ = [
     "exposure_pct",
     "max_drawdown",
     "max_drawdown_r",
+    "max_drawdown_window_r",
     "median",
     "monthly_r",
     "net_profit",
     "profit_factor",
+    "profit_factor_of_sums",
     "sharpe",
     "slippage_r",
     "sortino",
     "win_rate_pct",
+    "win_rate_pct_of_counts",
 ]
 
 TRADING_DAYS = 252
@@ -351,3 +355,49 @@ def slippage_r(side: str, reference: float, filled: float, stop: float) -> float
         raise ValueError(msg)
     sign = 1.0 if side == "buy" else -1.0
     return safe_div(sign * (filled - reference), abs(reference - stop))
+
+
+# The same statistics from running sums (rollups keep sums per bucket, not every trade): each
+# equals its list twin on the trades the sums were taken over (tests/trading/test_metrics_sums.py).
+
+
+def profit_factor_of_sums(gross_win: float, gross_loss: float) -> float:
+    """:func:`profit_factor` from ``gross_win = sum(p > 0)`` and ``gross_loss = |sum(p < 0)|``
+    (both >= 0): ``gross_win / gross_loss``; NaN without a loss."""
+    if gross_win < 0 or gross_loss < 0:
+        msg = "gross_win and gross_loss are sums of magnitudes: pass them >= 0"
+        raise ValueError(msg)
+    return safe_div(gross_win, gross_loss)
+
+
+def win_rate_pct_of_counts(wins: int, trades: int) -> float:
+    """:func:`win_rate_pct` from counts: ``wins * 100 / trades``; NaN without trades."""
+    if not 0 <= wins <= trades:
+        msg = f"wins must be between 0 and trades ({trades}), not {wins}"
+        raise ValueError(msg)
+    return safe_div(float(wins) * 100.0, float(trades))
+
+
+def average_r_of_sum(total_r: float, trades: int) -> float:
+    """:func:`average_r` from the sum: ``total_r / trades``; NaN without trades."""
+    if trades < 0:
+        msg = f"trades is a count: pass it >= 0, not {trades}"
+        raise ValueError(msg)
+    return safe_div(total_r, float(trades))
+
+
+def max_drawdown_window_r(r_multiples: ArrayLike) -> tuple[int, int] | None:
+    """The trades that make the maximum drawdown in R: ``(first, last)`` indices (inclusive)
+    from the trade after the peak (or the first trade when the peak is the 0 R start) to the
+    trough, the first trough when several are as deep; None without a drawdown (no trades, or
+    the curve never falls below its running peak). ``sum(r[first:last + 1])`` is minus
+    :func:`max_drawdown_r`."""
+    dd = drawdown_r(r_multiples)
+    if len(dd) == 0 or float(dd.max()) <= 0.0:
+        return None
+    last = int(np.argmax(dd))
+    equity = cumulative_r(r_multiples)
+    peak = max(0.0, float(equity[: last + 1].max()))
+    at_peak = np.flatnonzero(equity[:last] >= peak) if last else np.zeros(0, dtype=np.int64)
+    first = int(at_peak[-1]) + 1 if len(at_peak) else 0
+    return first, last

@@ -7,27 +7,25 @@ and times of signals that are over (no entry, stop or take-profit, nothing left 
 it is the same record the public ledger proves. A user's executions are the paid feature's
 (only paid users have terminals).
 
-The record: every signal `closed` with a result in R (a manual close without a price has none
-and is left out), in close order. Formulas are `trading.metrics`'s R functions: the equity
-curve is the cumulative R, the drawdown is from its running peak (0 R counts as the first
-peak), monthly R is the sum per UTC calendar month (quiet months count as 0 R), Sharpe and
-Sortino are over those monthly sums annualised with sqrt(12), and Calmar is the annual R
-(mean month * 12) over the maximum drawdown in R. An undefined ratio is None.
+The record (figures, curve, months) is `services.analytics.public.track_record` over every
+signal closed with a result (a manual close without a price has none and is left out): the same
+computation, from the same rollups, as the public /performance page, which only adds its delay.
 """
 
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import math
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from models.analytics import RollupScope
 from models.devices import Device
 from models.devices import Execution as ExecutionRow
-from models.signals import Signal, SignalStatus
+from models.signals import Signal
+from services.analytics import public as analytics
+from services.analytics.public import TrackRecord
 from services.copy.sizing import slippage_points
 from services.terminals import symbol_map
 from services.text.i18n import translator
@@ -35,57 +33,6 @@ from services.users.profiles import UserInfo
 from trading import metrics
 from trading.equity_chart import EquityLabels, render_equity_png
 from trading.symbols import UnknownSymbolError, get_spec
-
-CSV_COLUMNS = ("signal_id", "symbol", "side", "published_at", "closed_at", "close_reason",
-               "result_r", "cumulative_r", "drawdown_r")  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class ClosedSignal:
-    """One closed signal of the record, with the curve's value after it (no price levels)."""
-
-    id: int
-    symbol: str
-    side: str
-    published_at: datetime
-    closed_at: datetime
-    close_reason: str | None
-    result_r: Decimal
-    cumulative_r: float
-    drawdown_r: float
-
-
-@dataclass(frozen=True, slots=True)
-class Month:
-    year: int
-    month: int
-    r: float  # the sum of the month's results
-    signals: int  # how many closed in it (0: a quiet month)
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """The record's statistics; None where a ratio is undefined (no trades, no loss, ...)."""
-
-    signals: int
-    wins: int  # R > 0
-    losses: int  # R < 0 (break-even is neither)
-    total_r: float
-    average_r: float | None
-    win_rate_pct: float | None
-    profit_factor: float | None
-    max_drawdown_r: float | None
-    annual_r: float | None
-    sharpe: float | None
-    sortino: float | None
-    calmar: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class TrackRecord:
-    figures: Figures
-    closed: tuple[ClosedSignal, ...]  # in close order
-    months: tuple[Month, ...]  # every month from the first close to the last
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,85 +65,15 @@ def _defined(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-@dataclass(frozen=True, slots=True)
-class _Closed:
-    row: Signal
-    closed_at: datetime
-    result_r: Decimal
-
-
-async def _closed_rows() -> list[_Closed]:
-    rows = await Signal.filter(
-        status=SignalStatus.CLOSED, result_r__isnull=False, closed_at__isnull=False
-    ).order_by("closed_at", "id")
-    return [
-        _Closed(r, r.closed_at, r.result_r) for r in rows if r.closed_at and r.result_r is not None
-    ]
-
-
-def _figures(r: list[float], monthly: list[float]) -> Figures:
-    max_dd = metrics.max_drawdown_r(r)
-    annual = metrics.annual_r(monthly)
-    return Figures(
-        signals=len(r),
-        wins=sum(1 for x in r if x > 0),
-        losses=sum(1 for x in r if x < 0),
-        total_r=float(sum(r)),
-        average_r=_defined(metrics.average_r(r)),
-        win_rate_pct=_defined(metrics.win_rate_pct(r)),
-        profit_factor=_defined(metrics.profit_factor(r)),
-        max_drawdown_r=_defined(max_dd),
-        annual_r=_defined(annual),
-        sharpe=_defined(metrics.sharpe(monthly, metrics.MONTHS_PER_YEAR)),
-        sortino=_defined(metrics.sortino(monthly, metrics.MONTHS_PER_YEAR)),
-        calmar=_defined(metrics.calmar_r(annual, max_dd)),
-    )
-
-
 async def track_record() -> TrackRecord:
-    """The strategy's record from every closed signal with a result (see the module's text)."""
-    rows = await _closed_rows()
-    r = [float(c.result_r) for c in rows]
-    times = [int(c.closed_at.timestamp()) for c in rows]
-    equity, drawdown = metrics.cumulative_r(r), metrics.drawdown_r(r)
-    months, sums, counts = metrics.monthly_r(times, r)
-    closed = tuple(
-        ClosedSignal(
-            c.row.id,
-            c.row.symbol,
-            c.row.side,
-            c.row.published_at,
-            c.closed_at,
-            None if c.row.close_reason is None else str(c.row.close_reason),
-            c.result_r,
-            float(equity[i]),
-            float(drawdown[i]),
-        )  # fmt: skip
-        for i, c in enumerate(rows)
-    )
-    month_list = tuple(
-        Month(1970 + int(m) // 12, int(m) % 12 + 1, float(s), int(c))
-        for m, s, c in zip(months, sums, counts, strict=True)
-    )
-    return TrackRecord(_figures(r, [float(s) for s in sums]), closed, month_list)
-
-
-def _number(value: float) -> str:
-    return f"{value:.4f}"
+    """The strategy's record from every closed signal with a result (`services.analytics`:
+    the same computation as the public page's, without its delay)."""
+    return await analytics.track_record(RollupScope.ALL)
 
 
 async def track_record_csv() -> str:
-    """The closed signals as CSV (UTF-8, a header row of `CSV_COLUMNS`, ISO 8601 UTC times, R
-    with 4 decimals): machine-readable, the same in every language."""
-    record = await track_record()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for s in record.closed:
-        writer.writerow([s.id, s.symbol, s.side, s.published_at.isoformat(),
-                         s.closed_at.isoformat(), s.close_reason or "", str(s.result_r),
-                         _number(s.cumulative_r), _number(s.drawdown_r)])  # fmt: skip
-    return out.getvalue()
+    """The closed signals as CSV (`services.analytics.public.closed_csv`)."""
+    return analytics.closed_csv(await track_record())
 
 
 async def track_record_png(language: str | None) -> bytes:

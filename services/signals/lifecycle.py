@@ -16,6 +16,7 @@ from decimal import Decimal
 from core import bus, clock
 from models.signals import CloseReason, Signal, SignalRevision, SignalSource, SignalStatus
 from services import audit, business_metrics
+from services.analytics import rollups
 from services.copy import engine as copy_engine
 from services.errors import InvalidInput, NotFound
 from services.events import LiveUpdate
@@ -248,6 +249,8 @@ async def transition(
                 row.exit_price = price
                 row.result_r = _r_multiple(row, price)
         await row.save()
+        if new is S.CLOSED:  # the track record's rollups commit with the close
+            await rollups.on_close(row.id, moment, row.result_r)
         view = to_view(row)
         await audit.record(
             f"signal.{new.value}", actor_id=actor_id, target=str(row.id), old=old.value,

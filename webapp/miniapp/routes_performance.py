@@ -10,6 +10,7 @@ from typing import Literal
 from aiohttp import web
 from pydantic import BaseModel, Field
 
+from services.analytics.public import CSV_COLUMNS, ClosedSignal
 from services.miniapp import performance
 from webapp.miniapp.api import Api, Auth, Call, Page, PageQuery, Raw, paginate
 
@@ -80,7 +81,7 @@ class ExecutionPage(Page[ExecutionOut]):
     median_latency_ms: float | None
 
 
-def _closed_out(s: performance.ClosedSignal) -> ClosedOut:
+def _closed_out(s: ClosedSignal) -> ClosedOut:
     return ClosedOut(
         id=s.id, symbol=s.symbol, side="buy" if s.side == "buy" else "sell",
         published_at=s.published_at, closed_at=s.closed_at, close_reason=s.close_reason,
@@ -145,7 +146,7 @@ def _file(body: bytes, content_type: str, filename: str) -> web.Response:
 @api.get(
     "/performance.csv",
     response=Raw("text/csv", "UTF-8 CSV, one row per closed signal: " + ",".join(
-        performance.CSV_COLUMNS)),
+        CSV_COLUMNS)),
     summary="The closed signals of the track record as CSV (R and times, no price levels)",
 )  # fmt: skip
 async def performance_csv(_call: Call) -> web.Response:

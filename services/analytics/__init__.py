@@ -1,0 +1,12 @@
+"""Analytics of the track record and the executions behind it.
+
+- `rollups`: each closed signal counted once per scope (the Mini App's `all`, the public page's
+  delayed `public`) into sums by day, month, hour of day and weekday, refreshed incrementally
+  (in the close's transaction, or by an idempotent catch-up keyed by signal id);
+- `public`: the track record (figures, curve, heatmaps) read from those rollups: the one
+  computation behind the Mini App's Performance page and the public `/performance` page;
+- `charts`: its PNG charts (equity and drawdown, monthly / hour / weekday heatmaps), cached per
+  period and revision.
+
+Formulas live in `trading.metrics`; this package only gathers their inputs.
+"""
