@@ -41,6 +41,7 @@ __all__ = [
     "monthly_r",
     "net_profit",
     "profit_factor",
+    "realised_r",
     "sharpe",
     "slippage_r",
     "sortino",
@@ -352,6 +353,18 @@ def slippage_r(side: str, reference: float, filled: float, stop: float) -> float
         raise ValueError(msg)
     sign = 1.0 if side == "buy" else -1.0
     return safe_div(sign * (filled - reference), abs(reference - stop))
+
+
+def realised_r(side: str, filled: float, closed: float, reference: float, stop: float) -> float:
+    """A fill's own result in the signal's R: ``sign * (closed - filled) / |reference - stop|``
+    (sign +1 buy, -1 sell): the signal's risk (its entry to its stop) is the unit, so a fill
+    worse than the entry shows its cost (``realised_r`` at the entry's fill minus
+    :func:`slippage_r` for the same close). NaN when the reference equals the stop."""
+    if side not in ("buy", "sell"):
+        msg = f"side must be 'buy' or 'sell', not {side!r}"
+        raise ValueError(msg)
+    sign = 1.0 if side == "buy" else -1.0
+    return safe_div(sign * (closed - filled), abs(reference - stop))
 
 
 def bootstrap_mean_range(

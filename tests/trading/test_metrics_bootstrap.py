@@ -99,3 +99,36 @@ def test_no_trades_or_no_run_has_no_range() -> None:
 def test_bad_input_says_how_to_fix_it(r: list[float], kwargs: dict[str, float], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         bootstrap_mean_range(r, 3, **kwargs)  # type: ignore[arg-type]
+
+
+@FAST
+@given(
+    st.sampled_from(["buy", "sell"]),
+    st.floats(min_value=0.5, max_value=2.0),
+    st.floats(min_value=-0.01, max_value=0.01),
+    st.floats(min_value=-0.05, max_value=0.05),
+    st.floats(min_value=0.001, max_value=0.05),
+)
+def test_a_fills_result_is_the_entrys_result_less_its_slippage(
+    side: str, entry: float, slip: float, move: float, risk: float
+) -> None:
+    """realised_r(fill) == realised_r(entry) - slippage_r(fill): one unit, the signal's risk."""
+    from trading.metrics import realised_r, slippage_r
+
+    stop = entry - risk if side == "buy" else entry + risk
+    filled = entry + slip
+    closed = entry + move
+    assert realised_r(side, filled, closed, entry, stop) == pytest.approx(
+        realised_r(side, entry, closed, entry, stop) - slippage_r(side, entry, filled, stop),
+        abs=1e-9,
+    )
+
+
+def test_realised_r_examples() -> None:
+    from trading.metrics import realised_r
+
+    assert realised_r("buy", 1.1000, 1.1030, 1.1000, 1.0990) == pytest.approx(3.0)
+    assert realised_r("sell", 1.1002, 1.1012, 1.1000, 1.1010) == pytest.approx(-1.0)
+    assert math.isnan(realised_r("buy", 1.0, 1.1, 1.0, 1.0))
+    with pytest.raises(ValueError, match="side"):
+        realised_r("long", 1.0, 1.1, 1.0, 0.9)
