@@ -55,6 +55,7 @@ from handlers.menus import UiPending, configure_ui, refresh_access_menu
 from handlers.shop import BotStars
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, add_billing_jobs, plan_changes_job
+from jobs.drift_jobs import schedule_drift
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
 from jobs.lifecycle import AccessWatch
@@ -515,6 +516,7 @@ class AppRunner:
         self.ea_jobs = build_scheduler(extra_jobs=billing)
         add_billing_jobs(self.ea_jobs, self.bot, self.alerts)
         schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
+        schedule_drift(self.ea_jobs, sorted(self.settings.owners))
         self.ea_jobs.start()
         self.access_watch.start()
         self.trading_loop = await build_trading_loop(

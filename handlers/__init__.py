@@ -11,6 +11,7 @@ from aiogram import Router
 from handlers import (
     admin,
     affiliates,
+    analytics,
     common,
     devices,
     errors,
@@ -37,6 +38,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     signals.router,
     devices.router,
     positions.router,
+    analytics.router,
     shop.router,
     payments.router,
     lifecycle.router,

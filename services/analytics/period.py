@@ -19,23 +19,38 @@ _SHOWN_MAX = 24  # characters of a bad argument repeated in the refusal
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """``kind`` month: ``year``/``month`` set; days: ``days`` set (the last N days to ``end``)."""
+    """``kind`` month: ``year``/``month`` set; days: ``days`` set (the last N days to ``end``);
+    week: an ISO week (Monday 00:00 UTC to the next), ``year``/``week`` its ISO numbers."""
 
-    kind: Literal["month", "days"]
+    kind: Literal["month", "days", "week"]
     start: datetime
     end: datetime
     year: int = 0
     month: int = 0
     days: int = 0
+    week: int = 0
 
     @property
     def label(self) -> str:
-        """The argument that gives this period again: ``2026-11`` or ``30d``."""
-        return f"{self.year:04d}-{self.month:02d}" if self.kind == "month" else f"{self.days}d"
+        """``2026-11``, ``30d`` (the arguments that give the period again) or ``2026-W47``."""
+        if self.kind == "month":
+            return f"{self.year:04d}-{self.month:02d}"
+        if self.kind == "week":
+            return f"{self.year:04d}-W{self.week:02d}"
+        return f"{self.days}d"
 
 
 def last_days(days: int, now: datetime) -> Period:
     return Period("days", now - timedelta(days=days), now, days=days)
+
+
+def last_week(now: datetime) -> Period:
+    """The last complete ISO week before `now` (Monday 00:00 UTC to Monday 00:00 UTC)."""
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    end = today - timedelta(days=today.weekday())
+    start = end - timedelta(days=7)
+    iso = start.isocalendar()
+    return Period("week", start, end, year=iso.year, days=7, week=iso.week)
 
 
 def month(year: int, month_number: int) -> Period:
