@@ -77,7 +77,9 @@ async def test_the_chat_answer_in_english_and_spanish(chat: Chat, clock: ManualC
     assert ("You took 2 of 3 signals; your result +1.98 R vs the strategy's +4.00 R; "
             "slippage cost +0.02 R.") in en  # fmt: skip
     assert "P&amp;L: €27.50, $19.70" in en
-    assert en.endswith("Another period: /mystats 2026-11 (a month) or /mystats 90d (the last 90 days).")
+    assert en.endswith(
+        "Another period: /mystats 2026-11 (a month) or /mystats 90d (the last 90 days)."
+    )
     (es,) = await chat.send(SAM, "/MyStats 2026-11", language="es")
     assert es.startswith("<b>Tus resultados</b> · noviembre de 2026\n\n")
     assert ("Tomaste 2 de 3 señales; tu resultado +1,98 R frente a +4,00 R de la estrategia; "

@@ -96,7 +96,9 @@ def test_no_trades_or_no_run_has_no_range() -> None:
         ([1.0], {"resamples": 0}, "resamples"),
     ],
 )
-def test_bad_input_says_how_to_fix_it(r: list[float], kwargs: dict[str, float], message: str) -> None:
+def test_bad_input_says_how_to_fix_it(
+    r: list[float], kwargs: dict[str, float], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         bootstrap_mean_range(r, 3, **kwargs)  # type: ignore[arg-type]
 
