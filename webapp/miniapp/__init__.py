@@ -12,6 +12,7 @@ from aiohttp import web
 from webapp.miniapp import (
     routes,
     routes_admin,
+    routes_mystats,
     routes_performance,
     routes_plan,
     routes_stream,
@@ -29,6 +30,7 @@ API = Api.combine(
     routes_stream.api,
     routes_terminals.api,
     routes_performance.api,
+    routes_mystats.api,
     routes_plan.api,
     routes_admin.api,
 )
