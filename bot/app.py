@@ -56,6 +56,7 @@ from handlers.shop import BotStars
 from httpguard import ConnectionGuard, ReadLimits, read_bounds
 from jobs.alerts import AlertWatch
 from jobs.billing_jobs import PLAN_CHANGES_EVERY_S, add_billing_jobs, plan_changes_job
+from jobs.drift_jobs import schedule_drift
 from jobs.ea_jobs import build_scheduler, stop_scheduler
 from jobs.leader import Leadership, lock_for
 from jobs.ledger_jobs import schedule_ledger
@@ -527,6 +528,7 @@ class AppRunner:
         schedule_vip(self.ea_jobs, TelegramVip(self.bot), self.settings.vip_reconcile_s)
         schedule_ledger(self.ea_jobs, self.bot, self.settings.ledger_channel,
                         self.settings.ledger_head_utc_hour)  # fmt: skip
+        schedule_drift(self.ea_jobs, sorted(self.settings.owners))
         self.ea_jobs.start()
         self.access_watch.start()
         await self.alert_watch.start()  # before the loop: it hears every bar from the first

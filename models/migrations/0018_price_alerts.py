@@ -9,7 +9,7 @@ from tortoise.migrations import operations as ops
 from models.alerts import AlertCondition, AlertState
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0016_card_style')]
+    dependencies = [('models', '0017_ledger')]
 
     initial = False
 

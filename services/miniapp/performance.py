@@ -134,6 +134,20 @@ async def _measure(
     )  # fmt: skip
 
 
+async def measure(fills: list[tuple[Device, ExecutionRow]]) -> tuple[MyExecution, ...]:
+    """Each fill measured against its signal (as `my_executions` explains), in the given
+    order; the analytics use it for every subscriber's fills (services.analytics.fills)."""
+    ids = {row.signal_id for _, row in fills if row.signal_id is not None}
+    signals = {s.id: s for s in await Signal.filter(id__in=list(ids))} if ids else {}
+    grid: Points = {}
+    return tuple(
+        [
+            await _measure(row, device, signals.get(row.signal_id or 0), grid)
+            for device, row in fills
+        ]
+    )
+
+
 async def my_executions(user: UserInfo) -> MyExecutions:
     """Every fill of the user's terminals (revoked ones too: the trades happened), newest first,
     with slippage against the signal's entry (its latest revision: the price every subscriber
@@ -145,15 +159,7 @@ async def my_executions(user: UserInfo) -> MyExecutions:
         for row in await ExecutionRow.filter(device_id=device.id)
     ]
     fills.sort(key=lambda f: f[1].id, reverse=True)  # ids follow the fills: the API pages by id
-    ids = {row.signal_id for _, row in fills if row.signal_id is not None}
-    signals = {s.id: s for s in await Signal.filter(id__in=list(ids))} if ids else {}
-    grid: Points = {}
-    items = tuple(
-        [
-            await _measure(row, device, signals.get(row.signal_id or 0), grid)
-            for device, row in fills
-        ]
-    )
+    items = await measure(fills)
     points = [float(i.slippage_points) for i in items if i.slippage_points is not None]
     in_r = [i.slippage_r for i in items if i.slippage_r is not None]
     latency = [float(i.latency_ms) for i in items if i.latency_ms is not None]

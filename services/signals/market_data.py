@@ -112,6 +112,21 @@ async def recent_candles(symbol: str, bars: int) -> Candles | None:
     if not rows:
         return None
     rows.reverse()
+    return _candles(symbol, rows)
+
+
+async def candles_before(symbol: str, end: datetime) -> Candles | None:
+    """Every stored bar of `symbol` opened before `end`, oldest first, in the timeframe of the
+    newest of them (a feed that changed timeframe keeps one series); None if none. Stored bars
+    reach back KEEP_BARS intervals: what a backtest over recent weeks replays."""
+    rows = await MarketBar.filter(symbol=symbol, time__lt=end).order_by("time")
+    if not rows:
+        return None
+    timeframe_s = rows[-1].timeframe_s
+    return _candles(symbol, [r for r in rows if r.timeframe_s == timeframe_s])
+
+
+def _candles(symbol: str, rows: list[MarketBar]) -> Candles:
     return Candles(
         symbol=symbol,
         timeframe_s=rows[-1].timeframe_s,

@@ -2,7 +2,8 @@
 signals and one of the subscriber's fills seeded (the sandbox itself has no closed signal yet),
 the page draws the equity and drawdown curves (their canvases hold the series' colours: pixels
 read in the page), shows the same figures the API answers, the monthly heatmap and the fill,
-exports the CSV, follows the dark theme, and updates live when a signal closes. Screenshots: performance-light.png and
+exports the CSV, follows the dark theme, and updates live when a signal closes (the
+user's own results of the last 30 days too). Screenshots: performance-light.png and
 performance-dark.png in $TEST_ARTIFACTS/miniapp."""
 
 from __future__ import annotations
@@ -128,6 +129,10 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
         await expect(row.locator("[data-slippage]")).to_have_attribute("data-slippage", "10")
         await expect(row.locator("[data-latency]")).to_have_text("1.5 sec")
         await expect(app.locator("#perf-median-latency")).to_have_text("Median latency: 1.5 sec")
+        # the seeded record closed in early 2026: nothing of the last 30 days to compare yet
+        await expect(app.locator("#perf-mystats")).to_contain_text(
+            "No signal closed in the last 30 days."
+        )
         await page.screenshot(path=str(ARTIFACTS / "performance-light-figures.png"))
         await app.locator("#perf-equity").evaluate(
             "n => n.previousElementSibling.scrollIntoView()"
@@ -174,6 +179,12 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
         )  # a sell from 1.07592 with its stop 373 points away, closed 373 points lower: +1 R
         await expect(app.locator('[data-figure="signals"]')).to_have_text("6 · 3 won · 3 lost")
         await expect(app.locator('[data-figure="total_r"]')).to_have_text("+2.00 R")
+        # ... and the user's own results of the last 30 days (/mystats): Sam's fill of it is
+        # still open on his terminal (no result yet), 10 points of 373 worse than the entry
+        await expect(app.locator("#perf-mystats-summary")).to_have_text(
+            "You took 1 of 1 signals; your result 0.00 R vs the strategy's +1.00 R; "
+            "slippage cost +0.03 R."
+        )
         await browser.close()
     assert errors == [], errors
 

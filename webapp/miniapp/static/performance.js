@@ -2,6 +2,7 @@
  * curves, a monthly heatmap), the user's own fills with slippage and latency, and the CSV / PNG
  * exports. Updates when a signal closes or a fill arrives (stream.js; no polling). */
 import { call, download } from "./api.js";
+import { myStats } from "./mystats.js";
 import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
 import { date, el, fail, number, onLeave, show, state, t } from "./ui.js";
@@ -145,6 +146,7 @@ async function executions() {
     section.append(el("p", { class: "muted" }, t("miniapp.performance_mine_upgrade")));
     return section;
   }
+  section.append(await myStats());
   const mine = await call("GET", "/performance/mine?limit=50");
   if (!mine.items.length) {
     section.append(el("p", { class: "muted" }, t("miniapp.performance_mine_empty")));
