@@ -403,6 +403,8 @@ def max_drawdown_window_r(r_multiples: ArrayLike) -> tuple[int, int] | None:
     at_peak = np.flatnonzero(equity[:last] >= peak) if last else np.zeros(0, dtype=np.int64)
     first = int(at_peak[-1]) + 1 if len(at_peak) else 0
     return first, last
+
+
 def realised_r(side: str, filled: float, closed: float, reference: float, stop: float) -> float:
     """A fill's own result in the signal's R: ``sign * (closed - filled) / |reference - stop|``
     (sign +1 buy, -1 sell): the signal's risk (its entry to its stop) is the unit, so a fill
