@@ -13,7 +13,9 @@ Only signals closed `PERFORMANCE_DELAY_HOURS` ago or earlier are shown (`service
 public scope). Nothing personal is served: signals have no owner, and who created a manual
 signal and its rationale are never read. Every figure links to the ledger entries
 (`/ledger?signal=ID`) of the signals it comes from. Bad input is a 4xx RFC 7807 problem
-(the app's problem middleware); unknown query parameters are refused.
+(the app's problem middleware); unknown query parameters are refused, except the tracking
+tags that sites and messengers add to a shared link (`utm_*`, `fbclid`, `gclid`, ...), which
+are ignored so a shared link keeps working.
 """
 
 from __future__ import annotations
@@ -123,10 +125,20 @@ def _validate(model: type[Any], data: dict[str, str], where: str) -> Any:
         ) from None
 
 
+TRACKING = frozenset(
+    {"fbclid", "gclid", "dclid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid"}
+)
+
+
+def _tracking(name: str) -> bool:
+    return name.startswith("utm_") or name in TRACKING
+
+
 def query_of(request: web.Request) -> Query:
     if len(request.query) != len(set(request.query.keys())):
         raise ProblemError(400, "Bad Request", "each query parameter may appear once")
-    return _validate(Query, dict(request.query), "query")  # type: ignore[no-any-return]
+    wanted = {k: v for k, v in request.query.items() if not _tracking(k)}
+    return _validate(Query, wanted, "query")  # type: ignore[no-any-return]
 
 
 def locale_of(request: web.Request, query: Query) -> str:
