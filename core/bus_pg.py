@@ -39,6 +39,7 @@ from core.bus import Bus, Event, ReplicaEvent
 log = logging.getLogger(__name__)
 CHANNEL = "signaldesk_events"
 RECONNECT_S = 5.0
+CONNECT_TIMEOUT_S = 10.0  # one attempt to connect and listen (its own: a loaded server is slow)
 
 
 class PgBridge:
@@ -90,7 +91,7 @@ class PgBridge:
         conn: asyncpg.Connection | None = None
         try:
             conn = await asyncpg.connect(
-                **self._credentials, timeout=RECONNECT_S,
+                **self._credentials, timeout=CONNECT_TIMEOUT_S,
                 server_settings={"application_name": "signaldesk-bus"},
             )  # fmt: skip
             await conn.add_listener(CHANNEL, self._on_notify)

@@ -51,7 +51,7 @@ async def test_hears_others_ignores_itself_and_reconnects(
     events.subscribe(CommandsPending, lambda e: woken.append(list(e.device_ids)))
     bus = PgBridge(credentials, events, REPLICA_EVENTS)
     await bus.start()
-    assert bus.listens == 1
+    await until(lambda: bus.listens, "the bus listening", accept=lambda n: n == 1)
     other = await asyncpg.connect(**credentials)  # type: ignore[arg-type]
     sent: list[str] = []
     await other.add_listener(CHANNEL, lambda *args: sent.append(args[3]))
