@@ -45,4 +45,4 @@ class PriceAlert(Model):
 
     class Meta:
         table = "price_alerts"
-        indexes = (("state", "symbol"), ("user", "state"))
+        indexes = (("state", "symbol"), ("user_id", "state"))

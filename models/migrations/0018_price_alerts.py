@@ -32,7 +32,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
                 ('updated_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'price_alerts', 'app': 'models', 'indexes': [Index(fields=['state', 'symbol']), Index(fields=['user', 'state'])], 'pk_attr': 'id', 'table_description': "One alert. `fired_count` numbers its firings: the n-th firing's notification is keyed"},
+            options={'table': 'price_alerts', 'app': 'models', 'indexes': [Index(fields=['state', 'symbol']), Index(fields=['user_id', 'state'])], 'pk_attr': 'id', 'table_description': "One alert. `fired_count` numbers its firings: the n-th firing's notification is keyed"},
             bases=['Model'],
         ),
         ops.AddField(
