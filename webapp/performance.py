@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from core import clock
 from core.http.problems import ProblemError
-from services.analytics import public
+from services.analytics import fills, public
 from services.analytics.charts import CHARTS, ChartCache
 from services.analytics.public import Period, TrackRecord
 from services.text.i18n import LANGUAGES
@@ -202,8 +202,10 @@ async def performance_page(request: web.Request) -> web.StreamResponse:
     query = query_of(request)
     locale = locale_of(request, query)
     record = await _record(request, query)
-    executions = await public.execution_summaries(c.id for c in record.closed)
     config = request.app[CONFIG]
+    listed = [c.id for c in record.closed[-config.list_limit :]]
+    found = await fills.signal_execution_summary(listed)
+    executions = view.execution_texts(locale, found, listed)
     return _html(request, "performance/performance.html", locale, {
         "t": view.page_texts(locale, record, config.delay, config.list_limit),
         "figures": view.figure_rows(locale, record),
@@ -222,8 +224,9 @@ async def signal_page(request: web.Request) -> web.StreamResponse:
     path = _validate(SignalPath, dict(request.match_info), "path")
     locale = locale_of(request, query)
     shared = await public.public_signal(path.id, clock.now(), request.app[CONFIG].delay)
+    summary = await fills.signal_execution_summary([shared.id])
     return _html(request, "performance/signal.html", locale, {
-        "t": view.signal_texts(locale, shared), "signal": shared,
+        "t": view.signal_texts(locale, shared, summary.get(shared.id)), "signal": shared,
     })  # fmt: skip
 
 
@@ -257,6 +260,19 @@ def _about(request: web.Request, record: TrackRecord, query: Query) -> dict[str,
     }
 
 
+def _executions_json(summary: fills.ExecutionSummary | None) -> dict[str, Any]:
+    """The subscribers' fills of one closed signal: counts and medians, nothing personal."""
+    if summary is None:
+        return {"terminals": 0, "fills": 0, "median_slippage_points": None,
+                "median_slippage_r": None, "median_latency_ms": None}  # fmt: skip
+    return {
+        "terminals": summary.terminals, "fills": summary.fills,
+        "median_slippage_points": summary.median_slippage_points,
+        "median_slippage_r": summary.median_slippage_r,
+        "median_latency_ms": summary.median_latency_ms,
+    }  # fmt: skip
+
+
 def _json(body: Any) -> web.StreamResponse:
     response = web.json_response(body)
     response.headers["Access-Control-Allow-Origin"] = "*"  # public data, meant to be embedded
@@ -276,9 +292,11 @@ async def widget_json(request: web.Request) -> web.StreamResponse:
 async def signals_json(request: web.Request) -> web.StreamResponse:
     query = query_of(request)
     record = await _record(request, query)
+    found = await fills.signal_execution_summary(c.id for c in record.closed)
     rows = [
         {**row, "ledger": f"/ledger?signal={row['signal_id']}",
-         "share": f"/performance/signal/{row['signal_id']}"}
+         "share": f"/performance/signal/{row['signal_id']}",
+         "executions": _executions_json(found.get(int(row["signal_id"])))}
         for row in public.closed_rows(record)
     ]  # fmt: skip
     return _json({**_about(request, record, query), "signals": rows})

@@ -391,12 +391,3 @@ def closed_csv(record: TrackRecord) -> str:
     writer.writeheader()
     writer.writerows(closed_rows(record))
     return out.getvalue()
-
-
-async def execution_summaries(signal_ids: Iterable[int]) -> Mapping[int, object]:
-    """HOOK for the real fills next to each closed signal (executed by N terminals, median
-    slippage and latency, spread at fill, by broker): `services.analytics.fills`'s
-    `signal_execution_summary(signal_ids)` once it exists. Until then: no aggregates, and
-    the page renders nothing for them."""
-    del signal_ids
-    return {}

@@ -22,6 +22,7 @@ from aiohttp import web
 from core.clock import ManualClock
 from core.http.problems import PROBLEM_TYPE, problem_middleware
 from services.analytics.public import CSV_COLUMNS
+from tests.analytics import fills_seed
 from tests.analytics.seed import HISTORY, closed, defined, expected, seed_history, still_open
 from tests.services.terminals import helpers as th
 from webapp.performance import CHART_CACHE, PerformanceConfig, setup_performance
@@ -165,7 +166,8 @@ SECRETS = ("777000111", "Alice", "alice", "Main MT5", "Private note of Alice", "
 ALLOWED_KEYS = {"as_of", "delay_hours", "from", "to", "figures", "url", "signals", *CSV_COLUMNS,
                 "ledger", "share", "wins", "losses", "total_r", "average_r", "win_rate_pct",
                 "profit_factor", "max_drawdown_r", "annual_r", "sharpe", "sortino",
-                "calmar"}  # fmt: skip
+                "calmar", "executions", "terminals", "fills", "median_slippage_points",
+                "median_slippage_r", "median_latency_ms"}  # fmt: skip
 
 
 def keys_of(value: Any) -> set[str]:
@@ -178,9 +180,10 @@ def keys_of(value: Any) -> set[str]:
 
 async def test_no_public_response_carries_personal_data(site: Site, clock: ManualClock) -> None:
     alice = await th.user(777000111, name="Alice")
-    await th.device(alice)
+    terminal = await th.device(alice)
     manual = await closed(clock.now() - timedelta(days=3), "2", created_by=alice.telegram_id,
                           rationale="Private note of Alice")  # fmt: skip
+    await fills_seed.fill(terminal, manual, "1.07610")  # her fill: only counts and medians show
     await seed_history()
     paths = ["/performance", "/performance?lang=ru", f"/performance/signal/{manual.id}",
              "/performance/widget", "/performance/widget.json", "/performance/signals.json",
@@ -193,7 +196,9 @@ async def test_no_public_response_carries_personal_data(site: Site, clock: Manua
         body = await site.json(path)
         assert keys_of(body) <= ALLOWED_KEYS, path  # every field is a known, impersonal one
     signals = (await site.json("/performance/signals.json"))["signals"]
-    assert all(set(s) == {*CSV_COLUMNS, "ledger", "share"} for s in signals)
+    assert all(set(s) == {*CSV_COLUMNS, "ledger", "share", "executions"} for s in signals)
+    (mine,) = [s for s in signals if s["signal_id"] == manual.id]
+    assert (mine["executions"]["terminals"], mine["executions"]["fills"]) == (1, 1)
     header = next(csv.reader(io.StringIO(await site.text("/performance/signals.csv"))))
     assert tuple(header) == CSV_COLUMNS
 
@@ -300,3 +305,35 @@ async def test_the_page_lists_the_latest_signals_and_the_exports_hold_all(
     assert len(exported) == 10
     march = unescape(await short_list.text("/performance?from=2026-03-01&to=2026-03-31"))
     assert re.findall(r'<tr id="signal-(\d+)">', march) == [str(r.id) for r in rows[8:5:-1]]
+
+
+async def test_each_closed_signal_shows_how_subscribers_terminals_executed_it(
+    site: Site, clock: ManualClock
+) -> None:
+    at = clock.now() - timedelta(days=2)
+    sam, zoe = await fills_seed.user(11, name="Sam"), await fills_seed.user(12, name="Zoe")
+    sam_a, zoe_a = await fills_seed.terminal(sam, "Sam A"), await fills_seed.terminal(zoe, "Zoe Z")
+    traded = await fills_seed.signal(at, "3.0")  # buy at 1.10000, 100 points of risk
+    # slippage +2, +6 points (median 4 = 0.04 R); signal-to-fill 2 s and 4 s (median 3 s)
+    await fills_seed.fill(sam_a, traded, "1.10002", after=timedelta(seconds=2))
+    await fills_seed.fill(zoe_a, traded, "1.10006", after=timedelta(seconds=4))
+    idle = await fills_seed.signal(at - timedelta(hours=1), "-1.0")
+
+    page = unescape(await site.text("/performance?lang=en"))
+    assert (
+        "Executed by 2 terminals (2 fills) · median slippage 4.0 points (+0.04 R)"
+        " · median signal-to-fill 3 seconds"
+    ) in page
+    assert "No subscriber's terminal executed it" in page
+    for name in ("Sam A", "Zoe Z", "Sam", "Zoe"):
+        assert name not in page
+    signals = {
+        s["signal_id"]: s for s in (await site.json("/performance/signals.json"))["signals"]
+    }
+    assert signals[traded.id]["executions"] == {
+        "terminals": 2, "fills": 2, "median_slippage_points": 4.0,
+        "median_slippage_r": pytest.approx(0.04), "median_latency_ms": 3000.0,
+    }  # fmt: skip
+    assert signals[idle.id]["executions"]["fills"] == 0
+    shared = unescape(await site.text(f"/performance/signal/{traded.id}?lang=es"))
+    assert "Ejecutado por 2 terminales (2 ejecuciones)" in shared
