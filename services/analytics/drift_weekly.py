@@ -4,6 +4,9 @@ Once per ISO week: the report of the last complete week (`period.last_week`), on
 owner in their saved language. Idempotent per week: the outbox's dedupe key
 ``drift:<year>-W<week>:<owner>`` is unique, and a week whose messages are all queued already is
 not even recomputed, so the job may run every hour and after every restart or leader change.
+A week with nothing to compare (no live signal closed and no backtest trade: the strategy had no
+market data or no setup) sends nothing: an empty report every Monday would only be noise (and
+`/drift` still answers on demand).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ async def send_weekly(
     owners: Sequence[int], now: datetime, wake: Callable[[], None] | None = None
 ) -> int:
     """Queue last week's drift report for every owner who has not got it yet; how many were
-    queued (0: already done this week, or no owner)."""
+    queued (0: already done this week, a quiet week, or no owner)."""
     period = last_week(now)
     keys = {owner: dedupe_key(period, owner) for owner in owners}
     rows = await Notification.filter(dedupe_key__in=list(keys.values())).only("dedupe_key")
@@ -44,6 +47,8 @@ async def send_weekly(
     if not waiting:
         return 0
     report = await drift.drift(period)
+    if report.live_signals == 0 and report.backtest_trades == 0:
+        return 0  # a quiet week: nothing to report
     languages = await _languages(waiting)
     items = [
         outbox.Outgoing(

@@ -16,7 +16,7 @@ from jobs.ea_jobs import build_scheduler
 from models.notifications import Notification
 from models.signals import MarketBar
 from models.users import Role
-from services.analytics import drift
+from services.analytics import drift, drift_weekly
 from services.analytics.period import Period, month
 from services.errors import PermissionDenied
 from tests.analytics import fills_seed as seed
@@ -170,6 +170,15 @@ async def test_the_weekly_report_reaches_the_owner_once_per_week(
         await bot.session.close()
     keys = sorted(n.dedupe_key for n in await Notification.all())
     assert keys == [f"drift:2017-W30:{OWNER}", f"drift:2017-W31:{OWNER}"]
+
+
+async def test_a_quiet_week_sends_no_report(database: str, clock: ManualClock) -> None:
+    await seed.user(OWNER, Role.OWNER, name="Olivia")
+    clock.set(datetime(2017, 7, 31, 9, tzinfo=UTC))  # no bars stored, no signal closed
+    assert await drift_weekly.send_weekly([OWNER], clock.now()) == 0
+    await _live([1.0], first=datetime(2017, 7, 25, 12, tzinfo=UTC))  # one live close that week
+    assert await drift_weekly.send_weekly([OWNER], clock.now()) == 1
+    assert [n.dedupe_key for n in await Notification.all()] == [f"drift:2017-W30:{OWNER}"]
 
 
 async def test_the_leader_schedules_the_weekly_check(clock: ManualClock) -> None:

@@ -33,6 +33,7 @@ from services.outbox.kinds import (
     PlainText,
     PositionClosed,
     Prepared,
+    PriceAlertFired,
     SignalCard,
     SignalUpdate,
     TerminalAlert,
@@ -86,6 +87,9 @@ SAMPLES: list[tuple[Notice, str]] = [
                    outbox.inline_keyboard([[outbox.Button("Renew", "renew:pro")]])),
      "billing.grace"),
     (OpsAlert("en", ISOLATED), "ops.alert"),
+    (PriceAlertFired("en", phrase("alerts.fired_up", symbol="XAUUSD", level=Price(D("2400"), 2),
+                                  price=Price(D("2401.5"), 2), note="",
+                                  tail=phrase("alerts.fired_once"))), "alert"),
     (PlainText("hello"), "text"),
     (Prepared(outbox.delete("k")), "prepared"),
 ]  # fmt: skip

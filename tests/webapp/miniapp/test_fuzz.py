@@ -42,7 +42,7 @@ async def live(database: str, bus: Any, tmp_path: Path) -> AsyncIterator[str]:
 
 async def run_schemathesis(url: str, tmp_path: Path, *headers: str) -> tuple[int, str]:
     args = [str(SCHEMATHESIS), "run", f"{url}/api/v1/openapi.json", "--checks", CHECKS,
-            "--seed", str(SEED), "--generation-deterministic", "--max-examples", "25",
+            "--seed", str(SEED), "--generation-deterministic", "--max-examples", "20",
             "--phases", "examples,coverage,fuzzing",
             "--workers", "1", "--no-color", "--report-dir", str(tmp_path / "report")]  # fmt: skip
     for header in headers:
@@ -56,6 +56,7 @@ async def run_schemathesis(url: str, tmp_path: Path, *headers: str) -> tuple[int
 
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed")
+@pytest.mark.timeout(300)  # every route of the API, each phase: minutes on a loaded machine
 @pytest.mark.parametrize("session", [True, False], ids=["with-session", "without-session"])
 async def test_schemathesis_finds_no_server_error_or_schema_violation(
     live: str, tmp_path: Path, session: bool
