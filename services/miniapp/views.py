@@ -174,7 +174,12 @@ async def open_signals(user: UserInfo) -> list[SignalItem]:
         cutoff = clock.now() - timedelta(hours=await app_settings.free_delay_hours())
         views = [v for v in views if v.published_at <= cutoff]
     visibility = await app_settings.visibility()
-    return [await _item(user, v, visibility) for v in views]
+    paid = entitlements.can_trade_signals(user)
+    mine = await approvals.decisions_of(user, [v.id for v in views]) if paid else {}
+    return [
+        SignalItem(v, _levels(v, paid, visibility), mine.get(v.id), paid and v.is_open)
+        for v in views
+    ]
 
 
 async def history(user: UserInfo, before_id: int | None, limit: int) -> list[SignalItem]:
@@ -186,11 +191,11 @@ async def history(user: UserInfo, before_id: int | None, limit: int) -> list[Sig
     if not paid:
         cutoff = clock.now() - timedelta(hours=await app_settings.free_delay_hours())
         views = [v for v in views if v.published_at <= cutoff]
-    out = []
-    for view in views:
-        decision = await approvals.decision_of(user, view.id) if paid else None
-        out.append(SignalItem(view, _levels(view, paid, Visibility.FULL), decision, False))
-    return out
+    mine = await approvals.decisions_of(user, [v.id for v in views]) if paid else {}
+    return [
+        SignalItem(view, _levels(view, paid, Visibility.FULL), mine.get(view.id), False)
+        for view in views
+    ]
 
 
 async def pending(user: UserInfo) -> list[SignalItem]:

@@ -128,6 +128,16 @@ async def decision_of(user: UserInfo, signal_id: int) -> Decision | None:
     return None if row is None else Decision(row.decision)
 
 
+async def decisions_of(user: UserInfo, signal_ids: list[int]) -> dict[int, Decision]:
+    """The user's decisions on these signals in one query (signals not decided are absent)."""
+    if not signal_ids:
+        return {}
+    rows = await Approval.filter(user_id=user.id, signal_id__in=signal_ids).values_list(
+        "signal_id", "decision"
+    )
+    return {int(sid): Decision(str(value)) for sid, value in rows}
+
+
 async def counts(signal_id: int) -> dict[Decision, int]:
     out = dict.fromkeys(Decision, 0)
     rows = await Approval.filter(signal_id=signal_id).values_list("decision", flat=True)
