@@ -312,6 +312,10 @@ async def request_payout(user_id: int, now: datetime) -> Payout:
     """Claim the affiliate's available commissions into one payout request (at least
     `MIN_PAYOUT_CENTS`; one open request at a time). Audited."""
     async with transaction():
+        # One request per affiliate at a time: without the lock a second request that
+        # read after the first committed saw no available commissions and answered
+        # "below the minimum" instead of "a payout is already open".
+        await User.filter(id=user_id).select_for_update().only("id").first()
         if await Payout.exists(affiliate_id=user_id, status=PayoutStatus.REQUESTED):
             raise NoChange("affiliate.payout_open")
         rows = await Commission.filter(

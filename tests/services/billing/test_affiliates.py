@@ -74,6 +74,8 @@ async def test_payout_minimum_once_and_settlement(starter: int) -> None:
     assert len(made) == 1 and made[0].amount == 5940
     assert all(isinstance(r, NoChange) for r in results if not isinstance(r, Payout))
     assert await Payout.all().count() == 1
+    with pytest.raises(NoChange):  # after the first committed: "open", not "below the minimum"
+        await affiliates.request_payout(ana.id, T0 + 16 * DAY)
     with pytest.raises(InvalidInput):
         await affiliates.settle_payout(made[0].id, paid=True, note="  ", actor_id=9, now=T0)
     done = await affiliates.settle_payout(
