@@ -88,6 +88,7 @@ from services.events import (
     RevocationPending,
     UserChanged,
 )
+from services.miniapp import views
 from services.miniapp.plan import PlanBilling
 from services.ops_alerts import GAVE_UP, OpsAlerts
 from services.outbox.queue import Claimed
@@ -227,7 +228,11 @@ def create_web_app(
     billing = (
         None if checkout is None else PlanBilling(checkout, BotInvoiceLinks(bot), BotStars(bot))
     )
-    setup_miniapp(app, miniapp_config(settings, alerts, billing))
+    users = dp.workflow_data.get("user_cache")  # the chat's cache: one per process
+    callers = (
+        views.NO_CACHE if users is None else views.Callers(users, probe_for(settings.database_url))
+    )
+    setup_miniapp(app, miniapp_config(settings, alerts, billing, callers))
     # /pricing (+ checkout, success, /billing/portal) and POST /stripe/webhook
     setup_pricing(app, PricingConfig(stripe_billing, settings.public_url, _username(bot)))
     setup_ledger(app)  # GET /ledger, /ledger/head: the public hash chain of signal events
@@ -246,7 +251,10 @@ SANDBOX_WEBAPP_SCRIPT = "/emulator/_static/telegram-web-app.js"  # the emulator'
 
 
 def miniapp_config(
-    settings: Settings, alerts: OpsAlerts | None = None, billing: PlanBilling | None = None
+    settings: Settings,
+    alerts: OpsAlerts | None = None,
+    billing: PlanBilling | None = None,
+    callers: views.Callers = views.NO_CACHE,
 ) -> MiniAppConfig:
     """The Mini App's view of the settings; in sandbox mode the page loads the emulator's
     stand-in for Telegram's script (offline, same origin) and trusts initData it signs."""
@@ -259,6 +267,7 @@ def miniapp_config(
         billing=billing,
         public_url=settings.public_url,
         symbols=settings.symbols,
+        callers=callers,
     )
 
 
@@ -471,10 +480,7 @@ class AppRunner:
         ]
 
     def _user_changed(self, event: UserChanged) -> None:
-        if event.telegram_id is None:
-            self.user_cache.clear()
-        else:
-            self.user_cache.invalidate(event.telegram_id)
+        self.user_cache.changed(event.telegram_id)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coro)

@@ -71,14 +71,15 @@ class UserMiddleware(BaseMiddleware):
         info = self.cache.get(tg_user.id)
         first_contact = False
         now = clock.now()
+        generation = self.cache.generation
         if info is None or not _same_profile(info, tg_user):
             contact = await registration.ensure_contact(_profile(tg_user), owners=self.owners)
             info, first_contact = contact.user, contact.first_contact
             info = await registration.with_access(info, now, first_contact=first_contact)
-            self.cache.put(info)
+            self.cache.put(info, generation)
         elif info.access is None or not info.access.still_valid(now):  # its period ended
             info = await registration.with_access(info, now)
-            self.cache.put(info)
+            self.cache.put(info, generation)
         if info.is_banned and not _money(event):
             log.info("dropped update from banned user", extra={"user_id": tg_user.id})
             return None

@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from core import bus, clock
+from core import clock
 from models.signals import ApprovalSource, Decision, Signal
 from models.users import Role
 from services import app_settings
 from services.app_settings import Visibility
 from services.billing.entitlements import Access
 from services.errors import NotFound, PermissionDenied
-from services.events import UserChanged
 from services.isolation import AlertSink
 from services.miniapp import auth
 from services.signals import approvals, consent, market_data
@@ -27,6 +26,7 @@ from services.signals.approvals import ApprovalResult
 from services.signals.views import SignalView
 from services.terminals import overview
 from services.users import entitlements, profiles, registration
+from services.users.cache import ChangeProbe, UserCache
 from services.users.profiles import UserInfo
 
 CHART_BARS = 120  # as many bars as the chat's chart shows
@@ -83,38 +83,64 @@ class Decided:
 
 
 async def login(
-    init_data: str, bot_token: str, *, owners: frozenset[int], max_age: timedelta
+    init_data: str,
+    bot_token: str,
+    *,
+    owners: frozenset[int],
+    max_age: timedelta,
+    callers: Callers | None = None,
 ) -> tuple[UserInfo, auth.Session]:
     """Validate Telegram's initData, register the user if new, refuse a banned one, and issue
-    a session token."""
+    a session token. The user as just loaded replaces any cached copy."""
     now = clock.now()
     found = auth.validate_init_data(init_data, bot_token, now=now, max_age=max_age)
+    cache = None if callers is None else callers.cache
+    generation = None if cache is None else cache.generation
     contact = await registration.ensure_contact(found.profile, owners=owners)
     user = await registration.with_access(contact.user, now, first_contact=contact.first_contact)
+    if cache is not None:
+        cache.put(user, generation)
     _refuse_banned(user)
     return user, auth.issue(user.telegram_id, now)
 
 
-async def session_user(token: str) -> UserInfo:
+@dataclass(frozen=True)
+class Callers:
+    """Where API calls find their caller: the process's user cache (the chat's own, so every
+    invalidation the bot honours, from this replica, the replica bus or on SQLite the
+    `probe` of another process's writes, reaches the Mini App too). No cache: every call loads."""
+
+    cache: UserCache | None = None
+    probe: ChangeProbe | None = None
+
+
+NO_CACHE = Callers()
+
+
+async def session_user(token: str, callers: Callers = NO_CACHE) -> UserInfo:
     """The user a session token was issued to, as they are now."""
-    return await current_user(auth.verify(token, clock.now()))
+    return await current_user(auth.verify(token, clock.now()), callers)
 
 
-async def init_data_user(init_data: str, bot_token: str, *, max_age: timedelta) -> UserInfo:
+async def init_data_user(
+    init_data: str, bot_token: str, *, max_age: timedelta, callers: Callers = NO_CACHE
+) -> UserInfo:
     """`Authorization: tma <initData>`: the known user it names (third-party clients)."""
     found = auth.validate_init_data(init_data, bot_token, now=clock.now(), max_age=max_age)
-    return await current_user(found.profile.telegram_id)
+    return await current_user(found.profile.telegram_id, callers)
 
 
-async def caller(authorization: str, bot_token: str, *, max_age: timedelta) -> UserInfo:
+async def caller(
+    authorization: str, bot_token: str, *, max_age: timedelta, callers: Callers = NO_CACHE
+) -> UserInfo:
     """The caller of an API route, from its `Authorization` header: ``Bearer <session token>``
     or ``tma <initData>``; `Unauthenticated` without either."""
     scheme, _, value = authorization.strip().partition(" ")
     value = value.strip()
     if value and scheme.lower() == "bearer":
-        return await session_user(value)
+        return await session_user(value, callers)
     if value and scheme.lower() == "tma":
-        return await init_data_user(value, bot_token, max_age=max_age)
+        return await init_data_user(value, bot_token, max_age=max_age, callers=callers)
     raise auth.Unauthenticated(auth.REFUSED)
 
 
@@ -123,12 +149,26 @@ def require_admin(user: UserInfo) -> None:
         raise PermissionDenied("miniapp.error_admin_only")
 
 
-async def current_user(telegram_id: int) -> UserInfo:
+async def current_user(telegram_id: int, callers: Callers = NO_CACHE) -> UserInfo:
+    """The user as they are now: from the cache while their access period lasts and nothing
+    about them changed, else loaded (and cached unless a change came in meanwhile)."""
+    now = clock.now()
+    cache = callers.cache
+    if cache is not None and callers.probe is not None and await callers.probe.changed():
+        cache.clear()
+    if cache is not None:
+        cached = cache.get(telegram_id)
+        if cached is not None and cached.access is not None and cached.access.still_valid(now):
+            _refuse_banned(cached)
+            return cached
+    generation = None if cache is None else cache.generation
     try:
         user = await profiles.get_by_telegram_id(telegram_id)
     except NotFound as exc:  # a token of a user that no longer exists
         raise auth.Unauthenticated(auth.REFUSED) from exc
-    user = await registration.with_access(user, clock.now())
+    user = await registration.with_access(user, now)
+    if cache is not None:
+        cache.put(user, generation)
     _refuse_banned(user)
     return user
 
@@ -295,12 +335,11 @@ async def today(user: UserInfo) -> list[overview.DayFigures]:
 async def change_settings(
     user: UserInfo, language: str | None, card_style: str | None
 ) -> UserInfo:
-    """The language (the same setting as /language) and the chat card style; the bot's user
-    cache hears of it."""
+    """The language (the same setting as /language) and the chat card style (the profile
+    service tells every user cache)."""
     updated = user
     if language is not None:
         updated = await profiles.set_language(user.telegram_id, language)
     if card_style is not None:
         updated = await profiles.set_card_style(user.telegram_id, card_style)
-    bus.publish(UserChanged(user.telegram_id))
     return updated

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core import bus
 from models.users import Role, User, UserStatus
 from services import audit
 from services.errors import InvalidInput, NoChange, PermissionDenied
+from services.events import UserChanged
 from services.outbox import notifications as outbox
 from services.outbox.kinds import AccessChange, AccessNotice
 from services.text import vocabulary
@@ -67,6 +69,7 @@ async def set_role(actor: Actor, query: str, role_name: str) -> UserInfo:
         )
     async with outbox.transaction():
         await User.filter(id=target.id).update(role=role)
+        bus.publish(UserChanged(target.telegram_id))  # after the commit: every user cache
         entry = await audit.record(
             "user.role_changed", actor_id=_actor_id(actor), target=str(target.telegram_id),
             old=target.role.value, new=role.value, **_via(actor),
@@ -91,6 +94,7 @@ async def set_banned(actor: Actor, query: str, *, banned: bool) -> UserInfo:
     status = UserStatus.BANNED if banned else UserStatus.ACTIVE
     async with outbox.transaction():
         await User.filter(id=target.id).update(status=status)
+        bus.publish(UserChanged(target.telegram_id))  # after the commit: every user cache
         entry = await audit.record(
             "user.banned" if banned else "user.unbanned", actor_id=_actor_id(actor),
             target=str(target.telegram_id), **_via(actor),

@@ -20,12 +20,17 @@ class ChangeProbe(Protocol):
 
 
 class UserCache:
-    """A small TTL + LRU cache of `UserInfo` by Telegram id. `invalidate` after changes."""
+    """A small TTL + LRU cache of `UserInfo` by Telegram id. `invalidate` after changes.
+
+    A reader that loads a user from the database takes `generation` first and hands it to
+    `put`: if an invalidation came in between (the change committed while the load was in
+    flight), the possibly stale load is not cached."""
 
     def __init__(self, ttl_s: float = 30.0, max_size: int = 50_000) -> None:
         self.ttl_s = ttl_s
         self.max_size = max_size
         self._items: OrderedDict[int, tuple[float, UserInfo]] = OrderedDict()
+        self.generation = 0  # bumped by every invalidation
 
     def get(self, telegram_id: int) -> UserInfo | None:
         item = self._items.get(telegram_id)
@@ -38,17 +43,30 @@ class UserCache:
         self._items.move_to_end(telegram_id)
         return info
 
-    def put(self, info: UserInfo) -> None:
+    def put(self, info: UserInfo, generation: int | None = None) -> None:
+        """Cache `info`; with the `generation` read before loading it, only if nothing was
+        invalidated since."""
+        if generation is not None and generation != self.generation:
+            return
         self._items[info.telegram_id] = (time.monotonic(), info)
         self._items.move_to_end(info.telegram_id)
         if len(self._items) > self.max_size:
             self._items.popitem(last=False)
 
     def invalidate(self, telegram_id: int) -> None:
+        self.generation += 1
         self._items.pop(telegram_id, None)
+
+    def changed(self, telegram_id: int | None) -> None:
+        """A `UserChanged` event: that user changed (None: anyone may have)."""
+        if telegram_id is None:
+            self.clear()
+        else:
+            self.invalidate(telegram_id)
 
     def clear(self) -> None:
         """Forget everyone (another process changed something we cannot pin down)."""
+        self.generation += 1
         self._items.clear()
 
     def __len__(self) -> int:

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from core import clock
+from core import bus, clock
 from models.users import CardStyle, Role, User, UserStatus
 from services import audit
 from services.billing.entitlements import Access
 from services.errors import InvalidInput, NotFound
+from services.events import UserChanged
 from services.text.numbers import TELEGRAM_ID, looks_numeric, parse_int
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "es", "ru")
@@ -154,6 +155,7 @@ async def set_language(telegram_id: int, language: str) -> UserInfo:
     row = await User.get(telegram_id=telegram_id)
     row.language = language
     await row.save(update_fields=["language", "updated_at"])
+    bus.publish(UserChanged(telegram_id))  # every replica's user cache drops them
     return to_info(row)
 
 
@@ -167,6 +169,7 @@ async def set_card_style(telegram_id: int, style: str) -> UserInfo:
     row = await User.get(telegram_id=telegram_id)
     row.card_style = chosen
     await row.save(update_fields=["card_style", "updated_at"])
+    bus.publish(UserChanged(telegram_id))
     return to_info(row)
 
 
@@ -199,6 +202,7 @@ async def seed(telegram_id: int, first_name: str, username: str | None, role: Ro
     elif row.role != role:
         row.role = role
         await row.save(update_fields=["role", "updated_at"])
+        bus.publish(UserChanged(telegram_id))
     return to_info(row)
 
 

@@ -60,6 +60,7 @@ class MiniAppConfig:
     billing: PlanBilling | None = None  # the Plan page's Stars checkout (routes_plan)
     public_url: str | None = None  # what terminals call (the EA's Server URL); None: this origin
     symbols: tuple[str, ...] = ()  # the traded symbols (SYMBOLS: the Admin page's switches)
+    callers: views.Callers = views.NO_CACHE  # the process's user cache (the chat's own)
 
 
 CONFIG_KEY = web.AppKey("miniapp_config", MiniAppConfig)
@@ -224,8 +225,9 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
         if op.auth is not Auth.NONE:
             config = request.app[CONFIG_KEY]
             user = await views.caller(
-                request.headers.get("Authorization", ""), config.bot_token, max_age=config.max_age
-            )
+                request.headers.get("Authorization", ""), config.bot_token,
+                max_age=config.max_age, callers=config.callers,
+            )  # fmt: skip
             authorise(user, op.auth)
         path = _validate(op.path_model, dict(request.match_info), "path")
         query = _validate(op.query_model, dict(request.query), "query")

@@ -65,8 +65,9 @@ def signal_out(item: SignalItem) -> SignalOut:
 async def auth_telegram(call: Call) -> SessionOut:
     config = call.request.app[CONFIG_KEY]
     _user, session = await views.login(
-        call.body.init_data, config.bot_token, owners=config.owners, max_age=config.max_age
-    )
+        call.body.init_data, config.bot_token, owners=config.owners, max_age=config.max_age,
+        callers=config.callers,
+    )  # fmt: skip
     return SessionOut(token=session.token, expires_at=session.expires_at)
 
 

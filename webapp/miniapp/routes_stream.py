@@ -37,9 +37,9 @@ def frame(message: Message) -> bytes:
     return f"event: live\ndata: {data}\n\n".encode()
 
 
-async def _still_allowed(telegram_id: int) -> bool:
+async def _still_allowed(telegram_id: int, callers: views.Callers) -> bool:
     try:
-        await views.current_user(telegram_id)
+        await views.current_user(telegram_id, callers)
     except (auth.Unauthenticated, PermissionDenied):
         return False
     return True
@@ -67,7 +67,9 @@ async def stream(call: Call) -> web.StreamResponse:
                 await response.write(b": ping\n\n")
                 continue
             await response.write(frame(message))
-            if message.kind in ("access", RESYNC) and not await _still_allowed(user.telegram_id):
+            if message.kind in ("access", RESYNC) and not await _still_allowed(
+                user.telegram_id, request.app[CONFIG_KEY].callers
+            ):
                 break
     except (ConnectionResetError, ConnectionError):
         pass  # the page went away

@@ -16,13 +16,16 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from core import clock as process_clock
+from core.db_changes import probe_for
 from core.http.problems import problem_middleware
 from services.billing.checkout import Checkout
 from services.events import LiveUpdate, UserChanged
+from services.miniapp import views
 from services.miniapp.auth import sign_init_data
 from services.miniapp.plan import PlanBilling
 from services.miniapp.push import LiveHub
 from services.terminals import secrets as secret_box
+from services.users.cache import UserCache
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.miniapp.api import CONFIG_KEY
 
@@ -104,7 +107,9 @@ class Api:
         return f"Bearer {body['token']}"
 
 
-def make_app(telegram: FakeTelegram | None = None) -> web.Application:
+def make_app(
+    telegram: FakeTelegram | None = None, callers: views.Callers = views.NO_CACHE
+) -> web.Application:
     app = web.Application(middlewares=[problem_middleware])
     fake = FakeTelegram() if telegram is None else telegram
     setup_miniapp(
@@ -112,6 +117,7 @@ def make_app(telegram: FakeTelegram | None = None) -> web.Application:
         MiniAppConfig(
             bot_token=TOKEN, owners=frozenset({OWNER}), max_age=MAX_AGE,
             script_url=TELEGRAM_SCRIPT, billing=PlanBilling(CHECKOUT, fake, fake),
+            callers=callers,
         ),
     )  # fmt: skip
     return app
@@ -121,11 +127,16 @@ def make_app(telegram: FakeTelegram | None = None) -> web.Application:
 async def api(database: str, clock: Any, bus: Any, tmp_path: Any) -> AsyncIterator[Api]:
     secret_box.configure("miniapp-tests-master-key", tmp_path)
     telegram = FakeTelegram()
-    app = make_app(telegram)
+    # the caller cache as the assembly wires it: the process's user cache, dropped per
+    # UserChanged; every API test runs through it, so a change that fails to invalidate it
+    # shows up as a stale role, plan or ban in the test of that change
+    cache = UserCache()
+    app = make_app(telegram, views.Callers(cache, probe_for(database)))
     live = app[CONFIG_KEY].live  # as the assembly wires it
     stops = [
         bus.subscribe(LiveUpdate, live.deliver),
         bus.subscribe(UserChanged, live.user_changed),
+        bus.subscribe(UserChanged, lambda e: cache.changed(e.telegram_id)),
     ]
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()

@@ -13,9 +13,11 @@ from core.http.problems import PROBLEM_TYPE
 from models.audit import AuditLog
 from models.notifications import Notification
 from models.signals import Approval
-from models.users import Role, User, UserStatus
+from models.users import Role, User
 from services import app_settings
 from services.miniapp import auth
+from services.users import access
+from services.users.access import Shell
 from tests.services.terminals import helpers as th
 from tests.webapp.miniapp.conftest import MAX_AGE, TOKEN, Api, init_data
 
@@ -141,7 +143,7 @@ async def test_initdata_with_a_changed_field_is_forged(api: Api) -> None:
 async def test_a_banned_user_is_403_at_sign_in_and_with_a_session(api: Api) -> None:
     await th.user(SUB)
     header = await api.login(SUB)
-    await User.filter(telegram_id=SUB).update(status=UserStatus.BANNED)
+    await access.set_banned(Shell(), str(SUB), banned=True)  # after the login: cached
     status, body, response = await api.call("GET", "/api/v1/me", auth=header)
     assert_problem(status, body, response, 403)
     status, body, response = await api.call(

@@ -14,7 +14,7 @@ import pytest
 from core import bus as core_bus
 from models.billing import PlanChange, StarsSubscription, SubscriptionState
 from models.notifications import DeliveryMode, Notification
-from models.users import Role, User, UserStatus
+from models.users import Role
 from services.app_settings import Visibility
 from services.billing import catalog
 from services.billing.checkout import Kind, SuccessfulPayment
@@ -33,7 +33,8 @@ from services.outbox.kinds import (
 )
 from services.outbox.preferences import Category
 from services.text.formatting import Phrase
-from services.users import profiles
+from services.users import access, profiles
+from services.users.access import Shell
 from tests.services.terminals import helpers as th
 from tests.webapp.miniapp.conftest import CHECKOUT, Api
 from tests.webapp.miniapp.test_api import assert_problem
@@ -100,7 +101,7 @@ async def test_a_banned_user_is_refused_on_every_route(
 ) -> None:
     await th.user(FREE, Role.PUBLIC, "Nico")
     auth = await api.login(FREE)
-    await User.filter(telegram_id=FREE).update(status=UserStatus.BANNED)
+    await access.set_banned(Shell(), str(FREE), banned=True)  # after the login: cached
     status, body, response = await api.call(method, path, auth=auth, json=BODIES.get(path, {}))
     assert_problem(status, body, response, 403)
 
