@@ -43,17 +43,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common.database import run_on_database  # noqa: E402
 from core import bus, db  # noqa: E402
 from core.bus import Bus  # noqa: E402
+from core.db_changes import probe_for  # noqa: E402
 from core.http.problems import problem_middleware  # noqa: E402
 from models.devices import AccountSnapshot, Device, DeviceMode, DeviceStatus  # noqa: E402
 from models.signals import Decision, SignalSource  # noqa: E402
 from models.users import Role  # noqa: E402
 from services import app_settings  # noqa: E402
 from services.events import LiveUpdate, UserChanged  # noqa: E402
-from services.miniapp import auth  # noqa: E402
+from services.miniapp import auth, views  # noqa: E402
 from services.signals import approvals  # noqa: E402
 from services.signals import lifecycle as signals  # noqa: E402
 from services.terminals import secrets as secret_box  # noqa: E402
 from services.users import profiles  # noqa: E402
+from services.users.cache import UserCache  # noqa: E402
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp  # noqa: E402
 from webapp.miniapp.api import CONFIG_KEY  # noqa: E402
 
@@ -103,13 +105,13 @@ async def seed(users: int) -> tuple[list[int], list[int], list[str]]:
     return ids, opened, devices
 
 
-def make_app() -> web.Application:
+def make_app(callers: views.Callers) -> web.Application:
     app = web.Application(middlewares=[problem_middleware])
     setup_miniapp(
         app,
         MiniAppConfig(
             bot_token=TOKEN, owners=frozenset(), max_age=timedelta(hours=1),
-            script_url=TELEGRAM_SCRIPT,
+            script_url=TELEGRAM_SCRIPT, callers=callers,
         ),
     )  # fmt: skip
     return app
@@ -236,10 +238,13 @@ async def run(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
         count = max(args.sessions, args.connections)
         users, opened, device_ids = await seed(count)
         devices = dict(zip(users, device_ids, strict=True))
-        app = make_app()
+        cache = UserCache()  # the process's user cache, as the assembly wires it
+        callers = views.NO_CACHE if args.no_cache else views.Callers(cache, probe_for(db_url))
+        app = make_app(callers)
         live = app[CONFIG_KEY].live
         events.subscribe(LiveUpdate, live.deliver)
         events.subscribe(UserChanged, live.user_changed)
+        events.subscribe(UserChanged, lambda e: cache.changed(e.telegram_id))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
@@ -251,7 +256,7 @@ async def run(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
             push = await push_load(base, users[: args.connections], opened)
         finally:
             await runner.cleanup()
-        return {**api, **push}
+        return {"caller_cache": not args.no_cache, **api, **push}
     finally:
         Bus.deactivate(token)
         await db.close_db()
@@ -263,6 +268,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--no-cache", action="store_true", help="load the caller per call (the old path)"
+    )
     args = parser.parse_args()
     run_on_database(args.database_url, "sdbenchmini", lambda url: run(args, url))
 
