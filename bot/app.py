@@ -85,6 +85,7 @@ from services.events import (
     DeviceRevoked,
     LiveUpdate,
     OutboxChanged,
+    QuotesReported,
     RevocationPending,
     UserChanged,
 )
@@ -477,6 +478,7 @@ class AppRunner:
             ),
             self.bus.subscribe(UserChanged, self.access_watch.user_changed),
             self.bus.subscribe(LiveUpdate, self.alert_watch.live),
+            self.bus.subscribe(QuotesReported, self.alert_watch.quotes),  # acts on the leader
         ]
 
     def _user_changed(self, event: UserChanged) -> None:

@@ -14,12 +14,15 @@ documents and 204s are never encrypted.
   ``{"id", "type", "signal_id", "symbol", "side", "order_type", "price", "sl", "tp",
   "volume", "expires_at", "ticket", "comment"}``; it is served again until acknowledged.
 - ``POST /ea/v1/acks`` ``{"command_id", "status", "ticket", "price", "volume", "time",
-  "error"}`` -> 200 ``{"command_id", "status", "ticket"}``; the same ack again -> the same
-  200; an impossible transition -> 409.
+  "error", "spread_points"}`` -> 200 ``{"command_id", "status", "ticket"}``; the same ack
+  again -> the same 200; an impossible transition -> 409. ``spread_points`` (optional, an
+  integer 0-100000: the spread at a fill) is stored with the fill.
 - ``GET /ea/v1/ping`` -> ``{"server_time": T, "device_id": "dev_..."}``: signed like every
   request; it changes nothing but the device's last-seen time (the MQL5 self-test checks the
   secret, the clock and the WebRequest permission with it).
-- ``POST /ea/v1/account`` ``{"balance", "equity", "margin", "currency", "positions": [...]}``,
+- ``POST /ea/v1/account`` ``{"balance", "equity", "margin", "currency", "positions": [...],
+  "broker", "quotes": [{"symbol", "bid", "ask"}]}`` (``broker``: optional text <= 64, the
+  account's company; ``quotes``: optional, <= 200, 0 < bid <= ask, for the price alerts),
   ``POST /ea/v1/bars`` ``{"bars": [{"symbol", "time", "open", "high", "low", "close",
   "volume"}]}`` -> 204. An sl/tp of 0 means none.
 - ``POST /ea/v1/symbols`` ``{"symbols": [{"name", "digits", "point", "tick_size",

@@ -22,6 +22,7 @@ from services.terminals.protocol import (
     AckIn,
     BarIn,
     PositionIn,
+    QuoteIn,
     SymbolRefusal,
     SymbolReport,
     WireCommand,
@@ -34,6 +35,9 @@ MAX_NUMBER = Decimal(10) ** 15
 MAX_TICKET = 2**63 - 1
 MAX_TIME = 32_503_680_000  # year 3000
 MAX_ITEMS = 5_000
+MAX_QUOTES = 200  # an account report's quotes
+MAX_SPREAD_POINTS = 100_000
+BROKER_MAX = 64  # Device.broker
 
 
 def invalid(field: str, detail: str) -> ProblemError:
@@ -160,6 +164,7 @@ def parse_ack(body: bytes) -> AckIn:
         volume=f.number("volume", required=False, positive=True),
         time=f.time("time", required=False),
         error=f.text("error", 1000, required=False),
+        spread_points=f.integer("spread_points", 0, MAX_SPREAD_POINTS, required=False),
     )
 
 
@@ -190,7 +195,31 @@ def parse_account(body: bytes) -> AccountReport:
         margin=f.required_number("margin", positive=True),
         currency=f.name("currency", 8),
         positions=tuple(f.items("positions", _position, required=False)),
+        broker=f.text("broker", BROKER_MAX, required=False) or None,
+        quotes=tuple(_quotes(f)),
     )
+
+
+def _price(f: Fields, name: str) -> Decimal:
+    value = f.required_number(name, positive=True)
+    if value <= 0:
+        raise invalid(f.prefix + name, "must be a positive number")
+    return value
+
+
+def _quote(f: Fields) -> QuoteIn:
+    symbol, bid, ask = f.name("symbol", 32), _price(f, "bid"), _price(f, "ask")
+    if bid > ask:
+        raise invalid(f.prefix + "ask", "must not be below the bid")
+    return QuoteIn(symbol, bid, ask)
+
+
+def _quotes(f: Fields) -> list[QuoteIn]:
+    """The optional ``quotes`` list: at most MAX_QUOTES {symbol, bid, ask}, 0 < bid <= ask."""
+    items = f.raw_items("quotes", required=False)
+    if len(items) > MAX_QUOTES:
+        raise invalid(f.prefix + "quotes", f"must be a list of at most {MAX_QUOTES} objects")
+    return [_quote(Fields.item(path, item)) for path, item in items]
 
 
 def _symbol(f: Fields) -> SymbolReport:

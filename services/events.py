@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Self
 
 from core.bus import Event, ReplicaEvent
@@ -17,6 +18,7 @@ from trading.candles import Bar, to_unix_s
 
 WAKE_CHUNK = 500  # device ids per NOTIFY
 BAR_CHUNK = 50  # bars per NOTIFY (about 90 bytes each)
+QUOTE_CHUNK = 100  # quotes per NOTIFY (under 60 bytes each)
 
 
 def _is_int(value: object) -> bool:
@@ -111,6 +113,59 @@ class BarsReported(ReplicaEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class Quote:
+    """A bid/ask of one of our symbols (canonical name), as a terminal reported it."""
+
+    symbol: str
+    bid: Decimal
+    ask: Decimal
+
+
+def _decimal(value: object) -> Decimal | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() and number > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class QuotesReported(ReplicaEvent):
+    """Bid/ask quotes a terminal reported with its account (mapped to our symbols), accepted by
+    one replica: the replica running the alert watch evaluates them. Only the latest quote of
+    a symbol matters, so merging keeps one per symbol (the newest)."""
+
+    topic: ClassVar[str] = "quotes"
+    quotes: tuple[Quote, ...]
+
+    @classmethod
+    def merge(cls, events: Sequence[Self]) -> list[Self]:
+        latest = {q.symbol: q for event in events for q in event.quotes}
+        return [cls(tuple(latest.values()))] if latest else []
+
+    def to_wire(self) -> list[dict[str, Any]]:
+        rows = [[q.symbol, str(q.bid), str(q.ask)] for q in self.quotes]
+        return [{"quotes": rows[i : i + QUOTE_CHUNK]} for i in range(0, len(rows), QUOTE_CHUNK)]
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Self | None:
+        rows = data.get("quotes")
+        if not isinstance(rows, list):
+            return None
+        quotes = []
+        for row in rows:
+            if not isinstance(row, list) or len(row) != 3 or not isinstance(row[0], str):
+                return None
+            bid, ask = _decimal(row[1]), _decimal(row[2])
+            if bid is None or ask is None or bid > ask:
+                return None
+            quotes.append(Quote(row[0], bid, ask))
+        return cls(tuple(quotes))
+
+
+@dataclass(frozen=True, slots=True)
 class UserChanged(ReplicaEvent):
     """A user's role, status or language changed (`telegram_id`), or, with None, changes may
     have been missed (the bridge reconnected): cached users are stale. On PostgreSQL the
@@ -197,5 +252,5 @@ class LiveUpdate(ReplicaEvent):
 
 
 REPLICA_EVENTS: tuple[type[ReplicaEvent], ...] = (
-    UserChanged, DeviceRevoked, BarsReported, CommandsPending, LiveUpdate,
+    UserChanged, DeviceRevoked, BarsReported, CommandsPending, LiveUpdate, QuotesReported,
 )  # fmt: skip

@@ -10,7 +10,7 @@ What happened to a placed order afterwards (filled, expired, stopped out) is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -38,6 +38,21 @@ class Guards:
     max_spread_points: int | None = None
     max_lot: Decimal | None = None
     max_positions: int | None = None  # our open positions + pending orders (by magic)
+
+
+async def with_spread(broker: Broker, ack: Ack, symbol: str) -> Ack:
+    """A ``filled`` ack with the symbol's spread now, in points ((ask - bid) / point, what
+    MT5's SYMBOL_SPREAD reports); unchanged when the broker cannot tell (no quote, no spec)."""
+    if ack.status != "filled" or ack.spread_points is not None or not symbol:
+        return ack
+    try:
+        tick = await broker.tick(symbol)
+        point = (await broker.symbol_spec(symbol)).point
+    except (BrokerError, ValueError):
+        return ack
+    if point <= 0 or tick.ask < tick.bid:
+        return ack
+    return replace(ack, spread_points=int(((tick.ask - tick.bid) / point).to_integral_value()))
 
 
 def refusal(command_id: str, exc: BrokerError) -> Ack:

@@ -19,6 +19,7 @@ import logging
 import time
 from decimal import Decimal
 
+from ea.client.execution import with_spread
 from ea.client.follow import BrokerView, follow, recover
 from ea.client.state import Entry, StateFile
 from ea.client.wire import Ack, Command
@@ -108,10 +109,10 @@ class Reconciler:
         view = await BrokerView.take(self.broker)
         for command_id, entry in self.state.followed():
             for ack in await follow(view, command_id, entry):
-                self.state.record(ack)
+                self.state.record(await with_spread(self.broker, ack, entry.symbol))
         for command_id, entry in self.state.unsure():
             acks = await recover(view, command_id, entry)
             for ack in acks or ():
-                self.state.record(ack)
+                self.state.record(await with_spread(self.broker, ack, entry.symbol))
             if not acks:
                 self.settle(command_id, entry)

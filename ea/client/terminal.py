@@ -34,20 +34,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from ea.client.execution import MAGIC, UNSETTLED, Executor, Guards, refusal
+from ea.client.execution import MAGIC, UNSETTLED, Executor, Guards, refusal, with_spread
 from ea.client.http import NETWORK_ERRORS, ServerError, SignedClient, backoff
 from ea.client.journal import ClientObserver
 from ea.client.lock import InstanceLock
 from ea.client.reconcile import Reconciler
 from ea.client.state import EXECUTING, StateFile
 from ea.client.wire import Ack, Command, WireError, account_json, parse_command, symbols_json
-from trading.brokers.base import Broker, BrokerError, ResultUnknown, SpecIncomplete, UnknownSymbol
+from trading.brokers.base import (
+    Broker,
+    BrokerError,
+    ResultUnknown,
+    SpecIncomplete,
+    Tick,
+    UnknownSymbol,
+)
 from trading.symbols import SymbolSpec
 
 __all__ = ["ClientObserver", "EAClient", "EAConfig", "Guards"]
 log = logging.getLogger(__name__)
 Fault = Callable[[str, Command], None]  # tests: raise at "placed" or "recorded" to crash
 BLOCKED_RECHECK_S = 5.0  # while trading is blocked: how often to look again
+MAX_QUOTES = 200  # quotes per account report (the server's limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +226,7 @@ class EAClient:
         except BrokerError as exc:  # from a guard's broker lookups
             ack = refusal(cmd.id, exc)
         self._inject("placed", cmd)
+        ack = await with_spread(self.broker, ack, cmd.symbol)
         self.state.record(ack, since_s=since_s)
         self._inject("recorded", cmd)
         log.info("ea: %s %s -> %s", cmd.type, cmd.id, ack.status, extra={"error": ack.error})
@@ -335,7 +344,19 @@ class EAClient:
     async def _send_account(self) -> None:
         info = await self.broker.account()
         positions = await self.broker.positions()
-        await self.http.request("POST", "/ea/v1/account", account_json(info, positions))
+        body = account_json(info, positions, await self._quotes())
+        await self.http.request("POST", "/ea/v1/account", body)
+
+    async def _quotes(self) -> dict[str, Tick]:
+        """The bid/ask of the symbols this EA trades (those with a quote now), for the
+        server's price alerts."""
+        quotes: dict[str, Tick] = {}
+        for name in self.config.symbols[:MAX_QUOTES]:
+            try:
+                quotes[name] = await self.broker.tick(name)
+            except BrokerError:  # closed market, unknown symbol: nothing to report
+                continue
+        return quotes
 
     # -- helpers -------------------------------------------------------------------------
 

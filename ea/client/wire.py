@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from trading.brokers.base import AccountInfo, Position
+from trading.brokers.base import AccountInfo, Position, Tick
 from trading.symbols import SymbolSpec
 
 MT5_COMMENT_MAX = 31  # MetaTrader 5 keeps 31 characters of an order comment
@@ -126,9 +126,11 @@ class Ack:
     volume: Decimal | None = None
     time: datetime | None = None
     error: str | None = None
+    spread_points: int | None = None  # a fill's spread at the broker (SYMBOL_SPREAD)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The ack's JSON; ``spread_points`` only when known (a fill's)."""
+        body = {
             "command_id": self.command_id,
             "status": self.status,
             "ticket": self.ticket,
@@ -137,6 +139,9 @@ class Ack:
             "time": None if self.time is None else int(self.time.timestamp()),
             "error": None if self.error is None else self.error[:250],
         }
+        if self.spread_points is not None:
+            body["spread_points"] = self.spread_points
+        return body
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Ack:
@@ -149,6 +154,7 @@ class Ack:
             volume=_decimal(raw.get("volume"), "volume"),
             time=_time(raw.get("time"), "time"),
             error=raw.get("error"),
+            spread_points=raw.get("spread_points"),
         )
 
 
@@ -166,15 +172,27 @@ def position_json(p: Position) -> dict[str, Any]:
     }
 
 
-def account_json(info: AccountInfo, positions: list[Position]) -> dict[str, Any]:
-    """The ``POST /ea/v1/account`` body."""
-    return {
+def quote_json(symbol: str, tick: Tick) -> dict[str, Any]:
+    return {"symbol": symbol, "bid": float(tick.bid), "ask": float(tick.ask)}
+
+
+def account_json(
+    info: AccountInfo, positions: list[Position], quotes: dict[str, Tick] | None = None
+) -> dict[str, Any]:
+    """The ``POST /ea/v1/account`` body; ``broker`` and ``quotes`` (the current bid/ask of
+    the symbols the EA trades) when known."""
+    body: dict[str, Any] = {
         "balance": float(info.balance),
         "equity": float(info.equity),
         "margin": float(info.margin),
         "currency": info.currency,
         "positions": [position_json(p) for p in positions],
     }
+    if info.company:
+        body["broker"] = info.company[:64]
+    if quotes:
+        body["quotes"] = [quote_json(s, t) for s, t in quotes.items()]
+    return body
 
 
 def symbols_json(specs: list[SymbolSpec]) -> dict[str, Any]:

@@ -232,7 +232,7 @@ bool PostSymbols(const string body)
 void ReportAccount()
   {
    LastAccount=(long)TimeGMT(); // a failed report waits for the next period
-   Post("/ea/v1/account",SdAccountJson());
+   Post("/ea/v1/account",SdAccountJson(InpSymbols));
   }
 
 //--- specs once each is complete; failures and incomplete ones back off

@@ -1,8 +1,8 @@
 """Acknowledgements that matter to people: fills, closes and refusals (what follows an ack).
 
 A fill of an OPEN becomes one `Execution` (idempotent: one per command) with the slippage
-against the price we asked for and the latency from the approval (approval mode) or the
-signal's publication (copy mode); a close completes it with the close price and the P&L.
+against the price we asked for, the latency from the approval (approval mode) or the
+signal's publication (copy mode) and the spread at the fill when the terminal reports it; a close completes it with the close price and the P&L.
 The user hears about each once (outbox, dedupe keys per command and status), as their own
 trade: their terminal's fill price, side and volume (the signal's replies tell the strategy's).
 """
@@ -107,6 +107,7 @@ async def _filled(command: CommandInfo, ack: AckIn) -> None:
             ticket=ack.ticket or command.ticket or 0, symbol=body["symbol"], side=body["side"],
             volume=volume, requested_price=requested, fill_price=price, slippage_points=slip,
             latency_ms=await latency_ms(command, device, filled_at), filled_at=filled_at,
+            spread_points=ack.spread_points,
         )  # fmt: skip
         await live.announce_device("positions", device.id)  # a fill: its page, after the commit
         to = tm.recipient(device.user)

@@ -40,6 +40,7 @@ class AckIn:
     volume: Decimal | None
     time: datetime | None
     error: str | None
+    spread_points: int | None = None  # a fill's spread (SYMBOL_SPREAD), when the EA reports it
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,17 @@ class AccountReport:
     margin: Decimal
     currency: str
     positions: tuple[PositionIn, ...]
+    broker: str | None = None  # the account's company (ACCOUNT_COMPANY), when reported
+    quotes: tuple[QuoteIn, ...] = ()  # bid/ask of the symbols the terminal trades
+
+
+@dataclass(frozen=True, slots=True)
+class QuoteIn:
+    """A terminal's current bid and ask of one symbol (0 < bid <= ask)."""
+
+    symbol: str  # broker name; mapped to ours by the device's symbol map
+    bid: Decimal
+    ask: Decimal
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from models.devices import AccountSnapshot, Command, Device, DeviceSymbol, Posit
 from models.users import Role, User
 from services.copy import engine as copy_engine
 from services.events import BarsReported
-from services.terminals import live, risk_guard, symbol_map
+from services.terminals import live, quotes, risk_guard, symbol_map
 from services.terminals.fills import on_ack  # re-exported: what follows an applied ack
 from services.terminals.protocol import (
     AccountReport,
@@ -76,7 +76,8 @@ async def command_for_comment(device_pk: int, comment: str) -> str | None:
 
 async def on_account(device: DeviceLike, report: AccountReport) -> AccountSnapshot:
     """Store the snapshot (high-water mark = max equity seen), replace the position list
-    (parsing our command id from each comment, flagging orphans), then run the drawdown guard."""
+    (parsing our command id from each comment, flagging orphans), run the drawdown guard and
+    keep the reported broker; then hand the reported quotes to the alerts (`quotes`)."""
     async with copy_engine.transaction():
         previous = await AccountSnapshot.filter(device_id=device.id).order_by("-id").first()
         high = report.equity if previous is None else max(previous.high_water, report.equity)
@@ -89,7 +90,18 @@ async def on_account(device: DeviceLike, report: AccountReport) -> AccountSnapsh
         await risk_guard.check(device.id, snapshot)
         if moved or previous is None or _figures(previous) != _figures(snapshot):
             await live.announce_device("positions", device.id)  # heard after the commit
+        row = await _store_broker(device.id, report.broker)
+    await quotes.on_quotes(row, report.quotes)
     return snapshot
+
+
+async def _store_broker(device_pk: int, broker: str | None) -> Device:
+    """The device, its broker (the account's company) written only when it changed."""
+    device = await Device.get(id=device_pk)
+    if broker is not None and device.broker != broker:
+        device.broker = broker
+        await device.save(update_fields=["broker"])
+    return device
 
 
 def _figures(snapshot: AccountSnapshot) -> tuple[Decimal, Decimal, Decimal, str]:
@@ -219,12 +231,10 @@ class BarRouter:
         return accepted
 
     async def _by_symbol(self, device: Device, bars: Sequence[BarIn]) -> dict[str, list[Bar]]:
-        names = {r.name: r.symbol for r in await DeviceSymbol.filter(device_id=device.id)}
+        names = await symbol_map.ours_by_name(device, {b.symbol for b in bars})
         by_symbol: dict[str, list[Bar]] = {}
         for b in bars:
-            ours = names.get(b.symbol) or symbol_map.map_name(
-                b.symbol, symbol_map.overrides_of(device)
-            )
+            ours = names[b.symbol]
             target = self._symbols.get(symbol_map.canonical(ours)) if ours else None
             if target is None:
                 continue

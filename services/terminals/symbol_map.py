@@ -226,3 +226,15 @@ async def spec_for(device: Device, broker_name: str) -> SymbolSpec | None:
         return usable_spec(row.name, row.spec)
     ours = map_name(broker_name, overrides_of(device))
     return None if ours is None else _builtin(ours, broker_name)
+
+
+async def ours_by_name(device: Device, broker_names: Iterable[str]) -> dict[str, str | None]:
+    """Our symbol for each broker name `device` reports prices under (bars, quotes): the
+    mapping stored with its reported symbol row, else `map_name` (override, then automatic)."""
+    names = set(broker_names)
+    rows = await DeviceSymbol.filter(device_id=device.id, name__in=names).values_list(
+        "name", "symbol"
+    )
+    stored = {str(name): symbol for name, symbol in rows}
+    overrides = overrides_of(device)
+    return {name: stored.get(name) or map_name(name, overrides) for name in names}

@@ -82,6 +82,7 @@ class AccountInfo:
     margin: Decimal
     currency: str
     hedging: bool = True
+    company: str | None = None  # the broker's name (MT5 ACCOUNT_COMPANY)
 
 
 @dataclass(frozen=True, slots=True)

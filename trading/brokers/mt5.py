@@ -105,7 +105,7 @@ class MT5Broker:
         hedging = info.margin_mode == self.mt5.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING
         return AccountInfo(
             c.money(info.balance), c.money(info.equity), c.money(info.margin), info.currency,
-            hedging,
+            hedging, getattr(info, "company", None) or None,
         )  # fmt: skip
 
     async def symbol_spec(self, symbol: str) -> SymbolSpec:

@@ -34,6 +34,7 @@ from trading.brokers.paper_rules import PaperEvent, PaperEventKind, Record
 from trading.timeutil import utc_from_unix_s
 
 CENT = Decimal("0.01")
+PAPER_COMPANY = "SignalDesk Paper"  # the simulated account's broker, as the EA reports it
 
 
 class Ledger:
@@ -213,7 +214,9 @@ class Ledger:
             ),
             Decimal(0),
         )
-        return AccountInfo(self.balance, self.balance + floating, margin, self.currency)
+        return AccountInfo(
+            self.balance, self.balance + floating, margin, self.currency, company=PAPER_COMPANY
+        )
 
     # -- public shapes -------------------------------------------------------------------
     def public_position(self, p: Record) -> Position:

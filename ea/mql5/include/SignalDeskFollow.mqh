@@ -28,6 +28,7 @@ struct SdFill
    long              last;         // UTC
    int               count;
    bool              any_in;       // false: only exits (a netting reduction)
+   string            symbol;       // the deals' symbol (for the spread at a fill)
   };
 
 bool SdTradeDeal(const ulong deal)
@@ -74,6 +75,8 @@ bool SdOrderFill(const long order,const long since_utc,SdFill &f)
       if(!opens && HistoryDealGetInteger(deal,DEAL_POSITION_ID)==order)
          continue; // a position's own exit booked under its opening ticket
       SdAddDeal(f,deal);
+      if(f.symbol=="")
+         f.symbol=HistoryDealGetString(deal,DEAL_SYMBOL);
      }
    return true;
   }
@@ -146,10 +149,10 @@ private:
 
    void              Record(const string id,const string status,const long ticket,
                             const double price,const double volume,const long time,
-                            const string error)
+                            const string error,const long spread_points=-1)
      {
       m_state.Record(id,status,ticket,status==SD_ACK_FILLED ? volume : 0.0,time,
-                     SdAck(id,status,ticket,price,volume,time,error));
+                     SdAck(id,status,ticket,price,volume,time,error,spread_points));
      }
 
    //--- "filled" from an order's own deals (ticket: the position they went into), and
@@ -157,7 +160,7 @@ private:
    void              RecordFill(const string id,const SdFill &f)
      {
       double price=SdAverage(f);
-      Record(id,SD_ACK_FILLED,f.position,price,f.volume,f.first,"");
+      Record(id,SD_ACK_FILLED,f.position,price,f.volume,f.first,"",SdSpread(f.symbol));
       if(!f.any_in)
         {
          Record(id,SD_ACK_CLOSED,f.position,price,f.volume,f.last,
@@ -176,7 +179,8 @@ private:
      {
       Record(id,SD_ACK_FILLED,PositionGetInteger(POSITION_IDENTIFIER),
              PositionGetDouble(POSITION_PRICE_OPEN),PositionGetDouble(POSITION_VOLUME),
-             SdUtc((datetime)PositionGetInteger(POSITION_TIME)),"");
+             SdUtc((datetime)PositionGetInteger(POSITION_TIME)),"",
+             SdSpread(PositionGetString(POSITION_SYMBOL)));
      }
 
    bool              SelectPositionByComment(const string comment)

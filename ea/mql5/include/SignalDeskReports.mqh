@@ -8,6 +8,10 @@
 //+------------------------------------------------------------------+
 #include "SignalDeskJson.mqh"
 
+#define SD_MAX_QUOTES    200   // quotes per account report (ea/schemas.py MAX_QUOTES)
+#define SD_MAX_NAME      32    // a symbol name on the wire
+#define SD_MAX_BROKER    64    // the broker's name on the wire
+
 string SdPositionJson(const ulong ticket)
   {
    string symbol=PositionGetString(POSITION_SYMBOL);
@@ -20,23 +24,6 @@ string SdPositionJson(const ulong ticket)
           +SdPairLevel("tp",PositionGetDouble(POSITION_TP))+","
           +SdPairNum("profit",PositionGetDouble(POSITION_PROFIT))+","
           +SdPairStr("comment",PositionGetString(POSITION_COMMENT))+"}";
-  }
-
-string SdAccountJson()
-  {
-   string positions="";
-   for(int i=0;i<PositionsTotal();i++)
-     {
-      ulong ticket=PositionGetTicket(i);
-      if(ticket==0)
-         continue;
-      positions+=(positions=="" ? "" : ",")+SdPositionJson(ticket);
-     }
-   return "{"+SdPairNum("balance",AccountInfoDouble(ACCOUNT_BALANCE))+","
-          +SdPairNum("equity",AccountInfoDouble(ACCOUNT_EQUITY))+","
-          +SdPairNum("margin",AccountInfoDouble(ACCOUNT_MARGIN))+","
-          +SdPairStr("currency",AccountInfoString(ACCOUNT_CURRENCY))+","
-          +"\"positions\":["+positions+"]}";
   }
 
 //--- why the terminal's specification of `name` is not complete yet ("" = it is): the
@@ -99,6 +86,53 @@ void SdWantedSymbols(const string wanted,string &names[])
       ArrayResize(names,n+1);
       names[n]=name;
      }
+  }
+
+//--- the bid/ask of the symbols the EA reports (`wanted`, as SdWantedSymbols: the listed
+//--- ones or Market Watch), at most SD_MAX_QUOTES, for the server's price alerts; a symbol
+//--- without a quote yet (bid 0) or with a name too long for the wire is left out
+string SdQuotesJson(const string wanted)
+  {
+   string names[];
+   SdWantedSymbols(wanted,names);
+   string items="";
+   int count=0;
+   for(int i=0;i<ArraySize(names) && count<SD_MAX_QUOTES;i++)
+     {
+      string name=names[i];
+      if(StringLen(name)>SD_MAX_NAME)
+         continue;
+      double bid=SymbolInfoDouble(name,SYMBOL_BID);
+      double ask=SymbolInfoDouble(name,SYMBOL_ASK);
+      if(!(bid>0) || ask<bid)
+         continue;
+      items+=(items=="" ? "" : ",")+"{"+SdPairStr("symbol",name)+","
+             +SdPairNum("bid",bid)+","+SdPairNum("ask",ask)+"}";
+      count++;
+     }
+   return items;
+  }
+
+//--- the account report; `wanted`: the symbols whose quotes go with it (see SdQuotesJson)
+string SdAccountJson(const string wanted)
+  {
+   string positions="";
+   for(int i=0;i<PositionsTotal();i++)
+     {
+      ulong ticket=PositionGetTicket(i);
+      if(ticket==0)
+         continue;
+      positions+=(positions=="" ? "" : ",")+SdPositionJson(ticket);
+     }
+   string company=AccountInfoString(ACCOUNT_COMPANY);
+   string quotes=SdQuotesJson(wanted);
+   return "{"+SdPairNum("balance",AccountInfoDouble(ACCOUNT_BALANCE))+","
+          +SdPairNum("equity",AccountInfoDouble(ACCOUNT_EQUITY))+","
+          +SdPairNum("margin",AccountInfoDouble(ACCOUNT_MARGIN))+","
+          +SdPairStr("currency",AccountInfoString(ACCOUNT_CURRENCY))+","
+          +"\"positions\":["+positions+"]"
+          +(company!="" ? ","+SdPairStr("broker",StringSubstr(company,0,SD_MAX_BROKER)) : "")
+          +(quotes!="" ? ",\"quotes\":["+quotes+"]" : "")+"}";
   }
 
 //--- the body for the complete specs among `names` ("" when none is); the incomplete ones

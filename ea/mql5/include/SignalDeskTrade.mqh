@@ -91,20 +91,33 @@ string SdTradingBlocked()
    return "";
   }
 
-//--- one ack as JSON, keys in the order of ea/client_wire.py Ack.to_json (unknown: null)
+//--- the symbol's spread now, in points (SYMBOL_SPREAD), for a fill's ack; -1 = unknown
+long SdSpread(const string symbol)
+  {
+   if(symbol=="")
+      return -1;
+   long spread=SymbolInfoInteger(symbol,SYMBOL_SPREAD);
+   return spread>=0 && spread<=100000 ? spread : -1;
+  }
+
+//--- one ack as JSON, keys in the order of ea/client_wire.py Ack.to_json (unknown: null);
+//--- spread_points (a fill's spread) only when known, as the Python EA sends it
 string SdAck(const string id,const string status,const long ticket,const double price,
-             const double volume,const long time_utc,const string error)
+             const double volume,const long time_utc,const string error,
+             const long spread_points=-1)
   {
    return "{"+SdPairStr("command_id",id)+","+SdPairStr("status",status)+","
           +(ticket>0 ? SdPairInt("ticket",ticket) : SdPairNull("ticket"))+","
           +(price>0 ? SdPairNum("price",price) : SdPairNull("price"))+","
           +(volume>0 ? SdPairNum("volume",volume) : SdPairNull("volume"))+","
           +(time_utc>0 ? SdPairInt("time",time_utc) : SdPairNull("time"))+","
-          +(error!="" ? SdPairStr("error",StringSubstr(error,0,250)) : SdPairNull("error"))+"}";
+          +(error!="" ? SdPairStr("error",StringSubstr(error,0,250)) : SdPairNull("error"))
+          +(spread_points>=0 ? ","+SdPairInt("spread_points",spread_points) : "")+"}";
   }
 
 void SdDone(SdResult &r,const string id,const string status,const long ticket,
-            const double price,const double volume,const long time_utc,const string error)
+            const double price,const double volume,const long time_utc,const string error,
+            const long spread_points=-1)
   {
    r.outcome=SD_OUTCOME_DONE;
    r.status=status;
@@ -113,7 +126,7 @@ void SdDone(SdResult &r,const string id,const string status,const long ticket,
    r.volume=volume;
    r.time=time_utc;
    r.why="";
-   r.ack=SdAck(id,status,ticket,price,volume,time_utc,error);
+   r.ack=SdAck(id,status,ticket,price,volume,time_utc,error,spread_points);
   }
 
 void SdRefuse(SdResult &r,const string id,const string error)
@@ -389,7 +402,7 @@ public:
          filled=HistoryDealGetDouble(res.deal,DEAL_VOLUME);
          now=SdUtc((datetime)HistoryDealGetInteger(res.deal,DEAL_TIME));
         }
-      SdDone(r,id,SD_ACK_FILLED,position,at,filled,now,"");
+      SdDone(r,id,SD_ACK_FILLED,position,at,filled,now,"",SdSpread(req.symbol));
      }
 
    //--- move a pending order (price, sl, tp) or, once filled, the position's sl/tp. An

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from ea import schemas
 from ea.client import state as client_state
 from ea.client.execution import MAGIC, Executor
 from ea.client.terminal import EAConfig
@@ -197,7 +198,7 @@ def test_the_ack_fields_are_written_in_the_python_order() -> None:
     body = ALL[ALL.index("string SdAck(") :]
     body = body[: body.index("\n  }")]
     keys = re.findall(r'SdPair\w+\("(\w+)"', body)
-    assert list(dict.fromkeys(keys)) == list(Ack("c", "placed").to_json())
+    assert list(dict.fromkeys(keys)) == list(Ack("c", "filled", spread_points=12).to_json())
 
 
 def test_the_limits_shared_with_the_python_ea_agree() -> None:
@@ -206,6 +207,9 @@ def test_the_limits_shared_with_the_python_ea_agree() -> None:
     assert source["SD_UNSURE_SETTLE_S"] == EAConfig.__dataclass_fields__["unsure_settle_s"].default
     assert source["SD_BACKOFF_CAP"] == EAConfig.__dataclass_fields__["retry_cap_s"].default
     assert source["SD_MAX_POLL_WAIT"] <= 3  # WebRequest blocks OnTimer while it waits
+    assert source["SD_MAX_QUOTES"] == schemas.MAX_QUOTES
+    assert source["SD_MAX_BROKER"] == schemas.BROKER_MAX
+    assert source["SD_MAX_NAME"] == 32  # a symbol name on the wire (ea/schemas.py)
     magic = re.search(r"input long\s+InpMagic\s*=\s*(\d+)", ALL)
     assert magic is not None and int(magic.group(1)) == MAGIC
     assert "#include <Trade\\Trade.mqh>" not in ALL  # no CTrade defaults (FOK, hedging-only)
