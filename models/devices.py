@@ -54,7 +54,9 @@ class Device(Model):
     paused_reason = fields.CharField(max_length=64, null=True)
     encrypt_payloads = fields.BooleanField(default=False)
     symbol_map: Any = fields.JSONField(default=dict)  # our symbol -> broker symbol overrides
-    broker = fields.CharField(max_length=64, null=True)  # the account's company, as the EA reports it
+    broker = fields.CharField(
+        max_length=64, null=True
+    )  # the account's company, as the EA reports it
     last_seen_at = fields.DatetimeField(null=True)
     offline_notified = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -144,7 +146,9 @@ class Execution(Model):
     fill_price = fields.DecimalField(max_digits=20, decimal_places=8)
     slippage_points = fields.DecimalField(max_digits=12, decimal_places=2, null=True)
     latency_ms = fields.IntField(null=True)  # approval (or publication in copy mode) -> fill
-    spread_points = fields.IntField(null=True)  # the symbol's spread at the fill, as the EA reports it
+    spread_points = fields.IntField(
+        null=True
+    )  # the symbol's spread at the fill, as the EA reports it
     filled_at = fields.DatetimeField()
     closed_at = fields.DatetimeField(null=True)
     close_price = fields.DecimalField(max_digits=20, decimal_places=8, null=True)

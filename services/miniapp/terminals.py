@@ -123,9 +123,8 @@ async def resume(user: UserInfo, device_id: str) -> TerminalDetail:
 
 async def positions(user: UserInfo, device_id: str) -> Positions:
     """The terminal's account figures and open positions, as last reported."""
-    found = await detail(user, device_id)
-    rows = tuple(await overview.positions(user, device_id))
-    return Positions(found, rows, sum((p.profit for p in rows), Decimal(0)))
+    found, rows = await overview.terminal_with_positions(user, device_id)
+    return Positions(_detail(found), tuple(rows), sum((p.profit for p in rows), Decimal(0)))
 
 
 async def close(user: UserInfo, device_id: str, ticket: int) -> str:

@@ -282,8 +282,8 @@ async def decide(
     first approval answers `needs_consent` with the disclaimer version; the client shows it and
     sends the decision again with `accept_disclaimer` set to that version."""
     require_paid(user)
-    await signals.get(signal_id)  # NotFound before anything else
     if decision is Decision.APPROVED and accept_disclaimer is not None:
+        await signals.get(signal_id)  # NotFound before the consent is recorded
         outcome = await consent.accept_and_approve(
             user,
             signal_id,
@@ -302,9 +302,15 @@ async def decide(
 
 
 async def _decided(user: UserInfo, result: ApprovalResult) -> Decided:
+    """The decided signal as the lists show it: the view the decision was checked against,
+    with the decision it left (asked for consent: the one the user had before, if any)."""
     visibility = await app_settings.visibility()
-    view = await signals.get(result.signal.id)
-    return Decided(await _item(user, view, visibility), result.changed, result.needs_consent)
+    view = result.signal
+    decision = result.decision
+    if result.needs_consent is not None:
+        decision = await approvals.decision_of(user, view.id)
+    item = SignalItem(view, _levels(view, True, visibility), decision, view.is_open)
+    return Decided(item, result.changed, result.needs_consent)
 
 
 async def terminals(user: UserInfo) -> list[overview.TerminalView]:

@@ -178,7 +178,18 @@ async def terminal(user: UserInfo, device_id: str) -> TerminalView:
 
 async def positions(user: UserInfo, device_id: str) -> list[PositionView]:
     """Open positions as last reported, with the signal each came from (if ours)."""
+    return await _positions(await owned(user, device_id))
+
+
+async def terminal_with_positions(
+    user: UserInfo, device_id: str
+) -> tuple[TerminalView, list[PositionView]]:
+    """`terminal` and `positions` of one device, found once."""
     device = await owned(user, device_id)
+    return await _view(device, clock.now()), await _positions(device)
+
+
+async def _positions(device: Device) -> list[PositionView]:
     rows = await Position.filter(device_id=device.id).order_by("ticket")
     ids = [r.command_id for r in rows if r.command_id]
     signals = dict(await Command.filter(id__in=ids).values_list("id", "signal_id")) if ids else {}
