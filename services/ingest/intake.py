@@ -49,11 +49,13 @@ RATE_WINDOW = timedelta(hours=1)
 
 
 class FieldError(InvalidInput):
-    """A refused value: `field` names it in the request (a 422 with the field)."""
+    """A refused value: `field` names it in the request; `cause` is the refusal (its HTTP
+    status: 422 for a value, 403 for a symbol the producer may not publish)."""
 
     def __init__(self, field: str, cause: UserFacingError) -> None:
         super().__init__(cause.key, **cause.params)
         self.field = field
+        self.cause = cause
 
 
 class RateLimited(PermissionDenied):
@@ -197,6 +199,8 @@ async def ingest(
     seen = await _existing(info, signal.external_id)
     if seen is not None:
         return seen
+    if info.paused:
+        raise PermissionDenied("ingest.error_paused", name=info.name)
     await _check_rate(info)
     request = await check(info, signal, limits)
     if info.mode is ProducerMode.HOLD:
