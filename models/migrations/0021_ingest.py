@@ -13,7 +13,7 @@ from tortoise import fields
 from tortoise.migrations.constraints import UniqueConstraint
 
 class Migration(migrations.Migration):
-    dependencies = [('models', '0019_analytics')]
+    dependencies = [("models", "0020_fill_conditions")]
 
     initial = False
 
