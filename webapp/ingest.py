@@ -218,4 +218,4 @@ def setup_ingest(app: web.Application, config: IngestConfig) -> None:
     app.router.add_post("/api/v1/signals", post_signal)
     app.router.add_route("PATCH", "/api/v1/signals/{external_id}", patch_signal)
     app.router.add_delete("/api/v1/signals/{external_id}", delete_signal)
-    app.router.add_post("/hooks/tradingview/{token}", tradingview)
+    app.router.add_post(producers.TV_PATH + "{token}", tradingview)

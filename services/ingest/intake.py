@@ -264,6 +264,38 @@ async def confirm(
     return view
 
 
+@dataclass(frozen=True, slots=True)
+class HeldDecision:
+    """What the owner's tap on a held signal did: `done` False when it was decided already
+    (another tap, another owner, the producer's withdrawal); `signal_id` once published."""
+
+    done: bool
+    confirmed: bool
+    signal_id: int | None = None
+
+
+async def decide(
+    held_id: int,
+    confirmed: bool,
+    actor_id: int,
+    limits: ManualLimits,
+    *,
+    alerts: AlertSink | None = None,
+) -> HeldDecision:
+    """The owner's Confirm or Discard on a held signal. Only a signal still held is decided;
+    any later tap answers `done=False` and changes nothing. Confirm runs every check again
+    (`confirm`); a refusal (the price moved, the feed went stale) leaves it held."""
+    held = await HeldSignal.get_or_none(id=held_id).only("id", "status")
+    if held is None:
+        raise NotFound("ingest.error_held_unknown", id=held_id)
+    if held.status is not HeldStatus.HELD:
+        return HeldDecision(False, held.status is HeldStatus.CONFIRMED)
+    if not confirmed:
+        return HeldDecision(await discard(held_id, actor_id), False)
+    view = await confirm(held_id, actor_id, limits, alerts=alerts)
+    return HeldDecision(True, True, view.id)
+
+
 async def discard(held_id: int, actor_id: int | None) -> bool:
     """Decline a held signal; False if it was no longer held."""
     n = await HeldSignal.filter(id=held_id, status=HeldStatus.HELD).update(

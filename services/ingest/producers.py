@@ -23,11 +23,14 @@ from services.errors import InvalidInput, NotFound
 from services.signals.strategy import check_symbol
 from services.terminals import secrets as secret_box
 from services.terminals.symbol_map import canonical
+from services.text.numbers import IntBound
 
 MAX_NAME = 64
 DEFAULT_RATE_PER_HOUR = 60
 MAX_RATE_PER_HOUR = 10_000
+RATE = IntBound("error.number_invalid", 1, MAX_RATE_PER_HOUR, "a number of signals per hour")
 TV_TOKEN_BYTES = 32
+TV_PATH = "/hooks/tradingview/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,12 @@ def info_of(row: Producer) -> ProducerInfo:
         allowed_sources=tuple(row.allowed_sources),
         created_at=row.created_at,
     )
+
+
+def tradingview_url(base_url: str, token: str) -> str:
+    """The alert URL to paste into TradingView: the server's public address, then the token
+    (served by webapp.ingest)."""
+    return f"{base_url.rstrip('/')}{TV_PATH}{token}"
 
 
 def token_hash(token: str) -> str:
