@@ -93,6 +93,7 @@ from services.miniapp import views
 from services.miniapp.plan import PlanBilling
 from services.ops_alerts import GAVE_UP, OpsAlerts
 from services.outbox.queue import Claimed
+from services.signals import manual
 from services.terminals import reports as terminal_reports
 from services.terminals import secrets as secret_box
 from services.terminals.device_auth import Credentials
@@ -101,6 +102,7 @@ from services.users import profiles as users_service
 from services.users.cache import UserCache
 from trading.feeds import MarketDataFeed, PushFeed
 from webapp import health, landing
+from webapp.ingest import IngestConfig, setup_ingest
 from webapp.ledger import setup_ledger
 from webapp.miniapp import TELEGRAM_SCRIPT, MiniAppConfig, setup_miniapp
 from webapp.miniapp.api import CONFIG_KEY as MINIAPP_CONFIG_KEY
@@ -243,6 +245,8 @@ def create_web_app(
     redis = getattr(dp.storage, "redis", None)  # RedisStorage's client
     if redis is not None:
         app[health.REDIS_KEY] = redis
+    # POST/PATCH/DELETE /api/v1/signals (signed producers) and /hooks/tradingview/{token}
+    setup_ingest(app, IngestConfig(manual.limits_from(settings), settings.owners, alerts))
     # /ea/v1 and its long-poll hub
     setup_ea_routes(app, credentials, bars=bars, revocation_check_s=settings.revocation_check_s)
     return app

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import os
+import secrets
+import time
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -63,3 +67,52 @@ def decrypt_payload(secret: str, device_id: str, envelope: dict[str, Any]) -> An
         msg = "encrypted payload does not open: wrong secret, device id or tampered data"
         raise SecretError(msg) from exc
     return json.loads(plain)
+
+
+# The request signature of the EA protocol (ea/crypto.py documents it), also the ingest API's.
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+def canonical_message(
+    method: str, path_with_query: str, timestamp: int | str, nonce: str, body: bytes
+) -> bytes:
+    """The signed string: method, path with query, timestamp, nonce, body hash; "\\n"-joined."""
+    digest = hashlib.sha256(body).hexdigest() if body else EMPTY_SHA256
+    return f"{method.upper()}\n{path_with_query}\n{timestamp}\n{nonce}\n{digest}".encode()
+
+
+def sign(secret: str, message: bytes) -> str:
+    """Lowercase hex HMAC-SHA256 of ``message`` keyed with the secret's UTF-8 bytes."""
+    return hmac.new(secret.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def new_nonce() -> str:
+    """A fresh nonce: 22 characters of [A-Za-z0-9_-] (128 random bits)."""
+    return secrets.token_urlsafe(16)
+
+
+def sign_request(
+    secret: str,
+    method: str,
+    path_with_query: str,
+    body: bytes = b"",
+    timestamp: int | None = None,
+    nonce: str | None = None,
+    *,
+    device_id: str | None = None,
+) -> dict[str, str]:
+    """The protocol headers for one request (X-Timestamp, X-Nonce, X-Signature, X-Device-Id).
+
+    ``timestamp`` defaults to now (Unix seconds) and ``nonce`` to a fresh one; X-Device-Id is
+    included when ``device_id`` is given.
+    """
+    ts = int(time.time()) if timestamp is None else int(timestamp)
+    once = new_nonce() if nonce is None else nonce
+    headers = {
+        "X-Timestamp": str(ts),
+        "X-Nonce": once,
+        "X-Signature": sign(secret, canonical_message(method, path_with_query, ts, once, body)),
+    }
+    if device_id is not None:
+        headers["X-Device-Id"] = device_id
+    return headers

@@ -31,6 +31,7 @@ MODEL_MODULES: list[str] = [
     "models.ledger",
     "models.alerts",
     "models.analytics",
+    "models.ingest",
 ]
 DEFAULT_URL = "sqlite://data/signaldesk.sqlite3"
 

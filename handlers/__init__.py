@@ -23,6 +23,7 @@ from handlers import (
     plans_admin,
     positions,
     post,
+    producers,
     promos,
     shop,
     signals,
@@ -52,6 +53,7 @@ FEATURE_ROUTERS: tuple[Router, ...] = (
     vip.router,
     strategy.router,
     ledger.router,
+    producers.router,
     post.router,
     admin.router,
     common.router,  # /cancel and the unknown-command catch-all stay last

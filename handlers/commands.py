@@ -65,6 +65,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("refund", Role.OWNER, __("cmd.refund"), "<payment id | charge id> [reason]"),
     CommandSpec("revenue", Role.OWNER, __("cmd.revenue"), "[chart]"),
     CommandSpec("drift", Role.OWNER, __("cmd.drift"), "[YYYY-MM | 30d]"),
+    CommandSpec(
+        "producers",
+        Role.OWNER,
+        __("cmd.producers"),
+        "[add NAME | pause | resume | rotate | revoke ID | mode ID publish|hold]",
+    ),
     CommandSpec("payouts", Role.OWNER, __("cmd.payouts")),
     CommandSpec("payout_paid", Role.OWNER, __("cmd.payout_paid"), "<id> <reference>"),
     CommandSpec("payout_reject", Role.OWNER, __("cmd.payout_reject"), "<id> <reason>"),

@@ -21,6 +21,7 @@ from models.signals import SignalStatus
 from services import app_settings
 from services.errors import UserFacingError
 from services.signals import lifecycle as signals
+from services.signals import manual
 from services.signals import manual_checks as checks
 from services.signals.manual_checks import Market, Note
 from services.signals.views import SignalView, full_text
@@ -51,12 +52,7 @@ class PostCB(CallbackData, prefix="post"):
 
 
 def limits(settings: Settings) -> checks.ManualLimits:
-    return checks.ManualLimits(
-        max_entry_pct=settings.manual_max_entry_pct,
-        max_stop_pct=settings.manual_max_stop_pct,
-        min_reward_risk=settings.manual_min_reward_risk,
-        max_reward_risk=settings.manual_max_reward_risk,
-    )
+    return manual.limits_from(settings)
 
 
 def step_index(name: str | None) -> int:

@@ -29,6 +29,7 @@ class CloseReason(StrEnum):
 class SignalSource(StrEnum):
     STRATEGY = "strategy"
     MANUAL = "manual"
+    EXTERNAL = "external"  # an outside producer's (models.ingest)
 
 
 class Decision(StrEnum):
@@ -70,11 +71,17 @@ class Signal(Model):
     exit_price = fields.DecimalField(max_digits=20, decimal_places=8, null=True)
     result_r = fields.DecimalField(max_digits=10, decimal_places=4, null=True)
     created_by = fields.BigIntField(null=True)  # Telegram id for manual signals
+    producer: fields.ForeignKeyNullableRelation[Any] = fields.ForeignKeyField(
+        "models.Producer", related_name="signals", null=True, on_delete=fields.RESTRICT
+    )  # an outside producer's signal (models.ingest); None for ours
+    external_id = fields.CharField(max_length=64, null=True)  # the producer's own id
+    via = fields.CharField(max_length=96, default="", db_default="")  # the card's "via ...": name at publish
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "signals"
+        unique_together = (("producer", "external_id"),)  # a producer's repeat is one signal
 
 
 class SignalRevision(Model):

@@ -28,3 +28,10 @@ class ConsentCB(CallbackData, prefix="consent"):
 
     signal_id: int
     version: str
+
+
+class HeldCB(CallbackData, prefix="held"):
+    """Confirm / Discard under an outside producer's held signal (services.ingest)."""
+
+    action: str  # confirm | discard
+    held_id: SignalIdField

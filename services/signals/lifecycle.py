@@ -66,6 +66,9 @@ class SignalDraft:
     point1: tuple[datetime, Decimal] | None = None
     point2: tuple[datetime, Decimal] | None = None
     created_by: int | None = None
+    producer_id: int | None = None  # an outside producer's signal (services.ingest)
+    external_id: str | None = None  # its own id: unique per producer
+    via: str = ""  # the card's "via ..." label
 
 
 def setup_key(symbol: str, side: str, leg2_start: datetime) -> str:
@@ -104,6 +107,7 @@ def to_view(row: Signal) -> SignalView:
         leg2_start=row.leg2_start,
         fill_price=row.fill_price,
         exit_price=row.exit_price,
+        via=row.via,
     )
 
 
@@ -114,6 +118,8 @@ async def publish(
     draft: SignalDraft, chart: ChartRenderer | None = None, *, alerts: AlertSink | None = None
 ) -> SignalView | None:
     """Create the signal and queue its fan-out; None if this setup was already published.
+    (Two concurrent publishes of one setup: the second's insert fails on the unique key and
+    raises tortoise's `IntegrityError` with nothing written; `services.ingest` relies on it.)
 
     A recipient whose card or order fails is skipped and reported to `alerts` (ops); the
     signal reaches everyone else (services.isolation). Anything else rolls it all back."""
@@ -140,6 +146,9 @@ async def publish(
             published_at=draft.published_at,
             expires_at=draft.expires_at,
             created_by=draft.created_by,
+            producer_id=draft.producer_id,
+            external_id=draft.external_id,
+            via=draft.via[:96],
         )
         await SignalRevision.create(
             signal=row, version=1, entry=row.entry, stop=row.stop, take_profit=row.take_profit,
@@ -264,7 +273,9 @@ async def transition(
     return view
 
 
-async def cancel(signal_id: int, actor_id: int, *, alerts: AlertSink | None = None) -> SignalView:
+async def cancel(
+    signal_id: int, actor_id: int | None, *, alerts: AlertSink | None = None
+) -> SignalView:
     """Cancel an open signal; a filled one is closed at its entry price (manual)."""
     row = await Signal.get_or_none(id=signal_id)
     if row is None:

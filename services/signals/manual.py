@@ -10,9 +10,11 @@ other way in (the ingest API) go through here.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import clock
+from core.settings import Settings
 from models.signals import SignalSource
 from services.errors import InvalidInput
 from services.isolation import AlertSink
@@ -31,6 +33,16 @@ from services.signals.views import SignalView
 from trading.symbols import get_spec
 
 CHART_BARS = 300
+
+
+def limits_from(settings: Settings) -> ManualLimits:
+    """The owner's limits for manual and ingested signals (MANUAL_* settings)."""
+    return ManualLimits(
+        max_entry_pct=settings.manual_max_entry_pct,
+        max_stop_pct=settings.manual_max_stop_pct,
+        min_reward_risk=settings.manual_min_reward_risk,
+        max_reward_risk=settings.manual_max_reward_risk,
+    )
 
 
 async def market(symbol: str, limits: ManualLimits, now: datetime | None = None) -> Market:
@@ -60,6 +72,20 @@ async def draft(
     return validate(await market(request.symbol, limits, now), request)
 
 
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """An outside producer's signal (services.ingest): who, its own id, the card's label.
+    Its setup key is ``ext:<producer pk>:<external_id>``, unique like every setup key."""
+
+    producer_id: int
+    external_id: str
+    via: str
+
+    @property
+    def setup_key(self) -> str:
+        return f"ext:{self.producer_id}:{self.external_id}"
+
+
 async def publish(
     actor_id: int,
     request: ManualRequest,
@@ -70,13 +96,42 @@ async def publish(
 ) -> SignalView:
     """Check `request` against a fresh price and publish it, with a chart of the feed's
     recent bars (levels drawn, no Fib points)."""
+    view = await _publish(actor_id, request, limits, now, alerts=alerts, origin=None)
+    assert view is not None  # a fresh uuid key is never a duplicate
+    return view
+
+
+async def publish_external(
+    origin: Origin,
+    request: ManualRequest,
+    limits: ManualLimits,
+    now: datetime | None = None,
+    *,
+    actor_id: int | None = None,
+    alerts: AlertSink | None = None,
+) -> SignalView | None:
+    """`publish` for an outside producer: the same checks at a fresh price, source EXTERNAL;
+    None if the producer's `external_id` was published already (a concurrent duplicate
+    raises `IntegrityError` from the unique key, nothing written)."""
+    return await _publish(actor_id, request, limits, now, alerts=alerts, origin=origin)
+
+
+async def _publish(
+    actor_id: int | None,
+    request: ManualRequest,
+    limits: ManualLimits,
+    now: datetime | None,
+    *,
+    alerts: AlertSink | None,
+    origin: Origin | None,
+) -> SignalView | None:
     moment = now or clock.now()
     m = await market(request.symbol, limits, moment)
     checked = validate(m, request)
     candles = await market_data.recent_candles(checked.symbol, CHART_BARS)
-    view = await signals.publish(
+    return await signals.publish(
         signals.SignalDraft(
-            setup_key=f"manual:{uuid.uuid4().hex[:16]}",
+            setup_key=f"manual:{uuid.uuid4().hex[:16]}" if origin is None else origin.setup_key,
             symbol=checked.symbol,
             side=checked.side,
             entry=checked.entry,
@@ -84,12 +139,13 @@ async def publish(
             take_profit=checked.take_profit,
             published_at=moment,
             expires_at=moment + timedelta(hours=checked.expiry_hours),
-            source=SignalSource.MANUAL,
+            source=SignalSource.MANUAL if origin is None else SignalSource.EXTERNAL,
             rationale=checked.note,
             created_by=actor_id,
+            producer_id=None if origin is None else origin.producer_id,
+            external_id=None if origin is None else origin.external_id,
+            via="" if origin is None else origin.via,
         ),
         None if candles is None else chart_renderer(candles, m.spec.digits),
         alerts=alerts,
     )
-    assert view is not None  # a fresh uuid key is never a duplicate
-    return view

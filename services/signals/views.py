@@ -54,6 +54,7 @@ class SignalView:
     leg2_start: datetime | None = None
     fill_price: Decimal | None = None  # the strategy's fill (not any user's)
     exit_price: Decimal | None = None  # the strategy's exit
+    via: str = ""  # an outside producer's signal: its name ("via TradingView: Gold breakout")
 
     @property
     def reward_risk(self) -> Decimal:
@@ -110,6 +111,8 @@ def full_text(view: SignalView, locale: str | None, visibility: Visibility) -> s
     why = rationale(view, locale)
     if why:
         lines.append(f"<i>{why}</i>")
+    if view.via:
+        lines.append(_("ingest.card_via").format(name=escape(view.via)))
     lines.append("")
     lines.append(status_line(view, locale))
     return "\n".join(lines)
@@ -133,6 +136,8 @@ def compact_text(view: SignalView, locale: str | None, visibility: Visibility) -
     lines = [head, levels, _("signal.expires").format(when=_when(view.expires_at, locale))]
     if view.price_adjusted:
         lines.append(_("signal.price_adjusted"))
+    if view.via:
+        lines.append(_("ingest.card_via").format(name=escape(view.via)))
     lines.append(status_line(view, locale))
     return "\n".join(lines)
 

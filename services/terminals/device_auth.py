@@ -81,7 +81,7 @@ class Credentials:
         self._revoked_here: set[str] = set()
         self._touched: dict[str, float] = {}  # by public id: primary keys are reused in tests
         self._touch_batcher: Batcher[int, None] = Batcher(_touch_batch, name="device.touch")
-        self._nonces = _NonceStore()
+        self._nonces = NonceStore()
 
     def forget(self, device_id: str) -> None:
         """Drop the cached entry (after any change to the device row)."""
@@ -160,7 +160,7 @@ class Credentials:
 
     async def consume_nonce(self, device_id: str, nonce: str) -> bool:
         """True if this (device, nonce) was not seen within `NONCE_WINDOW_S`; records it."""
-        return await self._nonces.batcher.submit((device_id, nonce))
+        return await self._nonces.consume(device_id, nonce)
 
 
 async def _touch_batch(pks: Sequence[int]) -> list[None]:
@@ -168,10 +168,17 @@ async def _touch_batch(pks: Sequence[int]) -> list[None]:
     return [None] * len(pks)
 
 
-class _NonceStore:
+class NonceStore:
+    """Replay protection for signed callers: (caller id, nonce) pairs in ``used_nonces``,
+    batched; the EA's devices (dev_...) and the ingest API's producers (prd_...) share it."""
+
     def __init__(self) -> None:
         self.last_prune = 0.0
         self.batcher: Batcher[tuple[str, str], bool] = Batcher(self._consume, name="ea.nonce")
+
+    async def consume(self, caller_id: str, nonce: str) -> bool:
+        """True if (caller, nonce) was not seen within `NONCE_WINDOW_S`; records it."""
+        return await self.batcher.submit((caller_id, nonce))
 
     async def _consume(self, items: Sequence[tuple[str, str]]) -> list[bool]:
         now = clock.now()
