@@ -4,23 +4,27 @@ The figures are aggregates over every terminal's fill of the signal (`Execution`
 measured by `services.miniapp.performance.measure`: adverse slippage against the signal's
 entry in points of the terminal's symbol and in R via `trading.metrics.slippage_r`, latency
 from the signal's publication to the fill), medians by `trading.metrics.median` over the fills
-that have the measure. They carry no personal data: no user, terminal name, ticket, volume or
-fill price, only counts and medians, so the public page may show them.
+that have the measure, and the spread at the fill in points as the EA reported it
+(`Execution.spread_points`). Each summary also breaks the fills down by the terminals' broker
+(`services.analytics.brokers`: a broker is named only with at least three terminals of three
+subscribers; the rest are one "other" group). They carry no personal data: no user, terminal
+name, ticket, volume or fill price, and no broker of fewer than three subscribers, only counts
+and medians, so the public page may show them. `period_by_broker` gives the same breakdown over
+every fill of a set of signals (the page's period).
 
 Only closed signals are summarised: a live signal's fills say nothing public yet.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from models.devices import Device
 from models.devices import Execution as ExecutionRow
 from models.signals import Signal, SignalStatus
-from services.miniapp.performance import MyExecution, measure
-from trading import metrics
+from services.analytics.brokers import BrokerSummary, FillFacts, by_broker, median_of
+from services.miniapp.performance import measure
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,25 +37,31 @@ class ExecutionSummary:
     median_slippage_points: float | None  # > 0: worse than the signal's entry
     median_slippage_r: float | None
     median_latency_ms: float | None  # the signal's publication -> the fill
+    median_spread_points: float | None  # the symbol's spread at the fill, as the EA reported it
+    brokers: tuple[BrokerSummary, ...]  # by the terminals' broker (see services.analytics.brokers)
 
 
-def _defined(value: float) -> float | None:
-    return None if math.isnan(value) else value
+@dataclass(frozen=True, slots=True)
+class MeasuredFill:
+    """One subscriber's fill of a closed signal, measured (never shown as such)."""
+
+    signal_id: int
+    facts: FillFacts
+    latency_ms: int | None
 
 
-def summarise(signal_id: int, fills: list[tuple[int, MyExecution]]) -> ExecutionSummary:
-    """The summary of one signal from its measured fills, each with its terminal's key."""
-    measured = [m for _, m in fills]
-    points = [float(m.slippage_points) for m in measured if m.slippage_points is not None]
-    in_r = [m.slippage_r for m in measured if m.slippage_r is not None]
-    latency = [float(m.latency_ms) for m in measured if m.latency_ms is not None]
+def summarise(signal_id: int, fills: list[MeasuredFill]) -> ExecutionSummary:
+    """The summary of one signal from its measured fills."""
+    facts = [f.facts for f in fills]
     return ExecutionSummary(
         signal_id=signal_id,
-        terminals=len({device for device, _ in fills}),
-        fills=len(measured),
-        median_slippage_points=_defined(metrics.median(points)),
-        median_slippage_r=_defined(metrics.median(in_r)),
-        median_latency_ms=_defined(metrics.median(latency)),
+        terminals=len({f.terminal for f in facts}),
+        fills=len(fills),
+        median_slippage_points=median_of(f.slippage_points for f in facts),
+        median_slippage_r=median_of(f.slippage_r for f in facts),
+        median_latency_ms=median_of(f.latency_ms for f in fills),
+        median_spread_points=median_of(f.spread_points for f in facts),
+        brokers=by_broker(facts),
     )
 
 
@@ -61,8 +71,8 @@ async def closed_ids(ids: list[int]) -> list[int]:
     return [r.id for r in rows]
 
 
-async def measured_fills(signal_ids: Iterable[int]) -> dict[int, list[tuple[int, MyExecution]]]:
-    """Every fill of the given CLOSED signals, measured, with its terminal's primary key,
+async def measured_fills(signal_ids: Iterable[int]) -> dict[int, list[MeasuredFill]]:
+    """Every fill of the given CLOSED signals, measured, with its terminal, owner and broker,
     grouped by signal (signals without a fill, or not closed, are absent)."""
     wanted = list(set(signal_ids))
     if not wanted:
@@ -73,10 +83,19 @@ async def measured_fills(signal_ids: Iterable[int]) -> dict[int, list[tuple[int,
     rows = await ExecutionRow.filter(signal_id__in=closed).order_by("id")
     devices = {d.id: d for d in await Device.filter(id__in=list({r.device_id for r in rows}))}  # type: ignore[attr-defined]
     pairs = [(devices[r.device_id], r) for r in rows]  # type: ignore[attr-defined]
-    grouped: dict[int, list[tuple[int, MyExecution]]] = {}
-    for (device, _), item in zip(pairs, await measure(pairs), strict=True):
-        if item.signal_id is not None:
-            grouped.setdefault(item.signal_id, []).append((device.id, item))
+    grouped: dict[int, list[MeasuredFill]] = {}
+    for (device, row), item in zip(pairs, await measure(pairs), strict=True):
+        if item.signal_id is None:
+            continue
+        facts = FillFacts(
+            terminal=device.id, owner=device.user_id, broker=device.broker,  # type: ignore[attr-defined]
+            spread_points=row.spread_points,
+            slippage_points=None if item.slippage_points is None else float(item.slippage_points),
+            slippage_r=item.slippage_r,
+        )  # fmt: skip
+        grouped.setdefault(item.signal_id, []).append(
+            MeasuredFill(item.signal_id, facts, item.latency_ms)
+        )
     return grouped
 
 
@@ -89,3 +108,11 @@ async def signal_execution_summary(signal_ids: Iterable[int]) -> dict[int, Execu
     closed = await closed_ids(ids)
     grouped = await measured_fills(closed)
     return {i: summarise(i, grouped.get(i, [])) for i in closed}
+
+
+async def period_by_broker(signal_ids: Iterable[int]) -> tuple[BrokerSummary, ...]:
+    """Every fill of the given closed signals (a period's) by the terminals' broker, with the
+    same rule as one signal's breakdown counted over the whole set: a broker is named when
+    at least three subscribers' terminals filled any of these signals through it."""
+    grouped = await measured_fills(signal_ids)
+    return by_broker(f.facts for fills in grouped.values() for f in fills)

@@ -13,7 +13,11 @@ happened):
   the signal's entry (positive: worse), summed: what worse fills cost over the period;
 - *P&L in money*: the sum of the fills' profit as the terminal reported it, per account
   currency (the terminal's newest account report names it; never converted);
-- the *strategy's* R: the sum of `result_r` over every signal of the period.
+- the *strategy's* R: the sum of `result_r` over every signal of the period;
+- the *spread at fill*: the median over the user's fills of the spread their EA reported at
+  the fill, in points (None: no fill reported one);
+- *your brokers*: the brokers the user's terminals report (their own data: every one is named,
+  unlike the public breakdown's rule in `services.analytics.brokers`).
 
 Each figure is given for the whole period and per UTC calendar month of the signals' close.
 """
@@ -28,6 +32,7 @@ from decimal import Decimal
 from models.devices import AccountSnapshot, Device
 from models.devices import Execution as ExecutionRow
 from models.signals import Signal, SignalStatus
+from services.analytics.brokers import broker_key, median_of
 from services.analytics.period import Period
 from services.miniapp.performance import measure
 from services.terminals.overview import require_entitled
@@ -50,6 +55,7 @@ class Results:
     strategy_r: float
     slippage_r: float  # > 0: worse fills cost this much
     money: tuple[MoneyTotal, ...]  # by currency code
+    median_spread_points: float | None  # the spread at the user's fills, as the EA reported it
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +69,7 @@ class MonthResults:
 class MyStats:
     period: Period
     terminals: int  # the user's terminals, revoked ones included
+    brokers: tuple[str, ...]  # the brokers the user's terminals report, by name
     total: Results
     months: tuple[MonthResults, ...]  # months with a closed signal, oldest first
 
@@ -76,6 +83,7 @@ class _Tally:
     strategy_r: float = 0.0
     slippage_r: float = 0.0
     money: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    spreads: list[int] = field(default_factory=list)
 
     def add(self, signal: Signal, fills: list[_Fill]) -> None:
         self.signals += 1
@@ -93,11 +101,14 @@ class _Tally:
         for f in fills:
             if f.profit is not None:
                 self.money[f.currency] += f.profit
+            if f.spread_points is not None:
+                self.spreads.append(f.spread_points)
 
     def frozen(self) -> Results:
         return Results(
             self.signals, self.taken, self.closed, self.my_r, self.strategy_r, self.slippage_r,
             tuple(MoneyTotal(c, p) for c, p in sorted(self.money.items())),
+            median_of(self.spreads),
         )  # fmt: skip
 
 
@@ -107,6 +118,7 @@ class _Fill:
     slippage_r: float | None
     profit: Decimal | None
     currency: str
+    spread_points: int | None
 
 
 def _defined(value: float) -> float | None:
@@ -151,9 +163,20 @@ async def _fills(devices: list[Device], signals: dict[int, Signal]) -> dict[int,
     for (device, row), measured in zip(pairs, await measure(pairs), strict=True):
         signal = signals[row.signal_id or 0]
         out[signal.id].append(
-            _Fill(_own_r(row, signal), measured.slippage_r, row.profit, currency[device.id])
-        )
+            _Fill(_own_r(row, signal), measured.slippage_r, row.profit, currency[device.id],
+                  row.spread_points)
+        )  # fmt: skip
     return out
+
+
+def _brokers(devices: list[Device]) -> tuple[str, ...]:
+    """The distinct brokers the terminals report (one spelling each), by name."""
+    names: dict[str, str] = {}
+    for device in devices:
+        key = broker_key(device.broker)
+        if key is not None and device.broker is not None:
+            names.setdefault(key, " ".join(device.broker.split()))
+    return tuple(sorted(names.values(), key=str.casefold))
 
 
 async def my_stats(user: UserInfo, period: Period) -> MyStats:
@@ -174,6 +197,7 @@ async def my_stats(user: UserInfo, period: Period) -> MyStats:
     return MyStats(
         period=period,
         terminals=len(devices),
+        brokers=_brokers(devices),
         total=total.frozen(),
         months=tuple(MonthResults(y, m, t.frozen()) for (y, m), t in sorted(months.items())),
     )

@@ -20,11 +20,14 @@ async def user(telegram_id: int, role: Role = Role.SUBSCRIBER, name: str = "Sam"
 
 
 async def terminal(
-    owner: UserInfo, name: str = "Main MT5", currency: str | None = "USD"
+    owner: UserInfo,
+    name: str = "Main MT5",
+    currency: str | None = "USD",
+    broker: str | None = None,
 ) -> Device:
     n = next(_ids)
     device = await Device.create(
-        device_id=f"dev_{n:08d}", user_id=owner.id, name=name, secret_enc="sealed"
+        device_id=f"dev_{n:08d}", user_id=owner.id, name=name, secret_enc="sealed", broker=broker
     )
     if currency is not None:
         await AccountSnapshot.create(
@@ -65,8 +68,10 @@ async def fill(
     after: timedelta = timedelta(seconds=2),
     close: str | None = None,
     profit: str | None = None,
+    spread: int | None = None,
 ) -> Execution:
-    """A fill of `sig` on `device` at `price`, `after` its publication; closed when `close`."""
+    """A fill of `sig` on `device` at `price`, `after` its publication; closed when `close`;
+    `spread`: the spread at the fill in points, as the EA reports it."""
     n = next(_ids)
     command = await Command.create(
         id=f"cmd_{n:032x}", device_id=device.id, signal_id=sig.id, type=CommandType.OPEN,
@@ -80,5 +85,5 @@ async def fill(
         fill_price=D(price), filled_at=filled_at,
         closed_at=None if close is None else (sig.closed_at or filled_at),
         close_price=None if close is None else D(close),
-        profit=None if profit is None else D(profit),
+        profit=None if profit is None else D(profit), spread_points=spread,
     )  # fmt: skip

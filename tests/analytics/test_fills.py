@@ -9,6 +9,7 @@ import pytest
 
 from models.signals import SignalStatus
 from models.users import Role
+from services.analytics.brokers import BrokerSummary
 from services.analytics.fills import ExecutionSummary, signal_execution_summary
 from tests.analytics import fills_seed as seed
 
@@ -35,13 +36,15 @@ async def test_counts_terminals_and_takes_medians_over_every_subscribers_fill() 
     assert found[buy.id] == ExecutionSummary(
         signal_id=buy.id, terminals=3, fills=3, median_slippage_points=2.0,
         median_slippage_r=pytest.approx(0.02), median_latency_ms=3000.0,
+        median_spread_points=None,  # no EA reported a spread
+        brokers=(BrokerSummary("other", None, 3, 3, 2.0, pytest.approx(0.02), None),),
     )  # fmt: skip
     # a sell filled below its entry is worse: +10 and +20 points
     assert found[sell.id].terminals == 2 and found[sell.id].fills == 2
     assert found[sell.id].median_slippage_points == 15.0
     assert found[sell.id].median_slippage_r == pytest.approx(0.15)
     assert found[sell.id].median_latency_ms == 1000.0
-    assert found[untouched.id] == ExecutionSummary(untouched.id, 0, 0, None, None, None)
+    assert found[untouched.id] == ExecutionSummary(untouched.id, 0, 0, None, None, None, None, ())
 
 
 async def test_two_fills_of_one_terminal_count_one_terminal() -> None:
@@ -74,7 +77,8 @@ async def test_no_personal_data_in_a_summary() -> None:
     (summary,) = (await signal_execution_summary([s.id])).values()
     names = {f.name for f in dataclasses.fields(summary)}
     assert names == {"signal_id", "terminals", "fills", "median_slippage_points",
-                     "median_slippage_r", "median_latency_ms"}  # fmt: skip
+                     "median_slippage_r", "median_latency_ms", "median_spread_points",
+                     "brokers"}  # fmt: skip
     shown = repr(dataclasses.asdict(summary))
     for private in ("Samantha", box.device_id, str(row.ticket), "1.10007", "0.10"):
         assert private not in shown
