@@ -75,7 +75,9 @@ class Signal(Model):
         "models.Producer", related_name="signals", null=True, on_delete=fields.RESTRICT
     )  # an outside producer's signal (models.ingest); None for ours
     external_id = fields.CharField(max_length=64, null=True)  # the producer's own id
-    via = fields.CharField(max_length=96, default="", db_default="")  # the card's "via ...": name at publish
+    via = fields.CharField(
+        max_length=96, default="", db_default=""
+    )  # the card's "via ...": name at publish
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

@@ -16,7 +16,7 @@ answer the winner's signal.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -172,7 +172,7 @@ async def _existing(info: ProducerInfo, external_id: str) -> Outcome | None:
 
 
 async def _check_rate(info: ProducerInfo) -> None:
-    since = datetime.now(UTC) - RATE_WINDOW  # created_at is the database's wall clock
+    since = clock.SYSTEM.now() - RATE_WINDOW  # created_at is stamped by the wall clock
     used = await Signal.filter(producer_id=info.id, created_at__gte=since).count()
     used += await HeldSignal.filter(
         producer_id=info.id, created_at__gte=since, status=HeldStatus.HELD

@@ -22,7 +22,7 @@ LANGS = ("en", "es", "ru")
 CALL = re.compile(r"""(?<![\w.])_{1,2}\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']\s*\)""")
 KEY_ERRORS = re.compile(
     r"""(?:UserFacingError|NotFound|PermissionDenied|InvalidInput|TransitionRefused|NoChange"""
-    r"""|IntBound|_note|plural|Plural|Term)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
+    r"""|RateLimited|IntBound|_note|plural|Plural|Term)\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']"""
 )
 GETTEXT = re.compile(r"""\.gettext\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
 DYNAMIC = (
