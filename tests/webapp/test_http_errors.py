@@ -29,6 +29,7 @@ from services.errors import (
     PermissionDenied,
     UserFacingError,
 )
+from services.ingest.intake import FieldError, RateLimited
 from services.miniapp.auth import REFUSED, Unauthenticated
 from services.miniapp.terminals import SettingsInvalid
 from services.signals.approvals import SignalNotOpen
@@ -77,6 +78,10 @@ CASES: list[tuple[Callable[[], AppError], int, str, str | None]] = [
      "please try again in a minute."),
     (lambda: SettingsInvalid({"max_lots": InvalidInput("error.signal_closed", id=9)}), 422,
      "Unprocessable Entity", "Signal #9 is no longer open for decisions."),
+    (lambda: FieldError("entry", InvalidInput("error.signal_closed", id=5)), 422,
+     "Unprocessable Entity", "Signal #5 is no longer open for decisions."),
+    (lambda: RateLimited("ingest.error_rate_limited", rate=10), 429, "Too Many Requests",
+     "Rate limit reached: at most 10 signals per hour."),
     # a message whose parameters do not match its catalog entry: the entry, unfilled
     (lambda: NotFound("error.user_not_found"), 404, "Not Found",
      "No user found for “{query}”. Use a Telegram id or @username."),
