@@ -166,6 +166,10 @@ async def test_published_signals_count_by_source_after_commit(
     )  # fmt: skip
     assert await signals.publish(draft) is not None
     assert await signals.publish(draft) is None  # the same setup again: not a publication
+    external = dataclasses.replace(draft, setup_key="EURUSD:sell:producer", side="sell",
+                                   stop=D("1.11"), take_profit=D("1.0675"),
+                                   source=SignalSource.EXTERNAL)  # fmt: skip
+    assert await signals.publish(external) is not None  # an outside producer's
 
     async def broken(view: object, *_: object) -> list[str]:
         raise RuntimeError("copy fan-out failed")
