@@ -109,8 +109,13 @@ class Raw:
         return Answer(status, headers, body)
 
     async def closed(self) -> bool:
-        """True once the server closed the connection (EOF), with nothing more sent."""
-        return await self.reader.read() == b""
+        """True once the server closed the connection (EOF), with nothing more sent. A server
+        that closes while the client is still sending makes the kernel answer the client's
+        next bytes with a RST: that is a close too (the 408 was read before it)."""
+        try:
+            return await self.reader.read() == b""
+        except ConnectionResetError:
+            return True
 
     def reset(self) -> None:
         """Close with a TCP RST (SO_LINGER 0), as a client that crashed or lost its network."""
