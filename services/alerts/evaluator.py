@@ -52,6 +52,10 @@ class _Armed:
         return now >= self.last_fired_at + timedelta(seconds=self.cooldown_s)
 
 
+_COLUMNS = ("id", "symbol", "condition", "level", "fired_count", "note", "repeat", "cooldown_s",
+            "last_fired_at")  # fmt: skip
+
+
 def _watch(row: PriceAlert) -> Watch:
     return Watch(row.id, row.symbol, str(row.condition), Decimal(str(row.level)))  # type: ignore[arg-type]
 
@@ -101,9 +105,16 @@ class AlertEvaluator:
         async with self._lock:
             self.index.clear()
             self._armed.clear()
-            for row in await PriceAlert.filter(state=AlertState.ACTIVE):
-                self._put(row)
-            for symbol in {w.symbol for w in (self.index.get(i) for i in self._armed) if w}:
+            rows = await PriceAlert.filter(state=AlertState.ACTIVE).values_list(*_COLUMNS)
+            watches = []
+            for alert_id, symbol, condition, level, count, note, repeat, cooldown, last in rows:
+                watches.append(Watch(alert_id, symbol, str(condition), Decimal(str(level))))  # type: ignore[arg-type]
+                self._armed[alert_id] = _Armed(
+                    fired_count=count, note=note, repeat=repeat, cooldown_s=cooldown,
+                    digits=digits_of(symbol), last_fired_at=last,
+                )  # fmt: skip
+            self.index.add_many(watches)
+            for symbol in {w.symbol for w in watches}:
                 found = await market_data.quote(symbol)
                 if found is not None:
                     self.index.advance(symbol, price_of(symbol, found.close))
@@ -149,8 +160,9 @@ class AlertEvaluator:
                     armed.fired_count, armed.last_fired_at = done.number, moment
                 else:
                     self._drop(done.alert_id)
+            recorded = {f.alert_id for f in fired}
             for hit in hits:  # recorded by someone else or gone: the row knows
-                if hit.alert_id not in {f.alert_id for f in fired}:
+                if hit.alert_id not in recorded:
                     self._drop(hit.alert_id)
             self.index.advance(symbol, move.last)
             self.evaluated += 1

@@ -67,31 +67,48 @@ def _seconds(value: int) -> timedelta:
     return timedelta(seconds=value)
 
 
+BATCH = 500  # alert ids per UPDATE
+
+
+class _Moved(Exception):
+    """A row changed after the evaluator read it: the batch is redone one row at a time."""
+
+
 async def record(hits: Sequence[Hit], price: Decimal, now: datetime) -> list[Fired]:
     """Store the firings of `hits` at `price` and queue their notifications (one transaction);
-    returns those recorded (a hit whose row moved on meanwhile is left out)."""
+    returns those recorded (a hit whose row moved on meanwhile is left out).
+
+    The rows are updated in batches of hits that share their firing count (one UPDATE per
+    batch, each still conditional on that count). When a batch updates fewer rows than it
+    holds (a row moved on: rare), the transaction is rolled back and redone one row at a time,
+    which finds out which."""
     if not hits:
         return []
+    try:
+        return await _record(hits, price, now, batched=True)
+    except _Moved:
+        return await _record(hits, price, now, batched=False)
+
+
+async def _record(
+    hits: Sequence[Hit], price: Decimal, now: datetime, *, batched: bool
+) -> list[Fired]:
     fired: list[Fired] = []
     async with outbox.transaction():
-        ids = [h.alert_id for h in hits]
         users = {
             int(str(pk)): (int(str(tid)), None if lang is None else str(lang))
-            for pk, tid, lang in await PriceAlert.filter(id__in=ids).values_list(
-                "id", "user__telegram_id", "user__language"
-            )
+            for pk, tid, lang in await PriceAlert.filter(
+                id__in=[h.alert_id for h in hits]
+            ).values_list("id", "user__telegram_id", "user__language")
         }
+        recorded = await (
+            _update_batches(hits, price, now) if batched else _update_each(hits, price, now)
+        )
         items = []
         for hit in hits:
-            number = hit.fired_count + 1
-            updated = await PriceAlert.filter(
-                id=hit.alert_id, state=AlertState.ACTIVE, fired_count=hit.fired_count
-            ).update(
-                fired_count=number, last_fired_at=now, last_price=price, updated_at=now,
-                state=AlertState.ACTIVE if hit.repeat else AlertState.FIRED,
-            )  # fmt: skip
-            if not updated or hit.alert_id not in users:
+            if hit.alert_id not in recorded or hit.alert_id not in users:
                 continue
+            number = hit.fired_count + 1
             telegram_id, language = users[hit.alert_id]
             items.append(
                 outbox.Outgoing(
@@ -102,7 +119,43 @@ async def record(hits: Sequence[Hit], price: Decimal, now: datetime) -> list[Fir
                     dedupe_key=f"alert:{hit.alert_id}:{number}",
                 )  # fmt: skip
             )
-            bus.publish(LiveUpdate("alert", hit.alert_id, (telegram_id,)))
+            bus.publish(LiveUpdate("alert", hit.alert_id, (telegram_id,)))  # after the commit
             fired.append(Fired(hit.alert_id, telegram_id, number))
         await outbox.enqueue_many(items)
     return fired
+
+
+def _changes(price: Decimal, now: datetime, number: int, repeat: bool) -> dict[str, object]:
+    return {
+        "fired_count": number, "last_fired_at": now, "last_price": price, "updated_at": now,
+        "state": AlertState.ACTIVE if repeat else AlertState.FIRED,
+    }  # fmt: skip
+
+
+async def _update_batches(hits: Sequence[Hit], price: Decimal, now: datetime) -> set[int]:
+    """One conditional UPDATE per batch of hits with the same count and kind; `_Moved` when a
+    batch matched fewer rows than it names (the caller's transaction rolls back)."""
+    groups: dict[tuple[int, bool], list[int]] = {}
+    for hit in hits:
+        groups.setdefault((hit.fired_count, hit.repeat), []).append(hit.alert_id)
+    for (count, repeat), ids in groups.items():
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start : start + BATCH]
+            updated = await PriceAlert.filter(
+                id__in=chunk, state=AlertState.ACTIVE, fired_count=count
+            ).update(**_changes(price, now, count + 1, repeat))
+            if updated != len(chunk):
+                raise _Moved
+    return {h.alert_id for h in hits}
+
+
+async def _update_each(hits: Sequence[Hit], price: Decimal, now: datetime) -> set[int]:
+    """One conditional UPDATE per hit: the ones whose row matched."""
+    recorded = set()
+    for hit in hits:
+        updated = await PriceAlert.filter(
+            id=hit.alert_id, state=AlertState.ACTIVE, fired_count=hit.fired_count
+        ).update(**_changes(price, now, hit.fired_count + 1, hit.repeat))
+        if updated:
+            recorded.add(hit.alert_id)
+    return recorded

@@ -183,3 +183,53 @@ async def test_rebuild_starts_from_the_last_stored_price_and_quotes_feed_it(
         .payload["text"]
         .startswith("🔔 <b>EURUSD</b> fell to 1.08000 (now 1.07994).")
     )
+
+
+async def test_many_alerts_in_one_move_with_one_fired_elsewhere_meanwhile(world: World) -> None:
+    """One move reaches six alerts (one-shot and repeating, some fired before): the rows are
+    updated in batches; one alert fired by another evaluator in between makes its batch
+    fall back to one row at a time, and every other alert still fires exactly once."""
+    user = await world.user(PRO)
+    levels = ("2402", "2404", "2406", "2408", "2410", "2412")
+    made = [
+        await service.create(user, NewAlert("XAUUSD", "above", level, repeat=i % 2 == 1))
+        for i, level in enumerate(levels)
+    ]
+    await PriceAlert.filter(id=made[3].id).update(fired_count=4)  # fired 4 times long ago
+    first, second = AlertEvaluator(), AlertEvaluator()
+    await first.rebuild()
+    await second.rebuild()
+    await second.on_move("XAUUSD", Move(D("2401"), D("2402"), D("2402")))  # fires made[0]
+    fired = await first.on_move("XAUUSD", Move(D("2400"), D("2413"), D("2413")))
+    assert sorted(f.alert_id for f in fired) == sorted(a.id for a in made[1:])
+    assert {f.alert_id: f.number for f in fired}[made[3].id] == 5
+    rows = {a.id: a for a in await PriceAlert.filter(id__in=[a.id for a in made])}
+    assert [rows[a.id].fired_count for a in made] == [1, 1, 1, 5, 1, 1]
+    assert [rows[a.id].state for a in made] == [
+        AlertState.FIRED, AlertState.ACTIVE, AlertState.FIRED,
+        AlertState.ACTIVE, AlertState.FIRED, AlertState.ACTIVE,
+    ]  # fmt: skip
+    keys = sorted(r.dedupe_key for r in await alert_rows())
+    assert keys == sorted(
+        [f"alert:{made[0].id}:1", f"alert:{made[3].id}:5"]
+        + [f"alert:{a.id}:1" for a in (made[1], made[2], made[4], made[5])]
+    )
+
+
+async def test_a_move_reaching_hundreds_of_alerts_records_them_all(world: World) -> None:
+    """More hits than one UPDATE batch holds: all recorded, each with its notification."""
+    user = await world.user(ELITE)
+    await PriceAlert.bulk_create(
+        [
+            PriceAlert(user_id=user.id, symbol="XAUUSD", condition="above",
+                       level=D("2401") + D(i) / 100, created_at=T0, updated_at=T0)
+            for i in range(evaluator_module.firing.BATCH + 20)
+        ]  # fmt: skip
+    )
+    ev = AlertEvaluator()
+    await ev.rebuild()
+    fired = await ev.on_move("XAUUSD", Move(D("2400"), D("2410"), D("2410")))
+    assert len(fired) == evaluator_module.firing.BATCH + 20
+    assert await PriceAlert.filter(state=AlertState.FIRED).count() == len(fired)
+    assert len(await alert_rows(ELITE)) == len(fired)
+    assert len(ev.index) == 0

@@ -144,3 +144,30 @@ def test_the_index_gives_the_hits_of_a_naive_scan(
             live.pop(hit)
         idx.advance("XAUUSD", move.last)
         reference = move.last
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    first=st.lists(st.tuples(st.integers(0, 30), WATCH), max_size=30),
+    then=st.lists(st.tuples(st.integers(0, 30), WATCH), max_size=30),
+    moves=st.lists(MOVE, min_size=1, max_size=6),
+)
+def test_adding_many_at_once_is_adding_them_one_by_one(
+    first: list[tuple[int, tuple[str, D]]], then: list[tuple[int, tuple[str, D]]],
+    moves: list[Move],
+) -> None:  # fmt: skip
+    """`add_many` (one sort per side, onto alerts already there, repeated ids replaced: the last
+    wins) gives the same hits in the same order as calling `add` for each."""
+    one_by_one, at_once = AlertIndex(), AlertIndex()
+    for batch in (first, then):
+        watches = [w(i, c, str(level)) for i, (c, level) in batch]
+        for watch in watches:
+            one_by_one.add(watch)
+        at_once.add_many(watches)
+        assert len(at_once) == len(one_by_one)
+    for idx in (one_by_one, at_once):
+        idx.advance("XAUUSD", D("2400"))
+    for move in moves:
+        assert at_once.hits("XAUUSD", move) == one_by_one.hits("XAUUSD", move)
+        for idx in (one_by_one, at_once):
+            idx.advance("XAUUSD", move.last)
