@@ -580,33 +580,36 @@ class AppRunner:
 
     async def stop(self) -> None:
         """Graceful: singleton jobs between steps, then no new updates, in-flight ones finish,
-        the sender drains what they queued, the lock goes to a standby, connections close."""
+        the sender drains what they queued, the lock goes to a standby, connections close.
+        A step that fails is logged and the later ones still run: whatever went wrong, the
+        lock, the sessions and the database connections are released."""
         metrics.UP.set(0)
         if self.leadership is not None:
-            await self.leadership.stop_watching()
-        await self._stop_duties(sender=False)  # the sender drains what in-flight updates queue
+            await _step("stop watching the lock", self.leadership.stop_watching)
+        # the sender drains what in-flight updates queue
+        await _step("stop the duties", lambda: self._stop_duties(sender=False))
         for ext in self.extensions:  # e.g. clients of our web server, before it closes
-            await ext.before_web_stop(self)
+            await _step(f"{type(ext).__name__} before the web stops", ext.before_web_stop, self)
         if self.bars is not None:
             self.bars.close()
-        await self._stop_updates()
+        await _step("stop taking updates", self._stop_updates)
         if self.leadership is not None:
-            await self._stop_duties()
-            await self.leadership.resign()  # a standby replica takes over at once
+            await _step("stop the sender", self._stop_duties)
+            await _step("resign the lock", self.leadership.resign)  # a standby takes over
         for ext in reversed(self.extensions):
-            await ext.on_stop(self)
+            await _step(f"stop {type(ext).__name__}", ext.on_stop, self)
         if self._bridge is not None:
-            await self._bridge.close()
+            await _step("close the PostgreSQL bridge", self._bridge.close)
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
         if self.stripe_billing is not None:
-            await self.stripe_billing.close()
+            await _step("close the Stripe client", self.stripe_billing.close)
             self.stripe_billing = None
         if hasattr(self, "bot"):
-            await self.bot.session.close()
+            await _step("close the Bot API session", self.bot.session.close)
         if hasattr(self, "dp"):
-            await self.dp.storage.close()
+            await _step("close the FSM storage", self.dp.storage.close)
         await db.close_db()
         log.info("stopped")
 
@@ -634,6 +637,14 @@ class AppRunner:
         if self._webhook is not None:
             pending = list(self._webhook.background_tasks)
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+async def _step(what: str, call: Callable[..., Awaitable[object]], *args: object) -> None:
+    """One step of shutting down: a failure is logged, not raised, so the next steps run."""
+    try:
+        await call(*args)
+    except Exception:
+        log.exception("a shutdown step failed", extra={"step": what})
 
 
 class StartupError(Exception):

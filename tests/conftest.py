@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from tortoise import context as tortoise_context
 
 from core import clock as process_clock
 from core import db
@@ -18,6 +19,18 @@ from tests.dbutil import migrated_database, truncate_all
 # Tests never read a developer's .env or real secrets.
 for _name in ("BOT_TOKEN", "WEBHOOK_URL", "WEBHOOK_SECRET", "OWNER_IDS", "MASTER_KEY"):
     os.environ.pop(_name, None)
+
+
+@pytest.fixture(autouse=True)
+def database_released() -> Iterator[None]:
+    """Every test leaves the ORM's global context released (the app's `stop`, `close_db`):
+    one left open would refuse every later `init_db` in this worker. The test that left it
+    fails here, by name, and the context is dropped so that the rest of the run goes on."""
+    yield
+    if tortoise_context._global_context is None:
+        return
+    tortoise_context._global_context = None
+    pytest.fail("the test left the database connections open (Tortoise's global context)")
 
 
 @pytest.fixture

@@ -147,3 +147,39 @@ async def test_a_missing_replay_file_stops_start_up_in_one_line(
     with pytest.raises(StartupError, match=rf"^trading loop: REPLAY_FILE {missing}: "):
         await runner.start()
     assert runner.sender is None  # what the leader had started was stopped again
+
+
+async def test_a_failing_shutdown_step_still_releases_everything(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """One step of `stop` raising (here the Bot API session's close) is logged, and the steps
+    after it still run: the database is closed (a new `init_db` may open it again: one left
+    open would refuse every later start in the process) and the FSM storage too."""
+    port = closed_port()
+    runner = AppRunner(app_settings(clean_db, emulator.url, web_port=port), migrate=False)
+    await runner.start()
+    storage_closed = False
+    real_close = runner.dp.storage.close
+
+    async def close_storage() -> None:
+        nonlocal storage_closed
+        storage_closed = True
+        await real_close()
+
+    async def broken() -> None:
+        msg = "the session broke"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(runner.bot.session, "close", broken)
+    monkeypatch.setattr(runner.dp.storage, "close", close_storage)
+    await runner.stop()
+    assert storage_closed
+    assert any(
+        r.getMessage() == "a shutdown step failed" and r.step == "close the Bot API session"  # type: ignore[attr-defined]
+        for r in caplog.records
+    )
+    with socket.socket() as s:  # the web server let go of its port
+        s.bind(("127.0.0.1", port))
+    await db.init_db(clean_db)  # and of the database
+    await db.close_db()
