@@ -15,7 +15,7 @@ from babel.dates import format_skeleton
 from services.analytics.drift import DriftReport
 from services.analytics.mystats import MoneyTotal, MyStats, Results
 from services.analytics.period import Period
-from services.text.formatting import Money, Plural, Signed, render, show
+from services.text.formatting import Money, Number, Plural, Signed, render, show
 from services.text.i18n import LANGUAGES
 from services.text.i18n import msgid as _
 
@@ -73,6 +73,9 @@ def _summary(r: Results, locale: str | None) -> list[str]:
         ),  # fmt: skip
         render(locale, _("mystats.money"), money=money_text(r.money, locale)),
     ]
+    if r.median_spread_points is not None:
+        spread = show(Number(Decimal(str(r.median_spread_points)), 1), locale)
+        lines.append(render(locale, _("mystats.spread"), spread=spread))
     if r.taken > r.closed:
         lines.append(_plural(_("mystats.open"), r.taken - r.closed, locale))
     return lines
@@ -101,7 +104,11 @@ def mystats_text(stats: MyStats, locale: str | None) -> str:
     if t.taken == 0:
         body = [render(locale, _("mystats.no_fills")), _strategy_only(stats, locale)]
         return "\n\n".join([title, *body, again])
-    blocks = [title, "\n".join(_summary(t, locale))]
+    summary = _summary(t, locale)
+    if stats.brokers:
+        names = ", ".join(escape(name) for name in stats.brokers)
+        summary.append(render(locale, _("mystats.brokers"), brokers=names))
+    blocks = [title, "\n".join(summary)]
     if len(stats.months) > 1 or stats.period.kind == "days":
         lines = [render(locale, _("mystats.months_title"))]
         for m in stats.months:

@@ -119,6 +119,40 @@ async def test_the_empty_cases_say_what_to_do(chat: Chat) -> None:
     ]
 
 
+async def test_the_spread_at_fills_and_the_users_brokers(chat: Chat) -> None:
+    """The median of the spreads the user's terminals reported at their fills (a fill without
+    one does not count), and every broker of theirs by name (their own data), escaped."""
+    sam, zoe = await seed.user(SAM, name="Sam"), await seed.user(ZOE, name="Zoe")
+    ic = await seed.terminal(sam, "IC box", broker="IC  Markets")
+    await seed.terminal(sam, "Second IC", broker="ic markets")  # the same broker
+    odd = await seed.terminal(sam, "Odd box", broker="<Odd & Co>")
+    await seed.terminal(sam, "Silent box")  # reports no broker
+    zoes = await seed.terminal(zoe, "Zoe box", broker="Zoe's Broker")
+    a, b = await seed.signal(NOV, "1.0"), await seed.signal(NOV + timedelta(hours=1), "-1.0")
+    await seed.fill(ic, a, "1.10001", close="1.10100", profit="9", spread=12)
+    await seed.fill(odd, b, "1.10000", close="1.09900", profit="-10", spread=15)
+    await seed.fill(odd, a, "1.10002", close="1.10100", profit="8")  # no spread reported
+    await seed.fill(zoes, a, "1.10000", close="1.10100", profit="10", spread=40)  # Zoe's
+    stats = await mystats.my_stats(sam, month(2026, 11))
+    assert stats.total.median_spread_points == pytest.approx(13.5)
+    assert stats.brokers == ("<Odd & Co>", "IC Markets")
+    (en,) = await chat.send(SAM, "/mystats 2026-11")
+    assert "Spread at your fills: 13.5 points (median, as your terminals reported it)" in en
+    assert "Your brokers: &lt;Odd &amp; Co&gt;, IC Markets" in en
+    assert "Zoe" not in en
+    (ru,) = await chat.send(SAM, "/mystats 2026-11", language="ru")
+    assert "Спред при ваших исполнениях: 13,5 п." in ru and "Ваши брокеры: " in ru
+    zoe_stats = await mystats.my_stats(zoe, month(2026, 11))
+    assert zoe_stats.brokers == ("Zoe's Broker",)
+    assert zoe_stats.total.median_spread_points == pytest.approx(40.0)
+
+
+async def test_no_spread_reported_says_nothing_of_it(chat: Chat) -> None:
+    await _history()  # fills without a spread, terminals without a broker
+    (en,) = await chat.send(SAM, "/mystats 2026-11")
+    assert "Spread" not in en and "brokers" not in en
+
+
 @pytest.mark.parametrize("arg", ["2026-13", "abc", "0d", "3651d", "2026-1", "٣٠d", "<b>x</b>"])
 async def test_a_bad_period_is_refused_with_the_forms_it_takes(chat: Chat, arg: str) -> None:
     await seed.user(SAM)

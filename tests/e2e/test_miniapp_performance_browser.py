@@ -17,6 +17,7 @@ import pytest
 
 from bot.app import AppRunner
 from core import clock
+from models.devices import Device, Execution
 from models.signals import CloseReason, SignalStatus
 from services.miniapp import auth
 from services.signals import lifecycle
@@ -75,7 +76,10 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
     await seed_record()
     sam = await until(lambda: _user(SAM), "the sandbox seeded Sam")
     traded = await signal(status=SignalStatus.FILLED)
-    await fill(await th.device(sam), traded, "1.07582", 1.5)  # 10 points worse, 1.5 s
+    box = await th.device(sam)
+    made = await fill(box, traded, "1.07582", 1.5)  # 10 points worse, 1.5 s
+    await Execution.filter(id=made.id).update(spread_points=14)  # as the EA reported it
+    await Device.filter(id=box.id).update(broker="Sam's <Broker>")
     figures = await api_figures(sandbox.base_url)
     assert figures["signals"] == 5
 
@@ -185,6 +189,12 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
             "You took 1 of 1 signals; your result 0.00 R vs the strategy's +1.00 R; "
             "slippage cost +0.03 R."
         )
+        await expect(app.locator("#perf-mystats-spread")).to_have_text(
+            "Spread at your fills: 14.0 points (median, as your terminals reported it)"
+        )
+        await expect(app.locator("#perf-mystats-brokers")).to_have_text(
+            "Your brokers: Sam's <Broker>"
+        )  # the broker's name as text, not markup
         await browser.close()
     assert errors == [], errors
 

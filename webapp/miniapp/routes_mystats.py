@@ -36,6 +36,10 @@ class ResultsOut(BaseModel):
     strategy_r: float = Field(description="the sum of the signals' results")
     slippage_r: float = Field(description="what fills worse than the entry cost, in R (> 0)")
     money: list[MoneyOut] = Field(description="P&L per account currency")
+    median_spread_points: float | None = Field(
+        description="the median spread at the user's fills in points, as their terminals "
+        "reported it (null: none reported one)"
+    )
 
 
 class MonthResultsOut(ResultsOut):
@@ -49,6 +53,7 @@ class MyStatsOut(BaseModel):
     start: datetime
     end: datetime = Field(description="exclusive")
     terminals: int = Field(description="the user's terminals (revoked ones too)")
+    brokers: list[str] = Field(description="the brokers the user's terminals report, by name")
     total: ResultsOut
     months: list[MonthResultsOut] = Field(description="months with a closed signal, oldest first")
 
@@ -58,6 +63,7 @@ def _results(r: mystats.Results) -> dict[str, object]:
         "signals": r.signals, "taken": r.taken, "closed": r.closed, "my_r": r.my_r,
         "strategy_r": r.strategy_r, "slippage_r": r.slippage_r,
         "money": [MoneyOut(currency=m.currency, profit=str(m.profit)) for m in r.money],
+        "median_spread_points": r.median_spread_points,
     }  # fmt: skip
 
 
@@ -70,7 +76,7 @@ async def get_mystats(call: Call) -> MyStatsOut:
     stats = await mystats.my_stats(call.me, p)
     return MyStatsOut(
         period=p.label, kind=p.kind, start=p.start, end=p.end, terminals=stats.terminals,
-        total=ResultsOut.model_validate(_results(stats.total)),
+        brokers=list(stats.brokers), total=ResultsOut.model_validate(_results(stats.total)),
         months=[MonthResultsOut.model_validate({"year": m.year, "month": m.month,
                                                 **_results(m.results)}) for m in stats.months],
     )  # fmt: skip

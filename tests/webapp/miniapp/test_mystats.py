@@ -44,6 +44,19 @@ async def test_the_results_of_a_month(api: Api) -> None:
     assert total["money"] == [{"currency": "USD", "profit": "19.70"}]
     (nov,) = body["months"]
     assert (nov["year"], nov["month"], nov["taken"]) == (2026, 11, 2)
+    assert total["median_spread_points"] is None and body["brokers"] == []
+
+
+async def test_the_spread_at_fills_and_the_brokers(api: Api) -> None:
+    sam = await seed.user(SUB, name="Sam")
+    box = await seed.terminal(sam, "IC box", broker="IC Markets")
+    win = await seed.signal(NOV, "3.0")
+    await seed.fill(box, win, "1.10002", close="1.10300", profit="29.80", spread=11)
+    _, body, _ = await api.call("GET", "/api/v1/mystats?period=2026-11",
+                                auth=await api.login(SUB))  # fmt: skip
+    assert body["brokers"] == ["IC Markets"]
+    assert body["total"]["median_spread_points"] == 11.0
+    assert body["months"][0]["median_spread_points"] == 11.0
 
 
 async def test_the_default_is_the_last_30_days(api: Api, clock: object) -> None:

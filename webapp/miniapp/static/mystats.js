@@ -32,5 +32,13 @@ export async function myStats() {
     box.append(el("p", { id: "perf-mystats-money" },
       t("miniapp.mystats_money", { money: r.money.map(money).join(", ") })));
   }
+  if (r.median_spread_points !== null) {
+    box.append(el("p", { id: "perf-mystats-spread" },
+      t("miniapp.mystats_spread", { spread: number(r.median_spread_points, 1) })));
+  }
+  if (stats.brokers.length) {
+    box.append(el("p", { id: "perf-mystats-brokers" },
+      t("miniapp.mystats_brokers", { brokers: stats.brokers.join(", ") })));
+  }
   return box;
 }
