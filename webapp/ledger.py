@@ -1,5 +1,6 @@
 """The public ledger over HTTP (no login, no personal data): anyone can fetch every signal event
-and recompute the hash chain (README "The track record: verify it without trusting us", docs/verify_ledger.py).
+and recompute the hash chain (README "The track record: verify it without trusting us",
+docs/verify_ledger.py).
 
   GET /ledger        ?after=SEQ (default 0) &limit=N (1 to 1000, default 100) &signal=ID:
                      entries with seq above `after`, oldest first (keyset pages); `next` is the

@@ -1,6 +1,7 @@
 """The ledger's canonical JSON (format version 1): what is hashed, byte for byte.
 
-An independent verifier reproduces every hash with these rules (the README's "The track record: verify it without trusting us" quotes them):
+An independent verifier reproduces every hash with these rules (the README's "The track
+record: verify it without trusting us" quotes them):
 
 - Text: ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
   encoded as UTF-8: keys sorted by code point at every level, no whitespace, non-ASCII
