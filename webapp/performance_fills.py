@@ -41,8 +41,12 @@ def execution_text(locale: str, summary: ExecutionSummary | None) -> str:
     na = _("performance.undefined")
     latency = summary.median_latency_ms
     return str(_("performance.exec_line")).format(
-        terminals=formatting.number(summary.terminals, locale),
-        fills=formatting.number(summary.fills, locale),
+        terminals=formatting.render_plural(
+            locale, formatting.plural("performance.exec_terminals", summary.terminals)
+        ),
+        fills=formatting.render_plural(
+            locale, formatting.plural("performance.exec_fills", summary.fills)
+        ),
         slippage=_points(locale, summary.median_slippage_points, na),
         slippage_r=_r(locale, summary.median_slippage_r, na),
         latency=na if latency is None
