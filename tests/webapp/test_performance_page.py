@@ -502,9 +502,7 @@ async def test_a_broker_of_two_subscribers_is_named_in_no_public_response(
     assert "IC Markets" in page  # while a broker of three subscribers is named
 
 
-async def test_no_fill_in_the_period_shows_the_empty_broker_table(
-    site: Site, clock: ManualClock
-) -> None:
+async def test_no_fill_in_the_period_shows_the_empty_broker_table(site: Site) -> None:
     nothing = unescape(await site.text("/performance?lang=en"))  # no signal yet
     assert "No subscriber's terminal has filled any of these signals." in nothing
     assert (await site.json("/performance/widget.json"))["brokers"] == []
