@@ -1,21 +1,25 @@
 """The public track record: server-rendered HTML, no login, no JavaScript.
 
   GET /performance                   the record (?from=&to= whole UTC days: a shareable period;
-                                     ?lang=en|es|ru, else Accept-Language, else English)
+                                     ?lang=en|es|ru, else Accept-Language, else English), with
+                                     the period's subscribers' fills by broker
   GET /performance/signal/{id}       one closed signal, shareable (levels, times, result)
   GET /performance/widget            a small HTML card to embed (frameable anywhere)
-  GET /performance/widget.json       the same figures as JSON (CORS: any origin)
-  GET /performance/signals.csv       the closed-signal list (?from=&to=)
+  GET /performance/widget.json       the same figures as JSON, and the fills by broker (CORS: any
+                                     origin)
+  GET /performance/signals.csv       the closed-signal list with each one's fills (?from=&to=)
   GET /performance/signals.json      the same as JSON, each with its ledger link
   GET /performance/chart/{name}.png  equity | monthly | hours | weekdays (?from=&to=&lang=)
 
 Only signals closed `PERFORMANCE_DELAY_HOURS` ago or earlier are shown (`services.analytics`'s
 public scope). Nothing personal is served: signals have no owner, and who created a manual
-signal and its rationale are never read. Every figure links to the ledger entries
-(`/ledger?signal=ID`) of the signals it comes from. Bad input is a 4xx RFC 7807 problem
-(the app's problem middleware); unknown query parameters are refused, except the tracking
-tags that sites and messengers add to a shared link (`utm_*`, `fbclid`, `gclid`, ...), which
-are ignored so a shared link keeps working.
+signal and its rationale are never read; of subscribers' fills only counts and medians are
+shown, and a broker's name only for at least three subscribers' terminals
+(`services.analytics.brokers`; the field lists: `webapp.performance_export`). Every figure
+links to the ledger entries (`/ledger?signal=ID`) of the signals it comes from. Bad input is a
+4xx RFC 7807 problem (the app's problem middleware); unknown query parameters are refused,
+except the tracking tags that sites and messengers add to a shared link (`utm_*`, `fbclid`,
+`gclid`, ...), which are ignored so a shared link keeps working.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from services.analytics import fills, public
 from services.analytics.charts import CHARTS, ChartCache
 from services.analytics.public import Period, TrackRecord
 from services.text.i18n import LANGUAGES
+from webapp import performance_export as export
+from webapp import performance_fills as fills_view
 from webapp import performance_view as view
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -54,7 +60,7 @@ STYLE = (
     ".widget{border:1px solid #d0d7de;border-radius:8px;padding:.5rem 1rem;max-width:22rem;"
     "margin:0}.widget p{margin:.25rem 0}.widget .big{font-size:1.6rem;font-weight:600}"
     "body.embed{margin:0;padding:.25rem;max-width:none}td.n,.months td{white-space:nowrap}"
-    "table.months,table.signals{display:block;overflow-x:auto}"
+    "table.months,table.signals,table.brokers{display:block;overflow-x:auto}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 _CSP = (
@@ -205,7 +211,7 @@ async def performance_page(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     listed = [c.id for c in record.closed[-config.list_limit :]]
     found = await fills.signal_execution_summary(listed)
-    executions = view.execution_texts(locale, found, listed)
+    groups = await fills.period_by_broker(c.id for c in record.closed)
     return _html(request, "performance/performance.html", locale, {
         "t": view.page_texts(locale, record, config.delay, config.list_limit),
         "figures": view.figure_rows(locale, record),
@@ -215,7 +221,8 @@ async def performance_page(request: web.Request) -> web.StreamResponse:
         "chart_query": _share(query, locale),
         "share": "/performance" + _share(query),
         "base": (config.public_url or str(request.url.origin())).rstrip("/"),
-        "executions": executions,
+        "executions": fills_view.execution_texts(locale, found, listed),
+        "brokers": fills_view.broker_texts(locale, groups),
     })  # fmt: skip
 
 
@@ -241,16 +248,6 @@ async def widget_page(request: web.Request) -> web.StreamResponse:
     )  # fmt: skip
 
 
-def _figures_json(record: TrackRecord) -> dict[str, Any]:
-    f = record.figures
-    return {
-        "signals": f.signals, "wins": f.wins, "losses": f.losses, "total_r": f.total_r,
-        "average_r": f.average_r, "win_rate_pct": f.win_rate_pct,
-        "profit_factor": f.profit_factor, "max_drawdown_r": f.max_drawdown_r,
-        "annual_r": f.annual_r, "sharpe": f.sharpe, "sortino": f.sortino, "calmar": f.calmar,
-    }  # fmt: skip
-
-
 def _about(request: web.Request, record: TrackRecord, query: Query) -> dict[str, Any]:
     return {
         "as_of": None if record.cutoff is None else record.cutoff.isoformat(),
@@ -258,19 +255,6 @@ def _about(request: web.Request, record: TrackRecord, query: Query) -> dict[str,
         "from": None if query.first is None else query.first.isoformat(),
         "to": None if query.last is None else query.last.isoformat(),
     }
-
-
-def _executions_json(summary: fills.ExecutionSummary | None) -> dict[str, Any]:
-    """The subscribers' fills of one closed signal: counts and medians, nothing personal."""
-    if summary is None:
-        return {"terminals": 0, "fills": 0, "median_slippage_points": None,
-                "median_slippage_r": None, "median_latency_ms": None}  # fmt: skip
-    return {
-        "terminals": summary.terminals, "fills": summary.fills,
-        "median_slippage_points": summary.median_slippage_points,
-        "median_slippage_r": summary.median_slippage_r,
-        "median_latency_ms": summary.median_latency_ms,
-    }  # fmt: skip
 
 
 def _json(body: Any) -> web.StreamResponse:
@@ -284,7 +268,8 @@ async def widget_json(request: web.Request) -> web.StreamResponse:
     record = await _record(request, query)
     return _json({
         **_about(request, record, query),
-        "figures": _figures_json(record),
+        "figures": export.figures_json(record),
+        "brokers": export.brokers_json(await fills.period_by_broker(c.id for c in record.closed)),
         "url": "/performance" + _share(query),
     })  # fmt: skip
 
@@ -296,7 +281,7 @@ async def signals_json(request: web.Request) -> web.StreamResponse:
     rows = [
         {**row, "ledger": f"/ledger?signal={row['signal_id']}",
          "share": f"/performance/signal/{row['signal_id']}",
-         "executions": _executions_json(found.get(int(row["signal_id"])))}
+         "executions": export.executions_json(found.get(int(row["signal_id"])))}
         for row in public.closed_rows(record)
     ]  # fmt: skip
     return _json({**_about(request, record, query), "signals": rows})
@@ -305,8 +290,9 @@ async def signals_json(request: web.Request) -> web.StreamResponse:
 async def signals_csv(request: web.Request) -> web.StreamResponse:
     query = query_of(request)
     record = await _record(request, query)
+    found = await fills.signal_execution_summary(c.id for c in record.closed)
     response = web.Response(
-        body=public.closed_csv(record).encode("utf-8"),
+        body=export.signals_csv(record, found).encode("utf-8"),
         content_type="text/csv",
         charset="utf-8",
         headers={"Content-Disposition": 'attachment; filename="signaldesk-signals.csv"'},

@@ -17,6 +17,7 @@ from services.analytics.fills import ExecutionSummary
 from services.analytics.public import SharedSignal, TrackRecord
 from services.text import formatting, vocabulary
 from services.text.i18n import translator
+from webapp.performance_fills import execution_text
 
 R_PLACES = 2
 
@@ -241,26 +242,3 @@ def widget_texts(locale: str, record: TrackRecord) -> dict[str, Any]:
         else _("performance.as_of").format(when=formatting.when(record.cutoff, locale)),
         "more": _("performance.widget_more"),
     }  # fmt: skip
-
-
-def execution_text(locale: str, summary: ExecutionSummary | None) -> str:
-    """How subscribers' terminals executed one closed signal, in one line (aggregates only)."""
-    _ = translator(locale)
-    if summary is None or summary.fills == 0:
-        return str(_("performance.exec_none"))
-    na = _("performance.undefined")
-    points, latency = summary.median_slippage_points, summary.median_latency_ms
-    return str(_("performance.exec_line")).format(
-        terminals=formatting.number(summary.terminals, locale),
-        fills=formatting.number(summary.fills, locale),
-        slippage=na if points is None else formatting.number(Decimal(str(points)), locale, 1),
-        slippage_r=_r(locale, summary.median_slippage_r, na),
-        latency=na if latency is None
-        else formatting.duration(timedelta(milliseconds=latency), locale),
-    )  # fmt: skip
-
-
-def execution_texts(
-    locale: str, found: dict[int, ExecutionSummary], ids: list[int]
-) -> dict[int, str]:
-    return {i: execution_text(locale, found.get(i)) for i in ids}

@@ -384,10 +384,19 @@ def closed_rows(record: TrackRecord) -> list[dict[str, str | int]]:
     ]
 
 
-def closed_csv(record: TrackRecord) -> str:
-    """`closed_rows` as CSV (UTF-8, a header row of `CSV_COLUMNS`, CRLF line ends)."""
+def closed_csv(
+    record: TrackRecord,
+    extra_columns: tuple[str, ...] = (),
+    extra: Mapping[int, Mapping[str, str]] | None = None,
+) -> str:
+    """`closed_rows` as CSV (UTF-8, a header row of `CSV_COLUMNS`, CRLF line ends), then
+    `extra_columns` of each signal from `extra` by signal id (a missing one: empty)."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    columns = (*CSV_COLUMNS, *extra_columns)
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n", restval="")
     writer.writeheader()
-    writer.writerows(closed_rows(record))
+    more = extra or {}
+    for row in closed_rows(record):
+        added = more.get(int(row["signal_id"]), {})
+        writer.writerow({**row, **{c: added.get(c, "") for c in extra_columns}})
     return out.getvalue()

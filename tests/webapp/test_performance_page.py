@@ -1,7 +1,8 @@
 """The public performance page over real HTTP: its figures equal `trading.metrics` over the seeded
-closed signals, the delay hides recent closes, no response carries personal data, bad query
-parameters are 4xx problems, the charts are PNGs cached per rollup revision, and the page speaks
-the visitor's language."""
+closed signals, the delay hides recent closes, no response carries personal data (nor the broker
+of fewer than three subscribers' terminals), bad query parameters are 4xx problems, the charts
+are PNGs cached per rollup revision, each closed signal shows its subscribers' fills and the
+period its fills by broker, and the page speaks the visitor's language."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import unescape
+from statistics import median
 from typing import Any
 
 import aiohttp
@@ -21,6 +23,7 @@ from aiohttp import web
 
 from core.clock import ManualClock
 from core.http.problems import PROBLEM_TYPE, problem_middleware
+from models.devices import Device
 from services.analytics.public import CSV_COLUMNS
 from tests.analytics import fills_seed
 from tests.analytics.seed import HISTORY, closed, defined, expected, seed_history, still_open
@@ -162,12 +165,19 @@ async def test_the_delay_hides_signals_closed_within_it(site: Site, clock: Manua
     assert (await site.get(f"/performance/signal/{recent.id}"))[0] == 200
 
 
-SECRETS = ("777000111", "Alice", "alice", "Main MT5", "Private note of Alice", "dev_test")
+SECRETS = ("777000111", "Alice", "alice", "Main MT5", "Private note of Alice", "dev_test",
+           "Alice Brokerage")  # fmt: skip
+EXECUTION_KEYS = {"terminals", "fills", "median_slippage_points", "median_slippage_r",
+                  "median_latency_ms", "median_spread_points"}  # fmt: skip
+# a broker's name is public only for a group of >= 3 subscribers' terminals (tested below)
+BROKER_KEYS = {"group", "broker", "terminals", "fills", "median_slippage_points",
+               "median_slippage_r", "median_spread_points"}  # fmt: skip
 ALLOWED_KEYS = {"as_of", "delay_hours", "from", "to", "figures", "url", "signals", *CSV_COLUMNS,
                 "ledger", "share", "wins", "losses", "total_r", "average_r", "win_rate_pct",
                 "profit_factor", "max_drawdown_r", "annual_r", "sharpe", "sortino",
-                "calmar", "executions", "terminals", "fills", "median_slippage_points",
-                "median_slippage_r", "median_latency_ms"}  # fmt: skip
+                "calmar", "executions", *EXECUTION_KEYS, "brokers", *BROKER_KEYS}  # fmt: skip
+CSV_HEADER = (*CSV_COLUMNS, "terminals", "fills", "median_slippage_points", "median_slippage_r",
+              "median_latency_ms", "median_spread_points")  # fmt: skip
 
 
 def keys_of(value: Any) -> set[str]:
@@ -181,6 +191,7 @@ def keys_of(value: Any) -> set[str]:
 async def test_no_public_response_carries_personal_data(site: Site, clock: ManualClock) -> None:
     alice = await th.user(777000111, name="Alice")
     terminal = await th.device(alice)
+    await Device.filter(id=terminal.id).update(broker="Alice Brokerage")  # one subscriber's
     manual = await closed(clock.now() - timedelta(days=3), "2", created_by=alice.telegram_id,
                           rationale="Private note of Alice")  # fmt: skip
     await fills_seed.fill(terminal, manual, "1.07610")  # her fill: only counts and medians show
@@ -197,10 +208,13 @@ async def test_no_public_response_carries_personal_data(site: Site, clock: Manua
         assert keys_of(body) <= ALLOWED_KEYS, path  # every field is a known, impersonal one
     signals = (await site.json("/performance/signals.json"))["signals"]
     assert all(set(s) == {*CSV_COLUMNS, "ledger", "share", "executions"} for s in signals)
+    assert all(set(s["executions"]) == EXECUTION_KEYS for s in signals)
     (mine,) = [s for s in signals if s["signal_id"] == manual.id]
     assert (mine["executions"]["terminals"], mine["executions"]["fills"]) == (1, 1)
+    (group,) = (await site.json("/performance/widget.json"))["brokers"]
+    assert set(group) == BROKER_KEYS and (group["group"], group["broker"]) == ("other", None)
     header = next(csv.reader(io.StringIO(await site.text("/performance/signals.csv"))))
-    assert tuple(header) == CSV_COLUMNS
+    assert tuple(header) == CSV_HEADER
 
 
 BAD = [
@@ -307,6 +321,10 @@ async def test_the_page_lists_the_latest_signals_and_the_exports_hold_all(
     assert re.findall(r'<tr id="signal-(\d+)">', march) == [str(r.id) for r in rows[8:5:-1]]
 
 
+def csv_rows(text: str) -> dict[str, dict[str, str]]:
+    return {row["signal_id"]: row for row in csv.DictReader(io.StringIO(text))}
+
+
 async def test_each_closed_signal_shows_how_subscribers_terminals_executed_it(
     site: Site, clock: ManualClock
 ) -> None:
@@ -314,15 +332,22 @@ async def test_each_closed_signal_shows_how_subscribers_terminals_executed_it(
     sam, zoe = await fills_seed.user(11, name="Sam"), await fills_seed.user(12, name="Zoe")
     sam_a, zoe_a = await fills_seed.terminal(sam, "Sam A"), await fills_seed.terminal(zoe, "Zoe Z")
     traded = await fills_seed.signal(at, "3.0")  # buy at 1.10000, 100 points of risk
-    # slippage +2, +6 points (median 4 = 0.04 R); signal-to-fill 2 s and 4 s (median 3 s)
-    await fills_seed.fill(sam_a, traded, "1.10002", after=timedelta(seconds=2))
-    await fills_seed.fill(zoe_a, traded, "1.10006", after=timedelta(seconds=4))
+    # slippage +2, +6 points (median 4 = 0.04 R); signal-to-fill 2 s and 4 s (median 3 s);
+    # spread at the fill 10 and 15 points (median 12.5)
+    await fills_seed.fill(sam_a, traded, "1.10002", after=timedelta(seconds=2), spread=10)
+    await fills_seed.fill(zoe_a, traded, "1.10006", after=timedelta(seconds=4), spread=15)
     idle = await fills_seed.signal(at - timedelta(hours=1), "-1.0")
+    unspread = await fills_seed.signal(at - timedelta(hours=2), "1.0")  # its EA sent no spread
+    await fills_seed.fill(sam_a, unspread, "1.09999", after=timedelta(seconds=1))
 
     page = unescape(await site.text("/performance?lang=en"))
     assert (
         "Executed by 2 terminals (2 fills) · median slippage 4.0 points (+0.04 R)"
-        " · median signal-to-fill 3 seconds"
+        " · median signal-to-fill 3 seconds · median spread 12.5 points"
+    ) in page
+    assert (
+        "Executed by 1 terminal (1 fill) · median slippage -1.0 points (-0.01 R)"
+        " · median signal-to-fill 1 second · median spread n/a points"
     ) in page
     assert "No subscriber's terminal executed it" in page
     for name in ("Sam A", "Zoe Z", "Sam", "Zoe"):
@@ -333,7 +358,161 @@ async def test_each_closed_signal_shows_how_subscribers_terminals_executed_it(
     assert signals[traded.id]["executions"] == {
         "terminals": 2, "fills": 2, "median_slippage_points": 4.0,
         "median_slippage_r": pytest.approx(0.04), "median_latency_ms": 3000.0,
+        "median_spread_points": 12.5,
     }  # fmt: skip
-    assert signals[idle.id]["executions"]["fills"] == 0
+    assert signals[unspread.id]["executions"]["median_spread_points"] is None
+    assert signals[idle.id]["executions"] == {
+        "terminals": 0, "fills": 0, "median_slippage_points": None, "median_slippage_r": None,
+        "median_latency_ms": None, "median_spread_points": None,
+    }  # fmt: skip
+    table = csv_rows(await site.text("/performance/signals.csv"))
+    assert {k: table[str(traded.id)][k] for k in CSV_HEADER[len(CSV_COLUMNS) :]} == {
+        "terminals": "2", "fills": "2", "median_slippage_points": "4",
+        "median_slippage_r": "0.0400", "median_latency_ms": "3000", "median_spread_points": "12.5",
+    }  # fmt: skip
+    assert table[str(unspread.id)]["median_spread_points"] == ""
+    assert table[str(unspread.id)]["median_slippage_points"] == "-1"
+    assert [table[str(idle.id)][k] for k in CSV_HEADER[len(CSV_COLUMNS) :]] == [
+        "0", "0", "", "", "", ""
+    ]  # fmt: skip
     shared = unescape(await site.text(f"/performance/signal/{traded.id}?lang=es"))
     assert "Ejecutado por 2 terminales (2 ejecuciones)" in shared
+    assert "spread mediano 12,5 puntos" in shared
+    shared = unescape(await site.text(f"/performance/signal/{traded.id}?lang=ru"))
+    assert (
+        "Исполнен 2 терминалами (2 сделки)" in shared and "медианный спред 12,5 пунктов" in shared
+    )
+
+
+# (broker as the terminal's EA reports it, subscriber, [(signal, slippage, spread), ...]): one
+# terminal per row; signals 0 and 1 closed 3 and 2 days ago, risking 100 points each
+BROKER_FILLS: list[tuple[str | None, str, list[tuple[int, int, int | None]]]] = [
+    ("IC Markets", "a", [(0, 1, 10), (1, 3, 11)]),
+    ("ic  markets", "b", [(0, 3, 12)]),  # the same broker, spelt differently
+    ("IC Markets", "c", [(1, 5, 20)]),
+    ("Tiny Broker Ltd", "d", [(0, 2, 30), (1, 2, 31)]),  # 3 terminals of 2 subscribers
+    ("Tiny Broker Ltd", "d", [(0, 4, 40)]),
+    ("Tiny Broker Ltd", "e", [(1, 6, 42)]),
+    (None, "f", [(0, 0, None)]),  # three subscribers whose EA reports no broker
+    (None, "g", [(1, 1, 9)]),
+    ("", "h", [(0, 2, 7)]),
+]
+NEVER_NAMED = "Tiny Broker"
+
+
+async def _seed_brokers(clock: ManualClock) -> list[Any]:
+    signals = [await fills_seed.signal(clock.now() - timedelta(days=3 - n), "1.0") for n in (0, 1)]
+    people: dict[str, Any] = {}
+    for n, (broker, who, rows) in enumerate(BROKER_FILLS):
+        if who not in people:
+            people[who] = await fills_seed.user(500 + n, name=f"Trader {who}")
+        box = await fills_seed.terminal(people[who], f"box {who}{n}", broker=broker)
+        for sig, slip, spread in rows:
+            await fills_seed.fill(box, signals[sig], f"{1.1 + slip * 0.00001:.5f}", spread=spread)
+    return signals
+
+
+def _group(rows: list[int], signals: set[int]) -> dict[str, Any]:
+    """The expected figures of the terminals `rows` of BROKER_FILLS, over `signals`."""
+    fills = [f for n in rows for f in BROKER_FILLS[n][2] if f[0] in signals]
+    spreads = [spread for _, _, spread in fills if spread is not None]
+    slip = median(slip for _, slip, _ in fills)
+    return {
+        "terminals": len({n for n in rows if any(f[0] in signals for f in BROKER_FILLS[n][2])}),
+        "fills": len(fills), "median_slippage_points": float(slip),
+        "median_slippage_r": pytest.approx(slip / 100),
+        "median_spread_points": float(median(spreads)) if spreads else None,
+    }  # fmt: skip
+
+
+def shown_brokers(page: str) -> list[tuple[str, ...]]:
+    rows = re.findall(r'<tr data-group="(\w+)"><td>([^<]*)</td>(.*?)</tr>', page)
+    return [(g, unescape(name), *re.findall(r'<td class="n">([^<]*)</td>', cells))
+            for g, name, cells in rows]  # fmt: skip
+
+
+def as_text(group: str, name: str, want: dict[str, Any]) -> tuple[str, ...]:
+    """A group's row as the English page shows it."""
+    spread = want["median_spread_points"]
+    return (group, name, str(want["terminals"]), str(want["fills"]),
+            f"{want['median_slippage_points']:.1f}",
+            f"{want['median_slippage_points'] / 100:+.2f} R",
+            "n/a" if spread is None else f"{spread:.1f}")  # fmt: skip
+
+
+async def test_the_page_shows_the_periods_fills_by_broker(site: Site, clock: ManualClock) -> None:
+    await _seed_brokers(clock)
+    both = {0, 1}
+    ic, tiny, unreported = (
+        _group([0, 1, 2], both),
+        _group([3, 4, 5], both),
+        _group([6, 7, 8], both),
+    )
+    page = await site.text("/performance?lang=en")
+    assert shown_brokers(page) == [
+        as_text("broker", "IC Markets", ic),  # three subscribers' terminals: named
+        as_text("unreported", "Broker not reported", unreported),
+        as_text("other", "Other brokers", tiny),  # three terminals, two subscribers: merged
+    ]
+    assert (
+        "A broker is named only when the terminals of at least 3 different subscribers filled"
+        " these signals through it"
+    ) in unescape(page)
+    brokers = (await site.json("/performance/widget.json"))["brokers"]
+    assert brokers == [
+        {"group": "broker", "broker": "IC Markets", **ic},
+        {"group": "unreported", "broker": None, **unreported},
+        {"group": "other", "broker": None, **tiny},
+    ]
+    # a period of the second signal only: IC Markets filled it through two subscribers'
+    # terminals, the unreported ones through one: all of them are "other" there
+    day = (clock.now() - timedelta(days=2)).date().isoformat()
+    period = f"?from={day}&to={day}"
+    inside = _group(list(range(len(BROKER_FILLS))), {1})
+    assert shown_brokers(await site.text(f"/performance{period}&lang=en")) == [
+        as_text("other", "Other brokers", inside)
+    ]
+    assert (await site.json(f"/performance/widget.json{period}"))["brokers"] == [
+        {"group": "other", "broker": None, **inside}
+    ]
+    es = unescape(await site.text("/performance?lang=es"))
+    assert "Ejecuciones por bróker" in es and "Bróker no informado" in es
+    assert "Otros brókeres" in es and "al menos 3 suscriptores distintos" in es
+    ru = unescape(await site.text("/performance?lang=ru"))
+    assert "Исполнение по брокерам" in ru and "Другие брокеры" in ru
+    assert "как минимум 3 разных подписчиков" in ru
+
+
+async def test_a_broker_of_two_subscribers_is_named_in_no_public_response(
+    site: Site, clock: ManualClock
+) -> None:
+    signals = await _seed_brokers(clock)
+    day = (clock.now() - timedelta(days=3)).date().isoformat()
+    paths = [f"/performance?lang={lang}" for lang in ("en", "es", "ru")]
+    for query in ("", f"?from={day}&to={day}"):
+        paths += [f"/performance{query}", f"/performance/widget{query}",
+                  f"/performance/widget.json{query}", f"/performance/signals.json{query}",
+                  f"/performance/signals.csv{query}"]  # fmt: skip
+    paths += [f"/performance/signal/{s.id}?lang={lang}" for s in signals for lang in ("en", "ru")]
+    for path in paths:
+        text = unescape(await site.text(path))
+        assert NEVER_NAMED.casefold() not in text.casefold(), path
+        assert "Trader" not in text and "box " not in text, path
+    page = await site.text("/performance")
+    assert "IC Markets" in page  # while a broker of three subscribers is named
+
+
+async def test_no_fill_in_the_period_shows_the_empty_broker_table(site: Site) -> None:
+    nothing = unescape(await site.text("/performance?lang=en"))  # no signal yet
+    assert "No subscriber's terminal has filled any of these signals." in nothing
+    assert (await site.json("/performance/widget.json"))["brokers"] == []
+    await seed_history()  # closed signals nobody's terminal filled
+    page = unescape(await site.text("/performance?lang=en"))
+    assert shown_brokers(page) == [] and '<table class="brokers">' not in page
+    assert (
+        '<p class="note" id="brokers-empty">'
+        "No subscriber's terminal has filled any of these signals.</p>"
+    ) in page
+    assert (await site.json("/performance/widget.json"))["brokers"] == []
+    ru = unescape(await site.text("/performance?lang=ru"))
+    assert "Ни один терминал подписчика не исполнил ни одного из этих сигналов." in ru
