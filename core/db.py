@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
+from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.recorder import MigrationRecorder
@@ -136,15 +137,24 @@ def restrict(path: Path) -> None:
         )
 
 
+_opened: list[TortoiseContext] = []  # what `init_db` opened, for `close_db` to close
+
+
 async def init_db(url: str) -> None:
     """Open connections. Call before the web app, polling and scheduler start (context vars)."""
     _ensure_sqlite_dir(url)
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    _opened.append(await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True))
 
 
 async def close_db() -> None:
-    """Close connections and release the global context (so a later `init_db` may set it)."""
+    """Close connections and release the global context (so a later `init_db` may set it).
+
+    The context `init_db` opened is closed by name: `Tortoise.close_connections` closes the
+    one the calling task's context variable names, which (a stop run from another task, or a
+    context variable left on an older context) need not be the global one."""
     await Tortoise.close_connections()
+    while _opened:
+        await _opened.pop().close_connections()
 
 
 async def migrate(url: str, target: str | None = None, *, backward: bool = False) -> None:

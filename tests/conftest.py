@@ -23,11 +23,14 @@ for _name in ("BOT_TOKEN", "WEBHOOK_URL", "WEBHOOK_SECRET", "OWNER_IDS", "MASTER
 
 @pytest.fixture(autouse=True)
 def database_released() -> Iterator[None]:
-    """Every test leaves the ORM's global context released (the app's `stop`, `close_db`):
-    one left open would refuse every later `init_db` in this worker. The test that left it
-    fails here, by name, and the context is dropped so that the rest of the run goes on."""
+    """Every test leaves the ORM's global context as it found it (the app's `stop`,
+    `close_db`): one left open would refuse every later `init_db` in this worker. A context
+    opened by a module's fixture (the EA tests' app) is that fixture's. The test that left one
+    open fails here, by name, and it is dropped so that the rest of the run goes on."""
+    before = tortoise_context._global_context
     yield
-    if tortoise_context._global_context is None:
+    left = tortoise_context._global_context
+    if left is None or left is before:
         return
     tortoise_context._global_context = None
     pytest.fail("the test left the database connections open (Tortoise's global context)")
