@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from core import clock
 from models.ingest import HeldSignal, HeldStatus, ProducerMode
@@ -248,19 +249,40 @@ async def confirm(
     info = info_of(held.producer)
     signal = SignalIn.from_json(held.request)
     m = await manual.market(signal.symbol, limits)
-    request = to_request(m, signal)
-    try:
-        view = await manual.publish_external(
-            origin(info, signal.external_id), request, limits, actor_id=actor_id, alerts=alerts
+    request = to_request(m, signal)  # a refusal here leaves it held
+    # Claimed and published in one transaction: a Discard (or a second Confirm) racing this one
+    # either finds it decided or waits, and a refusal while publishing rolls the claim back.
+    async with outbox.transaction():
+        claimed = await HeldSignal.filter(id=held_id, status=HeldStatus.HELD).update(
+            status=HeldStatus.CONFIRMED, decided_at=clock.now(), decided_by=actor_id
         )
+        if claimed:
+            view = await _publish_held(info, signal, request, limits, actor_id, alerts)
+            await HeldSignal.filter(id=held_id).update(signal_id=view.id)
+            return view
+    decided = await HeldSignal.get(id=held_id)  # by another tap meanwhile
+    if decided.signal_id is None:  # type: ignore[attr-defined]
+        raise InvalidInput("ingest.error_held_discarded", id=held_id)
+    return await lifecycle.get(decided.signal_id)  # type: ignore[attr-defined]
+
+
+async def _publish_held(
+    info: ProducerInfo, signal: SignalIn, request: ManualRequest, limits: ManualLimits,
+    actor_id: int, alerts: AlertSink | None,
+) -> SignalView:  # fmt: skip
+    """Publish a held signal (its producer's `external_id` may have been published meanwhile
+    by a repeat of the post: that one is the answer)."""
+    try:
+        async with in_transaction():  # a savepoint: the unique key's refusal undoes this alone
+            view = await manual.publish_external(
+                origin(info, signal.external_id), request, limits, actor_id=actor_id,
+                alerts=alerts,
+            )  # fmt: skip
     except IntegrityError:
         view = None
     if view is None:
         row = await Signal.get(producer_id=info.id, external_id=signal.external_id)
         view = lifecycle.to_view(row)
-    await HeldSignal.filter(id=held_id).update(
-        status=HeldStatus.CONFIRMED, signal_id=view.id, decided_at=clock.now(), decided_by=actor_id
-    )
     return view
 
 
@@ -291,8 +313,17 @@ async def decide(
     if held.status is not HeldStatus.HELD:
         return HeldDecision(False, held.status is HeldStatus.CONFIRMED)
     if not confirmed:
-        return HeldDecision(await discard(held_id, actor_id), False)
-    view = await confirm(held_id, actor_id, limits, alerts=alerts)
+        if await discard(held_id, actor_id):
+            return HeldDecision(True, False)
+        decided = await HeldSignal.get(id=held_id).only("id", "status")  # by a tap meanwhile
+        return HeldDecision(False, decided.status is HeldStatus.CONFIRMED)
+    try:
+        view = await confirm(held_id, actor_id, limits, alerts=alerts)
+    except InvalidInput:
+        decided = await HeldSignal.get(id=held_id).only("id", "status")
+        if decided.status is HeldStatus.DISCARDED:  # discarded meanwhile
+            return HeldDecision(False, False)
+        raise  # a check refused it: still held
     return HeldDecision(True, True, view.id)
 
 

@@ -5,6 +5,7 @@ withdraw, the card's label and the per-producer figures."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from decimal import Decimal as D
 
 import pytest
@@ -178,6 +179,65 @@ async def test_hold_waits_for_the_owner_then_confirm_publishes_once(database: st
     assert not await intake.discard(other.held_id, OWNER)
     with pytest.raises(InvalidInput):
         await intake.confirm(other.held_id, OWNER, LIMITS)
+
+
+async def test_a_discard_tapped_while_the_confirm_publishes_loses(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two owners tap at once: Confirm has claimed the held signal and is publishing it when
+    the other owner's Discard arrives. The Discard answers 'decided already' (it was not
+    discarded: the signal went out), never 'discarded' over a published signal."""
+    await feed()
+    made = await producer(mode=ProducerMode.HOLD)
+    held = await post(made.info, signal())
+    assert held.held_id is not None
+    elsewhere = contextvars.copy_context()  # the other owner's tap: not inside our transaction
+    real = intake.manual.publish_external
+    racing: list[asyncio.Task[intake.HeldDecision]] = []
+
+    async def publishing(*args: object, **kwargs: object) -> object:
+        racing.append(asyncio.get_running_loop().create_task(
+            intake.decide(held.held_id, False, OWNER + 1, LIMITS), context=elsewhere,
+        ))  # fmt: skip
+        for _ in range(5):
+            await asyncio.sleep(0)  # let the Discard run as far as it can
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(intake.manual, "publish_external", publishing)
+    confirmed = await intake.decide(held.held_id, True, OWNER, LIMITS)
+    discarded = await racing[0]
+    assert (confirmed.done, confirmed.confirmed) == (True, True)
+    assert (discarded.done, discarded.confirmed) == (False, True)
+    row = await HeldSignal.get(id=held.held_id)
+    assert (row.status, row.signal_id, row.decided_by) == (  # type: ignore[attr-defined]
+        HeldStatus.CONFIRMED,
+        confirmed.signal_id,
+        OWNER,
+    )
+    assert await Signal.filter(producer_id=made.info.id).count() == 1
+
+
+async def test_confirm_and_discard_at_once_agree_with_what_happened(database: str) -> None:
+    """Whichever wins, exactly one tap is done, and the other's answer and the stored state
+    say the same: discarded and nothing published, or published once and confirmed."""
+    await feed()
+    made = await producer(mode=ProducerMode.HOLD)
+    for n in range(6):
+        held = await post(made.info, signal(f"race-{n}"))
+        assert held.held_id is not None
+        taps = [intake.decide(held.held_id, True, OWNER, LIMITS),
+                intake.decide(held.held_id, False, OWNER + 1, LIMITS)]  # fmt: skip
+        if n % 2:
+            confirm, discard = await asyncio.gather(*taps)
+        else:  # the Discard started first
+            discard, confirm = await asyncio.gather(*taps[::-1])
+        assert confirm.done != discard.done
+        published = await Signal.filter(producer_id=made.info.id, external_id=f"race-{n}").count()
+        status = (await HeldSignal.get(id=held.held_id)).status
+        if confirm.done:
+            assert (published, status, discard.confirmed) == (1, HeldStatus.CONFIRMED, True)
+        else:
+            assert (published, status, confirm.confirmed) == (0, HeldStatus.DISCARDED, False)
 
 
 async def test_revise_and_withdraw_by_external_id(database: str) -> None:
