@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from core import clock
-from models.ingest import Producer, ProducerMode
+from models.ingest import PRODUCER_ID_LENGTH, Producer, ProducerMode
 from services import audit
 from services.errors import InvalidInput, NotFound
 from services.signals.strategy import check_symbol
@@ -159,7 +159,11 @@ async def list_all() -> list[ProducerInfo]:
 
 
 async def _row(producer_id: str) -> Producer:
-    row = await Producer.get_or_none(producer_id=producer_id)
+    """The producer's row, or NotFound; an id longer than the column is no producer's (the
+    ORM would refuse to query with it)."""
+    row = None
+    if len(producer_id) <= PRODUCER_ID_LENGTH:
+        row = await Producer.get_or_none(producer_id=producer_id)
     if row is None:
         raise NotFound("ingest.error_unknown", id=producer_id[:40])
     return row
@@ -219,6 +223,8 @@ async def revoke(producer_id: str, *, actor_id: int | None) -> ProducerInfo:
 
 async def for_auth(producer_id: str) -> ProducerAuth | None:
     """The producer's credentials (secret unsealed), or None if unknown or revoked."""
+    if len(producer_id) > PRODUCER_ID_LENGTH:
+        return None
     row = await Producer.get_or_none(producer_id=producer_id)
     if row is None or row.revoked:
         return None
