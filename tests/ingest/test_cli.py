@@ -30,6 +30,7 @@ from tests.ingest.test_api import BODY, fill
 from webapp.ingest import TRADINGVIEW_TEMPLATE, IngestConfig, setup_ingest
 
 T = TypeVar("T")
+Client = TestClient[web.Request, web.Application]
 PUBLIC_URL = "https://signals.example.com"
 ALERT = fill(TRADINGVIEW_TEMPLATE, ticker="FX:EURUSD", **{"strategy.order.action": "buy"},
              time="2030-01-01T10:00:00Z", close="1.0800", plot_0="1.0750",
@@ -71,7 +72,7 @@ def added(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
     return made
 
 
-async def _route(call: Callable[[TestClient], Awaitable[T]]) -> T:
+async def _route(call: Callable[[Client], Awaitable[T]]) -> T:
     """`call` against the real ingest routes (with the problem middleware), a live feed."""
     await feed()
     app = web.Application(middlewares=[problem_middleware])
@@ -81,7 +82,7 @@ async def _route(call: Callable[[TestClient], Awaitable[T]]) -> T:
 
 
 def signed_post(url: str, producer_id: str, secret: str, body: dict[str, Any]) -> int:
-    async def post(client: TestClient) -> int:
+    async def post(client: Client) -> int:
         raw = json.dumps(body).encode()
         headers = {"Content-Type": "application/json", "X-Producer-Id": producer_id}
         headers |= sign_request(secret, "POST", "/api/v1/signals", raw)
@@ -92,7 +93,7 @@ def signed_post(url: str, producer_id: str, secret: str, body: dict[str, Any]) -
 
 
 def alert_post(url: str, path: str) -> int:
-    async def post(client: TestClient) -> int:
+    async def post(client: Client) -> int:
         return (await client.post(path, data=ALERT)).status
 
     return stored(url, lambda: _route(post))
