@@ -139,8 +139,8 @@ def test_add_without_options_takes_the_strategy_symbols_and_says_once(
 
 
 def test_hold_rate_and_allow_list_are_stored(env: str, capsys: pytest.CaptureFixture[str]) -> None:
-    made = added(capsys, "--name", "Held", "--symbols", "EURUSD", "--hold", "--rate", "5",
-                 "--allow-ip", "10.1.2.3/8", "--allow-ip", "203.0.113.7", "2001:db8::/32")  # fmt: skip
+    allow = ["--allow-ip", "10.1.2.3/8", "--allow-ip", "203.0.113.7", "2001:db8::/32"]
+    made = added(capsys, "--name", "Held", "--symbols", "EURUSD", "--hold", "--rate", "5", *allow)
     saved = row(env, made["producer_id"])
     assert (saved.mode, saved.rate_per_hour, saved.symbols) == (ProducerMode.HOLD, 5, ["EURUSD"])
     assert saved.allowed_sources == ["10.0.0.0/8", "203.0.113.7/32", "2001:db8::/32"]
