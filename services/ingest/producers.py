@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import secrets as _random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ MAX_RATE_PER_HOUR = 10_000
 RATE = IntBound("error.number_invalid", 1, MAX_RATE_PER_HOUR, "a number of signals per hour")
 TV_TOKEN_BYTES = 32
 TV_PATH = "/hooks/tradingview/"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: nothing a name shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +119,9 @@ def _sources(sources: Iterable[str]) -> list[str]:
 
 
 def _name(name: str) -> str:
+    """1 to MAX_NAME printable characters, runs of white space as one (as a device's name)."""
     clean = " ".join(name.split())
-    if not clean or len(clean) > MAX_NAME:
+    if not clean or len(clean) > MAX_NAME or _CONTROL.search(clean):
         raise InvalidInput("ingest.error_name", max=MAX_NAME)
     return clean
 

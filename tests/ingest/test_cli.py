@@ -243,6 +243,8 @@ RATE = "--rate must be a number of signals per hour from 1 to 10000 (ASCII digit
         (["add", "--name", ""], "name has 1 to 64 characters"),
         (["add", "--name", " \t "], "name has 1 to 64 characters"),
         (["add", "--name", LONG], "name has 1 to 64 characters"),
+        (["add", "--name", "\x1b[2Jcleared"], "without control characters"),
+        (["add", "--name", "a\x9bb"], "without control characters"),
         (["add", "--name", "x", "--allow-ip", "not-an-ip"], "“not-an-ip” is not an IP address"),
         (["add", "--name", "x", "--allow-ip", "10.0.0.0/33"], "is not an IP address"),
         (["pause", "prd_nope"], "No producer prd_nope."),

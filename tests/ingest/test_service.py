@@ -51,6 +51,9 @@ async def test_register_shows_the_secret_once_and_stores_it_sealed(database: str
         ({"allowed_sources": ["not-an-ip"]}, "ingest.error_source"),
         ({"rate_per_hour": 0}, "ingest.error_rate"),
         ({"name": " "}, "ingest.error_name"),
+        ({"name": "bell\x07"}, "ingest.error_name"),
+        ({"name": "\x1b[31mred"}, "ingest.error_name"),
+        ({"name": "x" * (producers.MAX_NAME + 1)}, "ingest.error_name"),
     ],
 )
 async def test_registration_refuses_bad_values(database: str, kw: dict, key: str) -> None:
