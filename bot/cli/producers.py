@@ -24,7 +24,7 @@ from services.analytics.producers import ProducerFigures
 from services.ingest import producers
 from services.ingest.producers import Credentials, ProducerInfo
 
-OPERATOR = None  # the audit's actor from the shell: the system, no Telegram id
+OPERATOR: int | None = None  # the audit's actor from the shell: the system, no Telegram id
 SHOWN_ONCE = "The secret is shown only this once: store it where the producer runs now."
 URL_SHOWN_ONCE = "The alert URL is the credential: paste it into the TradingView alert now."
 

@@ -103,6 +103,12 @@ def row(url: str, producer_id: str) -> Producer:
     return stored(url, lambda: Producer.get(producer_id=producer_id))
 
 
+def current_secret(url: str, producer_id: str) -> str:
+    auth = stored(url, lambda: producers.for_auth(producer_id))
+    assert auth is not None
+    return auth.secret
+
+
 def test_add_then_list_shows_it(env: str, capsys: pytest.CaptureFixture[str]) -> None:
     made = added(capsys, "--name", "  Gold   breakout ", "--symbols", "xauusd, EURUSD")
     assert re.fullmatch(r"prd_[0-9a-f]{16}", made["producer_id"]) and len(made["secret"]) >= 43
@@ -187,7 +193,7 @@ def test_pause_resume_mode_revoke_change_what_is_stored(
     assert cli(capsys, "pause", pid) == f"{pid} paused: Switched\n"
     assert row(env, pid).paused is True
     assert json.loads(cli(capsys, "list", "--json"))[0]["status"] == "paused"
-    assert signed_post(env, pid, added_secret(env, pid), BODY) == 403
+    assert signed_post(env, pid, current_secret(env, pid), BODY) == 403
     assert cli(capsys, "resume", pid) == f"{pid} active: Switched\n"
     assert row(env, pid).paused is False
     assert cli(capsys, "mode", pid, "hold") == f"{pid} mode hold: Switched\n"
@@ -205,12 +211,6 @@ def test_pause_resume_mode_revoke_change_what_is_stored(
     for argv in (["pause", pid], ["resume", pid], ["rotate", pid], ["mode", pid, "publish"]):
         assert main(["producers", *argv]) == 2
         assert capsys.readouterr().err == f"error: Producer {pid} is revoked.\n"
-
-
-def added_secret(url: str, producer_id: str) -> str:
-    auth = stored(url, lambda: producers.for_auth(producer_id))
-    assert auth is not None
-    return auth.secret
 
 
 def test_no_secret_or_token_reaches_the_log(
