@@ -341,6 +341,12 @@ class Settings(BaseSettings):
         return frozenset(self.owner_ids)
 
     @property
+    def server_url(self) -> str:
+        """Where the outside world reaches the web server: PUBLIC_URL, else the address it
+        listens on (a terminal's server URL, a TradingView alert URL)."""
+        return self.public_url or f"http://{self.web_host}:{self.web_port}"
+
+    @property
     def miniapp_link(self) -> str | None:
         """The Mini App page's URL for web_app buttons: MINIAPP_URL, else PUBLIC_URL + /app
         (in sandbox mode the emulator's loopback address, set once the server listens)."""

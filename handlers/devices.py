@@ -94,7 +94,7 @@ async def got_name(
         plan_limit=entitlements.terminal_limit(user),
     )  # fmt: skip
     await state.clear()
-    url = settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
+    url = settings.server_url
     await message.answer(
         fmt(
             _("devices.created"),

@@ -129,14 +129,10 @@ async def list_text() -> Html:
     return Html("\n\n".join(lines))
 
 
-def base_url(settings: Settings) -> str:
-    return settings.public_url or f"http://{settings.web_host}:{settings.web_port}"
-
-
 def _with_url(text: Html, made: Credentials, settings: Settings) -> Html:
     if made.tv_token is None:
         return text
-    url = producers.tradingview_url(base_url(settings), made.tv_token)
+    url = producers.tradingview_url(settings.server_url, made.tv_token)
     return Html(text + "\n\n" + fmt(_("ingest.tv_url"), url=url))
 
 

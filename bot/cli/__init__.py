@@ -46,6 +46,7 @@ SUBCOMMAND_MODULES = (
     "bot.cli.migrate",
     "bot.cli.users",
     "bot.cli.devices",
+    "bot.cli.producers",
     "bot.cli.backtest",
     "bot.cli.ea_sim",
     "bot.cli.ledger",

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import secrets as _random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from core import clock
-from models.ingest import Producer, ProducerMode
+from models.ingest import PRODUCER_ID_LENGTH, Producer, ProducerMode
 from services import audit
 from services.errors import InvalidInput, NotFound
 from services.signals.strategy import check_symbol
@@ -31,6 +32,7 @@ MAX_RATE_PER_HOUR = 10_000
 RATE = IntBound("error.number_invalid", 1, MAX_RATE_PER_HOUR, "a number of signals per hour")
 TV_TOKEN_BYTES = 32
 TV_PATH = "/hooks/tradingview/"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1: nothing a name shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +119,9 @@ def _sources(sources: Iterable[str]) -> list[str]:
 
 
 def _name(name: str) -> str:
+    """1 to MAX_NAME printable characters, runs of white space as one (as a device's name)."""
     clean = " ".join(name.split())
-    if not clean or len(clean) > MAX_NAME:
+    if not clean or len(clean) > MAX_NAME or _CONTROL.search(clean):
         raise InvalidInput("ingest.error_name", max=MAX_NAME)
     return clean
 
@@ -159,7 +162,11 @@ async def list_all() -> list[ProducerInfo]:
 
 
 async def _row(producer_id: str) -> Producer:
-    row = await Producer.get_or_none(producer_id=producer_id)
+    """The producer's row, or NotFound; an id longer than the column is no producer's (the
+    ORM would refuse to query with it)."""
+    row = None
+    if len(producer_id) <= PRODUCER_ID_LENGTH:
+        row = await Producer.get_or_none(producer_id=producer_id)
     if row is None:
         raise NotFound("ingest.error_unknown", id=producer_id[:40])
     return row
@@ -219,6 +226,8 @@ async def revoke(producer_id: str, *, actor_id: int | None) -> ProducerInfo:
 
 async def for_auth(producer_id: str) -> ProducerAuth | None:
     """The producer's credentials (secret unsealed), or None if unknown or revoked."""
+    if len(producer_id) > PRODUCER_ID_LENGTH:
+        return None
     row = await Producer.get_or_none(producer_id=producer_id)
     if row is None or row.revoked:
         return None

@@ -52,6 +52,9 @@ async def test_register_shows_the_secret_once_and_stores_it_sealed(database: str
         ({"allowed_sources": ["not-an-ip"]}, "ingest.error_source"),
         ({"rate_per_hour": 0}, "ingest.error_rate"),
         ({"name": " "}, "ingest.error_name"),
+        ({"name": "bell\x07"}, "ingest.error_name"),
+        ({"name": "\x1b[31mred"}, "ingest.error_name"),
+        ({"name": "x" * (producers.MAX_NAME + 1)}, "ingest.error_name"),
     ],
 )
 async def test_registration_refuses_bad_values(database: str, kw: dict, key: str) -> None:
@@ -72,6 +75,25 @@ async def test_pause_rotate_revoke(database: str) -> None:
     assert await producers.for_auth(pid) is None
     with pytest.raises(InvalidInput):
         await producers.rotate(pid, actor_id=OWNER)
+
+
+@pytest.mark.parametrize("producer_id", ["prd_nope", "prd_" + "9" * 200, ""])
+async def test_an_unknown_id_is_not_found_by_every_function_that_takes_one(
+    database: str, producer_id: str
+) -> None:
+    """Also an id longer than the column (typed by hand in /producers or the CLI)."""
+    calls = [
+        producers.get(producer_id),
+        producers.set_paused(producer_id, True, actor_id=OWNER),
+        producers.set_mode(producer_id, ProducerMode.HOLD, actor_id=OWNER),
+        producers.rotate(producer_id, actor_id=OWNER),
+        producers.revoke(producer_id, actor_id=OWNER),
+    ]
+    for call in calls:
+        with pytest.raises(NotFound) as err:
+            await call
+        assert err.value.key == "ingest.error_unknown"
+    assert await producers.for_auth(producer_id) is None
 
 
 async def test_a_post_publishes_through_the_lifecycle_and_a_repeat_changes_nothing(

@@ -1,5 +1,7 @@
 //+------------------------------------------------------------------+
 //| SignalDeskHttp.mqh: signed requests to /ea/v1 through WebRequest |
+//| (and to the ingest API: the caller's id header is configurable,  |
+//| X-Device-Id for the EA, X-Producer-Id for a producer).           |
 //| The terminal must allow the server: Tools > Options > Expert     |
 //| Advisors > "Allow WebRequest for listed URL" (else error 4014).  |
 //| WebRequest blocks the EA's thread for up to `timeout_ms`: keep   |
@@ -7,19 +9,23 @@
 //+------------------------------------------------------------------+
 #include "SignalDeskCrypto.mqh"
 
+#define SD_DEVICE_HEADER "X-Device-Id"
+
 class CSdHttp
   {
 private:
    string            m_origin;   // scheme://host[:port]
    string            m_prefix;   // a path prefix of the server URL, e.g. "/signaldesk"
-   string            m_device;
+   string            m_device;   // the caller's public id (a device's, or a producer's)
+   string            m_id_header; // the header that carries it
    string            m_secret;
    int               m_error;    // GetLastError() of the last failed WebRequest (4014: not allowed)
 
 public:
    int               LastError(void) { return m_error; }
 
-   void              Init(const string server,const string device,const string secret)
+   void              Init(const string server,const string device,const string secret,
+                          const string id_header=SD_DEVICE_HEADER)
      {
       string url=server;
       while(StringLen(url)>0 && StringSubstr(url,StringLen(url)-1)=="/")
@@ -30,6 +36,7 @@ public:
       m_prefix=slash<0 ? "" : StringSubstr(url,slash);
       m_device=device;
       m_secret=secret;
+      m_id_header=id_header;
       m_error=0;
      }
 
@@ -53,7 +60,7 @@ public:
          return -1;
         }
       string headers="Content-Type: application/json\r\n"
-                     +"X-Device-Id: "+m_device+"\r\n"
+                     +m_id_header+": "+m_device+"\r\n"
                      +"X-Timestamp: "+IntegerToString(timestamp)+"\r\n"
                      +"X-Nonce: "+nonce+"\r\n"
                      +"X-Signature: "+signature+"\r\n";
@@ -75,7 +82,7 @@ public:
          return -1;
         }
       answer=CharArrayToString(result,0,WHOLE_ARRAY,CP_UTF8);
-      if(status==401 || status==403)
+      if((status==401 || status==403) && m_id_header==SD_DEVICE_HEADER)
          Print("SignalDesk: refused (",status,"): check the device id, the secret and the PC "
                "clock (TimeGMT must be within 300 s): ",answer);
       return status;

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import inspect
 import json
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
+from core.http.problems import problem_middleware
+from ea import auth as ea_auth
 from ea import schemas
 from ea.client import state as client_state
 from ea.client.execution import MAGIC, Executor
@@ -24,8 +29,13 @@ from ea.client.terminal import EAConfig
 from ea.client.wire import Ack, WireError, dumps, parse_command
 from ea.crypto import sign_request
 from ea.schemas import ACK_STATUSES, parse_ack
+from models.signals import Signal
+from services.signals.manual_checks import ManualLimits
 from tests.ea.client.conftest import paper
 from tests.ea.client.test_client_wire import KNOWN_SIGNATURE
+from tests.ingest.conftest import OWNER, feed, producer
+from webapp import ingest as ingest_routes
+from webapp.ingest import setup_ingest
 
 MQL5 = Path(__file__).resolve().parents[3] / "ea" / "mql5"
 SOURCES = sorted([*MQL5.glob("*.mq5"), *MQL5.glob("include/*.mqh")])
@@ -253,3 +263,94 @@ def test_the_parity_table_names_things_that_exist() -> None:
         assert callable(_python_object(python)), f"{behaviour}: {python}"
         path, _, function = test.partition("::")
         assert re.search(rf"def {function}\(", (root / path).read_text()), f"{behaviour}: {test}"
+
+
+PUBLISH = code_only((MQL5 / "SignalDeskPublish.mq5").read_text(encoding="utf-8"))
+MAX_LONG = str(2**63 - 1)
+
+
+def _function(name: str, source: str = PUBLISH) -> str:
+    body = source[source.index(f"{name}(") :]
+    return body[: body.index("\n  }")]
+
+
+def publish_body(external_id: str, entry: float, take_profit: float, note: str) -> bytes:
+    """What SdPublishBody writes for these inputs (symbol EURUSD, buy, stop 1.075): its keys
+    in its order, strings escaped as json.dumps does (SdJsonEscape), 0 levels as null."""
+    keys = re.findall(r'SdPair\w+\("(\w+)"', _function("string SdPublishBody"))
+    values = {
+        "external_id": external_id, "symbol": "EURUSD", "side": "buy",
+        "order_type": "limit" if entry > 0 else "market", "entry": entry or None,
+        "stop": 1.075, "take_profit": take_profit or None, "note": note,
+    }  # fmt: skip
+    return (
+        "{" + ",".join(f"{json.dumps(k)}:{json.dumps(values[k])}" for k in keys) + "}"
+    ).encode()
+
+
+def test_the_publish_script_is_a_script_that_signs_as_a_producer() -> None:
+    assert "#property script_show_inputs" in PUBLISH and "void OnStart()" in PUBLISH
+    assert not re.search(r"\b(OnTick|OnInit|OnTimer|OrderSend)\(", PUBLISH)  # it trades nothing
+    vectors = defines()
+    assert vectors["SD_PRODUCER_HEADER"] == "X-Producer-Id"
+    assert '"X-Producer-Id"' in inspect.getsource(ingest_routes._producer)  # what the route reads
+    assert vectors["SD_DEVICE_HEADER"] == "X-Device-Id"  # the EA's, unchanged
+    assert '"X-Device-Id"' in inspect.getsource(ea_auth)
+    http = code_only((MQL5 / "include/SignalDeskHttp.mqh").read_text(encoding="utf-8"))
+    assert "const string id_header=SD_DEVICE_HEADER" in http and '+m_id_header+": "+' in http
+    assert '"X-Device-Id: "' not in http
+    for source in (SELF_TEST, code_only((MQL5 / "SignalDeskEA.mq5").read_text())):
+        assert [len(a) for a in arguments("Init", source) if a[0] == "InpServer"] == [3]
+    assert arguments("Init", PUBLISH) == [
+        ["InpServer", "InpProducerId", "InpSecret", "SD_PRODUCER_HEADER"]
+    ]
+    assert [a[:2] for a in arguments("Request", PUBLISH)] == [['"POST"', "SD_SIGNALS_PATH"]]
+
+
+def test_the_publish_script_limits_are_the_servers() -> None:
+    vectors = defines()
+    numbers = dict(re.findall(r"#define\s+(SD_\w+)\s+(\d+)\b", PUBLISH))
+    constraint = ingest_routes.ExternalId.__metadata__[0]
+    allowed = {c for c in map(chr, range(32, 127)) if re.fullmatch(constraint.pattern, c)}
+    assert set(vectors["SD_EXTERNAL_ID_CHARS"]) == allowed
+    longest = int(numbers["SD_MAX_EXTERNAL_ID"])
+    assert re.fullmatch(constraint.pattern, "a" * longest)
+    assert not re.fullmatch(constraint.pattern, "a" * (longest + 1))
+    note = ingest_routes.SignalBody.model_fields["note"].metadata[0]
+    assert int(numbers["SD_MAX_NOTE"]) == note.max_length
+    default = vectors["SD_EXTERNAL_ID_FORMAT"].replace("%I64d", MAX_LONG)  # the longest one
+    assert re.fullmatch(constraint.pattern, default)
+    assert "SD_EXTERNAL_ID_FORMAT" in _function("string SdExternalId")
+    keys = re.findall(r'SdPair\w+\("(\w+)"', _function("string SdPublishBody"))
+    fields = list(ingest_routes.SignalBody.model_fields)
+    assert keys == [f for f in fields if f in keys] and {"external_id", "symbol", "side",
+                                                          "stop"} <= set(keys)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("entry", "take_profit", "note"), [(1.08, 1.095, "from MT5: é €"), (0, 0, ""), (1.08, 0, "")]
+)
+async def test_the_publish_script_writes_the_body_the_server_reads(
+    database: str, entry: float, take_profit: float, note: str
+) -> None:
+    """The script's body, signed with its header, through the real route: a signal (and the
+    same external id again: the first one)."""
+    await feed()
+    made = await producer("From MT5", symbols=("EURUSD",))
+    external_id = defines()["SD_EXTERNAL_ID_FORMAT"].replace("%I64d", "1234567", 1)
+    external_id = external_id.replace("%I64d", "1700000000")
+    raw = publish_body(external_id, entry, take_profit, note)
+    app = web.Application(middlewares=[problem_middleware])
+    setup_ingest(app, ingest_routes.IngestConfig(ManualLimits(), frozenset({OWNER})))
+    async with TestClient(TestServer(app)) as client:
+        answers = []
+        for _ in range(2):
+            headers = sign_request(made.secret, "POST", defines()["SD_SIGNALS_PATH"], raw)
+            headers[defines()["SD_PRODUCER_HEADER"]] = made.info.producer_id
+            resp = await client.post(defines()["SD_SIGNALS_PATH"], data=raw, headers=headers)
+            answers.append((resp.status, await resp.json()))
+    (first, body), (again, repeat) = answers
+    assert (first, again) == (201, 200) and repeat["signal_id"] == body["signal_id"]
+    row = await Signal.get(id=body["signal_id"])
+    assert row.external_id == external_id and (row.rationale or "") == note
+    assert row.take_profit > row.entry > row.stop
