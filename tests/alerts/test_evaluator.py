@@ -221,8 +221,14 @@ async def test_a_move_reaching_hundreds_of_alerts_records_them_all(world: World)
     user = await world.user(ELITE)
     await PriceAlert.bulk_create(
         [
-            PriceAlert(user_id=user.id, symbol="XAUUSD", condition="above",
-                       level=D("2401") + D(i) / 100, created_at=T0, updated_at=T0)
+            PriceAlert(
+                user_id=user.id,
+                symbol="XAUUSD",
+                condition="above",
+                level=D("2401") + D(i) / 100,
+                created_at=T0,
+                updated_at=T0,
+            )
             for i in range(evaluator_module.firing.BATCH + 20)
         ]  # fmt: skip
     )
