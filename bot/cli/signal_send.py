@@ -41,9 +41,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--url", required=True, metavar="URL", help="the server's base URL (https://...)")
-    parser.add_argument("--producer", required=True, metavar="ID", help="the producer id (prd_...)")
-    parser.add_argument("--external-id", required=True, metavar="X", help="your own id of this signal")
+    parser.add_argument(
+        "--url", required=True, metavar="URL", help="the server's base URL (https://...)"
+    )
+    parser.add_argument(
+        "--producer", required=True, metavar="ID", help="the producer id (prd_...)"
+    )
+    parser.add_argument(
+        "--external-id", required=True, metavar="X", help="your own id of this signal"
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--revise", action="store_true", help="move the levels of the signal")
     mode.add_argument("--cancel", action="store_true", help="cancel the signal")
@@ -54,9 +60,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--stop", metavar="P", help="stop-loss price")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--tp", metavar="P", help="take-profit price")
-    target.add_argument("--rr", metavar="N", help="reward:risk instead of --tp (take-profit = N stops away)")
+    target.add_argument(
+        "--rr", metavar="N", help="reward:risk instead of --tp (take-profit = N stops away)"
+    )
     parser.add_argument("--expiry-hours", metavar="H", help="hours a limit order waits")
-    parser.add_argument("--note", metavar="T", help="the card's rationale line (200 characters at most)")
+    parser.add_argument(
+        "--note", metavar="T", help="the card's rationale line (200 characters at most)"
+    )
     parser.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     parser.set_defaults(func=signal_send)
 
@@ -128,7 +138,8 @@ def signal_send(args: argparse.Namespace) -> int:
         result = _call(args, desk)
     except ValueError as exc:  # the client refused an argument before sending anything
         name, _, rest = str(exc).partition(" ")
-        raise CliError(f"{OPTION_OF.get(name, name)} {rest}") from None
+        msg = f"{OPTION_OF.get(name, name)} {rest}"
+        raise CliError(msg) from None
     except IngestError as exc:
         detail = exc.detail or exc.title
         if exc.field and exc.field not in detail:

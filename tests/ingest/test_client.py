@@ -107,9 +107,9 @@ def test_a_malformed_price_is_refused_before_sending(value: object) -> None:
 
 def test_the_body_carries_decimal_text_not_floats() -> None:
     body = ingest_client._encode(  # noqa: SLF001 - the wire form itself
-        {"entry": ingest_client._Number("1.0800"), "note": "é \"q\"", "x": None}  # noqa: SLF001
+        {"entry": ingest_client._Number("1.0800"), "note": 'é "q"', "x": None}  # noqa: SLF001
     )
-    assert body == '{"entry": 1.0800, "note": "\\u00e9 \\"q\\""}'.encode()
+    assert body == b'{"entry": 1.0800, "note": "\\u00e9 \\"q\\""}'
     assert json.loads(body, parse_float=D) == {"entry": D("1.0800"), "note": 'é "q"'}
 
 
