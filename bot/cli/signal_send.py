@@ -22,12 +22,14 @@ import dataclasses
 import json
 import os
 
-from bot.cli import CliError, CliFailure
+from bot.cli import CliError, CliFailure, int_option
 from ea.ingest_client import IngestError, Result, SignalDeskProducer
+from services.text.numbers import IntBound
 
 SECRET_ENV = "SIGNALDESK_PRODUCER_SECRET"
 NEW_ONLY = ("symbol", "side", "rr", "market", "expiry_hours", "note")  # not for --revise/--cancel
 LEVELS = ("entry", "stop", "tp")
+EXPIRY_HOURS = IntBound("error.number_invalid", 1, 99_999, "a number of hours")
 OPTION_OF = {  # the client's argument names, as this command's options
     "base_url": "--url", "producer_id": "--producer", "external_id": "--external-id",
     "take_profit": "--tp", "reward_risk": "--rr", "entry": "--entry", "stop": "--stop",
@@ -97,12 +99,8 @@ def _check_mode(args: argparse.Namespace) -> None:
 
 
 def _expiry(text: str | None) -> int | None:
-    if text is None:
-        return None
-    if not (text.isascii() and text.isdigit() and len(text) <= 6):
-        msg = f"--expiry-hours must be a whole number of hours (digits 0-9), got {text[:32]!r}"
-        raise CliError(msg)
-    return int(text)
+    """Digits only, checked here; whether the server takes that many hours is its answer."""
+    return None if text is None else int_option(text, EXPIRY_HOURS, "--expiry-hours")
 
 
 def _call(args: argparse.Namespace, desk: SignalDeskProducer) -> Result:

@@ -12,6 +12,7 @@ import socket
 import string
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from decimal import Decimal as D
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,41 @@ def test_a_network_failure_is_an_ingest_error_with_status_0() -> None:
     assert failed.value.status == 0 and "Connection refused" in str(failed.value)
 
 
+@pytest.fixture
+async def odd_url() -> AsyncIterator[str]:
+    """A server that answers what a proxy in front of SignalDesk might."""
+
+    async def html_502(request: web.Request) -> web.Response:
+        return web.Response(status=502, text="<html>\n<h1>Bad Gateway</h1></html>")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPMovedPermanently("https://desk.example.com/api/v1/signals")
+
+    app = web.Application()
+    app.router.add_post("/gw/api/v1/signals", html_502)
+    app.router.add_post("/old/api/v1/signals", moved)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [("/gw", "502 Bad Gateway: <html> <h1>Bad Gateway</h1></html>"),
+     ("/old", "301 Redirected: use the URL https://desk.example.com/api/v1/signals")],
+)  # fmt: skip
+async def test_an_answer_that_is_no_problem_document_is_still_one_readable_error(
+    odd_url: str, prefix: str, expected: str
+) -> None:
+    desk = SignalDeskProducer(odd_url + prefix, "prd_x", "s")
+    with pytest.raises(IngestError) as refused:
+        await asyncio.to_thread(desk.send, "s-1", "EURUSD", "buy", **LEVELS)
+    assert str(refused.value) == expected
+
+
 # The command line, end to end.
 
 
@@ -209,10 +245,12 @@ async def test_cli_sends_repeats_revises_and_cancels(
 ) -> None:
     made, _ = await desk_for(url)
     monkeypatch.setenv(SECRET_ENV, made.secret)
-    assert await asyncio.to_thread(main, cli_args(url, made, *NEW, "--note", "CLI")) == 0
+    argv = cli_args(url, made, *NEW, "--note", "CLI", "--expiry-hours", "12")
+    assert await asyncio.to_thread(main, argv) == 0
     signal_id = int(capsys.readouterr().out)
     row = await Signal.get(id=signal_id)
     assert (row.external_id, row.take_profit, row.rationale) == ("c-1", D("1.095"), "CLI")
+    assert row.expires_at - row.published_at == timedelta(hours=12)
     assert await asyncio.to_thread(main, cli_args(url, made, *NEW, "--json")) == 0
     answer = json.loads(capsys.readouterr().out)
     assert answer["signal_id"] == signal_id and answer["repeated"] is True
@@ -255,7 +293,8 @@ async def test_cli_a_refusal_is_one_line_and_exit_1(
         (NEW[:-1] + ("1e3",), "--rr must be a decimal number"),
         (NEW[:7] + ("1,08",) + NEW[8:], "--entry must be a decimal number"),
         (("--external-id", "a b") + NEW[2:], "--external-id must be 1-64 of"),
-        (NEW + ("--expiry-hours", "+5"), "--expiry-hours must be a whole number"),
+        (NEW + ("--expiry-hours", "+5"), "--expiry-hours must be a number of hours from 1 to"),
+        (NEW + ("--expiry-hours", "0"), "--expiry-hours must be a number of hours from 1 to"),
     ],
 )  # fmt: skip
 def test_cli_bad_arguments_exit_2(
