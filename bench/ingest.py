@@ -53,6 +53,7 @@ from models.notifications import Notification  # noqa: E402
 from models.signals import Signal  # noqa: E402
 from models.users import Role  # noqa: E402
 from services.ingest import producers  # noqa: E402
+from services.outbox import fanout  # noqa: E402
 from services.signals import market_data  # noqa: E402
 from services.signals.manual_checks import ManualLimits  # noqa: E402
 from services.terminals import secrets as secret_box  # noqa: E402
@@ -171,7 +172,9 @@ async def serve(args: argparse.Namespace, made: list[producers.Credentials],
 async def run(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
     await db.migrate(db_url)
     await db.init_db(db_url)
-    secret_box.configure("bench-ingest-master-key", Path(tempfile.mkdtemp(prefix="sd-bench-")))
+    scratch = Path(tempfile.mkdtemp(prefix="sd-bench-"))
+    secret_box.configure("bench-ingest-master-key", scratch)
+    fanout.CHART_DIR = scratch / "charts"  # each signal's chart: here, not in the checkout
     events = Bus()
     token = events.activate()  # this run's bus, as the app's assembly makes one per process
     try:
