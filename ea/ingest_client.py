@@ -167,10 +167,11 @@ def _problem(status: int, reason: str, raw: bytes) -> IngestError:
     if not isinstance(body, dict):
         text = raw.decode("utf-8", "replace").strip().replace("\n", " ")[:MAX_ERROR_TEXT]
         return IngestError(status, reason or "HTTP error", text)
-    field = body.get("field")
+    field, said = body.get("field"), body.get("status")
     return IngestError(
-        int(body.get("status") or status), str(body.get("title") or reason),
-        str(body.get("detail") or ""), None if field is None else str(field),
+        said if isinstance(said, int) and not isinstance(said, bool) else status,
+        str(body.get("title") or reason), str(body.get("detail") or ""),
+        None if field is None else str(field),
     )  # fmt: skip
 
 

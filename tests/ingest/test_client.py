@@ -27,7 +27,7 @@ from core.crypto import sign_request
 from core.http.problems import problem_middleware
 from ea import ingest_client
 from ea.ingest_client import IngestError, SignalDeskProducer, number_text, sign_headers
-from models.ingest import ProducerMode
+from models.ingest import HeldSignal, ProducerMode
 from models.signals import Signal
 from services.ingest import producers
 from services.signals.manual_checks import ManualLimits
@@ -341,3 +341,13 @@ def test_cli_takes_no_secret_argument_and_no_tp_with_rr(
             main(argv)
         assert stopped.value.code == 2
     assert "--secret" in capsys.readouterr().err
+
+
+async def test_cli_a_held_signal_prints_its_held_id(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made, _ = await desk_for(url, mode=ProducerMode.HOLD)
+    monkeypatch.setenv(SECRET_ENV, made.secret)
+    assert await asyncio.to_thread(main, cli_args(url, made, *NEW)) == 0
+    held = await HeldSignal.get(producer_id=made.info.id, external_id="c-1")
+    assert capsys.readouterr().out == f"held {held.id}\n"
