@@ -50,6 +50,7 @@ SUBCOMMAND_MODULES = (
     "bot.cli.backtest",
     "bot.cli.ea_sim",
     "bot.cli.ledger",
+    "bot.cli.signal_send",
 )
 
 

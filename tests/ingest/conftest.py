@@ -4,16 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from models.ingest import ProducerMode
 from services.ingest import producers
 from services.ingest.intake import SignalIn
+from services.outbox import fanout
 from services.signals import market_data
 from trading.candles import Bar
 
 LAST = 1.08412
 OWNER = 1001
+
+
+@pytest.fixture(autouse=True)
+def chart_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Published signals' charts go to the test's directory, not the worktree's data/."""
+    charts = tmp_path / "charts"
+    monkeypatch.setattr(fanout, "CHART_DIR", charts)
+    return charts
 
 
 async def feed(symbol: str = "EURUSD", close: float = LAST, bars: int = 5) -> None:
