@@ -60,19 +60,24 @@ CONFIG_KEY = web.AppKey("ingest_config", IngestConfig)
 NONCES_KEY = web.AppKey("ingest_nonces", NonceStore)
 
 
-class SignalBody(BaseModel):
+class _Levels(BaseModel):
+    """What a signal says beside where it comes from: levels, expiry, note (both bodies)."""
+
     model_config = ConfigDict(extra="forbid")
 
-    external_id: ExternalId
-    symbol: Annotated[str, StringConstraints(min_length=1, max_length=24)]
-    side: Literal["buy", "sell"]
-    order_type: Literal["limit", "market"] = "limit"
     entry: Price | None = None
     stop: Price
     take_profit: Price | None = None
     reward_risk: Annotated[Decimal, Field(gt=0, le=100)] | None = None
     expiry_hours: Annotated[int, Field(ge=1, le=MAX_EXPIRY_HOURS)] = C.ORDER_EXPIRY_HOURS
     note: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class SignalBody(_Levels):
+    external_id: ExternalId
+    symbol: Annotated[str, StringConstraints(min_length=1, max_length=24)]
+    side: Literal["buy", "sell"]
+    order_type: Literal["limit", "market"] = "limit"
 
     def to_signal(self) -> SignalIn:
         return SignalIn(**self.model_dump())
@@ -86,20 +91,12 @@ class RevisionBody(BaseModel):
     take_profit: Price | None = None
 
 
-class TradingViewBody(BaseModel):
+class TradingViewBody(_Levels):
     """TradingView's alert JSON (`TRADINGVIEW_TEMPLATE`): placeholders already filled in."""
-
-    model_config = ConfigDict(extra="forbid")
 
     ticker: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     side: Annotated[str, StringConstraints(to_lower=True, pattern=r"^(buy|sell)$")]
     time: Annotated[str, StringConstraints(pattern=r"^[0-9TZ:.+-]{1,40}$")]  # the bar's time
-    entry: Price | None = None
-    stop: Price
-    take_profit: Price | None = None
-    reward_risk: Annotated[Decimal, Field(gt=0, le=100)] | None = None
-    expiry_hours: Annotated[int, Field(ge=1, le=MAX_EXPIRY_HOURS)] = C.ORDER_EXPIRY_HOURS
-    note: Annotated[str, StringConstraints(max_length=200)] = ""
 
     def to_signal(self) -> SignalIn:
         symbol = self.ticker.rsplit(":", 1)[-1]  # "FX:EURUSD" -> "EURUSD"
