@@ -23,7 +23,14 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
 
 from core.http.bodies import parse_json_object, read_body
 from core.http.problems import ProblemError
@@ -91,11 +98,15 @@ class RevisionBody(BaseModel):
     take_profit: Price | None = None
 
 
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
 class TradingViewBody(_Levels):
     """TradingView's alert JSON (`TRADINGVIEW_TEMPLATE`): placeholders already filled in."""
 
     ticker: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    side: Annotated[str, StringConstraints(to_lower=True, pattern=r"^(buy|sell)$")]
+    side: Annotated[Literal["buy", "sell"], BeforeValidator(_lower)]  # TradingView: "BUY" too
     time: Annotated[str, StringConstraints(pattern=r"^[0-9TZ:.+-]{1,40}$")]  # the bar's time
 
     def to_signal(self) -> SignalIn:
