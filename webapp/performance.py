@@ -61,6 +61,7 @@ STYLE = (
     "margin:0}.widget p{margin:.25rem 0}.widget .big{font-size:1.6rem;font-weight:600}"
     "body.embed{margin:0;padding:.25rem;max-width:none}td.n,.months td{white-space:nowrap}"
     "table.months,table.signals,table.brokers{display:block;overflow-x:auto}"
+    "form input,form button{min-height:44px;font:inherit}"
 )
 _STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 _CSP = (

@@ -93,6 +93,7 @@ async def test_add_refuse_fire_live_and_delete_alerts_on_a_phone(
             assert layout["width"] == PHONE["width"], layout
             assert not layout["overflow"], layout
             assert layout["small"] == [], layout
+            await app.locator("#alerts").evaluate("n => n.scrollIntoView()")
             await page.screenshot(path=str(ARTIFACTS / "alerts-light.png"))
 
             # the bars come: the alert fires, the open page follows without a reload
@@ -104,6 +105,7 @@ async def test_add_refuse_fire_live_and_delete_alerts_on_a_phone(
             assert "📝 phone check" in text(message)
             await page.locator("#miniapp-dark").check()
             await expect(app.locator("html")).to_have_attribute("data-theme", "dark")
+            await app.locator("#alerts").evaluate("n => n.scrollIntoView()")
             await page.screenshot(path=str(ARTIFACTS / "alerts-dark.png"))
 
             # delete the other one, after a confirmation
