@@ -205,7 +205,7 @@ async def ingest(
     await _check_rate(info)
     request = await check(info, signal, limits)
     if info.mode is ProducerMode.HOLD:
-        return await _hold(info, signal, owners)
+        return await _hold(info, signal, owners, label)
     try:
         view = await manual.publish_external(
             origin(info, signal.external_id, label), request, limits, alerts=alerts
@@ -220,12 +220,16 @@ async def ingest(
     return Outcome(True, "published", view.id)
 
 
-async def _hold(info: ProducerInfo, signal: SignalIn, owners: frozenset[int]) -> Outcome:
+async def _hold(
+    info: ProducerInfo, signal: SignalIn, owners: frozenset[int], label: str
+) -> Outcome:
+    """Keep the signal for the owner's decision, with the label its card will carry."""
     try:
         async with outbox.transaction():
             held = await HeldSignal.create(
-                producer_id=info.id, external_id=signal.external_id, request=signal.as_json()
-            )
+                producer_id=info.id, external_id=signal.external_id,
+                request={**signal.as_json(), "label": label},
+            )  # fmt: skip
             await announce_held(held.id, info.name, signal, owners)
     except IntegrityError:
         found = await _existing(info, signal.external_id)
@@ -257,7 +261,8 @@ async def confirm(
             status=HeldStatus.CONFIRMED, decided_at=clock.now(), decided_by=actor_id
         )
         if claimed:
-            view = await _publish_held(info, signal, request, limits, actor_id, alerts)
+            label = str(held.request.get("label", ""))  # "TradingView: " from the hook
+            view = await _publish_held(info, signal, label, request, limits, actor_id, alerts)
             await HeldSignal.filter(id=held_id).update(signal_id=view.id)
             return view
     decided = await HeldSignal.get(id=held_id)  # by another tap meanwhile
@@ -267,15 +272,15 @@ async def confirm(
 
 
 async def _publish_held(
-    info: ProducerInfo, signal: SignalIn, request: ManualRequest, limits: ManualLimits,
-    actor_id: int, alerts: AlertSink | None,
+    info: ProducerInfo, signal: SignalIn, label: str, request: ManualRequest,
+    limits: ManualLimits, actor_id: int, alerts: AlertSink | None,
 ) -> SignalView:  # fmt: skip
     """Publish a held signal (its producer's `external_id` may have been published meanwhile
     by a repeat of the post: that one is the answer)."""
     try:
         async with in_transaction():  # a savepoint: the unique key's refusal undoes this alone
             view = await manual.publish_external(
-                origin(info, signal.external_id), request, limits, actor_id=actor_id,
+                origin(info, signal.external_id, label), request, limits, actor_id=actor_id,
                 alerts=alerts,
             )  # fmt: skip
     except IntegrityError:

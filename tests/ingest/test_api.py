@@ -17,7 +17,7 @@ from core.crypto import sign_request
 from core.http.problems import problem_middleware
 from models.ingest import ProducerMode
 from models.signals import Signal
-from services.ingest import producers
+from services.ingest import intake, producers
 from services.signals.manual_checks import ManualLimits
 from tests.ingest.conftest import OWNER, feed, producer
 from webapp.ingest import TRADINGVIEW_TEMPLATE, IngestConfig, setup_ingest
@@ -191,3 +191,27 @@ async def test_tradingview_template_dedupe_within_a_bar_and_wrong_token(
     assert walled.status == 404 and shown == unknown  # nothing revealed
     bad = await client.post(url, data=alert.replace(b'"buy"', b'"hold"'))
     assert bad.status == 422 and (await bad.json())["field"] == "side"
+
+
+async def test_a_held_tradingview_alert_keeps_its_label_once_confirmed(
+    client: TestClient,
+) -> None:
+    """A TradingView producer in hold mode: the alert waits (answering `held`), the owner's
+    Confirm publishes it with the card's "via TradingView: <name>", as an alert published at
+    once would carry; the side may come in TradingView's upper case."""
+    await feed()
+    made = await producer("Gold breakout", mode=ProducerMode.HOLD, tradingview=True)
+    alert = fill(TRADINGVIEW_TEMPLATE, ticker="FX:EURUSD", **{"strategy.order.action": "BUY"},
+                 time="2030-01-01T11:00:00Z", close="1.0800", plot_0="1.0750",
+                 **{"strategy.order.comment": ""})  # fmt: skip
+    answer = await client.post(f"/hooks/tradingview/{made.tv_token}", data=alert)
+    body = await answer.json()
+    assert (answer.status, body["status"], body["signal_id"]) == (201, "held", None), body
+    decision = await intake.decide(body["held_id"], True, OWNER, ManualLimits())
+    assert decision.done and decision.signal_id is not None
+    row = await Signal.get(id=decision.signal_id)
+    assert (row.via, row.side, row.external_id) == (
+        "TradingView: Gold breakout",
+        "buy",
+        "tv:EURUSD:buy:2030-01-01T11:00:00Z",
+    )
