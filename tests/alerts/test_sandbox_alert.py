@@ -47,8 +47,9 @@ async def replay(clean_db: str, data_dir: Path, tmp_path: Path) -> AsyncIterator
         await runner.stop()
 
 
-async def test_an_alert_set_in_the_chat_fires_during_the_replay(replay: Replay) -> None:
-    sandbox, candles = replay.app, replay.candles
+async def reachable_level(candles: Candles) -> tuple[Decimal, str, Decimal]:
+    """Once the sandbox stored the 38th bar: its close, and a condition and level that the
+    `AHEAD` bars reach (the farther of their high and low)."""
     await until(lambda: market_data.quote("EURUSD"),
                 accept=lambda q: q is not None and q.bar_time == candles.bar(37).time)  # fmt: skip
     last = Decimal(str(candles.bar(37).close)).quantize(TICK)
@@ -56,6 +57,12 @@ async def test_an_alert_set_in_the_chat_fires_during_the_replay(replay: Replay) 
     low = Decimal(str(min(candles.bar(i).low for i in AHEAD))).quantize(TICK)
     condition, level = ("above", high) if high - last >= last - low else ("below", low)
     assert level != last
+    return last, condition, level
+
+
+async def test_an_alert_set_in_the_chat_fires_during_the_replay(replay: Replay) -> None:
+    sandbox, candles = replay.app, replay.candles
+    _last, condition, level = await reachable_level(candles)
     async with extension(sandbox).client() as tg:
         await tg.send(OLIVIA, "/grant @sam_trades pro 30")
         await tg.wait_for(OLIVIA, lambda m: "Pro" in text(m) and "#1" not in text(m), timeout=30)

@@ -8,17 +8,21 @@ $TEST_ARTIFACTS/miniapp."""
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import Decimal
 
 import pytest
 
 from models.alerts import AlertState, PriceAlert
-from services.signals import market_data
-from tests.alerts.test_sandbox_alert import AHEAD, TICK, Replay, replay  # noqa: F401 - fixture
+from tests.alerts.test_sandbox_alert import (  # noqa: F401 - the fixture
+    AHEAD,
+    TICK,
+    Replay,
+    reachable_level,
+    replay,
+)
 from tests.e2e.conftest import text
 from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension
-from tests.waiting import until
 
 OLIVIA, SAM = 1000001, 1000002
 PHONE = {"width": 390, "height": 844}
@@ -42,12 +46,7 @@ async def test_add_refuse_fire_live_and_delete_alerts_on_a_phone(
     sandbox, candles = replay.app, replay.candles
     pw_api = playwright_api()
     expect = pw_api.expect
-    await until(lambda: market_data.quote("EURUSD"),
-                accept=lambda q: q is not None and q.bar_time == candles.bar(37).time)  # fmt: skip
-    last = Decimal(str(candles.bar(37).close)).quantize(TICK)
-    high = Decimal(str(max(candles.bar(i).high for i in AHEAD))).quantize(TICK, ROUND_FLOOR)
-    low = Decimal(str(min(candles.bar(i).low for i in AHEAD))).quantize(TICK)
-    condition, level = ("above", high) if high - last >= last - low else ("below", low)
+    last, condition, level = await reachable_level(candles)
     async with extension(sandbox).client() as tg:
         await tg.send(OLIVIA, "/grant @sam_trades pro 30")
         await tg.wait_for(OLIVIA, lambda m: "Pro" in text(m) and "#1" not in text(m), timeout=30)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import contextlib
 import json
 import random
 import socket
@@ -42,6 +43,13 @@ LEVELS = {"entry": D("1.0800"), "stop": "1.0750", "take_profit": 1.095}
 async def url(database: str) -> AsyncIterator[str]:
     app = web.Application(middlewares=[problem_middleware])
     setup_ingest(app, IngestConfig(ManualLimits(), frozenset({OWNER})))
+    async with serving(app) as base:
+        yield base
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """`app` on a loopback port (the stdlib client needs a real socket): its base URL."""
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
@@ -207,12 +215,8 @@ async def odd_url() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/gw/api/v1/signals", html_502)
     app.router.add_post("/old/api/v1/signals", moved)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        await server.close()
+    async with serving(app) as base:
+        yield base
 
 
 @pytest.mark.parametrize(
