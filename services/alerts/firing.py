@@ -79,9 +79,9 @@ async def record(hits: Sequence[Hit], price: Decimal, now: datetime) -> list[Fir
     returns those recorded (a hit whose row moved on meanwhile is left out).
 
     The rows are updated in batches of hits that share their firing count (one UPDATE per
-    batch, each still conditional on that count). When a batch updates fewer rows than it
-    holds (a row moved on: rare), the transaction is rolled back and redone one row at a time,
-    which finds out which."""
+    batch, after checking the batch's rows still have that count). When one moved on (rare),
+    the transaction is rolled back and redone one row at a time, each UPDATE conditional on
+    its count, which finds out which."""
     if not hits:
         return []
     try:
@@ -133,19 +133,28 @@ def _changes(price: Decimal, now: datetime, number: int, repeat: bool) -> dict[s
 
 
 async def _update_batches(hits: Sequence[Hit], price: Decimal, now: datetime) -> set[int]:
-    """One conditional UPDATE per batch of hits with the same count and kind; `_Moved` when a
-    batch matched fewer rows than it names (the caller's transaction rolls back)."""
+    """One UPDATE per batch of hits with the same count and kind, after reading the batch's
+    rows locked (PostgreSQL; SQLite's one writer holds them for the transaction): `_Moved` when
+    one is gone, not active or fired since (the caller's transaction rolls back). Both
+    statements select by primary key alone: with the state in the WHERE of a long IN list,
+    SQLite's planner scans the (state, symbol) index of every active alert instead."""
     groups: dict[tuple[int, bool], list[int]] = {}
     for hit in hits:
         groups.setdefault((hit.fired_count, hit.repeat), []).append(hit.alert_id)
     for (count, repeat), ids in groups.items():
         for start in range(0, len(ids), BATCH):
             chunk = ids[start : start + BATCH]
-            updated = await PriceAlert.filter(
-                id__in=chunk, state=AlertState.ACTIVE, fired_count=count
-            ).update(**_changes(price, now, count + 1, repeat))
-            if updated != len(chunk):
+            rows = (
+                await PriceAlert.filter(id__in=chunk)
+                .select_for_update()
+                .only("id", "state", "fired_count")
+            )
+            unchanged = [
+                r for r in rows if r.state is AlertState.ACTIVE and r.fired_count == count
+            ]
+            if len(unchanged) != len(set(chunk)):
                 raise _Moved
+            await PriceAlert.filter(id__in=chunk).update(**_changes(price, now, count + 1, repeat))
     return {h.alert_id for h in hits}
 
 
