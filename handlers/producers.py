@@ -12,7 +12,8 @@ signals, `services.analytics.producers` counts the figures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from decimal import Decimal
 
 from aiogram import F, Router
 from aiogram.filters import CommandObject
@@ -24,7 +25,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from core.settings import Settings
 from handlers.commands import cmd
-from handlers.render import Html, as_plain_text, fmt
+from handlers.render import Html, as_plain_text, fmt, locale
 from models.ingest import ProducerMode
 from models.users import Role
 from services.analytics import producers as figures_service
@@ -34,12 +35,14 @@ from services.ingest.producers import Credentials, ProducerInfo
 from services.ops_alerts import OpsAlerts
 from services.signals import manual
 from services.signals.callbacks import HeldCB
+from services.text import formatting
 from services.text.numbers import parse_int
 from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 OWNER = {"role": Role.OWNER}
 ALERT_MAX = 200  # Telegram's limit for a callback query's alert
+R_PLACES = 2  # as the track record shows R multiples
 STATES = {
     "active": __("ingest.state_active"),
     "paused": __("ingest.state_paused"),
@@ -65,7 +68,7 @@ class Usage(Exception):
 @dataclass
 class AddArgs:
     name: str
-    symbols: list[str] = field(default_factory=list)
+    symbols: list[str] | None = None  # None: not given, the strategy's symbols
     hold: bool = False
     tradingview: bool = False
     rate: int = producers.DEFAULT_RATE_PER_HOUR
@@ -105,7 +108,7 @@ def _row(info: ProducerInfo, counted: ProducerFigures | None) -> Html:
         signals=counted.signals if counted else 0,
         closed=counted.closed if counted else 0,
         wins=counted.wins if counted else 0,
-        total=counted.total_r if counted else 0,
+        total=formatting.signed(counted.total_r if counted else Decimal(0), locale(), R_PLACES),
     )
     return fmt(
         _("ingest.list_row"),
@@ -153,7 +156,7 @@ async def _add(words: list[str], user: UserInfo, settings: Settings) -> Html:
     args = parse_add(words)
     made = await producers.register(
         args.name,
-        args.symbols or settings.symbols,
+        settings.symbols if args.symbols is None else args.symbols,
         mode=ProducerMode.HOLD if args.hold else ProducerMode.PUBLISH,
         rate_per_hour=args.rate,
         tradingview=args.tradingview,
