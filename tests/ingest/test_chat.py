@@ -4,11 +4,17 @@ the real app and the Telegram emulator over HTTP for the held flow end to end.""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator
 from decimal import Decimal as D
+from typing import Any
 
+import aiohttp
 import pytest
 
+from bot.app import AppRunner
+from core.crypto import sign_request
 from handlers.producers import ProducerCB
 from models.audit import AuditLog
 from models.ingest import HeldSignal, HeldStatus, Producer, ProducerMode
@@ -19,11 +25,12 @@ from services.signals.callbacks import HeldCB
 from services.signals.manual_checks import ManualLimits
 from services.terminals import secrets as secret_box
 from services.users import profiles as users_service
+from tests.e2e.conftest import text
 from tests.handlers.test_devices import Harness
 from tests.handlers.test_shop import harness
-from tests.ingest.conftest import feed, signal
+from tests.ingest.conftest import ADMIN, OTTO, OWNER, SUB, feed, signal
+from tgemu import EmulatorClient
 
-OWNER, ADMIN, SUB = 1001, 1002, 1003
 PUBLIC_URL = "https://desk.example.com"
 LIMITS = ManualLimits()
 
@@ -263,3 +270,100 @@ async def test_only_the_owner_may_use_producers_or_their_buttons(h: Harness, who
     assert not await Signal.exists()
     denied = await AuditLog.filter(action="access.denied", actor_id=who).count()
     assert denied == 10
+
+
+# -- the held flow end to end: the real app over HTTP, the owners and Sam in the emulator ------
+
+API = "/api/v1/signals"
+CONFIRM, DISCARD = "✅ Publish", "✖️ Discard"
+
+
+def labels(message: dict[str, Any]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def post_signal(runner: AppRunner, pid: str, secret: str, body: dict[str, Any]) -> dict:
+    raw = json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", "X-Producer-Id": pid}
+    headers |= sign_request(secret, "POST", API, raw)
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{runner.base_url}{API}", data=raw, headers=headers) as resp,
+    ):
+        assert resp.status == 201, await resp.text()
+        return dict(await resp.json())
+
+
+async def held_message(tg: EmulatorClient, owner: int, external_id: str) -> dict[str, Any]:
+    return dict(await tg.wait_for(
+        owner, lambda m: "sent a signal" in text(m) and external_id in text(m), after_seq=0
+    ))  # fmt: skip
+
+
+async def edit_of(
+    tg: EmulatorClient, chat: int, message: dict[str, Any], now_reads: str
+) -> dict[str, Any]:
+    """`message` once edited to read `now_reads`."""
+    return dict(await tg.wait_for(
+        chat, lambda m: m["message_id"] == message["message_id"] and text(m) == now_reads,
+        after_seq=0,
+    ))  # fmt: skip
+
+
+async def test_a_held_signal_waits_for_an_owner_then_publishes_once(
+    held_app: tuple[AppRunner, EmulatorClient],
+) -> None:
+    runner, tg = held_app
+    await tg.send(OWNER, "/producers add Gold breakout --hold --symbols EURUSD")
+    made = text(await tg.wait_for(OWNER, lambda m: "registered" in text(m)))
+    found = re.search(r"ID: (prd_\w+)\nSecret: (\S+)\n", made)
+    assert found is not None, made
+    pid, secret = found.groups()
+
+    body = {"external_id": "s-1", "symbol": "EURUSD", "side": "buy", "entry": 1.08,
+            "stop": 1.075, "take_profit": 1.095, "note": "Breakout retest"}  # fmt: skip
+    answer = await post_signal(runner, pid, secret, body)
+    assert (answer["status"], answer["signal_id"]) == ("held", None)
+    held_id = answer["held_id"]
+    for owner in (OWNER, OTTO):
+        message = await held_message(tg, owner, "Breakout retest")
+        assert text(message).startswith("📥 Gold breakout sent a signal. Publish it?\nEURUSD · ")
+        assert "Entry: 1.08 · Stop: 1.075 · Take-profit: 1.095" in text(message)
+        assert labels(message) == [CONFIRM, DISCARD]
+    assert not await Signal.exists()
+
+    olivias = await held_message(tg, OWNER, "Breakout retest")
+    tap = await tg.press(OWNER, OWNER, olivias["message_id"], text=CONFIRM)
+    toast = (await tg.callback_answer(tap))["text"]
+    sig = await Signal.get(producer_id=(await only(pid)).id, external_id="s-1")
+    assert toast == f"Published as signal #{sig.id}."
+    edited = await edit_of(tg, OWNER, olivias, f"Published as signal #{sig.id}.")
+    assert labels(edited) == []
+    card = await tg.wait_for(SUB, lambda m: f"#{sig.id}" in text(m), after_seq=0)
+    assert "via Gold breakout" in text(card) and "1.08000" in text(card)
+    held = await HeldSignal.get(id=held_id)
+    assert (held.status, held.decided_by) == (HeldStatus.CONFIRMED, OWNER)
+
+    # Otto taps Discard on his copy afterwards: decided already, nothing changes
+    ottos = await held_message(tg, OTTO, "Breakout retest")
+    tap = await tg.press(OTTO, OTTO, ottos["message_id"], text=DISCARD)
+    assert (await tg.callback_answer(tap))["text"] == "This signal was decided already."
+    assert labels(await edit_of(tg, OTTO, ottos, "This signal was decided already.")) == []
+    assert (await HeldSignal.get(id=held_id)).status is HeldStatus.CONFIRMED
+    assert await Signal.all().count() == 1
+
+    # a second held signal: Discard publishes nothing
+    second = await post_signal(runner, pid, secret, {**body, "external_id": "s-2",
+                                                     "note": "Second look"})  # fmt: skip
+    olivias = await held_message(tg, OWNER, "Second look")
+    tap = await tg.press(OWNER, OWNER, olivias["message_id"], text=DISCARD)
+    assert (await tg.callback_answer(tap))["text"] == "Discarded: nothing was published."
+    edited = await edit_of(tg, OWNER, olivias, "Discarded: nothing was published.")
+    assert labels(edited) == []
+    assert (await HeldSignal.get(id=second["held_id"])).status is HeldStatus.DISCARDED
+    assert await Signal.all().count() == 1
+    ottos = await held_message(tg, OTTO, "Second look")
+    tap = await tg.press(OTTO, OTTO, ottos["message_id"], text=CONFIRM)
+    assert (await tg.callback_answer(tap))["text"] == "This signal was decided already."
+    assert await Signal.all().count() == 1
