@@ -367,3 +367,29 @@ async def test_a_held_signal_waits_for_an_owner_then_publishes_once(
     tap = await tg.press(OTTO, OTTO, ottos["message_id"], text=CONFIRM)
     assert (await tg.callback_answer(tap))["text"] == "This signal was decided already."
     assert await Signal.all().count() == 1
+
+
+async def test_held_buttons_in_chat_refusals_and_a_second_tap(h: Harness) -> None:
+    """In process: a Confirm the checks refuse (the market moved) leaves it held and says why;
+    a Confirm then a Discard; a button naming no held signal."""
+    await feed()
+    made = await producers.register("Gold breakout", ["EURUSD"], mode=ProducerMode.HOLD)
+    held = await intake.ingest(made.info, signal(), LIMITS, owners=frozenset({OWNER}))
+    assert held.held_id is not None
+    confirm = HeldCB(action="confirm", held_id=held.held_id).pack()
+    discard = HeldCB(action="discard", held_id=held.held_id).pack()
+    await feed(close=1.2)  # the entry 1.08 is now 10 % from the market
+    (refused,) = await h.press(OWNER, confirm)
+    assert refused.startswith("Entry 1.0800 is 10.00 % from the last price 1.20000 of EURUSD")
+    assert (await HeldSignal.get(id=held.held_id)).status is HeldStatus.HELD
+    assert not await Signal.exists()
+    await feed()
+    sig_text = await h.press(OWNER, confirm)
+    sig = await Signal.get(producer_id=made.info.id)
+    assert sig_text == [f"Published as signal #{sig.id}."] * 2  # the toast, the edited message
+    assert await h.press(OWNER, discard) == ["This signal was decided already."] * 2
+    assert await h.press(OWNER, confirm) == ["This signal was decided already."] * 2
+    assert (await HeldSignal.get(id=held.held_id)).status is HeldStatus.CONFIRMED
+    assert await Signal.all().count() == 1
+    missing = HeldCB(action="confirm", held_id=held.held_id + 1000).pack()
+    assert await h.press(OWNER, missing) == [f"No held signal {held.held_id + 1000}."]
