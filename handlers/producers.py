@@ -25,7 +25,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from core.settings import Settings
 from handlers.commands import cmd
-from handlers.render import Html, as_plain_text, fmt, locale
+from handlers.render import Html, as_plain_text, fmt, locale, plural
 from models.ingest import ProducerMode
 from models.users import Role
 from services.analytics import producers as figures_service
@@ -105,7 +105,7 @@ def parse_add(words: list[str]) -> AddArgs:
 def _row(info: ProducerInfo, counted: ProducerFigures | None) -> Html:
     figures = fmt(
         _("ingest.figures"),
-        signals=counted.signals if counted else 0,
+        signals=plural("ingest.signals", counted.signals if counted else 0),
         closed=counted.closed if counted else 0,
         wins=counted.wins if counted else 0,
         total=formatting.signed(counted.total_r if counted else Decimal(0), locale(), R_PLACES),

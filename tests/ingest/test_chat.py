@@ -393,3 +393,21 @@ async def test_held_buttons_in_chat_refusals_and_a_second_tap(h: Harness) -> Non
     assert await Signal.all().count() == 1
     missing = HeldCB(action="confirm", held_id=held.held_id + 1000).pack()
     assert await h.press(OWNER, missing) == [f"No held signal {held.held_id + 1000}."]
+
+
+@pytest.mark.parametrize(
+    ("language", "figures"),
+    [
+        ("en", "1 signal, 1 closed, 1 won, +3.25 R"),
+        ("es", "1 señal; cerradas: 1, ganadas: 1, +3,25 R"),
+        ("ru", "1 сигнал; закрыто: 1, в плюс: 1, итого +3,25 R"),
+    ],
+)
+async def test_the_figures_in_the_owners_language(h: Harness, language: str, figures: str) -> None:
+    await feed()
+    made = await producers.register("Gold", ["EURUSD"])
+    await intake.ingest(made.info, signal(), LIMITS, owners=frozenset({OWNER}))
+    await Signal.all().update(status=SignalStatus.CLOSED, result_r=D("3.25"))
+    await users_service.set_language(OWNER, language)
+    (listing,) = await h.send(OWNER, "/producers")
+    assert listing.endswith(f"\n{figures}")
