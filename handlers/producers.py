@@ -12,6 +12,7 @@ signals, `services.analytics.producers` counts the figures.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -74,24 +75,34 @@ class AddArgs:
     rate: int = producers.DEFAULT_RATE_PER_HOUR
 
 
+def _symbol_list(first: str, rest: deque[str]) -> list[str]:
+    """The symbols after --symbols: "XAUUSD,EURUSD", also typed with spaces around the commas
+    ("XAUUSD, EURUSD", "XAUUSD ,EURUSD"): one list, not a symbol and words of the name."""
+    text = first
+    while rest and not rest[0].startswith("--") and (text.endswith(",") or rest[0][0] == ","):
+        text += rest.popleft()
+    return [s for s in text.split(",") if s.strip()]
+
+
 def parse_add(words: list[str]) -> AddArgs:
     """``NAME [--hold] [--tv] [--symbols A,B] [--rate N]``: options anywhere, the other words
     are the name."""
-    args, name, rest = AddArgs(""), [], iter(words)
-    for word in rest:
+    args, name, rest = AddArgs(""), [], deque(words)
+    while rest:
+        word = rest.popleft()
         option = word.lower()
         if option == "--hold":
             args.hold = True
         elif option == "--tv":
             args.tradingview = True
         elif option in ("--symbols", "--rate"):
-            value = next(rest, None)
+            value = rest.popleft() if rest else None
             if value is None or value.startswith("--"):
                 raise Usage
             if option == "--rate":
                 args.rate = parse_int(value, producers.RATE)
             else:
-                args.symbols = [s for s in value.split(",") if s.strip()]
+                args.symbols = _symbol_list(value, rest)
         elif option.startswith("--"):
             raise Usage
         else:

@@ -411,3 +411,21 @@ async def test_the_figures_in_the_owners_language(h: Harness, language: str, fig
     await users_service.set_language(OWNER, language)
     (listing,) = await h.send(OWNER, "/producers")
     assert listing.endswith(f"\n{figures}")
+
+
+@pytest.mark.parametrize(
+    ("args", "name", "symbols"),
+    [
+        ("Gold breakout --symbols XAUUSD, EURUSD", "Gold breakout", ["EURUSD", "XAUUSD"]),
+        ("Gold --symbols XAUUSD , EURUSD breakout", "Gold breakout", ["EURUSD", "XAUUSD"]),
+        ("Gold --symbols xauusd ,eurusd --tv", "Gold", ["EURUSD", "XAUUSD"]),
+        ("--symbols gold Gold  <i>x</i>", "Gold <i>x</i>", ["XAUUSD"]),
+        ("Gold --SYMBOLS EURUSD --RATE 5 --HOLD", "Gold", ["EURUSD"]),
+    ],
+)
+async def test_add_reads_the_name_and_the_symbols(
+    h: Harness, args: str, name: str, symbols: list[str]
+) -> None:
+    await add(h, args)
+    row = await Producer.get()
+    assert (row.name, row.symbols) == (name, symbols)
