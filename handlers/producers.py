@@ -225,7 +225,7 @@ async def producers_command(
         await message.answer(_("ingest.usage"))
 
 
-@router.callback_query(ProducerCB.filter(), flags=OWNER)
+@router.callback_query(ProducerCB.filter(F.action.in_({"revoke", "keep"})), flags=OWNER)
 async def revoke_button(query: CallbackQuery, callback_data: ProducerCB, user: UserInfo) -> None:
     if callback_data.action == "revoke":
         info = await producers.revoke(callback_data.producer_id, actor_id=user.telegram_id)

@@ -429,3 +429,16 @@ async def test_add_reads_the_name_and_the_symbols(
     await add(h, args)
     row = await Producer.get()
     assert (row.name, row.symbols) == (name, symbols)
+
+
+async def test_a_forged_producer_button_changes_nothing(h: Harness) -> None:
+    _, row = await add(h, "Gold breakout")
+    before = await Producer.get(producer_id=row.producer_id).values()
+    invalid = "This button is out of date or not valid. Open the menu again with /menu."
+    for action in ("delete", "pause", "revoke "):
+        data = ProducerCB(action=action, producer_id=row.producer_id).pack()
+        assert await h.press(OWNER, data) == [invalid], action
+    unknown = ProducerCB(action="revoke", producer_id="prd_0000000000000000").pack()
+    assert await h.press(OWNER, unknown) == ["No producer prd_0000000000000000."]
+    assert await Producer.get(producer_id=row.producer_id).values() == before
+    assert await AuditLog.filter(action="producer.revoked").count() == 0
