@@ -214,7 +214,7 @@ async def producers_command(
         if action == "add":
             await message.answer(await _add(rest, user, settings))
         elif action == "revoke" and len(rest) == 1:
-            info = await producers.get(rest[0])
+            info = await producers.get_live(rest[0])  # revoked already: nothing to confirm
             await message.answer(
                 fmt(_("ingest.confirm_revoke"), name=info.name, id=info.producer_id),
                 reply_markup=revoke_keyboard(info.producer_id),

@@ -181,7 +181,11 @@ async def test_revoke_asks_first_and_the_button_revokes(h: Harness) -> None:
         done, done
     ]  # fmt: skip
     assert await AuditLog.filter(action="producer.revoked", target=pid).count() == 1
-    assert await h.send(OWNER, f"/producers pause {pid}") == [f"Producer {pid} is revoked."]
+    for args in (f"pause {pid}", f"resume {pid}", f"rotate {pid}", f"mode {pid} hold",
+                 f"revoke {pid}"):  # fmt: skip
+        assert await h.send(OWNER, f"/producers {args}") == [f"Producer {pid} is revoked."], args
+    asked = [c for c in h.session.of("SendMessage") if getattr(c, "reply_markup", None)]
+    assert len(asked) == 1, "a revoked producer is not offered for revoking again"
 
 
 async def test_keep_leaves_the_producer_as_it_was(h: Harness) -> None:
