@@ -371,6 +371,8 @@ async def test_a_held_signal_waits_for_an_owner_then_publishes_once(
     tap = await tg.press(OTTO, OTTO, ottos["message_id"], text=CONFIRM)
     assert (await tg.callback_answer(tap))["text"] == "This signal was decided already."
     assert await Signal.all().count() == 1
+    cards = [m for m in await tg.messages(SUB) if "via Gold breakout" in text(m)]
+    assert [m["message_id"] for m in cards] == [card["message_id"]], "Sam got one card"
 
 
 async def test_held_buttons_in_chat_refusals_and_a_second_tap(h: Harness) -> None:
