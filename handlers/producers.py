@@ -12,7 +12,9 @@ signals, `services.analytics.producers` counts the figures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import deque
+from dataclasses import dataclass
+from decimal import Decimal
 
 from aiogram import F, Router
 from aiogram.filters import CommandObject
@@ -24,7 +26,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from core.settings import Settings
 from handlers.commands import cmd
-from handlers.render import Html, as_plain_text, fmt
+from handlers.render import Html, as_plain_text, fmt, locale, plural
 from models.ingest import ProducerMode
 from models.users import Role
 from services.analytics import producers as figures_service
@@ -34,12 +36,14 @@ from services.ingest.producers import Credentials, ProducerInfo
 from services.ops_alerts import OpsAlerts
 from services.signals import manual
 from services.signals.callbacks import HeldCB
+from services.text import formatting
 from services.text.numbers import parse_int
 from services.users.profiles import UserInfo
 
 router = Router(name=__name__)
 OWNER = {"role": Role.OWNER}
 ALERT_MAX = 200  # Telegram's limit for a callback query's alert
+R_PLACES = 2  # as the track record shows R multiples
 STATES = {
     "active": __("ingest.state_active"),
     "paused": __("ingest.state_paused"),
@@ -65,30 +69,40 @@ class Usage(Exception):
 @dataclass
 class AddArgs:
     name: str
-    symbols: list[str] = field(default_factory=list)
+    symbols: list[str] | None = None  # None: not given, the strategy's symbols
     hold: bool = False
     tradingview: bool = False
     rate: int = producers.DEFAULT_RATE_PER_HOUR
 
 
+def _symbol_list(first: str, rest: deque[str]) -> list[str]:
+    """The symbols after --symbols: "XAUUSD,EURUSD", also typed with spaces around the commas
+    ("XAUUSD, EURUSD", "XAUUSD ,EURUSD"): one list, not a symbol and words of the name."""
+    text = first
+    while rest and not rest[0].startswith("--") and (text.endswith(",") or rest[0][0] == ","):
+        text += rest.popleft()
+    return [s for s in text.split(",") if s.strip()]
+
+
 def parse_add(words: list[str]) -> AddArgs:
     """``NAME [--hold] [--tv] [--symbols A,B] [--rate N]``: options anywhere, the other words
     are the name."""
-    args, name, rest = AddArgs(""), [], iter(words)
-    for word in rest:
+    args, name, rest = AddArgs(""), [], deque(words)
+    while rest:
+        word = rest.popleft()
         option = word.lower()
         if option == "--hold":
             args.hold = True
         elif option == "--tv":
             args.tradingview = True
         elif option in ("--symbols", "--rate"):
-            value = next(rest, None)
+            value = rest.popleft() if rest else None
             if value is None or value.startswith("--"):
                 raise Usage
             if option == "--rate":
                 args.rate = parse_int(value, producers.RATE)
             else:
-                args.symbols = [s for s in value.split(",") if s.strip()]
+                args.symbols = _symbol_list(value, rest)
         elif option.startswith("--"):
             raise Usage
         else:
@@ -102,10 +116,10 @@ def parse_add(words: list[str]) -> AddArgs:
 def _row(info: ProducerInfo, counted: ProducerFigures | None) -> Html:
     figures = fmt(
         _("ingest.figures"),
-        signals=counted.signals if counted else 0,
+        signals=plural("ingest.signals", counted.signals if counted else 0),
         closed=counted.closed if counted else 0,
         wins=counted.wins if counted else 0,
-        total=counted.total_r if counted else 0,
+        total=formatting.signed(counted.total_r if counted else Decimal(0), locale(), R_PLACES),
     )
     return fmt(
         _("ingest.list_row"),
@@ -153,7 +167,7 @@ async def _add(words: list[str], user: UserInfo, settings: Settings) -> Html:
     args = parse_add(words)
     made = await producers.register(
         args.name,
-        args.symbols or settings.symbols,
+        settings.symbols if args.symbols is None else args.symbols,
         mode=ProducerMode.HOLD if args.hold else ProducerMode.PUBLISH,
         rate_per_hour=args.rate,
         tradingview=args.tradingview,
@@ -200,7 +214,7 @@ async def producers_command(
         if action == "add":
             await message.answer(await _add(rest, user, settings))
         elif action == "revoke" and len(rest) == 1:
-            info = await producers.get(rest[0])
+            info = await producers.get_live(rest[0])  # revoked already: nothing to confirm
             await message.answer(
                 fmt(_("ingest.confirm_revoke"), name=info.name, id=info.producer_id),
                 reply_markup=revoke_keyboard(info.producer_id),
@@ -211,7 +225,7 @@ async def producers_command(
         await message.answer(_("ingest.usage"))
 
 
-@router.callback_query(ProducerCB.filter(), flags=OWNER)
+@router.callback_query(ProducerCB.filter(F.action.in_({"revoke", "keep"})), flags=OWNER)
 async def revoke_button(query: CallbackQuery, callback_data: ProducerCB, user: UserInfo) -> None:
     if callback_data.action == "revoke":
         info = await producers.revoke(callback_data.producer_id, actor_id=user.telegram_id)

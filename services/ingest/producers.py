@@ -183,6 +183,11 @@ async def _live_row(producer_id: str) -> Producer:
     return row
 
 
+async def get_live(producer_id: str) -> ProducerInfo:
+    """The producer, or NotFound; InvalidInput when it is revoked (nothing can change it)."""
+    return info_of(await _live_row(producer_id))
+
+
 async def set_paused(producer_id: str, paused: bool, *, actor_id: int | None) -> ProducerInfo:
     row = await _live_row(producer_id)
     row.paused = paused
