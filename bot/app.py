@@ -246,7 +246,9 @@ def create_web_app(
     if redis is not None:
         app[health.REDIS_KEY] = redis
     # POST/PATCH/DELETE /api/v1/signals (signed producers) and /hooks/tradingview/{token}
-    setup_ingest(app, IngestConfig(manual.limits_from(settings), settings.owners, alerts))
+    setup_ingest(app, IngestConfig(
+        manual.limits_from(settings), settings.owners, alerts, settings.trusted_proxies
+    ))  # fmt: skip
     # /ea/v1 and its long-poll hub
     setup_ea_routes(app, credentials, bars=bars, revocation_check_s=settings.revocation_check_s)
     return app

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.http.forwarded import Network, parse_networks
 from trading.number_text import parse_decimal
 from trading.number_text import parse_int as parse_int_text
 
@@ -64,6 +65,9 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
+    # Reverse proxies in front of the server (addresses or networks, comma-separated): a request
+    # from one names its client in X-Forwarded-For (core.http.forwarded). Unset: none trusted.
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
     # The public /performance page shows a closed signal this long after its close (0: at once).
     performance_delay_hours: float = Field(default=24.0, ge=0, le=24 * 366)
     database_url: str = "sqlite://data/signaldesk.sqlite3"
@@ -233,6 +237,11 @@ class Settings(BaseSettings):
                     raise ValueError(msg) from None
             return tuple(ids)
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: object) -> object:
+        return parse_networks(value) if isinstance(value, str) else value
 
     @field_validator("symbols", mode="before")
     @classmethod

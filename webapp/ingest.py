@@ -10,7 +10,8 @@ credentials 401, a paused producer or a symbol it may not publish 403, its rate 
 
 ``POST /hooks/tradingview/{token}``: TradingView neither signs nor sets headers, so the long
 random token in the path is the credential (only its hash is stored); an unknown token, a
-revoked producer or a source address outside its allow-list all answer the same 404. The alert
+revoked producer or a source address outside its allow-list all answer the same 404 (the source
+is the TCP peer, or behind a trusted proxy the client it names: `core.http.forwarded`). The alert
 message to paste into TradingView is `TRADINGVIEW_TEMPLATE` (README "Signals from outside");
 the signal's `external_id` is ``tv:<ticker>:<side>:<bar time>``, so an alert that fires twice
 within a bar is one signal. Every error is an RFC 7807 problem.
@@ -33,6 +34,7 @@ from pydantic import (
 )
 
 from core.http.bodies import parse_json_object, read_body
+from core.http.forwarded import Network, client_address
 from core.http.problems import ProblemError
 from core.http.signed import SignedRequest, refuse
 from services.ingest import intake, producers
@@ -61,6 +63,7 @@ class IngestConfig:
     limits: ManualLimits
     owners: frozenset[int]
     alerts: AlertSink | None = None
+    trusted_proxies: tuple[Network, ...] = ()  # TRUSTED_PROXIES: whose X-Forwarded-For counts
 
 
 CONFIG_KEY = web.AppKey("ingest_config", IngestConfig)
@@ -214,7 +217,11 @@ async def tradingview(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     body = await read_body(request, MAX_BODY_BYTES)
     info = await producers.for_tradingview(token) if 20 <= len(token) <= 100 else None
-    if info is None or not producers.source_allowed(info, request.remote):
+    config = request.app[CONFIG_KEY]
+    source = client_address(
+        request.remote, request.headers.get("X-Forwarded-For"), config.trusted_proxies
+    )
+    if info is None or not producers.source_allowed(info, source):
         raise ProblemError(404, "Not Found")  # the same answer for every reason: nothing revealed
     parsed: TradingViewBody = _parse(TradingViewBody, parse_json_object(body))
     return await _ingest(request, info, parsed.to_signal(), label="TradingView: ")

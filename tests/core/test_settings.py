@@ -72,6 +72,8 @@ def test_a_real_token_turns_the_sandbox_off() -> None:
         ({"http_header_timeout_s": "0"}, "HTTP_HEADER_TIMEOUT_S"),
         ({"http_max_connections": "0"}, "HTTP_MAX_CONNECTIONS"),
         ({"http_max_connections": "1_000"}, "HTTP_MAX_CONNECTIONS"),
+        ({"trusted_proxies": "10.0.0.0/33"}, "TRUSTED_PROXIES: not an IP address or network"),
+        ({"trusted_proxies": "127.0.0.1, proxy.local"}, "TRUSTED_PROXIES: not an IP address"),
     ],
 )
 def test_bad_configuration_is_one_readable_line(overrides: dict, fragment: str) -> None:

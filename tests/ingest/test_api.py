@@ -14,6 +14,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from core.crypto import sign_request
+from core.http.forwarded import parse_networks
 from core.http.problems import problem_middleware
 from models.ingest import ProducerMode
 from models.signals import Signal
@@ -215,3 +216,28 @@ async def test_a_held_tradingview_alert_keeps_its_label_once_confirmed(
         "buy",
         "tv:EURUSD:buy:2030-01-01T11:00:00Z",
     )
+
+
+async def test_the_tradingview_allow_list_behind_a_trusted_proxy(database: str) -> None:
+    """Behind a reverse proxy the operator trusts (TRUSTED_PROXIES) the allow-list checks the
+    client the proxy names in X-Forwarded-For; without that trust the header is anyone's and
+    the TCP peer (here 127.0.0.1) is checked: a spoofed header opens nothing."""
+    await feed()
+    made = await producer("Walled", tradingview=True, allowed_sources=["52.89.214.0/24"])
+    alert = fill(TRADINGVIEW_TEMPLATE, ticker="EURUSD", **{"strategy.order.action": "buy"},
+                 time="2030-01-01T12:00:00Z", close="1.0800", plot_0="1.0750",
+                 **{"strategy.order.comment": ""})  # fmt: skip
+    url = f"/hooks/tradingview/{made.tv_token}"
+    for trusted, forwarded, status in (
+        ((), "52.89.214.238", 404),  # not behind a trusted proxy: the header is ignored
+        (parse_networks("127.0.0.1"), "198.51.100.7", 404),  # a client outside the list
+        (parse_networks("127.0.0.1"), "52.89.214.238, 198.51.100.7", 404),  # spoofed hop
+        (parse_networks("127.0.0.1"), "52.89.214.238", 201),  # TradingView through nginx
+    ):
+        app = web.Application(middlewares=[problem_middleware])
+        setup_ingest(
+            app, IngestConfig(ManualLimits(), frozenset({OWNER}), trusted_proxies=trusted)
+        )
+        async with TestClient(TestServer(app)) as c:
+            answer = await c.post(url, data=alert, headers={"X-Forwarded-For": forwarded})
+            assert answer.status == status, (trusted, forwarded, await answer.text())
