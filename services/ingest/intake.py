@@ -27,7 +27,7 @@ from core import clock
 from models.ingest import HeldSignal, HeldStatus, ProducerMode
 from models.signals import Signal
 from services.errors import InvalidInput, NotFound, PermissionDenied, UserFacingError
-from services.ingest.notices import announce_held
+from services.ingest.notices import announce_held, close_copies
 from services.ingest.producers import ProducerInfo, info_of
 from services.isolation import AlertSink
 from services.outbox import notifications as outbox
@@ -264,6 +264,7 @@ async def confirm(
             label = str(held.request.get("label", ""))  # "TradingView: " from the hook
             view = await _publish_held(info, signal, label, request, limits, actor_id, alerts)
             await HeldSignal.filter(id=held_id).update(signal_id=view.id)
+            await close_copies(held_id, actor_id, view.id)
             return view
     decided = await HeldSignal.get(id=held_id)  # by another tap meanwhile
     if decided.signal_id is None:  # type: ignore[attr-defined]
@@ -333,10 +334,14 @@ async def decide(
 
 
 async def discard(held_id: int, actor_id: int | None) -> bool:
-    """Decline a held signal; False if it was no longer held."""
-    n = await HeldSignal.filter(id=held_id, status=HeldStatus.HELD).update(
-        status=HeldStatus.DISCARDED, decided_at=clock.now(), decided_by=actor_id
-    )
+    """Decline a held signal (`actor_id` None: its producer withdrew it); False if it was no
+    longer held. The other owners' copies say so."""
+    async with outbox.transaction():
+        n = await HeldSignal.filter(id=held_id, status=HeldStatus.HELD).update(
+            status=HeldStatus.DISCARDED, decided_at=clock.now(), decided_by=actor_id
+        )
+        if n == 1:
+            await close_copies(held_id, actor_id, None)
     return n == 1
 
 

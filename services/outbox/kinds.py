@@ -193,12 +193,15 @@ class OpsAlert:
 
 @dataclass(frozen=True, slots=True)
 class PlainText:
-    """A text message written by its producer (HTML unless `parse_mode` says otherwise)."""
+    """A text message written by its producer (HTML unless `parse_mode` says otherwise);
+    with `edit_of`, the text (and keyboard: None removes it) of that notification's message
+    replaced instead."""
 
     body: str
     keyboard: Keyboard | None = None
     reply_to: str | None = None
     parse_mode: str | None = "HTML"
+    edit_of: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +322,8 @@ def render_ops_alert(n: OpsAlert) -> Payload:
 
 
 def render_plain_text(n: PlainText) -> Payload:
+    if n.edit_of is not None:
+        return edit_text(n.edit_of, n.body, keyboard=n.keyboard, parse_mode=n.parse_mode)
     return text(n.body, keyboard=n.keyboard, reply_to=n.reply_to, parse_mode=n.parse_mode)
 
 

@@ -299,6 +299,17 @@ async def post_signal(runner: AppRunner, pid: str, secret: str, body: dict[str, 
         return dict(await resp.json())
 
 
+async def withdraw_signal(runner: AppRunner, pid: str, secret: str, external_id: str) -> str:
+    path = f"{API}/{external_id}"
+    headers = {"X-Producer-Id": pid} | sign_request(secret, "DELETE", path, b"")
+    async with (
+        aiohttp.ClientSession() as http,
+        http.delete(f"{runner.base_url}{path}", headers=headers) as resp,
+    ):
+        assert resp.status == 200, await resp.text()
+        return str((await resp.json())["status"])
+
+
 async def held_message(tg: EmulatorClient, owner: int, external_id: str) -> dict[str, Any]:
     return dict(await tg.wait_for(
         owner, lambda m: "sent a signal" in text(m) and external_id in text(m), after_seq=0
@@ -349,11 +360,10 @@ async def test_a_held_signal_waits_for_an_owner_then_publishes_once(
     held = await HeldSignal.get(id=held_id)
     assert (held.status, held.decided_by) == (HeldStatus.CONFIRMED, OWNER)
 
-    # Otto taps Discard on his copy afterwards: decided already, nothing changes
+    # Otto's copy says who published it, without its buttons (nothing left to tap)
     ottos = await held_message(tg, OTTO, "Breakout retest")
-    tap = await tg.press(OTTO, OTTO, ottos["message_id"], text=DISCARD)
-    assert (await tg.callback_answer(tap))["text"] == "This signal was decided already."
-    assert labels(await edit_of(tg, OTTO, ottos, "This signal was decided already.")) == []
+    closed = await edit_of(tg, OTTO, ottos, f"Published as signal #{sig.id} by Olivia.")
+    assert labels(closed) == []
     assert (await HeldSignal.get(id=held_id)).status is HeldStatus.CONFIRMED
     assert await Signal.all().count() == 1
 
@@ -368,8 +378,19 @@ async def test_a_held_signal_waits_for_an_owner_then_publishes_once(
     assert (await HeldSignal.get(id=second["held_id"])).status is HeldStatus.DISCARDED
     assert await Signal.all().count() == 1
     ottos = await held_message(tg, OTTO, "Second look")
-    tap = await tg.press(OTTO, OTTO, ottos["message_id"], text=CONFIRM)
-    assert (await tg.callback_answer(tap))["text"] == "This signal was decided already."
+    closed = await edit_of(tg, OTTO, ottos, "Discarded by Olivia: nothing was published.")
+    assert labels(closed) == []
+    assert await Signal.all().count() == 1
+
+    # a third, withdrawn by its producer before anyone decided: both copies say so
+    third = await post_signal(runner, pid, secret, {**body, "external_id": "s-3",
+                                                    "note": "Third try"})  # fmt: skip
+    copies = [await held_message(tg, owner, "Third try") for owner in (OWNER, OTTO)]
+    assert await withdraw_signal(runner, pid, secret, "s-3") == "discarded"
+    for owner, copy in zip((OWNER, OTTO), copies, strict=True):
+        gone = await edit_of(tg, owner, copy, "Withdrawn by its producer: nothing was published.")
+        assert labels(gone) == []
+    assert (await HeldSignal.get(id=third["held_id"])).status is HeldStatus.DISCARDED
     assert await Signal.all().count() == 1
     cards = [m for m in await tg.messages(SUB) if "via Gold breakout" in text(m)]
     assert [m["message_id"] for m in cards] == [card["message_id"]], "Sam got one card"
