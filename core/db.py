@@ -5,7 +5,9 @@ One migration history in models/migrations upgrades SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import contextvars
 import logging
 import os
 from pathlib import Path
@@ -14,7 +16,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.config_generator import expand_db_url
-from tortoise.context import TortoiseContext
 from tortoise.migrations.api import migrate as migrate_api
 from tortoise.migrations.executor import MigrationExecutor
 from tortoise.migrations.recorder import MigrationRecorder
@@ -137,24 +138,22 @@ def restrict(path: Path) -> None:
         )
 
 
-_opened: list[TortoiseContext] = []  # what `init_db` opened, for `close_db` to close
-
-
 async def init_db(url: str) -> None:
     """Open connections. Call before the web app, polling and scheduler start (context vars)."""
     _ensure_sqlite_dir(url)
-    _opened.append(await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True))
+    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
 
 
 async def close_db() -> None:
     """Close connections and release the global context (so a later `init_db` may set it).
 
-    The context `init_db` opened is closed by name: `Tortoise.close_connections` closes the
-    one the calling task's context variable names, which (a stop run from another task, or a
-    context variable left on an older context) need not be the global one."""
+    `Tortoise.close_connections` closes the context the calling task's context variable names,
+    which need not be the global one (a stop run from another task, a variable left on an older
+    context): the global one is then closed from a context with no variable set, where it is
+    the one Tortoise finds."""
     await Tortoise.close_connections()
-    while _opened:
-        await _opened.pop().close_connections()
+    loop = asyncio.get_running_loop()
+    await loop.create_task(Tortoise.close_connections(), context=contextvars.Context())
 
 
 async def migrate(url: str, target: str | None = None, *, backward: bool = False) -> None:

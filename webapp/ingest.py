@@ -47,6 +47,9 @@ from trading import constants as C
 MAX_BODY_BYTES = 32 * 1024
 ExternalId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:@/-]{1,64}$")]
 Price = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=8)]
+RewardRisk = Annotated[Decimal, Field(gt=0, le=100)]
+ExpiryHours = Annotated[int, Field(ge=1, le=MAX_EXPIRY_HOURS)]
+Note = Annotated[str, StringConstraints(max_length=200)]
 TRADINGVIEW_TEMPLATE = """{
   "ticker": "{{ticker}}",
   "side": "{{strategy.order.action}}",
@@ -70,24 +73,19 @@ CONFIG_KEY = web.AppKey("ingest_config", IngestConfig)
 NONCES_KEY = web.AppKey("ingest_nonces", NonceStore)
 
 
-class _Levels(BaseModel):
-    """What a signal says beside where it comes from: levels, expiry, note (both bodies)."""
-
+class SignalBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    entry: Price | None = None
-    stop: Price
-    take_profit: Price | None = None
-    reward_risk: Annotated[Decimal, Field(gt=0, le=100)] | None = None
-    expiry_hours: Annotated[int, Field(ge=1, le=MAX_EXPIRY_HOURS)] = C.ORDER_EXPIRY_HOURS
-    note: Annotated[str, StringConstraints(max_length=200)] = ""
-
-
-class SignalBody(_Levels):
     external_id: ExternalId
     symbol: Annotated[str, StringConstraints(min_length=1, max_length=24)]
     side: Literal["buy", "sell"]
     order_type: Literal["limit", "market"] = "limit"
+    entry: Price | None = None
+    stop: Price
+    take_profit: Price | None = None
+    reward_risk: RewardRisk | None = None
+    expiry_hours: ExpiryHours = C.ORDER_EXPIRY_HOURS
+    note: Note = ""
 
     def to_signal(self) -> SignalIn:
         return SignalIn(**self.model_dump())
@@ -105,12 +103,20 @@ def _lower(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
 
 
-class TradingViewBody(_Levels):
+class TradingViewBody(BaseModel):
     """TradingView's alert JSON (`TRADINGVIEW_TEMPLATE`): placeholders already filled in."""
+
+    model_config = ConfigDict(extra="forbid")
 
     ticker: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     side: Annotated[Literal["buy", "sell"], BeforeValidator(_lower)]  # TradingView: "BUY" too
     time: Annotated[str, StringConstraints(pattern=r"^[0-9TZ:.+-]{1,40}$")]  # the bar's time
+    entry: Price | None = None
+    stop: Price
+    take_profit: Price | None = None
+    reward_risk: RewardRisk | None = None
+    expiry_hours: ExpiryHours = C.ORDER_EXPIRY_HOURS
+    note: Note = ""
 
     def to_signal(self) -> SignalIn:
         symbol = self.ticker.rsplit(":", 1)[-1]  # "FX:EURUSD" -> "EURUSD"
