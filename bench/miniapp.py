@@ -5,7 +5,11 @@ PostgreSQL.
   the open signals list, their terminals with positions, and an approval of an open signal
   (the first one of each user records the decision and queues the card edit and the terminal's
   order; later ones find it already decided). `requests_per_s` and the latency percentiles
-  are over every call; `errors` counts non-2xx answers (must be 0).
+  are over every call; `errors` counts non-2xx answers (must be 0). That is the most one
+  process serves (each session calls again the moment it is answered, so the latency is the
+  queue of 500 callers). `paced`: the same sessions each calling once per `--interval`
+  seconds (10: 50 calls a second offered, a busy evening), the latency a user feels at a
+  load the server keeps up with (approvals there mostly find the signal decided already).
 - Push: `--connections` (1,000) open `GET /api/v1/stream` connections, one per user. Each
   user in turn approves in chat (the chat's service, `approvals.decide`: the decision, its
   audit entry and card edit committed first) and their open page hears it: `push_p99_ms` from
@@ -16,8 +20,8 @@ PostgreSQL.
 The server and its clients share this process (and its two cores), so the figures are a floor
 of what one replica serves, not a ceiling.
 
-    python bench/miniapp.py [--sessions 500] [--seconds 10] [--connections 1000]
-                            [--database-url URL]
+    python bench/miniapp.py [--sessions 500] [--seconds 10] [--interval 10]
+                            [--connections 1000] [--database-url URL]
 """
 
 from __future__ import annotations
@@ -118,8 +122,17 @@ def make_app(callers: views.Callers) -> web.Application:
 
 
 async def api_load(
-    base: str, users: list[int], opened: list[int], devices: dict[int, str], seconds: float
+    base: str,
+    users: list[int],
+    opened: list[int],
+    devices: dict[int, str],
+    seconds: float,
+    interval_s: float | None = None,
 ) -> dict[str, Any]:
+    """Every session loops over the page's calls: back to back (`interval_s` None: the most
+    the server serves) or one call per `interval_s` on a fixed schedule, the sessions' starts
+    spread evenly over one interval (an offered load of sessions / interval_s calls a second;
+    a late answer does not delay the next call's time, so queueing shows in the latency)."""
     rng = random.Random(20261203)
     latencies: list[float] = []
     by_route: dict[str, list[float]] = {}
@@ -128,7 +141,7 @@ async def api_load(
     stop_at = time.perf_counter() + seconds
     async with aiohttp.ClientSession(connector=connector) as http:
 
-        async def session(telegram_id: int) -> None:
+        async def session(index: int, telegram_id: int) -> None:
             header = {
                 "Authorization": f"Bearer {auth.issue(telegram_id, datetime.now(UTC)).token}"
             }
@@ -139,7 +152,13 @@ async def api_load(
                  {"decision": "approved"}),
             ]  # fmt: skip
             step = rng.randrange(len(calls))
+            due = start + (interval_s or 0) * (index / len(users))
             while time.perf_counter() < stop_at:
+                if interval_s is not None:
+                    await asyncio.sleep(max(0.0, min(due, stop_at) - time.perf_counter()))
+                    due += interval_s
+                    if time.perf_counter() >= stop_at:
+                        break
                 method, path, body = calls[step % len(calls)]
                 step += 1
                 began = time.perf_counter()
@@ -153,11 +172,12 @@ async def api_load(
                     elapsed
                 )
 
-        began = time.perf_counter()
-        await asyncio.gather(*(session(tid) for tid in users))
+        start = began = time.perf_counter()
+        await asyncio.gather(*(session(i, tid) for i, tid in enumerate(users)))
         wall = time.perf_counter() - began
     return {
         "sessions": len(users),
+        **({} if interval_s is None else {"offered_per_s": round(len(users) / interval_s, 1)}),
         "requests": len(latencies),
         "requests_per_s": round(len(latencies) / wall, 1),
         "p50_ms": round(percentile(latencies, 50), 2),
@@ -253,10 +273,13 @@ async def run(args: argparse.Namespace, db_url: str) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}"
         try:
             api = await api_load(base, users[: args.sessions], opened, devices, args.seconds)
+            paced = await api_load(
+                base, users[: args.sessions], opened, devices, args.seconds, args.interval
+            )
             push = await push_load(base, users[: args.connections], opened)
         finally:
             await runner.cleanup()
-        return {"caller_cache": not args.no_cache, **api, **push}
+        return {"caller_cache": not args.no_cache, **api, "paced": paced, **push}
     finally:
         Bus.deactivate(token)
         await db.close_db()
@@ -267,6 +290,10 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument(
+        "--interval", type=float, default=10.0,
+        help="the paced phase: each session calls once per this many seconds",
+    )  # fmt: skip
     parser.add_argument("--database-url", default=None)
     parser.add_argument(
         "--no-cache", action="store_true", help="load the caller per call (the old path)"
