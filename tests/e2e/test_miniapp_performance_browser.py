@@ -2,8 +2,8 @@
 signals and one of the subscriber's fills seeded (the sandbox itself has no closed signal yet),
 the page draws the equity and drawdown curves (their canvases hold the series' colours: pixels
 read in the page), shows the same figures the API answers, the monthly heatmap and the fill,
-exports the CSV, follows the dark theme, and updates live when a signal closes (the
-user's own results of the last 30 days too). Screenshots: performance-light.png and
+exports the CSV and the PNG (decoded: the curve is drawn), follows the dark theme, and
+updates live when a signal closes (the user's own results of the last 30 days too). Screenshots: performance-light.png and
 performance-dark.png in $TEST_ARTIFACTS/miniapp."""
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api,
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
 from tests.services.terminals import helpers as th
 from tests.waiting import until
-from tests.webapp.miniapp.test_performance import fill, seed_record, signal
+from tests.webapp.miniapp.test_performance import (
+    EQUITY_BLUE,
+    fill,
+    png_pixels,
+    seed_record,
+    signal,
+)
 
 SAM = 1000002
 
@@ -154,6 +160,15 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
         )
         await expect(app.locator("#perf-export-status")).to_have_text(
             "Saved signaldesk-performance.csv"
+        )
+        async with page.expect_download() as downloading:
+            await app.locator("#perf-png").click()
+        image = await downloading.value
+        assert image.suggested_filename == "signaldesk-performance.png"
+        width, height, colours = png_pixels(Path(await image.path()).read_bytes())
+        assert (width, height) == (960, 600) and EQUITY_BLUE in colours  # the curve is drawn
+        await expect(app.locator("#perf-export-status")).to_have_text(
+            "Saved signaldesk-performance.png"
         )
 
         await page.locator("#miniapp-dark").check()

@@ -21,6 +21,13 @@ from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 
 from tests.waiting import until
 
 NICO = 1000003
+# What a lying or buggy client could make of the sheet: the host tells the frame the invoice
+# was paid (Telegram's invoice_closed event, status "paid") though nothing was paid.
+FALSE_PAID = """(slug) => {
+  const frame = document.getElementById("miniapp-frame");
+  const message = { eventType: "invoice_closed", eventData: { slug, status: "paid" } };
+  frame.contentWindow.postMessage(JSON.stringify(message), new URL(frame.src).origin);
+}"""
 
 
 @pytest.mark.browser
@@ -67,10 +74,30 @@ async def test_a_free_user_buys_a_plan_with_stars_in_the_mini_app(
 
         # buy through openInvoice: the emulator's payment sheet, paid with Stars
         await app.locator("#tab-plan").click()
-        await offer.locator('button[data-kind="subscription"]').click()
+        async with page.expect_response(lambda r: r.url.endswith("/api/v1/plan/checkout")) as made:
+            await offer.locator('button[data-kind="subscription"]').click()
+        link = (await (await made.value).json())["url"]
         sheet = page.locator("#miniapp-invoice")
         await expect(sheet).to_be_visible()
         await expect(sheet).to_contain_text(f"⭐ {stars} every 30 days")
+
+        # a client that says "paid" without Telegram's successful_payment: invoiceClosed
+        # reaches the page with status "paid", the plan shown stays our state (none)
+        await page.evaluate(FALSE_PAID, link.rsplit("$", 1)[1])
+        status = app.locator("#plan-status")
+        await expect(status).to_have_text("Waiting for Telegram to confirm the payment…")
+        await expect(current).to_have_attribute("data-plan", "")
+        await expect(current).to_contain_text("Your plan: Free")
+        await expect(offer).to_have_attribute("data-action", "buy")
+        await expect(app.locator("#plan-cancel")).to_have_count(0)
+        await expect(page.locator("#miniapp-main")).to_have_text(
+            f"Subscribe · {stars:,} ⭐ a month"
+        )
+        assert not await Entitlement.exists(user__telegram_id=NICO)
+        await app.locator("#tab-settings").click()  # drawn again from the server: still free
+        await app.locator("#tab-plan").click()
+        await expect(current).to_have_attribute("data-plan", "")
+        await expect(status).to_have_text("")
         await sheet.get_by_role("button", name=f"Pay ⭐ {stars}").click()
         await expect(sheet).to_be_hidden()
         # what the page shows is our state after successful_payment reached the bot

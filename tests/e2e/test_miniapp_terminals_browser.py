@@ -1,10 +1,11 @@
 """The Terminals and Positions pages in Debian's Chromium, inside the sandbox page's frame: a
-subscriber adds a terminal (the secret is shown once, copied with its button), the terminal
-reports through the real EA protocol with that secret, a refused risk setting shows the
-server's message under its field, the Positions page shows the account, the position and the
-equity chart, and the terminal's next reports appear without a reload; a position is closed
-after a confirmation, and revoking (confirmed in a danger dialog) makes the EA's next request
-fail. Screenshots go to $TEST_ARTIFACTS/miniapp."""
+subscriber adds a terminal (the secret is shown once, copied with its button), renames it,
+switches it to copy mode and back, the terminal reports through the real EA protocol with that
+secret, a refused risk setting shows the server's message under its field, the Positions page
+shows the account, the position and the equity chart, and the terminal's next reports appear
+without a reload; a position is closed after a confirmation, and revoking (declined once:
+nothing changes; then confirmed in a danger dialog) makes the EA's next request fail.
+Screenshots go to $TEST_ARTIFACTS/miniapp."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ea.crypto import sign_request
 from models.devices import AccountSnapshot, Command, CommandType, Device
 from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
+from tests.waiting import until
 
 
 async def ea_call(base: str, device_id: str, secret: str, method: str, path: str,
@@ -110,9 +112,30 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
         await page.locator("#miniapp-dark").uncheck()
         await expect(app.locator("html")).to_have_attribute("data-theme", "light")
 
-        # a refused risk setting: the server's message under its field
+        # rename, and approval / copy mode (Sam's complimentary access includes copy mode)
         await row.click()
         await expect(app.locator("#terminal-title")).to_have_text("Desk MT5")
+        rename = app.locator("#rename")
+        await rename.get_by_label("Name").fill("  Desk   MT5 ")
+        await app.locator("#rename-save").click()
+        await expect(rename.locator(".form-status")).to_have_text("✅ Saved")
+        await expect(app.locator("#terminal-title")).to_have_text("Desk MT5")
+        await until(lambda: Device.get_or_none(device_id=device_id, name="Desk MT5"),
+                    "the name stored trimmed")  # fmt: skip
+        await rename.get_by_label("Name").fill("Home MT5")
+        await app.locator("#rename-save").click()
+        await expect(app.locator("#terminal-title")).to_have_text("Home MT5")
+        assert (await Device.get(device_id=device_id)).name == "Home MT5"
+        mode = app.locator("#mode")
+        await mode.locator('input[value="copy"]').check()
+        await expect(mode.locator(".form-status")).to_have_text("✅ Saved")
+        assert (await Device.get(device_id=device_id)).mode == "copy"
+        await mode.locator('input[value="approval"]').check()
+        await until(lambda: Device.get_or_none(device_id=device_id, mode="approval"),
+                    "back in approval mode")  # fmt: skip
+        await expect(mode.locator('input[value="approval"]')).to_be_checked()
+
+        # a refused risk setting: the server's message under its field
         await app.locator("#field-risk_pct").fill("50")
         await app.locator("#risk-save").click()
         message = app.locator('[data-error-for="risk_pct"]')
@@ -157,12 +180,17 @@ async def test_add_report_validate_close_and_revoke_a_terminal(
 
         # revoke, confirmed in a danger dialog: the EA is refused from then on
         await page.locator("#miniapp-back").click()
-        await expect(app.locator("#terminal-title")).to_have_text("Desk MT5")
+        await expect(app.locator("#terminal-title")).to_have_text("Home MT5")
+        await app.locator("#revoke").click()  # declined first: nothing happens
+        await expect(dialog).to_contain_text("Revoke “Home MT5”?")
+        await dialog.locator("#confirm-no").click()
+        await expect(dialog).to_be_hidden()
+        assert await ea_call(base, device_id, secret, "GET", "/ea/v1/ping") == 200
         await app.locator("#revoke").click()
-        await expect(dialog).to_contain_text("Revoke “Desk MT5”?")
+        await expect(dialog).to_contain_text("Revoke “Home MT5”?")
         await expect(dialog.locator("#confirm-yes")).to_have_class("danger")
         await dialog.locator("#confirm-yes").click()
-        await expect(app.locator("#revoked")).to_have_text("🗑 Terminal “Desk MT5” revoked.")
+        await expect(app.locator("#revoked")).to_have_text("🗑 Terminal “Home MT5” revoked.")
         await expect(app.locator("#terminal-list")).to_contain_text("No terminals yet")
         assert await ea_call(base, device_id, secret, "GET", "/ea/v1/ping") == 401
         await browser.close()

@@ -8,6 +8,7 @@ recipient once per idempotency key."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from core.http.problems import PROBLEM_TYPE
+from handlers.commands import COMMANDS
 from models.audit import AuditLog
 from models.billing import Provider
 from models.devices import CommandStatus, CommandType, DeviceMode
@@ -438,3 +440,51 @@ async def test_a_double_tap_sends_the_broadcast_once(api: Api, people: None) -> 
     )
     assert [(status, body["recipients"]) for status, body, _ in answers] == [(200, 2), (200, 2)]
     assert [r.chat_id for r in await broadcast_rows()] == [FREE, FREE2]
+
+
+async def test_the_refusal_test_covers_every_admin_route(api: Api) -> None:
+    """Every admin operation the document lists is one of `ROUTES` (refused without a session
+    and for subscribers and free users above): a new admin route cannot go untested."""
+    _, document, _ = await api.call("GET", "/api/v1/openapi.json")
+    documented = {
+        (method.upper(), path)
+        for path, ops in document["paths"].items()
+        for method in ops
+        if path.startswith("/api/v1/admin/")
+    }
+    tested = set()
+    for method, path, _body in ROUTES:
+        bare = path.split("?")[0]
+        matches = {
+            (m, p) for m, p in documented
+            if m == method and re.fullmatch(re.sub(r"\{\w+\}", r"[^/]+", p), bare)
+        }  # fmt: skip
+        assert len(matches) == 1, (method, path)
+        tested |= matches
+    assert tested == documented and len(documented) >= 14
+
+
+CHAT_COMMAND = {  # the chat command each admin route does the work of
+    "/api/v1/admin/users": "users", f"/api/v1/admin/users/{SUB}": "users",
+    f"/api/v1/admin/users/{SUB}/role": "role", f"/api/v1/admin/users/{SUB}/ban": "ban",
+    f"/api/v1/admin/users/{SUB}/grant": "grant", "/api/v1/admin/plans": "grant",
+    "/api/v1/admin/symbols": "strategy", "/api/v1/admin/symbols/EURUSD": "strategy",
+    "/api/v1/admin/signals": "cancel_signal", "/api/v1/admin/signals/1/cancel": "cancel_signal",
+    "/api/v1/admin/revenue": "revenue", "/api/v1/admin/broadcast/audience": "admin",
+    "/api/v1/admin/broadcast/preview": "admin", "/api/v1/admin/broadcast": "admin",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+async def test_an_admin_may_do_what_the_chat_lets_an_admin_do(
+    api: Api, people: None, method: str, path: str, body: Any
+) -> None:
+    spec = {c.name: c.role for c in COMMANDS}[CHAT_COMMAND[path.split("?")[0]]]
+    status, answer, response = await api.call(method, path, auth=await api.login(ADMIN), json=body)
+    if spec is Role.OWNER:
+        assert_problem(status, answer, response, 403)
+        assert answer["detail"] == "Only the owner can do that."
+    else:
+        assert spec is Role.ADMIN and status in (200, 201, 404), (status, answer)
+    status, answer, _ = await api.call(method, path, auth=await api.login(OWNER), json=body)
+    assert status in (200, 201, 404, 409), (status, answer)  # the owner: everything
