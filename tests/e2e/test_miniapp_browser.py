@@ -67,6 +67,7 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await expect(app.get_by_role("button", name="❌ Reject")).to_be_visible()
         approval = await Approval.get(signal_id=signal.id, user__telegram_id=SAM)
         assert (approval.decision, approval.source) == ("approved", "mini_app")
+        await expect(card).to_contain_text("✅ You approved this signal")  # the chat card too
 
         await page.locator("#miniapp-dark").check()
         await expect(app.locator("html")).to_have_attribute("data-theme", "dark")
@@ -110,5 +111,21 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await expect(app.locator(f'[data-signal="{signal.id}"]')).to_be_visible()
         await page.locator("#miniapp-close").click()
         await page.screenshot(path=str(ARTIFACTS / "chat-card-after.png"))
+        # Telegram's start_param naming a signal lands on it; one naming nothing we know, or a
+        # page that is not a subscriber's (admin), lands on Home.
+        opened = "([url, user, start]) => window.SandboxMiniApp.open(url, user, start)"
+        await page.evaluate(opened, [f"{sandbox.base_url}/app", SAM, f"signal_{signal.id}"])
+        await expect(app.locator("h1")).to_have_text(f"#{signal.id} EURUSD · SELL")
+        for start in ("nonsense", "admin", "signal_x"):
+            await page.locator("#miniapp-close").click()
+            await page.evaluate(opened, [f"{sandbox.base_url}/app", SAM, start])
+            await expect(app.locator("#tab-home")).to_have_attribute("aria-current", "page")
+            await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
+            await expect(app.locator("#tab-admin")).to_have_count(0)
+        await page.locator("#miniapp-close").click()
+        # The bot's menu button (setChatMenuButton: web_app) opens the Mini App too.
+        await page.locator("#menu-app").click()
+        await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
+        await page.locator("#miniapp-close").click()
         await browser.close()
     assert errors == [], errors
