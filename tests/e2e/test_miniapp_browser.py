@@ -6,6 +6,8 @@ Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from bot.app import AppRunner
@@ -50,6 +52,15 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await page.screenshot(path=str(ARTIFACTS / "signals-light.png"))
         await row.click()
         await expect(app.locator("#chart canvas").first).to_be_visible()
+        # drawn as the chat's chart: entry, stop and take-profit lines, the two Fib points
+        grid = Decimal("0.00001")  # EURUSD's tick
+        prices = [signal.entry, signal.stop, signal.take_profit]
+        points = [signal.point1_price, signal.point2_price]
+        on_grid = " ".join(str(Decimal(p).quantize(grid)) for p in prices)
+        await expect(app.locator("#chart")).to_have_attribute("data-lines", on_grid)
+        assert None not in points
+        on_grid = " ".join(str(Decimal(p).quantize(grid)) for p in points)
+        await expect(app.locator("#chart")).to_have_attribute("data-points", on_grid)
         await expect(app.locator(".levels")).to_contain_text("1.07965")
         main = page.locator("#miniapp-main")
         await expect(main).to_have_text("✅ Approve")
