@@ -11,7 +11,8 @@ from decimal import Decimal
 import pytest
 
 from bot.app import AppRunner
-from models.signals import Approval, Signal
+from models.signals import Approval, CloseReason, Signal, SignalStatus
+from services.signals import lifecycle
 from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, paused_sandbox  # noqa: F401
 
@@ -137,6 +138,20 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         # The bot's menu button (setChatMenuButton: web_app) opens the Mini App too.
         await page.locator("#menu-app").click()
         await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
+        # The signal fills and hits its take-profit: the history shows its outcome in R.
+        await lifecycle.transition(signal.id, SignalStatus.FILLED)
+        await lifecycle.transition(signal.id, SignalStatus.CLOSED, price=signal.take_profit,
+                                   reason=CloseReason.TP)  # fmt: skip
+        closed = await Signal.get(id=signal.id)
+        assert closed.result_r is not None and closed.result_r > 0
+        await app.locator("#tab-signals").click()
+        await app.locator("#signals-history").click()
+        done = app.locator(f'[data-history="{signal.id}"]')
+        await expect(done).to_contain_text("closed at take-profit")
+        await expect(done).to_contain_text(f"Result: +{closed.result_r:.2f} R")
+        await expect(app.locator("#history-total")).to_contain_text(
+            f"+{closed.result_r:.2f} R over 1 closed"
+        )
         await page.locator("#miniapp-close").click()
         await browser.close()
     assert errors == [], errors
