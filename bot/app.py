@@ -519,7 +519,7 @@ class AppRunner:
                     staff[owner] = (Role.OWNER, staff.get(owner, (Role.OWNER, None))[1])
                 pending = UiPending(
                     description=_description(self.i18n), chats=staff,
-                    app_url=self.settings.miniapp_link,
+                    app_url=self.settings.miniapp_link, loopback=self.settings.sandbox,
                 )  # fmt: skip
             pending = await configure_ui(self.bot, self.i18n, pending)
             if pending.done:

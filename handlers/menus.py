@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.types import (
@@ -77,6 +78,7 @@ class UiPending:
     menu_button: bool = True
     description: str | None = None  # the text still to set
     app_url: str | None = None  # the Mini App (https): the menu button opens it
+    loopback: bool = False  # sandbox mode: the emulator opens the loopback page (http) too
     # per-chat menus still to set: the chat's role and saved language
     chats: dict[int, tuple[Role, str | None]] = field(default_factory=dict)
 
@@ -85,25 +87,37 @@ class UiPending:
         return not (self.default_menu or self.menu_button or self.description or self.chats)
 
 
-def menu_button(i18n: I18n, app_url: str | None) -> MenuButtonCommands | MenuButtonWebApp:
-    """The chat's menu button: the Mini App when it has an https URL (Telegram's rule), else the
-    command list."""
-    if app_url and app_url.startswith("https://"):
+def menu_button(
+    i18n: I18n, app_url: str | None, *, loopback: bool = False
+) -> MenuButtonCommands | MenuButtonWebApp:
+    """The chat's menu button: the Mini App when it has an https URL (Telegram's rule; in
+    sandbox mode, `loopback`, the emulator's http page on this machine too, as Telegram's test
+    environment allows), else the command list."""
+    if app_url and (app_url.startswith("https://") or (loopback and _is_loopback(app_url))):
         text = i18n.gettext("miniapp.title", locale="en")
         return MenuButtonWebApp(text=text, web_app=WebAppInfo(url=app_url))
     return MenuButtonCommands()
 
 
+def _is_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
 async def configure_ui(bot: Bot, i18n: I18n, pending: UiPending) -> UiPending:
     """One round: each call on its own, so one failure (an owner who never opened the bot:
     "chat not found") does not hold back the others. Failures are logged; retry what is left."""
-    left = UiPending(default_menu=False, menu_button=False, app_url=pending.app_url)
+    left = UiPending(default_menu=False, menu_button=False, app_url=pending.app_url,
+                     loopback=pending.loopback)  # fmt: skip
     if pending.default_menu and not await _attempt(
         "default menu", set_menu(bot, i18n, Role.PUBLIC)
     ):
         left.default_menu = True
     if pending.menu_button and not await _attempt(
-        "menu button", bot.set_chat_menu_button(menu_button=menu_button(i18n, pending.app_url))
+        "menu button",
+        bot.set_chat_menu_button(
+            menu_button=menu_button(i18n, pending.app_url, loopback=pending.loopback)
+        ),
     ):
         left.menu_button = True
     if pending.description and not await _attempt(

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from core import clock
-from models.signals import ApprovalSource, Decision, Signal
+from models.signals import ApprovalSource, Decision, Signal, SignalStatus
 from models.users import Role
 from services import app_settings
 from services.app_settings import Visibility
@@ -30,6 +30,9 @@ from services.users.cache import ChangeProbe, UserCache
 from services.users.profiles import UserInfo
 
 CHART_BARS = 120  # as many bars as the chat's chart shows
+# Over: nothing more will be traded on it, so its levels are no secret any more.
+ENDED = frozenset({SignalStatus.CLOSED, SignalStatus.EXPIRED, SignalStatus.REPLACED,
+                   SignalStatus.CANCELLED})  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,17 +250,22 @@ async def pending(user: UserInfo) -> list[SignalItem]:
 
 
 async def signal_detail(user: UserInfo, signal_id: int) -> SignalDetail:
-    """A signal with its chart data (the stored market bars) and Fib points (paid only)."""
+    """A signal with its chart data (the stored market bars) and Fib points (paid only).
+
+    The Fib points are the stop and the take-profit in disguise (stop = p2 + 1.27 (p1 - p2),
+    STRATEGY.md), so they are sent only with those levels: not while the owner keeps them
+    private (entry_only). Once the signal is over its levels are no secret (as `history`)."""
     found = await approvals.details(user, signal_id)  # PermissionDenied for the free tier
-    visibility = await app_settings.visibility()
-    item = SignalItem(
-        found.signal, _levels(found.signal, True, visibility), found.mine, found.signal.is_open
-    )
+    view = found.signal
+    visibility = Visibility.FULL if view.status in ENDED else await app_settings.visibility()
+    levels = _levels(view, True, visibility)
+    item = SignalItem(view, levels, found.mine, view.is_open)
     row = await Signal.get(id=signal_id)
+    tick = Decimal(10) ** -view.digits  # on the symbol's grid, as the levels
     points = tuple(
-        FibPoint(t, p)
+        FibPoint(t, p.quantize(tick))
         for t, p in ((row.point1_time, row.point1_price), (row.point2_time, row.point2_price))
-        if t is not None and p is not None
+        if t is not None and p is not None and levels.stop is not None
     )
     bars = await market_data.recent_candles(found.signal.symbol, CHART_BARS)
     candles: tuple[Candle, ...] = ()

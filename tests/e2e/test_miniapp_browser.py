@@ -6,10 +6,13 @@ Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from bot.app import AppRunner
-from models.signals import Approval, Signal
+from models.signals import Approval, CloseReason, Signal, SignalStatus
+from services.signals import lifecycle
 from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, paused_sandbox  # noqa: F401
 
@@ -50,6 +53,15 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await page.screenshot(path=str(ARTIFACTS / "signals-light.png"))
         await row.click()
         await expect(app.locator("#chart canvas").first).to_be_visible()
+        # drawn as the chat's chart: entry, stop and take-profit lines, the two Fib points
+        grid = Decimal("0.00001")  # EURUSD's tick
+        prices = [signal.entry, signal.stop, signal.take_profit]
+        points = [signal.point1_price, signal.point2_price]
+        on_grid = " ".join(str(Decimal(p).quantize(grid)) for p in prices)
+        await expect(app.locator("#chart")).to_have_attribute("data-lines", on_grid)
+        assert None not in points
+        on_grid = " ".join(str(Decimal(p).quantize(grid)) for p in points)
+        await expect(app.locator("#chart")).to_have_attribute("data-points", on_grid)
         await expect(app.locator(".levels")).to_contain_text("1.07965")
         main = page.locator("#miniapp-main")
         await expect(main).to_have_text("✅ Approve")
@@ -67,6 +79,7 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await expect(app.get_by_role("button", name="❌ Reject")).to_be_visible()
         approval = await Approval.get(signal_id=signal.id, user__telegram_id=SAM)
         assert (approval.decision, approval.source) == ("approved", "mini_app")
+        await expect(card).to_contain_text("✅ You approved this signal")  # the chat card too
 
         await page.locator("#miniapp-dark").check()
         await expect(app.locator("html")).to_have_attribute("data-theme", "dark")
@@ -110,5 +123,35 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         await expect(app.locator(f'[data-signal="{signal.id}"]')).to_be_visible()
         await page.locator("#miniapp-close").click()
         await page.screenshot(path=str(ARTIFACTS / "chat-card-after.png"))
+        # Telegram's start_param naming a signal lands on it; one naming nothing we know, or a
+        # page that is not a subscriber's (admin), lands on Home.
+        opened = "([url, user, start]) => window.SandboxMiniApp.open(url, user, start)"
+        await page.evaluate(opened, [f"{sandbox.base_url}/app", SAM, f"signal_{signal.id}"])
+        await expect(app.locator("h1")).to_have_text(f"#{signal.id} EURUSD · SELL")
+        for start in ("nonsense", "admin", "signal_x"):
+            await page.locator("#miniapp-close").click()
+            await page.evaluate(opened, [f"{sandbox.base_url}/app", SAM, start])
+            await expect(app.locator("#tab-home")).to_have_attribute("aria-current", "page")
+            await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
+            await expect(app.locator("#tab-admin")).to_have_count(0)
+        await page.locator("#miniapp-close").click()
+        # The bot's menu button (setChatMenuButton: web_app) opens the Mini App too.
+        await page.locator("#menu-app").click()
+        await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
+        # The signal fills and hits its take-profit: the history shows its outcome in R.
+        await lifecycle.transition(signal.id, SignalStatus.FILLED)
+        await lifecycle.transition(signal.id, SignalStatus.CLOSED, price=signal.take_profit,
+                                   reason=CloseReason.TP)  # fmt: skip
+        closed = await Signal.get(id=signal.id)
+        assert closed.result_r is not None and closed.result_r > 0
+        await app.locator("#tab-signals").click()
+        await app.locator("#signals-history").click()
+        done = app.locator(f'[data-history="{signal.id}"]')
+        await expect(done).to_contain_text("closed at take-profit")
+        await expect(done).to_contain_text(f"Result: +{closed.result_r:.2f} R")
+        await expect(app.locator("#history-total")).to_contain_text(
+            f"+{closed.result_r:.2f} R over 1 closed"
+        )
+        await page.locator("#miniapp-close").click()
         await browser.close()
     assert errors == [], errors

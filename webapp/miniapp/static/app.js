@@ -30,11 +30,14 @@ export function startParam(app) {
 }
 
 function landing(start) {
+  const free = state.me && !state.me.access.plan;
+  const fallback = [free ? "plan" : "home"];  // the free tier: its plans
   const match = /^signal_(\d+)$/.exec(start || "");
-  if (match) return ["signal", Number(match[1])];
+  if (match) return free ? fallback : ["signal", Number(match[1])];  // a signal's levels are paid
   const page = state.pages.get(start || "");
-  if (page && page.tab) return [page.name];
-  return [state.me && !state.me.access.plan ? "plan" : "home"];  // the free tier: its plans
+  const staff = state.me && ["admin", "owner"].includes(state.me.role);
+  if (page && page.tab && (!page.admin || staff)) return [page.name];
+  return fallback;  // a link to nothing we know, or to a page that is not theirs
 }
 
 function buildShell() {

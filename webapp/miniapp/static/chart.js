@@ -42,9 +42,13 @@ export function drawChart(node, detail, labels) {
   });
   series.setData(detail.candles.map((b) => ({ time: b.time, open: b.open, high: b.high, low: b.low, close: b.close })));
   const lines = [[s.entry, c.entry, labels.entry], [s.stop, c.stop, labels.stop], [s.take_profit, c.tp, labels.take_profit]];
+  const drawn = [];
   for (const [price, color, title] of lines) {
-    if (price !== null) series.createPriceLine({ price: Number(price), color, lineWidth: 2, lineStyle: 2, axisLabelVisible: true, title });
+    if (price === null) continue;
+    series.createPriceLine({ price: Number(price), color, lineWidth: 2, lineStyle: 2, axisLabelVisible: true, title });
+    drawn.push(price);
   }
+  node.dataset.lines = drawn.join(" ");  // what is on the canvas, for tests and tools
   const times = detail.candles.map((b) => b.time);
   const snap = (t) => times.reduce((best, x) => (x <= t ? x : best), times[0]);
   const top = Math.max(...detail.points.map((p) => Number(p.price)));
@@ -53,6 +57,7 @@ export function drawChart(node, detail, labels) {
     shape: "circle", text: i === 0 ? labels.point1 : labels.point2,
   }));
   if (markers.length) LW.createSeriesMarkers(series, markers.sort((a, b) => a.time - b.time));
+  node.dataset.points = detail.points.map((p) => p.price).join(" ");
   chart.timeScale().fitContent();
   return {
     retheme() {
