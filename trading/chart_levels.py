@@ -28,6 +28,10 @@ class ChartLevels:
     `status` is a short right-aligned note such as "Pending" or "Filled at 1.07219".
     `digits`: decimals of the price labels (None: inferred from the candles). `params`: the
     strategy's ratios and RSI thresholds, drawn as the Fib levels and the RSI panel's lines.
+    `exits_hidden`: the owner keeps the stop and take-profit private (visibility "entry
+    only"): only the entry is drawn; no stop or take-profit line, tag or band, no Fib points
+    or levels (the stop follows from them), and the price range is the candles' and the
+    entry's alone (a range widened to the stop would show where it is).
     """
 
     side: Side
@@ -44,12 +48,16 @@ class ChartLevels:
     signal_id: int | None = None
     version: int = 1
     params: StrategyParams = DEFAULT_PARAMS
+    exits_hidden: bool = False
 
     def __post_init__(self) -> None:
         if self.side not in (Side.BUY, Side.SELL):
             msg = f"side must be Side.BUY/Side.SELL or 'buy'/'sell', got {self.side!r}"
             raise ValueError(msg)
         object.__setattr__(self, "side", Side(self.side))  # also accept "buy"/"sell"
+        if self.exits_hidden:  # the Fib points give the stop away (stop = p1 + 27 % of the leg)
+            object.__setattr__(self, "point1", None)
+            object.__setattr__(self, "point2", None)
         points = [p[1] for p in (self.point1, self.point2) if p is not None]
         prices = (self.entry, self.stop, self.take_profit, *points)
         if not all(math.isfinite(p) for p in prices):

@@ -68,19 +68,32 @@ def feed_levels(
     """Entry/stop/TP lines and right-edge tags (pushed apart when close, kept inside the
     panel), risk and reward bands from `x_from` (point 2) right. A level outside `y_lim`
     has no line: its tag sits at that edge with an arrow ("TP 1.06379 ▼")."""
+    shown = not levels.exits_hidden  # else the entry alone (its line and tag are the last)
     for band, far in zip(t.bands, (levels.stop, levels.take_profit), strict=True):
+        band.set_visible(shown)
         band.set_bounds(x_from, levels.entry, x_lim[1] - x_from, far - levels.entry)
-    named = (("TP", levels.take_profit), ("SL", levels.stop), ("ENTRY", levels.entry))
+    named: tuple[tuple[str, float], ...] = (
+        ("TP", levels.take_profit),
+        ("SL", levels.stop),
+        ("ENTRY", levels.entry),
+    )
+    if not shown:
+        named = named[2:]
+        for line, tag in zip(t.level_lines[:2], t.level_tags[:2], strict=True):
+            line.set_visible(False)
+            tag.set_visible(False)
+    lines, tags = t.level_lines[-len(named) :], t.level_tags[-len(named) :]
     gap = _pt_px(t, TAG_HEIGHT_PT)
     low_px, high_px = _px(t, y_lim[0]) + gap / 2, _px(t, y_lim[1]) - gap / 2
     wanted: list[float] = []
     for i, (name, price) in enumerate(named):
         arrow = " ▼" if price < y_lim[0] else " ▲" if price > y_lim[1] else ""
-        t.level_lines[i].set_visible(not arrow)
-        t.level_lines[i].set_ydata([price, price])
-        t.level_tags[i].set_text(f"{name} {price:{fmt}}{arrow}")
+        lines[i].set_visible(not arrow)
+        lines[i].set_ydata([price, price])
+        tags[i].set_visible(True)
+        tags[i].set_text(f"{name} {price:{fmt}}{arrow}")
         wanted.append(min(max(_px(t, price), low_px), high_px))
-    for tag, px in zip(t.level_tags, spread_apart(wanted, gap, low_px, high_px), strict=True):
+    for tag, px in zip(tags, spread_apart(wanted, gap, low_px, high_px), strict=True):
         tag.set_y(_price(t, px))
 
 

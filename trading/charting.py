@@ -113,7 +113,8 @@ def _feed_axes(
         min(float(np.min(win.low)), levels.entry),
         max(float(np.max(win.high)), levels.entry),
     )
-    lo, hi = price_span(core, (levels.stop, levels.take_profit))
+    exits = () if levels.exits_hidden else (levels.stop, levels.take_profit)
+    lo, hi = price_span(core, exits)
     y_lim = y_limits(lo, hi)
     t.price.set_xlim(x_lim)
     t.price.set_ylim(y_lim)

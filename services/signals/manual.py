@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from core import clock
 from core.settings import Settings
 from models.signals import SignalSource
+from services import app_settings
 from services.errors import InvalidInput
 from services.isolation import AlertSink
 from services.signals import lifecycle as signals
@@ -129,6 +130,7 @@ async def _publish(
     m = await market(request.symbol, limits, moment)
     checked = validate(m, request)
     candles = await market_data.recent_candles(checked.symbol, CHART_BARS)
+    hidden = await app_settings.visibility() is app_settings.Visibility.ENTRY_ONLY
     return await signals.publish(
         signals.SignalDraft(
             setup_key=f"manual:{uuid.uuid4().hex[:16]}" if origin is None else origin.setup_key,
@@ -146,6 +148,6 @@ async def _publish(
             external_id=None if origin is None else origin.external_id,
             via="" if origin is None else origin.via,
         ),
-        None if candles is None else chart_renderer(candles, m.spec.digits),
+        None if candles is None else chart_renderer(candles, m.spec.digits, exits_hidden=hidden),
         alerts=alerts,
     )

@@ -15,8 +15,11 @@ from trading.charting import ChartLevels, render_signal_chart
 from trading.detector import Side
 
 
-def chart_renderer(candles: Candles, digits: int) -> Callable[[SignalView], bytes]:
-    """A renderer for `services.signals.lifecycle.publish`: PNG bytes of `view` over `candles`."""
+def chart_renderer(
+    candles: Candles, digits: int, *, exits_hidden: bool = False
+) -> Callable[[SignalView], bytes]:
+    """A renderer for `services.signals.lifecycle.publish`: PNG bytes of `view` over `candles`
+    (with `exits_hidden`, the owner's visibility "entry only": the entry alone)."""
 
     def render(view: SignalView) -> bytes:
         levels = ChartLevels(
@@ -26,6 +29,7 @@ def chart_renderer(candles: Candles, digits: int) -> Callable[[SignalView], byte
             take_profit=float(view.take_profit),
             title=f"{view.symbol} · {view.side.upper()} · #{view.id} · manual",
             digits=digits,
+            exits_hidden=exits_hidden,
         )
         return render_signal_chart(candles, levels)
 

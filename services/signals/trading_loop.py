@@ -24,6 +24,7 @@ import numpy as np
 
 from core import clock
 from models.signals import CloseReason, SignalSource, SignalStatus, SymbolState
+from services import app_settings
 from services.errors import InvalidInput
 from services.isolation import AlertSink
 from services.signals import lifecycle as signals
@@ -194,7 +195,7 @@ class SymbolRunner:
             point1=(setup.point1_time, Decimal(str(setup.point1_price))),
             point2=(setup.point2_time, Decimal(str(setup.point2_price))),
         )
-        chart = self._chart_renderer(setup) if self.charts else None
+        chart = self._chart_renderer(setup, await _exits_hidden()) if self.charts else None
         view = await signals.publish(draft, chart, alerts=self.alerts)
         return int(view is not None)
 
@@ -209,7 +210,7 @@ class SymbolRunner:
             order.stop,
             order.take_profit,
             point2=(setup.point2_time, Decimal(str(setup.point2_price))),
-            chart=self._chart_renderer(setup) if self.charts else None,
+            chart=self._chart_renderer(setup, await _exits_hidden()) if self.charts else None,
             alerts=self.alerts,
         )
         return int(view is not None)
@@ -247,7 +248,9 @@ class SymbolRunner:
         return 1
 
     # -- charts -------------------------------------------------------------------------------
-    def _chart_renderer(self, setup: Setup) -> Callable[[SignalView], bytes]:
+    def _chart_renderer(self, setup: Setup, exits_hidden: bool) -> Callable[[SignalView], bytes]:
+        """The signal's chart; with `exits_hidden` (the owner's visibility "entry only") the
+        entry alone, as the card's text shows it."""
         bars = self._bars[-CHART_BARS:]  # a copy: the render runs later, in a thread
 
         params = self.strategy.config.params
@@ -267,6 +270,7 @@ class SymbolRunner:
                 signal_id=view.id,
                 version=view.version,
                 params=params,
+                exits_hidden=exits_hidden,
             )  # the title: symbol, side, timeframe, bar time, #id, "revision N" once revised
             return render_signal_chart(window, levels)
 
@@ -274,6 +278,10 @@ class SymbolRunner:
 
     def market_open(self, now: datetime | None = None) -> bool:
         return is_open(self.spec, now or clock.now())
+
+
+async def _exits_hidden() -> bool:
+    return await app_settings.visibility() is app_settings.Visibility.ENTRY_ONLY
 
 
 def candles_of(symbol: str, bars: list[Bar], timeframe_s: int) -> Candles:

@@ -5,6 +5,7 @@ inside the figure, far levels as edge arrows, the watermark clear of everything,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -269,3 +270,37 @@ def test_every_variant_is_deterministic_whatever_was_drawn_before(
     second_pass = [render_signal_chart(c, lv) for c, lv in reversed(jobs)][::-1]
     assert first_pass == second_pass
     assert len(set(first_pass)) == 3
+
+
+def test_entry_only_visibility_draws_the_entry_alone(eurusd: Candles, setups: list[Setup]) -> None:
+    """The owner keeps the stop and take-profit private: no stop or take-profit line, tag or
+    band, no Fib point or level (the stop follows from them), no price range stretched to
+    them, no text naming either price; the next chart drawn in full has them all again."""
+    for setup in (first(setups, Side.SELL), first(setups, Side.BUY)):
+        candles = at_publication(eurusd, setup)
+        full = ChartLevels.from_setup(setup, signal_id=3, digits=5)
+        hidden = replace(full, exits_hidden=True)
+        assert hidden.point1 is None and hidden.point2 is None
+        t = drawn(candles, hidden)
+        assert shown(t.level_tags) == [f"ENTRY {setup.entry:.5f}"]
+        assert [line.get_visible() for line in t.level_lines] == [False, False, True]
+        assert not any(band.get_visible() for band in t.bands)
+        assert shown(t.point_labels) == [] and shown(t.fib_labels) == []
+        assert len(t.fib_lines.get_segments()) == 0 and len(t.leg.get_xdata()) == 0
+        texts = [*t.level_tags, *t.fib_labels, *t.price_labels, t.title, t.title_detail,
+                 t.status, t.last_tag, *t.point_labels]  # fmt: skip
+        secret = {f"{setup.stop:.5f}", f"{setup.take_profit:.5f}"}
+        assert not [x.get_text() for x in texts if x.get_visible() and
+                    any(s in x.get_text() for s in secret)]  # fmt: skip
+        t = drawn(candles, full)
+        assert [tag.get_text().split()[0] for tag in t.level_tags if tag.get_visible()] == [
+            "TP", "SL", "ENTRY"
+        ]  # fmt: skip
+        assert all(band.get_visible() for band in t.bands)
+        png = render_signal_chart(candles, hidden)
+        assert png != render_signal_chart(candles, full)
+        # nothing drawn depends on the hidden prices: other exits, the same pixels
+        risk = setup.stop - setup.entry
+        moved = replace(full, stop=setup.stop + 5 * risk, take_profit=setup.entry - 9 * risk,
+                        exits_hidden=True)  # fmt: skip
+        assert render_signal_chart(candles, moved) == png

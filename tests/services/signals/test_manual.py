@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from models.signals import ChartFile, Signal, SignalSource
+from services import app_settings
 from services.errors import InvalidInput
 from services.outbox import fanout
-from services.signals import manual, market_data
+from services.signals import manual, manual_chart, market_data
 from services.signals.manual_checks import ManualLimits, ManualRequest
 from services.text.formatting import plural
 from trading.candles import Bar
+from trading.chart_levels import ChartLevels
 
 LIMITS = ManualLimits()
 LAST = 1.08412
@@ -150,3 +152,28 @@ async def test_publish_checks_again_at_the_fresh_price(
     assert row.expires_at - row.published_at == timedelta(hours=24)
     chart = await ChartFile.get(signal_id=view.id, version=1)
     assert Path(chart.path).read_bytes().startswith(b"\x89PNG")
+
+
+async def test_entry_only_visibility_charts_a_manual_signal_without_its_exits(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under the owner's "entry only" the chart of a manual (or outside producer's) signal
+    shows the entry alone, as its card's text does; in full, every level."""
+    monkeypatch.setattr(fanout, "CHART_DIR", tmp_path)
+    drawn: list[ChartLevels] = []
+    real = manual_chart.render_signal_chart
+
+    def recording(candles, levels, **kw):  # type: ignore[no-untyped-def]
+        drawn.append(levels)
+        return real(candles, levels, **kw)
+
+    monkeypatch.setattr(manual_chart, "render_signal_chart", recording)
+    await app_settings.put("signals.visibility", app_settings.Visibility.ENTRY_ONLY.value)
+    await feed()
+    hidden = await manual.publish(7, request(tp="1.0950"), LIMITS)
+    await app_settings.put("signals.visibility", app_settings.Visibility.FULL.value)
+    full = await manual.publish(7, request(tp="1.0950"), LIMITS)
+    assert [(lv.signal_id, lv.exits_hidden) for lv in drawn] == [(None, True), (None, False)]
+    for view in (hidden, full):
+        chart = await ChartFile.get(signal_id=view.id, version=1)
+        assert Path(chart.path).read_bytes().startswith(b"\x89PNG")

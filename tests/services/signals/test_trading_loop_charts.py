@@ -14,6 +14,7 @@ import pytest
 
 from models.signals import ChartFile, Signal
 from models.users import Role
+from services import app_settings
 from services.outbox import fanout
 from services.signals import trading_loop
 from services.signals.trading_loop import SymbolRunner
@@ -63,3 +64,32 @@ async def test_each_version_is_charted_with_its_signal_and_revision(
     first = await Signal.filter(side="sell").order_by("id").first()  # bar 37's SELL
     assert first is not None
     assert any(lv.signal_id == first.id and lv.version == 1 for lv, _ in drawn)
+
+
+async def test_entry_only_visibility_charts_the_entry_alone(
+    database: str, data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner keeps the stop and take-profit private: the chart sent with the card shows
+    the entry alone (no exits, no Fib points), as the card's text does."""
+    monkeypatch.setattr(fanout, "CHART_DIR", tmp_path)
+    await app_settings.put("signals.visibility", app_settings.Visibility.ENTRY_ONLY.value)
+    drawn: list[ChartLevels] = []
+    real = trading_loop.render_signal_chart
+
+    def recording(candles, levels, **kw):  # type: ignore[no-untyped-def]
+        drawn.append(levels)
+        return real(candles, levels, **kw)
+
+    monkeypatch.setattr(trading_loop, "render_signal_chart", recording)
+    candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
+    runner = SymbolRunner("EURUSD", get_spec("EURUSD"))
+    for i in range(38):  # bar 37 publishes a SELL
+        await runner.process(candles.bar(i))
+    sell = await Signal.get(side="sell")
+    assert [lv.signal_id for lv in drawn] == [sell.id]
+    assert drawn[0].exits_hidden and drawn[0].point1 is None and drawn[0].point2 is None
+    await app_settings.put("signals.visibility", app_settings.Visibility.FULL.value)
+    for i in range(38, 272):  # bar 270's BUY, in full again
+        await runner.process(candles.bar(i))
+    buy = await Signal.get(side="buy", version=2)
+    assert all(not lv.exits_hidden for lv in drawn if lv.signal_id == buy.id)
