@@ -51,6 +51,7 @@ class SignalItem:
     levels: Levels
     decision: Decision | None
     can_decide: bool
+    expires_in_s: int | None = None  # by the market's clock (`time_left`); None: not asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +207,19 @@ def _levels(view: SignalView, paid: bool, visibility: Visibility) -> Levels:
 async def _item(user: UserInfo, view: SignalView, visibility: Visibility) -> SignalItem:
     paid = entitlements.can_trade_signals(user)
     decision = await approvals.decision_of(user, view.id) if paid else None
-    return SignalItem(view, _levels(view, paid, visibility), decision, paid and view.is_open)
+    left = (await time_left([view]))[view.id]
+    return SignalItem(view, _levels(view, paid, visibility), decision, paid and view.is_open, left)
+
+
+async def time_left(views: list[SignalView]) -> dict[int, int]:
+    """Seconds until each signal expires by its symbol's market clock
+    (`market_data.market_now`: the real clock with a live feed, the bars' time in a replay),
+    0 once past; one read per symbol."""
+    now = clock.now()
+    clocks = {}
+    for symbol in {v.symbol for v in views}:
+        clocks[symbol] = market_data.market_now(await market_data.quote(symbol, now), now)
+    return {v.id: max(0, int((v.expires_at - clocks[v.symbol]).total_seconds())) for v in views}
 
 
 async def open_signals(user: UserInfo) -> list[SignalItem]:
@@ -219,8 +232,9 @@ async def open_signals(user: UserInfo) -> list[SignalItem]:
     visibility = await app_settings.visibility()
     paid = entitlements.can_trade_signals(user)
     mine = await approvals.decisions_of(user, [v.id for v in views]) if paid else {}
+    left = await time_left(views)
     return [
-        SignalItem(v, _levels(v, paid, visibility), mine.get(v.id), paid and v.is_open)
+        SignalItem(v, _levels(v, paid, visibility), mine.get(v.id), paid and v.is_open, left[v.id])
         for v in views
     ]
 
@@ -259,7 +273,8 @@ async def signal_detail(user: UserInfo, signal_id: int) -> SignalDetail:
     view = found.signal
     visibility = Visibility.FULL if view.status in ENDED else await app_settings.visibility()
     levels = _levels(view, True, visibility)
-    item = SignalItem(view, levels, found.mine, view.is_open)
+    left = (await time_left([view]))[view.id]
+    item = SignalItem(view, levels, found.mine, view.is_open, left)
     row = await Signal.get(id=signal_id)
     tick = Decimal(10) ** -view.digits  # on the symbol's grid, as the levels
     points = tuple(
@@ -317,7 +332,8 @@ async def _decided(user: UserInfo, result: ApprovalResult) -> Decided:
     decision = result.decision
     if result.needs_consent is not None:
         decision = await approvals.decision_of(user, view.id)
-    item = SignalItem(view, _levels(view, True, visibility), decision, view.is_open)
+    left = (await time_left([view]))[view.id]
+    item = SignalItem(view, _levels(view, True, visibility), decision, view.is_open, left)
     return Decided(item, result.changed, result.needs_consent)
 
 

@@ -87,6 +87,17 @@ async def quote(symbol: str, now: datetime | None = None) -> Quote | None:
     return None if row is None else _quote(row, now or clock.now())
 
 
+def market_now(found: Quote | None, now: datetime) -> datetime:
+    """The market's clock for a symbol: its newest stored bar's close plus the time since it
+    was stored (`now` when no bar was ever stored). A live feed runs on the real clock (to
+    within the store's delay); a replay of history (the sandbox) on its bars' time, which is
+    what a signal's expiry is measured against (the strategy expires it at a bar)."""
+    if found is None:
+        return now
+    closed = found.bar_time + timedelta(seconds=found.timeframe_s)
+    return closed + max(now - found.recorded_at, timedelta(0))
+
+
 async def live_symbols(now: datetime | None = None) -> tuple[str, ...]:
     """Symbols whose feed is live now, sorted by name."""
     moment = now or clock.now()

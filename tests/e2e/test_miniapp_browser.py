@@ -6,13 +6,15 @@ Screenshots go to $TEST_ARTIFACTS (default: ./test-artifacts/miniapp)."""
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from bot.app import AppRunner
 from models.signals import Approval, CloseReason, Signal, SignalStatus
-from services.signals import lifecycle
+from services.signals import lifecycle, market_data
 from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
 from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, paused_sandbox  # noqa: F401
 
@@ -50,6 +52,19 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
         row = app.locator(f'[data-signal="{signal.id}"]')
         await expect(row).to_contain_text(f"#{signal.id} EURUSD · SELL")
         await expect(row).to_contain_text("Waiting for your decision")
+        # the countdown runs on the replay's clock (its bars are history: by this machine's
+        # clock every signal would read "Expiring now")
+        quote = await market_data.quote("EURUSD")
+        assert quote is not None
+        now = datetime.now(UTC)
+        hours = int(
+            (signal.expires_at - market_data.market_now(quote, now)).total_seconds() // 3600
+        )
+        assert hours >= 1
+        countdown = row.locator(".countdown")
+        await expect(countdown).to_have_text(
+            re.compile(rf"Expires in ({hours - 1}|{hours}):\d\d:\d\d")
+        )
         await page.screenshot(path=str(ARTIFACTS / "signals-light.png"))
         await row.click()
         await expect(app.locator("#chart canvas").first).to_be_visible()

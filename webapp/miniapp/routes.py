@@ -49,7 +49,7 @@ def signal_out(item: SignalItem) -> SignalOut:
         id=view.id, symbol=view.symbol, side="buy" if view.side == "buy" else "sell",
         status=view.status.value, version=view.version, digits=view.digits,
         published_at=view.published_at, expires_at=view.expires_at,
-        entry=_text(levels.entry), stop=_text(levels.stop),
+        expires_in_s=item.expires_in_s, entry=_text(levels.entry), stop=_text(levels.stop),
         take_profit=_text(levels.take_profit), reward_risk=_text(levels.reward_risk),
         result_r=_text(view.result_r),
         close_reason=None if view.close_reason is None else view.close_reason.value,

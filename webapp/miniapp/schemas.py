@@ -65,6 +65,11 @@ class SignalOut(BaseModel):
     digits: int
     published_at: datetime
     expires_at: datetime
+    expires_in_s: int | None = Field(
+        None,
+        description="seconds until it expires by the market's clock (its symbol's newest bar"
+        " and the time since; a replay runs on its bars' time), 0 once past; null in history",
+    )
     entry: str | None = Field(description="null: hidden (free tier)")
     stop: str | None = Field(description="null: hidden (visibility setting or free tier)")
     take_profit: str | None

@@ -531,3 +531,47 @@ async def test_history_lists_ended_signals_with_their_outcome_newest_first(api: 
         "GET", "/api/v1/signals/history?cursor=!!", auth=header
     )
     assert_problem(status, body, response, 422)
+
+
+async def test_the_expiry_countdown_runs_on_the_markets_clock(api: Api, clock: Any) -> None:
+    """`expires_in_s` counts to the expiry by the symbol's market clock: the real clock without
+    a stored bar (or with a live feed); in a replay of history (the sandbox) the newest bar's
+    close plus the time since it was stored. Past: 0; history: null."""
+    from datetime import UTC, datetime
+
+    from models.signals import SignalSource
+    from services.signals import lifecycle, market_data
+    from trading.candles import Bar
+
+    async def publish(symbol: str, published: datetime, hours: float) -> int:
+        view = await lifecycle.publish(lifecycle.SignalDraft(
+            setup_key=f"{symbol}:{published.isoformat()}", symbol=symbol, side="sell",
+            entry=th.ENTRY, stop=th.STOP, take_profit=th.TP, published_at=published,
+            expires_at=published + timedelta(hours=hours), source=SignalSource.MANUAL,
+        ))  # fmt: skip
+        assert view is not None
+        return view.id
+
+    await th.user(SUB)
+    header = await api.login(SUB)
+    now = clock.now()
+    live = await publish("EURUSD", now, 100)
+    replay_bar = datetime(2017, 6, 1, 9, tzinfo=UTC)  # stored a minute ago, 13 years back
+    await market_data.record_bar("GBPUSD", Bar(replay_bar, 1.3, 1.31, 1.29, 1.3), 3600,
+                                 now=now - timedelta(minutes=1))  # fmt: skip
+    replayed = await publish("GBPUSD", replay_bar + timedelta(hours=1), 5)
+    past = await publish("EURUSD", now - timedelta(hours=3), 2)
+
+    async def left() -> dict[int, Any]:
+        status, page, _ = await api.call("GET", "/api/v1/signals", auth=header)
+        assert status == 200, page
+        return {i["id"]: i["expires_in_s"] for i in page["items"]}
+
+    assert await left() == {live: 100 * 3600, replayed: 5 * 3600 - 60, past: 0}
+    clock.advance(timedelta(minutes=30))  # the replay's clock runs on from its newest bar
+    assert await left() == {live: 100 * 3600 - 1800, replayed: 5 * 3600 - 1860, past: 0}
+    status, body, _ = await api.call("GET", f"/api/v1/signals/{replayed}", auth=header)
+    assert status == 200 and body["signal"]["expires_in_s"] == 5 * 3600 - 1860
+    await lifecycle.cancel(past, actor_id=SUB)
+    status, body, _ = await api.call("GET", "/api/v1/signals/history", auth=header)
+    assert [(s["id"], s["expires_in_s"]) for s in body["items"]] == [(past, None)]

@@ -6,23 +6,26 @@ import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
 import { $, date, el, fail, go, number, onLeave, show, t } from "./ui.js";
 
-/** "2:05:09" (h:mm:ss) until `iso`, or null once it has passed. */
-export function remaining(iso, now = Date.now()) {
-  const left = Math.floor((new Date(iso).getTime() - now) / 1000);
+/** "2:05:09" (h:mm:ss) until `deadline` (epoch ms), or null once it has passed. */
+export function remaining(deadline, now = Date.now()) {
+  const left = Math.floor((deadline - now) / 1000);
   if (left <= 0) return null;
   const h = Math.floor(left / 3600), m = Math.floor((left % 3600) / 60), s = left % 60;
   return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
 }
 
-function countdown(iso) {
-  return el("span", { class: "countdown", "data-expires": iso });
+/** The signal's expiry counted down from the server's `expires_in_s` (the market's clock:
+ * a replay's signals expire in its bars' time, not by this device's clock). */
+function countdown(s) {
+  const deadline = Date.now() + 1000 * (s.expires_in_s ?? 0);
+  return el("span", { class: "countdown", "data-deadline": String(deadline) });
 }
 
 /** Keep every `.countdown` on the page current (a clock in the page, not a poll of the server). */
 function tickCountdowns() {
   const tick = () => {
     for (const node of document.querySelectorAll(".countdown")) {
-      const left = remaining(node.dataset.expires);
+      const left = remaining(Number(node.dataset.deadline));
       node.textContent = left ? t("miniapp.signal_expires_in", { time: left }) : t("miniapp.signal_expiring");
     }
   };
@@ -53,7 +56,7 @@ function signalRow(s) {
   const side = t(s.side === "buy" ? "signal.side_buy" : "signal.side_sell");
   const body = [el("span", { class: "title" }, `#${s.id} ${s.symbol} · ${side}`),
     el("span", { class: "muted" }, s.entry ? `${t("miniapp.signal_entry")} ${s.entry}` : t(`signal.status_${s.status}`)),
-    s.can_decide ? countdown(s.expires_at) : null,
+    s.can_decide ? countdown(s) : null,
     el("span", { class: "decision", "data-decision": s.decision || "" }, decisionText(s))];
   if (!s.entry) return el("li", { class: "card signal" }, ...body);
   return el("li", {}, el("button", { type: "button", class: "card signal link", "data-signal": String(s.id),
@@ -134,7 +137,7 @@ async function detail(id) {
       level(t("miniapp.signal_entry"), s.entry), level(t("miniapp.signal_stop"), s.stop),
       level(t("miniapp.signal_take_profit"), s.take_profit), level(t("miniapp.signal_rr"), s.reward_risk && `1:${s.reward_risk}`),
       level(t("miniapp.signal_expires"), date(s.expires_at))),
-    s.can_decide ? el("p", { class: "muted" }, countdown(s.expires_at)) : null,
+    s.can_decide ? el("p", { class: "muted" }, countdown(s)) : null,
     s.result_r !== null && !s.can_decide ? el("p", { class: "result" }, t("miniapp.signal_result", { r: signed(s.result_r) })) : null,
     status,
   ];
