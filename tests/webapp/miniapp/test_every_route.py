@@ -75,3 +75,19 @@ async def test_a_session_never_outlives_its_initdata(api: Api, clock: Any) -> No
     assert (await api.call("GET", "/api/v1/me", auth=header))[0] == 200
     clock.advance(timedelta(minutes=5))  # the initData is stale: so is its session
     assert (await api.call("GET", "/api/v1/me", auth=header))[0] == 401
+
+
+@pytest.mark.parametrize("op", API.operations, ids=lambda op: f"{op.method} {op.path}")
+async def test_every_route_refuses_an_unknown_query_field_with_a_422_problem(
+    api: Api, op: Any
+) -> None:
+    from models.users import Role
+
+    await th.user(SUB)
+    await th.user(1000001, Role.OWNER, "Olivia")
+    who = 1000001 if op.auth is Auth.ADMIN else SUB
+    header = None if op.auth is Auth.NONE else await api.login(who)
+    path = API.prefix + concrete(op.path) + "?unexpected=1"
+    status, body, response = await api.call(op.method, path, auth=header, json={})
+    assert status == 422 and response.content_type == PROBLEM_TYPE, body
+    assert "unexpected" in [e["field"] for e in body["errors"]]
