@@ -143,7 +143,7 @@ async def api_load(
 
         async def session(index: int, telegram_id: int) -> None:
             header = {
-                "Authorization": f"Bearer {auth.issue(telegram_id, datetime.now(UTC)).token}"
+                "Authorization": f"Bearer {auth.issue(telegram_id, datetime.now(UTC), bot_token=TOKEN).token}"
             }
             calls = [
                 ("GET", "/api/v1/signals?limit=20", None),
@@ -207,7 +207,9 @@ async def push_load(base: str, users: list[int], opened: list[int]) -> dict[str,
         readers = []
         responses = []
         for tid in users:
-            header = {"Authorization": f"Bearer {auth.issue(tid, datetime.now(UTC)).token}"}
+            header = {
+                "Authorization": f"Bearer {auth.issue(tid, datetime.now(UTC), bot_token=TOKEN).token}"
+            }
             response = await http.get(base + "/api/v1/stream", headers=header)
             assert response.status == 200, response.status
             responses.append(response)

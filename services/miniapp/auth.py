@@ -8,10 +8,19 @@ helper does not check the age: a captured initData would otherwise open a sessio
 in the future beyond a small clock skew.
 
 A session token is ``v1.<user telegram id>.<expiry unix s>.<signature>``, the signature being
-base64url(HMAC-SHA256(key, "v1.<id>.<expiry>")) under a key derived with HKDF-SHA256 from the
-process's at-rest secret material (`services.terminals.secrets`, info
+base64url(HMAC-SHA256(key, "<bot id>.v1.<id>.<expiry>")) under a key derived with HKDF-SHA256
+from the process's at-rest secret material (`services.terminals.secrets`, info
 ``signaldesk-miniapp-session-v1``): no new secret to configure, and any replica with the same
 MASTER_KEY verifies it. Tokens carry no role: the user is loaded as they are now on every call.
+
+Replay. initData is a bearer credential for `max_age` after its `auth_date` (Telegram hands the
+same string to the page for as long as it stays open, and `tma` clients send it on every call),
+so a replay is refused on three grounds: (1) past `max_age` it opens nothing, neither a session
+nor a `tma` call; (2) a session it opened ends no later than that (`not_after`: exchanging a
+captured initData for a session does not stretch its life by a session's TTL); (3) a session
+or initData of another bot is refused: initData by its HMAC, a session because the bot's id
+(the part of its token before the colon, kept when @BotFather reissues the token) is signed
+into it, so another bot's deployment sharing our MASTER_KEY cannot pass its sessions to us.
 """
 
 from __future__ import annotations
@@ -131,27 +140,43 @@ def _key() -> bytes:
     return secret_box.box().subkey(SESSION_INFO)
 
 
-def _signature(body: str, key: bytes) -> str:
-    digest = hmac.new(key, body.encode("ascii"), hashlib.sha256).digest()
+def bot_id(bot_token: str) -> str:
+    """The bot's id: its token's part before the colon (the same after @BotFather reissues it)."""
+    return bot_token.partition(":")[0]
+
+
+def _signature(body: str, bot_token: str) -> str:
+    message = f"{bot_id(bot_token)}.{body}".encode("utf-8", "replace")
+    digest = hmac.new(_key(), message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def issue(telegram_id: int, now: datetime, ttl: timedelta = SESSION_TTL) -> Session:
-    """A session token for `telegram_id`, valid until `now + ttl` (whole seconds)."""
-    expires = int((now + ttl).timestamp())
+def issue(
+    telegram_id: int,
+    now: datetime,
+    *,
+    bot_token: str,
+    ttl: timedelta = SESSION_TTL,
+    not_after: datetime | None = None,
+) -> Session:
+    """A session token of `bot_token`'s bot for `telegram_id`, valid until `now + ttl` or
+    `not_after` if earlier (whole seconds; `not_after`: when the initData it came from goes
+    stale)."""
+    ends = now + ttl if not_after is None else min(now + ttl, not_after)
+    expires = int(ends.timestamp())
     body = f"{SESSION_VERSION}.{telegram_id}.{expires}"
-    token = f"{body}.{_signature(body, _key())}"
+    token = f"{body}.{_signature(body, bot_token)}"
     return Session(token, telegram_id, datetime.fromtimestamp(expires, UTC))
 
 
-def verify(token: str, now: datetime) -> int:
-    """The Telegram id a token was issued to; `Unauthenticated` if forged, malformed or
-    expired."""
+def verify(token: str, now: datetime, *, bot_token: str) -> int:
+    """The Telegram id a token was issued to; `Unauthenticated` if forged, malformed, expired
+    or issued for another bot."""
     parts = token.split(".")
     if len(parts) != 4 or parts[0] != SESSION_VERSION or len(token) > 256:
         raise Unauthenticated(REFUSED)
     body = ".".join(parts[:3])
-    if not hmac.compare_digest(_signature(body, _key()).encode(), parts[3].encode()):
+    if not hmac.compare_digest(_signature(body, bot_token).encode(), parts[3].encode()):
         raise Unauthenticated(REFUSED)
     try:
         telegram_id, expires = int(parts[1]), int(parts[2])

@@ -105,7 +105,8 @@ async def login(
     if cache is not None:
         cache.put(user, generation)
     _refuse_banned(user)
-    return user, auth.issue(user.telegram_id, now)
+    stale = found.auth_date + max_age  # the session ends when its initData would
+    return user, auth.issue(user.telegram_id, now, bot_token=bot_token, not_after=stale)
 
 
 @dataclass(frozen=True)
@@ -121,9 +122,9 @@ class Callers:
 NO_CACHE = Callers()
 
 
-async def session_user(token: str, callers: Callers = NO_CACHE) -> UserInfo:
-    """The user a session token was issued to, as they are now."""
-    return await current_user(auth.verify(token, clock.now()), callers)
+async def session_user(token: str, bot_token: str, callers: Callers = NO_CACHE) -> UserInfo:
+    """The user a session token of this bot was issued to, as they are now."""
+    return await current_user(auth.verify(token, clock.now(), bot_token=bot_token), callers)
 
 
 async def init_data_user(
@@ -142,7 +143,7 @@ async def caller(
     scheme, _, value = authorization.strip().partition(" ")
     value = value.strip()
     if value and scheme.lower() == "bearer":
-        return await session_user(value, callers)
+        return await session_user(value, bot_token, callers)
     if value and scheme.lower() == "tma":
         return await init_data_user(value, bot_token, max_age=max_age, callers=callers)
     raise auth.Unauthenticated(auth.REFUSED)

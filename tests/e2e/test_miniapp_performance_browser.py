@@ -59,8 +59,8 @@ COLOURED_PIXELS = """([root, colour]) => {
 DRAWDOWN = "#e53935"
 
 
-async def api_figures(base_url: str) -> dict[str, Any]:
-    token = auth.issue(SAM, clock.now()).token
+async def api_figures(base_url: str, bot_token: str) -> dict[str, Any]:
+    token = auth.issue(SAM, clock.now(), bot_token=bot_token).token
     async with (
         aiohttp.ClientSession() as http,
         http.get(
@@ -86,7 +86,7 @@ async def test_the_performance_page_draws_its_charts_and_matches_the_api(
     made = await fill(box, traded, "1.07582", 1.5)  # 10 points worse, 1.5 s
     await Execution.filter(id=made.id).update(spread_points=14)  # as the EA reported it
     await Device.filter(id=box.id).update(broker="Sam's <Broker>")
-    figures = await api_figures(sandbox.base_url)
+    figures = await api_figures(sandbox.base_url, sandbox.settings.token)
     assert figures["signals"] == 5
 
     async with pw_api.async_playwright() as pw:

@@ -73,7 +73,7 @@ async def test_every_route_refuses_missing_and_forged_credentials(
 ) -> None:
     await th.user(SUB)
     forged = init_data(SUB, token="987654321:SOMEONE-elses-token-xxxxxxxxxxx")
-    session = auth.issue(SUB, clock.now())
+    session = auth.issue(SUB, clock.now(), bot_token=TOKEN)
     tampered = session.token[:-2] + ("AA" if not session.token.endswith("AA") else "BB")
     for header in (None, "", "Bearer", "Basic abc", f"tma {forged}", f"Bearer {tampered}",
                    f"Bearer v1.{SUB}.9999999999.{session.token.split('.')[-1]}"):  # fmt: skip
@@ -416,11 +416,11 @@ def test_session_tokens_are_bound_to_the_derived_key(tmp_path: Any) -> None:
 
     now = datetime(2030, 1, 1, tzinfo=UTC)
     secret_box.configure("key-one", tmp_path)
-    token = auth.issue(SUB, now).token
-    assert auth.verify(token, now) == SUB
+    token = auth.issue(SUB, now, bot_token=TOKEN).token
+    assert auth.verify(token, now, bot_token=TOKEN) == SUB
     secret_box.configure("key-two", tmp_path)
     with pytest.raises(auth.Unauthenticated):
-        auth.verify(token, now)
+        auth.verify(token, now, bot_token=TOKEN)
     assert TOKEN  # the bot token is not the key: a token survives a bot token change
 
 

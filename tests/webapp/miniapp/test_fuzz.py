@@ -18,7 +18,7 @@ from core import clock
 from services.miniapp import auth
 from services.terminals import secrets as secret_box
 from tests.services.terminals import helpers as th
-from tests.webapp.miniapp.conftest import make_app
+from tests.webapp.miniapp.conftest import TOKEN, make_app
 
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 SEED = 20261202
@@ -63,7 +63,7 @@ async def test_schemathesis_finds_no_server_error_or_schema_violation(
 ) -> None:
     headers = []
     if session:
-        token = auth.issue(SUB, clock.now()).token
+        token = auth.issue(SUB, clock.now(), bot_token=TOKEN).token
         headers.append(f"Authorization: Bearer {token}")
     code, output = await run_schemathesis(live, tmp_path, *headers)
     assert code == 0, output[-6000:]
