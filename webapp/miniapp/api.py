@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -219,6 +220,24 @@ def _json(model: BaseModel, status: int) -> web.Response:
     )
 
 
+def _check_returns(handler: Handler, response: type[BaseModel] | Raw) -> None:
+    """A handler is annotated to return what its route documents (the model itself; for a
+    `Raw` answer, an aiohttp response): a route and its document cannot drift apart."""
+    returns = handler.__annotations__.get("return")
+    if isinstance(returns, str):  # postponed: resolved where the handler was written, a
+        # model declared next to its handler (a local class) by the route's own model's name
+        local = {} if isinstance(response, Raw) else {response.__name__: response}
+        with contextlib.suppress(NameError):  # another name: not what the route documents
+            returns = eval(returns, dict(handler.__globals__), local)  # noqa: S307
+    if isinstance(response, Raw):
+        ok = isinstance(returns, type) and issubclass(returns, web.StreamResponse)
+    else:
+        ok = returns is response
+    if not ok:
+        msg = f"{handler.__name__} is annotated {returns!r}, its route documents {response!r}"
+        raise TypeError(msg)
+
+
 def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         user = None
@@ -233,9 +252,15 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
         query = _validate(op.query_model, dict(request.query), "query")
         body = await _body(request, op.body_model)
         result = await op.handler(Call(request, user, path, query, body))
-        if isinstance(result, BaseModel):
-            return _json(result, op.status)
-        return result
+        if isinstance(op.response, Raw):
+            if not isinstance(result, web.StreamResponse):
+                msg = f"{op.operation_id} answered {type(result).__name__}, not a response"
+                raise TypeError(msg)
+            return result
+        if type(result) is not op.response:  # the document promises exactly this model
+            msg = f"{op.operation_id} answered {type(result).__name__}, not {op.response.__name__}"
+            raise TypeError(msg)
+        return _json(result, op.status)
 
     handle.__name__ = op.operation_id
     return handle
@@ -263,6 +288,7 @@ class Api:
         errors: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def declare(handler: Handler) -> Handler:
+            _check_returns(handler, response)
             self.operations.append(
                 Operation(method.upper(), path, handler, response, summary, auth, path_model,
                           query, body, status, errors)

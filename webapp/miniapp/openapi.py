@@ -6,6 +6,7 @@ import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -89,3 +90,33 @@ def document(api: Api) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": defs.get("$defs", {}), "securitySchemes": SECURITY_SCHEMES},
     }
+
+
+def disagreements(api: Api, app: web.Application, served: dict[str, Any]) -> list[str]:
+    """Where the routes `app` serves under the API's prefix, the document it serves (`served`)
+    and the document the operations' models give disagree: empty when they agree."""
+    own = ("GET", api.prefix + "/openapi.json")
+    routes = {
+        (route.method, route.resource.canonical)
+        for route in app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+        and route.resource.canonical.startswith(api.prefix + "/")
+    } - {own}  # fmt: skip
+    documented = {(m.upper(), path) for path, ops in served.get("paths", {}).items() for m in ops}
+    out = [f"{m} {p}: served but not documented" for m, p in sorted(routes - documented)]
+    out += [f"{m} {p}: documented but not served" for m, p in sorted(documented - routes)]
+    fresh = document(api)
+    for path, ops in fresh["paths"].items():
+        for method, operation in ops.items():
+            given = served.get("paths", {}).get(path, {}).get(method)
+            if given is not None and given != operation:
+                out.append(f"{method.upper()} {path}: documented unlike its models")
+    schemas = served.get("components", {}).get("schemas", {})
+    for name, schema in fresh["components"]["schemas"].items():
+        if schemas.get(name) != schema:
+            out.append(f"schema {name}: documented unlike its model")
+    out += [
+        f"schema {name}: no model"
+        for name in sorted(set(schemas) - set(fresh["components"]["schemas"]))
+    ]
+    return out
