@@ -91,3 +91,38 @@ async def test_every_route_refuses_an_unknown_query_field_with_a_422_problem(
     status, body, response = await api.call(op.method, path, auth=header, json={})
     assert status == 422 and response.content_type == PROBLEM_TYPE, body
     assert "unexpected" in [e["field"] for e in body["errors"]]
+
+
+PAID = [op for op in API.operations if op.auth is Auth.PAID]
+ADMIN = [op for op in API.operations if op.auth is Auth.ADMIN]
+BELOW = {Auth.PAID: ["public"], Auth.ADMIN: ["public", "subscriber"]}
+
+
+@pytest.mark.parametrize("op", PAID + ADMIN, ids=lambda op: f"{op.method} {op.path}")
+async def test_every_route_refuses_the_roles_below_it_with_a_403_and_changes_nothing(
+    api: Api, op: Any
+) -> None:
+    """A free user on every paid route, and a free user and a subscriber on every admin route:
+    a 403 problem before the input is even read, and nothing stored or sent."""
+    from models.audit import AuditLog
+    from models.notifications import Notification
+    from models.users import Role
+
+    view = await th.publish()
+    people = {"public": 1000003, "subscriber": SUB}
+    for role, telegram_id in people.items():
+        await th.user(telegram_id, Role(role), role.title())
+    before = (await AuditLog.all().count(), await Notification.all().count())
+    for role in BELOW[op.auth]:
+        header = await api.login(people[role])
+        path = API.prefix + concrete(op.path.replace("{id}", str(view.id)))
+        status, body, response = await api.call(op.method, path, auth=header, json={})
+        assert status == 403 and response.content_type == PROBLEM_TYPE, (role, body)
+        assert body["status"] == 403 and body["title"], (role, body)
+    assert (await AuditLog.all().count(), await Notification.all().count()) == before
+
+
+def test_paid_and_admin_routes_are_the_ones_that_need_them() -> None:
+    assert len(PAID) >= 15 and len(ADMIN) >= 10
+    assert {op.path for op in PAID} >= {"/signals/{id}/decision", "/terminals"}
+    assert all(op.path.startswith("/admin/") for op in ADMIN)
