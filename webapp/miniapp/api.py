@@ -29,10 +29,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.http.bodies import parse_json, read_body
 from core.http.problems import ProblemError
+from services.errors import UserFacingError
 from services.isolation import AlertSink
-from services.miniapp import views
+from services.miniapp import strings, views
 from services.miniapp.plan import PlanBilling
 from services.miniapp.push import LiveHub
+from services.text.formatting import render
+from services.text.i18n import translator
 from services.users.profiles import UserInfo
 
 PREFIX = "/api/v1"
@@ -238,6 +241,16 @@ def _check_returns(handler: Handler, response: type[BaseModel] | Raw) -> None:
         raise TypeError(msg)
 
 
+def say(user: UserInfo | None, error: UserFacingError) -> str:
+    """A service's error message as the page's plain text, in the caller's language (English
+    before anyone is signed in), with its parameters shown for that language."""
+    language = strings.language_of(user.language if user is not None else None)
+    try:
+        return strings.plain(render(language, error.key, **error.params))
+    except (KeyError, IndexError, ValueError):  # a message and its parameters disagree
+        return strings.plain(translator(language)(error.key))
+
+
 def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handle(request: web.Request) -> web.Response:
         user = None
@@ -247,11 +260,17 @@ def _wrap(op: Operation) -> Callable[[web.Request], Awaitable[web.Response]]:
                 request.headers.get("Authorization", ""), config.bot_token,
                 max_age=config.max_age, callers=config.callers,
             )  # fmt: skip
-            authorise(user, op.auth)
-        path = _validate(op.path_model, dict(request.match_info), "path")
-        query = _validate(op.query_model, dict(request.query), "query")
-        body = await _body(request, op.body_model)
-        result = await op.handler(Call(request, user, path, query, body))
+        try:
+            if user is not None:
+                authorise(user, op.auth)
+            path = _validate(op.path_model, dict(request.match_info), "path")
+            query = _validate(op.query_model, dict(request.query), "query")
+            body = await _body(request, op.body_model)
+            result = await op.handler(Call(request, user, path, query, body))
+        except UserFacingError as error:  # the message in the caller's language, not English
+            raise ProblemError(
+                error.problem_status, error.problem_title, say(user, error)
+            ) from None
         if isinstance(op.response, Raw):
             if not isinstance(result, web.StreamResponse):
                 msg = f"{op.operation_id} answered {type(result).__name__}, not a response"

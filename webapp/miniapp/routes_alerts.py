@@ -17,10 +17,8 @@ from core.http.problems import ProblemError
 from services.alerts import service
 from services.alerts.service import AlertView, NewAlert
 from services.errors import UserFacingError
-from services.miniapp import strings
-from services.text.formatting import render
 from services.users.profiles import UserInfo
-from webapp.miniapp.api import Api, Auth, Call, Model
+from webapp.miniapp.api import Api, Auth, Call, Model, say
 
 api = Api()
 FIELD_OF = {
@@ -95,12 +93,7 @@ def alert_out(a: AlertView) -> AlertOut:
 
 
 def _problem(user: UserInfo, error: UserFacingError) -> ProblemError:
-    try:
-        detail = strings.plain(
-            render(strings.language_of(user.language), error.key, **error.params)
-        )
-    except (KeyError, IndexError, ValueError):
-        detail = error.key
+    detail = say(user, error)
     field = FIELD_OF.get(error.key)
     if field is None:
         return ProblemError(error.problem_status, error.problem_title, detail)

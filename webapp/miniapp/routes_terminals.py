@@ -19,14 +19,12 @@ from pydantic import BaseModel
 
 from core.http.problems import ProblemError
 from services.errors import UserFacingError
-from services.miniapp import strings
 from services.miniapp import terminals as service
 from services.miniapp.terminals import SettingsInvalid, TerminalDetail
 from services.terminals import ea_files
-from services.text.i18n import translator
 from services.users.profiles import UserInfo
 from webapp.miniapp import downloads
-from webapp.miniapp.api import CONFIG_KEY, Api, Auth, Call
+from webapp.miniapp.api import CONFIG_KEY, Api, Auth, Call, say
 from webapp.miniapp.schemas import TerminalPath
 from webapp.miniapp.schemas_terminals import (
     AccountOut,
@@ -57,22 +55,14 @@ CONFLICTS = frozenset({
 FIELDS_OF = {"error.device_name_invalid": "name", "error.device_mode_invalid": "mode"}
 
 
-def _say(user: UserInfo, error: UserFacingError) -> str:
-    text = translator(strings.language_of(user.language))(error.key)
-    try:
-        return strings.plain(text.format(**error.params))
-    except (KeyError, IndexError, ValueError):
-        return strings.plain(text)
-
-
 def _problem(user: UserInfo, error: UserFacingError) -> ProblemError:
     if isinstance(error, SettingsInvalid):
-        errors = [{"field": name, "in": "body", "message": _say(user, e)}
+        errors = [{"field": name, "in": "body", "message": say(user, e)}
                   for name, e in error.errors.items()]  # fmt: skip
         return ProblemError(422, "Unprocessable Entity", errors[0]["message"], errors=errors)
     status = 409 if error.key in CONFLICTS else error.problem_status
     title = "Conflict" if status == 409 else error.problem_title
-    detail = _say(user, error)
+    detail = say(user, error)
     field = FIELDS_OF.get(error.key)
     if field is not None:
         errors = [{"field": field, "in": "body", "message": detail}]
@@ -81,7 +71,8 @@ def _problem(user: UserInfo, error: UserFacingError) -> ProblemError:
 
 
 def localized(handler: Callable[[Call], Awaitable[R]]) -> Callable[[Call], Awaitable[R]]:
-    """Answer the services' errors in the caller's language (the framework's are English)."""
+    """Answer the services' errors as the terminal form shows them: conflicts as 409, a
+    settings error per field (the framework answers the rest, in the caller's language too)."""
 
     @wraps(handler)
     async def run(call: Call) -> R:

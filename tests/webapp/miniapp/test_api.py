@@ -22,6 +22,7 @@ from tests.services.terminals import helpers as th
 from tests.webapp.miniapp.conftest import MAX_AGE, TOKEN, Api, init_data
 
 SUB, OTHER, FREE = 1000002, 1000005, 1000003
+OWNER_ID = 1000001  # the configured owner (conftest OWNER)
 ROUTES_WITH_AUTH = [
     ("GET", "/api/v1/me"),
     ("GET", "/api/v1/signals"),
@@ -575,3 +576,38 @@ async def test_the_expiry_countdown_runs_on_the_markets_clock(api: Api, clock: A
     await lifecycle.cancel(past, actor_id=SUB)
     status, body, _ = await api.call("GET", "/api/v1/signals/history", auth=header)
     assert [(s["id"], s["expires_in_s"]) for s in body["items"]] == [(past, None)]
+
+
+@pytest.mark.parametrize(
+    ("language", "missing", "admins_only"),
+    [
+        ("en", "There is no signal #999999.", "Only admins and the owner may do this."),
+        ("es", "No existe la señal #999999.", "Solo los administradores y el propietario pueden hacer esto."),
+        ("ru", "Сигнала #999999 нет.", "Это доступно только администраторам и владельцу."),
+    ],
+)  # fmt: skip
+async def test_a_services_error_reads_in_the_callers_language(
+    api: Api, language: str, missing: str, admins_only: str
+) -> None:
+    """Every route, not only the forms that map errors to fields: the problem's detail is the
+    service's message in the signed-in user's language (the page shows it as it comes)."""
+    from services.users import profiles
+
+    await th.user(SUB)
+    await th.user(OWNER_ID, Role.OWNER, "Olivia")
+    for who in (SUB, OWNER_ID):
+        await profiles.set_language(who, language)
+    header = await api.login(SUB)
+    status, body, response = await api.call("GET", "/api/v1/signals/999999", auth=header)
+    assert_problem(status, body, response, 404)
+    assert body["detail"] == missing
+    status, body, response = await api.call("GET", "/api/v1/admin/users", auth=header)
+    assert_problem(status, body, response, 403)
+    assert body["detail"] == admins_only
+    status, body, response = await api.call(
+        "GET", "/api/v1/admin/users/424242", auth=await api.login(OWNER_ID)
+    )
+    assert_problem(status, body, response, 404)
+    assert "424242" in body["detail"] and body["detail"] != body["title"]
+    if language != "en":
+        assert "No user found" not in body["detail"]
