@@ -58,7 +58,10 @@ export function drawChart(node, detail, labels) {
   }));
   if (markers.length) LW.createSeriesMarkers(series, markers.sort((a, b) => a.time - b.time));
   node.dataset.points = detail.points.map((p) => p.price).join(" ");
-  chart.timeScale().fitContent();
+  // every bar in view, with room on the right for the newest point's label (the signal's own
+  // bar is its last: fitted flush to the price scale, its label was cut)
+  const room = Math.max(3, Math.round(times.length * 0.08));
+  chart.timeScale().setVisibleLogicalRange({ from: -0.5, to: times.length - 0.5 + room });
   return {
     retheme() {
       const n = colors();
