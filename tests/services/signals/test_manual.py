@@ -16,8 +16,8 @@ from services.outbox import fanout
 from services.signals import manual, manual_chart, market_data
 from services.signals.manual_checks import ManualLimits, ManualRequest
 from services.text.formatting import plural
+from tests.services.signals.charts import record_levels
 from trading.candles import Bar
-from trading.chart_levels import ChartLevels
 
 LIMITS = ManualLimits()
 LAST = 1.08412
@@ -160,14 +160,7 @@ async def test_entry_only_visibility_charts_a_manual_signal_without_its_exits(
     """Under the owner's "entry only" the chart of a manual (or outside producer's) signal
     shows the entry alone, as its card's text does; in full, every level."""
     monkeypatch.setattr(fanout, "CHART_DIR", tmp_path)
-    drawn: list[ChartLevels] = []
-    real = manual_chart.render_signal_chart
-
-    def recording(candles, levels, **kw):  # type: ignore[no-untyped-def]
-        drawn.append(levels)
-        return real(candles, levels, **kw)
-
-    monkeypatch.setattr(manual_chart, "render_signal_chart", recording)
+    drawn = record_levels(monkeypatch, manual_chart)
     await app_settings.put("signals.visibility", app_settings.Visibility.ENTRY_ONLY.value)
     await feed()
     hidden = await manual.publish(7, request(tp="1.0950"), LIMITS)

@@ -19,6 +19,7 @@ from services.outbox import fanout
 from services.signals import trading_loop
 from services.signals.trading_loop import SymbolRunner
 from services.users import profiles as users
+from tests.services.signals.charts import record_levels
 from trading.candles import load_csv
 from trading.chart_levels import ChartLevels, chart_title
 from trading.symbols import get_spec
@@ -73,14 +74,7 @@ async def test_entry_only_visibility_charts_the_entry_alone(
     the entry alone (no exits, no Fib points), as the card's text does."""
     monkeypatch.setattr(fanout, "CHART_DIR", tmp_path)
     await app_settings.put("signals.visibility", app_settings.Visibility.ENTRY_ONLY.value)
-    drawn: list[ChartLevels] = []
-    real = trading_loop.render_signal_chart
-
-    def recording(candles, levels, **kw):  # type: ignore[no-untyped-def]
-        drawn.append(levels)
-        return real(candles, levels, **kw)
-
-    monkeypatch.setattr(trading_loop, "render_signal_chart", recording)
+    drawn = record_levels(monkeypatch, trading_loop)
     candles = load_csv(data_dir / "EURUSD_H1.csv", "EURUSD").candles
     runner = SymbolRunner("EURUSD", get_spec("EURUSD"))
     for i in range(38):  # bar 37 publishes a SELL
