@@ -51,7 +51,7 @@ async def test_the_owner_searches_users_and_previews_a_broadcast_a_subscriber_se
         await app.locator("#admin-search").click()
         row = app.locator(f'[data-user="{SAM}"]')
         await expect(row).to_contain_text("@sam_trades")
-        await expect(app.locator("#admin-users li")).to_have_count(1)
+        await expect(app.locator("#admin-user-list li")).to_have_count(1)
         await row.click()
         await expect(app.locator("#admin-user")).to_contain_text("Sam")
         await expect(app.locator(".levels")).to_contain_text("Subscriber")

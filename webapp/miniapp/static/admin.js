@@ -6,7 +6,7 @@
 import { call } from "./api.js";
 import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
-import { confirm, date, day, el, go, number, onLeave, show, state, t } from "./ui.js";
+import { confirm, credit, date, day, el, go, number, onLeave, show, state, t } from "./ui.js";
 
 const SECTIONS = ["users", "signals", "revenue", "broadcast"];
 const ROLES = ["public", "subscriber", "admin"];
@@ -50,7 +50,7 @@ function userRow(u) {
 async function users(query = "") {
   const input = el("input", { type: "search", id: "admin-q", name: "q", value: query, maxlength: "64",
     autocomplete: "off", "aria-label": t("miniapp.admin_search_label"), placeholder: t("miniapp.admin_search_label") });
-  const list = el("ul", { class: "list", id: "admin-users", "aria-label": t("miniapp.admin_users") });
+  const list = el("ul", { class: "list", id: "admin-user-list", "aria-label": t("miniapp.admin_users") });
   const more = el("button", { type: "button", class: "admin-neutral admin-wide", id: "admin-more", hidden: true }, t("miniapp.admin_more"));
   let cursor = null;
   const load = async (reset) => {
@@ -251,7 +251,7 @@ async function revenue() {
     el("h2", { class: "admin-heading" }, t("miniapp.admin_by_plan")), plans,
     el("h2", { class: "admin-heading" }, t("miniapp.admin_daily")), daily,
     el("h2", { class: "admin-heading" }, t("miniapp.admin_monthly")), monthly,
-    el("p", { class: "credit" }, el("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener" }, "Charts by TradingView")));
+    credit());
   for (const remove of [histogram(daily, r.daily), histogram(monthly, r.monthly)]) if (remove) onLeave(remove);
 }
 

@@ -5,7 +5,7 @@ import { call, download } from "./api.js";
 import { myStats } from "./mystats.js";
 import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
-import { date, el, fail, number, onLeave, show, state, t } from "./ui.js";
+import { credit, date, el, fail, number, onLeave, show, state, t } from "./ui.js";
 
 const css = (name, fallback) =>
   getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -218,7 +218,7 @@ async function draw(record) {
     nodes.push(
       el("h2", {}, t("miniapp.performance_equity")), equityNode,
       el("h2", {}, t("miniapp.performance_drawdown")), drawdownNode,
-      el("p", { class: "credit" }, el("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener" }, "Charts by TradingView")),
+      credit(),
       el("h2", { id: "perf-months-title" }, t("miniapp.performance_months")), heatmap(record.months));
   }
   nodes.push(

@@ -5,7 +5,7 @@ import { call } from "./api.js";
 import { accountFigures, live, money, seen } from "./terminals.js";
 import { drawEquity } from "./terminals_chart.js";
 import * as tg from "./telegram.js";
-import { confirm, date, el, fail, go, number, onLeave, show, t } from "./ui.js";
+import { confirm, credit, date, el, fail, go, number, onLeave, show, t } from "./ui.js";
 
 const side = (s) => t(s === "buy" ? "signal.side_buy" : "signal.side_sell");
 const closing = new Set();  // "device:ticket" closes sent from this page, until the position goes
@@ -110,7 +110,7 @@ async function render(deviceId) {
   show(el("div", { class: "stack", id: "positions", "data-terminal": chosen }, picker(terminals, chosen), head,
     el("section", { class: "card", "aria-labelledby": "equity-title" }, el("h2", { id: "equity-title" }, t("miniapp.positions_equity")), chart,
       curve.points.length ? null : empty,
-      el("p", { class: "credit" }, el("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener" }, "Charts by TradingView"))),
+      credit()),
     list));
   plot(curve.points);
   onLeave(() => { if (drawn) drawn.remove(); });

@@ -4,7 +4,7 @@ import { call } from "./api.js";
 import { drawChart } from "./chart.js";
 import { listen } from "./stream.js";
 import * as tg from "./telegram.js";
-import { $, date, el, fail, go, number, onLeave, show, t } from "./ui.js";
+import { $, credit, date, el, fail, go, number, onLeave, show, t } from "./ui.js";
 
 /** "2:05:09" (h:mm:ss) until `deadline` (epoch ms), or null once it has passed. */
 export function remaining(deadline, now = Date.now()) {
@@ -131,8 +131,7 @@ async function detail(id) {
   const nodes = [
     el("h1", {}, `#${s.id} ${s.symbol} · ${side}`),
     chart,
-    el("p", { class: "credit" }, el("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener" },
-      "Charts by TradingView")),
+    credit(),
     el("dl", { class: "levels" },
       level(t("miniapp.signal_entry"), s.entry), level(t("miniapp.signal_stop"), s.stop),
       level(t("miniapp.signal_take_profit"), s.take_profit), level(t("miniapp.signal_rr"), s.reward_risk && `1:${s.reward_risk}`),

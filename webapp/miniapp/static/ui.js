@@ -29,6 +29,11 @@ export const day = (iso) => new Date(iso).toLocaleDateString(state.locale, { dat
 export const number = (value, digits = 2) =>
   Number(value).toLocaleString(state.locale, { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** The credit under a lightweight-charts chart (its NOTICE asks for one; the library's own logo
+ * would need an inline style our CSP refuses). */
+export const credit = () => el("p", { class: "credit" },
+  el("a", { href: "https://www.tradingview.com/", target: "_blank", rel: "noopener" }, "Charts by TradingView"));
+
 /** Run `cleanup` when the view changes (charts, timers, subscriptions of the page shown). */
 export function onLeave(cleanup) { state.cleanups.push(cleanup); }
 
