@@ -68,8 +68,10 @@ async def audit(app: Any, where: str, offenders: list[str]) -> int:
     found = await app.locator("html").evaluate(f"() => ({AUDIT})({TARGET})")
     offenders += [f"{where}: no accessible name: {n}" for n in found["unnamed"]]
     offenders += [f"{where}: smaller than {TARGET}x{TARGET}: {n}" for n in found["small"]]
-    offenders += [f"{where}: id used twice (labels and tests find the wrong one): {n}"
-                  for n in found["twice"]]
+    offenders += [
+        f"{where}: id used twice (labels and tests find the wrong one): {n}"
+        for n in found["twice"]
+    ]
     if found["scroll"] > found["width"]:
         offenders.append(f"{where}: scrolls sideways ({found['scroll']} > {found['width']} px)")
     return int(found["width"])
@@ -83,7 +85,9 @@ async def settled(app: Any, expect: Any, tab: str) -> None:
 
 @pytest.mark.browser
 @pytest.mark.parametrize(
-    ("persona", "staff"), [("Sam Subscriber", False), ("Olivia Owner", True)], ids=["sam", "olivia"]
+    ("persona", "staff"),
+    [("Sam Subscriber", False), ("Olivia Owner", True)],
+    ids=["sam", "olivia"],
 )
 async def test_every_tab_on_a_phone_is_labelled_tappable_and_fits(
     paused_sandbox: AppRunner,  # noqa: F811
@@ -103,7 +107,9 @@ async def test_every_tab_on_a_phone_is_labelled_tappable_and_fits(
         await page.get_by_role("button", name=persona).click()
         app = await open_from_menu(page, expect)
         await expect(app.locator("#tabs .tab").first).to_be_visible()
-        tabs = await app.locator("#tabs .tab").evaluate_all("(ns) => ns.map((n) => n.dataset.page)")
+        tabs = await app.locator("#tabs .tab").evaluate_all(
+            "(ns) => ns.map((n) => n.dataset.page)"
+        )
         assert ("admin" in tabs) is staff, tabs
         assert {"home", "signals", "positions", "terminals", "performance", "plan"} <= set(tabs)
         for tab in tabs:
@@ -112,7 +118,9 @@ async def test_every_tab_on_a_phone_is_labelled_tappable_and_fits(
             width = await audit(app, tab, offenders)
             assert 360 <= width <= 390, width  # the frame is the phone's width
             await page.screenshot(path=str(ARTIFACTS / f"phone-{who}-{tab}.png"))
-            opens = {"signals": "button[data-signal]", "terminals": "button[data-terminal]"}.get(tab)
+            opens = {"signals": "button[data-signal]", "terminals": "button[data-terminal]"}.get(
+                tab
+            )
             if opens is not None and await app.locator(opens).count():  # one of the list's own
                 await app.locator(opens).first.click()
                 await expect(app.locator("#view")).to_have_attribute("aria-busy", "false")
