@@ -1,5 +1,10 @@
-/* The JSON API client: signs in with Telegram's initData, then sends the session token. */
+/* The JSON API client: signs in with Telegram's initData, then sends the session token. Every
+ * call but the live stream is time-bounded: a server that does not answer is an error shown to
+ * the user, not a page waiting for ever (and the view's next task behind it, ui.js). */
+import { t } from "./ui.js";
+
 const BASE = document.body.dataset.api;
+const TIMEOUT_MS = 20000;
 let session = null;
 
 export class ApiError extends Error {
@@ -10,14 +15,35 @@ export class ApiError extends Error {
   }
 }
 
+/** fetch() bounded by TIMEOUT_MS: a timeout or an unreachable server is an ApiError (status 0)
+ * in the user's language. */
+async function bounded(url, options) {
+  const signal = AbortSignal.timeout(TIMEOUT_MS);
+  try {
+    const response = await fetch(url, { ...options, signal });
+    // the body is read under the same deadline
+    return { response, body: (read) => read(response).catch((error) => { if (signal.aborted) throw lost(signal); throw error; }) };
+  } catch (error) {
+    throw error instanceof ApiError ? error : lost(signal);
+  }
+}
+
+function lost(signal) {
+  const key = signal.aborted ? "miniapp.error_timeout" : "miniapp.error_network";
+  return new ApiError({ status: 0, title: t(key) });
+}
+
 async function send(method, path, body, token) {
   const headers = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${BASE}${path}`, {
+  const { response, body: read } = await bounded(`${BASE}${path}`, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const data = await response.json().catch(() => ({ status: response.status, title: response.statusText }));
+  const data = await read((r) => r.json()).catch((error) => {
+    if (error instanceof ApiError) throw error;
+    return { status: response.status, title: response.statusText };
+  });
   if (!response.ok) throw new ApiError({ status: response.status, ...data });
   return data;
 }
@@ -76,13 +102,17 @@ export async function stream(opened, onChunk) {
 
 /** A non-JSON answer (an export): `{ blob, filename }` from its Content-Disposition. */
 export async function download(path) {
-  const fetchOnce = () => fetch(`${BASE}${path}`, { headers: { Authorization: `Bearer ${session && session.token}` } });
-  let response = await fetchOnce();
-  if (response.status === 401 && initData) { await signIn(initData); response = await fetchOnce(); }
+  const fetchOnce = () => bounded(`${BASE}${path}`, { headers: { Authorization: `Bearer ${session && session.token}` } });
+  let answer = await fetchOnce();
+  if (answer.response.status === 401 && initData) { await signIn(initData); answer = await fetchOnce(); }
+  const { response, body: read } = answer;
   if (!response.ok) {
-    const data = await response.json().catch(() => ({ title: response.statusText }));
+    const data = await read((r) => r.json()).catch((error) => {
+      if (error instanceof ApiError) throw error;
+      return { title: response.statusText };
+    });
     throw new ApiError({ status: response.status, ...data });
   }
   const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
-  return { blob: await response.blob(), filename: match ? match[1] : path.split("/").pop() };
+  return { blob: await read((r) => r.blob()), filename: match ? match[1] : path.split("/").pop() };
 }

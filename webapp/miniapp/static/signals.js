@@ -66,7 +66,7 @@ function signalRow(s) {
 function modes(current) {
   const button = (mode, key) => el("button", {
     type: "button", class: "segment", id: `signals-${mode}`, "aria-pressed": String(mode === current),
-    onclick: () => { if (mode !== current) { tg.haptic("select"); list(mode); } },
+    onclick: () => { if (mode !== current) { tg.haptic("select"); go("signals", mode); } },
   }, t(key));
   return el("div", { class: "segments", role: "group", "aria-label": t("miniapp.nav_signals") },
     button("open", "miniapp.signals_open"), button("history", "miniapp.signals_history"));

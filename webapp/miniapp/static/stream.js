@@ -3,7 +3,7 @@
  * `cb(kind, key)` runs for each update of those kinds while the page is shown; after a
  * reconnection (updates may have been missed) every listener gets ("resync", 0). */
 import { stream } from "./api.js";
-import { onLeave } from "./ui.js";
+import { current, onLeave, task } from "./ui.js";
 
 const listeners = new Set();
 let started = false;
@@ -18,7 +18,12 @@ async function deliver(listener, kind, key) {
     while (listener.queue.size && listeners.has(listener)) {
       const [[id, [k, v]]] = listener.queue;
       listener.queue.delete(id);
-      try { await listener.callback(k, v); } catch (error) { console.warn("live update", error); }
+      const run = async () => {
+        try { await listener.callback(k, v); } catch (error) { console.warn("live update", error); }
+      };
+      // a page's re-render is a view task of the page's navigation (ui.js: never over another
+      // page); an app-wide listener runs at once
+      if (listener.nav === null) await run(); else await task(listener.nav, run);
     }
   } finally {
     listener.busy = false;
@@ -97,7 +102,7 @@ export function start() {
 /** Call `callback(kind, key)` for live updates of `kinds` until the page is left (`always`:
  * for as long as the app is open). Returns the function that stops it. */
 export function listen(kinds, callback, { always = false } = {}) {
-  const listener = { kinds: new Set(kinds), callback, queue: new Map(), busy: false };
+  const listener = { kinds: new Set(kinds), callback, queue: new Map(), busy: false, nav: always ? null : current() };
   listeners.add(listener);
   const stop = () => listeners.delete(listener);
   if (!always) onLeave(stop);

@@ -4,7 +4,7 @@
 import * as tg from "./telegram.js";
 
 export const $ = (id) => document.getElementById(id);
-export const state = { me: null, t: {}, page: "home", locale: "en", pages: new Map(), cleanups: [] };
+export const state = { me: null, t: {}, page: "home", locale: "en", pages: new Map(), cleanups: [], nav: 0 };
 
 export function t(key, values = {}) {
   let text = state.t[key] || key;
@@ -37,14 +37,53 @@ export const credit = () => el("p", { class: "credit" },
 /** Run `cleanup` when the view changes (charts, timers, subscriptions of the page shown). */
 export function onLeave(cleanup) { state.cleanups.push(cleanup); }
 
-export function show(...nodes) {
+function leave() {
   for (const cleanup of state.cleanups.splice(0)) { try { cleanup(); } catch { /* gone already */ } }
+}
+
+// The view's tasks (a page's render, a live update's re-render) run one at a time, in order.
+// Each belongs to a navigation (`state.nav`, bumped by every go()): one overtaken by a later
+// navigation before it starts is skipped, and what one shows after it has been overtaken is
+// dropped, so a slow reload of the page just left can never replace the page the user went to.
+let queue = Promise.resolve();
+let running = 0;  // the navigation of the task running, or of the last one run
+let pending = 0;
+let inTask = false;
+
+function busy(delta) {
+  pending += delta;
+  const view = $("view");
+  if (view) view.setAttribute("aria-busy", String(pending > 0));
+}
+
+/** Run `work` as a view task of navigation `nav` (see above); resolves when it has run. */
+export function task(nav, work) {
+  busy(1);
+  const run = queue.then(async () => {
+    if (nav !== state.nav) return;
+    running = nav;
+    inTask = true;
+    try { await work(); } finally { inTask = false; }
+  }).finally(() => busy(-1));
+  queue = run.catch(() => {});
+  return run;
+}
+
+/** The navigation the code running now belongs to (a listener registered now lives as long). */
+export const current = () => running;
+
+/** Replace the view with `nodes`; false (nothing shown) when this is an overtaken task's view. */
+export function show(...nodes) {
+  if (running !== state.nav) return false;
+  leave();
   const view = $("view");
   view.replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false));
-  view.setAttribute("aria-busy", "false");
+  view.setAttribute("aria-busy", String(pending > 0));
+  return true;
 }
 
 export function fail(error) {
+  if (running !== state.nav) return;
   tg.haptic("error");
   show(el("p", { class: "error", role: "alert" }, error.message));
 }
@@ -57,18 +96,20 @@ export function setTab(name) {
   }
 }
 
-/** Show page `name` (a page module's `render(...args)`), or its error. */
-export async function go(name, ...args) {
+/** Show page `name` (a page module's `render(...args)`), or its error. The page left stops
+ * listening at once; the render waits for the view task running, if any. Resolves once the page
+ * is shown (at once when called from a view task, which must not wait for its successor). */
+export function go(name, ...args) {
   const page = state.pages.get(name) || state.pages.get("home");
-  $("view").setAttribute("aria-busy", "true");
-  try {
-    if (page.tab) setTab(page.name);
+  const nav = ++state.nav;
+  leave();
+  if (page.tab) setTab(page.name);
+  const shown = task(nav, async () => {
     tg.backButton(null);
     tg.mainButton(null);
-    await page.render(...args);
-  } catch (error) {
-    fail(error);
-  }
+    try { await page.render(...args); } catch (error) { fail(error); }
+  });
+  return inTask ? Promise.resolve() : shown;
 }
 
 /** A modal yes/no question (the confirmation before a destructive action): resolves true/false. */
