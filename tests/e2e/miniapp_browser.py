@@ -4,12 +4,14 @@ skipped without either), the screenshot folder, and the page's errors collected.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.test_sandbox import CHROMIUM
+from tests.e2e.test_sandbox import ARGS, CHROMIUM
 from tests.waiting import DEADLINE_S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,6 +46,26 @@ def watch_errors(page: Any) -> list[str]:
         lambda m: errors.append(f"{m.text} @ {m.location.get('url')}") if is_error(m) else None,
     )
     return errors
+
+
+LAPTOP = {"width": 1100, "height": 860}
+
+
+@asynccontextmanager
+async def sandbox_chat(
+    pw_api: Any, base_url: str, viewport: dict[str, int] | None = None
+) -> AsyncIterator[tuple[Any, list[str]]]:
+    """Debian's Chromium on the sandbox's chat page (a laptop's window unless `viewport`):
+    the page and its errors as they happen (`watch_errors`); the browser closes after."""
+    async with pw_api.async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            page = await browser.new_page(viewport=viewport or LAPTOP)
+            errors = watch_errors(page)
+            await page.goto(f"{base_url}/sandbox")
+            yield page, errors
+        finally:
+            await browser.close()
 
 
 async def open_from_menu(page: Any, expect: Any) -> Any:

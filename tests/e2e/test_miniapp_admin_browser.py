@@ -14,8 +14,8 @@ from core import clock
 from models.notifications import Notification
 from services.outbox import broadcast
 from services.outbox.broadcast import Reach, Target
-from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
-from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, sandbox_chat
+from tests.e2e.test_sandbox import paused_sandbox  # noqa: F401 - the fixture
 
 SAM = 1000002
 
@@ -33,12 +33,7 @@ async def test_the_owner_searches_users_and_previews_a_broadcast_a_subscriber_se
     sandbox = paused_sandbox
     pw_api = playwright_api()
     expect = pw_api.expect
-    async with pw_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors = watch_errors(page)
-        await page.goto(f"{sandbox.base_url}/sandbox")
-
+    async with sandbox_chat(pw_api, sandbox.base_url) as (page, errors):
         # Sam first: the subscriber persona's Mini App has no Admin tab (and Sam exists).
         app = await open_app(page, "Sam Subscriber", expect)
         await expect(app.locator("#tab-signals")).to_be_visible()
@@ -82,5 +77,4 @@ async def test_the_owner_searches_users_and_previews_a_broadcast_a_subscriber_se
         await expect(app.locator("#revenue-figures")).to_contain_text("$0.00")
         await expect(app.locator("#revenue-daily canvas").first).to_be_visible()
         await page.screenshot(path=str(ARTIFACTS / "admin-revenue-light.png"))
-        await browser.close()
     assert errors == [], errors

@@ -21,8 +21,8 @@ from tests.alerts.test_sandbox_alert import (  # noqa: F401 - the fixture
     replay,
 )
 from tests.e2e.conftest import text
-from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
-from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, sandbox_chat
+from tests.e2e.test_sandbox import extension
 
 OLIVIA, SAM = 1000001, 1000002
 PHONE = {"width": 390, "height": 844}
@@ -51,11 +51,7 @@ async def test_add_refuse_fire_live_and_delete_alerts_on_a_phone(
         await tg.send(OLIVIA, "/grant @sam_trades pro 30")
         await tg.wait_for(OLIVIA, lambda m: "Pro" in text(m) and "#1" not in text(m), timeout=30)
 
-        async with pw_api.async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = await browser.new_page(viewport=PHONE)
-            errors = watch_errors(page)
-            await page.goto(f"{sandbox.base_url}/sandbox")
+        async with sandbox_chat(pw_api, sandbox.base_url, PHONE) as (page, errors):
             await page.get_by_role("button", name="Sam Subscriber").click()
             app = await open_from_menu(page, expect)
             await app.get_by_role("button", name="Alerts").click()
@@ -115,7 +111,6 @@ async def test_add_refuse_fire_live_and_delete_alerts_on_a_phone(
             await dialog.locator("#confirm-yes").click()
             await expect(app.locator(f'[data-alert="{other.id}"]')).to_have_count(0)
             await expect(app.locator("#alert-list li")).to_have_count(1)
-            await browser.close()
     refused = [e for e in errors if "status of 422" in e and e.endswith("/api/v1/alerts")]
     assert len(refused) == 1 and errors == refused, errors  # only the refused level's answer
     assert (await PriceAlert.get(id=fired_row.id)).state is AlertState.FIRED

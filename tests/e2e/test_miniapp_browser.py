@@ -15,8 +15,8 @@ import pytest
 from bot.app import AppRunner
 from models.signals import Approval, CloseReason, Signal, SignalStatus
 from services.signals import lifecycle, market_data
-from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
-from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, paused_sandbox  # noqa: F401
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, sandbox_chat
+from tests.e2e.test_sandbox import extension, paused_sandbox  # noqa: F401
 
 SAM = 1000002
 
@@ -28,11 +28,7 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
     sandbox = paused_sandbox
     pw_api = playwright_api()
     expect = pw_api.expect
-    async with pw_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors = watch_errors(page)
-        await page.goto(f"{sandbox.base_url}/sandbox")
+    async with sandbox_chat(pw_api, sandbox.base_url) as (page, errors):
         await page.get_by_role("button", name="Sam Subscriber").click()
         card = page.locator(".row.bot", has_text="EURUSD · SELL").first
         await expect(card).to_be_visible()
@@ -175,6 +171,5 @@ async def test_a_subscriber_approves_in_the_mini_app_and_the_chat_card_changes(
             f"+{closed.result_r:.2f} R over 1 closed"
         )
         await page.locator("#miniapp-close").click()
-        await browser.close()
     missing = "404 (Not Found) @ " + f"{sandbox.base_url}/api/v1/signals/999999"
     assert [e for e in errors if not e.endswith(missing)] == [], errors  # Chromium logs the 404

@@ -16,8 +16,8 @@ import pytest
 from bot.app import AppRunner
 from models.signals import CloseReason, Signal, SignalStatus
 from services.signals import lifecycle
-from tests.e2e.miniapp_browser import open_from_menu, playwright_api, watch_errors
-from tests.e2e.test_sandbox import ARGS, CHROMIUM, extension, paused_sandbox  # noqa: F401
+from tests.e2e.miniapp_browser import open_from_menu, playwright_api, sandbox_chat
+from tests.e2e.test_sandbox import extension, paused_sandbox  # noqa: F401
 from tests.waiting import DEADLINE_S
 
 SAM = 1000002
@@ -66,11 +66,7 @@ async def test_a_reload_of_the_page_left_never_replaces_the_page_the_user_went_t
     sandbox = paused_sandbox
     pw_api = playwright_api()
     expect = pw_api.expect
-    async with pw_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors = watch_errors(page)
-        await page.goto(f"{sandbox.base_url}/sandbox")
+    async with sandbox_chat(pw_api, sandbox.base_url) as (page, errors):
         await page.get_by_role("button", name="Sam Subscriber").click()
         await expect(page.locator(".row.bot", has_text="EURUSD · SELL").first).to_be_visible()
         signal = await Signal.get(symbol="EURUSD")
@@ -142,6 +138,5 @@ async def test_a_reload_of_the_page_left_never_replaces_the_page_the_user_went_t
         await app.locator("#tab-home").click()
         await expect(app.locator("#home-plan")).to_contain_text("Plan: Starter")
         await page.locator("#miniapp-close").click()
-        await browser.close()
     # the refused request's console line is the browser's own; nothing else went wrong
     assert [e for e in errors if "/api/v1/performance" not in e] == []

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from bot.app import AppRunner
-from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, watch_errors
-from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401
+from tests.e2e.miniapp_browser import ARTIFACTS, open_from_menu, playwright_api, sandbox_chat
+from tests.e2e.test_sandbox import paused_sandbox  # noqa: F401
 
 PHONE = {"width": 390, "height": 844}
 TARGET = 44
@@ -99,11 +99,7 @@ async def test_every_tab_on_a_phone_is_labelled_tappable_and_fits(
     expect = pw_api.expect
     who = persona.split()[0].lower()
     offenders: list[str] = []
-    async with pw_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = await browser.new_page(viewport=PHONE)
-        errors = watch_errors(page)
-        await page.goto(f"{sandbox.base_url}/sandbox")
+    async with sandbox_chat(pw_api, sandbox.base_url, PHONE) as (page, errors):
         await page.get_by_role("button", name=persona).click()
         app = await open_from_menu(page, expect)
         await expect(app.locator("#tabs .tab").first).to_be_visible()
@@ -138,6 +134,5 @@ async def test_every_tab_on_a_phone_is_labelled_tappable_and_fits(
                 await expect(app.locator("#view")).not_to_contain_text("Loading")
                 await audit(app, f"{tab} > {name}", offenders)
                 await page.screenshot(path=str(ARTIFACTS / f"phone-{who}-{tab}-{name}.png"))
-        await browser.close()
     assert offenders == [], "\n".join(offenders)
     assert errors == [], errors

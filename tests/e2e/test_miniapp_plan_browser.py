@@ -16,8 +16,8 @@ from models.billing import Entitlement, StarsSubscription
 from models.notifications import NotificationPreference
 from models.users import User
 from services.billing import catalog
-from tests.e2e.miniapp_browser import ARTIFACTS, playwright_api, watch_errors
-from tests.e2e.test_sandbox import ARGS, CHROMIUM, paused_sandbox  # noqa: F401 - the fixture
+from tests.e2e.miniapp_browser import ARTIFACTS, playwright_api, sandbox_chat
+from tests.e2e.test_sandbox import paused_sandbox  # noqa: F401 - the fixture
 from tests.waiting import until
 
 NICO = 1000003
@@ -40,11 +40,7 @@ async def test_a_free_user_buys_a_plan_with_stars_in_the_mini_app(
     starter = await catalog.offer("starter")
     assert starter is not None and starter.terms.stars_price is not None
     stars = starter.terms.stars_price
-    async with pw_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = await browser.new_page(viewport={"width": 1100, "height": 860})
-        errors = watch_errors(page)
-        await page.goto(f"{sandbox.base_url}/sandbox")
+    async with sandbox_chat(pw_api, sandbox.base_url) as (page, errors):
         await page.get_by_role("button", name="Nico New visitor").click()
         for command in ("/start", "/menu"):
             await page.locator("#input").fill(command)
@@ -149,5 +145,4 @@ async def test_a_free_user_buys_a_plan_with_stars_in_the_mini_app(
             lambda: User.get_or_none(telegram_id=NICO, language="es"), "language es"
         )
         assert nico.language == "es"
-        await browser.close()
     assert errors == [], errors
