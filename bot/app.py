@@ -118,6 +118,13 @@ DP_KEY = web.AppKey("dispatcher", Dispatcher)
 UI_RETRY_DELAYS_S: tuple[float, ...] = (2.0, 10.0, 30.0, 60.0, 300.0)
 TELEGRAM_START_RETRIES_S: tuple[float, ...] = (1.0, 2.0, 4.0)
 IN_FLIGHT_TIMEOUT_S = 30.0
+# Every shutdown step is bounded: one that hangs (a stuck job, a connection that never closes) is
+# logged by name and given up, and the later steps still release the lock, the web server's port
+# and the database. Taking updates stops within its own waits (in-flight updates, the UI task,
+# the web server's shutdown timeout), so it gets their sum and some room.
+STOP_STEP_TIMEOUT_S = 30.0
+STOP_UPDATES_TIMEOUT_S = 2 * IN_FLIGHT_TIMEOUT_S + 40.0
+POLLING_STOP_TIMEOUT_S = 10.0
 
 
 _PINNED_RESPONSE_MODELS: list[type[Any]] = []
@@ -594,7 +601,7 @@ class AppRunner:
             await _step(f"{type(ext).__name__} before the web stops", ext.before_web_stop, self)
         if self.bars is not None:
             self.bars.close()
-        await _step("stop taking updates", self._stop_updates)
+        await _step("stop taking updates", self._stop_updates, timeout_s=STOP_UPDATES_TIMEOUT_S)
         if self.leadership is not None:
             await _step("stop the sender", self._stop_duties)
             await _step("resign the lock", self.leadership.resign)  # a standby takes over
@@ -618,10 +625,15 @@ class AppRunner:
     async def _stop_updates(self) -> None:
         """Stop taking updates and requests; wait for the ones being handled."""
         if self._polling is not None:
-            with contextlib.suppress(RuntimeError):
-                await self.dp.stop_polling()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
+            # aiogram's stop waits for its polling to end; a poll that never ends is cancelled
+            with contextlib.suppress(RuntimeError, TimeoutError):
+                async with asyncio.timeout(POLLING_STOP_TIMEOUT_S):
+                    await self.dp.stop_polling()
+            await asyncio.wait([self._polling], timeout=POLLING_STOP_TIMEOUT_S)
+            if not self._polling.done():
+                log.error("polling did not stop: cancelled")
+                self._polling.cancel()
+                await asyncio.wait([self._polling], timeout=POLLING_STOP_TIMEOUT_S)
             # aiogram does not wait for the updates it is still handling: we do.
             handling = list(polling_update_tasks(self.dp))
             if handling:
@@ -633,18 +645,30 @@ class AppRunner:
             await asyncio.wait(list(self._tasks), timeout=10)
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=POLLING_STOP_TIMEOUT_S)
         if self._runner is not None:
             await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
         if self._webhook is not None:
             pending = list(self._webhook.background_tasks)
-            await asyncio.gather(*pending, return_exceptions=True)
+            if pending:
+                await asyncio.wait(pending, timeout=IN_FLIGHT_TIMEOUT_S)
 
 
-async def _step(what: str, call: Callable[..., Awaitable[object]], *args: object) -> None:
-    """One step of shutting down: a failure is logged, not raised, so the next steps run."""
+async def _step(
+    what: str,
+    call: Callable[..., Awaitable[object]],
+    *args: object,
+    timeout_s: float | None = None,
+) -> None:
+    """One step of shutting down: a failure is logged, not raised, so the next steps run; one
+    that has not finished within `timeout_s` (default STOP_STEP_TIMEOUT_S) is cancelled and
+    logged the same way."""
     try:
-        await call(*args)
+        async with asyncio.timeout(STOP_STEP_TIMEOUT_S if timeout_s is None else timeout_s):
+            await call(*args)
+    except TimeoutError:
+        log.error("a shutdown step timed out", extra={"step": what})
     except Exception:
         log.exception("a shutdown step failed", extra={"step": what})
 

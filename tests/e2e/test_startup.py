@@ -4,6 +4,7 @@ a graceful stop lets the update in hand finish."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -182,4 +183,37 @@ async def test_a_failing_shutdown_step_still_releases_everything(
     with socket.socket() as s:  # the web server let go of its port
         s.bind(("127.0.0.1", port))
     await db.init_db(clean_db)  # and of the database
+    await db.close_db()
+
+
+async def test_a_shutdown_step_that_never_returns_is_given_up_and_the_rest_still_run(
+    clean_db: str, emulator: EmulatorServer, tg: EmulatorClient, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """A step that hangs (here the Bot API session's close never returns) is cancelled after
+    its bound and logged by name; the FSM storage, the web server's port and the database are
+    still released, so `stop` returns and the process can exit or start again."""
+    monkeypatch.setattr(app_module, "STOP_STEP_TIMEOUT_S", 0.2)
+    port = closed_port()
+    runner = AppRunner(app_settings(clean_db, emulator.url, web_port=port), migrate=False)
+    await runner.start()
+    storage_closed = asyncio.Event()
+    real_close = runner.dp.storage.close
+
+    async def close_storage() -> None:
+        storage_closed.set()
+        await real_close()
+
+    async def hangs() -> None:
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(runner.bot.session, "close", hangs)
+    monkeypatch.setattr(runner.dp.storage, "close", close_storage)
+    await runner.stop()
+    assert storage_closed.is_set()
+    timed_out = [r for r in caplog.records if r.getMessage() == "a shutdown step timed out"]
+    assert [r.step for r in timed_out] == ["close the Bot API session"]  # type: ignore[attr-defined]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+    await db.init_db(clean_db)
     await db.close_db()
