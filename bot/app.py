@@ -120,11 +120,11 @@ TELEGRAM_START_RETRIES_S: tuple[float, ...] = (1.0, 2.0, 4.0)
 IN_FLIGHT_TIMEOUT_S = 30.0
 # Every shutdown step is bounded: one that hangs (a stuck job, a connection that never closes) is
 # logged by name and given up, and the later steps still release the lock, the web server's port
-# and the database. Taking updates stops within its own waits (in-flight updates, the UI task,
-# the web server's shutdown timeout), so it gets their sum and some room.
+# and the database. Taking updates has bounded waits of its own (in-flight updates, STOP_WAIT_S
+# for each thing stopped or cancelled); its step's bound only catches a wait that has none.
 STOP_STEP_TIMEOUT_S = 30.0
-STOP_UPDATES_TIMEOUT_S = 2 * IN_FLIGHT_TIMEOUT_S + 40.0
-POLLING_STOP_TIMEOUT_S = 10.0
+STOP_UPDATES_TIMEOUT_S = 100.0
+STOP_WAIT_S = 10.0  # for one task or loop to end once told to (or once cancelled)
 
 
 _PINNED_RESPONSE_MODELS: list[type[Any]] = []
@@ -627,13 +627,13 @@ class AppRunner:
         if self._polling is not None:
             # aiogram's stop waits for its polling to end; a poll that never ends is cancelled
             with contextlib.suppress(RuntimeError, TimeoutError):
-                async with asyncio.timeout(POLLING_STOP_TIMEOUT_S):
+                async with asyncio.timeout(STOP_WAIT_S):
                     await self.dp.stop_polling()
-            await asyncio.wait([self._polling], timeout=POLLING_STOP_TIMEOUT_S)
+            await asyncio.wait([self._polling], timeout=STOP_WAIT_S)
             if not self._polling.done():
                 log.error("polling did not stop: cancelled")
                 self._polling.cancel()
-                await asyncio.wait([self._polling], timeout=POLLING_STOP_TIMEOUT_S)
+                await asyncio.wait([self._polling], timeout=STOP_WAIT_S)
             # aiogram does not wait for the updates it is still handling: we do.
             handling = list(polling_update_tasks(self.dp))
             if handling:
@@ -642,11 +642,11 @@ class AppRunner:
             if self._ui_idle:
                 task.cancel()
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+            await asyncio.wait(list(self._tasks), timeout=STOP_WAIT_S)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=POLLING_STOP_TIMEOUT_S)
+            await asyncio.wait(list(self._tasks), timeout=STOP_WAIT_S)
         if self._runner is not None:
             await self._runner.cleanup()  # stops accepting, lets in-flight requests finish
         if self._webhook is not None:

@@ -15,35 +15,30 @@ export class ApiError extends Error {
   }
 }
 
-/** fetch() bounded by TIMEOUT_MS: a timeout or an unreachable server is an ApiError (status 0)
- * in the user's language. */
-async function bounded(url, options) {
+/** fetch() and `read(response)` (its body) under one deadline of TIMEOUT_MS: `{ response, body }`,
+ * body null when it is not what `read` expects (an error page that is not JSON). A timeout or an
+ * unreachable server is an ApiError (status 0) in the user's language. */
+async function bounded(url, options, read) {
   const signal = AbortSignal.timeout(TIMEOUT_MS);
   try {
     const response = await fetch(url, { ...options, signal });
-    // the body is read under the same deadline
-    return { response, body: (read) => read(response).catch((error) => { if (signal.aborted) throw lost(signal); throw error; }) };
-  } catch (error) {
-    throw error instanceof ApiError ? error : lost(signal);
+    const body = await read(response).catch((error) => { if (signal.aborted) throw error; return null; });
+    return { response, body };
+  } catch {
+    const key = signal.aborted ? "miniapp.error_timeout" : "miniapp.error_network";
+    throw new ApiError({ status: 0, title: t(key) });
   }
-}
-
-function lost(signal) {
-  const key = signal.aborted ? "miniapp.error_timeout" : "miniapp.error_network";
-  return new ApiError({ status: 0, title: t(key) });
 }
 
 async function send(method, path, body, token) {
   const headers = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const { response, body: read } = await bounded(`${BASE}${path}`, {
+  const answer = await bounded(`${BASE}${path}`, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await read((r) => r.json()).catch((error) => {
-    if (error instanceof ApiError) throw error;
-    return { status: response.status, title: response.statusText };
-  });
+  }, (r) => r.json());
+  const { response } = answer;
+  const data = answer.body ?? { status: response.status, title: response.statusText };
   if (!response.ok) throw new ApiError({ status: response.status, ...data });
   return data;
 }
@@ -102,17 +97,12 @@ export async function stream(opened, onChunk) {
 
 /** A non-JSON answer (an export): `{ blob, filename }` from its Content-Disposition. */
 export async function download(path) {
-  const fetchOnce = () => bounded(`${BASE}${path}`, { headers: { Authorization: `Bearer ${session && session.token}` } });
-  let answer = await fetchOnce();
-  if (answer.response.status === 401 && initData) { await signIn(initData); answer = await fetchOnce(); }
-  const { response, body: read } = answer;
-  if (!response.ok) {
-    const data = await read((r) => r.json()).catch((error) => {
-      if (error instanceof ApiError) throw error;
-      return { title: response.statusText };
-    });
-    throw new ApiError({ status: response.status, ...data });
-  }
+  const fetchOnce = () => bounded(`${BASE}${path}`, { headers: { Authorization: `Bearer ${session && session.token}` } },
+    (r) => (r.ok ? r.blob() : r.json()));
+  let { response, body } = await fetchOnce();
+  if (response.status === 401 && initData) { await signIn(initData); ({ response, body } = await fetchOnce()); }
+  if (!response.ok) throw new ApiError({ status: response.status, ...(body ?? { title: response.statusText }) });
+  if (body === null) throw new ApiError({ status: 0, title: t("miniapp.error_network") });
   const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
-  return { blob: await read((r) => r.blob()), filename: match ? match[1] : path.split("/").pop() };
+  return { blob: body, filename: match ? match[1] : path.split("/").pop() };
 }

@@ -83,9 +83,7 @@ export function show(...nodes) {
 }
 
 export function fail(error) {
-  if (running !== state.nav) return;
-  tg.haptic("error");
-  show(el("p", { class: "error", role: "alert" }, error.message));
+  if (show(el("p", { class: "error", role: "alert" }, error.message))) tg.haptic("error");
 }
 
 export function setTab(name) {
